@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * srxe control protocol: the messages the provider (and the srxe CLI) send
+ * to srxed over its Unix SOCK_SEQPACKET socket, one request per datagram,
+ * one reply per request, strictly in order.
+ *
+ * Contract:
+ *  - Every message starts with struct srxe_msg_hdr; hdr.length is the whole
+ *    datagram (header + body) and must equal the number of bytes received.
+ *  - Requests have a fixed body size per opcode (srxe_op_info()); anything
+ *    else is rejected before a handler sees it.
+ *  - Every reply body starts with struct srxe_reply_status.  On success
+ *    status.err == 0 and the opcode's reply struct follows.  On failure
+ *    status.err is a positive errno and status.reason_len bytes of text
+ *    (no NUL, at most SRXE_REASON_MAX) follow, for a person to read.
+ *  - File descriptors travel as SCM_RIGHTS ancillary data beside the
+ *    datagram; which opcodes carry one is stated below.
+ *  - Oversized datagrams (> SRXE_MSG_MAX) are truncated by the socket and
+ *    rejected; the daemon answers with EMSGSIZE.
+ *
+ * The codec (kernel-shim/common/proto.c) is shared by both sides.
+ */
+#ifndef SRXE_PROTO_H
+#define SRXE_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <infiniband/verbs.h>
+
+#define SRXE_PROTO_MAGIC 0x45585253u /* "SRXE" little-endian */
+#define SRXE_PROTO_VERSION 1
+#define SRXE_MSG_MAX 4096
+#define SRXE_REASON_MAX 160
+#define SRXE_DEVNAME_MAX 32
+
+enum srxe_msg_flags {
+	SRXE_MSG_REPLY = 1u << 0,
+};
+
+struct srxe_msg_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t opcode;
+	uint32_t length; /* header + body */
+	uint32_t flags;	 /* SRXE_MSG_REPLY on replies, 0 on requests */
+	uint64_t req_id; /* chosen by the client, echoed in the reply */
+};
+
+struct srxe_reply_status {
+	int32_t err; /* 0 or a positive errno */
+	uint32_t reason_len;
+};
+
+enum srxe_opcode {
+	SRXE_OP_OPEN_CTX = 1,
+	SRXE_OP_CLOSE_CTX = 2,
+	SRXE_OP_QUERY_DEVICE = 3,
+	SRXE_OP_QUERY_PORT = 4,
+	SRXE_OP_ALLOC_PD = 5,
+	SRXE_OP_DEALLOC_PD = 6,
+	SRXE_OP_STATUS = 7,
+	SRXE_OP_REG_MR = 8,
+	SRXE_OP_DEREG_MR = 9,
+	SRXE_OP_MAX, /* first unused opcode */
+};
+
+/*
+ * OPEN_CTX: binds this connection to a verbs context.  Must be the first
+ * request on a connection except STATUS.  Ancillary: the client may pass one
+ * fd, the write end of its async-event pipe (srxed writes
+ * struct ib_uverbs_async_event_desc records to it).
+ */
+struct srxe_open_ctx_req {
+	char device[SRXE_DEVNAME_MAX]; /* NUL-terminated, must be this device */
+	uint32_t client_version;       /* SRXE_PROTO_VERSION */
+	uint32_t reserved;	       /* must be 0 */
+};
+
+struct srxe_open_ctx_resp {
+	uint32_t ctx_handle;
+	uint32_t translation; /* enum srxe_translation */
+	uint64_t slab_bytes;  /* size of the memory slab (issue #3), or 0 */
+};
+
+enum srxe_translation {
+	SRXE_TRANSLATION_SHORTCUT = 0,
+	SRXE_TRANSLATION_MTT = 1,
+};
+
+/* CLOSE_CTX: empty request, empty reply.  Frees everything of the client. */
+
+/* QUERY_DEVICE: empty request. */
+struct srxe_query_device_resp {
+	struct ibv_device_attr attr;
+	uint32_t max_inline_data;
+	uint32_t reserved;
+};
+
+struct srxe_query_port_req {
+	uint32_t port_num; /* 1 */
+	uint32_t reserved;
+};
+
+struct srxe_query_port_resp {
+	struct ibv_port_attr attr;
+};
+
+/* ALLOC_PD: empty request. */
+struct srxe_alloc_pd_resp {
+	uint32_t pd_handle;
+	uint32_t reserved;
+};
+
+struct srxe_dealloc_pd_req {
+	uint32_t pd_handle;
+	uint32_t reserved;
+};
+
+/* STATUS: empty request; allowed without OPEN_CTX (the srxe CLI uses it). */
+struct srxe_status_resp {
+	char device[SRXE_DEVNAME_MAX];
+	uint32_t daemon_pid;
+	uint32_t translation; /* enum srxe_translation */
+	uint32_t ipv4_be;     /* device address, network order */
+	uint32_t clients;     /* open contexts */
+	uint32_t connections; /* sockets, contexts or not */
+	uint32_t pds;
+	uint32_t mrs;
+	uint32_t qps;
+	uint32_t cqs;
+	uint32_t srqs;
+	uint32_t ahs;
+	uint32_t reserved;
+	uint64_t reg_bytes;	      /* bytes covered by live MRs */
+	uint64_t translation_bytes;   /* tables + protection entries or MTT */
+	uint64_t frames_in_use;	      /* data frames pinned */
+	uint64_t table_frames_in_use; /* translation table frames */
+	uint64_t requests;	      /* served since start */
+	uint64_t rejected;	      /* answered with an error */
+};
+
+/*
+ * REG_MR / DEREG_MR are specified with issue #3; their bodies live in
+ * include/srxe/proto_mr.h so that this header stays about #2.
+ */
+
+/* Static facts about one opcode. */
+struct srxe_op_info {
+	const char *name;
+	uint32_t req_body;   /* exact request body size */
+	uint32_t reply_body; /* exact success reply body size (after status) */
+};
+
+/* NULL for an unknown opcode. */
+const struct srxe_op_info *srxe_op_info(uint16_t opcode);
+
+/*
+ * Build a request in buf (capacity cap).  Returns the total length, or
+ * -EMSGSIZE / -EINVAL.
+ */
+int srxe_msg_request(void *buf, size_t cap, uint16_t opcode, uint64_t req_id,
+		     const void *body, size_t body_len);
+
+/*
+ * Validate a received request of len bytes.  Returns 0, or a negative errno
+ * with *why set to a static description:
+ *   -EPROTO (bad magic/flags/length field), -EPROTONOSUPPORT (version),
+ *   -EOPNOTSUPP (unknown opcode), -EINVAL (wrong body size),
+ *   -EMSGSIZE (len > SRXE_MSG_MAX).
+ * hdr_out (may be NULL) receives a copy of the header when at least a whole
+ * header was present, so that the reply can echo req_id even on failure.
+ */
+int srxe_msg_check_request(const void *buf, size_t len,
+			   struct srxe_msg_hdr *hdr_out, const char **why);
+
+/* Build a success reply for req; returns total length or -EMSGSIZE. */
+int srxe_msg_reply_ok(void *buf, size_t cap, const struct srxe_msg_hdr *req,
+		      const void *body, size_t body_len);
+
+/*
+ * Build an error reply: err is a positive errno, reason is printf-style text
+ * (truncated to SRXE_REASON_MAX).  Returns total length or -EMSGSIZE.
+ */
+int srxe_msg_reply_err(void *buf, size_t cap, const struct srxe_msg_hdr *req,
+		       int err, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/*
+ * Validate a reply to (opcode, req_id) of len bytes.  Returns 0 and points
+ * *body at the success body (exactly srxe_op_info(opcode)->reply_body
+ * bytes); or returns a positive errno from the daemon with reason copied
+ * (NUL-terminated) into reason[reason_cap]; or a negative errno (-EPROTO,
+ * ...) if the reply itself is malformed.
+ */
+int srxe_msg_check_reply(const void *buf, size_t len, uint16_t opcode,
+			 uint64_t req_id, const void **body, char *reason,
+			 size_t reason_cap);
+
+#endif /* SRXE_PROTO_H */
