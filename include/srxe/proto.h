@@ -183,7 +183,7 @@ int srxe_msg_reply_ok(void *buf, size_t cap, const struct srxe_msg_hdr *req,
  */
 int srxe_msg_reply_err(void *buf, size_t cap, const struct srxe_msg_hdr *req,
 		       int err, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+	__attribute__((format(printf, 5, 6)));
 
 /*
  * Validate a reply to (opcode, req_id) of len bytes.  Returns 0 and points

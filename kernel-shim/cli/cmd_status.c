@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "rundir.h"
+#include "srxe/device.h"
+#include "srxe/paths.h"
+
+static void print_ibdev_attr(const struct srxe_rundir *r, const char *name,
+			     const char *label, const char *attr)
+{
+	char path[PATH_MAX + 128], value[128];
+
+	snprintf(path, sizeof(path), "%s/class/infiniband/%s/%s", r->sys, name,
+		 attr);
+	if (srxe_read_attr(path, value, sizeof(value)))
+		snprintf(value, sizeof(value), "(not published)");
+	printf("  %-13s %s\n", label, value);
+}
+
+static void print_identity(const struct srxe_rundir *r, const char *name,
+			   const struct srxe_status_resp *st)
+{
+	char ip[INET_ADDRSTRLEN], attr[64], label[16];
+
+	inet_ntop(AF_INET, &st->ipv4_be, ip, sizeof(ip));
+	printf("%s\n", name);
+	print_ibdev_attr(r, name, "netdev:", "ports/1/gid_attrs/ndevs/0");
+	printf("  %-13s %s\n", "address:", ip);
+	print_ibdev_attr(r, name, "node_guid:", "node_guid");
+	for (int i = 0; i < SRXE_GID_TBL_LEN; i++) {
+		snprintf(attr, sizeof(attr), "ports/1/gids/%d", i);
+		snprintf(label, sizeof(label), "gid[%d]:", i);
+		print_ibdev_attr(r, name, label, attr);
+	}
+}
+
+static void print_counters(const struct srxe_status_resp *st)
+{
+	printf("  %-13s %u\n", "srxed pid:", st->daemon_pid);
+	printf("  %-13s %s\n",
+	       "translation:", srxe_cli_translation_name(st->translation));
+	printf("  %-13s %u (connections %u)\n", "clients:", st->clients,
+	       st->connections);
+	printf("  %-13s pds %u, mrs %u, qps %u, cqs %u, srqs %u, ahs %u\n",
+	       "objects:", st->pds, st->mrs, st->qps, st->cqs, st->srqs,
+	       st->ahs);
+	printf("  %-13s registered %" PRIu64 " B, translation %" PRIu64
+	       " B, data frames %" PRIu64 ", table frames %" PRIu64 "\n",
+	       "memory:", st->reg_bytes, st->translation_bytes,
+	       st->frames_in_use, st->table_frames_in_use);
+	printf("  %-13s %" PRIu64 " served, %" PRIu64 " rejected\n",
+	       "requests:", st->requests, st->rejected);
+}
+
+static int show_device(const char *name)
+{
+	struct srxe_status_resp st;
+	struct srxe_rundir r;
+	char why[256];
+	int ret = srxe_rundir_init(&r, name);
+
+	if (ret) {
+		fprintf(stderr, "srxe: %s: %s\n", name, strerror(-ret));
+		return 1;
+	}
+	if (srxe_daemon_status(r.sock, &st, why, sizeof(why))) {
+		fprintf(stderr, "%s: srxed is not running; run `srxe up`\n",
+			name);
+		return 1;
+	}
+	print_identity(&r, name, &st);
+	print_counters(&st);
+	return 0;
+}
+
+static bool is_device_dir(const char *root, const char *entry)
+{
+	char path[PATH_MAX + 256];
+	struct stat st;
+
+	if (entry[0] == '.' || !strcmp(entry, SRXE_SYSFS_SUBDIR))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", root, entry);
+	return !lstat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+static int show_all(void)
+{
+	struct srxe_rundir r;
+	struct dirent **list;
+	int n, shown = 0, ret = 0;
+
+	srxe_rundir_init(&r, "x");
+	n = scandir(r.root, &list, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		if (is_device_dir(r.root, list[i]->d_name)) {
+			if (shown++)
+				putchar('\n');
+			ret |= show_device(list[i]->d_name);
+		}
+		free(list[i]);
+	}
+	if (n >= 0)
+		free(list);
+	if (!shown) {
+		fprintf(stderr, "srxe: no srxe device is up in %s\n", r.root);
+		return 1;
+	}
+	return ret;
+}
+
+int srxe_cmd_status(const struct srxe_cli_opts *o)
+{
+	return o->name_given ? show_device(o->name) : show_all();
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+#include "netinfo.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static bool ifa_is_ipv4(const struct ifaddrs *ifa)
+{
+	return ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_INET;
+}
+
+static uint32_t ifa_ipv4(const struct ifaddrs *ifa)
+{
+	return ((const struct sockaddr_in *)ifa->ifa_addr)->sin_addr.s_addr;
+}
+
+static int find_netdev_of(uint32_t ipv4_be, char netdev[IF_NAMESIZE])
+{
+	struct ifaddrs *list, *ifa;
+	int ret = -ENODEV;
+
+	if (getifaddrs(&list))
+		return -errno;
+	for (ifa = list; ifa; ifa = ifa->ifa_next) {
+		if (ifa_is_ipv4(ifa) && ifa_ipv4(ifa) == ipv4_be) {
+			snprintf(netdev, IF_NAMESIZE, "%s", ifa->ifa_name);
+			ret = 0;
+			break;
+		}
+	}
+	freeifaddrs(list);
+	return ret;
+}
+
+static int find_ipv4_of(const char *netdev, uint32_t *ipv4_be)
+{
+	struct ifaddrs *list, *ifa;
+	int ret = -EADDRNOTAVAIL;
+
+	if (getifaddrs(&list))
+		return -errno;
+	for (ifa = list; ifa; ifa = ifa->ifa_next) {
+		if (ifa_is_ipv4(ifa) && !strcmp(ifa->ifa_name, netdev)) {
+			*ipv4_be = ifa_ipv4(ifa);
+			ret = 0;
+			break;
+		}
+	}
+	freeifaddrs(list);
+	return ret;
+}
+
+static int read_link_params(struct srxe_netinfo *ni)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ni->netdev);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ni->mtu = ifr.ifr_mtu;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	memcpy(ni->mac, ifr.ifr_hwaddr.sa_data, sizeof(ni->mac));
+out:
+	close(fd);
+	return ret;
+}
+
+static int resolve_address(const char *netdev, const uint32_t *ipv4_be,
+			   struct srxe_netinfo *ni, char *why, size_t len)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (ipv4_be) {
+		ni->ipv4_be = *ipv4_be;
+		inet_ntop(AF_INET, ipv4_be, ip, sizeof(ip));
+		if (find_netdev_of(*ipv4_be, ni->netdev)) {
+			snprintf(why, len, "no netdev has address %s", ip);
+			return -ENODEV;
+		}
+		return 0;
+	}
+	snprintf(ni->netdev, sizeof(ni->netdev), "%s", netdev ? netdev : "lo");
+	if (!if_nametoindex(ni->netdev)) {
+		snprintf(why, len, "netdev %s: %s", ni->netdev,
+			 strerror(ENODEV));
+		return -ENODEV;
+	}
+	if (find_ipv4_of(ni->netdev, &ni->ipv4_be)) {
+		snprintf(why, len, "netdev %s has no IPv4 address", ni->netdev);
+		return -EADDRNOTAVAIL;
+	}
+	return 0;
+}
+
+int srxe_netinfo_resolve(const char *netdev, const uint32_t *ipv4_be,
+			 struct srxe_netinfo *ni, char *why, size_t len)
+{
+	int ret;
+
+	memset(ni, 0, sizeof(*ni));
+	ret = resolve_address(netdev, ipv4_be, ni, why, len);
+	if (ret)
+		return ret;
+	ret = read_link_params(ni);
+	if (ret)
+		snprintf(why, len, "netdev %s: %s", ni->netdev, strerror(-ret));
+	return ret;
+}

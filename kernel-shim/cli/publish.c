@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: MIT
+#include "publish.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <limits.h>
+#include <linux/netlink.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "devnode.h"
+#include "fsutil.h"
+#include "srxe/device.h"
+#include "srxe/paths.h"
+
+#ifndef NETLINK_RDMA
+#define NETLINK_RDMA 20
+#endif
+
+#define UVERBS_ABI_CLASS_VERSION "6"
+
+/* Everything one device's attributes are made of. */
+struct device_facts {
+	const char *name;
+	const char *netdev;
+	const char *sock;
+	char node_guid[20];
+	char gids[SRXE_GID_TBL_LEN][40];
+};
+
+__attribute__((format(printf, 4, 5))) static int
+fail(char *why, size_t len, int err, const char *fmt, ...)
+{
+	char what[PATH_MAX + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(why, len, "%s: %s", what, strerror(-err));
+	return err;
+}
+
+static void format_guid(uint64_t guid, char out[20])
+{
+	snprintf(out, 20, "%04x:%04x:%04x:%04x",
+		 (unsigned int)(guid >> 48) & 0xffff,
+		 (unsigned int)(guid >> 32) & 0xffff,
+		 (unsigned int)(guid >> 16) & 0xffff,
+		 (unsigned int)guid & 0xffff);
+}
+
+/* The kernel prints GIDs as eight full groups of four hex digits. */
+static void format_gid(const uint8_t gid[16], char out[40])
+{
+	char *p = out;
+
+	for (int i = 0; i < 16; i += 2)
+		p += sprintf(p, "%s%02x%02x", i ? ":" : "", gid[i], gid[i + 1]);
+}
+
+static void derive_facts(struct device_facts *f, const char *name,
+			 const struct srxe_netinfo *ni, const char *sock)
+{
+	uint64_t guid = srxe_node_guid(name, ni->mac, ni->ipv4_be);
+	uint8_t gid[16];
+
+	f->name = name;
+	f->netdev = ni->netdev;
+	f->sock = sock;
+	format_guid(guid, f->node_guid);
+	memset(f->gids, 0, sizeof(f->gids));
+	srxe_gid_link_local(guid, gid);
+	format_gid(gid, f->gids[0]);
+	srxe_gid_ipv4(ni->ipv4_be, gid);
+	format_gid(gid, f->gids[1]);
+}
+
+static int path_join(char out[PATH_MAX], const char *a, const char *b)
+{
+	return snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+/* Link every entry of src except the skipped ones into dst. */
+static int link_entries(const char *src, const char *dst,
+			int (*skip)(const char *))
+{
+	DIR *d = opendir(src);
+	struct dirent *e;
+	char from[PATH_MAX], to[PATH_MAX];
+	int ret = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) && !ret) {
+		if (e->d_name[0] == '.' || skip(e->d_name))
+			continue;
+		if (path_join(from, src, e->d_name) ||
+		    path_join(to, dst, e->d_name))
+			ret = -ENAMETOOLONG;
+		else if (symlink(from, to) && errno != EEXIST)
+			ret = -errno;
+	}
+	closedir(d);
+	return ret;
+}
+
+static int skip_class(const char *name)
+{
+	return !strcmp(name, "class");
+}
+
+/* Ours to publish, whatever the kernel may have (infiniband_mad, ...). */
+static int skip_rdma_classes(const char *name)
+{
+	return !strncmp(name, "infiniband", strlen("infiniband"));
+}
+
+static int build_shared_tree(const char *sys, char *why, size_t len)
+{
+	char class[PATH_MAX], dir[PATH_MAX];
+	int ret;
+
+	if (path_join(class, sys, "class"))
+		return fail(why, len, -ENAMETOOLONG, "%s", sys);
+	ret = srxe_mkdir_p(class);
+	if (ret)
+		return fail(why, len, ret, "cannot create %s", class);
+	ret = link_entries("/sys", sys, skip_class)
+		      ?: link_entries("/sys/class", class, skip_rdma_classes);
+	if (ret)
+		return fail(why, len, ret, "cannot link /sys into %s", sys);
+	path_join(dir, class, "infiniband");
+	ret = srxe_mkdir_p(dir);
+	if (ret)
+		return fail(why, len, ret, "cannot create %s", dir);
+	path_join(dir, class, "infiniband_verbs");
+	ret = srxe_mkdir_p(dir)
+		      ?: srxe_write_attr(dir, "abi_version",
+					 UVERBS_ABI_CLASS_VERSION);
+	if (ret)
+		return fail(why, len, ret, "cannot create %s", dir);
+	return 0;
+}
+
+struct attr {
+	const char *leaf;
+	const char *value;
+};
+
+static int write_attrs(const char *dir, const struct attr *attrs, size_t n)
+{
+	int ret = srxe_mkdir_p(dir);
+
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = srxe_write_attr(dir, attrs[i].leaf, attrs[i].value);
+	return ret;
+}
+
+/* port/<subdir>/<index> = value, as the kernel lays out GID tables. */
+static int write_indexed(const char *port, const char *subdir, int index,
+			 const char *value)
+{
+	char dir[PATH_MAX + 32], leaf[16];
+
+	snprintf(dir, sizeof(dir), "%s/%s", port, subdir);
+	snprintf(leaf, sizeof(leaf), "%d", index);
+	return srxe_mkdir_p(dir) ?: srxe_write_attr(dir, leaf, value);
+}
+
+static int write_gid_table(const char *port, const struct device_facts *f)
+{
+	int ret = 0;
+
+	/* srxe speaks RoCE v2 only: every GID is a v2 GID. */
+	for (int i = 0; i < SRXE_GID_TBL_LEN && !ret; i++)
+		ret = write_indexed(port, "gids", i, f->gids[i]) ?:
+			      write_indexed(port, "gid_attrs/types", i,
+					    "RoCE v2") ?:
+			      write_indexed(port, "gid_attrs/ndevs", i,
+					    f->netdev);
+	return ret;
+}
+
+static int write_port(const char *ibdev, const struct device_facts *f)
+{
+	const struct attr port_attrs[] = {
+		{ "state", "4: ACTIVE" },
+		{ "phys_state", "5: LinkUp" },
+		{ "link_layer", "Ethernet" },
+		{ "rate", "10 Gb/sec (4X SDR)" },
+		{ "lid", "0x0" },
+		{ "sm_lid", "0x0" },
+		{ "lid_mask_count", "0" },
+		{ "sm_sl", "0" },
+		{ "cap_mask", "0x00010000" },
+	};
+	const struct attr pkey = { "0", "0xffff" };
+	char port[PATH_MAX], pkeys[PATH_MAX + 16];
+
+	snprintf(port, sizeof(port), "%s/ports/1", ibdev);
+	snprintf(pkeys, sizeof(pkeys), "%s/pkeys", port);
+	return write_attrs(port, port_attrs,
+			   sizeof(port_attrs) / sizeof(port_attrs[0])) ?:
+		       write_attrs(pkeys, &pkey, 1) ?:
+		       write_gid_table(port, f);
+}
+
+static int write_ibdev(const char *ibdev, const struct device_facts *f)
+{
+	const struct attr dev_attrs[] = {
+		{ "node_type", "1: CA" },
+		{ "node_guid", f->node_guid },
+		{ "sys_image_guid", f->node_guid },
+		{ "node_desc", f->name },
+		{ "fw_ver", SRXE_FW_VER },
+		{ "hca_type", "srxe" },
+		{ "board_id", "srxe" },
+		{ "hw_rev", "1" },
+		{ SRXE_IBDEV_SOCKET_ATTR, f->sock },
+	};
+
+	return write_attrs(ibdev, dev_attrs,
+			   sizeof(dev_attrs) / sizeof(dev_attrs[0]))
+		       ?: write_port(ibdev, f);
+}
+
+static int ibdev_dir(char out[PATH_MAX], const struct srxe_rundir *r,
+		     const char *name)
+{
+	return snprintf(out, PATH_MAX, "%s/class/infiniband/%s", r->sys,
+			name) >= PATH_MAX
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+static int uverbs_dir(char out[PATH_MAX], const struct srxe_rundir *r,
+		      const char *entry)
+{
+	return snprintf(out, PATH_MAX, "%s/class/infiniband_verbs/%s", r->sys,
+			entry) >= PATH_MAX
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+static int cdev_text(char out[32])
+{
+	struct stat st;
+
+	if (stat(SRXE_UVERBS_TARGET, &st))
+		return -errno;
+	snprintf(out, 32, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	return 0;
+}
+
+/* Fill a dot-directory libibverbs skips, then rename it into place. */
+static int write_uverbs(const struct srxe_rundir *r, const char *name,
+			int index)
+{
+	char entry[32], tmp_entry[40], dir[PATH_MAX], tmp[PATH_MAX];
+	char abi[16], cdev[32];
+	int ret = cdev_text(cdev);
+	const struct attr attrs[] = {
+		{ "ibdev", name },
+		{ "dev", cdev },
+		{ "abi_version", abi },
+	};
+
+	if (ret)
+		return ret;
+	snprintf(abi, sizeof(abi), "%d", SRXE_ABI_VERSION);
+	snprintf(entry, sizeof(entry), "uverbs%d", index);
+	snprintf(tmp_entry, sizeof(tmp_entry), ".%s.tmp", entry);
+	if (uverbs_dir(dir, r, entry) || uverbs_dir(tmp, r, tmp_entry))
+		return -ENAMETOOLONG;
+	srxe_remove_tree(tmp);
+	srxe_remove_tree(dir);
+	ret = write_attrs(tmp, attrs, sizeof(attrs) / sizeof(attrs[0]));
+	if (!ret && rename(tmp, dir))
+		ret = -errno;
+	if (ret)
+		srxe_remove_tree(tmp);
+	return ret;
+}
+
+/* An index is free for us unless our tree already has uverbsN. */
+static bool uverbs_index_free(int index, void *rundir)
+{
+	char entry[32], dir[PATH_MAX];
+	struct stat st;
+
+	snprintf(entry, sizeof(entry), "uverbs%d", index);
+	return uverbs_dir(dir, rundir, entry) || lstat(dir, &st);
+}
+
+static int read_index_file(const struct srxe_rundir *r)
+{
+	char buf[32];
+
+	if (srxe_read_attr(r->uverbs_file, buf, sizeof(buf)))
+		return -1;
+	return atoi(buf);
+}
+
+/* uverbsN entries of our tree whose ibdev is name (stale ones included). */
+static void remove_uverbs_entries_of(const struct srxe_rundir *r,
+				     const char *name)
+{
+	char classdir[PATH_MAX], dir[PATH_MAX], attr[PATH_MAX + 8], ibdev[64];
+	struct dirent *e;
+	DIR *d;
+
+	if (uverbs_dir(classdir, r, "") || !(d = opendir(classdir)))
+		return;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "uverbs", 6) ||
+		    uverbs_dir(dir, r, e->d_name))
+			continue;
+		snprintf(attr, sizeof(attr), "%s/ibdev", dir);
+		if (!srxe_read_attr(attr, ibdev, sizeof(ibdev)) &&
+		    !strcmp(ibdev, name))
+			srxe_remove_tree(dir);
+	}
+	closedir(d);
+}
+
+void srxe_unpublish_device(const struct srxe_rundir *r, const char *name)
+{
+	char dir[PATH_MAX];
+	int index = read_index_file(r);
+
+	remove_uverbs_entries_of(r, name);
+	if (!ibdev_dir(dir, r, name))
+		srxe_remove_tree(dir);
+	if (index >= 0)
+		srxe_devnode_release(index);
+	unlink(r->uverbs_file);
+}
+
+static int record_index(const struct srxe_rundir *r, int index)
+{
+	char text[16];
+	int ret = srxe_mkdir_p(r->devdir);
+
+	snprintf(text, sizeof(text), "%d", index);
+	/* srxe_write_attr takes dir + leaf; the file lives in devdir. */
+	return ret ?: srxe_write_attr(r->devdir, SRXE_UVERBS_INDEX_NAME, text);
+}
+
+int srxe_publish_device(const struct srxe_rundir *r, const char *name,
+			const struct srxe_netinfo *ni, char *why, size_t len)
+{
+	struct device_facts facts;
+	char ibdev[PATH_MAX];
+	int index, ret;
+
+	derive_facts(&facts, name, ni, r->sock);
+	ret = build_shared_tree(r->sys, why, len);
+	if (ret)
+		return ret;
+	if (ibdev_dir(ibdev, r, name))
+		return fail(why, len, -ENAMETOOLONG, "%s", r->sys);
+	srxe_remove_tree(ibdev);
+	ret = write_ibdev(ibdev, &facts);
+	if (ret) {
+		fail(why, len, ret, "cannot write %s", ibdev);
+		goto undo;
+	}
+	ret = srxe_devnode_claim(uverbs_index_free, (void *)r, &index);
+	if (ret) {
+		fail(why, len, ret, "cannot create " SRXE_DEV_DIR "/uverbsN");
+		if (ret == -EACCES || ret == -EPERM)
+			snprintf(why + strlen(why), len - strlen(why),
+				 " (run `srxe up` as root once)");
+		goto undo;
+	}
+	ret = record_index(r, index);
+	if (ret) {
+		fail(why, len, ret, "cannot write %s", r->uverbs_file);
+		srxe_devnode_release(index);
+		goto undo;
+	}
+	ret = write_uverbs(r, name, index);
+	if (ret) {
+		fail(why, len, ret, "cannot publish uverbs%d in %s", index,
+		     r->sys);
+		goto undo;
+	}
+	return 0;
+undo:
+	srxe_unpublish_device(r, name);
+	return ret;
+}
+
+int srxe_published_count(const struct srxe_rundir *r)
+{
+	char dir[PATH_MAX + 32];
+
+	snprintf(dir, sizeof(dir), "%s/class/infiniband", r->sys);
+	return srxe_dir_entry_count(dir);
+}
+
+void srxe_unpublish_root_if_unused(const struct srxe_rundir *r)
+{
+	if (srxe_published_count(r) > 0)
+		return;
+	srxe_remove_tree(r->sys);
+	rmdir(r->root);
+}
+
+bool srxe_kernel_has_rdma_netlink(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_RDMA);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}

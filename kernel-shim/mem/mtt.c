@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+/*
+ * MTT translation mode: see mtt.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
+
+#include "mem_client.h"
+
+static int grow_slots(struct srxe_mtt *m)
+{
+	uint32_t cap = m->cap ? m->cap * 2 : 64;
+	struct srxe_mtt_slot *v;
+
+	if (m->cap > SRXE_MTT_MAX_INDEX)
+		return -ENOMEM;
+	v = realloc(m->slots, (size_t)cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	m->slots = v;
+	m->cap = cap;
+	return 0;
+}
+
+static uint8_t random_key_byte(void)
+{
+	uint8_t b = 0;
+
+	if (getrandom(&b, 1, 0) != 1)
+		b = 0x5a;
+	return b;
+}
+
+/* A never-used index, or 0. */
+static uint32_t fresh_index(struct srxe_mtt *m)
+{
+	if (m->n == 0)
+		m->n = 1; /* index 0 stays unused */
+	if (m->n > SRXE_MTT_MAX_INDEX || (m->n >= m->cap && grow_slots(m)))
+		return 0;
+	m->slots[m->n] = (struct srxe_mtt_slot){ NULL, random_key_byte() };
+	return m->n++;
+}
+
+/* Cyclic: the first free index after the last one handed out. */
+static uint32_t alloc_index(struct srxe_mtt *m)
+{
+	uint32_t idx;
+
+	if (m->n <= 1 || m->live == m->n - 1) {
+		idx = fresh_index(m);
+		if (idx)
+			m->cursor = idx;
+		return idx;
+	}
+	idx = m->cursor;
+	do {
+		idx = idx + 1 < m->n ? idx + 1 : 1;
+	} while (m->slots[idx].mr);
+	m->cursor = idx;
+	return idx;
+}
+
+static int fill_mtt(const struct srxe_mem_client *c, struct srxe_mtt_mr *mr)
+{
+	for (uint64_t i = 0; i < mr->npages; i++) {
+		uint64_t va = (mr->first_page + i) << SRXE_FRAME_SHIFT;
+		uint64_t pte = srxe_pt_lookup(&c->pt, va);
+
+		if (!(pte & SRXE_PTE_PINNED))
+			return -EFAULT;
+		mr->frame[i] = srxe_pte_frame(pte);
+	}
+	return 0;
+}
+
+static struct srxe_mtt_mr *new_mr(const struct srxe_mem_client *c,
+				  const struct srxe_prot_entry *prot)
+{
+	uint64_t first = prot->va >> SRXE_FRAME_SHIFT;
+	uint64_t last = (prot->va + prot->len - 1) >> SRXE_FRAME_SHIFT;
+	struct srxe_mtt_mr *mr;
+
+	mr = malloc(sizeof(*mr) + (last - first + 1) * sizeof(mr->frame[0]));
+	if (!mr)
+		return NULL;
+	mr->prot = *prot;
+	mr->first_page = first;
+	mr->npages = last - first + 1;
+	if (fill_mtt(c, mr)) {
+		free(mr);
+		return NULL;
+	}
+	return mr;
+}
+
+static uint64_t mr_bytes(const struct srxe_mtt_mr *mr)
+{
+	return sizeof(*mr) + mr->npages * sizeof(mr->frame[0]);
+}
+
+static int mtt_add_mr(struct srxe_mem_client *c,
+		      const struct srxe_prot_entry *prot,
+		      struct srxe_mr_keys *keys)
+{
+	struct srxe_mtt *m = &c->mtt;
+	struct srxe_mtt_mr *mr = new_mr(c, prot);
+	uint32_t idx;
+
+	if (!mr)
+		return -ENOMEM;
+	idx = alloc_index(m);
+	if (!idx) {
+		free(mr);
+		return -ENOMEM;
+	}
+	m->slots[idx].mr = mr;
+	m->live++;
+	m->mr_bytes += mr_bytes(mr);
+	keys->lkey = idx << 8 | m->slots[idx].key;
+	keys->rkey = (prot->access & SRXE_ACCESS_REMOTE) ? keys->lkey : 0;
+	return 0;
+}
+
+/* Live MR of key, or NULL with *err set. */
+static struct srxe_mtt_mr *lookup(const struct srxe_mtt *m, uint32_t key,
+				  int *err)
+{
+	uint32_t idx = key >> 8;
+	const struct srxe_mtt_slot *slot;
+
+	if (idx == 0 || idx >= m->n) {
+		*err = SRXE_XLATE_BAD_KEY;
+		return NULL;
+	}
+	slot = &m->slots[idx];
+	if (!slot->mr || slot->key != (key & 0xff)) {
+		*err = SRXE_XLATE_STALE;
+		return NULL;
+	}
+	return slot->mr;
+}
+
+static int mtt_remove_mr(struct srxe_mem_client *c, uint32_t lkey,
+			 struct srxe_prot_entry *prot)
+{
+	struct srxe_mtt *m = &c->mtt;
+	int err;
+	struct srxe_mtt_mr *mr = lookup(m, lkey, &err);
+
+	if (!mr)
+		return -EINVAL;
+	*prot = mr->prot;
+	m->slots[lkey >> 8].mr = NULL;
+	m->slots[lkey >> 8].key++;
+	m->live--;
+	m->mr_bytes -= mr_bytes(mr);
+	free(mr);
+	return 0;
+}
+
+static int mtt_translate(const struct srxe_mem_client *c,
+			 const struct srxe_xlate_req *req, struct srxe_sg *sg,
+			 int max)
+{
+	struct srxe_sg_out out = { sg, 0, max };
+	uint64_t va, len = req->len;
+	int err;
+	const struct srxe_mtt_mr *mr = lookup(&c->mtt, req->key, &err);
+
+	if (!mr)
+		return -err;
+	err = srxe_prot_check(&mr->prot, req->is_rkey, req->addr, len,
+			      req->access, req->pd, &va);
+	while (!err && len) {
+		uint64_t offset = va & (SRXE_FRAME_SIZE - 1);
+		uint64_t chunk = SRXE_FRAME_SIZE - offset;
+		uint64_t page = (va >> SRXE_FRAME_SHIFT) - mr->first_page;
+
+		if (chunk > len)
+			chunk = len;
+		err = srxe_sg_append(
+			&out, srxe_frame_addr(c, mr->frame[page], offset),
+			(uint32_t)chunk);
+		va += chunk;
+		len -= chunk;
+	}
+	return err ? err : out.n;
+}
+
+static uint64_t mtt_key_state_bytes(const struct srxe_mem_client *c)
+{
+	return (uint64_t)c->mtt.cap * sizeof(struct srxe_mtt_slot) +
+	       c->mtt.mr_bytes;
+}
+
+static void mtt_fini(struct srxe_mem_client *c)
+{
+	for (uint32_t i = 1; i < c->mtt.n; i++)
+		free(c->mtt.slots[i].mr);
+	free(c->mtt.slots);
+}
+
+const struct srxe_xlate_ops srxe_mtt_ops = {
+	.name = "mtt",
+	.add_mr = mtt_add_mr,
+	.remove_mr = mtt_remove_mr,
+	.translate = mtt_translate,
+	.key_state_bytes = mtt_key_state_bytes,
+	.fini = mtt_fini,
+};

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Protection entry of one memory region and the checks every translation
+ * applies to it, shared by the shortcut and the MTT modes so that both
+ * enforce exactly the same rules.
+ *
+ * Address space of an MR: as in IBA and rxe, work requests address an MR
+ * in its iova space, for lkeys and rkeys alike: byte iova + k of the MR is
+ * the byte va + k of the registering process.  ibv_reg_mr() is the case
+ * iova == va.
+ */
+#ifndef SRXE_MEM_PROT_H
+#define SRXE_MEM_PROT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h>
+
+#define SRXE_ACCESS_REMOTE                                                     \
+	(IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |                    \
+	 IBV_ACCESS_REMOTE_ATOMIC)
+#define SRXE_ACCESS_SUPPORTED (IBV_ACCESS_LOCAL_WRITE | SRXE_ACCESS_REMOTE)
+/* Optional hints libibverbs may pass; accepted and ignored. */
+#define SRXE_ACCESS_IGNORED IBV_ACCESS_RELAXED_ORDERING
+
+enum srxe_prot_state {
+	SRXE_PROT_FREE = 0,
+	SRXE_PROT_LIVE = 1,
+};
+
+struct srxe_prot_entry {
+	uint64_t va;	 /* registering process' address of byte 0 */
+	uint64_t len;	 /* bytes */
+	uint64_t iova;	 /* address work requests use for byte 0 */
+	uint32_t pd;	 /* PD handle */
+	uint16_t access; /* IBV_ACCESS_* granted */
+	uint8_t state;	 /* enum srxe_prot_state */
+	uint8_t gen;	 /* generation the key was issued with */
+};
+
+/*
+ * Validate a registration request: 0, -EINVAL (len 0, unknown access bit,
+ * REMOTE_WRITE/REMOTE_ATOMIC without LOCAL_WRITE as IBA requires) or
+ * -EFAULT (va + len or iova + len overflows, range beyond user VA space).
+ */
+int srxe_prot_validate(uint64_t va, uint64_t len, uint64_t iova,
+		       unsigned access);
+
+/*
+ * The protection check for one access of len bytes at addr (iova space):
+ * state, PD, access rights, bounds, in that order.  access_needed holds
+ * IBV_ACCESS_* bits (0 = local read).  An rkey use needs at least one
+ * remote right on the MR.  Returns 0 and the process VA of addr in
+ * *va_out, or a negative srxe_xlate_err (STALE, PD_MISMATCH,
+ * ACCESS_DENIED, OUT_OF_BOUNDS).
+ */
+int srxe_prot_check(const struct srxe_prot_entry *entry, bool is_rkey,
+		    uint64_t addr, uint64_t len, unsigned access_needed,
+		    uint32_t pd, uint64_t *va_out);
+
+static inline bool srxe_access_writes(unsigned access)
+{
+	return access & (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			 IBV_ACCESS_REMOTE_ATOMIC);
+}
+
+#endif /* SRXE_MEM_PROT_H */

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Mode-independent half of the memory core: configuration, limits,
+ * pinning and statistics; the mode's ops do keys and translation.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "mem_client.h"
+
+static const char *const xlate_err_names[SRXE_XLATE_ERR_MAX] = {
+	[SRXE_XLATE_BAD_KEY] = "BAD_KEY",
+	[SRXE_XLATE_STALE] = "STALE",
+	[SRXE_XLATE_PD_MISMATCH] = "PD_MISMATCH",
+	[SRXE_XLATE_ACCESS_DENIED] = "ACCESS_DENIED",
+	[SRXE_XLATE_OUT_OF_BOUNDS] = "OUT_OF_BOUNDS",
+	[SRXE_XLATE_NOT_PRESENT] = "NOT_PRESENT",
+	[SRXE_XLATE_NOT_PINNED] = "NOT_PINNED",
+	[SRXE_XLATE_SG_OVERFLOW] = "SG_OVERFLOW",
+};
+
+const char *srxe_xlate_err_name(int err)
+{
+	if (err < 0)
+		err = -err;
+	if (err <= 0 || err >= SRXE_XLATE_ERR_MAX)
+		return "?";
+	return xlate_err_names[err];
+}
+
+int srxe_sg_append(struct srxe_sg_out *out, void *addr, uint32_t len)
+{
+	struct srxe_sg *last = out->n ? &out->v[out->n - 1] : NULL;
+
+	if (last && (uint8_t *)last->addr + last->len == (uint8_t *)addr &&
+	    last->len <= UINT32_MAX - len) {
+		last->len += len;
+		return 0;
+	}
+	if (out->n == out->max)
+		return -SRXE_XLATE_SG_OVERFLOW;
+	out->v[out->n++] = (struct srxe_sg){ addr, len };
+	return 0;
+}
+
+static int init_mode(struct srxe_mem_client *c,
+		     const struct srxe_mem_config *cfg)
+{
+	if (cfg->mode == SRXE_MEM_MTT) {
+		c->ops = &srxe_mtt_ops;
+		return 0;
+	}
+	c->ops = &srxe_shortcut_ops;
+	srxe_desc_table_init(&c->sc.descs, c->id);
+	if (cfg->fixed_secret) {
+		srxe_codec_init_secret(&c->sc.codec, cfg->fixed_secret);
+		return 0;
+	}
+	return srxe_codec_init_random(&c->sc.codec);
+}
+
+static bool config_valid(const struct srxe_mem_config *cfg)
+{
+	if (cfg->mode != SRXE_MEM_SHORTCUT && cfg->mode != SRXE_MEM_MTT)
+		return false;
+	if (cfg->slab_frames && !cfg->slab)
+		return false;
+	return cfg->max_mrs <= SRXE_MEM_MAX_MRS;
+}
+
+int srxe_mem_client_create(const struct srxe_mem_config *cfg,
+			   struct srxe_mem_client **out)
+{
+	struct srxe_mem_client *c;
+	int err;
+
+	if (!config_valid(cfg))
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->mode = cfg->mode;
+	c->id = cfg->client_id;
+	c->slab = cfg->slab;
+	c->max_reg_bytes = cfg->max_reg_bytes ? cfg->max_reg_bytes
+					      : SRXE_MEM_DEFAULT_MAX_REG_BYTES;
+	c->max_mrs = cfg->max_mrs ? cfg->max_mrs : SRXE_MEM_DEFAULT_MAX_MRS;
+	err = srxe_frames_init(&c->frames, cfg->slab_frames);
+	if (err)
+		goto free_client;
+	err = srxe_pt_init(&c->pt, &c->frames);
+	if (err)
+		goto free_frames;
+	err = init_mode(c, cfg);
+	if (err)
+		goto free_pt;
+	*out = c;
+	return 0;
+free_pt:
+	srxe_pt_destroy(&c->pt);
+free_frames:
+	srxe_frames_destroy(&c->frames);
+free_client:
+	free(c);
+	return err;
+}
+
+void srxe_mem_client_destroy(struct srxe_mem_client *c)
+{
+	if (!c)
+		return;
+	c->ops->fini(c);
+	srxe_pt_destroy(&c->pt);
+	srxe_frames_destroy(&c->frames);
+	free(c);
+}
+
+static int check_limits(const struct srxe_mem_client *c, uint64_t len)
+{
+	if (c->mrs >= c->max_mrs)
+		return -ENOMEM;
+	if (len > c->max_reg_bytes - c->reg_bytes)
+		return -ENOMEM;
+	return 0;
+}
+
+int srxe_mem_reg(struct srxe_mem_client *c, uint32_t pd, uint64_t va,
+		 uint64_t len, uint64_t iova, unsigned access,
+		 struct srxe_mr_keys *keys, struct srxe_runs *new_runs)
+{
+	size_t runs_before = new_runs ? new_runs->n : 0;
+	struct srxe_prot_entry mr = {
+		.va = va,
+		.len = len,
+		.iova = iova,
+		.pd = pd,
+		.access = access & SRXE_ACCESS_SUPPORTED,
+		.state = SRXE_PROT_LIVE,
+	};
+	int err = srxe_prot_validate(va, len, iova, access);
+
+	if (!err)
+		err = check_limits(c, len);
+	if (!err)
+		err = srxe_pt_pin(&c->pt, va, len, srxe_access_writes(access),
+				  new_runs);
+	if (err)
+		return err;
+	err = c->ops->add_mr(c, &mr, keys);
+	if (err) {
+		srxe_pt_unpin(&c->pt, va, len, NULL);
+		if (new_runs)
+			new_runs->n = runs_before;
+		return err;
+	}
+	c->mrs++;
+	c->reg_bytes += len;
+	return 0;
+}
+
+int srxe_mem_dereg(struct srxe_mem_client *c, uint32_t lkey,
+		   struct srxe_runs *freed)
+{
+	struct srxe_prot_entry mr;
+	int err = c->ops->remove_mr(c, lkey, &mr);
+
+	if (err)
+		return err;
+	srxe_pt_unpin(&c->pt, mr.va, mr.len, freed);
+	c->mrs--;
+	c->reg_bytes -= mr.len;
+	return 0;
+}
+
+int srxe_mem_translate(const struct srxe_mem_client *c,
+		       const struct srxe_xlate_req *req, struct srxe_sg *out,
+		       int max)
+{
+	return c->ops->translate(c, req, out, max);
+}
+
+void srxe_mem_stats(const struct srxe_mem_client *c, struct srxe_mem_stats *st)
+{
+	st->mrs = c->mrs;
+	st->reg_bytes = c->reg_bytes;
+	st->frames_in_use = srxe_frames_in_use(&c->frames);
+	st->table_pages = srxe_pt_table_pages(&c->pt);
+	st->table_bytes = srxe_pt_bytes(&c->pt);
+	st->key_state_bytes = c->ops->key_state_bytes(c);
+	st->translation_bytes = st->key_state_bytes;
+	if (c->mode == SRXE_MEM_SHORTCUT)
+		st->translation_bytes += st->table_bytes;
+}
+
+enum srxe_mem_mode srxe_mem_mode(const struct srxe_mem_client *c)
+{
+	return c->mode;
+}
+
+struct srxe_pt *srxe_mem_client_pt(struct srxe_mem_client *c)
+{
+	return &c->pt;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * srxe memory core: one srxe_mem_client per client context.  It owns the
+ * client's frame allocator (over the client's slab), its translation table,
+ * its protection state and its key secret, and offers the one interface the
+ * daemon uses for REG_MR / DEREG_MR and the engine for every SGE and remote
+ * address, whichever translation mode (shortcut or MTT) the daemon runs.
+ *
+ * Threading: nothing here locks.  srxe_mem_translate() and
+ * srxe_mem_stats() only read and may run concurrently with each other;
+ * srxe_mem_reg()/srxe_mem_dereg() need exclusive access to the client.
+ *
+ * Errors: reg/dereg return 0 or a negative errno; translate returns the
+ * number of scatter entries (>= 0) or a negated enum srxe_xlate_err.
+ */
+#ifndef SRXE_MEM_TRANSLATE_H
+#define SRXE_MEM_TRANSLATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h> /* IBV_ACCESS_* */
+
+#include "frames.h"
+#include "xlate_err.h"
+
+/* Same values as enum srxe_translation of the control protocol. */
+enum srxe_mem_mode {
+	SRXE_MEM_SHORTCUT = 0,
+	SRXE_MEM_MTT = 1,
+};
+
+#define SRXE_MEM_DEFAULT_MAX_REG_BYTES (8ull << 30)
+#define SRXE_MEM_DEFAULT_MAX_MRS       65536u
+#define SRXE_MEM_MAX_MRS	       (1u << 24) /* both key formats */
+
+struct srxe_mem_config {
+	enum srxe_mem_mode mode;
+	uint32_t client_id;
+	void *slab;		/* daemon mapping of frame 0 */
+	uint32_t slab_frames;	/* frames in the slab */
+	uint64_t max_reg_bytes; /* 0: SRXE_MEM_DEFAULT_MAX_REG_BYTES */
+	uint32_t max_mrs;	/* 0: SRXE_MEM_DEFAULT_MAX_MRS */
+	/* NULL: fresh secret from getrandom().  Tests/benchmarks only. */
+	const uint64_t *fixed_secret; /* [2] */
+};
+
+struct srxe_mem_client;
+
+struct srxe_mr_keys {
+	uint32_t lkey;
+	uint32_t rkey; /* 0 when the MR grants no remote access */
+};
+
+/* One chunk of a translation: daemon pointer into the slab mapping. */
+struct srxe_sg {
+	void *addr;
+	uint32_t len;
+};
+
+/* One access the engine wants to make. */
+struct srxe_xlate_req {
+	uint32_t key; /* lkey of an SGE or rkey of a remote address */
+	bool is_rkey;
+	uint64_t addr; /* in the MR's iova space */
+	uint64_t len;
+	unsigned access; /* IBV_ACCESS_* needed; 0 = local read */
+	uint32_t pd;	 /* PD of the QP doing the access */
+};
+
+struct srxe_mem_stats {
+	uint64_t mrs;
+	uint64_t reg_bytes;	    /* sum of live MR lengths */
+	uint64_t frames_in_use;	    /* data frames pinned */
+	uint64_t table_pages;	    /* translation-table pages */
+	uint64_t table_bytes;	    /* table pages + their pin counts */
+	uint64_t key_state_bytes;   /* shortcut: descriptors + protection
+				     * blocks; MTT: MR entries + MTT arrays */
+	uint64_t translation_bytes; /* what the engine translates with:
+				     * shortcut: table + key state;
+				     * MTT: key state only */
+};
+
+/* 0, -EINVAL (bad config), -ENOMEM, or getrandom()'s -errno. */
+int srxe_mem_client_create(const struct srxe_mem_config *cfg,
+			   struct srxe_mem_client **out);
+/* Frees all state; the slab itself belongs to the caller. */
+void srxe_mem_client_destroy(struct srxe_mem_client *client);
+
+/*
+ * Register [va, va + len) for PD pd, addressed by work requests at iova.
+ * Pages already present (overlapping MRs) keep their frames; absent pages
+ * get frames and are appended to new_runs (may be NULL) as (va, frame,
+ * npages) runs: the provider must copy the pages into these frames and map
+ * each run at its va.  Errors: -EINVAL (len 0, bad access combination),
+ * -EFAULT (range overflow/outside user VA), -ENOMEM (byte or MR limit,
+ * slab full, keys exhausted).  On error nothing changed.
+ */
+int srxe_mem_reg(struct srxe_mem_client *client, uint32_t pd, uint64_t va,
+		 uint64_t len, uint64_t iova, unsigned access,
+		 struct srxe_mr_keys *keys, struct srxe_runs *new_runs);
+
+/*
+ * Deregister the MR of lkey.  Frames no longer pinned by any MR are freed
+ * and appended to freed (may be NULL) so the daemon can punch holes.
+ * -EINVAL if lkey names no live MR of this client.
+ */
+int srxe_mem_dereg(struct srxe_mem_client *client, uint32_t lkey,
+		   struct srxe_runs *freed);
+
+/*
+ * Check and translate one access.  Returns the number of chunks written to
+ * out[0..max) (physically contiguous frames merged; 0 for len 0), or a
+ * negated enum srxe_xlate_err.  Nothing is written to slab memory.
+ */
+int srxe_mem_translate(const struct srxe_mem_client *client,
+		       const struct srxe_xlate_req *req, struct srxe_sg *out,
+		       int max);
+
+void srxe_mem_stats(const struct srxe_mem_client *client,
+		    struct srxe_mem_stats *stats);
+
+enum srxe_mem_mode srxe_mem_mode(const struct srxe_mem_client *client);
+
+/*
+ * The client's translation table: introspection for the daemon's status
+ * and for tests that simulate a corrupted table under a live MR.
+ */
+struct srxe_pt *srxe_mem_client_pt(struct srxe_mem_client *client);
+
+#endif /* SRXE_MEM_TRANSLATE_H */

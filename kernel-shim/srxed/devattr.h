@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device srxed emulates: the limits it enforces and the attributes it
+ * answers QUERY_DEVICE and QUERY_PORT with.  Every limit reported here is
+ * one srxed enforces (now or in the issue that adds the object), so that
+ * applications sizing themselves from query_device never meet a lower,
+ * hidden limit.
+ */
+#ifndef SRXED_DEVATTR_H
+#define SRXED_DEVATTR_H
+
+#include <stddef.h>
+#include <infiniband/verbs.h>
+
+#include "srxed.h"
+
+#define SRXED_MAX_PD	  65536u
+#define SRXED_MAX_MR	  65536u
+#define SRXED_MAX_QP	  65536u
+#define SRXED_MAX_QP_WR	  16384u
+#define SRXED_MAX_SGE	  32u
+#define SRXED_MAX_CQ	  16384u
+#define SRXED_MAX_CQE	  32767u
+#define SRXED_MAX_SRQ	  16384u
+#define SRXED_MAX_SRQ_WR  16384u
+#define SRXED_MAX_AH	  32768u
+#define SRXED_MAX_RD_ATOM 128u
+#define SRXED_MAX_INLINE  256u
+#define SRXED_MAX_MR_SIZE (8ull << 30) /* per-client registration limit */
+#define SRXED_MAX_MSG_SZ  0x80000000u
+
+/*
+ * Reads the netdev's MAC and MTU from sysfs and derives the node GUID.
+ * Returns 0, or a negative errno with a message in err[cap].
+ */
+int srxed_device_probe(struct srxed *d, char *err, size_t cap);
+
+void srxed_query_device(const struct srxed *d,
+			struct srxe_query_device_resp *out);
+/* Re-reads the netdev MTU so that an MTU change shows up in active_mtu. */
+void srxed_query_port(struct srxed *d, struct ibv_port_attr *out);
+
+#endif /* SRXED_DEVATTR_H */

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "devattr.h"
+#include "handlers.h"
+#include "log.h"
+
+struct request {
+	const struct srxe_msg_hdr *hdr;
+	const void *body;
+	int *fd;
+};
+
+struct reply {
+	int err;
+	char reason[SRXE_REASON_MAX + 1];
+	union {
+		struct srxe_open_ctx_resp open_ctx;
+		struct srxe_query_device_resp query_device;
+		struct srxe_query_port_resp query_port;
+		struct srxe_alloc_pd_resp alloc_pd;
+		struct srxe_status_resp status;
+	} body;
+};
+
+typedef int (*handler_fn)(struct srxed *d, struct srxed_session *s,
+			  const struct request *req, struct reply *rep);
+
+struct handler {
+	handler_fn fn;
+	bool needs_ctx;
+	bool takes_fd;
+};
+
+static int fail(struct reply *rep, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct reply *rep, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rep->reason, sizeof(rep->reason), fmt, ap);
+	va_end(ap);
+	rep->err = err;
+	return err;
+}
+
+/* The async-event channel must be something srxed can write records to. */
+static int check_async_fd(int fd, struct reply *rep)
+{
+	struct stat st;
+	int fl;
+
+	if (fstat(fd, &st) < 0)
+		return fail(rep, EBADF, "async event fd: %s", strerror(errno));
+	if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+		return fail(rep, EINVAL,
+			    "async event fd must be a pipe or socket");
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+		return fail(rep, EBADF, "async event fd is not writable");
+	/* A client that stops reading events must never stall srxed. */
+	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return fail(rep, EBADF, "async event fd: %s", strerror(errno));
+	return 0;
+}
+
+static int do_open_ctx(struct srxed *d, struct srxed_session *s,
+		       const struct request *req, struct reply *rep)
+{
+	const struct srxe_open_ctx_req *r = req->body;
+	int ret;
+
+	if (s->has_ctx)
+		return fail(rep, EBUSY,
+			    "a context is already open on this connection");
+	if (r->reserved)
+		return fail(rep, EINVAL, "reserved field must be 0");
+	if (r->client_version != SRXE_PROTO_VERSION)
+		return fail(rep, EPROTONOSUPPORT,
+			    "client speaks protocol %u, srxed speaks %u",
+			    r->client_version, SRXE_PROTO_VERSION);
+	if (!memchr(r->device, '\0', sizeof(r->device)))
+		return fail(rep, EINVAL, "device name is not NUL-terminated");
+	if (strcmp(r->device, d->cfg.name))
+		return fail(rep, ENODEV, "this srxed serves %s, not %.32s",
+			    d->cfg.name, r->device);
+	if (*req->fd >= 0) {
+		ret = check_async_fd(*req->fd, rep);
+		if (ret)
+			return ret;
+	}
+	srxed_session_open_ctx(d, s, *req->fd);
+	*req->fd = -1;
+	rep->body.open_ctx.ctx_handle = (uint32_t)s->id;
+	rep->body.open_ctx.translation = d->cfg.translation;
+	rep->body.open_ctx.slab_bytes = 0;
+	log_info("client %llu: context open on %s (async fd %s)",
+		 (unsigned long long)s->id, d->cfg.name,
+		 s->async_fd >= 0 ? "yes" : "no");
+	return 0;
+}
+
+static int do_close_ctx(struct srxed *d, struct srxed_session *s,
+			const struct request *req, struct reply *rep)
+{
+	srxed_session_close_ctx(d, s);
+	log_info("client %llu: context closed", (unsigned long long)s->id);
+	return 0;
+}
+
+static int do_query_device(struct srxed *d, struct srxed_session *s,
+			   const struct request *req, struct reply *rep)
+{
+	srxed_query_device(d, &rep->body.query_device);
+	return 0;
+}
+
+static int do_query_port(struct srxed *d, struct srxed_session *s,
+			 const struct request *req, struct reply *rep)
+{
+	const struct srxe_query_port_req *r = req->body;
+
+	if (r->reserved)
+		return fail(rep, EINVAL, "reserved field must be 0");
+	if (r->port_num != 1)
+		return fail(rep, EINVAL,
+			    "port %u does not exist (%s has port 1)",
+			    r->port_num, d->cfg.name);
+	srxed_query_port(d, &rep->body.query_port.attr);
+	return 0;
+}
+
+static int do_alloc_pd(struct srxed *d, struct srxed_session *s,
+		       const struct request *req, struct reply *rep)
+{
+	const char *why;
+	int ret;
+
+	ret = srxed_session_alloc_pd(d, s, &rep->body.alloc_pd.pd_handle, &why);
+	if (ret)
+		return fail(rep, ret, "%s (%u PDs)", why, SRXED_MAX_PD);
+	return 0;
+}
+
+static int do_dealloc_pd(struct srxed *d, struct srxed_session *s,
+			 const struct request *req, struct reply *rep)
+{
+	const struct srxe_dealloc_pd_req *r = req->body;
+	const char *why;
+	int ret;
+
+	if (r->reserved)
+		return fail(rep, EINVAL, "reserved field must be 0");
+	ret = srxed_session_dealloc_pd(d, s, r->pd_handle, &why);
+	if (ret)
+		return fail(rep, ret, "%s: handle 0x%x", why, r->pd_handle);
+	return 0;
+}
+
+static int do_status(struct srxed *d, struct srxed_session *s,
+		     const struct request *req, struct reply *rep)
+{
+	struct srxe_status_resp *st = &rep->body.status;
+
+	snprintf(st->device, sizeof(st->device), "%s", d->cfg.name);
+	st->daemon_pid = getpid();
+	st->translation = d->cfg.translation;
+	st->ipv4_be = d->cfg.ipv4_be;
+	st->clients = d->stats.clients;
+	st->connections = d->stats.connections;
+	st->pds = d->stats.pds;
+	st->requests = d->stats.requests;
+	st->rejected = d->stats.rejected;
+	return 0;
+}
+
+static const struct handler handlers[SRXE_OP_MAX] = {
+	[SRXE_OP_OPEN_CTX] = { do_open_ctx, false, true },
+	[SRXE_OP_CLOSE_CTX] = { do_close_ctx, true, false },
+	[SRXE_OP_QUERY_DEVICE] = { do_query_device, true, false },
+	[SRXE_OP_QUERY_PORT] = { do_query_port, true, false },
+	[SRXE_OP_ALLOC_PD] = { do_alloc_pd, true, false },
+	[SRXE_OP_DEALLOC_PD] = { do_dealloc_pd, true, false },
+	[SRXE_OP_STATUS] = { do_status, false, false },
+};
+
+static void run_handler(struct srxed *d, struct srxed_session *s,
+			const struct request *req, struct reply *rep)
+{
+	const struct handler *h = &handlers[req->hdr->opcode];
+	const char *name = srxe_op_info(req->hdr->opcode)->name;
+
+	if (!h->fn)
+		fail(rep, EOPNOTSUPP, "%s is not implemented yet", name);
+	else if (*req->fd >= 0 && !h->takes_fd)
+		fail(rep, EINVAL, "%s carries no file descriptor", name);
+	else if (h->needs_ctx && !s->has_ctx)
+		fail(rep, ENOTCONN, "%s before OPEN_CTX: open a context first",
+		     name);
+	else
+		h->fn(d, s, req, rep);
+}
+
+static size_t encode(const struct srxe_msg_hdr *hdr, const struct reply *rep,
+		     void *out, size_t cap)
+{
+	const struct srxe_op_info *op = srxe_op_info(hdr->opcode);
+	int n;
+
+	if (!rep->err) {
+		n = srxe_msg_reply_ok(out, cap, hdr, &rep->body,
+				      op->reply_body);
+		if (n > 0)
+			return n;
+		log_err("cannot encode %s reply (%d)", op->name, n);
+		n = srxe_msg_reply_err(out, cap, hdr, EIO,
+				       "srxed internal error");
+		return n > 0 ? n : 0;
+	}
+	n = srxe_msg_reply_err(out, cap, hdr, rep->err, "%s", rep->reason);
+	return n > 0 ? n : 0;
+}
+
+size_t srxed_reject(struct srxed *d, const void *msg, size_t len, int err,
+		    const char *why, void *reply, size_t cap)
+{
+	struct srxe_msg_hdr hdr;
+	int n;
+
+	d->stats.requests++;
+	d->stats.rejected++;
+	if (len >= sizeof(hdr))
+		memcpy(&hdr, msg, sizeof(hdr));
+	n = srxe_msg_reply_err(reply, cap, len >= sizeof(hdr) ? &hdr : NULL,
+			       err, "%s", why);
+	return n > 0 ? n : 0;
+}
+
+size_t srxed_dispatch(struct srxed *d, struct srxed_session *s, const void *msg,
+		      size_t len, int *fd, void *reply, size_t cap,
+		      int *err_out)
+{
+	struct srxe_msg_hdr hdr;
+	struct reply rep;
+	const char *why;
+	struct request req = { .hdr = &hdr, .fd = fd };
+	int ret;
+
+	ret = srxe_msg_check_request(msg, len, &hdr, &why);
+	if (ret) {
+		*err_out = ret;
+		return srxed_reject(d, msg, len, -ret, why, reply, cap);
+	}
+	memset(&rep, 0, sizeof(rep));
+	req.body = (const char *)msg + sizeof(hdr);
+	d->stats.requests++;
+	run_handler(d, s, &req, &rep);
+	*err_out = rep.err;
+	if (rep.err) {
+		d->stats.rejected++;
+		log_debug("client %llu: %s rejected: %s",
+			  (unsigned long long)s->id,
+			  srxe_op_info(hdr.opcode)->name, rep.reason);
+	}
+	return encode(&hdr, &rep, reply, cap);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * srxed's log: one line per event on stderr (the srxe CLI redirects it to
+ * srxed.log), prefixed with time and level so that a person can follow a
+ * client's life from connect to exit.
+ */
+#ifndef SRXED_LOG_H
+#define SRXED_LOG_H
+
+#include <stdbool.h>
+
+enum srxed_log_level {
+	SRXED_LOG_ERR,
+	SRXED_LOG_WARN,
+	SRXED_LOG_INFO,
+	SRXED_LOG_DEBUG,
+};
+
+void srxed_log_set_verbose(bool verbose);
+void srxed_log(enum srxed_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_err(...)   srxed_log(SRXED_LOG_ERR, __VA_ARGS__)
+#define log_warn(...)  srxed_log(SRXED_LOG_WARN, __VA_ARGS__)
+#define log_info(...)  srxed_log(SRXED_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) srxed_log(SRXED_LOG_DEBUG, __VA_ARGS__)
+
+#endif /* SRXED_LOG_H */

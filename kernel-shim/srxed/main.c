@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+/* srxed entry point: options, device probe, then the control plane. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "devattr.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+
+/* Each client holds a socket and maybe an event pipe: use every
+ * descriptor the hard limit allows.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void log_device(const struct srxed *d)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &d->cfg.ipv4_be, ip, sizeof(ip));
+	log_info("srxed %d: device %s ip %s netdev %s (mtu %u) node_guid "
+		 "%016llx translation %s max-clients %u",
+		 (int)getpid(), d->cfg.name, ip, d->cfg.netdev,
+		 d->dev.netdev_mtu, (unsigned long long)d->dev.node_guid,
+		 d->cfg.translation == SRXE_TRANSLATION_MTT ? "mtt"
+							    : "shortcut",
+		 d->cfg.max_clients);
+}
+
+int main(int argc, char **argv)
+{
+	static struct srxed d;
+	static struct srxed_server srv;
+	char err[256];
+	int ret;
+
+	switch (srxed_parse_options(argc, argv, &d.cfg, err, sizeof(err))) {
+	case SRXED_PARSE_HELP:
+		srxed_usage(stdout);
+		return 0;
+	case SRXED_PARSE_ERROR:
+		fprintf(stderr, "srxed: %s\n", err);
+		srxed_usage(stderr);
+		return 2;
+	case SRXED_PARSE_OK:
+		break;
+	}
+	srxed_log_set_verbose(d.cfg.verbose);
+	if (srxed_device_probe(&d, err, sizeof(err))) {
+		log_err("%s", err);
+		return 1;
+	}
+	raise_fd_limit();
+	log_device(&d);
+	if (srxed_server_start(&srv, &d))
+		return 1;
+	ret = srxed_server_run(&srv);
+	srxed_server_stop(&srv);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+enum {
+	OPT_NAME = 256,
+	OPT_RUNDIR,
+	OPT_IP,
+	OPT_NETDEV,
+	OPT_TRANSLATION,
+	OPT_MAX_CLIENTS,
+	OPT_FOREGROUND,
+	OPT_VERBOSE,
+	OPT_HELP
+};
+
+static const struct option long_opts[] = {
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "rundir", required_argument, NULL, OPT_RUNDIR },
+	{ "ip", required_argument, NULL, OPT_IP },
+	{ "netdev", required_argument, NULL, OPT_NETDEV },
+	{ "translation", required_argument, NULL, OPT_TRANSLATION },
+	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0 }
+};
+
+void srxed_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: srxed --name NAME --rundir DIR --ip A.B.C.D --netdev "
+		"IF\n"
+		"             [--translation shortcut|mtt] [--max-clients N]\n"
+		"             [--foreground] [--verbose]\n"
+		"\n"
+		"srxe device daemon: serves the verbs device NAME to the srxe\n"
+		"libibverbs provider over DIR/srxed.sock (mode 0666) and "
+		"writes\n"
+		"its pid to DIR/srxed.pid; both are removed on "
+		"SIGTERM/SIGINT.\n"
+		"It never daemonizes itself (the srxe CLI does); logs go to\n"
+		"stderr.\n"
+		"\n"
+		"  --name NAME          device name, e.g. srxe0 (required)\n"
+		"  --rundir DIR         device runtime dir, created if "
+		"missing\n"
+		"                       (required)\n"
+		"  --ip A.B.C.D         device IPv4 address, GID 1 (required)\n"
+		"  --netdev IF          netdev whose MAC and MTU the device\n"
+		"                       takes (/sys/class/net/IF) (required)\n"
+		"  --translation MODE   shortcut (default) or mtt\n"
+		"  --max-clients N      connections served at once (default "
+		"%u)\n"
+		"  --foreground         accepted for symmetry; srxed always "
+		"runs\n"
+		"                       in the foreground\n"
+		"  --verbose            also log every rejected request\n"
+		"  --help               this text\n",
+		SRXED_DEFAULT_MAX_CLIENTS);
+}
+
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < SRXE_DEVNAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789_-") == n;
+}
+
+static int parse_max_clients(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (end == s || *end || *s == '-' || v == 0 ||
+	    v > SRXED_MAX_CLIENTS_LIMIT)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int apply(int opt, const char *arg, struct srxed_config *cfg, char *err,
+		 size_t cap)
+{
+	struct in_addr a;
+
+	switch (opt) {
+	case OPT_NAME:
+		if (!valid_name(arg))
+			goto bad;
+		strcpy(cfg->name, arg);
+		return 0;
+	case OPT_RUNDIR:
+		if (!*arg || strlen(arg) >= sizeof(cfg->rundir))
+			goto bad;
+		strcpy(cfg->rundir, arg);
+		return 0;
+	case OPT_IP:
+		if (inet_pton(AF_INET, arg, &a) != 1)
+			goto bad;
+		cfg->ipv4_be = a.s_addr;
+		return 0;
+	case OPT_NETDEV:
+		if (!*arg || strlen(arg) >= sizeof(cfg->netdev) ||
+		    strchr(arg, '/') || !strcmp(arg, ".") || !strcmp(arg, ".."))
+			goto bad;
+		strcpy(cfg->netdev, arg);
+		return 0;
+	case OPT_TRANSLATION:
+		if (!strcmp(arg, "shortcut"))
+			cfg->translation = SRXE_TRANSLATION_SHORTCUT;
+		else if (!strcmp(arg, "mtt"))
+			cfg->translation = SRXE_TRANSLATION_MTT;
+		else
+			goto bad;
+		return 0;
+	case OPT_MAX_CLIENTS:
+		if (parse_max_clients(arg, &cfg->max_clients))
+			goto bad;
+		return 0;
+	}
+	return 0;
+bad:
+	snprintf(err, cap, "invalid value '%s' for --%s", arg,
+		 long_opts[opt - OPT_NAME].name);
+	return -1;
+}
+
+static const char *missing_option(const struct srxed_config *cfg, bool have_ip)
+{
+	if (!cfg->name[0])
+		return "--name";
+	if (!cfg->rundir[0])
+		return "--rundir";
+	if (!have_ip)
+		return "--ip";
+	if (!cfg->netdev[0])
+		return "--netdev";
+	return NULL;
+}
+
+enum srxed_parse_result srxed_parse_options(int argc, char **argv,
+					    struct srxed_config *cfg, char *err,
+					    size_t cap)
+{
+	const char *missing;
+	bool have_ip = false;
+	int opt;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->translation = SRXE_TRANSLATION_SHORTCUT;
+	cfg->max_clients = SRXED_DEFAULT_MAX_CLIENTS;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (opt == OPT_HELP)
+			return SRXED_PARSE_HELP;
+		if (opt == OPT_FOREGROUND)
+			cfg->foreground = true;
+		else if (opt == OPT_VERBOSE)
+			cfg->verbose = true;
+		else if (opt == '?' || opt == ':') {
+			snprintf(err, cap,
+				 "unknown option or missing value: %s",
+				 argv[optind - 1]);
+			return SRXED_PARSE_ERROR;
+		} else if (apply(opt, optarg, cfg, err, cap))
+			return SRXED_PARSE_ERROR;
+		have_ip |= opt == OPT_IP;
+	}
+	if (optind < argc) {
+		snprintf(err, cap, "unexpected argument: %s", argv[optind]);
+		return SRXED_PARSE_ERROR;
+	}
+	missing = missing_option(cfg, have_ip);
+	if (missing) {
+		snprintf(err, cap, "missing required option %s", missing);
+		return SRXED_PARSE_ERROR;
+	}
+	return SRXED_PARSE_OK;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-client state: who the client is (SO_PEERCRED, taken at connect) and
+ * what it owns (its verbs context, async-event fd, PDs; later MRs, CQs,
+ * QPs).  Every object a client creates is reachable from its session, so
+ * destroying the session frees everything, whatever way the client left.
+ *
+ * The control plane is the only writer.  Engine threads (later issues)
+ * will reach objects through the session's handle tables, never through
+ * the connection that carries the control protocol.
+ */
+#ifndef SRXED_SESSION_H
+#define SRXED_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "handles.h"
+#include "srxed.h"
+
+struct srxed_session {
+	uint64_t id; /* daemon-unique, shown in the log and as ctx_handle */
+	struct ucred cred;
+	char comm[17]; /* the peer's /proc/PID/comm, for the log */
+	bool has_ctx;
+	int async_fd; /* write end of the client's async-event pipe, or -1 */
+	struct srxed_handles pds;
+};
+
+struct srxed_pd {
+	uint32_t handle;
+	uint32_t users; /* MRs, QPs, ... that name it; busy while non-zero */
+};
+
+/* Records the peer's credentials of the connected socket fd. */
+struct srxed_session *srxed_session_new(uint64_t id, int sock_fd);
+/* Frees everything the client owns and the session itself. */
+void srxed_session_destroy(struct srxed *d, struct srxed_session *s);
+
+/* Takes ownership of async_fd (-1 for none). */
+void srxed_session_open_ctx(struct srxed *d, struct srxed_session *s,
+			    int async_fd);
+/* Frees the context and every object in it; the session stays usable. */
+void srxed_session_close_ctx(struct srxed *d, struct srxed_session *s);
+
+/* 0 or a positive errno with *why saying which limit was hit. */
+int srxed_session_alloc_pd(struct srxed *d, struct srxed_session *s,
+			   uint32_t *handle, const char **why);
+/* 0, EINVAL (no such PD) or EBUSY (still in use), with *why. */
+int srxed_session_dealloc_pd(struct srxed *d, struct srxed_session *s,
+			     uint32_t handle, const char **why);
+
+#endif /* SRXED_SESSION_H */

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * State of one srxed instance shared by its modules: the configuration it
+ * was started with, the device it serves and the daemon-wide counters
+ * reported by STATUS.  Only the control-plane thread touches it.
+ */
+#ifndef SRXED_SRXED_H
+#define SRXED_SRXED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <limits.h>
+#include <net/if.h>
+
+#include "srxe/proto.h"
+
+struct srxed_config {
+	char name[SRXE_DEVNAME_MAX];
+	char rundir[PATH_MAX];
+	char netdev[IF_NAMESIZE];
+	uint32_t ipv4_be;
+	enum srxe_translation translation;
+	unsigned int max_clients; /* connections served at once */
+	bool foreground;
+	bool verbose;
+};
+
+struct srxed_device {
+	uint8_t mac[6];
+	uint64_t node_guid; /* host order */
+	unsigned int netdev_mtu;
+};
+
+struct srxed_stats {
+	uint64_t requests;
+	uint64_t rejected;
+	uint32_t connections;
+	uint32_t clients; /* connections with an open context */
+	uint32_t pds;
+};
+
+struct srxed {
+	struct srxed_config cfg;
+	struct srxed_device dev;
+	struct srxed_stats stats;
+};
+
+#endif /* SRXED_SRXED_H */

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private contract between the modules of the srxe libibverbs provider.
+ *
+ * A verbs context is backed by one connection to srxed (include/srxe/
+ * client.h): every verb that needs the device turns into one synchronous
+ * request on that connection.  The provider keeps no device state of its
+ * own beyond handles; srxed is the authority.
+ */
+#ifndef SRXE_PROVIDER_H
+#define SRXE_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "srxe/client.h"
+#include "srxe/verbs_abi.h"
+
+struct srxe_device {
+	struct verbs_device vdev;
+};
+
+struct srxe_context {
+	struct srxe_conn conn;
+	uint32_t ctx_handle;	   /* srxed's name for this context */
+	uint32_t translation;	   /* enum srxe_translation */
+	struct verbs_context vctx; /* ibv_context is its last member */
+};
+
+static inline struct srxe_context *to_srxe_context(struct ibv_context *ibctx)
+{
+	struct verbs_context *vctx =
+		srxe_container_of(ibctx, struct verbs_context, context);
+
+	return srxe_container_of(vctx, struct srxe_context, vctx);
+}
+
+static inline const char *srxe_devname(const struct srxe_context *ctx)
+{
+	return ctx->vctx.context.device->name;
+}
+
+/* srxe_context.c: verbs_device_ops.alloc_context and the ops table. */
+struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
+					 void *private_data);
+
+/*
+ * One request on the context's connection.  Returns 0 or a positive errno
+ * (also stored in errno).  A broken connection is reported on stderr once
+ * per call; a refusal by srxed only when SRXE_DEBUG is set, since callers
+ * such as test suites provoke refusals on purpose.
+ */
+int srxe_ctx_call(struct srxe_context *ctx, uint16_t op, const void *req,
+		  size_t req_len, void *reply, size_t reply_len);
+
+/* srxe_query.c */
+int srxe_query_device_ex(struct ibv_context *ibctx,
+			 const struct ibv_query_device_ex_input *input,
+			 struct ibv_device_attr_ex *attr, size_t attr_size);
+int srxe_query_port(struct ibv_context *ibctx, uint8_t port_num,
+		    struct ibv_port_attr *port_attr);
+
+/* srxe_pd.c */
+struct ibv_pd *srxe_alloc_pd(struct ibv_context *ibctx);
+int srxe_dealloc_pd(struct ibv_pd *pd);
+
+#endif /* SRXE_PROVIDER_H */

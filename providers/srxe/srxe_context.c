@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Opening and closing a verbs context: find srxed through sysfs, bind a
+ * connection to the device, and hand srxed the write end of the pipe that
+ * libibverbs reads asynchronous events from.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "srxe.h"
+#include "srxe/paths.h"
+
+/* We are not a kernel driver; libibverbs only uses this for ioctls. */
+#define SRXE_DRIVER_ID 0 /* RDMA_DRIVER_UNKNOWN */
+
+static const struct verbs_context_ops srxe_ctx_ops;
+
+static bool srxe_debug(void)
+{
+	return getenv("SRXE_DEBUG") != NULL;
+}
+
+static void srxe_say_not_running(const char *devname)
+{
+	fprintf(stderr, "%s: srxed is not running; run `srxe up`\n", devname);
+}
+
+int srxe_ctx_call(struct srxe_context *ctx, uint16_t op, const void *req,
+		  size_t req_len, void *reply, size_t reply_len)
+{
+	int ret = srxe_call(&ctx->conn, op, req, req_len, -1, reply, reply_len,
+			    NULL);
+
+	if (ret < 0) {
+		fprintf(stderr, "%s: connection to srxed failed: %s\n",
+			srxe_devname(ctx), ctx->conn.reason);
+		ret = -ret;
+	} else if (ret > 0 && srxe_debug()) {
+		fprintf(stderr, "%s: %s refused: %s\n", srxe_devname(ctx),
+			srxe_op_info(op) ? srxe_op_info(op)->name : "request",
+			ctx->conn.reason);
+	}
+	errno = ret;
+	return ret;
+}
+
+/*
+ * The socket path is published next to the device in sysfs, so whatever
+ * SYSFS_PATH found the device also finds its daemon; the provider needs no
+ * notion of SRXE_RUNDIR.  Returns 0 or a positive errno.
+ */
+static int srxe_read_socket_path(const struct ibv_device *ibdev, char *path,
+				 size_t cap)
+{
+	char attr[IBV_SYSFS_PATH_MAX + sizeof(SRXE_IBDEV_SOCKET_ATTR) + 1];
+	ssize_t len;
+	int fd;
+
+	snprintf(attr, sizeof(attr), "%s/%s", ibdev->ibdev_path,
+		 SRXE_IBDEV_SOCKET_ATTR);
+	fd = open(attr, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	len = read(fd, path, cap);
+	close(fd);
+	if (len < 0)
+		return errno;
+	while (len > 0 && (path[len - 1] == '\n' || path[len - 1] == ' '))
+		len--;
+	if (len == 0 || (size_t)len >= cap || path[0] != '/')
+		return EINVAL;
+	path[len] = '\0';
+	return 0;
+}
+
+static bool srxe_means_not_running(int err)
+{
+	return err == ENOENT || err == ECONNREFUSED;
+}
+
+static int srxe_connect(struct srxe_context *ctx)
+{
+	const char *devname = srxe_devname(ctx);
+	char path[IBV_SYSFS_PATH_MAX];
+	int ret;
+
+	ret = srxe_read_socket_path(ctx->vctx.context.device, path,
+				    sizeof(path));
+	if (ret == ENOENT) {
+		srxe_say_not_running(devname);
+		return ret;
+	}
+	if (ret == EINVAL) {
+		fprintf(stderr,
+			"%s: %s/%s does not hold an absolute socket path\n",
+			devname, ctx->vctx.context.device->ibdev_path,
+			SRXE_IBDEV_SOCKET_ATTR);
+		return ret;
+	}
+	if (ret) {
+		fprintf(stderr, "%s: cannot read %s/%s: %s\n", devname,
+			ctx->vctx.context.device->ibdev_path,
+			SRXE_IBDEV_SOCKET_ATTR, strerror(ret));
+		return ret;
+	}
+
+	ret = -srxe_conn_open(&ctx->conn, path);
+	if (srxe_means_not_running(ret))
+		srxe_say_not_running(devname);
+	else if (ret)
+		fprintf(stderr, "%s: cannot connect to srxed at %s: %s\n",
+			devname, path, strerror(ret));
+	return ret;
+}
+
+/*
+ * Binds the connection to the device and installs the async event pipe.
+ * Returns 0 or a positive errno.
+ */
+static int srxe_open_ctx(struct srxe_context *ctx)
+{
+	struct srxe_open_ctx_req req = { .client_version = SRXE_PROTO_VERSION };
+	struct srxe_open_ctx_resp resp;
+	int pipefd[2];
+	int ret;
+
+	snprintf(req.device, sizeof(req.device), "%s", srxe_devname(ctx));
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		ret = errno;
+		fprintf(stderr, "%s: cannot create async event pipe: %s\n",
+			srxe_devname(ctx), strerror(ret));
+		return ret;
+	}
+
+	ret = srxe_call(&ctx->conn, SRXE_OP_OPEN_CTX, &req, sizeof(req),
+			pipefd[1], &resp, sizeof(resp), NULL);
+	/* srxed holds its own copy; ours would hide srxed's exit from readers
+	 */
+	close(pipefd[1]);
+	if (ret) {
+		close(pipefd[0]);
+		fprintf(stderr, "%s: %s\n", srxe_devname(ctx),
+			ctx->conn.reason);
+		return ret < 0 ? -ret : ret;
+	}
+
+	ctx->ctx_handle = resp.ctx_handle;
+	ctx->translation = resp.translation;
+	ctx->vctx.context.async_fd = pipefd[0];
+	/* as kernel rxe: one vector, so comp_vector 0 is valid */
+	ctx->vctx.context.num_comp_vectors = 1;
+	return 0;
+}
+
+struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
+					 void *private_data)
+{
+	struct srxe_context *ctx;
+	int ret;
+
+	/* Takes cmd_fd: from here verbs_uninit_context() closes it. */
+	ctx = srxe_verbs_init_and_alloc_context(ibdev, cmd_fd, ctx, vctx,
+						SRXE_DRIVER_ID);
+	if (!ctx)
+		return NULL;
+
+	ctx->conn.fd = -1;
+	ret = srxe_connect(ctx);
+	if (ret)
+		goto err_uninit;
+	ret = srxe_open_ctx(ctx);
+	if (ret)
+		goto err_close;
+
+	verbs_set_ops(&ctx->vctx, &srxe_ctx_ops);
+	return &ctx->vctx;
+
+err_close:
+	srxe_conn_close(&ctx->conn);
+err_uninit:
+	verbs_uninit_context(&ctx->vctx);
+	free(ctx);
+	errno = ret;
+	return NULL;
+}
+
+static void srxe_free_context(struct ibv_context *ibctx)
+{
+	struct srxe_context *ctx = to_srxe_context(ibctx);
+
+	/* srxed also cleans up when the socket closes; this is the polite way
+	 */
+	srxe_call(&ctx->conn, SRXE_OP_CLOSE_CTX, NULL, 0, -1, NULL, 0, NULL);
+	srxe_conn_close(&ctx->conn);
+	verbs_uninit_context(&ctx->vctx);
+	free(ctx);
+}
+
+static const struct verbs_context_ops srxe_ctx_ops = {
+	.alloc_pd = srxe_alloc_pd,
+	.dealloc_pd = srxe_dealloc_pd,
+	.free_context = srxe_free_context,
+	.query_device_ex = srxe_query_device_ex,
+	.query_port = srxe_query_port,
+};

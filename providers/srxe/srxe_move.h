@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page mover: puts the pages behind a registered buffer onto slab frames
+ * and back, keeping the virtual address and the bytes the application sees.
+ *
+ * The daemon owns "physical memory" (DESIGN.md section 2): data frames are
+ * pages of a per-context memfd (the slab) that srxed also maps.  At
+ * ibv_reg_mr the provider calls srxe_move_to_slab() so that the buffer's
+ * pages become slab frames the daemon can read and write; at ibv_dereg_mr it
+ * calls srxe_move_to_private() so that the frames can be handed out again.
+ *
+ * Contract shared by both calls:
+ *
+ *  - va and len are multiples of SRXE_MOVE_PAGE_SIZE, len > 0, the range
+ *    does not wrap, and slab_off is page aligned with slab_off + len inside
+ *    the memfd's current size.  Otherwise -EINVAL (a negative slab_fd gives
+ *    -EBADF).
+ *  - Every page of [va, va + len) is mapped (-EFAULT otherwise) and
+ *    readable (-EACCES otherwise).  Only r-- and rw- mappings are accepted;
+ *    executable ones give -EOPNOTSUPP.  Special kernel mappings ([vdso],
+ *    [vvar], ...) give -EFAULT.
+ *  - The range may span several VMAs (heap, mmap, file-private, stack); the
+ *    replacement is always a single mremap() of one VMA, split again only
+ *    where read-only pages need their protection back.
+ *  - Bytes outside the buffer that share its first or last page (malloc
+ *    neighbours, the caller's own locals) move with it and stay intact.
+ *  - Safe for buffers on the calling thread's stack, including the page the
+ *    mover itself runs on: the final copy and the mremap run in one
+ *    assembly block that writes no memory but the destination (x86-64).
+ *    Signals are blocked on the calling thread for the duration of a move.
+ *  - NOT safe against other threads writing to the range's pages while a
+ *    move is in progress: such writes may be lost.  This includes unrelated
+ *    heap objects sharing the first/last page; the provider should not
+ *    register memory another thread is modifying at the same moment.
+ *  - On failure the range is left as it was and the slab frames are
+ *    returned to holes (to_slab) or untouched (to_private); the exception is
+ *    restoring read-only protection after a successful mremap, see below.
+ *  - The new mapping is a fresh VMA: mlock(), madvise() hints, VMA names and
+ *    uffd registrations of the old range are not carried over.
+ */
+#ifndef SRXE_MOVE_H
+#define SRXE_MOVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The slab's frame size; the only page size the mover handles (x86-64). */
+#define SRXE_MOVE_PAGE_SIZE 4096UL
+
+/*
+ * Replace the mapping of [va, va + len) with frames [slab_off, slab_off + len)
+ * of memfd slab_fd (MAP_SHARED), preserving contents and protection.
+ *
+ * Only pages that may hold non-zero data are copied: a page of a private
+ * anonymous mapping that was never faulted in and is not in swap reads as
+ * zero and is skipped, unless the destination frame holds data.  Skipping is
+ * therefore correct only because the daemon hands out frames that are holes
+ * in the memfd (it punches them on free); frames that still hold data are
+ * overwritten with the (zero) source, so stale data never leaks, but at the
+ * cost of a copy.  A multi-GiB mostly untouched buffer costs a page-table
+ * scan, not a copy.
+ *
+ * The source must be private memory: a range already mapped from slab_fd
+ * gives -EBUSY, other shared mappings -EOPNOTSUPP (moving them would
+ * silently break their sharing; the daemon could map their object
+ * directly instead).
+ *
+ * Returns 0 or a negative errno.  If the move itself succeeded but giving
+ * read-only parts their PROT_READ back failed (-ENOMEM: too many VMAs), the
+ * range IS on the slab, all of it writable; the caller may move it back.
+ */
+int srxe_move_to_slab(void *va, size_t len, int slab_fd, uint64_t slab_off);
+
+/*
+ * Replace the slab mapping of [va, va + len) with private anonymous memory
+ * holding the same contents and protection.  slab_fd and slab_off must be
+ * the ones given to srxe_move_to_slab(): the range must still map exactly
+ * those frames, else -EINVAL (the application unmapped or remapped it;
+ * there is then nothing to move back) or -EFAULT (part is unmapped).
+ *
+ * Holes of the memfd are not read (reading them would allocate frames) and
+ * stay untouched, unfaulted pages of the private copy.  The frames are left
+ * as they are; freeing them is the daemon's business.
+ *
+ * Returns 0 or a negative errno, with the same protection caveat as
+ * srxe_move_to_slab().
+ */
+int srxe_move_to_private(void *va, size_t len, int slab_fd, uint64_t slab_off);
+
+#endif /* SRXE_MOVE_H */

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Device and port attributes, as srxed reports them.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "srxe.h"
+
+/*
+ * Everything past the legacy attributes describes features srxe does not
+ * have (ODP, RSS, tag matching, ...): zero is the truthful answer.  Only
+ * the fields that restate legacy facts are filled in.
+ */
+static void srxe_fill_device_attr_ex(struct ibv_device_attr_ex *full,
+				     const struct ibv_device_attr *legacy)
+{
+	memset(full, 0, sizeof(*full));
+	full->orig_attr = *legacy;
+	full->device_cap_flags_ex = legacy->device_cap_flags;
+	full->phys_port_cnt_ex = legacy->phys_port_cnt;
+}
+
+/*
+ * Also reached from legacy ibv_query_device(), with input == NULL and
+ * attr_size == sizeof(struct ibv_device_attr): callers built against older
+ * headers pass smaller structs, so never touch memory past attr_size.
+ */
+int srxe_query_device_ex(struct ibv_context *ibctx,
+			 const struct ibv_query_device_ex_input *input,
+			 struct ibv_device_attr_ex *attr, size_t attr_size)
+{
+	struct srxe_query_device_resp resp;
+	struct ibv_device_attr_ex full;
+	int ret;
+
+	if ((input && input->comp_mask) ||
+	    attr_size < sizeof(struct ibv_device_attr)) {
+		errno = EINVAL;
+		return EINVAL;
+	}
+
+	ret = srxe_ctx_call(to_srxe_context(ibctx), SRXE_OP_QUERY_DEVICE, NULL,
+			    0, &resp, sizeof(resp));
+	if (ret)
+		return ret;
+
+	srxe_fill_device_attr_ex(&full, &resp.attr);
+	memcpy(attr, &full,
+	       attr_size < sizeof(full) ? attr_size : sizeof(full));
+	return 0;
+}
+
+/* libibverbs hands us a zeroed, full-sized port_attr. */
+int srxe_query_port(struct ibv_context *ibctx, uint8_t port_num,
+		    struct ibv_port_attr *port_attr)
+{
+	struct srxe_query_port_req req = { .port_num = port_num };
+	struct srxe_query_port_resp resp;
+	int ret;
+
+	ret = srxe_ctx_call(to_srxe_context(ibctx), SRXE_OP_QUERY_PORT, &req,
+			    sizeof(req), &resp, sizeof(resp));
+	if (ret)
+		return ret;
+
+	*port_attr = resp.attr;
+	return 0;
+}

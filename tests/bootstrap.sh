@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install what srxe needs from Debian (only what is missing) and build it.
+# Usage: tests/bootstrap.sh BUILD_DIR [extra cmake args...]
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:?build dir}
+shift
+
+packages=(build-essential cmake pkg-config libibverbs-dev ibverbs-utils
+	ibverbs-providers rdma-core perftest python3-pyverbs libcriterion-dev
+	iproute2 util-linux procps psmisc)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+if ((${#missing[@]})); then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "srxe: missing packages: ${missing[*]} (run as root to install)" >&2
+		exit 1
+	fi
+	echo "srxe: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S "$src" -B "$build" "$@" >/dev/null
+cmake --build "$build" -j"$(nproc)"

@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# Shared setup for the srxe CLI integration tests (sourced, not run).
+# Every test gets its own runtime root and device name so a developer's
+# srxe0 under /run/srxe is never touched, and cleanup always runs.
+set -euo pipefail
+
+: "${SRXE_BUILD:?SRXE_BUILD must name the build directory}"
+SRXE=$SRXE_BUILD/kernel-shim/cli/srxe
+SRXED_BIN=$SRXE_BUILD/kernel-shim/srxed/srxed
+PROVIDER=$SRXE_BUILD/providers/srxe/libsrxe-rdmav34.so
+PY=/usr/bin/python3
+# Used by the tests that source this file.
+# shellcheck disable=SC2034
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+require_prerequisites() {
+	local f
+	for f in "$SRXE" "$SRXED_BIN" "$PROVIDER"; do
+		[[ -e $f ]] || fail "$f is not built (build all targets first)"
+	done
+	[[ $(id -u) -eq 0 ]] ||
+		skip "needs root once to create /dev/infiniband/uverbsN"
+	if "$PY" -c 'import socket; socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 20)' 2>/dev/null; then
+		skip "kernel answers RDMA netlink: libibverbs ignores SYSFS_PATH"
+	fi
+}
+
+# Devices this test brought up; cleanup takes each down.
+TEST_DEVICES=()
+TEST_ROOT=
+
+cleanup() {
+	local rc=$? dev
+	for dev in "${TEST_DEVICES[@]}"; do
+		"$SRXE" down --name "$dev" >/dev/null 2>&1 || true
+	done
+	[[ -n $TEST_ROOT ]] && rm -rf "$TEST_ROOT"
+	exit "$rc"
+}
+
+# Fresh runtime root, traversable by the unprivileged user of the tests.
+setup_root() {
+	TEST_ROOT=$(mktemp -d /tmp/srxe-test.XXXXXX)
+	chmod 755 "$TEST_ROOT"
+	export SRXE_RUNDIR=$TEST_ROOT
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+srxe_up() {
+	local dev=$1
+	shift
+	TEST_DEVICES+=("$dev")
+	"$SRXE" up --name "$dev" "$@" || fail "srxe up --name $dev failed"
+}
+
+# Run a command with the environment `srxe env` prints.
+with_srxe_env() {
+	(
+		eval "$("$SRXE" env)"
+		"$@"
+	)
+}
+
+daemon_pid() {
+	cat "$SRXE_RUNDIR/$1/srxed.pid"
+}
+
+assert_contains() {
+	local haystack=$1 needle=$2 what=$3
+	grep -qE -- "$needle" <<<"$haystack" ||
+		fail "$what: no match for /$needle/ in:
+$haystack"
+}
+
+assert_not_contains() {
+	local haystack=$1 needle=$2 what=$3
+	if grep -qE -- "$needle" <<<"$haystack"; then
+		fail "$what: unexpected /$needle/ in:
+$haystack"
+	fi
+}
+
+# Python snippet: list devices, open NAME, allocate and free a PD.
+pyverbs_open_pd() {
+	"$PY" - "$1" <<'PYEOF'
+import sys
+import pyverbs.device as d
+from pyverbs.device import Context
+from pyverbs.pd import PD
+
+name = sys.argv[1]
+names = [dev.name.decode() for dev in d.get_device_list()]
+if name not in names:
+    sys.exit(f"{name} not in pyverbs device list {names}")
+with Context(name=name) as ctx:
+    with PD(ctx) as pd:
+        print(f"pyverbs: {name} opened, PD allocated")
+PYEOF
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds twice (plain and
+# ASan+UBSan) and runs every test in both builds.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+"$src/tests/bootstrap.sh" "$src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+(cd "$src/build" && ctest --output-on-failure -j2)
+"$src/tests/bootstrap.sh" "$src/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSRXE_SANITIZE=ON
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd "$src/build-asan" && ctest --output-on-failure -j2)

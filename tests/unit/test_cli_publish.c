@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The sysfs tree and /dev/infiniband node that `srxe up` publishes
+ * (kernel-shim/cli/publish.h), checked on the real file system.
+ */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/fsutil.h"
+#include "cli/netinfo.h"
+#include "cli/publish.h"
+#include "cli/rundir.h"
+#include "srxe/device.h"
+
+static char root[] = "/tmp/srxe-publish.XXXXXX";
+static struct srxe_rundir rd;
+static struct srxe_netinfo ni;
+static char why[512];
+
+static void setup(void)
+{
+	cr_assert_not_null(mkdtemp(root));
+	setenv("SRXE_RUNDIR", root, 1);
+	cr_assert_eq(srxe_rundir_init(&rd, "srxeu0"), 0);
+	cr_assert_eq(srxe_netinfo_resolve(NULL, NULL, &ni, why, sizeof(why)), 0,
+		     "%s", why);
+}
+
+static void teardown(void)
+{
+	srxe_unpublish_device(&rd, "srxeu0");
+	srxe_unpublish_root_if_unused(&rd);
+	srxe_remove_tree(root);
+}
+
+static void require_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("creating /dev/infiniband/uverbsN needs root");
+}
+
+static void read_ibdev(const char *attr, char *buf, size_t len)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/class/infiniband/srxeu0/%s", rd.sys,
+		 attr);
+	cr_assert_eq(srxe_read_attr(path, buf, len), 0, "cannot read %s", path);
+}
+
+static int published_index(void)
+{
+	char buf[16];
+
+	cr_assert_eq(srxe_read_attr(rd.uverbs_file, buf, sizeof(buf)), 0);
+	return atoi(buf);
+}
+
+TestSuite(cli_publish, .init = setup, .fini = teardown);
+
+Test(cli_publish, default_netdev_is_loopback)
+{
+	cr_assert_str_eq(ni.netdev, "lo");
+	cr_assert_eq(ni.ipv4_be, htonl(INADDR_LOOPBACK));
+	cr_assert_gt(ni.mtu, 0);
+}
+
+Test(cli_publish, tree_has_what_libibverbs_reads)
+{
+	char buf[128], path[PATH_MAX + 64], expect[64];
+	uint64_t guid = srxe_node_guid("srxeu0", ni.mac, ni.ipv4_be);
+	int n;
+
+	require_root();
+	cr_assert_eq(srxe_publish_device(&rd, "srxeu0", &ni, why, sizeof(why)),
+		     0, "%s", why);
+	n = published_index();
+
+	snprintf(path, sizeof(path), "%s/class/infiniband_verbs/uverbs%d/ibdev",
+		 rd.sys, n);
+	cr_assert_eq(srxe_read_attr(path, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "srxeu0");
+	snprintf(path, sizeof(path), "%s/class/infiniband_verbs/uverbs%d/dev",
+		 rd.sys, n);
+	cr_assert_eq(srxe_read_attr(path, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "1:7");
+	snprintf(path, sizeof(path), "%s/class/infiniband_verbs/abi_version",
+		 rd.sys);
+	cr_assert_eq(srxe_read_attr(path, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "6");
+
+	read_ibdev("node_type", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "1: CA");
+	read_ibdev("node_guid", buf, sizeof(buf));
+	snprintf(expect, sizeof(expect), "%04x:%04x:%04x:%04x",
+		 (unsigned)(guid >> 48) & 0xffff,
+		 (unsigned)(guid >> 32) & 0xffff,
+		 (unsigned)(guid >> 16) & 0xffff, (unsigned)guid & 0xffff);
+	cr_assert_str_eq(buf, expect);
+	read_ibdev("ports/1/gids/1", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0000:0000:0000:0000:0000:ffff:7f00:0001");
+	read_ibdev("ports/1/gids/0", buf, sizeof(buf));
+	cr_assert(!strncmp(buf, "fe80:0000:0000:0000:", 20), "%s", buf);
+	read_ibdev("ports/1/gid_attrs/types/1", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "RoCE v2");
+	read_ibdev("ports/1/gid_attrs/ndevs/0", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "lo");
+	read_ibdev("ports/1/state", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "4: ACTIVE");
+	read_ibdev("srxe_socket", buf, sizeof(buf));
+	cr_assert_str_eq(buf, rd.sock);
+
+	snprintf(path, sizeof(path), "%s/class/infiniband/srxeu0/device",
+		 rd.sys);
+	cr_assert_neq(access(path, F_OK), 0, "device/ must not exist");
+	snprintf(path, sizeof(path), "/dev/infiniband/uverbs%d", n);
+	cr_assert_eq(readlink(path, buf, sizeof(buf)), 9);
+	cr_assert(!strncmp(buf, "/dev/full", 9));
+}
+
+Test(cli_publish, rest_of_sys_stays_reachable)
+{
+	char path[PATH_MAX + 64];
+
+	require_root();
+	cr_assert_eq(srxe_publish_device(&rd, "srxeu0", &ni, why, sizeof(why)),
+		     0, "%s", why);
+	snprintf(path, sizeof(path), "%s/class/net/lo/mtu", rd.sys);
+	cr_assert_eq(access(path, R_OK), 0, "%s", path);
+	snprintf(path, sizeof(path), "%s/devices", rd.sys);
+	cr_assert_eq(access(path, R_OK), 0, "%s", path);
+}
+
+Test(cli_publish, unpublish_removes_everything)
+{
+	char path[PATH_MAX + 64];
+	struct stat st;
+	int n;
+
+	require_root();
+	cr_assert_eq(srxe_publish_device(&rd, "srxeu0", &ni, why, sizeof(why)),
+		     0, "%s", why);
+	n = published_index();
+	cr_assert_eq(srxe_published_count(&rd), 1);
+	srxe_unpublish_device(&rd, "srxeu0");
+	cr_assert_eq(srxe_published_count(&rd), 0);
+	snprintf(path, sizeof(path), "/dev/infiniband/uverbs%d", n);
+	cr_assert_neq(lstat(path, &st), 0, "%s left behind", path);
+	snprintf(path, sizeof(path), "%s/class/infiniband_verbs/uverbs%d",
+		 rd.sys, n);
+	cr_assert_neq(lstat(path, &st), 0, "%s left behind", path);
+	srxe_unpublish_root_if_unused(&rd);
+	cr_assert_neq(lstat(rd.sys, &st), 0, "%s left behind", rd.sys);
+	/* The /sys links were removed, not followed. */
+	cr_assert_eq(access("/sys/class/net/lo", F_OK), 0);
+}
+
+Test(cli_publish, two_devices_get_distinct_nodes)
+{
+	struct srxe_rundir other;
+	char buf[16];
+	int a;
+
+	require_root();
+	cr_assert_eq(srxe_rundir_init(&other, "srxeu1"), 0);
+	cr_assert_eq(srxe_publish_device(&rd, "srxeu0", &ni, why, sizeof(why)),
+		     0, "%s", why);
+	cr_assert_eq(
+		srxe_publish_device(&other, "srxeu1", &ni, why, sizeof(why)), 0,
+		"%s", why);
+	a = published_index();
+	cr_assert_eq(srxe_read_attr(other.uverbs_file, buf, sizeof(buf)), 0);
+	cr_assert_neq(a, atoi(buf));
+	cr_assert_eq(srxe_published_count(&rd), 2);
+	srxe_unpublish_device(&other, "srxeu1");
+	cr_assert_eq(srxe_published_count(&rd), 1);
+}
