@@ -206,10 +206,10 @@ static int write_port(const char *ibdev, const struct device_facts *f)
 		{ "cap_mask", "0x00010000" },
 	};
 	const struct attr pkey = { "0", "0xffff" };
-	char port[PATH_MAX], pkeys[PATH_MAX + 16];
+	char port[PATH_MAX], pkeys[PATH_MAX];
 
-	snprintf(port, sizeof(port), "%s/ports/1", ibdev);
-	snprintf(pkeys, sizeof(pkeys), "%s/pkeys", port);
+	if (path_join(port, ibdev, "ports/1") || path_join(pkeys, port, "pkeys"))
+		return -ENAMETOOLONG;
 	return write_attrs(port, port_attrs,
 			   sizeof(port_attrs) / sizeof(port_attrs[0])) ?:
 		       write_attrs(pkeys, &pkey, 1) ?:
