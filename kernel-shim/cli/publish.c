@@ -208,7 +208,8 @@ static int write_port(const char *ibdev, const struct device_facts *f)
 	const struct attr pkey = { "0", "0xffff" };
 	char port[PATH_MAX], pkeys[PATH_MAX];
 
-	if (path_join(port, ibdev, "ports/1") || path_join(pkeys, port, "pkeys"))
+	if (path_join(port, ibdev, "ports/1") ||
+	    path_join(pkeys, port, "pkeys"))
 		return -ENAMETOOLONG;
 	return write_attrs(port, port_attrs,
 			   sizeof(port_attrs) / sizeof(port_attrs[0])) ?:
@@ -381,7 +382,8 @@ int srxe_publish_device(const struct srxe_rundir *r, const char *name,
 		fail(why, len, ret, "cannot create " SRXE_DEV_DIR "/uverbsN");
 		if (ret == -EACCES || ret == -EPERM)
 			snprintf(why + strlen(why), len - strlen(why),
-				 " (run `srxe up` as root once)");
+				 " (`srxe up` must run as root; afterwards any "
+				 "user can use the device)");
 		goto undo;
 	}
 	ret = record_index(r, index);
