@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+#include "icrc.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "wire.h"
+
+#define CRC32_POLY_REFLECTED 0xedb88320u
+#define CRC32_SLICES	     8
+
+#define IPV4_MIN_LEN	20
+#define IPV4_MAX_LEN	60
+#define IPV6_LEN	40
+#define UDP_LEN		8
+#define LRH_STANDIN_LEN 8
+#define MASKED_PREFIX_MAX                                                      \
+	(LRH_STANDIN_LEN + IPV4_MAX_LEN + UDP_LEN + SRXE_BTH_LEN)
+#define IPV4_TOS_OFF	  1
+#define IPV4_TTL_OFF	  8
+#define IPV4_CSUM_OFF	  10
+#define IPV6_HOPLIMIT_OFF 7
+#define UDP_CSUM_OFF	  6
+#define BTH_RESV8A_OFF	  4
+
+static uint32_t crc_table[CRC32_SLICES][256];
+static pthread_once_t crc_table_once = PTHREAD_ONCE_INIT;
+
+static void crc_table_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int bit = 0; bit < 8; bit++)
+			c = (c >> 1) ^ (c & 1 ? CRC32_POLY_REFLECTED : 0);
+		crc_table[0][i] = c;
+	}
+	/* Slice k advances a byte through k further zero bytes. */
+	for (int k = 1; k < CRC32_SLICES; k++)
+		for (int i = 0; i < 256; i++) {
+			uint32_t prev = crc_table[k - 1][i];
+
+			crc_table[k][i] =
+				(prev >> 8) ^ crc_table[0][prev & 0xff];
+		}
+}
+
+/* One unaligned little-endian load; the byte-wise srxe_get_le32() is not
+ * always merged by the compiler and this loop is the per-byte cost. */
+static inline uint32_t load_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+/* Advances the raw (uninverted) CRC register over @len bytes. */
+static uint32_t crc_update(uint32_t c, const uint8_t *p, size_t len)
+{
+	const uint32_t(*t)[256] = crc_table;
+
+	for (; len >= 8; len -= 8, p += 8) {
+		uint32_t lo = load_le32(p) ^ c;
+		uint32_t hi = load_le32(p + 4);
+
+		c = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^
+		    t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^ t[3][hi & 0xff] ^
+		    t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^
+		    t[0][hi >> 24];
+	}
+	while (len--)
+		c = (c >> 8) ^ t[0][(c ^ *p++) & 0xff];
+	return c;
+}
+
+uint32_t srxe_crc32(uint32_t crc, const void *buf, size_t len)
+{
+	pthread_once(&crc_table_once, crc_table_init);
+	return ~crc_update(~crc, buf, len);
+}
+
+static bool ip_header_ok(const uint8_t *ip, size_t ip_len)
+{
+	switch (ip[0] >> 4) {
+	case 4:
+		return ip_len >= IPV4_MIN_LEN && ip_len <= IPV4_MAX_LEN &&
+		       ip_len == (size_t)(ip[0] & 0x0f) * 4;
+	case 6:
+		return ip_len == IPV6_LEN;
+	default:
+		return false;
+	}
+}
+
+static void mask_ip_header(uint8_t *ip)
+{
+	if (ip[0] >> 4 == 4) {
+		ip[IPV4_TOS_OFF] = 0xff;
+		ip[IPV4_TTL_OFF] = 0xff;
+		ip[IPV4_CSUM_OFF] = 0xff;
+		ip[IPV4_CSUM_OFF + 1] = 0xff;
+		return;
+	}
+	/* Keep the version nibble; traffic class and flow label to ones. */
+	ip[0] |= 0x0f;
+	memset(ip + 1, 0xff, 3);
+	ip[IPV6_HOPLIMIT_OFF] = 0xff;
+}
+
+/* Writes the masked LRH stand-in, IP, UDP and BTH to @out; returns its
+ * length. */
+static size_t build_masked_prefix(uint8_t *out, const uint8_t *ip,
+				  size_t ip_len, const uint8_t *udp)
+{
+	uint8_t *p = out;
+
+	memset(p, 0xff, LRH_STANDIN_LEN);
+	p += LRH_STANDIN_LEN;
+	memcpy(p, ip, ip_len);
+	mask_ip_header(p);
+	p += ip_len;
+	memcpy(p, udp, UDP_LEN + SRXE_BTH_LEN);
+	p[UDP_CSUM_OFF] = 0xff;
+	p[UDP_CSUM_OFF + 1] = 0xff;
+	p[UDP_LEN + BTH_RESV8A_OFF] = 0xff;
+	p += UDP_LEN + SRXE_BTH_LEN;
+	return (size_t)(p - out);
+}
+
+int srxe_icrc_compute(const uint8_t *ip, size_t ip_len, const uint8_t *udp,
+		      size_t covered_len, uint32_t *icrc)
+{
+	const size_t fixed = UDP_LEN + SRXE_BTH_LEN;
+	uint8_t prefix[MASKED_PREFIX_MAX];
+	size_t prefix_len;
+	uint32_t c;
+
+	if (ip_len < 1 || !ip_header_ok(ip, ip_len) || covered_len < fixed)
+		return -EINVAL;
+	pthread_once(&crc_table_once, crc_table_init);
+	prefix_len = build_masked_prefix(prefix, ip, ip_len, udp);
+	c = crc_update(~0u, prefix, prefix_len);
+	c = crc_update(c, udp + fixed, covered_len - fixed);
+	*icrc = ~c;
+	return 0;
+}
+
+bool srxe_icrc_valid(const uint8_t *ip, size_t ip_len, const uint8_t *udp,
+		     size_t udp_len)
+{
+	uint32_t icrc;
+
+	if (udp_len < SRXE_ICRC_LEN)
+		return false;
+	if (srxe_icrc_compute(ip, ip_len, udp, udp_len - SRXE_ICRC_LEN, &icrc))
+		return false;
+	return icrc == srxe_icrc_trailer(udp + udp_len - SRXE_ICRC_LEN);
+}
+
+int srxe_icrc_seal(const uint8_t *ip, size_t ip_len, uint8_t *udp,
+		   size_t udp_len)
+{
+	uint32_t icrc;
+	int ret;
+
+	if (udp_len < SRXE_ICRC_LEN)
+		return -EINVAL;
+	ret = srxe_icrc_compute(ip, ip_len, udp, udp_len - SRXE_ICRC_LEN,
+				&icrc);
+	if (ret)
+		return ret;
+	srxe_icrc_set_trailer(udp + udp_len - SRXE_ICRC_LEN, icrc);
+	return 0;
+}
