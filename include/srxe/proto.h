@@ -27,11 +27,11 @@
 #include <stdint.h>
 #include <infiniband/verbs.h>
 
-#define SRXE_PROTO_MAGIC 0x45585253u /* "SRXE" little-endian */
+#define SRXE_PROTO_MAGIC   0x45585253u /* "SRXE" little-endian */
 #define SRXE_PROTO_VERSION 1
-#define SRXE_MSG_MAX 4096
-#define SRXE_REASON_MAX 160
-#define SRXE_DEVNAME_MAX 32
+#define SRXE_MSG_MAX	   4096
+#define SRXE_REASON_MAX	   160
+#define SRXE_DEVNAME_MAX   32
 
 enum srxe_msg_flags {
 	SRXE_MSG_REPLY = 1u << 0,
@@ -61,6 +61,8 @@ enum srxe_opcode {
 	SRXE_OP_STATUS = 7,
 	SRXE_OP_REG_MR = 8,
 	SRXE_OP_DEREG_MR = 9,
+	SRXE_OP_DEREG_DONE = 10,
+	SRXE_OP_DEREG_RUNS = 11,
 	SRXE_OP_MAX, /* first unused opcode */
 };
 
@@ -68,7 +70,9 @@ enum srxe_opcode {
  * OPEN_CTX: binds this connection to a verbs context.  Must be the first
  * request on a connection except STATUS.  Ancillary: the client may pass one
  * fd, the write end of its async-event pipe (srxed writes
- * struct ib_uverbs_async_event_desc records to it).
+ * struct ib_uverbs_async_event_desc records to it).  The reply carries one
+ * fd: the context's memory slab, a memfd of slab_bytes bytes
+ * (include/srxe/proto_mr.h).
  */
 struct srxe_open_ctx_req {
 	char device[SRXE_DEVNAME_MAX]; /* NUL-terminated, must be this device */
@@ -79,7 +83,7 @@ struct srxe_open_ctx_req {
 struct srxe_open_ctx_resp {
 	uint32_t ctx_handle;
 	uint32_t translation; /* enum srxe_translation */
-	uint64_t slab_bytes;  /* size of the memory slab (issue #3), or 0 */
+	uint64_t slab_bytes; /* size of the memory slab passed with the reply */
 };
 
 enum srxe_translation {
@@ -140,9 +144,18 @@ struct srxe_status_resp {
 };
 
 /*
- * REG_MR / DEREG_MR are specified with issue #3; their bodies live in
- * include/srxe/proto_mr.h so that this header stays about #2.
+ * REG_MR, DEREG_MR, DEREG_RUNS, DEREG_DONE (issue #3): bodies and the
+ * registration conversation are in include/srxe/proto_mr.h.
  */
+#include "srxe/proto_mr.h"
+/*
+ * Opcodes 16-30 (issue #4: rings, doorbell, CQ, QP, SRQ, AH): bodies in
+ * include/srxe/proto_verbs.h.  Opcodes SRXE_OP_MAX..15 are unassigned.
+ */
+#include "srxe/proto_verbs.h"
+
+/* Bound of the opcode tables: every assigned opcode is below it. */
+#define SRXE_OP_TABLE_SIZE SRXE_OP_VERBS_END
 
 /* Static facts about one opcode. */
 struct srxe_op_info {

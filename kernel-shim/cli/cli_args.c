@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "srxe/paths.h"
+#include "srxe/size.h"
 
 #define SRXE_NAME_PREFIX "srxe"
 
 struct cmd_desc {
 	const char *word;
 	enum srxe_cli_cmd cmd;
-	bool takes_netdev; /* --netdev, --ip, --translation */
+	bool takes_netdev; /* --netdev, --ip, --translation, --max-reg-bytes */
 	const char *usage;
 };
 
@@ -35,10 +36,12 @@ static const char usage_main[] =
 static const struct cmd_desc commands[] = {
 	{ "up", SRXE_CMD_UP, true,
 	  "usage: srxe up [--name NAME] [--netdev IF | --ip A.B.C.D]\n"
-	  "               [--translation shortcut|mtt]\n"
+	  "               [--translation shortcut|mtt] [--max-reg-bytes SIZE]\n"
 	  "  Start srxed for NAME (default " SRXE_DEFAULT_DEVICE ") on IF or\n"
 	  "  the netdev owning A.B.C.D (default lo / 127.0.0.1) and publish\n"
-	  "  it in the runtime root's sysfs tree and /dev/infiniband.\n" },
+	  "  it in the runtime root's sysfs tree and /dev/infiniband.\n"
+	  "  --max-reg-bytes: bytes one context may register (its memory\n"
+	  "  slab), e.g. 512M or 16G; default 8G.\n" },
 	{ "down", SRXE_CMD_DOWN, false,
 	  "usage: srxe down [--name NAME]\n"
 	  "  Stop srxed of NAME and remove its sysfs entries, its\n"
@@ -231,6 +234,21 @@ static int set_translation(struct srxe_cli_opts *o, const char *v, char *err,
 	return 0;
 }
 
+static int set_max_reg_bytes(struct srxe_cli_opts *o, const char *v, char *err,
+			     size_t errlen)
+{
+	uint64_t bytes;
+
+	if (srxe_parse_size(v, &bytes) || bytes < SRXE_CLI_MIN_REG_BYTES ||
+	    bytes > SRXE_CLI_MAX_REG_BYTES)
+		return usage_error(err, errlen,
+				   "invalid --max-reg-bytes '%s': expected a "
+				   "size from 4K to 16T such as 512M or 8G",
+				   v);
+	o->max_reg_bytes = bytes;
+	return 0;
+}
+
 typedef int (*option_setter)(struct srxe_cli_opts *, const char *, char *,
 			     size_t);
 
@@ -245,6 +263,7 @@ static const struct option_desc options[] = {
 	{ "--netdev", true, set_netdev },
 	{ "--ip", true, set_ip },
 	{ "--translation", true, set_translation },
+	{ "--max-reg-bytes", true, set_max_reg_bytes },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

@@ -15,6 +15,9 @@
 #include "srxe/proto.h"
 
 #define SRXE_EXIT_USAGE 2
+/* Bounds srxed accepts for --max-reg-bytes. */
+#define SRXE_CLI_MIN_REG_BYTES 4096ull
+#define SRXE_CLI_MAX_REG_BYTES (16ull << 40)
 
 enum srxe_cli_cmd {
 	SRXE_CMD_NONE = 0, /* only --help given */
@@ -34,7 +37,8 @@ struct srxe_cli_opts {
 	bool ip_given;
 	uint32_t ipv4_be;
 	enum srxe_translation translation;
-	char **exec_argv; /* NULL-terminated, points into argv */
+	uint64_t max_reg_bytes; /* --max-reg-bytes; 0 = srxed's default */
+	char **exec_argv;	/* NULL-terminated, points into argv */
 };
 
 /*

@@ -79,6 +79,7 @@ static int start_daemon(const struct srxe_cli_opts *o,
 		.netdev = ni->netdev,
 		.ipv4_be = ni->ipv4_be,
 		.translation = o->translation,
+		.max_reg_bytes = o->max_reg_bytes,
 	};
 	struct srxe_status_resp st;
 	char binary[PATH_MAX], why[512];

@@ -98,9 +98,9 @@ static void redirect_stdio(const char *logfile)
 static __attribute__((noreturn)) void
 exec_daemon(const char *binary, const struct srxe_daemon_args *a)
 {
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], max_reg[32];
 	const char *mode = srxe_cli_translation_name(a->translation);
-	char *const argv[] = {
+	char *argv[] = {
 		(char *)"srxed",
 		(char *)"--name",
 		(char *)a->name,
@@ -112,10 +112,18 @@ exec_daemon(const char *binary, const struct srxe_daemon_args *a)
 		(char *)a->netdev,
 		(char *)"--translation",
 		(char *)mode,
+		NULL, /* --max-reg-bytes */
+		NULL,
 		NULL,
 	};
 
 	inet_ntop(AF_INET, &a->ipv4_be, ip, sizeof(ip));
+	if (a->max_reg_bytes) {
+		snprintf(max_reg, sizeof(max_reg), "%llu",
+			 (unsigned long long)a->max_reg_bytes);
+		argv[11] = (char *)"--max-reg-bytes";
+		argv[12] = max_reg;
+	}
 	setsid();
 	redirect_stdio(a->logfile);
 	/* Files srxed creates must be usable by unprivileged clients. */

@@ -22,6 +22,7 @@ struct srxe_daemon_args {
 	const char *netdev;
 	uint32_t ipv4_be;
 	enum srxe_translation translation;
+	uint64_t max_reg_bytes; /* 0: srxed's default */
 };
 
 /*

@@ -11,11 +11,18 @@
 
 #include "srxe/proto.h"
 
-/*
- * REG_MR and DEREG_MR are reserved for issue #3: without a row they are
- * answered as unknown (EOPNOTSUPP) until proto_mr.h defines their bodies.
- */
-static const struct srxe_op_info op_table[SRXE_OP_MAX] = {
+#define REPLY_PREFIX                                                           \
+	(sizeof(struct srxe_msg_hdr) + sizeof(struct srxe_reply_status))
+
+_Static_assert(REPLY_PREFIX + sizeof(struct srxe_reg_mr_resp) <= SRXE_MSG_MAX,
+	       "REG_MR reply must fit one datagram");
+_Static_assert(REPLY_PREFIX + sizeof(struct srxe_create_qp_resp) <=
+		       SRXE_MSG_MAX,
+	       "CREATE_QP reply must fit one datagram");
+_Static_assert(REPLY_PREFIX + sizeof(struct srxe_dereg_mr_resp) <= SRXE_MSG_MAX,
+	       "DEREG_MR reply must fit one datagram");
+
+static const struct srxe_op_info op_table[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_OPEN_CTX] = { "OPEN_CTX", sizeof(struct srxe_open_ctx_req),
 			       sizeof(struct srxe_open_ctx_resp) },
 	[SRXE_OP_CLOSE_CTX] = { "CLOSE_CTX", 0, 0 },
@@ -29,14 +36,51 @@ static const struct srxe_op_info op_table[SRXE_OP_MAX] = {
 	[SRXE_OP_DEALLOC_PD] = { "DEALLOC_PD",
 				 sizeof(struct srxe_dealloc_pd_req), 0 },
 	[SRXE_OP_STATUS] = { "STATUS", 0, sizeof(struct srxe_status_resp) },
+	[SRXE_OP_REG_MR] = { "REG_MR", sizeof(struct srxe_reg_mr_req),
+			     sizeof(struct srxe_reg_mr_resp) },
+	[SRXE_OP_DEREG_MR] = { "DEREG_MR", sizeof(struct srxe_dereg_mr_req),
+			       sizeof(struct srxe_dereg_mr_resp) },
+	[SRXE_OP_DEREG_DONE] = { "DEREG_DONE", sizeof(struct srxe_dereg_mr_req),
+				 0 },
+	[SRXE_OP_DEREG_RUNS] = { "DEREG_RUNS",
+				 sizeof(struct srxe_dereg_runs_req),
+				 sizeof(struct srxe_dereg_mr_resp) },
+	/* Issue #4: include/srxe/proto_verbs.h. */
+	[SRXE_OP_MAP_RINGS] = { "MAP_RINGS", 0,
+				sizeof(struct srxe_map_rings_resp) },
+	[SRXE_OP_GET_DOORBELL] = { "GET_DOORBELL", 0, 0 },
+	[SRXE_OP_CREATE_CQ] = { "CREATE_CQ", sizeof(struct srxe_create_cq_req),
+				sizeof(struct srxe_create_cq_resp) },
+	[SRXE_OP_DESTROY_CQ] = { "DESTROY_CQ", sizeof(struct srxe_destroy_req),
+				 0 },
+	[SRXE_OP_RESIZE_CQ] = { "RESIZE_CQ", sizeof(struct srxe_resize_cq_req),
+				sizeof(struct srxe_resize_cq_resp) },
+	[SRXE_OP_CREATE_QP] = { "CREATE_QP", sizeof(struct srxe_create_qp_req),
+				sizeof(struct srxe_create_qp_resp) },
+	[SRXE_OP_MODIFY_QP] = { "MODIFY_QP", sizeof(struct srxe_modify_qp_req),
+				0 },
+	[SRXE_OP_QUERY_QP] = { "QUERY_QP", sizeof(struct srxe_query_qp_req),
+			       sizeof(struct srxe_query_qp_resp) },
+	[SRXE_OP_DESTROY_QP] = { "DESTROY_QP", sizeof(struct srxe_destroy_req),
+				 0 },
+	[SRXE_OP_CREATE_SRQ] = { "CREATE_SRQ",
+				 sizeof(struct srxe_create_srq_req),
+				 sizeof(struct srxe_create_srq_resp) },
+	[SRXE_OP_MODIFY_SRQ] = { "MODIFY_SRQ",
+				 sizeof(struct srxe_modify_srq_req), 0 },
+	[SRXE_OP_QUERY_SRQ] = { "QUERY_SRQ", sizeof(struct srxe_destroy_req),
+				sizeof(struct srxe_query_srq_resp) },
+	[SRXE_OP_DESTROY_SRQ] = { "DESTROY_SRQ",
+				  sizeof(struct srxe_destroy_req), 0 },
+	[SRXE_OP_CREATE_AH] = { "CREATE_AH", sizeof(struct srxe_create_ah_req),
+				sizeof(struct srxe_create_ah_resp) },
+	[SRXE_OP_DESTROY_AH] = { "DESTROY_AH", sizeof(struct srxe_destroy_req),
+				 0 },
 };
-
-#define REPLY_PREFIX                                                           \
-	(sizeof(struct srxe_msg_hdr) + sizeof(struct srxe_reply_status))
 
 const struct srxe_op_info *srxe_op_info(uint16_t opcode)
 {
-	if (opcode >= SRXE_OP_MAX || !op_table[opcode].name)
+	if (opcode >= SRXE_OP_TABLE_SIZE || !op_table[opcode].name)
 		return NULL;
 	return &op_table[opcode];
 }

@@ -106,6 +106,17 @@ uint32_t srxe_frames_alloc(struct srxe_frames *fa, uint32_t want,
 	return best.len;
 }
 
+int srxe_frames_claim(struct srxe_frames *fa, uint32_t first, uint32_t n)
+{
+	if (first > fa->nframes || n > fa->nframes - first)
+		return -EINVAL;
+	if (find_bit(fa, first, first + n, 1) != first + n)
+		return -EBUSY;
+	mark(fa, first, n, 1);
+	fa->in_use += n;
+	return 0;
+}
+
 void srxe_frames_free(struct srxe_frames *fa, uint32_t first, uint32_t n)
 {
 	mark(fa, first, n, 0);

@@ -42,6 +42,13 @@ void srxe_frames_destroy(struct srxe_frames *fa);
 uint32_t srxe_frames_alloc(struct srxe_frames *fa, uint32_t want,
 			   uint32_t *first);
 
+/*
+ * Mark frames [first, first + n) in use again (the daemon's quarantine of
+ * frames that were just freed).  -EBUSY, changing nothing, if any of them
+ * is in use; -EINVAL if the range leaves the slab.
+ */
+int srxe_frames_claim(struct srxe_frames *fa, uint32_t first, uint32_t n);
+
 /* Free frames [first, first + n); all of them must be in use. */
 void srxe_frames_free(struct srxe_frames *fa, uint32_t first, uint32_t n);
 

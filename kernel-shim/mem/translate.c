@@ -172,6 +172,31 @@ int srxe_mem_dereg(struct srxe_mem_client *c, uint32_t lkey,
 	return 0;
 }
 
+void srxe_mem_unhold_frames(struct srxe_mem_client *c,
+			    const struct srxe_runs *runs)
+{
+	for (size_t i = 0; i < runs->n; i++)
+		srxe_frames_free(&c->frames, runs->v[i].frame,
+				 runs->v[i].npages);
+}
+
+int srxe_mem_hold_frames(struct srxe_mem_client *c,
+			 const struct srxe_runs *runs)
+{
+	struct srxe_runs done = { .v = runs->v };
+	int err = 0;
+
+	for (size_t i = 0; i < runs->n && !err; i++) {
+		err = srxe_frames_claim(&c->frames, runs->v[i].frame,
+					runs->v[i].npages);
+		if (!err)
+			done.n = i + 1;
+	}
+	if (err)
+		srxe_mem_unhold_frames(c, &done);
+	return err;
+}
+
 int srxe_mem_translate(const struct srxe_mem_client *c,
 		       const struct srxe_xlate_req *req, struct srxe_sg *out,
 		       int max)

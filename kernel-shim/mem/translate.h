@@ -109,6 +109,18 @@ int srxe_mem_dereg(struct srxe_mem_client *client, uint32_t lkey,
 		   struct srxe_runs *freed);
 
 /*
+ * Quarantine: keep the frames of runs (as just reported freed by
+ * srxe_mem_dereg()) out of the allocator until srxe_mem_unhold_frames().
+ * The daemon needs this while the application still maps them.  hold
+ * returns 0, or -EBUSY / -EINVAL (a frame in use or outside the slab)
+ * having held nothing.  Held frames count in frames_in_use.
+ */
+int srxe_mem_hold_frames(struct srxe_mem_client *client,
+			 const struct srxe_runs *runs);
+void srxe_mem_unhold_frames(struct srxe_mem_client *client,
+			    const struct srxe_runs *runs);
+
+/*
  * Check and translate one access.  Returns the number of chunks written to
  * out[0..max) (physically contiguous frames merged; 0 for len 0), or a
  * negated enum srxe_xlate_err.  Nothing is written to slab memory.

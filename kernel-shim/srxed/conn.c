@@ -39,6 +39,7 @@ struct srxed_conn *conn_new(struct srxed_server *srv, int fd, bool refused)
 		return NULL;
 	c->kind = SRXED_POLL_CONN;
 	c->fd = fd;
+	c->reply_fd = -1;
 	c->refused = refused;
 	c->session = srxed_session_new(++srv->next_id, fd);
 	if (!c->session) {
@@ -113,6 +114,7 @@ static size_t answer(struct srxed_server *srv, struct srxed_conn *c,
 	size_t cap = sizeof(c->reply.bytes);
 
 	*err = -EPROTO;
+	c->reply_fd = -1;
 	if (c->refused) {
 		c->closing = true;
 		c->close_why = "refused: too many clients";
@@ -132,7 +134,7 @@ static size_t answer(struct srxed_server *srv, struct srxed_conn *c,
 				    "ancillary data per request",
 				    out, cap);
 	return srxed_dispatch(d, c->session, dg->buf.bytes, dg->len, &dg->fd,
-			      out, cap, err);
+			      out, cap, err, &c->reply_fd);
 }
 
 static int set_interest(struct srxed_server *srv, struct srxed_conn *c,
@@ -143,17 +145,42 @@ static int set_interest(struct srxed_server *srv, struct srxed_conn *c,
 	return epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/* The reply datagram, with c->reply_fd as SCM_RIGHTS when there is one. */
+static ssize_t send_datagram(struct srxed_conn *c)
+{
+	union {
+		char space[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = c->reply.bytes,
+			     .iov_len = c->reply_len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (c->reply_fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.space;
+		msg.msg_controllen = sizeof(ctl.space);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &c->reply_fd, sizeof(int));
+	}
+	return sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 /* Returns 0 when sent, 1 when parked, -errno when the client is gone. */
 static int send_reply(struct srxed_server *srv, struct srxed_conn *c)
 {
 	ssize_t n;
 
 	do {
-		n = send(c->fd, c->reply.bytes, c->reply_len,
-			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = send_datagram(c);
 	} while (n < 0 && errno == EINTR);
 	if (n >= 0) {
 		c->reply_len = 0;
+		c->reply_fd = -1;
 		if (c->parked && set_interest(srv, c, EPOLLIN) < 0)
 			return -errno;
 		c->parked = false;

@@ -47,6 +47,7 @@ struct srxed_conn {
 	const char *close_why;
 	struct srxed_conn *prev, *next;
 	size_t reply_len;
+	int reply_fd; /* sent with the reply (owned by the session) or -1 */
 	union {
 		char bytes[SRXE_MSG_MAX];
 		uint64_t align;

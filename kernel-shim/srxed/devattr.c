@@ -89,9 +89,10 @@ int srxed_device_probe(struct srxed *d, char *err, size_t cap)
 	return 0;
 }
 
-static void fill_limits(struct ibv_device_attr *a)
+static void fill_limits(const struct srxed_config *cfg,
+			struct ibv_device_attr *a)
 {
-	a->max_mr_size = SRXED_MAX_MR_SIZE;
+	a->max_mr_size = cfg->max_reg_bytes;
 	a->page_size_cap = 0xfffff000; /* 4 KiB and every larger power of 2 */
 	a->max_qp = SRXED_MAX_QP;
 	a->max_qp_wr = SRXED_MAX_QP_WR;
@@ -99,7 +100,7 @@ static void fill_limits(struct ibv_device_attr *a)
 	a->max_sge_rd = SRXED_MAX_SGE;
 	a->max_cq = SRXED_MAX_CQ;
 	a->max_cqe = SRXED_MAX_CQE;
-	a->max_mr = SRXED_MAX_MR;
+	a->max_mr = cfg->max_mrs;
 	a->max_pd = SRXED_MAX_PD;
 	a->max_qp_rd_atom = SRXED_MAX_RD_ATOM;
 	a->max_qp_init_rd_atom = SRXED_MAX_RD_ATOM;
@@ -130,7 +131,7 @@ void srxed_query_device(const struct srxed *d,
 			      IBV_DEVICE_PORT_ACTIVE_EVENT;
 	a->atomic_cap = IBV_ATOMIC_NONE;
 	a->phys_port_cnt = 1;
-	fill_limits(a);
+	fill_limits(&d->cfg, a);
 	out->max_inline_data = SRXED_MAX_INLINE;
 }
 

@@ -15,7 +15,6 @@
 #include "srxed.h"
 
 #define SRXED_MAX_PD	  65536u
-#define SRXED_MAX_MR	  65536u
 #define SRXED_MAX_QP	  65536u
 #define SRXED_MAX_QP_WR	  16384u
 #define SRXED_MAX_SGE	  32u
@@ -26,8 +25,8 @@
 #define SRXED_MAX_AH	  32768u
 #define SRXED_MAX_RD_ATOM 128u
 #define SRXED_MAX_INLINE  256u
-#define SRXED_MAX_MR_SIZE (8ull << 30) /* per-client registration limit */
-#define SRXED_MAX_MSG_SZ  0x80000000u
+/* max_mr and max_mr_size come from --max-mrs and --max-reg-bytes. */
+#define SRXED_MAX_MSG_SZ 0x80000000u
 
 /*
  * Reads the netdev's MAC and MTU from sysfs and derives the node GUID.

@@ -10,6 +10,8 @@
 #include "devattr.h"
 #include "handlers.h"
 #include "log.h"
+#include "mr.h"
+#include "verbs.h"
 
 struct request {
 	const struct srxe_msg_hdr *hdr;
@@ -19,6 +21,7 @@ struct request {
 
 struct reply {
 	int err;
+	int fd; /* sent with the reply, still owned by the session; or -1 */
 	char reason[SRXE_REASON_MAX + 1];
 	union {
 		struct srxe_open_ctx_resp open_ctx;
@@ -26,6 +29,9 @@ struct reply {
 		struct srxe_query_port_resp query_port;
 		struct srxe_alloc_pd_resp alloc_pd;
 		struct srxe_status_resp status;
+		struct srxe_reg_mr_resp reg_mr;
+		struct srxe_dereg_mr_resp dereg_mr;
+		union srxed_verbs_reply verbs;
 	} body;
 };
 
@@ -97,11 +103,14 @@ static int do_open_ctx(struct srxed *d, struct srxed_session *s,
 		if (ret)
 			return ret;
 	}
-	srxed_session_open_ctx(d, s, *req->fd);
+	ret = srxed_session_open_ctx(d, s, *req->fd, rep->reason);
+	if (ret)
+		return rep->err = ret;
 	*req->fd = -1;
+	rep->fd = srxed_mem_slab_fd(s);
 	rep->body.open_ctx.ctx_handle = (uint32_t)s->id;
 	rep->body.open_ctx.translation = d->cfg.translation;
-	rep->body.open_ctx.slab_bytes = 0;
+	rep->body.open_ctx.slab_bytes = srxed_mem_slab_bytes(s);
 	log_info("client %llu: context open on %s (async fd %s)",
 		 (unsigned long long)s->id, d->cfg.name,
 		 s->async_fd >= 0 ? "yes" : "no");
@@ -177,12 +186,65 @@ static int do_status(struct srxed *d, struct srxed_session *s,
 	st->clients = d->stats.clients;
 	st->connections = d->stats.connections;
 	st->pds = d->stats.pds;
+	st->mrs = d->stats.mem.mrs;
+	st->qps = d->stats.qps;
+	st->cqs = d->stats.cqs;
+	st->srqs = d->stats.srqs;
+	st->ahs = d->stats.ahs;
+	st->reg_bytes = d->stats.mem.reg_bytes;
+	st->translation_bytes = d->stats.mem.translation_bytes;
+	st->frames_in_use = d->stats.mem.frames_in_use;
+	st->table_frames_in_use = d->stats.mem.table_pages;
 	st->requests = d->stats.requests;
 	st->rejected = d->stats.rejected;
 	return 0;
 }
 
-static const struct handler handlers[SRXE_OP_MAX] = {
+static int do_reg_mr(struct srxed *d, struct srxed_session *s,
+		     const struct request *req, struct reply *rep)
+{
+	return rep->err = srxed_mr_reg(d, s, req->body, &rep->body.reg_mr,
+				       rep->reason);
+}
+
+static int do_dereg_mr(struct srxed *d, struct srxed_session *s,
+		       const struct request *req, struct reply *rep)
+{
+	const struct srxe_dereg_mr_req *r = req->body;
+
+	if (r->reserved)
+		return fail(rep, EINVAL, "reserved field must be 0");
+	return rep->err = srxed_mr_dereg(d, s, r->mr_handle,
+					 &rep->body.dereg_mr, rep->reason);
+}
+
+static int do_dereg_runs(struct srxed *d, struct srxed_session *s,
+			 const struct request *req, struct reply *rep)
+{
+	return rep->err = srxed_mr_dereg_runs(s, req->body, &rep->body.dereg_mr,
+					      rep->reason);
+}
+
+static int do_dereg_done(struct srxed *d, struct srxed_session *s,
+			 const struct request *req, struct reply *rep)
+{
+	const struct srxe_dereg_mr_req *r = req->body;
+
+	if (r->reserved)
+		return fail(rep, EINVAL, "reserved field must be 0");
+	return rep->err = srxed_mr_dereg_done(d, s, r->mr_handle, rep->reason);
+}
+
+/* Opcodes 16-30: rings, doorbell, CQ, QP, SRQ, AH (verbs.h). */
+static int do_verbs(struct srxed *d, struct srxed_session *s,
+		    const struct request *req, struct reply *rep)
+{
+	return rep->err = srxed_verbs_request(d, s, req->hdr->opcode,
+					      req->body, &rep->body.verbs,
+					      &rep->fd, rep->reason);
+}
+
+static const struct handler handlers[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_OPEN_CTX] = { do_open_ctx, false, true },
 	[SRXE_OP_CLOSE_CTX] = { do_close_ctx, true, false },
 	[SRXE_OP_QUERY_DEVICE] = { do_query_device, true, false },
@@ -190,6 +252,25 @@ static const struct handler handlers[SRXE_OP_MAX] = {
 	[SRXE_OP_ALLOC_PD] = { do_alloc_pd, true, false },
 	[SRXE_OP_DEALLOC_PD] = { do_dealloc_pd, true, false },
 	[SRXE_OP_STATUS] = { do_status, false, false },
+	[SRXE_OP_REG_MR] = { do_reg_mr, true, false },
+	[SRXE_OP_DEREG_MR] = { do_dereg_mr, true, false },
+	[SRXE_OP_DEREG_DONE] = { do_dereg_done, true, false },
+	[SRXE_OP_DEREG_RUNS] = { do_dereg_runs, true, false },
+	[SRXE_OP_MAP_RINGS] = { do_verbs, true, false },
+	[SRXE_OP_GET_DOORBELL] = { do_verbs, true, false },
+	[SRXE_OP_CREATE_CQ] = { do_verbs, true, false },
+	[SRXE_OP_DESTROY_CQ] = { do_verbs, true, false },
+	[SRXE_OP_RESIZE_CQ] = { do_verbs, true, false },
+	[SRXE_OP_CREATE_QP] = { do_verbs, true, false },
+	[SRXE_OP_MODIFY_QP] = { do_verbs, true, false },
+	[SRXE_OP_QUERY_QP] = { do_verbs, true, false },
+	[SRXE_OP_DESTROY_QP] = { do_verbs, true, false },
+	[SRXE_OP_CREATE_SRQ] = { do_verbs, true, false },
+	[SRXE_OP_MODIFY_SRQ] = { do_verbs, true, false },
+	[SRXE_OP_QUERY_SRQ] = { do_verbs, true, false },
+	[SRXE_OP_DESTROY_SRQ] = { do_verbs, true, false },
+	[SRXE_OP_CREATE_AH] = { do_verbs, true, false },
+	[SRXE_OP_DESTROY_AH] = { do_verbs, true, false },
 };
 
 static void run_handler(struct srxed *d, struct srxed_session *s,
@@ -246,7 +327,7 @@ size_t srxed_reject(struct srxed *d, const void *msg, size_t len, int err,
 
 size_t srxed_dispatch(struct srxed *d, struct srxed_session *s, const void *msg,
 		      size_t len, int *fd, void *reply, size_t cap,
-		      int *err_out)
+		      int *err_out, int *reply_fd)
 {
 	struct srxe_msg_hdr hdr;
 	struct reply rep;
@@ -254,12 +335,14 @@ size_t srxed_dispatch(struct srxed *d, struct srxed_session *s, const void *msg,
 	struct request req = { .hdr = &hdr, .fd = fd };
 	int ret;
 
+	*reply_fd = -1;
 	ret = srxe_msg_check_request(msg, len, &hdr, &why);
 	if (ret) {
 		*err_out = ret;
 		return srxed_reject(d, msg, len, -ret, why, reply, cap);
 	}
 	memset(&rep, 0, sizeof(rep));
+	rep.fd = -1;
 	req.body = (const char *)msg + sizeof(hdr);
 	d->stats.requests++;
 	run_handler(d, s, &req, &rep);
@@ -269,6 +352,8 @@ size_t srxed_dispatch(struct srxed *d, struct srxed_session *s, const void *msg,
 		log_debug("client %llu: %s rejected: %s",
 			  (unsigned long long)s->id,
 			  srxe_op_info(hdr.opcode)->name, rep.reason);
+	} else {
+		*reply_fd = rep.fd;
 	}
 	return encode(&hdr, &rep, reply, cap);
 }

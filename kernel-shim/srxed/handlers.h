@@ -13,6 +13,8 @@
  *  - *err_out is 0 on success, the positive errno a handler answered, or
  *    a negative errno when the datagram itself was malformed (the server
  *    counts those to drop clients that only send garbage).
+ *  - *reply_fd is a descriptor to send with the reply (SCM_RIGHTS) or -1.
+ *    It stays owned by the session, which outlives the pending reply.
  *  - Counts every request in d->stats.requests and every error reply in
  *    d->stats.rejected.
  */
@@ -26,7 +28,7 @@
 
 size_t srxed_dispatch(struct srxed *d, struct srxed_session *s, const void *msg,
 		      size_t len, int *fd, void *reply, size_t cap,
-		      int *err_out);
+		      int *err_out, int *reply_fd);
 
 /*
  * Error reply for a datagram the transport already rejected (oversized,

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "verbs.h"
 
 /* Each client holds a socket and maybe an event pipe: use every
  * descriptor the hard limit allows.
@@ -30,12 +31,14 @@ static void log_device(const struct srxed *d)
 
 	inet_ntop(AF_INET, &d->cfg.ipv4_be, ip, sizeof(ip));
 	log_info("srxed %d: device %s ip %s netdev %s (mtu %u) node_guid "
-		 "%016llx translation %s max-clients %u",
+		 "%016llx translation %s max-clients %u max-reg-bytes %llu "
+		 "max-mrs %u",
 		 (int)getpid(), d->cfg.name, ip, d->cfg.netdev,
 		 d->dev.netdev_mtu, (unsigned long long)d->dev.node_guid,
 		 d->cfg.translation == SRXE_TRANSLATION_MTT ? "mtt"
 							    : "shortcut",
-		 d->cfg.max_clients);
+		 d->cfg.max_clients, (unsigned long long)d->cfg.max_reg_bytes,
+		 d->cfg.max_mrs);
 }
 
 int main(int argc, char **argv)
@@ -63,9 +66,18 @@ int main(int argc, char **argv)
 	}
 	raise_fd_limit();
 	log_device(&d);
-	if (srxed_server_start(&srv, &d))
+	/* The engine runs before the socket exists: a ready srxed serves. */
+	if (srxed_verbs_engine_start(&d, err, sizeof(err))) {
+		log_err("%s", err);
 		return 1;
+	}
+	if (srxed_server_start(&srv, &d)) {
+		srxed_verbs_engine_stop(&d);
+		return 1;
+	}
 	ret = srxed_server_run(&srv);
+	/* Sessions (and their engine contexts) go before the engine. */
 	srxed_server_stop(&srv);
+	srxed_verbs_engine_stop(&d);
 	return ret ? 1 : 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "srxe/size.h"
 
 enum {
 	OPT_NAME = 256,
@@ -13,6 +14,8 @@ enum {
 	OPT_NETDEV,
 	OPT_TRANSLATION,
 	OPT_MAX_CLIENTS,
+	OPT_MAX_REG_BYTES,
+	OPT_MAX_MRS,
 	OPT_FOREGROUND,
 	OPT_VERBOSE,
 	OPT_HELP
@@ -25,6 +28,8 @@ static const struct option long_opts[] = {
 	{ "netdev", required_argument, NULL, OPT_NETDEV },
 	{ "translation", required_argument, NULL, OPT_TRANSLATION },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+	{ "max-reg-bytes", required_argument, NULL, OPT_MAX_REG_BYTES },
+	{ "max-mrs", required_argument, NULL, OPT_MAX_MRS },
 	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -37,6 +42,7 @@ void srxed_usage(FILE *out)
 		"Usage: srxed --name NAME --rundir DIR --ip A.B.C.D --netdev "
 		"IF\n"
 		"             [--translation shortcut|mtt] [--max-clients N]\n"
+		"             [--max-reg-bytes BYTES] [--max-mrs N]\n"
 		"             [--foreground] [--verbose]\n"
 		"\n"
 		"srxe device daemon: serves the verbs device NAME to the srxe\n"
@@ -57,12 +63,18 @@ void srxed_usage(FILE *out)
 		"  --translation MODE   shortcut (default) or mtt\n"
 		"  --max-clients N      connections served at once (default "
 		"%u)\n"
+		"  --max-reg-bytes BYTES  registration limit per context\n"
+		"                       (= its memory slab), 4096..16T;\n"
+		"                       suffix K, M, G or T (default 8G)\n"
+		"  --max-mrs N          MRs on the device at once, 1..%u\n"
+		"                       (default %u)\n"
 		"  --foreground         accepted for symmetry; srxed always "
 		"runs\n"
 		"                       in the foreground\n"
 		"  --verbose            also log every rejected request\n"
 		"  --help               this text\n",
-		SRXED_DEFAULT_MAX_CLIENTS);
+		SRXED_DEFAULT_MAX_CLIENTS, SRXED_MAX_MRS_LIMIT,
+		SRXED_DEFAULT_MAX_MRS);
 }
 
 static int valid_name(const char *s)
@@ -81,6 +93,28 @@ static int parse_max_clients(const char *s, unsigned int *out)
 
 	if (end == s || *end || *s == '-' || v == 0 ||
 	    v > SRXED_MAX_CLIENTS_LIMIT)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_max_reg_bytes(const char *s, uint64_t *out)
+{
+	uint64_t v;
+
+	if (srxe_parse_size(s, &v) || v < SRXED_MIN_REG_BYTES ||
+	    v > SRXED_MAX_REG_BYTES_LIMIT)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_max_mrs(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (end == s || *end || *s == '-' || v == 0 || v > SRXED_MAX_MRS_LIMIT)
 		return -1;
 	*out = v;
 	return 0;
@@ -125,6 +159,14 @@ static int apply(int opt, const char *arg, struct srxed_config *cfg, char *err,
 		if (parse_max_clients(arg, &cfg->max_clients))
 			goto bad;
 		return 0;
+	case OPT_MAX_REG_BYTES:
+		if (parse_max_reg_bytes(arg, &cfg->max_reg_bytes))
+			goto bad;
+		return 0;
+	case OPT_MAX_MRS:
+		if (parse_max_mrs(arg, &cfg->max_mrs))
+			goto bad;
+		return 0;
 	}
 	return 0;
 bad:
@@ -157,6 +199,8 @@ enum srxed_parse_result srxed_parse_options(int argc, char **argv,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->translation = SRXE_TRANSLATION_SHORTCUT;
 	cfg->max_clients = SRXED_DEFAULT_MAX_CLIENTS;
+	cfg->max_reg_bytes = SRXED_DEFAULT_MAX_REG_BYTES;
+	cfg->max_mrs = SRXED_DEFAULT_MAX_MRS;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {

@@ -8,7 +8,9 @@
 
 #include "devattr.h"
 #include "log.h"
+#include "mr.h"
 #include "session.h"
+#include "verbs.h"
 
 static void read_comm(pid_t pid, char *comm, size_t cap)
 {
@@ -64,6 +66,13 @@ void srxed_session_close_ctx(struct srxed *d, struct srxed_session *s)
 {
 	if (!s->has_ctx)
 		return;
+	/*
+	 * Data path first (QPs, SRQs, CQs, AHs, engine context): the engine
+	 * translates through the memory client.  Then MRs: they hold users
+	 * of their PDs.
+	 */
+	srxed_verbs_close(d, s);
+	srxed_mem_close(d, s);
 	srxed_handles_drain(&s->pds, release_pd, d);
 	if (s->async_fd >= 0)
 		close(s->async_fd);
@@ -79,12 +88,17 @@ void srxed_session_destroy(struct srxed *d, struct srxed_session *s)
 	free(s);
 }
 
-void srxed_session_open_ctx(struct srxed *d, struct srxed_session *s,
-			    int async_fd)
+int srxed_session_open_ctx(struct srxed *d, struct srxed_session *s,
+			   int async_fd, char *why)
 {
+	int ret = srxed_mem_open(d, s, why);
+
+	if (ret)
+		return ret;
 	s->has_ctx = true;
 	s->async_fd = async_fd;
 	d->stats.clients++;
+	return 0;
 }
 
 int srxed_session_alloc_pd(struct srxed *d, struct srxed_session *s,

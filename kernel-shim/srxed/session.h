@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Per-client state: who the client is (SO_PEERCRED, taken at connect) and
- * what it owns (its verbs context, async-event fd, PDs; later MRs, CQs,
- * QPs).  Every object a client creates is reachable from its session, so
- * destroying the session frees everything, whatever way the client left.
+ * what it owns (its verbs context, async-event fd, PDs, memory and MRs;
+ * later CQs, QPs).  Every object a client creates is reachable from its
+ * session, so destroying the session frees everything, whatever way the client
+ * left.
  *
  * The control plane is the only writer.  Engine threads (later issues)
  * will reach objects through the session's handle tables, never through
@@ -19,6 +20,9 @@
 #include "handles.h"
 #include "srxed.h"
 
+struct srxed_mem;
+struct srxed_verbs_ctx;
+
 struct srxed_session {
 	uint64_t id; /* daemon-unique, shown in the log and as ctx_handle */
 	struct ucred cred;
@@ -26,6 +30,12 @@ struct srxed_session {
 	bool has_ctx;
 	int async_fd; /* write end of the client's async-event pipe, or -1 */
 	struct srxed_handles pds;
+	struct srxed_mem *mem; /* slab, translation, MRs (mr.h); NULL
+				* without a context */
+	/* Rings, doorbell, CQs, QPs, SRQs, AHs (verbs.h); NULL until the
+	 * first request that needs them.
+	 */
+	struct srxed_verbs_ctx *verbs;
 };
 
 struct srxed_pd {
@@ -38,9 +48,13 @@ struct srxed_session *srxed_session_new(uint64_t id, int sock_fd);
 /* Frees everything the client owns and the session itself. */
 void srxed_session_destroy(struct srxed *d, struct srxed_session *s);
 
-/* Takes ownership of async_fd (-1 for none). */
-void srxed_session_open_ctx(struct srxed *d, struct srxed_session *s,
-			    int async_fd);
+/*
+ * Creates the context's memory (slab, translation state) and takes
+ * ownership of async_fd (-1 for none) on success.  0 or a positive errno
+ * with why (SRXE_REASON_MAX + 1 bytes).
+ */
+int srxed_session_open_ctx(struct srxed *d, struct srxed_session *s,
+			   int async_fd, char *why);
 /* Frees the context and every object in it; the session stays usable. */
 void srxed_session_close_ctx(struct srxed *d, struct srxed_session *s);
 

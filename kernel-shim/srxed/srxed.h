@@ -13,6 +13,10 @@
 #include <net/if.h>
 
 #include "srxe/proto.h"
+#include "qpn.h"
+#include "translate.h"
+
+struct srxe_engine;
 
 struct srxed_config {
 	char name[SRXE_DEVNAME_MAX];
@@ -21,6 +25,8 @@ struct srxed_config {
 	uint32_t ipv4_be;
 	enum srxe_translation translation;
 	unsigned int max_clients; /* connections served at once */
+	uint64_t max_reg_bytes;	  /* per client context: slab size */
+	uint32_t max_mrs;	  /* device-wide MR limit (max_mr) */
 	bool foreground;
 	bool verbose;
 };
@@ -37,12 +43,18 @@ struct srxed_stats {
 	uint32_t connections;
 	uint32_t clients; /* connections with an open context */
 	uint32_t pds;
+	uint32_t mr_handles; /* MRs live or being deregistered */
+	uint32_t qps, cqs, srqs, ahs; /* device-wide, vs devattr.h limits */
+	/* Sum of every context's srxe_mem_stats (kept by mr.c). */
+	struct srxe_mem_stats mem;
 };
 
 struct srxed {
 	struct srxed_config cfg;
 	struct srxed_device dev;
 	struct srxed_stats stats;
+	struct srxe_engine *engine; /* the data path (verbs.h); NULL in tests */
+	struct srxed_qpns qpns;	    /* QP numbers live in this srxed */
 };
 
 #endif /* SRXED_SRXED_H */

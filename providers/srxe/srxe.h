@@ -10,11 +10,13 @@
 #ifndef SRXE_PROVIDER_H
 #define SRXE_PROVIDER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "srxe/client.h"
 #include "srxe/verbs_abi.h"
+#include "srxe_rings.h"
 
 struct srxe_device {
 	struct verbs_device vdev;
@@ -22,8 +24,12 @@ struct srxe_device {
 
 struct srxe_context {
 	struct srxe_conn conn;
-	uint32_t ctx_handle;	   /* srxed's name for this context */
-	uint32_t translation;	   /* enum srxe_translation */
+	uint32_t ctx_handle;  /* srxed's name for this context */
+	uint32_t translation; /* enum srxe_translation */
+	int slab_fd;	      /* memfd of the context's frames */
+	uint64_t slab_bytes;
+	pthread_mutex_t mr_lock;   /* serializes reg/dereg (srxe_mr.c) */
+	struct srxe_arena arena;   /* work rings, doorbell (srxe_rings.h) */
 	struct verbs_context vctx; /* ibv_context is its last member */
 };
 
@@ -53,6 +59,14 @@ struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
 int srxe_ctx_call(struct srxe_context *ctx, uint16_t op, const void *req,
 		  size_t req_len, void *reply, size_t reply_len);
 
+/*
+ * srxe_arena.c: fetch the ring arena (MAP_RINGS) and the doorbell
+ * (GET_DOORBELL) into ctx->arena.  An srxed without the data path leaves
+ * the arena unavailable and returns 0, so the context still serves the
+ * #2/#3 verbs; other failures return a positive errno.
+ */
+int srxe_arena_open(struct srxe_context *ctx);
+
 /* srxe_query.c */
 int srxe_query_device_ex(struct ibv_context *ibctx,
 			 const struct ibv_query_device_ex_input *input,
@@ -63,5 +77,10 @@ int srxe_query_port(struct ibv_context *ibctx, uint8_t port_num,
 /* srxe_pd.c */
 struct ibv_pd *srxe_alloc_pd(struct ibv_context *ibctx);
 int srxe_dealloc_pd(struct ibv_pd *pd);
+
+/* srxe_mr.c */
+struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
+			   uint64_t hca_va, int access);
+int srxe_dereg_mr(struct verbs_mr *vmr);
 
 #endif /* SRXE_PROVIDER_H */

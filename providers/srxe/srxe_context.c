@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "srxe.h"
+#include "srxe_verbs.h"
 #include "srxe/paths.h"
 
 /* We are not a kernel driver; libibverbs only uses this for ioctls. */
@@ -117,15 +119,28 @@ static int srxe_connect(struct srxe_context *ctx)
 	return ret;
 }
 
+/* The slab srxed sent must be the memfd it describes.  0 or EPROTO. */
+static int srxe_check_slab(struct srxe_context *ctx, int fd, uint64_t bytes)
+{
+	struct stat st;
+
+	if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == bytes && bytes)
+		return 0;
+	fprintf(stderr, "%s: srxed sent no usable memory slab\n",
+		srxe_devname(ctx));
+	return EPROTO;
+}
+
 /*
- * Binds the connection to the device and installs the async event pipe.
- * Returns 0 or a positive errno.
+ * Binds the connection to the device, installs the async event pipe and
+ * takes the memory slab.  Returns 0 or a positive errno.
  */
 static int srxe_open_ctx(struct srxe_context *ctx)
 {
 	struct srxe_open_ctx_req req = { .client_version = SRXE_PROTO_VERSION };
 	struct srxe_open_ctx_resp resp;
-	int pipefd[2];
+	int pipefd[2], slab_fd;
 	int ret;
 
 	snprintf(req.device, sizeof(req.device), "%s", srxe_devname(ctx));
@@ -137,7 +152,7 @@ static int srxe_open_ctx(struct srxe_context *ctx)
 	}
 
 	ret = srxe_call(&ctx->conn, SRXE_OP_OPEN_CTX, &req, sizeof(req),
-			pipefd[1], &resp, sizeof(resp), NULL);
+			pipefd[1], &resp, sizeof(resp), &slab_fd);
 	/* srxed holds its own copy; ours would hide srxed's exit from readers
 	 */
 	close(pipefd[1]);
@@ -147,7 +162,16 @@ static int srxe_open_ctx(struct srxe_context *ctx)
 			ctx->conn.reason);
 		return ret < 0 ? -ret : ret;
 	}
+	ret = srxe_check_slab(ctx, slab_fd, resp.slab_bytes);
+	if (ret) {
+		if (slab_fd >= 0)
+			close(slab_fd);
+		close(pipefd[0]);
+		return ret;
+	}
 
+	ctx->slab_fd = slab_fd;
+	ctx->slab_bytes = resp.slab_bytes;
 	ctx->ctx_handle = resp.ctx_handle;
 	ctx->translation = resp.translation;
 	ctx->vctx.context.async_fd = pipefd[0];
@@ -169,19 +193,27 @@ struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
 		return NULL;
 
 	ctx->conn.fd = -1;
+	ctx->slab_fd = -1;
+	pthread_mutex_init(&ctx->mr_lock, NULL);
 	ret = srxe_connect(ctx);
 	if (ret)
 		goto err_uninit;
 	ret = srxe_open_ctx(ctx);
 	if (ret)
 		goto err_close;
+	ret = srxe_arena_open(ctx);
+	if (ret)
+		goto err_slab;
 
 	verbs_set_ops(&ctx->vctx, &srxe_ctx_ops);
 	return &ctx->vctx;
 
+err_slab:
+	close(ctx->slab_fd);
 err_close:
 	srxe_conn_close(&ctx->conn);
 err_uninit:
+	pthread_mutex_destroy(&ctx->mr_lock);
 	verbs_uninit_context(&ctx->vctx);
 	free(ctx);
 	errno = ret;
@@ -196,14 +228,44 @@ static void srxe_free_context(struct ibv_context *ibctx)
 	 */
 	srxe_call(&ctx->conn, SRXE_OP_CLOSE_CTX, NULL, 0, -1, NULL, 0, NULL);
 	srxe_conn_close(&ctx->conn);
+	srxe_arena_close(&ctx->arena);
+	/* MRs the application did not deregister keep their pages: each
+	 * mapping holds its own reference to the memfd.
+	 */
+	close(ctx->slab_fd);
+	pthread_mutex_destroy(&ctx->mr_lock);
 	verbs_uninit_context(&ctx->vctx);
 	free(ctx);
 }
 
 static const struct verbs_context_ops srxe_ctx_ops = {
+	/* data path (issue #4): srxe_cq*.c, srxe_qp*.c, srxe_post.c ... */
+	.create_ah = srxe_create_ah,
+	.create_cq = srxe_create_cq,
+	.create_cq_ex = srxe_create_cq_ex,
+	.create_qp = srxe_create_qp,
+	.create_qp_ex = srxe_create_qp_ex,
+	.create_srq = srxe_create_srq,
+	.destroy_ah = srxe_destroy_ah,
+	.destroy_cq = srxe_destroy_cq,
+	.destroy_qp = srxe_destroy_qp,
+	.destroy_srq = srxe_destroy_srq,
+	.modify_qp = srxe_modify_qp,
+	.modify_srq = srxe_modify_srq,
+	.poll_cq = srxe_poll_cq,
+	.post_recv = srxe_post_recv,
+	.post_send = srxe_post_send,
+	.post_srq_recv = srxe_post_srq_recv,
+	.query_qp = srxe_query_qp,
+	.query_srq = srxe_query_srq,
+	.req_notify_cq = srxe_req_notify_cq,
+	.resize_cq = srxe_resize_cq,
+
 	.alloc_pd = srxe_alloc_pd,
 	.dealloc_pd = srxe_dealloc_pd,
+	.dereg_mr = srxe_dereg_mr,
 	.free_context = srxe_free_context,
 	.query_device_ex = srxe_query_device_ex,
 	.query_port = srxe_query_port,
+	.reg_mr = srxe_reg_mr,
 };

@@ -327,9 +327,12 @@ static void semantics_raw(void)
 	int sock = raw_connect(), fds[2], pipefd[2];
 	struct srxe_msg_hdr h;
 
-	fill_hdr(buf, SRXE_OP_REG_MR, HDR_LEN, 11);
+	fill_hdr(buf, SRXE_OP_MAX, HDR_LEN, 11);
 	EXPECT(raw_call_err(sock, buf, HDR_LEN, NULL, 0, 11) == EOPNOTSUPP,
-	       "reserved REG_MR not EOPNOTSUPP");
+	       "unknown opcode not EOPNOTSUPP");
+	fill_hdr(buf, SRXE_OP_REG_MR, HDR_LEN, 11);
+	EXPECT(raw_call_err(sock, buf, HDR_LEN, NULL, 0, 11) == EINVAL,
+	       "REG_MR without a body not EINVAL");
 	fill_hdr(buf, SRXE_OP_STATUS, HDR_LEN, 12);
 	memcpy(&h, buf, sizeof(h));
 	h.version = SRXE_PROTO_VERSION + 1;

@@ -25,13 +25,21 @@ static void put_hdr(void *msg, struct srxe_msg_hdr h)
 	memcpy(msg, &h, sizeof(h));
 }
 
-Test(proto, table_knows_issue2_opcodes_only)
+Test(proto, table_knows_every_opcode)
 {
 	cr_assert_null(srxe_op_info(0));
-	for (uint16_t op = SRXE_OP_OPEN_CTX; op <= SRXE_OP_STATUS; op++)
+	for (uint16_t op = SRXE_OP_OPEN_CTX; op < SRXE_OP_MAX; op++)
 		cr_assert_not_null(srxe_op_info(op), "op %u", op);
-	cr_assert_null(srxe_op_info(SRXE_OP_REG_MR));
-	cr_assert_null(srxe_op_info(SRXE_OP_DEREG_MR));
+	cr_assert_eq(srxe_op_info(SRXE_OP_REG_MR)->req_body,
+		     sizeof(struct srxe_reg_mr_req));
+	cr_assert_eq(srxe_op_info(SRXE_OP_REG_MR)->reply_body,
+		     sizeof(struct srxe_reg_mr_resp));
+	cr_assert_eq(srxe_op_info(SRXE_OP_DEREG_MR)->reply_body,
+		     sizeof(struct srxe_dereg_mr_resp));
+	cr_assert_eq(srxe_op_info(SRXE_OP_DEREG_DONE)->reply_body, 0);
+	cr_assert_eq(srxe_op_info(SRXE_OP_DEREG_RUNS)->req_body,
+		     sizeof(struct srxe_dereg_runs_req));
+	cr_assert_leq(PREFIX + sizeof(struct srxe_reg_mr_resp), SRXE_MSG_MAX);
 	cr_assert_null(srxe_op_info(SRXE_OP_MAX));
 	cr_assert_null(srxe_op_info(0xffff));
 	cr_assert_eq(srxe_op_info(SRXE_OP_QUERY_PORT)->req_body,
@@ -144,8 +152,7 @@ Test(proto, rejects_bad_version_with_header_copied)
 
 Test(proto, rejects_unknown_and_reserved_opcodes)
 {
-	uint16_t ops[] = { 0, SRXE_OP_REG_MR, SRXE_OP_DEREG_MR, SRXE_OP_MAX,
-			   0xffff };
+	uint16_t ops[] = { 0, SRXE_OP_MAX, SRXE_OP_MAX + 1, 0xffff };
 	const char *why;
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The completer: responses -> send completions (IBA 9.7.5, rxe_comp.c).
+ *
+ * ACKs are cumulative (an ACK of PSN p acknowledges every SEND/WRITE whose
+ * last PSN is <= p); READ responses and atomic ACKs complete their WQE and
+ * implicitly acknowledge everything before it.  WQEs retire strictly in
+ * order.  NAKs map to their completion status and move the QP to ERR;
+ * RNR NAKs and PSN sequence NAKs rewind the requester (retry counters,
+ * RNR timer); the local ACK timer does the same for silence.
+ */
+#include <stdint.h>
+
+#include "eng_int.h"
+#include "psn.h"
+#include "timing.h"
+#include "wire.h"
+
+uint32_t srxe_wc_opcode(uint32_t wr_opcode)
+{
+	switch (wr_opcode) {
+	case IBV_WR_RDMA_WRITE:
+	case IBV_WR_RDMA_WRITE_WITH_IMM:
+		return IBV_WC_RDMA_WRITE;
+	case IBV_WR_RDMA_READ:
+		return IBV_WC_RDMA_READ;
+	case IBV_WR_ATOMIC_CMP_AND_SWP:
+		return IBV_WC_COMP_SWAP;
+	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+		return IBV_WC_FETCH_ADD;
+	default:
+		return IBV_WC_SEND;
+	}
+}
+
+static bool wants_cqe(const struct srxe_eng_qp *qp, const struct srxe_swqe *w)
+{
+	return w->status != IBV_WC_SUCCESS || qp->sig_all ||
+	       (w->wr.flags & SRXE_WQE_SIGNALED);
+}
+
+static void maybe_drained(struct srxe_eng_qp *qp)
+{
+	if (qp->attr.qp_state != IBV_QPS_SQD || qp->drained_sent ||
+	    qp->sq_cons != qp->sq_fetched)
+		return;
+	qp->drained_sent = true;
+	if (qp->attr.en_sqd_async_notify)
+		srxe_ctx_async(qp->ctx, qp->user_handle, IBV_EVENT_SQ_DRAINED);
+}
+
+unsigned int srxe_comp_retire(struct srxe_eng_qp *qp)
+{
+	unsigned int n = 0;
+
+	while (qp->sq_cons != qp->sq_fetched) {
+		struct srxe_swqe *w = srxe_swqe_at(qp, qp->sq_cons);
+
+		if (w->state != SRXE_SWQE_DONE)
+			break;
+		if (wants_cqe(qp, w)) {
+			struct srxe_cqe cqe = {
+				.wr_id = w->wr.wr_id,
+				.status = w->status,
+				.opcode = srxe_wc_opcode(w->wr.opcode),
+				.vendor_err = w->vendor_err,
+				.qp_num = qp->qpn,
+			};
+
+			if (w->status == IBV_WC_SUCCESS)
+				cqe.byte_len = (uint32_t)w->length;
+			if (srxe_cq_push(qp->scq, &cqe, false)) {
+				/* CQ overrun: IBA makes the QP unusable. */
+				if (qp->attr.qp_state != IBV_QPS_ERR) {
+					qp->attr.qp_state = IBV_QPS_ERR;
+					srxe_ctx_async(qp->ctx, qp->user_handle,
+						       IBV_EVENT_QP_FATAL);
+				}
+				break;
+			}
+		}
+		qp->sq_cons++;
+		n++;
+	}
+	if (n) {
+		__atomic_store_n(&qp->sq->cons.val, qp->sq_cons,
+				 __ATOMIC_RELEASE);
+		maybe_drained(qp);
+	}
+	return n;
+}
+
+static void finish(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		   uint32_t status, uint32_t vendor_err)
+{
+	w->state = SRXE_SWQE_DONE;
+	w->status = status;
+	w->vendor_err = vendor_err;
+	if (w->rd_atomic) {
+		w->rd_atomic = false;
+		qp->req.rd_atomic--;
+	}
+}
+
+void srxe_comp_fail(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		    uint32_t status, uint32_t vendor_err)
+{
+	finish(qp, w, status, vendor_err);
+	srxe_comp_retire(qp);
+	srxe_qp_to_err(qp, -1);
+}
+
+/* Oldest WQE that has packets out and no final status; NULL: none. */
+static struct srxe_swqe *oldest_outstanding(struct srxe_eng_qp *qp)
+{
+	struct srxe_swqe *w;
+
+	if (qp->sq_cons == qp->sq_fetched)
+		return NULL;
+	w = srxe_swqe_at(qp, qp->sq_cons);
+	if (w->state != SRXE_SWQE_SENDING && w->state != SRXE_SWQE_SENT)
+		return NULL;
+	return w;
+}
+
+static bool needs_response(const struct srxe_swqe *w)
+{
+	return w->wr.opcode == IBV_WR_RDMA_READ || w->rd_atomic;
+}
+
+/* Cumulative ACK through @psn of fully sent SEND/WRITE WQEs. */
+static unsigned int ack_through(struct srxe_eng_qp *qp, uint32_t psn)
+{
+	unsigned int n = 0;
+
+	for (uint32_t i = qp->sq_cons; i != qp->sq_fetched; i++) {
+		struct srxe_swqe *w = srxe_swqe_at(qp, i);
+
+		if (w->state == SRXE_SWQE_DONE)
+			continue;
+		if (w->state != SRXE_SWQE_SENT || needs_response(w) ||
+		    srxe_psn_diff(w->last_psn, psn) > 0)
+			break;
+		finish(qp, w, IBV_WC_SUCCESS, 0);
+		n++;
+	}
+	if (n) {
+		qp->comp.retry_left = qp->attr.retry_cnt;
+		qp->comp.rnr_left = qp->attr.rnr_retry;
+		srxe_comp_retire(qp);
+	}
+	return n;
+}
+
+void srxe_comp_update_timer(struct srxe_eng_qp *qp)
+{
+	uint64_t tmo = srxe_ack_timeout_ns(qp->attr.timeout);
+
+	if (!tmo || !oldest_outstanding(qp) || qp->req.rnr_wait)
+		qp->comp.ack_deadline = 0;
+	else
+		qp->comp.ack_deadline = qp->ctx->eng->now + tmo;
+}
+
+static void progress(struct srxe_eng_qp *qp)
+{
+	qp->comp.retry_left = qp->attr.retry_cnt;
+	qp->comp.rnr_left = qp->attr.rnr_retry;
+	srxe_comp_update_timer(qp);
+}
+
+/* Writes response data into the WQE's local SGEs; false: QP failed. */
+static bool land(struct srxe_eng_qp *qp, struct srxe_swqe *w, uint64_t off,
+		 const struct srxe_sg *src, int nsrc, uint64_t len)
+{
+	struct srxe_sg dst[SRXE_PKT_MAX_CHUNKS];
+	int n;
+
+	if (!len)
+		return true;
+	n = srxe_sge_map(qp->ctx->mem, qp->pd, w->sge, w->wr.num_sge, off, len,
+			 IBV_ACCESS_LOCAL_WRITE, dst, SRXE_PKT_MAX_CHUNKS);
+	if (n < 0) {
+		srxe_comp_fail(qp, w, IBV_WC_LOC_PROT_ERR, (uint32_t)-n);
+		return false;
+	}
+	srxe_sg_copy(dst, n, src, nsrc, len);
+	return true;
+}
+
+static void read_response(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+			  const struct srxe_sg *payload, int nchunks)
+{
+	struct srxe_swqe *w;
+	uint64_t off;
+	int32_t d;
+
+	ack_through(qp, srxe_psn_add(pkt->psn, SRXE_PSN_MOD - 1));
+	w = oldest_outstanding(qp);
+	if (!w || w->wr.opcode != IBV_WR_RDMA_READ)
+		return; /* stale or duplicate */
+	d = srxe_psn_diff(pkt->psn, srxe_psn_add(w->first_psn, w->resp_pkts));
+	if (d < 0)
+		return; /* duplicate */
+	if (d > 0) {
+		/* A response went missing: ask again from the gap. */
+		srxe_req_rewind(qp, srxe_psn_add(w->first_psn, w->resp_pkts));
+		return;
+	}
+	off = (uint64_t)w->resp_pkts * qp->mtu;
+	if (off + pkt->payload_len > w->length ||
+	    ((pkt->op->flags & (SRXE_OPF_LAST | SRXE_OPF_ONLY)) &&
+	     off + pkt->payload_len != w->length)) {
+		srxe_comp_fail(qp, w, IBV_WC_BAD_RESP_ERR, 0);
+		return;
+	}
+	if (!land(qp, w, off, payload, nchunks, pkt->payload_len))
+		return;
+	w->resp_pkts++;
+	if (pkt->op->flags & (SRXE_OPF_LAST | SRXE_OPF_ONLY)) {
+		finish(qp, w, IBV_WC_SUCCESS, 0);
+		srxe_comp_retire(qp);
+	}
+	progress(qp);
+}
+
+static void atomic_ack(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	struct srxe_swqe *w;
+	struct srxe_sg src;
+	uint64_t orig = pkt->atomic_orig;
+
+	ack_through(qp, srxe_psn_add(pkt->psn, SRXE_PSN_MOD - 1));
+	w = oldest_outstanding(qp);
+	if (!w || w->wr.opcode == IBV_WR_RDMA_READ || !w->rd_atomic ||
+	    w->first_psn != pkt->psn)
+		return;
+	src.addr = &orig;
+	src.len = sizeof(orig);
+	if (!land(qp, w, 0, &src, 1, sizeof(orig)))
+		return;
+	finish(qp, w, IBV_WC_SUCCESS, 0);
+	w->length = sizeof(orig);
+	srxe_comp_retire(qp);
+	progress(qp);
+}
+
+static void rnr_nak(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		    const struct srxe_pkt *pkt)
+{
+	if (qp->attr.rnr_retry != SRXE_RNR_RETRY_INFINITE) {
+		if (!qp->comp.rnr_left) {
+			srxe_comp_fail(qp, w, IBV_WC_RNR_RETRY_EXC_ERR, 0);
+			return;
+		}
+		qp->comp.rnr_left--;
+	}
+	srxe_req_rewind(qp, pkt->psn);
+	qp->req.rnr_wait = true;
+	qp->req.rnr_deadline =
+		qp->ctx->eng->now +
+		srxe_rnr_timer_ns(pkt->aeth.syndrome & SRXE_AETH_VALUE_MASK);
+	qp->comp.ack_deadline = 0;
+}
+
+static uint32_t nak_status(uint8_t syndrome)
+{
+	switch (syndrome) {
+	case SRXE_AETH_NAK_INVALID_REQ:
+		return IBV_WC_REM_INV_REQ_ERR;
+	case SRXE_AETH_NAK_REM_ACCESS:
+		return IBV_WC_REM_ACCESS_ERR;
+	case SRXE_AETH_NAK_REM_OP:
+		return IBV_WC_REM_OP_ERR;
+	case SRXE_AETH_NAK_INVALID_RDRQ:
+		return IBV_WC_REM_INV_RD_REQ_ERR;
+	default:
+		return IBV_WC_BAD_RESP_ERR;
+	}
+}
+
+static void nak(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		const struct srxe_pkt *pkt)
+{
+	uint8_t syn = pkt->aeth.syndrome;
+
+	if (syn != SRXE_AETH_NAK_PSN_SEQ) {
+		srxe_comp_fail(qp, w, nak_status(syn), syn);
+		return;
+	}
+	if (!qp->comp.retry_left) {
+		srxe_comp_fail(qp, w, IBV_WC_RETRY_EXC_ERR, 0);
+		return;
+	}
+	qp->comp.retry_left--;
+	srxe_req_rewind(qp, pkt->psn);
+	srxe_comp_update_timer(qp);
+}
+
+static void acknowledge(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	uint8_t kind = pkt->aeth.syndrome & SRXE_AETH_TYPE_MASK;
+	struct srxe_swqe *w;
+
+	if (kind == SRXE_AETH_ACK) {
+		if (ack_through(qp, pkt->psn))
+			progress(qp);
+		return;
+	}
+	if (kind != SRXE_AETH_RNR_NAK && kind != SRXE_AETH_NAK)
+		return;
+	ack_through(qp, srxe_psn_add(pkt->psn, SRXE_PSN_MOD - 1));
+	w = oldest_outstanding(qp);
+	if (!w || srxe_psn_diff(pkt->psn, w->first_psn) < 0 ||
+	    srxe_psn_diff(pkt->psn, w->last_psn) > 0)
+		return; /* names no outstanding WQE: stale */
+	if (kind == SRXE_AETH_RNR_NAK)
+		rnr_nak(qp, w, pkt);
+	else
+		nak(qp, w, pkt);
+}
+
+void srxe_comp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		  const struct srxe_sg *payload, int nchunks)
+{
+	if (qp->type != IBV_QPT_RC || !srxe_qp_can_send(qp))
+		return;
+	if (pkt->op->flags & SRXE_OPF_READ)
+		read_response(qp, pkt, payload, nchunks);
+	else if (pkt->op->flags & SRXE_OPF_ATOMIC)
+		atomic_ack(qp, pkt);
+	else
+		acknowledge(qp, pkt);
+}
+
+unsigned int srxe_comp_timers(struct srxe_eng_qp *qp, uint64_t now)
+{
+	struct srxe_swqe *w;
+
+	if (qp->req.rnr_wait && now >= qp->req.rnr_deadline) {
+		qp->req.rnr_wait = false;
+		return 1;
+	}
+	if (!qp->comp.ack_deadline || now < qp->comp.ack_deadline)
+		return 0;
+	w = oldest_outstanding(qp);
+	if (!w) {
+		qp->comp.ack_deadline = 0;
+		return 0;
+	}
+	if (!qp->comp.retry_left) {
+		srxe_comp_fail(qp, w, IBV_WC_RETRY_EXC_ERR, 0);
+		return 1;
+	}
+	qp->comp.retry_left--;
+	srxe_req_rewind(qp, srxe_psn_add(w->first_psn, w->resp_pkts));
+	qp->comp.ack_deadline = now + srxe_ack_timeout_ns(qp->attr.timeout);
+	return 1;
+}

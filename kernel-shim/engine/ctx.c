@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/* Client contexts, address handles and asynchronous events. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rdma/ib_user_verbs.h>
+
+#include "eng_int.h"
+
+bool srxe_ctx_in_arena(const struct srxe_eng_ctx *ctx, const void *p,
+		       uint64_t bytes)
+{
+	const char *c = p;
+
+	return c >= ctx->arena && bytes <= ctx->arena_bytes &&
+	       (uint64_t)(c - ctx->arena) <= ctx->arena_bytes - bytes;
+}
+
+void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event)
+{
+	struct ib_uverbs_async_event_desc desc = {
+		.element = element,
+		.event_type = event,
+	};
+
+	if (ctx->async_fd < 0)
+		return;
+	/* A full or closed event channel must not stall the engine. */
+	if (write(ctx->async_fd, &desc, sizeof(desc)) < 0)
+		return;
+}
+
+int srxe_eng_ctx_create(struct srxe_engine *eng,
+			const struct srxe_eng_ctx_init *init,
+			struct srxe_eng_ctx **out, const char **why)
+{
+	struct srxe_eng_ctx *ctx;
+	int ret;
+
+	*why = NULL;
+	if (!init->mem || !init->arena ||
+	    init->arena_bytes < sizeof(struct srxe_ctx_page)) {
+		*why = "context needs a memory client and a ring arena";
+		return -EINVAL;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	ctx->eng = eng;
+	ctx->id = eng->next_ctx_id++;
+	ctx->mem = init->mem;
+	ctx->arena = init->arena;
+	ctx->page = init->arena;
+	ctx->arena_bytes = init->arena_bytes;
+	ctx->doorbell_fd = init->doorbell_fd;
+	ctx->async_fd = init->async_fd;
+	ctx->client_id = init->client_id;
+	srxe_list_init(&ctx->qps);
+	srxe_list_init(&ctx->cqs);
+	srxe_list_init(&ctx->srqs);
+	srxe_list_init(&ctx->ahs);
+	if (ctx->doorbell_fd >= 0) {
+		ret = srxe_engine_watch(eng, ctx->doorbell_fd, ctx->id);
+		if (ret) {
+			free(ctx);
+			*why = "cannot watch the doorbell eventfd";
+			return ret;
+		}
+	}
+	__atomic_store_n(
+		&ctx->page->engine_sleeping,
+		(uint32_t)__atomic_load_n(&eng->sleeping, __ATOMIC_SEQ_CST),
+		__ATOMIC_SEQ_CST);
+	srxe_list_add_tail(&eng->ctxs, &ctx->node);
+	*out = ctx;
+	return 0;
+}
+
+void srxe_eng_ctx_set_ah_lookup(struct srxe_eng_ctx *ctx,
+				srxe_eng_ah_lookup_fn fn, void *opaque)
+{
+	ctx->ah_lookup = fn;
+	ctx->ah_opaque = opaque;
+}
+
+/* QPs first: they hold references on CQs and SRQs. */
+void srxe_eng_ctx_destroy(struct srxe_eng_ctx *ctx)
+{
+	struct srxe_list *n, *t;
+	const char *why;
+
+	if (!ctx)
+		return;
+	srxe_list_for_each_safe(n, t, &ctx->qps) srxe_eng_qp_destroy(
+		srxe_container_of(n, struct srxe_eng_qp, node));
+	srxe_list_for_each_safe(n, t, &ctx->srqs) srxe_eng_srq_destroy(
+		srxe_container_of(n, struct srxe_eng_srq, node), &why);
+	srxe_list_for_each_safe(n, t, &ctx->cqs) srxe_eng_cq_destroy(
+		srxe_container_of(n, struct srxe_eng_cq, node), &why);
+	srxe_list_for_each_safe(n, t, &ctx->ahs) srxe_eng_ah_destroy(
+		srxe_container_of(n, struct srxe_eng_ah, node));
+	if (ctx->doorbell_fd >= 0)
+		srxe_engine_unwatch(ctx->eng, ctx->doorbell_fd);
+	srxe_list_del(&ctx->node);
+	free(ctx);
+}
+
+static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0,	0,
+					      0, 0, 0, 0, 0xff, 0xff };
+
+/*
+ * GID -> device address.  IPv4-mapped GIDs name an IPv4 device; a
+ * link-local GID (fe80::/64, GID index 0) can only name a device on this
+ * host's link, and srxe has one device per host today, so it resolves to
+ * this device.  Anything else is refused.
+ */
+int srxe_resolve_av(const struct srxe_engine *eng,
+		    const struct srxe_ah_wire *av, uint32_t *ipv4_be)
+{
+	if (!memcmp(av->dgid, v4_mapped_prefix, sizeof(v4_mapped_prefix))) {
+		memcpy(ipv4_be, av->dgid + 12, 4);
+		return 0;
+	}
+	if (av->dgid[0] == 0xfe && (av->dgid[1] & 0xc0) == 0x80) {
+		*ipv4_be = eng->cfg.ipv4_be;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int srxe_eng_ah_create(struct srxe_eng_ctx *ctx, uint32_t pd_handle,
+		       const struct srxe_ah_wire *av, struct srxe_eng_ah **out,
+		       const char **why)
+{
+	struct srxe_eng_ah *ah;
+	uint32_t ip;
+
+	*why = NULL;
+	if (srxe_resolve_av(ctx->eng, av, &ip)) {
+		*why = "destination GID is neither IPv4-mapped nor link-local";
+		return -EINVAL;
+	}
+	ah = calloc(1, sizeof(*ah));
+	if (!ah) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	ah->ctx = ctx;
+	ah->pd = pd_handle;
+	ah->av = *av;
+	ah->ipv4_be = ip;
+	srxe_list_add_tail(&ctx->ahs, &ah->node);
+	ctx->eng->stats.ahs++;
+	*out = ah;
+	return 0;
+}
+
+void srxe_eng_ah_destroy(struct srxe_eng_ah *ah)
+{
+	if (!ah)
+		return;
+	srxe_list_del(&ah->node);
+	ah->ctx->eng->stats.ahs--;
+	free(ah);
+}

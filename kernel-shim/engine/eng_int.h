@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Engine internals shared by its modules: the private object records and
+ * the functions one state machine calls in another.  Everything here is
+ * used with the engine lock held.  Nothing in these records lives in
+ * shared memory except what the pointers to rings say; ring geometry and
+ * indices used for decisions are private copies.
+ */
+#ifndef SRXE_ENGINE_INT_H
+#define SRXE_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h>
+
+#include "engine.h"
+#include "list.h"
+#include "pkt.h"
+#include "translate.h"
+
+#define SRXE_ENG_MAX_SGE     32
+#define SRXE_ENG_MAX_INLINE  4096
+#define SRXE_ENG_MAX_RD_ATOM 128
+#define SRXE_ENG_MAX_MSG     0x80000000ull
+#define SRXE_ENG_QP_HASH     4096
+#define SRXE_ATOMIC_CACHE    16
+/* Packets one QP may send per pass before others get their turn. */
+#define SRXE_REQ_BUDGET 64
+
+struct srxe_engine {
+	struct srxe_engine_config cfg;
+	pthread_mutex_t lock;
+	pthread_t thread;
+	bool thread_started;
+	int epfd, wake_fd, timer_fd;
+	int stop;     /* __atomic */
+	int sleeping; /* __atomic: the thread is (about to be) in epoll_wait */
+	struct srxe_list ctxs;
+	uint64_t next_ctx_id;
+	struct srxe_eng_qp *qp_hash[SRXE_ENG_QP_HASH];
+	struct srxe_xport local;
+	struct srxe_xport *wire; /* issue #5; NULL: off-host drops */
+	struct srxe_eng_stats stats;
+	uint64_t now; /* srxe_now_ns() of the current pass */
+};
+
+struct srxe_eng_ctx {
+	struct srxe_engine *eng;
+	struct srxe_list node;
+	uint64_t id;
+	struct srxe_mem_client *mem;
+	struct srxe_ctx_page *page;
+	char *arena;
+	uint64_t arena_bytes;
+	int doorbell_fd, async_fd;
+	uint32_t client_id;
+	srxe_eng_ah_lookup_fn ah_lookup;
+	void *ah_opaque;
+	struct srxe_list qps, cqs, srqs, ahs;
+};
+
+struct srxe_eng_cq {
+	struct srxe_eng_ctx *ctx;
+	struct srxe_list node;
+	struct srxe_ring_hdr *ring;
+	uint32_t size;
+	uint32_t prod; /* private: the engine is the only producer */
+	uint32_t arm_seen;
+	uint32_t users;
+	bool error;
+	uint64_t user_handle;
+	uint64_t events; /* notifications raised (delivery: later issue) */
+};
+
+struct srxe_eng_srq {
+	struct srxe_eng_ctx *ctx;
+	struct srxe_list node;
+	uint32_t pd;
+	struct srxe_ring_hdr *ring;
+	uint32_t size, stride, max_wr, max_sge, limit;
+	uint32_t cons; /* private consumer index */
+	uint32_t users;
+	bool error;
+	uint64_t user_handle;
+};
+
+struct srxe_eng_ah {
+	struct srxe_eng_ctx *ctx;
+	struct srxe_list node;
+	uint32_t pd;
+	struct srxe_ah_wire av;
+	uint32_t ipv4_be;
+};
+
+enum srxe_swqe_state {
+	SRXE_SWQE_FETCHED, /* copied and checked, not started */
+	SRXE_SWQE_SENDING, /* PSNs assigned, packets going out */
+	SRXE_SWQE_SENT,	   /* every packet sent, waiting for the answer */
+	SRXE_SWQE_DONE,	   /* status final; retired in order */
+};
+
+/* Private copy of a send WQE. */
+struct srxe_swqe {
+	struct srxe_send_wqe wr;
+	struct srxe_wqe_sge *sge; /* cap.max_send_sge entries */
+	uint8_t *inl;		  /* cap.max_inline_data bytes */
+	uint64_t length;
+	uint32_t first_psn, last_psn, npkts;
+	uint32_t resp_pkts; /* READ: response packets received */
+	uint8_t state;	 /* enum srxe_swqe_state */
+	bool rd_atomic;	 /* counted in req.rd_atomic */
+	uint32_t status; /* enum ibv_wc_status to report */
+	uint32_t vendor_err;
+	struct srxe_dest dest; /* UD: from the AH */
+	uint32_t qkey;
+};
+
+/* Private copy of a receive WQE. */
+struct srxe_rwqe {
+	uint64_t wr_id;
+	uint32_t num_sge;
+	uint64_t length;
+	struct srxe_wqe_sge sge[SRXE_ENG_MAX_SGE];
+};
+
+struct srxe_req_state {
+	uint32_t idx;	    /* ring index of the WQE being sent */
+	uint32_t psn;	    /* next PSN to send */
+	uint32_t rd_atomic; /* READ/ATOMIC WQEs awaiting their response */
+	bool rnr_wait;
+	uint64_t rnr_deadline;
+};
+
+struct srxe_comp_state {
+	uint32_t retry_left, rnr_left;
+	uint64_t ack_deadline; /* 0: timer off */
+};
+
+struct srxe_resp_state {
+	uint32_t epsn; /* next expected PSN */
+	uint32_t msn;
+	uint32_t in_msg; /* 0, SRXE_OPF_SEND or SRXE_OPF_WRITE */
+	bool nak_seq_sent;
+	bool drop_msg; /* UC: discard up to the next First/Only */
+	bool have_rwqe;
+	struct srxe_rwqe rwqe;
+	uint64_t recv_off;
+	uint64_t va;
+	uint32_t rkey, dma_len;
+	uint64_t wr_off;
+	struct {
+		uint32_t psn;
+		bool valid;
+		uint64_t orig;
+	} atomic[SRXE_ATOMIC_CACHE];
+	unsigned int atomic_next;
+};
+
+struct srxe_eng_qp {
+	struct srxe_eng_ctx *ctx;
+	struct srxe_list node;
+	struct srxe_eng_qp *hash_next;
+	uint32_t type, qpn, pd, sig_all;
+	struct srxe_eng_cq *scq, *rcq;
+	struct srxe_eng_srq *srq;
+	struct srxe_ring_hdr *sq, *rq;
+	uint32_t sq_size, sq_stride, rq_size, rq_stride;
+	struct srxe_qp_cap_wire cap;
+	uint64_t user_handle;
+	struct srxe_qp_attr_wire attr; /* attr.qp_state is the state */
+	uint32_t mtu;		       /* bytes */
+	struct srxe_dest dest;	       /* RC/UC peer */
+	bool fatal_sent;
+	bool drained_sent; /* SQD: IBV_EVENT_SQ_DRAINED raised */
+
+	struct srxe_swqe *swqe; /* sq_size entries */
+	void *swqe_store;
+	uint32_t sq_cons;    /* retired, mirrored to sq->cons */
+	uint32_t sq_fetched; /* [sq_cons, sq_fetched) are copied */
+	uint32_t rq_cons;    /* own RQ */
+
+	struct srxe_req_state req;
+	struct srxe_comp_state comp;
+	struct srxe_resp_state resp;
+};
+
+/* ---- engine.c ---- */
+struct srxe_eng_qp *srxe_qp_lookup(struct srxe_engine *eng, uint32_t qpn);
+void srxe_qp_hash_add(struct srxe_engine *eng, struct srxe_eng_qp *qp);
+void srxe_qp_hash_del(struct srxe_engine *eng, struct srxe_eng_qp *qp);
+/* Sends @pkt from @qp to @dst through the right transport. */
+void srxe_eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
+		   const struct srxe_dest *dst);
+/* Doorbell fds in the engine's epoll set (tag: the context id). */
+int srxe_engine_watch(struct srxe_engine *eng, int fd, uint64_t tag);
+void srxe_engine_unwatch(struct srxe_engine *eng, int fd);
+/* One pass over every context: returns how much work it did. */
+unsigned int srxe_engine_pass(struct srxe_engine *eng);
+/* Earliest timer deadline of any QP (ns), 0 when none. */
+uint64_t srxe_engine_next_deadline(struct srxe_engine *eng);
+
+/* ---- rx.c: the receive entry point of every transport ---- */
+void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
+		 const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
+		 uint32_t dst_ipv4);
+
+/* ---- transport_local.c ---- */
+void srxe_local_transport_init(struct srxe_xport *t,
+			       struct srxe_engine *eng);
+bool srxe_dest_is_local(const struct srxe_engine *eng, uint32_t ipv4_be);
+
+/* ---- ctx.c ---- */
+void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event);
+/* true when [p, p + bytes) lies inside the context's arena. */
+bool srxe_ctx_in_arena(const struct srxe_eng_ctx *ctx, const void *p,
+		       uint64_t bytes);
+int srxe_resolve_av(const struct srxe_engine *eng,
+		    const struct srxe_ah_wire *av, uint32_t *ipv4_be);
+
+/* ---- cq.c ---- */
+/* 0, or -ENOSPC when the CQ overflowed (it is then in error). */
+int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
+		 bool solicited);
+
+/* ---- rq.c ---- */
+/* 1: a WQE was taken into @out; 0: queue empty; -1: ring garbage. */
+int srxe_rq_take(struct srxe_eng_qp *qp, struct srxe_rwqe *out);
+/* Own RQ only: flush posted WQEs with IBV_WC_WR_FLUSH_ERR. */
+unsigned int srxe_rq_flush(struct srxe_eng_qp *qp);
+
+/* ---- qp.c ---- */
+/* Moves @qp to ERR (idempotent); @event: async event or -1 for none. */
+void srxe_qp_to_err(struct srxe_eng_qp *qp, int event);
+unsigned int srxe_qp_flush(struct srxe_eng_qp *qp);
+static inline bool srxe_qp_can_send(const struct srxe_eng_qp *qp)
+{
+	return qp->attr.qp_state == IBV_QPS_RTS ||
+	       qp->attr.qp_state == IBV_QPS_SQD;
+}
+static inline bool srxe_qp_can_recv(const struct srxe_eng_qp *qp)
+{
+	uint32_t s = qp->attr.qp_state;
+
+	return s == IBV_QPS_RTR || s == IBV_QPS_RTS || s == IBV_QPS_SQD ||
+	       s == IBV_QPS_SQE;
+}
+static inline struct srxe_swqe *srxe_swqe_at(struct srxe_eng_qp *qp,
+					     uint32_t idx)
+{
+	return &qp->swqe[idx & (qp->sq_size - 1)];
+}
+
+/* ---- sge.c ---- */
+/*
+ * Translates bytes [off, off + len) of an SGE list with @access into
+ * slab chunks.  Returns the chunk count or a negated srxe_xlate_err;
+ * -SRXE_XLATE_OUT_OF_BOUNDS also when the list is shorter than off + len.
+ */
+int srxe_sge_map(const struct srxe_mem_client *mem, uint32_t pd,
+		 const struct srxe_wqe_sge *sge, uint32_t nsge, uint64_t off,
+		 uint64_t len, unsigned int access, struct srxe_sg *out,
+		 int max);
+
+/* ---- requester.c ---- */
+unsigned int srxe_req_run(struct srxe_eng_qp *qp);
+/* Restart sending at @psn (inside an unacknowledged WQE). */
+void srxe_req_rewind(struct srxe_eng_qp *qp, uint32_t psn);
+
+/* ---- completer.c ---- */
+void srxe_comp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		  const struct srxe_sg *payload, int nchunks);
+/* Retires DONE WQEs in order, writing CQEs; returns how many. */
+unsigned int srxe_comp_retire(struct srxe_eng_qp *qp);
+/* enum ibv_wc_opcode of a send WQE of enum ibv_wr_opcode @wr_opcode. */
+uint32_t srxe_wc_opcode(uint32_t wr_opcode);
+/* Completes @w with an error status and moves the QP to ERR. */
+void srxe_comp_fail(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		    uint32_t status, uint32_t vendor_err);
+/* Local ACK timeout and RNR timer; returns work done. */
+unsigned int srxe_comp_timers(struct srxe_eng_qp *qp, uint64_t now);
+/* (Re)arms or stops the ACK timer after progress. */
+void srxe_comp_update_timer(struct srxe_eng_qp *qp);
+
+/* ---- responder.c ---- */
+void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
+		  uint32_t dst_ipv4);
+
+#endif

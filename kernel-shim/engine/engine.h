@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The soft-RoCE engine: the "second process" of the shortcut design.  It
+ * reads descriptors from the rings of include/srxe/ring.h, translates every
+ * address through kernel-shim/mem (translate.h), and runs the IBA
+ * requester / responder / completer state machines over a transport
+ * (same-host hand-over today, RoCEv2/UDP with issue #5).
+ *
+ * This header is the whole interface between srxed's control plane and the
+ * engine.  Rules:
+ *  - The control plane creates, modifies and destroys engine objects only
+ *    while holding srxe_engine_lock(); engine threads take the same lock
+ *    around each batch of work, so objects never change under them.
+ *  - Registration and deregistration of memory (srxe_mem_reg/dereg) are
+ *    also done under the lock.
+ *  - Ring geometry is passed in here once and kept privately; the engine
+ *    never reads geometry back from shared memory.
+ *  - Every function returns 0 or a negative errno and, on failure, points
+ *    *why at a static human-readable reason (may be NULL for success).
+ */
+#ifndef SRXE_ENGINE_H
+#define SRXE_ENGINE_H
+
+#include <stdint.h>
+
+#include "srxe/proto_verbs.h"
+#include "srxe/ring.h"
+
+struct srxe_mem_client;
+
+struct srxe_engine;
+struct srxe_eng_ctx;
+struct srxe_eng_cq;
+struct srxe_eng_qp;
+struct srxe_eng_srq;
+struct srxe_eng_ah;
+
+struct srxe_engine_config {
+	uint32_t ipv4_be;     /* device address: same-host peers match it */
+	uint32_t active_mtu;  /* enum ibv_mtu of the port */
+	unsigned int threads; /* engine threads, >= 1 */
+	unsigned int spin_us; /* busy-poll this long before sleeping */
+};
+
+int srxe_engine_start(const struct srxe_engine_config *cfg,
+		      struct srxe_engine **out, const char **why);
+/* Stops the threads; every context must already be destroyed. */
+void srxe_engine_stop(struct srxe_engine *eng);
+
+void srxe_engine_lock(struct srxe_engine *eng);
+void srxe_engine_unlock(struct srxe_engine *eng);
+
+/*
+ * A client context.  arena is srxed's mapping of the ring arena (the page
+ * at offset 0 is struct srxe_ctx_page); doorbell_fd is the eventfd the
+ * provider writes when ctx_page->engine_sleeping is set (the engine polls
+ * it; ownership stays with the caller); async_fd receives
+ * struct ib_uverbs_async_event_desc records (-1: none; caller owns it).
+ */
+struct srxe_eng_ctx_init {
+	struct srxe_mem_client *mem;
+	void *arena;
+	uint64_t arena_bytes;
+	int doorbell_fd;
+	int async_fd;
+	uint32_t client_id;
+};
+
+int srxe_eng_ctx_create(struct srxe_engine *eng,
+			const struct srxe_eng_ctx_init *init,
+			struct srxe_eng_ctx **out, const char **why);
+/*
+ * Destroys every object still in the context: its QPs stop answering, so
+ * peers get error completions (retry exhaustion or flush), never a hang.
+ */
+void srxe_eng_ctx_destroy(struct srxe_eng_ctx *ctx);
+
+/* ring points into the arena; size and stride as granted in the reply. */
+int srxe_eng_cq_create(struct srxe_eng_ctx *ctx, struct srxe_ring_hdr *ring,
+		       uint32_t size, uint64_t user_handle,
+		       struct srxe_eng_cq **out, const char **why);
+/* Moves unconsumed CQEs to the new ring (see SRXE_OP_RESIZE_CQ). */
+int srxe_eng_cq_resize(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
+		       uint32_t size, const char **why);
+/* -EBUSY while a QP uses it. */
+int srxe_eng_cq_destroy(struct srxe_eng_cq *cq, const char **why);
+
+struct srxe_eng_srq_init {
+	uint32_t pd_handle;
+	struct srxe_ring_hdr *ring;
+	uint32_t size, stride; /* stride fits max_sge */
+	uint32_t max_wr, max_sge, srq_limit;
+	uint64_t user_handle;
+};
+
+int srxe_eng_srq_create(struct srxe_eng_ctx *ctx,
+			const struct srxe_eng_srq_init *init,
+			struct srxe_eng_srq **out, const char **why);
+/* attr_mask: IBV_SRQ_LIMIT (arms the limit event); IBV_SRQ_MAX_WR: -EINVAL */
+int srxe_eng_srq_modify(struct srxe_eng_srq *srq, uint32_t attr_mask,
+			uint32_t max_wr, uint32_t srq_limit, const char **why);
+void srxe_eng_srq_query(const struct srxe_eng_srq *srq,
+			struct srxe_query_srq_resp *out);
+/* -EBUSY while a QP uses it. */
+int srxe_eng_srq_destroy(struct srxe_eng_srq *srq, const char **why);
+
+struct srxe_eng_qp_init {
+	uint32_t qp_type; /* IBV_QPT_RC / UC / UD */
+	uint32_t qp_num;  /* unique in this srxed */
+	uint32_t pd_handle;
+	uint32_t sq_sig_all;
+	struct srxe_eng_cq *send_cq, *recv_cq;
+	struct srxe_eng_srq *srq; /* NULL: own RQ */
+	struct srxe_ring_hdr *sq, *rq;
+	uint32_t sq_size, sq_stride, rq_size, rq_stride;
+	struct srxe_qp_cap_wire cap;
+	uint64_t user_handle;
+};
+
+int srxe_eng_qp_create(struct srxe_eng_ctx *ctx,
+		       const struct srxe_eng_qp_init *init,
+		       struct srxe_eng_qp **out, const char **why);
+/* Validates the transition (qp_state.h) and applies it. */
+int srxe_eng_qp_modify(struct srxe_eng_qp *qp,
+		       const struct srxe_qp_attr_wire *attr, uint32_t attr_mask,
+		       const char **why);
+void srxe_eng_qp_query(const struct srxe_eng_qp *qp,
+		       struct srxe_qp_attr_wire *out);
+void srxe_eng_qp_destroy(struct srxe_eng_qp *qp);
+
+/* The AH is resolved here (GID -> IPv4 / same-host device). */
+int srxe_eng_ah_create(struct srxe_eng_ctx *ctx, uint32_t pd_handle,
+		       const struct srxe_ah_wire *ah, struct srxe_eng_ah **out,
+		       const char **why);
+void srxe_eng_ah_destroy(struct srxe_eng_ah *ah);
+
+/*
+ * Lookup of an AH by the handle a UD WQE carries: the control plane owns
+ * the handle table, the engine asks it through this callback (set once at
+ * context creation via srxe_eng_ctx_set_ah_lookup).
+ */
+typedef struct srxe_eng_ah *(*srxe_eng_ah_lookup_fn)(void *opaque,
+						     uint32_t ah_handle);
+void srxe_eng_ctx_set_ah_lookup(struct srxe_eng_ctx *ctx,
+				srxe_eng_ah_lookup_fn fn, void *opaque);
+
+struct srxe_eng_stats {
+	uint64_t qps, cqs, srqs, ahs;
+	uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv;
+	uint64_t rnr_naks_sent, naks_sent, drops;
+};
+
+void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);
+
+#endif /* SRXE_ENGINE_H */

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Outgoing packets and the transport interface.
+ *
+ * A packet leaves a state machine as struct srxe_tx_pkt: its BTH and
+ * extension headers already in RoCEv2 wire format (hdr), plus its payload
+ * as a list of chunks that point into slab memory (or a private buffer).
+ * The payload is not copied: chunks are valid only during the xmit call,
+ * which is why every transport must consume the packet before returning
+ * (the same-host transport delivers it synchronously; the UDP transport of
+ * issue #5 gathers it into its socket buffers).  Pad bytes are not in the
+ * chunk list; BTH.PadCnt says how many zero bytes a wire transport appends
+ * before the ICRC, which it computes once it knows the IP/UDP headers.
+ *
+ * Receiving is the mirror: a transport parses the headers into the
+ * decoder's struct srxe_pkt (decode.h) and hands it, with the payload as a
+ * chunk list, to srxe_eng_rx() (rx.h).
+ */
+#ifndef SRXE_ENGINE_PKT_H
+#define SRXE_ENGINE_PKT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "opcode.h"
+#include "translate.h" /* struct srxe_sg */
+
+#define SRXE_PKT_HDR_MAX 64
+/* A 4096-byte packet over up to 32 SGEs needs at most 64 chunks. */
+#define SRXE_PKT_MAX_CHUNKS 72
+
+struct srxe_tx_pkt {
+	const struct srxe_opcode_info *op;
+	uint8_t hdr[SRXE_PKT_HDR_MAX]; /* BTH + extension headers */
+	uint32_t hdr_len;
+	uint32_t payload_len;
+	uint32_t src_qpn; /* sending QP: UDP source port, DETH */
+	int nchunks;
+	struct srxe_sg chunks[SRXE_PKT_MAX_CHUNKS];
+};
+
+/* Where a packet goes: the device address and the destination QP. */
+struct srxe_dest {
+	uint32_t ipv4_be;
+	uint32_t qpn;
+};
+
+struct srxe_engine;
+
+/* A transport (same-host hand-over; RoCEv2/UDP with issue #5). */
+struct srxe_xport {
+	const char *name;
+	/* Consume @pkt before returning; false when it was dropped. */
+	bool (*xmit)(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
+		     const struct srxe_dest *dst);
+	void *priv;
+};
+
+/*
+ * Starts a packet: writes the BTH (TVer 0, PadCnt from @payload_len, P_Key
+ * 0xffff), zeroes the extension headers, sets hdr_len from the opcode map.
+ * Returns false for an opcode srxe does not know.
+ */
+bool srxe_tx_begin(struct srxe_tx_pkt *pkt, uint8_t opcode, uint32_t dqpn,
+		   uint32_t psn, uint32_t payload_len);
+
+/* Pointer to extension header @kind in pkt->hdr; NULL if absent. */
+uint8_t *srxe_tx_ext(struct srxe_tx_pkt *pkt, enum srxe_ext_hdr kind);
+
+/*
+ * Parses the headers of @pkt (as built above) into @out exactly as
+ * srxe_decode_roce() would parse the same bytes on the wire; the payload
+ * pointer stays NULL (the chunks carry it).  Used by the same-host
+ * transport; false if the headers are inconsistent.
+ */
+bool srxe_tx_parse(const struct srxe_tx_pkt *pkt, struct srxe_pkt *out);
+
+/* Bytes of pad a payload of @len needs to reach a 4-byte boundary. */
+static inline uint32_t srxe_pad_len(uint32_t len)
+{
+	return (4 - (len & 3)) & 3;
+}
+
+/*
+ * Copies @len bytes from one chunk list to another (the lists describe at
+ * least @len bytes each).  Overlap between the two is allowed only when
+ * identical (a QP writing to itself through two keys of one buffer).
+ */
+void srxe_sg_copy(const struct srxe_sg *dst, int ndst,
+		  const struct srxe_sg *src, int nsrc, uint64_t len);
+
+#endif

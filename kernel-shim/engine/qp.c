@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: MIT
+/*
+ * QP objects: creation with private ring geometry, the state machine
+ * (validated by qp_state.h, applied here), and the flush of outstanding
+ * work with IBV_WC_WR_FLUSH_ERR once the QP is in ERR (SQ only in SQE).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eng_int.h"
+#include "qp_state.h"
+#include "srxe/device.h"
+#include "timing.h"
+
+static bool pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static const char *check_geometry(struct srxe_eng_ctx *ctx,
+				  const struct srxe_eng_qp_init *in)
+{
+	const struct srxe_qp_cap_wire *cap = &in->cap;
+	uint64_t sq_need = cap->max_send_sge * sizeof(struct srxe_wqe_sge);
+
+	if (cap->max_inline_data > sq_need)
+		sq_need = cap->max_inline_data;
+	if (in->qp_type != IBV_QPT_RC && in->qp_type != IBV_QPT_UC &&
+	    in->qp_type != IBV_QPT_UD)
+		return "QP type must be RC, UC or UD";
+	if (!in->send_cq || !in->recv_cq || in->send_cq->ctx != ctx ||
+	    in->recv_cq->ctx != ctx || (in->srq && in->srq->ctx != ctx))
+		return "CQs and SRQ must belong to the QP's context";
+	if (cap->max_send_sge > SRXE_ENG_MAX_SGE ||
+	    cap->max_recv_sge > SRXE_ENG_MAX_SGE ||
+	    cap->max_inline_data > SRXE_ENG_MAX_INLINE)
+		return "QP capabilities exceed the engine's limits";
+	if (!pow2(in->sq_size) ||
+	    in->sq_stride < sizeof(struct srxe_send_wqe) + sq_need ||
+	    !srxe_ctx_in_arena(ctx, in->sq,
+			       srxe_ring_bytes(in->sq_size, in->sq_stride)))
+		return "SQ ring geometry is inconsistent";
+	if (in->srq)
+		return NULL;
+	if (!pow2(in->rq_size) ||
+	    in->rq_stride <
+		    sizeof(struct srxe_recv_wqe) +
+			    cap->max_recv_sge * sizeof(struct srxe_wqe_sge) ||
+	    !srxe_ctx_in_arena(ctx, in->rq,
+			       srxe_ring_bytes(in->rq_size, in->rq_stride)))
+		return "RQ ring geometry is inconsistent";
+	return NULL;
+}
+
+/* One block: sq_size records, then per record its SGEs and inline bytes. */
+static int alloc_swqes(struct srxe_eng_qp *qp)
+{
+	size_t per = qp->cap.max_send_sge * sizeof(struct srxe_wqe_sge) +
+		     ((qp->cap.max_inline_data + 7) & ~7u);
+	char *store;
+
+	qp->swqe = calloc(qp->sq_size, sizeof(*qp->swqe));
+	store = calloc(qp->sq_size, per ? per : 1);
+	if (!qp->swqe || !store) {
+		free(qp->swqe);
+		free(store);
+		return -ENOMEM;
+	}
+	qp->swqe_store = store;
+	for (uint32_t i = 0; i < qp->sq_size; i++) {
+		qp->swqe[i].sge = (struct srxe_wqe_sge *)(store + i * per);
+		qp->swqe[i].inl =
+			(uint8_t *)(qp->swqe[i].sge + qp->cap.max_send_sge);
+	}
+	return 0;
+}
+
+int srxe_eng_qp_create(struct srxe_eng_ctx *ctx,
+		       const struct srxe_eng_qp_init *init,
+		       struct srxe_eng_qp **out, const char **why)
+{
+	struct srxe_eng_qp *qp;
+
+	*why = check_geometry(ctx, init);
+	if (*why)
+		return -EINVAL;
+	if (srxe_qp_lookup(ctx->eng, init->qp_num)) {
+		*why = "QP number already in use";
+		return -EEXIST;
+	}
+	qp = calloc(1, sizeof(*qp));
+	if (!qp) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	qp->ctx = ctx;
+	qp->type = init->qp_type;
+	qp->qpn = init->qp_num & SRXE_QPN_MASK;
+	qp->pd = init->pd_handle;
+	qp->sig_all = init->sq_sig_all;
+	qp->scq = init->send_cq;
+	qp->rcq = init->recv_cq;
+	qp->srq = init->srq;
+	qp->sq = init->sq;
+	qp->rq = init->srq ? NULL : init->rq;
+	qp->sq_size = init->sq_size;
+	qp->sq_stride = init->sq_stride;
+	qp->rq_size = init->rq_size;
+	qp->rq_stride = init->rq_stride;
+	qp->cap = init->cap;
+	qp->user_handle = init->user_handle;
+	qp->attr.qp_state = IBV_QPS_RESET;
+	qp->attr.path_mtu = ctx->eng->cfg.active_mtu;
+	qp->mtu = srxe_mtu_bytes(ctx->eng->cfg.active_mtu);
+	if (alloc_swqes(qp)) {
+		free(qp);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	qp->scq->users++;
+	qp->rcq->users++;
+	if (qp->srq)
+		qp->srq->users++;
+	srxe_list_add_tail(&ctx->qps, &qp->node);
+	srxe_qp_hash_add(ctx->eng, qp);
+	ctx->eng->stats.qps++;
+	*out = qp;
+	return 0;
+}
+
+void srxe_eng_qp_destroy(struct srxe_eng_qp *qp)
+{
+	if (!qp)
+		return;
+	srxe_qp_hash_del(qp->ctx->eng, qp);
+	srxe_list_del(&qp->node);
+	qp->scq->users--;
+	qp->rcq->users--;
+	if (qp->srq)
+		qp->srq->users--;
+	qp->ctx->eng->stats.qps--;
+	free(qp->swqe_store);
+	free(qp->swqe);
+	free(qp);
+}
+
+/* RESET empties the work queues: whatever is posted is discarded. */
+static void reset_queues(struct srxe_eng_qp *qp)
+{
+	uint32_t prod = __atomic_load_n(&qp->sq->prod.val, __ATOMIC_ACQUIRE);
+
+	qp->sq_cons = qp->sq_fetched = prod;
+	__atomic_store_n(&qp->sq->cons.val, prod, __ATOMIC_RELEASE);
+	if (qp->rq) {
+		prod = __atomic_load_n(&qp->rq->prod.val, __ATOMIC_ACQUIRE);
+		qp->rq_cons = prod;
+		__atomic_store_n(&qp->rq->cons.val, prod, __ATOMIC_RELEASE);
+	}
+	memset(&qp->req, 0, sizeof(qp->req));
+	memset(&qp->comp, 0, sizeof(qp->comp));
+	memset(&qp->resp, 0, sizeof(qp->resp));
+	qp->req.idx = qp->sq_cons;
+	qp->fatal_sent = false;
+}
+
+static void update_mtu(struct srxe_eng_qp *qp)
+{
+	uint32_t active = qp->ctx->eng->cfg.active_mtu;
+	uint32_t mtu = qp->attr.path_mtu;
+
+	if (qp->type == IBV_QPT_UD || !srxe_mtu_bytes(mtu) || mtu > active)
+		mtu = active;
+	qp->mtu = srxe_mtu_bytes(mtu);
+}
+
+static void enter_state(struct srxe_eng_qp *qp, enum ibv_qp_state cur,
+			enum ibv_qp_state next, uint32_t mask)
+{
+	if (next == IBV_QPS_RESET) {
+		reset_queues(qp);
+		return;
+	}
+	if (cur == IBV_QPS_RESET)
+		reset_queues(qp);
+	if (mask & IBV_QP_RQ_PSN)
+		qp->resp.epsn = qp->attr.rq_psn & SRXE_PSN_MASK;
+	if (mask & IBV_QP_SQ_PSN)
+		qp->req.psn = qp->attr.sq_psn & SRXE_PSN_MASK;
+	if (mask & IBV_QP_RETRY_CNT)
+		qp->comp.retry_left = qp->attr.retry_cnt;
+	if (mask & IBV_QP_RNR_RETRY)
+		qp->comp.rnr_left = qp->attr.rnr_retry;
+	if (next == IBV_QPS_ERR)
+		srxe_qp_to_err(qp, -1);
+}
+
+int srxe_eng_qp_modify(struct srxe_eng_qp *qp,
+		       const struct srxe_qp_attr_wire *attr, uint32_t attr_mask,
+		       const char **why)
+{
+	static __thread char reason[SRXE_QP_WHY_MAX];
+	const struct srxe_qp_limits lim = {
+		.max_mtu = IBV_MTU_4096,
+		.max_rd_atomic = SRXE_ENG_MAX_RD_ATOM,
+		.max_dest_rd_atomic = SRXE_ENG_MAX_RD_ATOM,
+		.pkey_tbl_len = 1,
+		.gid_tbl_len = SRXE_GID_TBL_LEN,
+	};
+	enum ibv_qp_state cur = qp->attr.qp_state, next;
+	uint32_t ip = 0;
+	int ret;
+
+	*why = NULL;
+	ret = srxe_qp_check_modify(qp->type, cur, attr, attr_mask, &lim, &next,
+				   reason, sizeof(reason));
+	if (ret) {
+		*why = reason;
+		return ret;
+	}
+	if ((attr_mask & IBV_QP_AV) &&
+	    srxe_resolve_av(qp->ctx->eng, &attr->ah, &ip)) {
+		*why = "destination GID is neither IPv4-mapped nor link-local";
+		return -EINVAL;
+	}
+	srxe_qp_apply_attr(&qp->attr, attr, attr_mask);
+	qp->attr.qp_state = next;
+	if (attr_mask & IBV_QP_AV)
+		qp->dest.ipv4_be = ip;
+	if (attr_mask & IBV_QP_DEST_QPN)
+		qp->dest.qpn = qp->attr.dest_qp_num & SRXE_QPN_MASK;
+	update_mtu(qp);
+	enter_state(qp, cur, next, attr_mask);
+	return 0;
+}
+
+void srxe_eng_qp_query(const struct srxe_eng_qp *qp,
+		       struct srxe_qp_attr_wire *out)
+{
+	*out = qp->attr;
+	out->cur_qp_state = qp->attr.qp_state;
+	out->cap = qp->cap;
+	out->sq_draining = qp->attr.qp_state == IBV_QPS_SQD &&
+			   qp->sq_cons != qp->sq_fetched;
+}
+
+void srxe_qp_to_err(struct srxe_eng_qp *qp, int event)
+{
+	if (qp->attr.qp_state != IBV_QPS_ERR)
+		qp->attr.qp_state = IBV_QPS_ERR;
+	qp->comp.ack_deadline = 0;
+	qp->req.rnr_wait = false;
+	if (event >= 0 && !qp->fatal_sent) {
+		qp->fatal_sent = true;
+		srxe_ctx_async(qp->ctx, qp->user_handle, (uint32_t)event);
+	}
+	srxe_qp_flush(qp);
+}
+
+static void flush_cqe(struct srxe_eng_qp *qp, uint32_t idx,
+		      struct srxe_cqe *cqe)
+{
+	uint32_t opcode;
+
+	if (idx - qp->sq_cons < qp->sq_fetched - qp->sq_cons) {
+		cqe->wr_id = srxe_swqe_at(qp, idx)->wr.wr_id;
+		opcode = srxe_swqe_at(qp, idx)->wr.opcode;
+	} else {
+		/* Never fetched: read what the CQE needs from the slot. */
+		struct srxe_send_wqe w;
+
+		memcpy(&w,
+		       srxe_ring_slot(qp->sq, idx, qp->sq_size, qp->sq_stride),
+		       sizeof(w));
+		cqe->wr_id = w.wr_id;
+		opcode = w.opcode;
+	}
+	cqe->opcode = srxe_wc_opcode(opcode);
+}
+
+static unsigned int sq_flush(struct srxe_eng_qp *qp)
+{
+	uint32_t prod = __atomic_load_n(&qp->sq->prod.val, __ATOMIC_ACQUIRE);
+	unsigned int n = srxe_comp_retire(qp);
+
+	if (prod - qp->sq_cons > qp->sq_size)
+		prod = qp->sq_fetched; /* garbage index: flush what we hold */
+	while (qp->sq_cons != prod) {
+		struct srxe_cqe cqe = {
+			.status = IBV_WC_WR_FLUSH_ERR,
+			.qp_num = qp->qpn,
+		};
+
+		flush_cqe(qp, qp->sq_cons, &cqe);
+		if (srxe_cq_push(qp->scq, &cqe, false))
+			break;
+		if (qp->sq_fetched == qp->sq_cons)
+			qp->sq_fetched++;
+		qp->sq_cons++;
+		n++;
+	}
+	qp->req.idx = qp->sq_cons;
+	qp->req.rd_atomic = 0;
+	__atomic_store_n(&qp->sq->cons.val, qp->sq_cons, __ATOMIC_RELEASE);
+	return n;
+}
+
+static unsigned int held_rwqe_flush(struct srxe_eng_qp *qp)
+{
+	struct srxe_cqe cqe = {
+		.status = IBV_WC_WR_FLUSH_ERR,
+		.opcode = IBV_WC_RECV,
+		.qp_num = qp->qpn,
+	};
+
+	if (!qp->resp.have_rwqe)
+		return 0;
+	cqe.wr_id = qp->resp.rwqe.wr_id;
+	if (srxe_cq_push(qp->rcq, &cqe, false))
+		return 0;
+	qp->resp.have_rwqe = false;
+	return 1;
+}
+
+unsigned int srxe_qp_flush(struct srxe_eng_qp *qp)
+{
+	unsigned int n = sq_flush(qp);
+
+	if (qp->attr.qp_state == IBV_QPS_ERR)
+		n += held_rwqe_flush(qp) + srxe_rq_flush(qp);
+	return n;
+}

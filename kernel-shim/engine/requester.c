@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The requester: send WQEs -> request packets (IBA 9.4, rxe_req.c).
+ *
+ * A WQE is copied out of the shared SQ ring and checked once (sq_fetch);
+ * from then on only the private copy is used.  PSNs are assigned when a
+ * WQE starts (first transmission) and kept across retransmissions, so a
+ * rewind to any PSN (NAK, RNR NAK, timeout) can rebuild exactly the packet
+ * that carried it.  All requester state is updated *before* a packet is
+ * handed to the transport, because the same-host transport delivers it
+ * synchronously and the ACK may come back (completer) before xmit returns.
+ */
+#include <string.h>
+
+#include "eng_int.h"
+#include "psn.h"
+#include "timing.h"
+#include "wire.h"
+
+static bool is_rd_atomic(uint32_t opcode)
+{
+	return opcode == IBV_WR_RDMA_READ ||
+	       opcode == IBV_WR_ATOMIC_CMP_AND_SWP ||
+	       opcode == IBV_WR_ATOMIC_FETCH_AND_ADD;
+}
+
+static bool is_atomic(uint32_t opcode)
+{
+	return opcode == IBV_WR_ATOMIC_CMP_AND_SWP ||
+	       opcode == IBV_WR_ATOMIC_FETCH_AND_ADD;
+}
+
+static bool opcode_allowed(uint32_t type, uint32_t opcode)
+{
+	switch (opcode) {
+	case IBV_WR_SEND:
+	case IBV_WR_SEND_WITH_IMM:
+		return true;
+	case IBV_WR_RDMA_WRITE:
+	case IBV_WR_RDMA_WRITE_WITH_IMM:
+		return type != IBV_QPT_UD;
+	case IBV_WR_RDMA_READ:
+	case IBV_WR_ATOMIC_CMP_AND_SWP:
+	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+		return type == IBV_QPT_RC;
+	default:
+		return false;
+	}
+}
+
+/* Copies SGEs or inline bytes of the slot; returns a WC status. */
+static uint32_t copy_payload_desc(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+				  const uint8_t *slot)
+{
+	uint32_t room = qp->sq_stride - (uint32_t)sizeof(struct srxe_send_wqe);
+	const uint8_t *body = slot + sizeof(struct srxe_send_wqe);
+
+	w->length = 0;
+	if (w->wr.flags & SRXE_WQE_INLINE) {
+		if (w->wr.inline_len > qp->cap.max_inline_data ||
+		    w->wr.inline_len > room || is_rd_atomic(w->wr.opcode))
+			return IBV_WC_LOC_QP_OP_ERR;
+		memcpy(w->inl, body, w->wr.inline_len);
+		w->wr.num_sge = 0;
+		w->length = w->wr.inline_len;
+		return IBV_WC_SUCCESS;
+	}
+	if (w->wr.num_sge > qp->cap.max_send_sge ||
+	    w->wr.num_sge * sizeof(struct srxe_wqe_sge) > room)
+		return IBV_WC_LOC_QP_OP_ERR;
+	memcpy(w->sge, body, w->wr.num_sge * sizeof(struct srxe_wqe_sge));
+	for (uint32_t i = 0; i < w->wr.num_sge; i++)
+		w->length += w->sge[i].length;
+	return IBV_WC_SUCCESS;
+}
+
+static uint32_t resolve_ud(struct srxe_eng_qp *qp, struct srxe_swqe *w)
+{
+	struct srxe_eng_ctx *ctx = qp->ctx;
+	struct srxe_eng_ah *ah = NULL;
+
+	if (ctx->ah_lookup)
+		ah = ctx->ah_lookup(ctx->ah_opaque, w->wr.ud.ah_handle);
+	if (!ah || ah->ctx != ctx || ah->pd != qp->pd)
+		return IBV_WC_LOC_QP_OP_ERR;
+	w->dest.ipv4_be = ah->ipv4_be;
+	w->dest.qpn = w->wr.ud.remote_qpn & SRXE_QPN_MASK;
+	/* IBA 10.2.4.1: a Q_Key with the high bit set means "use the QP's". */
+	w->qkey = (w->wr.ud.remote_qkey & 0x80000000u) ? qp->attr.qkey
+						       : w->wr.ud.remote_qkey;
+	return w->length > qp->mtu ? IBV_WC_LOC_LEN_ERR : IBV_WC_SUCCESS;
+}
+
+static uint32_t check_wqe(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+			  const uint8_t *slot)
+{
+	uint32_t st;
+
+	if (!opcode_allowed(qp->type, w->wr.opcode))
+		return IBV_WC_LOC_QP_OP_ERR;
+	st = copy_payload_desc(qp, w, slot);
+	if (st != IBV_WC_SUCCESS)
+		return st;
+	if (w->length > SRXE_ENG_MAX_MSG)
+		return IBV_WC_LOC_LEN_ERR;
+	if (is_atomic(w->wr.opcode) && w->length < 8)
+		return IBV_WC_LOC_LEN_ERR;
+	if (qp->type == IBV_QPT_UD)
+		return resolve_ud(qp, w);
+	return IBV_WC_SUCCESS;
+}
+
+/* 1: one WQE copied; 0: none posted; -1: the ring is garbage. */
+static int sq_fetch(struct srxe_eng_qp *qp)
+{
+	uint32_t prod = __atomic_load_n(&qp->sq->prod.val, __ATOMIC_ACQUIRE);
+	struct srxe_swqe *w;
+	const uint8_t *slot;
+
+	if (prod - qp->sq_cons > qp->sq_size) {
+		srxe_qp_to_err(qp, IBV_EVENT_QP_FATAL);
+		return -1;
+	}
+	if (qp->sq_fetched == prod)
+		return 0;
+	w = srxe_swqe_at(qp, qp->sq_fetched);
+	slot = srxe_ring_slot(qp->sq, qp->sq_fetched, qp->sq_size,
+			      qp->sq_stride);
+	memcpy(&w->wr, slot, sizeof(w->wr));
+	w->state = SRXE_SWQE_FETCHED;
+	w->rd_atomic = false;
+	w->vendor_err = 0;
+	w->status = check_wqe(qp, w, slot);
+	qp->sq_fetched++;
+	return 1;
+}
+
+static uint32_t pkts_of(uint64_t len, uint32_t mtu)
+{
+	return len ? (uint32_t)((len + mtu - 1) / mtu) : 1;
+}
+
+/* Fence and the max_rd_atomic limit; false: wait for completions. */
+static bool start_wqe(struct srxe_eng_qp *qp, struct srxe_swqe *w)
+{
+	uint32_t limit = qp->attr.max_rd_atomic ? qp->attr.max_rd_atomic : 1;
+	bool rdat = is_rd_atomic(w->wr.opcode);
+
+	if ((w->wr.flags & SRXE_WQE_FENCE) && qp->req.rd_atomic)
+		return false;
+	if (rdat && qp->req.rd_atomic >= limit)
+		return false;
+	w->npkts = is_atomic(w->wr.opcode) ? 1 : pkts_of(w->length, qp->mtu);
+	w->first_psn = qp->req.psn;
+	w->last_psn = srxe_psn_add(w->first_psn, w->npkts - 1);
+	w->state = SRXE_SWQE_SENDING;
+	w->resp_pkts = 0;
+	if (rdat) {
+		w->rd_atomic = true;
+		qp->req.rd_atomic++;
+	}
+	return true;
+}
+
+static uint8_t data_opcode(uint32_t type, uint32_t wr_opcode, bool first,
+			   bool last)
+{
+	bool write = wr_opcode == IBV_WR_RDMA_WRITE ||
+		     wr_opcode == IBV_WR_RDMA_WRITE_WITH_IMM;
+	bool imm = wr_opcode == IBV_WR_SEND_WITH_IMM ||
+		   wr_opcode == IBV_WR_RDMA_WRITE_WITH_IMM;
+	uint8_t base = type == IBV_QPT_UC ? 0x20 : 0x00;
+	uint8_t op;
+
+	if (type == IBV_QPT_UD)
+		return imm ? SRXE_OP_UD_SEND_ONLY_IMM : SRXE_OP_UD_SEND_ONLY;
+	if (first && last)
+		op = write ? (imm ? SRXE_OP_RC_WRITE_ONLY_IMM
+				  : SRXE_OP_RC_WRITE_ONLY)
+			   : (imm ? SRXE_OP_RC_SEND_ONLY_IMM
+				  : SRXE_OP_RC_SEND_ONLY);
+	else if (first)
+		op = write ? SRXE_OP_RC_WRITE_FIRST : SRXE_OP_RC_SEND_FIRST;
+	else if (last)
+		op = write ? (imm ? SRXE_OP_RC_WRITE_LAST_IMM
+				  : SRXE_OP_RC_WRITE_LAST)
+			   : (imm ? SRXE_OP_RC_SEND_LAST_IMM
+				  : SRXE_OP_RC_SEND_LAST);
+	else
+		op = write ? SRXE_OP_RC_WRITE_MIDDLE : SRXE_OP_RC_SEND_MIDDLE;
+	return (uint8_t)(base + op);
+}
+
+/* Payload chunks for bytes [off, off + len) of the WQE; 0 or -xlate err. */
+static int map_payload(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		       struct srxe_tx_pkt *tx, uint64_t off, uint32_t len)
+{
+	int n;
+
+	if (!len)
+		return 0;
+	if (w->wr.flags & SRXE_WQE_INLINE) {
+		tx->chunks[0].addr = w->inl + off;
+		tx->chunks[0].len = len;
+		tx->nchunks = 1;
+		return 0;
+	}
+	n = srxe_sge_map(qp->ctx->mem, qp->pd, w->sge, w->wr.num_sge, off, len,
+			 0, tx->chunks, SRXE_PKT_MAX_CHUNKS);
+	if (n < 0)
+		return n;
+	tx->nchunks = n;
+	return 0;
+}
+
+static int build_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		      struct srxe_tx_pkt *tx, uint32_t idx, bool *last)
+{
+	uint64_t off = (uint64_t)idx * qp->mtu;
+	uint32_t len = (uint32_t)(w->length - off < qp->mtu ? w->length - off
+							    : qp->mtu);
+	bool first = idx == 0;
+	uint8_t *h;
+
+	*last = off + len >= w->length;
+	srxe_tx_begin(tx, data_opcode(qp->type, w->wr.opcode, first, *last),
+		      qp->type == IBV_QPT_UD ? w->dest.qpn : qp->dest.qpn,
+		      qp->req.psn, len);
+	h = srxe_tx_ext(tx, SRXE_EXT_RETH);
+	if (h) {
+		srxe_reth_set_va(h, w->wr.rdma.remote_addr);
+		srxe_reth_set_rkey(h, w->wr.rdma.rkey);
+		srxe_reth_set_len(h, (uint32_t)w->length);
+	}
+	h = srxe_tx_ext(tx, SRXE_EXT_IMMDT);
+	if (h) /* imm_data is already in network order */
+		memcpy(h, &w->wr.imm_data, 4);
+	h = srxe_tx_ext(tx, SRXE_EXT_DETH);
+	if (h) {
+		srxe_deth_set_qkey(h, w->qkey);
+		srxe_deth_set_sqpn(h, qp->qpn);
+	}
+	if (*last && (w->wr.flags & SRXE_WQE_SOLICITED) &&
+	    (tx->op->flags & (SRXE_OPF_SEND | SRXE_OPF_IMM)))
+		srxe_bth_set_se(tx->hdr, true);
+	return map_payload(qp, w, tx, off, len);
+}
+
+static void build_read(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		       struct srxe_tx_pkt *tx, uint32_t idx)
+{
+	uint64_t off = (uint64_t)idx * qp->mtu;
+	uint8_t *h;
+
+	srxe_tx_begin(tx, SRXE_OP_RC_READ_REQUEST, qp->dest.qpn, qp->req.psn,
+		      0);
+	h = srxe_tx_ext(tx, SRXE_EXT_RETH);
+	srxe_reth_set_va(h, w->wr.rdma.remote_addr + off);
+	srxe_reth_set_rkey(h, w->wr.rdma.rkey);
+	srxe_reth_set_len(h, (uint32_t)(w->length - off));
+}
+
+static void build_atomic(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+			 struct srxe_tx_pkt *tx)
+{
+	bool cas = w->wr.opcode == IBV_WR_ATOMIC_CMP_AND_SWP;
+	uint8_t *h;
+
+	srxe_tx_begin(tx, cas ? SRXE_OP_RC_COMPARE_SWAP : SRXE_OP_RC_FETCH_ADD,
+		      qp->dest.qpn, qp->req.psn, 0);
+	h = srxe_tx_ext(tx, SRXE_EXT_ATOMICETH);
+	srxe_atmeth_set_va(h, w->wr.atomic.remote_addr);
+	srxe_atmeth_set_rkey(h, w->wr.atomic.rkey);
+	if (cas) {
+		srxe_atmeth_set_swap_add(h, w->wr.atomic.swap);
+		srxe_atmeth_set_compare(h, w->wr.atomic.compare_add);
+	} else {
+		srxe_atmeth_set_swap_add(h, w->wr.atomic.compare_add);
+	}
+}
+
+/* Local access check of a READ/atomic's landing SGEs, before sending. */
+static int check_landing(struct srxe_eng_qp *qp, struct srxe_swqe *w)
+{
+	for (uint32_t i = 0; i < w->wr.num_sge; i++) {
+		struct srxe_xlate_req req = {
+			.key = w->sge[i].lkey,
+			.addr = w->sge[i].addr,
+			.len = w->sge[i].length,
+			.access = IBV_ACCESS_LOCAL_WRITE,
+			.pd = qp->pd,
+		};
+		struct srxe_sg one;
+		int r = srxe_mem_translate(qp->ctx->mem, &req, &one, 1);
+
+		if (r < 0 && r != -SRXE_XLATE_SG_OVERFLOW)
+			return r;
+	}
+	return 0;
+}
+
+/* Builds the packet of req.psn; true on success, else w->status is set. */
+static bool build(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		  struct srxe_tx_pkt *tx, bool *last)
+{
+	uint32_t idx = (uint32_t)srxe_psn_diff(qp->req.psn, w->first_psn);
+	int err = 0;
+
+	*last = true;
+	if (w->wr.opcode == IBV_WR_RDMA_READ) {
+		err = idx ? 0 : check_landing(qp, w);
+		build_read(qp, w, tx, idx);
+	} else if (is_atomic(w->wr.opcode)) {
+		err = check_landing(qp, w);
+		build_atomic(qp, w, tx);
+	} else {
+		err = build_data(qp, w, tx, idx, last);
+	}
+	if (!err)
+		return true;
+	w->status = IBV_WC_LOC_PROT_ERR;
+	w->vendor_err = (uint32_t)-err;
+	return false;
+}
+
+/* State after sending the packet of req.psn; done before xmit. */
+static void advance(struct srxe_eng_qp *qp, struct srxe_swqe *w, bool last,
+		    bool ackreq)
+{
+	uint64_t tmo = srxe_ack_timeout_ns(qp->attr.timeout);
+
+	if (!last) {
+		qp->req.psn = srxe_psn_add(qp->req.psn, 1);
+		return;
+	}
+	qp->req.psn = srxe_psn_add(w->last_psn, 1);
+	qp->req.idx++;
+	w->state = qp->type == IBV_QPT_RC ? SRXE_SWQE_SENT : SRXE_SWQE_DONE;
+	if (ackreq && tmo && !qp->comp.ack_deadline)
+		qp->comp.ack_deadline = qp->ctx->eng->now + tmo;
+}
+
+static void send_one(struct srxe_eng_qp *qp, struct srxe_swqe *w)
+{
+	struct srxe_tx_pkt tx;
+	struct srxe_dest dest;
+	bool last, ackreq;
+
+	if (!build(qp, w, &tx, &last))
+		return;
+	ackreq = qp->type == IBV_QPT_RC && last;
+	srxe_bth_set_ackreq(tx.hdr, ackreq);
+	tx.src_qpn = qp->qpn;
+	dest = qp->type == IBV_QPT_UD ? w->dest : qp->dest;
+	advance(qp, w, last, ackreq);
+	srxe_eng_xmit(qp->ctx->eng, &tx, &dest);
+	if (qp->type != IBV_QPT_RC && last)
+		srxe_comp_retire(qp);
+}
+
+/* Next WQE to work on, fetching one if needed; NULL: nothing to do. */
+static struct srxe_swqe *current_wqe(struct srxe_eng_qp *qp)
+{
+	if (qp->req.idx == qp->sq_fetched) {
+		if (qp->attr.qp_state == IBV_QPS_SQD || sq_fetch(qp) <= 0)
+			return NULL;
+	}
+	return srxe_swqe_at(qp, qp->req.idx);
+}
+
+unsigned int srxe_req_run(struct srxe_eng_qp *qp)
+{
+	unsigned int work = 0;
+
+	while (work < SRXE_REQ_BUDGET && srxe_qp_can_send(qp) &&
+	       !qp->req.rnr_wait) {
+		struct srxe_swqe *w = current_wqe(qp);
+
+		if (!w)
+			break;
+		if (w->status != IBV_WC_SUCCESS) {
+			/* Errors complete in order: wait for older WQEs. */
+			if (qp->sq_cons != qp->req.idx)
+				break;
+			srxe_comp_fail(qp, w, w->status, w->vendor_err);
+			work++;
+			break;
+		}
+		if (w->state == SRXE_SWQE_FETCHED && !start_wqe(qp, w))
+			break;
+		send_one(qp, w);
+		work++;
+	}
+	return work;
+}
+
+void srxe_req_rewind(struct srxe_eng_qp *qp, uint32_t psn)
+{
+	for (uint32_t i = qp->sq_cons; i != qp->sq_fetched; i++) {
+		struct srxe_swqe *w = srxe_swqe_at(qp, i);
+
+		if (w->state != SRXE_SWQE_SENDING && w->state != SRXE_SWQE_SENT)
+			break;
+		if (srxe_psn_diff(psn, w->first_psn) < 0 ||
+		    srxe_psn_diff(psn, w->last_psn) > 0)
+			continue;
+		qp->req.idx = i;
+		qp->req.psn = psn;
+		w->resp_pkts = (uint32_t)srxe_psn_diff(psn, w->first_psn);
+		for (uint32_t j = i; j != qp->sq_fetched; j++) {
+			struct srxe_swqe *l = srxe_swqe_at(qp, j);
+
+			if (l->state == SRXE_SWQE_SENT)
+				l->state = SRXE_SWQE_SENDING;
+		}
+		return;
+	}
+}

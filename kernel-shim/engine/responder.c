@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The responder: request packets -> receive WQEs, RDMA WRITE/READ/ATOMIC
+ * on this QP's memory, ACKs and NAKs (IBA 9.7.4, rxe_resp.c).
+ *
+ * Order of checks per packet: QP state and transport, (UD) Q_Key, (RC)
+ * PSN against the expected PSN (gap: one NAK sequence error; duplicate:
+ * re-ACK, READ replay, atomic replay from a small cache), opcode sequence,
+ * then the operation.  Every remote address goes through
+ * srxe_mem_translate() with this QP's PD and the remote access it needs;
+ * receive buffers with LOCAL_WRITE.  RC errors are answered with the NAK
+ * IBA prescribes and move this QP to ERR, as rxe does; UC drops.
+ */
+#include <endian.h>
+#include <string.h>
+
+#include "eng_int.h"
+#include "psn.h"
+#include "wire.h"
+
+#define GRH_LEN 40
+
+static const uint32_t transport_of_type[] = {
+	[IBV_QPT_RC] = SRXE_TRANSPORT_RC,
+	[IBV_QPT_UC] = SRXE_TRANSPORT_UC,
+	[IBV_QPT_UD] = SRXE_TRANSPORT_UD,
+};
+
+static bool is_first(const struct srxe_pkt *pkt)
+{
+	return pkt->op->flags & (SRXE_OPF_FIRST | SRXE_OPF_ONLY);
+}
+
+static bool is_last(const struct srxe_pkt *pkt)
+{
+	return pkt->op->flags & (SRXE_OPF_LAST | SRXE_OPF_ONLY);
+}
+
+/* ---- packets the responder sends ---- */
+
+static void send_aeth(struct srxe_eng_qp *qp, uint8_t opcode, uint32_t psn,
+		      uint8_t syndrome, uint64_t orig)
+{
+	struct srxe_tx_pkt tx;
+	uint8_t *h;
+
+	srxe_tx_begin(&tx, opcode, qp->dest.qpn, psn, 0);
+	h = srxe_tx_ext(&tx, SRXE_EXT_AETH);
+	srxe_aeth_set_syndrome(h, syndrome);
+	srxe_aeth_set_msn(h, qp->resp.msn);
+	h = srxe_tx_ext(&tx, SRXE_EXT_ATOMICACKETH);
+	if (h)
+		srxe_atmack_set_orig(h, orig);
+	tx.src_qpn = qp->qpn;
+	srxe_eng_xmit(qp->ctx->eng, &tx, &qp->dest);
+}
+
+static void send_ack(struct srxe_eng_qp *qp, uint32_t psn)
+{
+	send_aeth(qp, SRXE_OP_RC_ACKNOWLEDGE, psn,
+		  SRXE_AETH_ACK | SRXE_AETH_CREDITS_INVALID, 0);
+}
+
+static void send_nak(struct srxe_eng_qp *qp, uint32_t psn, uint8_t syndrome)
+{
+	qp->ctx->eng->stats.naks_sent++;
+	send_aeth(qp, SRXE_OP_RC_ACKNOWLEDGE, psn, syndrome, 0);
+}
+
+static void send_rnr_nak(struct srxe_eng_qp *qp, uint32_t psn)
+{
+	qp->ctx->eng->stats.rnr_naks_sent++;
+	send_aeth(qp, SRXE_OP_RC_ACKNOWLEDGE, psn,
+		  SRXE_AETH_RNR_NAK | (qp->attr.min_rnr_timer & 0x1f), 0);
+}
+
+/* RC: NAK and move to ERR; UC: forget the message. */
+static void fail_request(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+			 uint8_t syndrome, int event)
+{
+	qp->resp.in_msg = 0;
+	if (qp->type != IBV_QPT_RC) {
+		qp->ctx->eng->stats.drops++;
+		return;
+	}
+	send_nak(qp, pkt->psn, syndrome);
+	srxe_qp_to_err(qp, event);
+}
+
+/* ---- receive WQEs ---- */
+
+/* 1: a WQE is held; 0: none posted (RNR); -1: the QP failed. */
+static int hold_rwqe(struct srxe_eng_qp *qp)
+{
+	int r;
+
+	if (qp->resp.have_rwqe)
+		return 1;
+	r = srxe_rq_take(qp, &qp->resp.rwqe);
+	if (r < 0) {
+		srxe_qp_to_err(qp, IBV_EVENT_QP_FATAL);
+		return -1;
+	}
+	qp->resp.have_rwqe = r == 1;
+	qp->resp.recv_off = 0;
+	return r;
+}
+
+static void complete_recv(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+			  uint32_t status, uint32_t vendor_err, uint32_t opcode,
+			  uint64_t byte_len)
+{
+	struct srxe_cqe cqe = {
+		.wr_id = qp->resp.rwqe.wr_id,
+		.status = status,
+		.opcode = opcode,
+		.vendor_err = vendor_err,
+		.byte_len = (uint32_t)byte_len,
+		.qp_num = qp->qpn,
+		.src_qp = qp->attr.dest_qp_num,
+	};
+
+	if (status == IBV_WC_SUCCESS) {
+		if (pkt->op->flags & SRXE_OPF_IMM) {
+			cqe.wc_flags |= IBV_WC_WITH_IMM;
+			cqe.imm_data = htobe32(pkt->imm);
+		} else if (pkt->op->flags & SRXE_OPF_INV) {
+			cqe.wc_flags |= IBV_WC_WITH_INV;
+			cqe.imm_data = pkt->ieth_rkey;
+		}
+		if (qp->type == IBV_QPT_UD) {
+			cqe.wc_flags |= IBV_WC_GRH;
+			cqe.src_qp = pkt->deth.sqpn;
+		}
+	}
+	qp->resp.have_rwqe = false;
+	srxe_cq_push(qp->rcq, &cqe, pkt->se);
+}
+
+/* Copies payload into the held receive WQE at recv_off; false: failed. */
+static bool fill_rwqe(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		      const struct srxe_sg *payload, int nchunks,
+		      uint32_t *status, uint32_t *vendor_err)
+{
+	struct srxe_sg dst[SRXE_PKT_MAX_CHUNKS];
+	struct srxe_rwqe *r = &qp->resp.rwqe;
+	int n;
+
+	if (qp->resp.recv_off + pkt->payload_len > r->length) {
+		*status = IBV_WC_LOC_LEN_ERR;
+		*vendor_err = 0;
+		return false;
+	}
+	if (!pkt->payload_len)
+		return true;
+	n = srxe_sge_map(qp->ctx->mem, qp->pd, r->sge, r->num_sge,
+			 qp->resp.recv_off, pkt->payload_len,
+			 IBV_ACCESS_LOCAL_WRITE, dst, SRXE_PKT_MAX_CHUNKS);
+	if (n < 0) {
+		*status = IBV_WC_LOC_PROT_ERR;
+		*vendor_err = (uint32_t)-n;
+		return false;
+	}
+	srxe_sg_copy(dst, n, payload, nchunks, pkt->payload_len);
+	qp->resp.recv_off += pkt->payload_len;
+	return true;
+}
+
+/* ---- operations ---- */
+
+static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		    const struct srxe_sg *payload, int nchunks)
+{
+	uint32_t status, vendor_err;
+	int r;
+
+	if (is_first(pkt)) {
+		r = hold_rwqe(qp);
+		if (r < 0)
+			return;
+		if (!r) {
+			if (qp->type == IBV_QPT_RC)
+				send_rnr_nak(qp, pkt->psn);
+			else
+				qp->ctx->eng->stats.drops++;
+			return;
+		}
+		qp->resp.recv_off = 0;
+	}
+	if (!fill_rwqe(qp, pkt, payload, nchunks, &status, &vendor_err)) {
+		complete_recv(qp, pkt, status, vendor_err, IBV_WC_RECV, 0);
+		fail_request(qp, pkt,
+			     status == IBV_WC_LOC_LEN_ERR
+				     ? SRXE_AETH_NAK_INVALID_REQ
+				     : SRXE_AETH_NAK_REM_OP,
+			     -1);
+		if (qp->type != IBV_QPT_RC)
+			srxe_qp_to_err(qp, -1);
+		return;
+	}
+	qp->resp.epsn = srxe_psn_add(pkt->psn, 1);
+	qp->resp.in_msg = SRXE_OPF_SEND;
+	if (is_last(pkt)) {
+		qp->resp.in_msg = 0;
+		qp->resp.msn++;
+		complete_recv(qp, pkt, IBV_WC_SUCCESS, 0, IBV_WC_RECV,
+			      qp->resp.recv_off);
+	}
+	if (pkt->ackreq && qp->type == IBV_QPT_RC)
+		send_ack(qp, pkt->psn);
+}
+
+static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey,
+			    uint64_t va, uint64_t len, unsigned int access,
+			    struct srxe_sg *out, int max)
+{
+	struct srxe_xlate_req req = {
+		.key = rkey,
+		.is_rkey = true,
+		.addr = va,
+		.len = len,
+		.access = access,
+		.pd = qp->pd,
+	};
+
+	return srxe_mem_translate(qp->ctx->mem, &req, out, max);
+}
+
+static bool write_start(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	if (!(qp->attr.qp_access_flags & IBV_ACCESS_REMOTE_WRITE)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+			     IBV_EVENT_QP_ACCESS_ERR);
+		return false;
+	}
+	qp->resp.va = pkt->reth.va;
+	qp->resp.rkey = pkt->reth.rkey;
+	qp->resp.dma_len = pkt->reth.len;
+	qp->resp.wr_off = 0;
+	return true;
+}
+
+static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		     const struct srxe_sg *payload, int nchunks)
+{
+	struct srxe_sg dst[SRXE_PKT_MAX_CHUNKS];
+	struct srxe_resp_state *rs = &qp->resp;
+	uint64_t end;
+	int n;
+
+	if (is_first(pkt) && !write_start(qp, pkt))
+		return;
+	end = rs->wr_off + pkt->payload_len;
+	if (end > rs->dma_len || (is_last(pkt) && end != rs->dma_len)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_INVALID_REQ,
+			     IBV_EVENT_QP_REQ_ERR);
+		return;
+	}
+	if (is_last(pkt) && (pkt->op->flags & SRXE_OPF_IMM)) {
+		n = hold_rwqe(qp);
+		if (n <= 0) {
+			if (!n && qp->type == IBV_QPT_RC)
+				send_rnr_nak(qp, pkt->psn);
+			else if (!n)
+				rs->in_msg = 0;
+			return;
+		}
+	}
+	if (pkt->payload_len) {
+		n = translate_remote(qp, rs->rkey, rs->va + rs->wr_off,
+				     pkt->payload_len, IBV_ACCESS_REMOTE_WRITE,
+				     dst, SRXE_PKT_MAX_CHUNKS);
+		if (n < 0) {
+			fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+				     IBV_EVENT_QP_ACCESS_ERR);
+			return;
+		}
+		srxe_sg_copy(dst, n, payload, nchunks, pkt->payload_len);
+	}
+	rs->wr_off = end;
+	rs->epsn = srxe_psn_add(pkt->psn, 1);
+	rs->in_msg = SRXE_OPF_WRITE;
+	if (is_last(pkt)) {
+		rs->in_msg = 0;
+		rs->msn++;
+		if (pkt->op->flags & SRXE_OPF_IMM)
+			complete_recv(qp, pkt, IBV_WC_SUCCESS, 0,
+				      IBV_WC_RECV_RDMA_WITH_IMM, rs->dma_len);
+	}
+	if (pkt->ackreq && qp->type == IBV_QPT_RC)
+		send_ack(qp, pkt->psn);
+}
+
+static uint8_t read_resp_opcode(uint32_t i, uint32_t n)
+{
+	if (n == 1)
+		return SRXE_OP_RC_READ_RESPONSE_ONLY;
+	if (i == 0)
+		return SRXE_OP_RC_READ_RESPONSE_FIRST;
+	return i == n - 1 ? SRXE_OP_RC_READ_RESPONSE_LAST
+			  : SRXE_OP_RC_READ_RESPONSE_MIDDLE;
+}
+
+/* Key, PD, access and bounds of the whole READ, before any response. */
+static bool read_allowed(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	struct srxe_sg one;
+	int r;
+
+	if (!(qp->attr.qp_access_flags & IBV_ACCESS_REMOTE_READ))
+		return false;
+	if (!pkt->reth.len)
+		return true;
+	r = translate_remote(qp, pkt->reth.rkey, pkt->reth.va, pkt->reth.len,
+			     IBV_ACCESS_REMOTE_READ, &one, 1);
+	return r >= 0 || r == -SRXE_XLATE_SG_OVERFLOW;
+}
+
+static void send_read_responses(struct srxe_eng_qp *qp,
+				const struct srxe_pkt *pkt)
+{
+	uint32_t len = pkt->reth.len, mtu = qp->mtu;
+	uint32_t n = len ? (len + mtu - 1) / mtu : 1;
+	struct srxe_tx_pkt tx;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t off = i * mtu;
+		uint32_t plen = len - off < mtu ? len - off : mtu;
+		uint8_t *aeth;
+		int got = 0;
+
+		srxe_tx_begin(&tx, read_resp_opcode(i, n), qp->dest.qpn,
+			      srxe_psn_add(pkt->psn, i), plen);
+		aeth = srxe_tx_ext(&tx, SRXE_EXT_AETH);
+		if (aeth) {
+			srxe_aeth_set_syndrome(aeth, SRXE_AETH_ACK |
+							     SRXE_AETH_CREDITS_INVALID);
+			srxe_aeth_set_msn(aeth, qp->resp.msn);
+		}
+		if (plen)
+			got = translate_remote(qp, pkt->reth.rkey,
+					       pkt->reth.va + off, plen,
+					       IBV_ACCESS_REMOTE_READ, tx.chunks,
+					       SRXE_PKT_MAX_CHUNKS);
+		if (got < 0)
+			return; /* MR vanished mid-read: the requester retries */
+		tx.nchunks = got;
+		tx.src_qpn = qp->qpn;
+		srxe_eng_xmit(qp->ctx->eng, &tx, &qp->dest);
+		if (qp->attr.qp_state == IBV_QPS_ERR)
+			return;
+	}
+}
+
+static void rx_read(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	uint32_t len = pkt->reth.len, mtu = qp->mtu;
+	uint32_t n = len ? (len + mtu - 1) / mtu : 1;
+
+	if (!read_allowed(qp, pkt)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+			     IBV_EVENT_QP_ACCESS_ERR);
+		return;
+	}
+	qp->resp.epsn = srxe_psn_add(pkt->psn, n);
+	qp->resp.msn++;
+	send_read_responses(qp, pkt);
+}
+
+static void remember_atomic(struct srxe_eng_qp *qp, uint32_t psn,
+			    uint64_t orig)
+{
+	unsigned int i = qp->resp.atomic_next++ % SRXE_ATOMIC_CACHE;
+
+	qp->resp.atomic[i].psn = psn;
+	qp->resp.atomic[i].orig = orig;
+	qp->resp.atomic[i].valid = true;
+}
+
+static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	struct srxe_sg sg;
+	uint64_t *p, orig;
+	int n;
+
+	if (!(qp->attr.qp_access_flags & IBV_ACCESS_REMOTE_ATOMIC)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+			     IBV_EVENT_QP_ACCESS_ERR);
+		return;
+	}
+	if (pkt->atomic.va & 7) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_INVALID_REQ,
+			     IBV_EVENT_QP_REQ_ERR);
+		return;
+	}
+	n = translate_remote(qp, pkt->atomic.rkey, pkt->atomic.va, 8,
+			     IBV_ACCESS_REMOTE_ATOMIC, &sg, 1);
+	if (n != 1 || sg.len != 8 || ((uintptr_t)sg.addr & 7)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+			     IBV_EVENT_QP_ACCESS_ERR);
+		return;
+	}
+	p = sg.addr;
+	if (pkt->opcode == SRXE_OP_RC_COMPARE_SWAP) {
+		orig = pkt->atomic.compare;
+		__atomic_compare_exchange_n(p, &orig, pkt->atomic.swap_add,
+					    false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+	} else {
+		orig = __atomic_fetch_add(p, pkt->atomic.swap_add,
+					  __ATOMIC_SEQ_CST);
+	}
+	remember_atomic(qp, pkt->psn, orig);
+	qp->resp.epsn = srxe_psn_add(pkt->psn, 1);
+	qp->resp.msn++;
+	send_aeth(qp, SRXE_OP_RC_ATOMIC_ACKNOWLEDGE, pkt->psn,
+		  SRXE_AETH_ACK | SRXE_AETH_CREDITS_INVALID, orig);
+}
+
+/* ---- sequencing ---- */
+
+/* RC duplicate (PSN already seen): answer again, change nothing. */
+static void duplicate(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	if (pkt->op->flags & SRXE_OPF_READ) {
+		if (read_allowed(qp, pkt))
+			send_read_responses(qp, pkt);
+		return;
+	}
+	if (pkt->op->flags & SRXE_OPF_ATOMIC) {
+		for (unsigned int i = 0; i < SRXE_ATOMIC_CACHE; i++)
+			if (qp->resp.atomic[i].valid &&
+			    qp->resp.atomic[i].psn == pkt->psn)
+				send_aeth(qp, SRXE_OP_RC_ATOMIC_ACKNOWLEDGE,
+					  pkt->psn,
+					  SRXE_AETH_ACK |
+						  SRXE_AETH_CREDITS_INVALID,
+					  qp->resp.atomic[i].orig);
+		return;
+	}
+	if (pkt->ackreq)
+		send_ack(qp, srxe_psn_add(qp->resp.epsn, SRXE_PSN_MOD - 1));
+}
+
+static bool rc_psn_ok(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	int32_t d = srxe_psn_diff(pkt->psn, qp->resp.epsn);
+
+	if (d > 0) {
+		if (!qp->resp.nak_seq_sent) {
+			qp->resp.nak_seq_sent = true;
+			send_nak(qp, qp->resp.epsn, SRXE_AETH_NAK_PSN_SEQ);
+		}
+		return false;
+	}
+	if (d < 0) {
+		duplicate(qp, pkt);
+		return false;
+	}
+	qp->resp.nak_seq_sent = false;
+	return true;
+}
+
+/* UC: a gap loses the message in progress; resume at First/Only. */
+static bool uc_psn_ok(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	if (pkt->psn == qp->resp.epsn)
+		return true;
+	qp->resp.in_msg = 0;
+	qp->resp.epsn = pkt->psn;
+	return is_first(pkt);
+}
+
+/* First/Only outside a message, Middle/Last of the same kind inside. */
+static bool sequence_ok(const struct srxe_eng_qp *qp,
+			const struct srxe_pkt *pkt)
+{
+	uint32_t kind = pkt->op->flags & (SRXE_OPF_SEND | SRXE_OPF_WRITE);
+
+	if (!qp->resp.in_msg)
+		return is_first(pkt);
+	return !is_first(pkt) && kind == qp->resp.in_msg;
+}
+
+static void write_grh(uint8_t grh[GRH_LEN], const struct srxe_pkt *pkt,
+		      uint32_t src_ipv4, uint32_t dst_ipv4)
+{
+	uint8_t *ip = grh + 20; /* RoCEv2/IPv4: header in the last 20 bytes */
+	uint16_t total = (uint16_t)(20 + 8 + SRXE_BTH_LEN + SRXE_DETH_LEN +
+				    pkt->payload_len + pkt->pad +
+				    SRXE_ICRC_LEN);
+
+	memset(grh, 0, GRH_LEN);
+	ip[0] = 0x45;
+	srxe_put_be16(ip + 2, total);
+	ip[8] = 64;
+	ip[9] = 17; /* UDP */
+	memcpy(ip + 12, &src_ipv4, 4);
+	memcpy(ip + 16, &dst_ipv4, 4);
+}
+
+static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
+		  uint32_t dst_ipv4)
+{
+	uint8_t grh[GRH_LEN];
+	struct srxe_pkt hdr = *pkt;
+	struct srxe_sg g = { grh, GRH_LEN };
+	uint32_t status, vendor_err;
+	int r;
+
+	if (!(pkt->op->flags & SRXE_OPF_SEND) ||
+	    pkt->deth.qkey != qp->attr.qkey) {
+		qp->ctx->eng->stats.drops++;
+		return;
+	}
+	r = hold_rwqe(qp);
+	if (r <= 0) {
+		if (!r)
+			qp->ctx->eng->stats.drops++;
+		return;
+	}
+	write_grh(grh, pkt, src_ipv4, dst_ipv4);
+	hdr.payload_len = GRH_LEN;
+	if (!fill_rwqe(qp, &hdr, &g, 1, &status, &vendor_err) ||
+	    !fill_rwqe(qp, pkt, payload, nchunks, &status, &vendor_err)) {
+		complete_recv(qp, pkt, status, vendor_err, IBV_WC_RECV, 0);
+		return;
+	}
+	complete_recv(qp, pkt, IBV_WC_SUCCESS, 0, IBV_WC_RECV,
+		      qp->resp.recv_off);
+}
+
+void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
+		  uint32_t dst_ipv4)
+{
+	uint32_t flags = pkt->op->flags;
+
+	if (!srxe_qp_can_recv(qp) || pkt->op->transport !=
+						transport_of_type[qp->type]) {
+		qp->ctx->eng->stats.drops++;
+		return;
+	}
+	if (qp->type == IBV_QPT_UD) {
+		rx_ud(qp, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+		return;
+	}
+	if (qp->type == IBV_QPT_RC ? !rc_psn_ok(qp, pkt) : !uc_psn_ok(qp, pkt))
+		return;
+	if (!sequence_ok(qp, pkt)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_INVALID_REQ,
+			     IBV_EVENT_QP_REQ_ERR);
+		return;
+	}
+	if (flags & SRXE_OPF_SEND)
+		rx_send(qp, pkt, payload, nchunks);
+	else if (flags & SRXE_OPF_WRITE)
+		rx_write(qp, pkt, payload, nchunks);
+	else if (flags & SRXE_OPF_READ)
+		rx_read(qp, pkt);
+	else if (flags & SRXE_OPF_ATOMIC)
+		rx_atomic(qp, pkt);
+}

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Receive queues: a QP's own RQ or a shared SRQ.  Taking a receive WQE
+ * reads the untrusted producer index once, bound-checks it against the
+ * private consumer index, copies the slot into private memory and
+ * validates it there; the slot is released (consumer index published) at
+ * once, because the engine keeps its private copy until completion.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eng_int.h"
+
+struct rq_view {
+	struct srxe_ring_hdr *ring;
+	uint32_t size, stride, max_sge;
+	uint32_t *cons;
+};
+
+static void view_of(struct srxe_eng_qp *qp, struct rq_view *v)
+{
+	if (qp->srq) {
+		v->ring = qp->srq->ring;
+		v->size = qp->srq->size;
+		v->stride = qp->srq->stride;
+		v->max_sge = qp->srq->max_sge;
+		v->cons = &qp->srq->cons;
+	} else {
+		v->ring = qp->rq;
+		v->size = qp->rq_size;
+		v->stride = qp->rq_stride;
+		v->max_sge = qp->cap.max_recv_sge;
+		v->cons = &qp->rq_cons;
+	}
+}
+
+/* Posted WQEs, or -1 when the producer index cannot be right. */
+static int64_t rq_posted(const struct rq_view *v)
+{
+	uint32_t prod = __atomic_load_n(&v->ring->prod.val, __ATOMIC_ACQUIRE);
+	uint32_t n = prod - *v->cons;
+
+	return n > v->size ? -1 : (int64_t)n;
+}
+
+/* Copies and validates slot *cons; false for a malformed WQE. */
+static bool rq_copy(const struct rq_view *v, struct srxe_rwqe *out)
+{
+	const struct srxe_recv_wqe *slot =
+		srxe_ring_slot(v->ring, *v->cons, v->size, v->stride);
+	struct srxe_recv_wqe hdr;
+
+	memcpy(&hdr, slot, sizeof(hdr));
+	out->wr_id = hdr.wr_id;
+	out->num_sge = hdr.num_sge;
+	out->length = 0;
+	if (hdr.num_sge > v->max_sge)
+		return false;
+	memcpy(out->sge, slot + 1, hdr.num_sge * sizeof(out->sge[0]));
+	for (uint32_t i = 0; i < hdr.num_sge; i++)
+		out->length += out->sge[i].length;
+	return true;
+}
+
+static void srq_check_limit(struct srxe_eng_srq *srq, uint32_t left)
+{
+	if (srq->limit && left < srq->limit) {
+		srq->limit = 0; /* one event per arming */
+		srxe_ctx_async(srq->ctx, srq->user_handle,
+			       IBV_EVENT_SRQ_LIMIT_REACHED);
+	}
+}
+
+int srxe_rq_take(struct srxe_eng_qp *qp, struct srxe_rwqe *out)
+{
+	struct rq_view v;
+	int64_t posted;
+	bool ok;
+
+	view_of(qp, &v);
+	if (qp->srq && qp->srq->error)
+		return -1;
+	posted = rq_posted(&v);
+	if (posted < 0) {
+		if (qp->srq) {
+			qp->srq->error = true;
+			srxe_ctx_async(qp->ctx, qp->srq->user_handle,
+				       IBV_EVENT_SRQ_ERR);
+		}
+		return -1;
+	}
+	if (!posted)
+		return 0;
+	ok = rq_copy(&v, out);
+	(*v.cons)++;
+	__atomic_store_n(&v.ring->cons.val, *v.cons, __ATOMIC_RELEASE);
+	if (qp->srq)
+		srq_check_limit(qp->srq, (uint32_t)posted - 1);
+	return ok ? 1 : -1;
+}
+
+unsigned int srxe_rq_flush(struct srxe_eng_qp *qp)
+{
+	struct rq_view v;
+	struct srxe_rwqe w;
+	unsigned int n = 0;
+	int64_t posted;
+
+	if (qp->srq)
+		return 0; /* SRQ WQEs belong to no QP: they stay posted */
+	view_of(qp, &v);
+	posted = rq_posted(&v);
+	for (int64_t i = 0; i < posted; i++) {
+		struct srxe_cqe cqe = {
+			.status = IBV_WC_WR_FLUSH_ERR,
+			.opcode = IBV_WC_RECV,
+			.qp_num = qp->qpn,
+		};
+
+		rq_copy(&v, &w);
+		cqe.wr_id = w.wr_id;
+		if (srxe_cq_push(qp->rcq, &cqe, false))
+			break;
+		(*v.cons)++;
+		__atomic_store_n(&v.ring->cons.val, *v.cons, __ATOMIC_RELEASE);
+		n++;
+	}
+	if (posted < 0) {
+		/* Garbage index: resynchronize so flushing can end. */
+		*v.cons = __atomic_load_n(&v.ring->prod.val, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&v.ring->cons.val, *v.cons, __ATOMIC_RELEASE);
+	}
+	return n;
+}
+
+/* ---- SRQ objects ---- */
+
+int srxe_eng_srq_create(struct srxe_eng_ctx *ctx,
+			const struct srxe_eng_srq_init *init,
+			struct srxe_eng_srq **out, const char **why)
+{
+	struct srxe_eng_srq *srq;
+	uint32_t size = init->size, stride = init->stride;
+
+	*why = NULL;
+	if (!size || (size & (size - 1)) || init->max_sge > SRXE_ENG_MAX_SGE ||
+	    stride < sizeof(struct srxe_recv_wqe) +
+			     init->max_sge * sizeof(struct srxe_wqe_sge) ||
+	    !srxe_ctx_in_arena(ctx, init->ring,
+			       srxe_ring_bytes(size, stride))) {
+		*why = "SRQ ring geometry is inconsistent";
+		return -EINVAL;
+	}
+	srq = calloc(1, sizeof(*srq));
+	if (!srq) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	srq->ctx = ctx;
+	srq->pd = init->pd_handle;
+	srq->ring = init->ring;
+	srq->size = size;
+	srq->stride = stride;
+	srq->max_wr = init->max_wr;
+	srq->max_sge = init->max_sge;
+	srq->limit = init->srq_limit;
+	srq->user_handle = init->user_handle;
+	srq->cons = __atomic_load_n(&init->ring->cons.val, __ATOMIC_RELAXED);
+	srxe_list_add_tail(&ctx->srqs, &srq->node);
+	ctx->eng->stats.srqs++;
+	*out = srq;
+	return 0;
+}
+
+int srxe_eng_srq_modify(struct srxe_eng_srq *srq, uint32_t attr_mask,
+			uint32_t max_wr, uint32_t srq_limit, const char **why)
+{
+	*why = NULL;
+	if (attr_mask & IBV_SRQ_MAX_WR) {
+		*why = "SRQ resize is not supported";
+		return -EINVAL;
+	}
+	if (attr_mask & IBV_SRQ_LIMIT) {
+		if (srq_limit > srq->max_wr) {
+			*why = "srq_limit exceeds max_wr";
+			return -EINVAL;
+		}
+		srq->limit = srq_limit;
+	}
+	return 0;
+}
+
+void srxe_eng_srq_query(const struct srxe_eng_srq *srq,
+			struct srxe_query_srq_resp *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->max_wr = srq->max_wr;
+	out->max_sge = srq->max_sge;
+	out->srq_limit = srq->limit;
+}
+
+int srxe_eng_srq_destroy(struct srxe_eng_srq *srq, const char **why)
+{
+	*why = NULL;
+	if (srq->users) {
+		*why = "SRQ is still used by a QP";
+		return -EBUSY;
+	}
+	srxe_list_del(&srq->node);
+	srq->ctx->eng->stats.srqs--;
+	free(srq);
+	return 0;
+}

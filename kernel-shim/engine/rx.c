@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The receive entry point shared by every transport: a parsed packet goes
+ * to its destination QP's responder (requests) or completer (responses).
+ * Packets for unknown QPs are dropped, so their sender retries and finally
+ * reports IBV_WC_RETRY_EXC_ERR.
+ */
+#include "eng_int.h"
+
+/* BTH P_Key: srxe has the default partition only (full or limited). */
+static bool pkey_ok(uint16_t pkey)
+{
+	return (pkey & 0x7fff) == 0x7fff;
+}
+
+void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
+		 const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
+		 uint32_t dst_ipv4)
+{
+	struct srxe_eng_qp *qp;
+
+	eng->stats.pkts_recv++;
+	eng->stats.bytes_recv += pkt->op->hdr_len + pkt->payload_len;
+	qp = srxe_qp_lookup(eng, pkt->dqpn);
+	if (!qp || !pkey_ok(pkt->pkey)) {
+		eng->stats.drops++;
+		return;
+	}
+	if (pkt->op->flags & SRXE_OPF_RESPONSE)
+		srxe_comp_rx(qp, pkt, payload, nchunks);
+	else
+		srxe_resp_rx(qp, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+}

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+#include "timing.h"
+
+#include <time.h>
+
+uint64_t srxe_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* IBA vol. 1 table 45, in microseconds, indexed by the 5-bit code. */
+static const uint32_t rnr_timer_us[32] = {
+	655360, 10,    20,    30,     40,     60,     80,     120,
+	160,	240,   320,   480,    640,    960,    1280,   1920,
+	2560,	3840,  5120,  7680,   10240,  15360,  20480,  30720,
+	40960,	61440, 81920, 122880, 163840, 245760, 327680, 491520,
+};
+
+uint64_t srxe_rnr_timer_ns(uint8_t code)
+{
+	return (uint64_t)rnr_timer_us[code & 31] * 1000u;
+}
+
+uint64_t srxe_ack_timeout_ns(uint8_t timeout)
+{
+	timeout &= 31;
+	if (!timeout)
+		return 0;
+	return 4096ull << timeout;
+}
+
+uint32_t srxe_mtu_bytes(uint32_t ibv_mtu)
+{
+	if (ibv_mtu < 1 || ibv_mtu > 5)
+		return 0;
+	return 256u << (ibv_mtu - 1);
+}

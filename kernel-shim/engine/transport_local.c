@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Same-host transport: a packet for this device's address is handed to
+ * the receive entry point directly, without a socket.  The headers are
+ * parsed from their wire bytes (what the UDP transport will do after
+ * decode), the payload chunks are passed as they are: one copy from the
+ * sender's memory to the receiver's, done by the responder/completer.
+ * Delivery is synchronous, which is why the state machines update their
+ * state before calling xmit.  Depth is bounded: requester -> responder ->
+ * completer; the completer never transmits.
+ */
+#include <arpa/inet.h>
+
+#include "eng_int.h"
+
+bool srxe_dest_is_local(const struct srxe_engine *eng, uint32_t ipv4_be)
+{
+	return ipv4_be == eng->cfg.ipv4_be || (ntohl(ipv4_be) >> 24) == 127;
+}
+
+static bool local_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *tx,
+		       const struct srxe_dest *dst)
+{
+	struct srxe_engine *eng = t->priv;
+	struct srxe_pkt pkt;
+
+	if (!srxe_tx_parse(tx, &pkt) || !srxe_qp_lookup(eng, dst->qpn))
+		return false;
+	srxe_eng_rx(eng, &pkt, tx->chunks, tx->nchunks, eng->cfg.ipv4_be,
+		    dst->ipv4_be);
+	return true;
+}
+
+void srxe_local_transport_init(struct srxe_xport *t,
+			       struct srxe_engine *eng)
+{
+	t->name = "local";
+	t->xmit = local_xmit;
+	t->priv = eng;
+}

@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Memory registration in srxed (contract in mr.h): validation with reasons
+ * a person understands, the MR handle table, the quarantine of released
+ * frames and the daemon-wide memory statistics.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mr.h"
+#include "prot.h"
+#include "slab.h"
+#include "translate.h"
+
+struct srxed_mem {
+	struct srxed_slab slab;
+	struct srxe_mem_client *client;
+	struct srxed_handles mrs;
+	struct srxe_mem_stats seen; /* this context's share of d->stats.mem */
+};
+
+struct srxed_mr {
+	uint32_t handle;
+	uint32_t lkey;
+	struct srxed_pd *pd;	   /* NULL once DYING */
+	struct srxe_runs released; /* quarantined frames while DYING */
+	bool held;		   /* released frames are in quarantine */
+};
+
+static int say(char *why, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int say(char *why, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, SRXE_REASON_MAX + 1, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static void stats_move(struct srxe_mem_stats *sum,
+		       const struct srxe_mem_stats *x, bool add)
+{
+	uint64_t *a = (uint64_t *)sum;
+	const uint64_t *b = (const uint64_t *)x;
+
+	_Static_assert(sizeof(*sum) % sizeof(uint64_t) == 0,
+		       "srxe_mem_stats holds only uint64_t counters");
+	for (size_t i = 0; i < sizeof(*sum) / sizeof(uint64_t); i++)
+		a[i] = add ? a[i] + b[i] : a[i] - b[i];
+}
+
+/* Refresh this context's share of the daemon-wide statistics. */
+static void account(struct srxed *d, struct srxed_mem *m)
+{
+	stats_move(&d->stats.mem, &m->seen, false);
+	srxe_mem_stats(m->client, &m->seen);
+	stats_move(&d->stats.mem, &m->seen, true);
+}
+
+static uint64_t slab_bytes_for(uint64_t max_reg_bytes)
+{
+	/* One spare frame: a registration of the full limit may start and
+	 * end in the middle of a page.
+	 */
+	return ((max_reg_bytes + SRXE_FRAME_SIZE - 1) &
+		~(uint64_t)(SRXE_FRAME_SIZE - 1)) +
+	       SRXE_FRAME_SIZE;
+}
+
+static int create_client(struct srxed *d, struct srxed_session *s,
+			 struct srxed_mem *m, char *why)
+{
+	struct srxe_mem_config cfg = {
+		.mode = d->cfg.translation == SRXE_TRANSLATION_MTT
+				? SRXE_MEM_MTT
+				: SRXE_MEM_SHORTCUT,
+		.client_id = (uint32_t)s->id,
+		.slab = m->slab.base,
+		.slab_frames = (uint32_t)(m->slab.bytes >> SRXE_FRAME_SHIFT),
+		.max_reg_bytes = d->cfg.max_reg_bytes,
+		.max_mrs = d->cfg.max_mrs,
+	};
+	int ret = srxe_mem_client_create(&cfg, &m->client);
+
+	if (ret)
+		return say(why, -ret, "cannot create the translation state: %s",
+			   strerror(-ret));
+	return 0;
+}
+
+int srxed_mem_open(struct srxed *d, struct srxed_session *s, char *why)
+{
+	uint32_t cap = d->cfg.max_mrs < SRXED_HANDLES_MAX ? d->cfg.max_mrs
+							  : SRXED_HANDLES_MAX;
+	struct srxed_mem *m = calloc(1, sizeof(*m));
+	const char *step;
+	int ret;
+
+	if (!m)
+		return say(why, ENOMEM, "srxed is out of memory");
+	ret = srxed_slab_create(&m->slab, slab_bytes_for(d->cfg.max_reg_bytes),
+				&step);
+	if (ret) {
+		free(m);
+		return say(why, -ret, "cannot create the memory slab: %s: %s",
+			   step, strerror(-ret));
+	}
+	ret = create_client(d, s, m, why);
+	if (!ret && srxed_handles_init(&m->mrs, cap))
+		ret = say(why, EINVAL, "bad MR handle capacity %u", cap);
+	if (ret) {
+		srxe_mem_client_destroy(m->client);
+		srxed_slab_destroy(&m->slab);
+		free(m);
+		return ret;
+	}
+	s->mem = m;
+	account(d, m);
+	return 0;
+}
+
+static void release_mr(void *obj, uint32_t handle, void *arg)
+{
+	struct srxed *d = arg;
+	struct srxed_mr *mr = obj;
+
+	if (mr->pd)
+		mr->pd->users--;
+	srxe_runs_free(&mr->released);
+	free(mr);
+	d->stats.mr_handles--;
+}
+
+void srxed_mem_close(struct srxed *d, struct srxed_session *s)
+{
+	struct srxed_mem *m = s->mem;
+
+	if (!m)
+		return;
+	srxed_handles_drain(&m->mrs, release_mr, d);
+	srxed_handles_destroy(&m->mrs);
+	stats_move(&d->stats.mem, &m->seen, false);
+	srxe_mem_client_destroy(m->client);
+	srxed_slab_destroy(&m->slab);
+	free(m);
+	s->mem = NULL;
+}
+
+struct srxe_mem_client *srxed_mem_client(const struct srxed_session *s)
+{
+	return s->mem ? s->mem->client : NULL;
+}
+
+int srxed_mem_slab_fd(const struct srxed_session *s)
+{
+	return s->mem ? s->mem->slab.fd : -1;
+}
+
+uint64_t srxed_mem_slab_bytes(const struct srxed_session *s)
+{
+	return s->mem ? s->mem->slab.bytes : 0;
+}
+
+static int explain_invalid(const struct srxe_reg_mr_req *r, char *why)
+{
+	unsigned known = SRXE_ACCESS_SUPPORTED | SRXE_ACCESS_IGNORED;
+
+	if (!r->length)
+		return say(why, EINVAL, "MR length is 0");
+	if (r->access & ~known)
+		return say(why, EINVAL,
+			   "access flags 0x%x: bits 0x%x are not supported "
+			   "(srxe grants LOCAL_WRITE, REMOTE_READ, "
+			   "REMOTE_WRITE, REMOTE_ATOMIC)",
+			   r->access, r->access & ~known);
+	return say(why, EINVAL,
+		   "access flags 0x%x: REMOTE_WRITE and REMOTE_ATOMIC "
+		   "require LOCAL_WRITE",
+		   r->access);
+}
+
+static int check_request(const struct srxed *d, const struct srxed_mem *m,
+			 const struct srxe_reg_mr_req *r, char *why)
+{
+	uint64_t max = d->cfg.max_reg_bytes;
+	int ret = srxe_prot_validate(r->va, r->length, r->iova, r->access);
+
+	if (ret == -EINVAL)
+		return explain_invalid(r, why);
+	if (ret)
+		return say(why, EFAULT,
+			   "buffer 0x%llx + %llu (iova 0x%llx) wraps or leaves "
+			   "the user address space",
+			   (unsigned long long)r->va,
+			   (unsigned long long)r->length,
+			   (unsigned long long)r->iova);
+	if (d->stats.mr_handles >= d->cfg.max_mrs)
+		return say(why, ENOMEM, "device MR limit (max_mr %u) reached",
+			   d->cfg.max_mrs);
+	if (r->length > max - m->seen.reg_bytes)
+		return say(why, ENOMEM,
+			   "registration limit of %llu bytes reached (%llu "
+			   "registered, %llu more asked; see srxe up "
+			   "--max-reg-bytes)",
+			   (unsigned long long)max,
+			   (unsigned long long)m->seen.reg_bytes,
+			   (unsigned long long)r->length);
+	return 0;
+}
+
+static int explain_nomem(const struct srxed_mem *m,
+			 const struct srxe_reg_mr_req *r, char *why)
+{
+	uint64_t first = r->va >> SRXE_FRAME_SHIFT;
+	uint64_t pages =
+		((r->va + r->length - 1) >> SRXE_FRAME_SHIFT) - first + 1;
+	uint64_t free_frames =
+		(m->slab.bytes >> SRXE_FRAME_SHIFT) - m->seen.frames_in_use;
+
+	if (pages > free_frames)
+		return say(why, ENOMEM,
+			   "memory slab of %llu bytes is full (%llu free "
+			   "frames, up to %llu needed)",
+			   (unsigned long long)m->slab.bytes,
+			   (unsigned long long)free_frames,
+			   (unsigned long long)pages);
+	return say(why, ENOMEM,
+		   "translation state exhausted or srxed out of memory");
+}
+
+static void put_runs(struct srxe_mr_run *out, const struct srxe_runs *runs,
+		     size_t first, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct srxe_run *r = &runs->v[first + i];
+
+		out[i].va = r->va;
+		out[i].slab_off = (uint64_t)r->frame << SRXE_FRAME_SHIFT;
+		out[i].len = (uint64_t)r->npages << SRXE_FRAME_SHIFT;
+	}
+}
+
+/* srxe_mem_reg() with the reply-size rule: all or nothing. */
+static int pin(struct srxed_mem *m, const struct srxe_reg_mr_req *r,
+	       struct srxe_mr_keys *keys, struct srxe_runs *runs, char *why)
+{
+	int ret = srxe_mem_reg(m->client, r->pd_handle, r->va, r->length,
+			       r->iova, r->access, keys, runs);
+
+	if (ret == -ENOMEM)
+		return explain_nomem(m, r, why);
+	if (ret)
+		return say(why, -ret, "registration refused: %s",
+			   strerror(-ret));
+	if (runs->n <= SRXE_MR_RUNS_MAX)
+		return 0;
+	/* The new frames were never written: they go back as holes. */
+	srxe_mem_dereg(m->client, keys->lkey, NULL);
+	return say(why, ENOMEM,
+		   "the buffer would need %zu separate frame runs, more than "
+		   "%d per registration (slab fragmented): register it in "
+		   "smaller pieces",
+		   runs->n, SRXE_MR_RUNS_MAX);
+}
+
+int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
+		 const struct srxe_reg_mr_req *req,
+		 struct srxe_reg_mr_resp *resp, char *why)
+{
+	struct srxed_pd *pd = srxed_handle_lookup(&s->pds, req->pd_handle);
+	struct srxed_mem *m = s->mem;
+	struct srxe_runs runs = { 0 };
+	struct srxe_mr_keys keys;
+	struct srxed_mr *mr;
+	int ret;
+
+	if (!pd)
+		return say(why, EINVAL, "no such PD 0x%x in this context",
+			   req->pd_handle);
+	ret = check_request(d, m, req, why);
+	if (ret)
+		return ret;
+	mr = calloc(1, sizeof(*mr));
+	if (!mr)
+		return say(why, ENOMEM, "srxed is out of memory");
+	if (srxed_handle_alloc(&m->mrs, mr, &mr->handle)) {
+		free(mr);
+		return say(why, ENOMEM, "context MR limit (%u) reached",
+			   d->cfg.max_mrs);
+	}
+	ret = pin(m, req, &keys, &runs, why);
+	if (ret) {
+		srxed_handle_free(&m->mrs, mr->handle);
+		free(mr);
+		srxe_runs_free(&runs);
+		return ret;
+	}
+	mr->lkey = keys.lkey;
+	mr->pd = pd;
+	pd->users++;
+	d->stats.mr_handles++;
+	resp->lkey = keys.lkey;
+	resp->rkey = keys.rkey;
+	resp->mr_handle = mr->handle;
+	resp->nruns = runs.n;
+	put_runs(resp->runs, &runs, 0, runs.n);
+	srxe_runs_free(&runs);
+	account(d, m);
+	return 0;
+}
+
+static void put_released(const struct srxed_mr *mr, uint32_t first,
+			 struct srxe_dereg_mr_resp *resp)
+{
+	size_t left = mr->released.n - first;
+
+	resp->nruns_total = mr->released.n;
+	resp->nruns = left < SRXE_MR_RUNS_MAX ? left : SRXE_MR_RUNS_MAX;
+	put_runs(resp->runs, &mr->released, first, resp->nruns);
+}
+
+int srxed_mr_dereg(struct srxed *d, struct srxed_session *s, uint32_t handle,
+		   struct srxe_dereg_mr_resp *resp, char *why)
+{
+	struct srxed_mem *m = s->mem;
+	struct srxed_mr *mr = srxed_handle_lookup(&m->mrs, handle);
+	int ret;
+
+	if (!mr)
+		return say(why, EINVAL, "no such MR 0x%x in this context",
+			   handle);
+	if (!mr->pd)
+		return say(why, EINVAL,
+			   "MR 0x%x is already deregistered (DEREG_DONE "
+			   "pending)",
+			   handle);
+	ret = srxe_mem_dereg(m->client, mr->lkey, &mr->released);
+	if (ret)
+		return say(why, EIO,
+			   "srxed internal error: MR 0x%x has no "
+			   "live key (%d)",
+			   handle, ret);
+	/* The application maps these frames until DEREG_DONE. */
+	ret = srxe_mem_hold_frames(m->client, &mr->released);
+	mr->held = !ret;
+	if (ret)
+		log_err("client %llu: cannot quarantine frames of MR 0x%x (%d)",
+			(unsigned long long)s->id, handle, ret);
+	mr->pd->users--;
+	mr->pd = NULL;
+	put_released(mr, 0, resp);
+	account(d, m);
+	return 0;
+}
+
+static struct srxed_mr *dying_mr(struct srxed_mem *m, uint32_t handle,
+				 char *why, int *err)
+{
+	struct srxed_mr *mr = srxed_handle_lookup(&m->mrs, handle);
+
+	*err = 0;
+	if (!mr)
+		*err = say(why, EINVAL, "no such MR 0x%x in this context",
+			   handle);
+	else if (mr->pd)
+		*err = say(why, EINVAL, "MR 0x%x is live: send DEREG_MR first",
+			   handle);
+	return *err ? NULL : mr;
+}
+
+int srxed_mr_dereg_runs(struct srxed_session *s,
+			const struct srxe_dereg_runs_req *req,
+			struct srxe_dereg_mr_resp *resp, char *why)
+{
+	int err;
+	struct srxed_mr *mr = dying_mr(s->mem, req->mr_handle, why, &err);
+
+	if (!mr)
+		return err;
+	if (req->first >= mr->released.n)
+		return say(why, EINVAL,
+			   "run %u requested, MR 0x%x released %zu", req->first,
+			   req->mr_handle, mr->released.n);
+	put_released(mr, req->first, resp);
+	return 0;
+}
+
+int srxed_mr_dereg_done(struct srxed *d, struct srxed_session *s,
+			uint32_t handle, char *why)
+{
+	struct srxed_mem *m = s->mem;
+	int err;
+	struct srxed_mr *mr = dying_mr(m, handle, why, &err);
+
+	if (!mr)
+		return err;
+	for (size_t i = 0; i < mr->released.n; i++) {
+		const struct srxe_run *r = &mr->released.v[i];
+
+		err = srxed_slab_punch(&m->slab,
+				       (uint64_t)r->frame << SRXE_FRAME_SHIFT,
+				       (uint64_t)r->npages << SRXE_FRAME_SHIFT);
+		if (err)
+			log_err("client %llu: punching frames %u+%u: %s",
+				(unsigned long long)s->id, r->frame, r->npages,
+				strerror(-err));
+	}
+	if (mr->held)
+		srxe_mem_unhold_frames(m->client, &mr->released);
+	srxed_handle_free(&m->mrs, handle);
+	release_mr(mr, handle, d);
+	account(d, m);
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The data-path objects of a client context (issue #4): its ring arena and
+ * doorbell, CQs, QPs, SRQs and AHs, served for the opcodes of
+ * include/srxe/proto_verbs.h, each mirrored by an engine object
+ * (engine/engine.h) created and destroyed under srxe_engine_lock().
+ *
+ * Contract:
+ *  - The arena, the doorbell and the engine context are created together
+ *    on the first request that needs them and live until the context
+ *    closes.  Their fds stay owned by the session while a reply carries
+ *    them.
+ *  - Handles are per connection: a handle of another client, a stale or a
+ *    forged one is "no such ..." (EINVAL).  Objects named in a request
+ *    (PD, CQs, SRQ) are counted as used and cannot be destroyed (EBUSY)
+ *    while something uses them.
+ *  - Limits (devattr.h) are device-wide, counted in d->stats, answered
+ *    with ENOMEM; bad sizes and values with EINVAL; unsupported features
+ *    with EOPNOTSUPP; every refusal with a reason.
+ *  - QP numbers are unique in this srxed (qpn.h).
+ *  - srxed_verbs_close() destroys, in order, QPs, SRQs, CQs, AHs, the
+ *    engine context, the doorbell and the arena; it must run before the
+ *    context's memory (mr.h) goes, since the engine translates through it.
+ */
+#ifndef SRXED_VERBS_H
+#define SRXED_VERBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+#include "srxe/proto_verbs.h"
+#include "srxed.h"
+
+union srxed_verbs_reply {
+	struct srxe_map_rings_resp map_rings;
+	struct srxe_create_cq_resp create_cq;
+	struct srxe_resize_cq_resp resize_cq;
+	struct srxe_create_qp_resp create_qp;
+	struct srxe_query_qp_resp query_qp;
+	struct srxe_create_srq_resp create_srq;
+	struct srxe_query_srq_resp query_srq;
+	struct srxe_create_ah_resp create_ah;
+};
+
+/*
+ * Serves one request of opcode SRXE_OP_MAP_RINGS..SRXE_OP_DESTROY_AH
+ * whose body has the size proto.c's table gives.  Returns 0 or a positive
+ * errno with why (SRXE_REASON_MAX + 1 bytes); *reply_fd may receive a
+ * session-owned fd to send with the reply.
+ */
+int srxed_verbs_request(struct srxed *d, struct srxed_session *s,
+			uint16_t opcode, const void *body,
+			union srxed_verbs_reply *reply, int *reply_fd,
+			char *why);
+
+void srxed_verbs_close(struct srxed *d, struct srxed_session *s);
+
+/* Starts / stops d->engine for the device; 0 or -errno with err[cap]. */
+int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap);
+void srxed_verbs_engine_stop(struct srxed *d);
+
+#endif /* SRXED_VERBS_H */

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Per-context verbs state (contract in verbs.h): the ring arena, the
+ * doorbell, the engine context, the request table for opcodes 16-30 and
+ * the teardown order.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "devattr.h"
+#include "log.h"
+#include "mr.h"
+#include "qp_state.h"
+#include "srxe/device.h"
+#include "verbs_objs.h"
+
+int srxed_verbs_say(char *why, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, SRXE_REASON_MAX + 1, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+uint32_t srxed_pow2_at_least(uint32_t n)
+{
+	uint32_t p = 1;
+
+	while (p < n && p < (1u << 31))
+		p <<= 1;
+	return p;
+}
+
+void srxed_qp_limits(struct srxe_qp_limits *lim)
+{
+	lim->max_mtu = IBV_MTU_4096; /* port max_mtu (devattr.c) */
+	lim->max_rd_atomic = SRXED_MAX_RD_ATOM;
+	lim->max_dest_rd_atomic = SRXED_MAX_RD_ATOM;
+	lim->pkey_tbl_len = 1;
+	lim->gid_tbl_len = SRXE_GID_TBL_LEN;
+}
+
+int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
+{
+	struct srxe_engine_config cfg = {
+		.ipv4_be = d->cfg.ipv4_be,
+		.active_mtu = srxe_ib_mtu_from_netdev(d->dev.netdev_mtu),
+		.threads = 1,
+		.spin_us = 50,
+	};
+	const char *why = NULL;
+	sigset_t all, old;
+	int ret;
+
+	/*
+	 * Engine threads inherit the mask: with every signal blocked they
+	 * never take the SIGTERM/SIGINT the control plane waits for.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ret = srxe_engine_start(&cfg, &d->engine, &why);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		snprintf(err, cap, "cannot start the engine: %s (%s)",
+			 why ? why : "no reason given", strerror(-ret));
+	return ret;
+}
+
+void srxed_verbs_engine_stop(struct srxed *d)
+{
+	if (d->engine)
+		srxe_engine_stop(d->engine);
+	d->engine = NULL;
+	srxed_qpns_destroy(&d->qpns);
+}
+
+/* The engine resolves a UD WQE's AH handle here, under the engine lock. */
+static struct srxe_eng_ah *lookup_ah(void *opaque, uint32_t ah_handle)
+{
+	struct srxed_verbs_ctx *v = opaque;
+	struct srxed_ah *ah = srxed_handle_lookup(&v->ahs, ah_handle);
+
+	return ah ? ah->eng : NULL;
+}
+
+static int init_tables(struct srxed_verbs_ctx *v)
+{
+	return srxed_handles_init(&v->cqs, SRXED_MAX_CQ) ||
+	       srxed_handles_init(&v->qps, SRXED_MAX_QP) ||
+	       srxed_handles_init(&v->srqs, SRXED_MAX_SRQ) ||
+	       srxed_handles_init(&v->ahs, SRXED_MAX_AH);
+}
+
+static void free_ctx(struct srxed_verbs_ctx *v)
+{
+	srxed_handles_destroy(&v->cqs);
+	srxed_handles_destroy(&v->qps);
+	srxed_handles_destroy(&v->srqs);
+	srxed_handles_destroy(&v->ahs);
+	if (v->doorbell_fd >= 0)
+		close(v->doorbell_fd);
+	srxed_arena_destroy(&v->arena);
+	free(v);
+}
+
+static int create_engine_ctx(struct srxed *d, struct srxed_session *s,
+			     struct srxed_verbs_ctx *v, char *why)
+{
+	struct srxe_eng_ctx_init init = {
+		.mem = srxed_mem_client(s),
+		.arena = v->arena.base,
+		.arena_bytes = v->arena.bytes,
+		.doorbell_fd = v->doorbell_fd,
+		.async_fd = s->async_fd,
+		.client_id = (uint32_t)s->id,
+	};
+	const char *reason = NULL;
+	int ret;
+
+	srxe_engine_lock(d->engine);
+	ret = srxe_eng_ctx_create(d->engine, &init, &v->eng, &reason);
+	if (!ret)
+		srxe_eng_ctx_set_ah_lookup(v->eng, lookup_ah, v);
+	srxe_engine_unlock(d->engine);
+	if (ret)
+		return srxed_verbs_say(why, -ret,
+				       "cannot create the engine context: %s",
+				       reason ? reason : strerror(-ret));
+	return 0;
+}
+
+static int create_ctx(struct srxed *d, struct srxed_session *s,
+		      struct srxed_verbs_ctx **out, char *why)
+{
+	struct srxed_verbs_ctx *v = calloc(1, sizeof(*v));
+	const char *step;
+	int ret;
+
+	if (!v)
+		return srxed_verbs_say(why, ENOMEM, "srxed is out of memory");
+	v->doorbell_fd = -1;
+	ret = srxed_arena_create(&v->arena, SRXED_ARENA_BYTES, &step);
+	if (ret) {
+		v->arena.fd = -1;
+		free_ctx(v);
+		return srxed_verbs_say(why, -ret, "%s: %s", step,
+				       strerror(-ret));
+	}
+	v->doorbell_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (v->doorbell_fd < 0 || init_tables(v)) {
+		ret = srxed_verbs_say(why, ENOMEM,
+				      "cannot create the doorbell: %s",
+				      strerror(errno));
+		free_ctx(v);
+		return ret;
+	}
+	ret = create_engine_ctx(d, s, v, why);
+	if (ret) {
+		free_ctx(v);
+		return ret;
+	}
+	*out = v;
+	return 0;
+}
+
+struct srxed_verbs_ctx *srxed_verbs_ctx_get(struct srxed *d,
+					    struct srxed_session *s, int *err,
+					    char *why)
+{
+	if (s->verbs)
+		return s->verbs;
+	if (!d->engine) {
+		*err = srxed_verbs_say(why, EIO,
+				       "the srxe engine is not running");
+		return NULL;
+	}
+	if (!srxed_mem_client(s)) {
+		*err = srxed_verbs_say(why, EIO, "the context has no memory");
+		return NULL;
+	}
+	*err = create_ctx(d, s, &s->verbs, why);
+	return *err ? NULL : s->verbs;
+}
+
+/* What a drain callback needs besides the object. */
+struct teardown {
+	struct srxed *d;
+	struct srxed_verbs_ctx *v;
+};
+
+static void drain_qp(void *obj, uint32_t handle, void *arg)
+{
+	struct teardown *t = arg;
+
+	srxed_qp_release(t->d, t->v, obj);
+}
+
+static void drain_srq(void *obj, uint32_t handle, void *arg)
+{
+	struct teardown *t = arg;
+
+	srxed_srq_release(t->d, t->v, obj);
+}
+
+static void drain_cq(void *obj, uint32_t handle, void *arg)
+{
+	struct teardown *t = arg;
+
+	srxed_cq_release(t->d, t->v, obj);
+}
+
+static void drain_ah(void *obj, uint32_t handle, void *arg)
+{
+	struct teardown *t = arg;
+
+	srxed_ah_release(t->d, t->v, obj);
+}
+
+void srxed_verbs_close(struct srxed *d, struct srxed_session *s)
+{
+	struct srxed_verbs_ctx *v = s->verbs;
+	struct teardown t = { d, v };
+	unsigned int qps, cqs, srqs, ahs;
+
+	if (!v)
+		return;
+	qps = srxed_handles_count(&v->qps);
+	cqs = srxed_handles_count(&v->cqs);
+	srqs = srxed_handles_count(&v->srqs);
+	ahs = srxed_handles_count(&v->ahs);
+	/* Users before what they use: QPs hold CQs, SRQs and PDs. */
+	srxed_handles_drain(&v->qps, drain_qp, &t);
+	srxed_handles_drain(&v->srqs, drain_srq, &t);
+	srxed_handles_drain(&v->cqs, drain_cq, &t);
+	srxed_handles_drain(&v->ahs, drain_ah, &t);
+	srxe_engine_lock(d->engine);
+	srxe_eng_ctx_destroy(v->eng);
+	srxe_engine_unlock(d->engine);
+	if (qps || cqs || srqs || ahs)
+		log_info("client %llu: freed %u QPs, %u CQs, %u SRQs, %u AHs",
+			 (unsigned long long)s->id, qps, cqs, srqs, ahs);
+	free_ctx(v);
+	s->verbs = NULL;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal to the verbs_*.c modules of srxed: the per-context verbs state
+ * and the daemon records of each object (contract in verbs.h).
+ */
+#ifndef SRXED_VERBS_OBJS_H
+#define SRXED_VERBS_OBJS_H
+
+#include "arena.h"
+#include "engine.h"
+#include "handles.h"
+#include "verbs.h"
+
+struct srxed_verbs_ctx {
+	struct srxed_arena arena;
+	int doorbell_fd;
+	struct srxe_eng_ctx *eng;
+	struct srxed_handles cqs, qps, srqs, ahs;
+};
+
+struct srxed_cq {
+	uint32_t handle;
+	uint32_t users; /* QP send/recv references */
+	struct srxe_ring_desc ring;
+	struct srxe_eng_cq *eng;
+};
+
+struct srxed_srq {
+	uint32_t handle;
+	uint32_t users; /* QPs attached */
+	struct srxed_pd *pd;
+	uint32_t max_wr, max_sge;
+	struct srxe_ring_desc ring;
+	struct srxe_eng_srq *eng;
+};
+
+struct srxed_qp {
+	uint32_t handle;
+	uint32_t qpn;
+	uint32_t type;
+	uint32_t sq_sig_all;
+	struct srxed_pd *pd;
+	struct srxed_cq *send_cq, *recv_cq;
+	struct srxed_srq *srq;
+	struct srxe_qp_cap_wire cap;
+	struct srxe_ring_desc sq, rq;
+	struct srxe_eng_qp *eng;
+};
+
+struct srxed_ah {
+	uint32_t handle;
+	struct srxed_pd *pd;
+	struct srxe_eng_ah *eng;
+};
+
+int srxed_verbs_say(char *why, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The context's verbs state, created on first use; NULL with why set. */
+struct srxed_verbs_ctx *srxed_verbs_ctx_get(struct srxed *d,
+					    struct srxed_session *s, int *err,
+					    char *why);
+
+uint32_t srxed_pow2_at_least(uint32_t n);
+
+/* Handlers, one per opcode; same return convention as srxed_verbs_request. */
+int srxed_cq_create(struct srxed *d, struct srxed_session *s,
+		    const struct srxe_create_cq_req *req,
+		    struct srxe_create_cq_resp *resp, char *why);
+int srxed_cq_resize(struct srxed *d, struct srxed_session *s,
+		    const struct srxe_resize_cq_req *req,
+		    struct srxe_resize_cq_resp *resp, char *why);
+int srxed_cq_destroy(struct srxed *d, struct srxed_session *s,
+		     const struct srxe_destroy_req *req, char *why);
+/* Teardown of one CQ whose users are gone (drain callback). */
+void srxed_cq_release(struct srxed *d, struct srxed_verbs_ctx *v,
+		      struct srxed_cq *cq);
+
+int srxed_qp_create(struct srxed *d, struct srxed_session *s,
+		    const struct srxe_create_qp_req *req,
+		    struct srxe_create_qp_resp *resp, char *why);
+int srxed_qp_modify(struct srxed *d, struct srxed_session *s,
+		    const struct srxe_modify_qp_req *req, char *why);
+int srxed_qp_query(struct srxed *d, struct srxed_session *s,
+		   const struct srxe_query_qp_req *req,
+		   struct srxe_query_qp_resp *resp, char *why);
+int srxed_qp_destroy(struct srxed *d, struct srxed_session *s,
+		     const struct srxe_destroy_req *req, char *why);
+void srxed_qp_release(struct srxed *d, struct srxed_verbs_ctx *v,
+		      struct srxed_qp *qp);
+
+int srxed_srq_create(struct srxed *d, struct srxed_session *s,
+		     const struct srxe_create_srq_req *req,
+		     struct srxe_create_srq_resp *resp, char *why);
+int srxed_srq_modify(struct srxed *d, struct srxed_session *s,
+		     const struct srxe_modify_srq_req *req, char *why);
+int srxed_srq_query(struct srxed *d, struct srxed_session *s,
+		    const struct srxe_destroy_req *req,
+		    struct srxe_query_srq_resp *resp, char *why);
+int srxed_srq_destroy(struct srxed *d, struct srxed_session *s,
+		      const struct srxe_destroy_req *req, char *why);
+void srxed_srq_release(struct srxed *d, struct srxed_verbs_ctx *v,
+		       struct srxed_srq *srq);
+
+int srxed_ah_create(struct srxed *d, struct srxed_session *s,
+		    const struct srxe_create_ah_req *req,
+		    struct srxe_create_ah_resp *resp, char *why);
+int srxed_ah_destroy(struct srxed *d, struct srxed_session *s,
+		     const struct srxe_destroy_req *req, char *why);
+void srxed_ah_release(struct srxed *d, struct srxed_verbs_ctx *v,
+		      struct srxed_ah *ah);
+
+/* The limits qp_state.h checks against, as query_device/port report. */
+struct srxe_qp_limits;
+void srxed_qp_limits(struct srxe_qp_limits *lim);
+
+#endif /* SRXED_VERBS_OBJS_H */

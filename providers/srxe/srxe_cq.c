@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Completion queues: srxed creates the ring, the engine writes CQEs into
+ * it, the provider converts them to struct ibv_wc and hands the slots back
+ * by storing cons.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "srxe_verbs.h"
+
+int srxe_cq_setup(struct ibv_context *ibctx, struct srxe_cq *cq, int cqe,
+		  int comp_vector)
+{
+	struct srxe_context *ctx = to_srxe_context(ibctx);
+	struct srxe_create_cq_req req = {
+		.cqe = cqe < 0 ? 0 : (uint32_t)cqe,
+		.comp_vector =
+			comp_vector < 0 ? UINT32_MAX : (uint32_t)comp_vector,
+		.user_handle = (uintptr_t)&cq->vcq.cq,
+	};
+	struct srxe_create_cq_resp resp;
+	struct srxe_destroy_req dreq = { 0 };
+	int ret;
+
+	if (srxe_arena_check(&ctx->arena))
+		return errno;
+	if (cqe < 1) {
+		errno = EINVAL;
+		return EINVAL;
+	}
+	ret = srxe_ctx_call(ctx, SRXE_OP_CREATE_CQ, &req, sizeof(req), &resp,
+			    sizeof(resp));
+	if (ret)
+		return ret;
+	ret = srxe_ring_attach(&ctx->arena, &resp.ring, SRXE_CQE_STRIDE,
+			       &cq->ring);
+	if (ret) {
+		dreq.handle = resp.cq_handle;
+		srxe_ctx_call(ctx, SRXE_OP_DESTROY_CQ, &dreq, sizeof(dreq),
+			      NULL, 0);
+		errno = ret;
+		return ret;
+	}
+	pthread_spin_init(&cq->lock, PTHREAD_PROCESS_PRIVATE);
+	cq->vcq.cq.context = ibctx;
+	cq->vcq.cq.handle = resp.cq_handle;
+	cq->vcq.cq.cqe = resp.cqe;
+	return 0;
+}
+
+/* libibverbs' ibv_create_cq() runs verbs_init_cq() on what we return. */
+struct ibv_cq *srxe_create_cq(struct ibv_context *ibctx, int cqe,
+			      struct ibv_comp_channel *channel, int comp_vector)
+{
+	struct srxe_cq *cq = calloc(1, sizeof(*cq));
+	int ret;
+
+	if (!cq) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ret = srxe_cq_setup(ibctx, cq, cqe, comp_vector);
+	if (ret) {
+		free(cq);
+		errno = ret;
+		return NULL;
+	}
+	return &cq->vcq.cq;
+}
+
+static void srxe_cqe_to_wc(const struct srxe_cqe *cqe, struct ibv_wc *wc)
+{
+	wc->wr_id = cqe->wr_id;
+	wc->status = cqe->status;
+	wc->opcode = cqe->opcode;
+	wc->vendor_err = cqe->vendor_err;
+	wc->byte_len = cqe->byte_len;
+	wc->imm_data = cqe->imm_data; /* also invalidated_rkey */
+	wc->qp_num = cqe->qp_num;
+	wc->src_qp = cqe->src_qp;
+	wc->wc_flags = cqe->wc_flags;
+	wc->pkey_index = cqe->pkey_index;
+	wc->slid = cqe->slid;
+	wc->sl = cqe->sl;
+	wc->dlid_path_bits = cqe->dlid_path_bits;
+}
+
+int srxe_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
+{
+	struct srxe_cq *cq = to_srxe_cq(ibcq);
+	uint32_t ready;
+	int n = 0;
+
+	pthread_spin_lock(&cq->lock);
+	ready = srxe_ring_ready(&cq->ring);
+	for (; n < num_entries && (uint32_t)n < ready; n++) {
+		srxe_cqe_to_wc(srxe_ring_at(&cq->ring, cq->ring.head), &wc[n]);
+		cq->ring.head++;
+	}
+	if (n)
+		srxe_ring_consume(&cq->ring);
+	pthread_spin_unlock(&cq->lock);
+	return n;
+}
+
+/*
+ * Arming is a bump of arm_seq after arm_solicited is in place; the engine
+ * compares arm_seq with the value it last served when it writes a CQE.
+ * Delivering the event through the completion channel is issue #6.
+ */
+int srxe_req_notify_cq(struct ibv_cq *ibcq, int solicited_only)
+{
+	struct srxe_cq *cq = to_srxe_cq(ibcq);
+	struct srxe_ring_hdr *hdr;
+
+	pthread_spin_lock(&cq->lock);
+	hdr = cq->ring.hdr;
+	__atomic_store_n(&hdr->arm_solicited, solicited_only ? 1u : 0u,
+			 __ATOMIC_RELAXED);
+	__atomic_fetch_add(&hdr->arm_seq, 1, __ATOMIC_RELEASE);
+	pthread_spin_unlock(&cq->lock);
+	return 0;
+}
+
+/*
+ * srxed moves the unconsumed CQEs into a new ring from index 0 on; the
+ * lock keeps pollers off both rings meanwhile.
+ */
+int srxe_resize_cq(struct ibv_cq *ibcq, int cqe)
+{
+	struct srxe_context *ctx = to_srxe_context(ibcq->context);
+	struct srxe_cq *cq = to_srxe_cq(ibcq);
+	struct srxe_resize_cq_req req = { .cq_handle = ibcq->handle };
+	struct srxe_resize_cq_resp resp;
+	struct srxe_ring ring;
+	int ret;
+
+	if (cqe < 1)
+		return EINVAL;
+	req.cqe = cqe;
+	pthread_spin_lock(&cq->lock);
+	ret = srxe_ctx_call(ctx, SRXE_OP_RESIZE_CQ, &req, sizeof(req), &resp,
+			    sizeof(resp));
+	if (!ret)
+		ret = srxe_ring_attach(&ctx->arena, &resp.ring, SRXE_CQE_STRIDE,
+				       &ring);
+	if (!ret) {
+		cq->ring = ring;
+		ibcq->cqe = resp.cqe;
+	}
+	pthread_spin_unlock(&cq->lock);
+	return ret;
+}
+
+int srxe_destroy_cq(struct ibv_cq *ibcq)
+{
+	struct srxe_cq *cq = to_srxe_cq(ibcq);
+	struct srxe_destroy_req req = { .handle = ibcq->handle };
+	int ret;
+
+	ret = srxe_ctx_call(to_srxe_context(ibcq->context), SRXE_OP_DESTROY_CQ,
+			    &req, sizeof(req), NULL, 0);
+	if (ret)
+		return ret; /* e.g. EBUSY while a QP uses it: CQ stays valid */
+	pthread_spin_destroy(&cq->lock);
+	free(cq);
+	return 0;
+}

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Memory regions: srxed decides (pins, allocates frames, issues keys), the
+ * provider moves the application's pages onto the frames srxed names and
+ * back (srxe_move.h), following the conversation in
+ * include/srxe/proto_mr.h.
+ *
+ * Registration and deregistration of one context are serialized by
+ * ctx->mr_lock: a DEREG_MR ... DEREG_DONE conversation must not interleave
+ * with a REG_MR that could be handed the frames being moved back (srxed
+ * quarantines them anyway), and two moves of overlapping pages at the
+ * same time would lose data.
+ *
+ * Fork: pages on the slab are MAP_SHARED.  A child inheriting them would
+ * share (not copy) the parent's buffers and keep its slab frames mapped,
+ * so every moved run is marked MADV_DONTFORK, which is what ibv_fork_init()
+ * promises RDMA applications anyway (the child sees no mapping there).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "srxe.h"
+#include "srxe_move.h"
+
+/* Move one run back; the application may have unmapped parts of it. */
+static int run_to_private(struct srxe_context *ctx, const struct srxe_mr_run *r)
+{
+	int ret = srxe_move_to_private((void *)(uintptr_t)r->va, r->len,
+				       ctx->slab_fd, r->slab_off);
+
+	if (ret != -EINVAL && ret != -EFAULT)
+		return ret;
+	/*
+	 * Some page no longer maps its frame (unmapped or remapped by the
+	 * application): there is nothing to move back there, but the other
+	 * pages still need to go, one by one.
+	 */
+	for (uint64_t off = 0; off < r->len; off += SRXE_MOVE_PAGE_SIZE) {
+		ret = srxe_move_to_private((void *)(uintptr_t)(r->va + off),
+					   SRXE_MOVE_PAGE_SIZE, ctx->slab_fd,
+					   r->slab_off + off);
+		if (ret && ret != -EINVAL && ret != -EFAULT)
+			return ret;
+	}
+	return 0;
+}
+
+static int runs_to_private(struct srxe_context *ctx,
+			   const struct srxe_dereg_mr_resp *resp)
+{
+	int first_err = 0;
+
+	for (uint32_t i = 0; i < resp->nruns; i++) {
+		int ret = run_to_private(ctx, &resp->runs[i]);
+
+		if (ret && !first_err)
+			first_err = ret;
+	}
+	return first_err;
+}
+
+/*
+ * DEREG_MR, move every released run back, DEREG_DONE.  Returns 0 or a
+ * positive errno.  If a page cannot be moved back, DEREG_DONE is not sent:
+ * srxed then keeps the frames quarantined until the context closes rather
+ * than zeroing memory the application still uses.
+ */
+static int dereg_locked(struct srxe_context *ctx, uint32_t handle)
+{
+	struct srxe_dereg_mr_req req = { .mr_handle = handle };
+	struct srxe_dereg_runs_req more = { .mr_handle = handle };
+	struct srxe_dereg_mr_resp resp;
+	int ret, moved;
+
+	ret = srxe_ctx_call(ctx, SRXE_OP_DEREG_MR, &req, sizeof(req), &resp,
+			    sizeof(resp));
+	if (ret)
+		return ret;
+	moved = runs_to_private(ctx, &resp);
+	for (more.first = resp.nruns; more.first < resp.nruns_total && !ret;
+	     more.first += resp.nruns) {
+		ret = srxe_ctx_call(ctx, SRXE_OP_DEREG_RUNS, &more,
+				    sizeof(more), &resp, sizeof(resp));
+		if (!ret && !resp.nruns)
+			ret = EPROTO;
+		if (!ret) {
+			int err = runs_to_private(ctx, &resp);
+
+			moved = moved ?: err;
+		}
+	}
+	if (ret || moved) {
+		fprintf(stderr,
+			"%s: MR 0x%x: pages could not be moved back (%s); "
+			"their frames stay reserved until the device is "
+			"closed\n",
+			srxe_devname(ctx), handle, strerror(ret ?: -moved));
+		return 0;
+	}
+	srxe_ctx_call(ctx, SRXE_OP_DEREG_DONE, &req, sizeof(req), NULL, 0);
+	return 0;
+}
+
+/* Move every new run onto the slab; on failure the caller deregisters. */
+static int runs_to_slab(struct srxe_context *ctx,
+			const struct srxe_reg_mr_resp *resp)
+{
+	for (uint32_t i = 0; i < resp->nruns; i++) {
+		const struct srxe_mr_run *r = &resp->runs[i];
+		void *va = (void *)(uintptr_t)r->va;
+		int ret = srxe_move_to_slab(va, r->len, ctx->slab_fd,
+					    r->slab_off);
+
+		if (ret)
+			return -ret;
+		madvise(va, r->len, MADV_DONTFORK);
+	}
+	return 0;
+}
+
+static int reg_locked(struct srxe_context *ctx,
+		      const struct srxe_reg_mr_req *req, struct verbs_mr *vmr)
+{
+	struct srxe_reg_mr_resp resp;
+	int ret;
+
+	ret = srxe_ctx_call(ctx, SRXE_OP_REG_MR, req, sizeof(*req), &resp,
+			    sizeof(resp));
+	if (ret)
+		return ret;
+	if (resp.nruns > SRXE_MR_RUNS_MAX)
+		ret = EPROTO;
+	else
+		ret = runs_to_slab(ctx, &resp);
+	if (ret) {
+		dereg_locked(ctx, resp.mr_handle);
+		return ret;
+	}
+	vmr->ibv_mr.handle = resp.mr_handle;
+	vmr->ibv_mr.lkey = resp.lkey;
+	vmr->ibv_mr.rkey = resp.rkey;
+	return 0;
+}
+
+struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
+			   uint64_t hca_va, int access)
+{
+	struct srxe_context *ctx = to_srxe_context(pd->context);
+	/* Optional bits are hints a device may ignore (verbs.h). */
+	struct srxe_reg_mr_req req = {
+		.pd_handle = pd->handle,
+		.access = (uint32_t)access & ~IBV_ACCESS_OPTIONAL_RANGE,
+		.va = (uintptr_t)addr,
+		.length = length,
+		.iova = hca_va,
+	};
+	struct verbs_mr *vmr = calloc(1, sizeof(*vmr));
+	int ret;
+
+	if (!vmr) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_lock(&ctx->mr_lock);
+	ret = reg_locked(ctx, &req, vmr);
+	pthread_mutex_unlock(&ctx->mr_lock);
+	if (ret) {
+		free(vmr);
+		errno = ret;
+		return NULL;
+	}
+	vmr->ibv_mr.context = pd->context;
+	vmr->ibv_mr.pd = pd;
+	vmr->ibv_mr.addr = addr;
+	vmr->ibv_mr.length = length;
+	vmr->mr_type = IBV_MR_TYPE_MR;
+	vmr->access = access;
+	return &vmr->ibv_mr;
+}
+
+/* On failure the MR stays registered and valid, as with kernel providers. */
+int srxe_dereg_mr(struct verbs_mr *vmr)
+{
+	struct srxe_context *ctx = to_srxe_context(vmr->ibv_mr.context);
+	int ret;
+
+	pthread_mutex_lock(&ctx->mr_lock);
+	ret = dereg_locked(ctx, vmr->ibv_mr.handle);
+	pthread_mutex_unlock(&ctx->mr_lock);
+	if (ret)
+		return ret;
+	free(vmr);
+	return 0;
+}

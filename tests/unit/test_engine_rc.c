@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Issue #4: real data movement through the engine.  Two contexts (two
+ * "processes": own memory client, own arena) with RC/UC/UD QPs connected
+ * over the same-host transport; the engine thread runs its normal loop.
+ * Every test checks the bytes that arrived and the exact completion
+ * statuses, vendor_err and QP states.
+ */
+#include "engine_harness.h"
+
+#define TMO 5000
+
+static struct h_ctx A, B;
+static struct h_cq acq, bcq;
+static struct h_qp qa, qb;
+
+static void setup(void)
+{
+	h_engine_start(IBV_MTU_1024);
+	h_ctx_init(&A, SRXE_MEM_SHORTCUT, 1);
+	h_ctx_init(&B, SRXE_MEM_MTT, 2);
+	h_cq_create(&A, &acq, 256);
+	h_cq_create(&B, &bcq, 256);
+}
+
+static void teardown(void)
+{
+	h_ctx_fini(&A);
+	h_ctx_fini(&B);
+	srxe_engine_stop(h_eng);
+}
+
+static const struct h_conn_opts rc_default = {
+	.access = H_ALL_ACCESS,
+	.timeout = 14,
+	.retry_cnt = 7,
+	.rnr_retry = 7,
+	.min_rnr_timer = 1,
+	.psn = 0xfffff0, /* the 24-bit wrap happens inside the tests */
+};
+
+static void rc_pair(const struct h_conn_opts *o)
+{
+	h_qp_create(&A, &qa, IBV_QPT_RC, &acq, &acq);
+	h_qp_create(&B, &qb, IBV_QPT_RC, &bcq, &bcq);
+	h_connect(&qa, &qb, o);
+}
+
+static struct srxe_cqe expect_cqe(struct h_cq *c, uint64_t wr_id,
+				  uint32_t status, uint32_t opcode)
+{
+	struct srxe_cqe e;
+
+	cr_assert(h_poll(c, &e, TMO), "no completion for wr_id %lu",
+		  (unsigned long)wr_id);
+	cr_assert_eq(e.wr_id, wr_id, "wr_id %lu, expected %lu",
+		     (unsigned long)e.wr_id, (unsigned long)wr_id);
+	cr_assert_eq(e.status, status, "status %u, expected %u", e.status,
+		     status);
+	if (status == IBV_WC_SUCCESS)
+		cr_assert_eq(e.opcode, opcode, "opcode %u, expected %u",
+			     e.opcode, opcode);
+	return e;
+}
+
+static void send_msg(uint64_t len)
+{
+	struct h_mr src, dst;
+	struct srxe_send_wqe *w;
+	struct srxe_cqe e;
+
+	h_mr_reg(&A, &src, len + 1, IBV_ACCESS_LOCAL_WRITE);
+	h_mr_reg(&B, &dst, len + 1, IBV_ACCESS_LOCAL_WRITE);
+	h_fill(src.p, len, (uint32_t)len);
+	memset(dst.p, 0, len + 1);
+	h_post_recv(&qb, 77, &dst, 0, (uint32_t)len + 1);
+	w = h_send_slot(&qa);
+	w->wr_id = 1000 + len;
+	w->opcode = IBV_WR_SEND_WITH_IMM;
+	w->imm_data = htonl(0xabcdef01);
+	h_sge(w, &src, 0, (uint32_t)len);
+	h_send_publish(&qa);
+	e = expect_cqe(&bcq, 77, IBV_WC_SUCCESS, IBV_WC_RECV);
+	cr_assert_eq(e.byte_len, len);
+	cr_assert(e.wc_flags & IBV_WC_WITH_IMM);
+	cr_assert_eq(ntohl(e.imm_data), 0xabcdef01);
+	cr_assert_eq(e.qp_num, qb.qpn);
+	cr_assert_eq(memcmp(src.p, dst.p, len), 0, "payload differs");
+	cr_assert_eq(dst.p[len], 0, "wrote past the message");
+	e = expect_cqe(&acq, 1000 + len, IBV_WC_SUCCESS, IBV_WC_SEND);
+	cr_assert_eq(e.byte_len, len);
+}
+
+Test(engine_rc, send_sizes_with_segmentation, .init = setup,
+     .fini = teardown)
+{
+	rc_pair(&rc_default);
+	send_msg(1);
+	send_msg(1024);
+	send_msg(1025);
+	send_msg(4096);
+	send_msg(65536);
+	send_msg(1 << 20);
+	cr_assert_eq(h_state(&qa), IBV_QPS_RTS);
+	cr_assert_eq(h_state(&qb), IBV_QPS_RTS);
+}
+
+Test(engine_rc, inline_send, .init = setup, .fini = teardown)
+{
+	struct h_mr dst;
+	struct srxe_send_wqe *w;
+	struct srxe_cqe e;
+	const char msg[] = "inline data travels in the WQE";
+
+	rc_pair(&rc_default);
+	h_mr_reg(&B, &dst, 256, IBV_ACCESS_LOCAL_WRITE);
+	h_post_recv(&qb, 5, &dst, 0, 256);
+	w = h_send_slot(&qa);
+	w->wr_id = 6;
+	w->opcode = IBV_WR_SEND;
+	w->flags |= SRXE_WQE_INLINE;
+	w->inline_len = sizeof(msg);
+	memcpy(w + 1, msg, sizeof(msg));
+	h_send_publish(&qa);
+	e = expect_cqe(&bcq, 5, IBV_WC_SUCCESS, IBV_WC_RECV);
+	cr_assert_eq(e.byte_len, sizeof(msg));
+	cr_assert_str_eq((char *)dst.p, msg);
+	expect_cqe(&acq, 6, IBV_WC_SUCCESS, IBV_WC_SEND);
+}
+
+Test(engine_rc, write_read_atomics, .init = setup, .fini = teardown)
+{
+	const uint64_t len = 200000;
+	struct h_mr loc, rem, res;
+	struct srxe_send_wqe *w;
+	struct srxe_cqe e;
+
+	rc_pair(&rc_default);
+	h_mr_reg(&A, &loc, len, IBV_ACCESS_LOCAL_WRITE);
+	h_mr_reg(&B, &rem, len, H_ALL_ACCESS);
+	h_mr_reg(&A, &res, 64, IBV_ACCESS_LOCAL_WRITE);
+	h_fill(loc.p, len, 1);
+
+	w = h_send_slot(&qa); /* WRITE everything */
+	w->wr_id = 1;
+	w->opcode = IBV_WR_RDMA_WRITE;
+	w->rdma.remote_addr = rem.va;
+	w->rdma.rkey = rem.rkey;
+	h_sge(w, &loc, 0, (uint32_t)len);
+	h_send_publish(&qa);
+	expect_cqe(&acq, 1, IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE);
+	cr_assert_eq(memcmp(loc.p, rem.p, len), 0);
+
+	h_fill(rem.p, len, 2); /* READ it back, changed, over two SGEs */
+	w = h_send_slot(&qa);
+	w->wr_id = 2;
+	w->opcode = IBV_WR_RDMA_READ;
+	w->rdma.remote_addr = rem.va;
+	w->rdma.rkey = rem.rkey;
+	h_sge(w, &loc, 0, 1000);
+	h_sge(w, &loc, 1000, (uint32_t)len - 1000);
+	h_send_publish(&qa);
+	e = expect_cqe(&acq, 2, IBV_WC_SUCCESS, IBV_WC_RDMA_READ);
+	cr_assert_eq(e.byte_len, len);
+	cr_assert_eq(memcmp(loc.p, rem.p, len), 0);
+
+	*(uint64_t *)(rem.p + 8 - (rem.va & 7)) = 40;
+	w = h_send_slot(&qa);
+	w->wr_id = 3;
+	w->opcode = IBV_WR_ATOMIC_FETCH_AND_ADD;
+	w->atomic.remote_addr = (rem.va + 8) & ~7ull;
+	w->atomic.rkey = rem.rkey;
+	w->atomic.compare_add = 2;
+	h_sge(w, &res, 0, 8);
+	h_send_publish(&qa);
+	expect_cqe(&acq, 3, IBV_WC_SUCCESS, IBV_WC_FETCH_ADD);
+	cr_assert_eq(*(uint64_t *)res.p, 40);
+	cr_assert_eq(*(uint64_t *)(rem.p + 8 - (rem.va & 7)), 42);
+
+	w = h_send_slot(&qa);
+	w->wr_id = 4;
+	w->opcode = IBV_WR_ATOMIC_CMP_AND_SWP;
+	w->atomic.remote_addr = (rem.va + 8) & ~7ull;
+	w->atomic.rkey = rem.rkey;
+	w->atomic.compare_add = 42;
+	w->atomic.swap = 7;
+	h_sge(w, &res, 8, 8);
+	h_send_publish(&qa);
+	expect_cqe(&acq, 4, IBV_WC_SUCCESS, IBV_WC_COMP_SWAP);
+	cr_assert_eq(*(uint64_t *)(res.p + 8), 42);
+	cr_assert_eq(*(uint64_t *)(rem.p + 8 - (rem.va & 7)), 7);
+}
+
+Test(engine_rc, write_with_imm_consumes_recv, .init = setup,
+     .fini = teardown)
+{
+	struct h_mr loc, rem, rbuf;
+	struct srxe_send_wqe *w;
+	struct srxe_cqe e;
+
+	rc_pair(&rc_default);
+	h_mr_reg(&A, &loc, 5000, 0);
+	h_mr_reg(&B, &rem, 5000, IBV_ACCESS_LOCAL_WRITE |
+					  IBV_ACCESS_REMOTE_WRITE);
+	h_mr_reg(&B, &rbuf, 16, IBV_ACCESS_LOCAL_WRITE);
+	h_fill(loc.p, 5000, 9);
+	h_post_recv(&qb, 55, &rbuf, 0, 16);
+	w = h_send_slot(&qa);
+	w->wr_id = 1;
+	w->opcode = IBV_WR_RDMA_WRITE_WITH_IMM;
+	w->imm_data = htonl(99);
+	w->rdma.remote_addr = rem.va;
+	w->rdma.rkey = rem.rkey;
+	h_sge(w, &loc, 0, 5000);
+	h_send_publish(&qa);
+	e = expect_cqe(&bcq, 55, IBV_WC_SUCCESS, IBV_WC_RECV_RDMA_WITH_IMM);
+	cr_assert_eq(e.byte_len, 5000);
+	cr_assert_eq(ntohl(e.imm_data), 99);
+	expect_cqe(&acq, 1, IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE);
+	cr_assert_eq(memcmp(loc.p, rem.p, 5000), 0);
+}
+
+/* A WRITE whose remote side is refused: status, and both QPs in ERR. */
+static void remote_write_refused(struct h_mr *rem, uint64_t addr,
+				 uint32_t rkey, uint32_t len)
+{
+	struct h_mr loc;
+	struct srxe_send_wqe *w;
+	uint8_t before[64];
+
+	h_mr_reg(&A, &loc, 4096, 0);
+	h_fill(loc.p, 4096, 3);
+	memcpy(before, rem->p, sizeof(before));
+	w = h_send_slot(&qa);
+	w->wr_id = 10;
+	w->opcode = IBV_WR_RDMA_WRITE;
+	w->rdma.remote_addr = addr;
+	w->rdma.rkey = rkey;
+	h_sge(w, &loc, 0, len);
+	h_send_publish(&qa);
+	w = h_send_slot(&qa);
+	w->wr_id = 11;
+	w->opcode = IBV_WR_SEND;
+	w->flags = 0; /* unsignaled: flushed WQEs complete anyway */
+	h_send_publish(&qa);
+	expect_cqe(&acq, 10, IBV_WC_REM_ACCESS_ERR, 0);
+	expect_cqe(&acq, 11, IBV_WC_WR_FLUSH_ERR, 0);
+	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
+	cr_assert_eq(h_state(&qb), IBV_QPS_ERR);
+	cr_assert_eq(memcmp(before, rem->p, sizeof(before)), 0,
+		     "refused WRITE changed memory");
+}
+
+Test(engine_rc, bad_rkey, .init = setup, .fini = teardown)
+{
+	struct h_mr rem;
+
+	rc_pair(&rc_default);
+	h_mr_reg(&B, &rem, 4096, H_ALL_ACCESS);
+	remote_write_refused(&rem, rem.va, rem.rkey ^ 0x5a5a00, 64);
+}
+
+Test(engine_rc, out_of_bounds, .init = setup, .fini = teardown)
+{
+	struct h_mr rem;
+
+	rc_pair(&rc_default);
+	h_mr_reg(&B, &rem, 4096, H_ALL_ACCESS);
+	remote_write_refused(&rem, rem.va + 4096 - 32, rem.rkey, 64);
+}
+
+Test(engine_rc, missing_access_right, .init = setup, .fini = teardown)
+{
+	struct h_mr rem;
+
+	rc_pair(&rc_default);
+	h_mr_reg(&B, &rem, 4096,
+		 IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ);
+	remote_write_refused(&rem, rem.va, rem.rkey, 64);
+}
+
+Test(engine_rc, bad_lkey_is_local_protection_error, .init = setup,
+     .fini = teardown)
+{
+	struct h_mr loc, dst;
+	struct srxe_send_wqe *w;
+	struct srxe_cqe e;
+
+	rc_pair(&rc_default);
+	h_mr_reg(&A, &loc, 4096, 0);
+	h_mr_reg(&B, &dst, 4096, IBV_ACCESS_LOCAL_WRITE);
+	h_post_recv(&qb, 1, &dst, 0, 4096);
+	w = h_send_slot(&qa);
+	w->wr_id = 20;
+	w->opcode = IBV_WR_SEND;
+	h_sge(w, &loc, 0, 64);
+	((struct srxe_wqe_sge *)(w + 1))->lkey ^= 0x1234;
+	h_send_publish(&qa);
+	w = h_send_slot(&qa);
+	w->wr_id = 21;
+	w->opcode = IBV_WR_SEND;
+	h_send_publish(&qa);
+	e = expect_cqe(&acq, 20, IBV_WC_LOC_PROT_ERR, 0);
+	cr_assert_neq(e.vendor_err, 0, "vendor_err names the xlate check");
+	expect_cqe(&acq, 21, IBV_WC_WR_FLUSH_ERR, 0);
+	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
+	cr_assert_eq(h_state(&qb), IBV_QPS_RTS, "nothing reached the peer");
+}
+
+Test(engine_rc, dereg_while_write_queued, .init = setup, .fini = teardown)
+{
+	struct h_mr loc, rem;
+	struct srxe_send_wqe *w;
+	struct srxe_cqe e;
+	struct h_conn_opts o = rc_default;
+	struct srxe_qp_attr_wire a = { 0 };
+
+	o.stop_at_rtr = true;
+	rc_pair(&o);
+	h_mr_reg(&A, &loc, 4096, 0);
+	h_mr_reg(&B, &rem, 4096, H_ALL_ACCESS);
+	w = h_send_slot(&qa); /* queued: the QP is not in RTS yet */
+	w->wr_id = 30;
+	w->opcode = IBV_WR_RDMA_WRITE;
+	w->rdma.remote_addr = rem.va;
+	w->rdma.rkey = rem.rkey;
+	h_sge(w, &loc, 0, 128);
+	h_send_publish(&qa);
+	h_mr_dereg(&A, &loc);
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 1;
+	cr_assert_eq(h_modify(&qa, &a,
+			      IBV_QP_STATE | IBV_QP_SQ_PSN | IBV_QP_TIMEOUT |
+				      IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+				      IBV_QP_MAX_QP_RD_ATOMIC),
+		     0);
+	e = expect_cqe(&acq, 30, IBV_WC_LOC_PROT_ERR, 0);
+	cr_assert_neq(e.vendor_err, 0);
+	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
+}
+
+Test(engine_rc, rnr_retry_exhausted, .init = setup, .fini = teardown)
+{
+	struct h_mr loc;
+	struct srxe_send_wqe *w;
+	struct srxe_eng_stats st;
+	struct h_conn_opts o = rc_default;
+
+	o.rnr_retry = 2;
+	o.min_rnr_timer = 1; /* 10 us */
+	rc_pair(&o);
+	h_mr_reg(&A, &loc, 64, 0);
+	w = h_send_slot(&qa);
+	w->wr_id = 40;
+	w->opcode = IBV_WR_SEND;
+	h_sge(w, &loc, 0, 64);
+	h_send_publish(&qa);
+	expect_cqe(&acq, 40, IBV_WC_RNR_RETRY_EXC_ERR, 0);
+	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
+	cr_assert_eq(h_state(&qb), IBV_QPS_RTS);
+	srxe_engine_stats(h_eng, &st);
+	cr_assert_eq(st.rnr_naks_sent, 3, "1 try + 2 retries, got %lu",
+		     (unsigned long)st.rnr_naks_sent);
+}
+
+Test(engine_rc, rnr_then_recv_posted_succeeds, .init = setup,
+     .fini = teardown)
+{
+	struct h_mr loc, dst;
+	struct srxe_send_wqe *w;
+	struct h_conn_opts o = rc_default;
+
+	o.min_rnr_timer = 14; /* 1.28 ms */
+	rc_pair(&o);
+	h_mr_reg(&A, &loc, 3000, 0);
+	h_mr_reg(&B, &dst, 3000, IBV_ACCESS_LOCAL_WRITE);
+	h_fill(loc.p, 3000, 5);
+	w = h_send_slot(&qa);
+	w->wr_id = 41;
+	w->opcode = IBV_WR_SEND;
+	h_sge(w, &loc, 0, 3000);
+	h_send_publish(&qa);
+	usleep(20000);
+	h_post_recv(&qb, 42, &dst, 0, 3000);
+	expect_cqe(&bcq, 42, IBV_WC_SUCCESS, IBV_WC_RECV);
+	expect_cqe(&acq, 41, IBV_WC_SUCCESS, IBV_WC_SEND);
+	cr_assert_eq(memcmp(loc.p, dst.p, 3000), 0);
+}
+
+Test(engine_rc, dead_destination_retry_exhausted, .init = setup,
+     .fini = teardown)
+{
+	struct h_mr loc;
+	struct srxe_send_wqe *w;
+	struct h_conn_opts o = rc_default;
+
+	o.timeout = 8; /* ~1 ms */
+	o.retry_cnt = 3;
+	o.dest_qpn = 0xabcde; /* no such QP */
+	h_qp_create(&A, &qa, IBV_QPT_RC, &acq, &acq);
+	h_to_rts(&qa, 0, &o);
+	h_mr_reg(&A, &loc, 64, 0);
+	w = h_send_slot(&qa);
+	w->wr_id = 50;
+	w->opcode = IBV_WR_SEND;
+	h_sge(w, &loc, 0, 64);
+	h_send_publish(&qa);
+	expect_cqe(&acq, 50, IBV_WC_RETRY_EXC_ERR, 0);
+	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
+}
+
+Test(engine_rc, peer_destroyed_mid_stream, .init = setup, .fini = teardown)
+{
+	struct h_mr loc;
+	struct srxe_send_wqe *w;
+	struct h_conn_opts o = rc_default;
+
+	o.timeout = 8;
+	o.retry_cnt = 2;
+	rc_pair(&o);
+	h_mr_reg(&A, &loc, 64, 0);
+	srxe_engine_lock(h_eng); /* the peer process dies */
+	srxe_eng_qp_destroy(qb.qp);
+	srxe_engine_unlock(h_eng);
+	w = h_send_slot(&qa);
+	w->wr_id = 51;
+	w->opcode = IBV_WR_SEND;
+	h_sge(w, &loc, 0, 64);
+	h_send_publish(&qa);
+	expect_cqe(&acq, 51, IBV_WC_RETRY_EXC_ERR, 0);
+}
+
+Test(engine_rc, recv_too_small, .init = setup, .fini = teardown)
+{
+	struct h_mr loc, dst;
+	struct srxe_send_wqe *w;
+
+	rc_pair(&rc_default);
+	h_mr_reg(&A, &loc, 2048, 0);
+	h_mr_reg(&B, &dst, 2048, IBV_ACCESS_LOCAL_WRITE);
+	h_post_recv(&qb, 60, &dst, 0, 100);
+	w = h_send_slot(&qa);
+	w->wr_id = 61;
+	w->opcode = IBV_WR_SEND;
+	h_sge(w, &loc, 0, 2048);
+	h_send_publish(&qa);
+	expect_cqe(&bcq, 60, IBV_WC_LOC_LEN_ERR, 0);
+	expect_cqe(&acq, 61, IBV_WC_REM_INV_REQ_ERR, 0);
+	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
+	cr_assert_eq(h_state(&qb), IBV_QPS_ERR);
+}
+
+Test(engine_rc, modify_to_err_flushes_both_queues, .init = setup,
+     .fini = teardown)
+{
+	struct h_mr dst;
+	struct srxe_qp_attr_wire a = { .qp_state = IBV_QPS_ERR };
+
+	rc_pair(&rc_default);
+	h_mr_reg(&B, &dst, 64, IBV_ACCESS_LOCAL_WRITE);
+	h_post_recv(&qb, 70, &dst, 0, 64);
+	h_post_recv(&qb, 71, &dst, 0, 64);
+	cr_assert_eq(h_modify(&qb, &a, IBV_QP_STATE), 0);
+	expect_cqe(&bcq, 70, IBV_WC_WR_FLUSH_ERR, 0);
+	expect_cqe(&bcq, 71, IBV_WC_WR_FLUSH_ERR, 0);
+	h_post_recv(&qb, 72, &dst, 0, 64); /* posted in ERR: flushed too */
+	expect_cqe(&bcq, 72, IBV_WC_WR_FLUSH_ERR, 0);
+	cr_assert_eq(h_state(&qb), IBV_QPS_ERR);
+}
+
+Test(engine_rc, garbage_producer_index_kills_only_the_qp, .init = setup,
+     .fini = teardown)
+{
+	rc_pair(&rc_default);
+	__atomic_store_n(&qa.sq->prod.val, 0x7fffffff, __ATOMIC_RELEASE);
+	h_doorbell(&A);
+	for (int i = 0; i < 200 && h_state(&qa) != IBV_QPS_ERR; i++)
+		usleep(1000);
+	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
+	cr_assert_eq(h_state(&qb), IBV_QPS_RTS);
+	rc_pair(&rc_default); /* the engine is alive: a new pair works */
+	send_msg(4096);
+}
+
+Test(engine_uc, send_and_write, .init = setup, .fini = teardown)
+{
+	struct h_mr loc, dst, rem;
+	struct srxe_send_wqe *w;
+	struct srxe_cqe e;
+	struct h_conn_opts o = { .access = H_ALL_ACCESS, .psn = 0xfffffe };
+
+	h_qp_create(&A, &qa, IBV_QPT_UC, &acq, &acq);
+	h_qp_create(&B, &qb, IBV_QPT_UC, &bcq, &bcq);
+	h_connect(&qa, &qb, &o);
+	h_mr_reg(&A, &loc, 10000, 0);
+	h_mr_reg(&B, &dst, 10000, IBV_ACCESS_LOCAL_WRITE);
+	h_mr_reg(&B, &rem, 10000, IBV_ACCESS_LOCAL_WRITE |
+					   IBV_ACCESS_REMOTE_WRITE);
+	h_fill(loc.p, 10000, 11);
+	h_post_recv(&qb, 80, &dst, 0, 10000);
+	w = h_send_slot(&qa);
+	w->wr_id = 81;
+	w->opcode = IBV_WR_SEND;
+	h_sge(w, &loc, 0, 10000);
+	h_send_publish(&qa);
+	e = expect_cqe(&bcq, 80, IBV_WC_SUCCESS, IBV_WC_RECV);
+	cr_assert_eq(e.byte_len, 10000);
+	expect_cqe(&acq, 81, IBV_WC_SUCCESS, IBV_WC_SEND);
+	cr_assert_eq(memcmp(loc.p, dst.p, 10000), 0);
+	w = h_send_slot(&qa);
+	w->wr_id = 82;
+	w->opcode = IBV_WR_RDMA_WRITE;
+	w->rdma.remote_addr = rem.va;
+	w->rdma.rkey = rem.rkey;
+	h_sge(w, &loc, 0, 10000);
+	h_send_publish(&qa);
+	expect_cqe(&acq, 82, IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE);
+	cr_assert_eq(memcmp(loc.p, rem.p, 10000), 0);
+}
+
+static void ud_pair(void)
+{
+	struct srxe_ah_wire av;
+	const char *why;
+	struct h_conn_opts o = { 0 };
+
+	h_qp_create(&A, &qa, IBV_QPT_UD, &acq, &acq);
+	h_qp_create(&B, &qb, IBV_QPT_UD, &bcq, &bcq);
+	h_to_rts(&qa, 0, &o);
+	h_to_rts(&qb, 0, &o);
+	h_av(&av);
+	srxe_engine_lock(h_eng);
+	cr_assert_eq(srxe_eng_ah_create(A.ctx, H_PD, &av, &A.ah[0], &why), 0);
+	srxe_engine_unlock(h_eng);
+	A.nah = 1;
+}
+
+static void ud_send(uint64_t wr_id, uint32_t qkey, struct h_mr *loc,
+		    uint32_t len)
+{
+	struct srxe_send_wqe *w = h_send_slot(&qa);
+
+	w->wr_id = wr_id;
+	w->opcode = IBV_WR_SEND_WITH_IMM;
+	w->imm_data = htonl(5);
+	w->ud.ah_handle = 1;
+	w->ud.remote_qpn = qb.qpn;
+	w->ud.remote_qkey = qkey;
+	h_sge(w, loc, 0, len);
+	h_send_publish(&qa);
+}
+
+Test(engine_ud, grh_and_qkey, .init = setup, .fini = teardown)
+{
+	struct h_mr loc, dst;
+	struct srxe_cqe e;
+	uint32_t ip = h_ip();
+
+	ud_pair();
+	h_mr_reg(&A, &loc, 2048, 0);
+	h_mr_reg(&B, &dst, 2048, IBV_ACCESS_LOCAL_WRITE);
+	h_fill(loc.p, 1024, 12);
+	h_post_recv(&qb, 90, &dst, 0, 2048);
+	ud_send(91, 0x22222222, &loc, 1024); /* wrong Q_Key: dropped */
+	expect_cqe(&acq, 91, IBV_WC_SUCCESS, IBV_WC_SEND);
+	ud_send(92, 0x11111111, &loc, 1024);
+	expect_cqe(&acq, 92, IBV_WC_SUCCESS, IBV_WC_SEND);
+	e = expect_cqe(&bcq, 90, IBV_WC_SUCCESS, IBV_WC_RECV);
+	cr_assert_eq(e.byte_len, 1024 + 40);
+	cr_assert(e.wc_flags & IBV_WC_GRH);
+	cr_assert_eq(e.src_qp, qa.qpn);
+	cr_assert_eq(ntohl(e.imm_data), 5);
+	cr_assert_eq(dst.p[20], 0x45, "IPv4 header in GRH bytes 20..39");
+	cr_assert_eq(memcmp(dst.p + 32, &ip, 4), 0);
+	cr_assert_eq(memcmp(dst.p + 40, loc.p, 1024), 0);
+	ud_send(93, 0x11111111, &loc, 1025); /* > MTU: local length error */
+	expect_cqe(&acq, 93, IBV_WC_LOC_LEN_ERR, 0);
+	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
+}
+

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+/* Engine pieces that can be tested alone: PSN arithmetic, IBA timers,
+ * packet building/parsing, chunk copies. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "engine/pkt.h"
+#include "engine/psn.h"
+#include "engine/timing.h"
+#include "engine/wire.h"
+
+Test(engine_psn, wraps_at_24_bits)
+{
+	cr_assert_eq(srxe_psn_add(0xffffff, 1), 0);
+	cr_assert_eq(srxe_psn_add(0xfffffe, 5), 3);
+	cr_assert_eq(srxe_psn_diff(2, 0xfffffe), 4);
+	cr_assert_eq(srxe_psn_diff(0xfffffe, 2), -4);
+	cr_assert_eq(srxe_psn_diff(100, 100), 0);
+	cr_assert_eq(srxe_psn_diff(0x7fffff, 0), 0x7fffff);
+	cr_assert_eq(srxe_psn_diff(0x800000, 0), -0x800000);
+}
+
+Test(engine_timing, rnr_table_is_ibta)
+{
+	cr_assert_eq(srxe_rnr_timer_ns(0), 655360000ull);
+	cr_assert_eq(srxe_rnr_timer_ns(1), 10000ull);
+	cr_assert_eq(srxe_rnr_timer_ns(14), 1280000ull);
+	cr_assert_eq(srxe_rnr_timer_ns(31), 491520000ull);
+	cr_assert_eq(srxe_rnr_timer_ns(32 + 1), 10000ull, "5 bits only");
+	for (int i = 2; i < 32; i++)
+		cr_assert_gt(srxe_rnr_timer_ns(i), srxe_rnr_timer_ns(i - 1));
+}
+
+Test(engine_timing, ack_timeout_and_mtu)
+{
+	cr_assert_eq(srxe_ack_timeout_ns(0), 0, "0 is infinite");
+	cr_assert_eq(srxe_ack_timeout_ns(1), 8192);
+	cr_assert_eq(srxe_ack_timeout_ns(14), 4096ull << 14);
+	cr_assert_eq(srxe_mtu_bytes(IBV_MTU_256), 256);
+	cr_assert_eq(srxe_mtu_bytes(IBV_MTU_4096), 4096);
+	cr_assert_eq(srxe_mtu_bytes(0), 0);
+	cr_assert_eq(srxe_mtu_bytes(6), 0);
+}
+
+Test(engine_pkt, build_parse_roundtrip_and_wire_bytes)
+{
+	struct srxe_tx_pkt tx;
+	struct srxe_pkt p;
+	uint32_t imm = htonl(0x01020304);
+
+	cr_assert(srxe_tx_begin(&tx, SRXE_OP_RC_WRITE_ONLY_IMM, 0xabcdef,
+				0x123456, 7));
+	srxe_reth_set_va(srxe_tx_ext(&tx, SRXE_EXT_RETH), 0x1122334455667788);
+	srxe_reth_set_rkey(srxe_tx_ext(&tx, SRXE_EXT_RETH), 0xdeadbeef);
+	srxe_reth_set_len(srxe_tx_ext(&tx, SRXE_EXT_RETH), 7);
+	memcpy(srxe_tx_ext(&tx, SRXE_EXT_IMMDT), &imm, 4);
+	srxe_bth_set_ackreq(tx.hdr, true);
+	cr_assert_eq(tx.hdr_len, 12 + 16 + 4);
+	/* BTH bytes exactly as on the wire */
+	cr_assert_eq(tx.hdr[0], 0x0b);
+	cr_assert_eq(tx.hdr[1], 1 << 4, "PadCnt 1 for 7 bytes, TVer 0");
+	cr_assert_eq(tx.hdr[2], 0xff);
+	cr_assert_eq(tx.hdr[5], 0xab);
+	cr_assert_eq(tx.hdr[8], 0x80);
+	cr_assert_eq(tx.hdr[9], 0x12);
+	cr_assert_eq(tx.hdr[12 + 16], 0x01, "ImmDt after RETH");
+	cr_assert(srxe_tx_parse(&tx, &p));
+	cr_assert_eq(p.dqpn, 0xabcdef);
+	cr_assert_eq(p.psn, 0x123456);
+	cr_assert(p.ackreq);
+	cr_assert_eq(p.pad, 1);
+	cr_assert_eq(p.reth.va, 0x1122334455667788);
+	cr_assert_eq(p.reth.rkey, 0xdeadbeef);
+	cr_assert_eq(p.imm, 0x01020304);
+	cr_assert_eq(p.payload_len, 7);
+}
+
+Test(engine_pkt, parse_rejects_payload_on_ack)
+{
+	struct srxe_tx_pkt tx;
+	struct srxe_pkt p;
+
+	cr_assert(srxe_tx_begin(&tx, SRXE_OP_RC_ACKNOWLEDGE, 1, 2, 0));
+	cr_assert(srxe_tx_parse(&tx, &p));
+	tx.payload_len = 4;
+	cr_assert_not(srxe_tx_parse(&tx, &p));
+	cr_assert_not(srxe_tx_begin(&tx, 0x7f, 1, 2, 0), "unknown opcode");
+}
+
+Test(engine_pkt, sg_copy_across_uneven_chunks)
+{
+	uint8_t src[100], dst[100] = { 0 };
+	struct srxe_sg s[3] = { { src, 10 }, { src + 10, 57 }, { src + 67, 33 } };
+	struct srxe_sg d[2] = { { dst, 41 }, { dst + 41, 59 } };
+
+	for (int i = 0; i < 100; i++)
+		src[i] = (uint8_t)(i * 7 + 1);
+	srxe_sg_copy(d, 2, s, 3, 100);
+	cr_assert_eq(memcmp(src, dst, 100), 0);
+	memset(dst, 0, sizeof(dst));
+	srxe_sg_copy(d, 2, s, 3, 50);
+	cr_assert_eq(memcmp(src, dst, 50), 0);
+	cr_assert_eq(dst[50], 0, "copies exactly len bytes");
+}
