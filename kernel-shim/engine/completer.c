@@ -90,8 +90,8 @@ unsigned int srxe_comp_retire(struct srxe_eng_qp *qp)
 	return n;
 }
 
-static void finish(struct srxe_eng_qp *qp, struct srxe_swqe *w,
-		   uint32_t status, uint32_t vendor_err)
+static void finish(struct srxe_eng_qp *qp, struct srxe_swqe *w, uint32_t status,
+		   uint32_t vendor_err)
 {
 	w->state = SRXE_SWQE_DONE;
 	w->status = status;

@@ -109,9 +109,9 @@ struct srxe_swqe {
 	uint64_t length;
 	uint32_t first_psn, last_psn, npkts;
 	uint32_t resp_pkts; /* READ: response packets received */
-	uint8_t state;	 /* enum srxe_swqe_state */
-	bool rd_atomic;	 /* counted in req.rd_atomic */
-	uint32_t status; /* enum ibv_wc_status to report */
+	uint8_t state;	    /* enum srxe_swqe_state */
+	bool rd_atomic;	    /* counted in req.rd_atomic */
+	uint32_t status;    /* enum ibv_wc_status to report */
 	uint32_t vendor_err;
 	struct srxe_dest dest; /* UD: from the AH */
 	uint32_t qkey;
@@ -207,8 +207,7 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		 uint32_t dst_ipv4);
 
 /* ---- transport_local.c ---- */
-void srxe_local_transport_init(struct srxe_xport *t,
-			       struct srxe_engine *eng);
+void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng);
 bool srxe_dest_is_local(const struct srxe_engine *eng, uint32_t ipv4_be);
 
 /* ---- ctx.c ---- */

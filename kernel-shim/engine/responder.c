@@ -210,8 +210,8 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		send_ack(qp, pkt->psn);
 }
 
-static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey,
-			    uint64_t va, uint64_t len, unsigned int access,
+static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey, uint64_t va,
+			    uint64_t len, unsigned int access,
 			    struct srxe_sg *out, int max)
 {
 	struct srxe_xlate_req req = {
@@ -333,17 +333,19 @@ static void send_read_responses(struct srxe_eng_qp *qp,
 			      srxe_psn_add(pkt->psn, i), plen);
 		aeth = srxe_tx_ext(&tx, SRXE_EXT_AETH);
 		if (aeth) {
-			srxe_aeth_set_syndrome(aeth, SRXE_AETH_ACK |
-							     SRXE_AETH_CREDITS_INVALID);
+			srxe_aeth_set_syndrome(
+				aeth,
+				SRXE_AETH_ACK | SRXE_AETH_CREDITS_INVALID);
 			srxe_aeth_set_msn(aeth, qp->resp.msn);
 		}
 		if (plen)
 			got = translate_remote(qp, pkt->reth.rkey,
 					       pkt->reth.va + off, plen,
-					       IBV_ACCESS_REMOTE_READ, tx.chunks,
-					       SRXE_PKT_MAX_CHUNKS);
+					       IBV_ACCESS_REMOTE_READ,
+					       tx.chunks, SRXE_PKT_MAX_CHUNKS);
 		if (got < 0)
-			return; /* MR vanished mid-read: the requester retries */
+			return; /* MR vanished mid-read: the requester retries
+				 */
 		tx.nchunks = got;
 		tx.src_qpn = qp->qpn;
 		srxe_eng_xmit(qp->ctx->eng, &tx, &qp->dest);
@@ -367,8 +369,7 @@ static void rx_read(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 	send_read_responses(qp, pkt);
 }
 
-static void remember_atomic(struct srxe_eng_qp *qp, uint32_t psn,
-			    uint64_t orig)
+static void remember_atomic(struct srxe_eng_qp *qp, uint32_t psn, uint64_t orig)
 {
 	unsigned int i = qp->resp.atomic_next++ % SRXE_ATOMIC_CACHE;
 
@@ -486,9 +487,9 @@ static void write_grh(uint8_t grh[GRH_LEN], const struct srxe_pkt *pkt,
 		      uint32_t src_ipv4, uint32_t dst_ipv4)
 {
 	uint8_t *ip = grh + 20; /* RoCEv2/IPv4: header in the last 20 bytes */
-	uint16_t total = (uint16_t)(20 + 8 + SRXE_BTH_LEN + SRXE_DETH_LEN +
-				    pkt->payload_len + pkt->pad +
-				    SRXE_ICRC_LEN);
+	uint16_t total =
+		(uint16_t)(20 + 8 + SRXE_BTH_LEN + SRXE_DETH_LEN +
+			   pkt->payload_len + pkt->pad + SRXE_ICRC_LEN);
 
 	memset(grh, 0, GRH_LEN);
 	ip[0] = 0x45;
@@ -537,8 +538,8 @@ void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 {
 	uint32_t flags = pkt->op->flags;
 
-	if (!srxe_qp_can_recv(qp) || pkt->op->transport !=
-						transport_of_type[qp->type]) {
+	if (!srxe_qp_can_recv(qp) ||
+	    pkt->op->transport != transport_of_type[qp->type]) {
 		qp->ctx->eng->stats.drops++;
 		return;
 	}

@@ -31,8 +31,7 @@ static bool local_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *tx,
 	return true;
 }
 
-void srxe_local_transport_init(struct srxe_xport *t,
-			       struct srxe_engine *eng)
+void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng)
 {
 	t->name = "local";
 	t->xmit = local_xmit;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "log.h"
 #include "mr.h"
 #include "prot.h"
@@ -247,6 +248,22 @@ static void put_runs(struct srxe_mr_run *out, const struct srxe_runs *runs,
 	}
 }
 
+/*
+ * Engine threads translate through the client's tables: every change to
+ * them happens under the engine lock (engine.h).
+ */
+static void tables_lock(struct srxed *d)
+{
+	if (d->engine)
+		srxe_engine_lock(d->engine);
+}
+
+static void tables_unlock(struct srxed *d)
+{
+	if (d->engine)
+		srxe_engine_unlock(d->engine);
+}
+
 /* srxe_mem_reg() with the reply-size rule: all or nothing. */
 static int pin(struct srxed_mem *m, const struct srxe_reg_mr_req *r,
 	       struct srxe_mr_keys *keys, struct srxe_runs *runs, char *why)
@@ -295,7 +312,9 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 		return say(why, ENOMEM, "context MR limit (%u) reached",
 			   d->cfg.max_mrs);
 	}
+	tables_lock(d);
 	ret = pin(m, req, &keys, &runs, why);
+	tables_unlock(d);
 	if (ret) {
 		srxed_handle_free(&m->mrs, mr->handle);
 		free(mr);
@@ -331,7 +350,7 @@ int srxed_mr_dereg(struct srxed *d, struct srxed_session *s, uint32_t handle,
 {
 	struct srxed_mem *m = s->mem;
 	struct srxed_mr *mr = srxed_handle_lookup(&m->mrs, handle);
-	int ret;
+	int ret, hold;
 
 	if (!mr)
 		return say(why, EINVAL, "no such MR 0x%x in this context",
@@ -341,18 +360,20 @@ int srxed_mr_dereg(struct srxed *d, struct srxed_session *s, uint32_t handle,
 			   "MR 0x%x is already deregistered (DEREG_DONE "
 			   "pending)",
 			   handle);
+	tables_lock(d);
 	ret = srxe_mem_dereg(m->client, mr->lkey, &mr->released);
+	/* The application maps these frames until DEREG_DONE. */
+	hold = ret ? 0 : srxe_mem_hold_frames(m->client, &mr->released);
+	tables_unlock(d);
 	if (ret)
 		return say(why, EIO,
 			   "srxed internal error: MR 0x%x has no "
 			   "live key (%d)",
 			   handle, ret);
-	/* The application maps these frames until DEREG_DONE. */
-	ret = srxe_mem_hold_frames(m->client, &mr->released);
-	mr->held = !ret;
-	if (ret)
+	mr->held = !hold;
+	if (hold)
 		log_err("client %llu: cannot quarantine frames of MR 0x%x (%d)",
-			(unsigned long long)s->id, handle, ret);
+			(unsigned long long)s->id, handle, hold);
 	mr->pd->users--;
 	mr->pd = NULL;
 	put_released(mr, 0, resp);
@@ -412,8 +433,11 @@ int srxed_mr_dereg_done(struct srxed *d, struct srxed_session *s,
 				(unsigned long long)s->id, r->frame, r->npages,
 				strerror(-err));
 	}
-	if (mr->held)
+	if (mr->held) {
+		tables_lock(d);
 		srxe_mem_unhold_frames(m->client, &mr->released);
+		tables_unlock(d);
+	}
 	srxed_handle_free(&m->mrs, handle);
 	release_mr(mr, handle, d);
 	account(d, m);

@@ -2,11 +2,13 @@
 /*
  * The data-path verbs of one device, without moving data: CQs (plain and
  * extended), QPs walked RESET -> INIT -> RTR -> RTS and checked with
- * ibv_query_qp, SRQs, AHs, and the argument checks of the post verbs.
+ * ibv_query_qp, SRQs, AHs, and the argument checks of the post verbs;
+ * then a little data through a QP connected to itself.
  *
  * usage: verbs_basic DEVICE
  * Prints "PASS" and exits 0, or names the first failed check and exits 1.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +20,8 @@
 #define GID_INDEX 1 /* ::ffff:<device IPv4>, RoCE v2 */
 #define PORT	  1
 #define MAX_SGES  64 /* above any granted max_*_sge + 1 */
+/* every QP sends from and expects this PSN, so any two can be peers */
+#define START_PSN 0x123456
 
 static void die(int line, const char *fmt, ...)
 {
@@ -187,7 +191,7 @@ static void to_rtr(struct fixture *f, struct ibv_qp *qp, uint32_t dest_qpn)
 		.qp_state = IBV_QPS_RTR,
 		.path_mtu = IBV_MTU_1024,
 		.dest_qp_num = dest_qpn,
-		.rq_psn = 0x123,
+		.rq_psn = START_PSN,
 		.max_dest_rd_atomic = 1,
 		.min_rnr_timer = 12,
 		.ah_attr = { .is_global = 1,
@@ -210,7 +214,7 @@ static void to_rts(struct ibv_qp *qp)
 {
 	struct ibv_qp_attr attr = {
 		.qp_state = IBV_QPS_RTS,
-		.sq_psn = 0x456,
+		.sq_psn = START_PSN,
 		.timeout = 14,
 		.retry_cnt = 7,
 		.rnr_retry = 7,
@@ -292,7 +296,7 @@ static void check_rc_walk(struct fixture *f, struct ibv_cq *cq)
 			   &(struct ibv_qp_init_attr){ 0 }) == 0,
 	      "query_qp in RTR");
 	CHECK(attr.qp_state == IBV_QPS_RTR && attr.dest_qp_num == qp->qp_num &&
-		      attr.path_mtu == IBV_MTU_1024 && attr.rq_psn == 0x123,
+		      attr.path_mtu == IBV_MTU_1024 && attr.rq_psn == START_PSN,
 	      "RTR attributes: state %d dest %u mtu %d rq_psn %#x",
 	      attr.qp_state, attr.dest_qp_num, attr.path_mtu, attr.rq_psn);
 	send_rejected(qp, &swr, "post_send in RTR");
@@ -303,7 +307,7 @@ static void check_rc_walk(struct fixture *f, struct ibv_cq *cq)
 				   IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY,
 			   &(struct ibv_qp_init_attr){ 0 }) == 0,
 	      "query_qp in RTS");
-	CHECK(attr.qp_state == IBV_QPS_RTS && attr.sq_psn == 0x456 &&
+	CHECK(attr.qp_state == IBV_QPS_RTS && attr.sq_psn == START_PSN &&
 		      attr.timeout == 14 && attr.retry_cnt == 7 &&
 		      attr.rnr_retry == 7,
 	      "RTS attributes: state %d sq_psn %#x timeout %d retry %d rnr %d",
@@ -498,6 +502,179 @@ static void check_qp_ex(struct fixture *f, struct ibv_cq *cq)
 	      errno);
 }
 
+/*
+ * Data between two connected RC QPs of this process: a SEND with
+ * immediate and inline payload built with the ibv_qp_ex API and reaped
+ * with the ibv_cq_ex API, then an RDMA WRITE posted and polled with the
+ * classic verbs.
+ */
+struct loopback {
+	struct ibv_cq_ex *cq;
+	struct ibv_qp *qp;   /* sends */
+	struct ibv_qp *peer; /* receives */
+	struct ibv_qp_ex *qpx;
+	struct ibv_mr *mr;
+	char *buf; /* [0, 1024) receives, [1024, 2048) source, [2048, ...)
+		      target */
+};
+
+static struct ibv_qp *loopback_qp(struct fixture *f, struct ibv_cq_ex *cq)
+{
+	struct ibv_qp_init_attr_ex init = {
+		.send_cq = ibv_cq_ex_to_cq(cq),
+		.recv_cq = ibv_cq_ex_to_cq(cq),
+		.cap = { .max_send_wr = 4,
+			 .max_recv_wr = 4,
+			 .max_send_sge = 1,
+			 .max_recv_sge = 1,
+			 .max_inline_data = 32 },
+		.qp_type = IBV_QPT_RC,
+		.comp_mask =
+			IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
+		.pd = f->pd,
+		.send_ops_flags = IBV_QP_EX_WITH_SEND_WITH_IMM,
+	};
+	struct ibv_qp *qp = ibv_create_qp_ex(f->ctx, &init);
+
+	CHECK(qp, "loopback QP: %s", strerror(errno));
+	to_init(qp);
+	return qp;
+}
+
+static void loopback_connect(struct fixture *f, struct loopback *lb)
+{
+	to_rtr(f, lb->qp, lb->peer->qp_num);
+	to_rtr(f, lb->peer, lb->qp->qp_num);
+	to_rts(lb->qp);
+	to_rts(lb->peer);
+}
+
+/* Reaps want completions with the extended API; 5 s at most. */
+static void reap_ex(struct loopback *lb, int want)
+{
+	struct ibv_poll_cq_attr pattr = { 0 };
+	int got = 0;
+
+	for (long spins = 0; got < want; spins++) {
+		int ret = ibv_start_poll(lb->cq, &pattr);
+
+		CHECK(spins < 50000000L, "only %d of %d completions", got,
+		      want);
+		if (ret == ENOENT)
+			continue;
+		CHECK(ret == 0, "start_poll: %d", ret);
+		do {
+			CHECK(lb->cq->status == IBV_WC_SUCCESS,
+			      "wr_id %llu status %s",
+			      (unsigned long long)lb->cq->wr_id,
+			      ibv_wc_status_str(lb->cq->status));
+			if (ibv_wc_read_opcode(lb->cq) == IBV_WC_RECV) {
+				CHECK(ibv_wc_read_qp_num(lb->cq) ==
+					      lb->peer->qp_num,
+				      "recv qp_num");
+				CHECK(lb->cq->wr_id == 20, "recv wr_id");
+				CHECK(ibv_wc_read_byte_len(lb->cq) == 11,
+				      "recv byte_len %u",
+				      ibv_wc_read_byte_len(lb->cq));
+				CHECK((ibv_wc_read_wc_flags(lb->cq) &
+				       IBV_WC_WITH_IMM) &&
+					      ibv_wc_read_imm_data(lb->cq) ==
+						      htobe32(0x1234),
+				      "recv immediate");
+			} else {
+				CHECK(ibv_wc_read_opcode(lb->cq) ==
+						      IBV_WC_SEND &&
+					      lb->cq->wr_id == 10 &&
+					      ibv_wc_read_qp_num(lb->cq) ==
+						      lb->qp->qp_num,
+				      "send completion");
+			}
+			got++;
+		} while (got < want && ibv_next_poll(lb->cq) == 0);
+		ibv_end_poll(lb->cq);
+	}
+}
+
+static void loopback_send_imm(struct loopback *lb)
+{
+	struct ibv_sge sg = { .addr = (uintptr_t)lb->buf,
+			      .length = 1024,
+			      .lkey = lb->mr->lkey };
+	struct ibv_recv_wr rwr = { .wr_id = 20, .sg_list = &sg, .num_sge = 1 };
+	struct ibv_recv_wr *rbad;
+
+	CHECK(ibv_post_recv(lb->peer, &rwr, &rbad) == 0, "loopback post_recv");
+	ibv_wr_start(lb->qpx);
+	lb->qpx->wr_id = 10;
+	lb->qpx->wr_flags = IBV_SEND_SIGNALED | IBV_SEND_INLINE;
+	ibv_wr_send_imm(lb->qpx, htobe32(0x1234));
+	ibv_wr_set_inline_data(lb->qpx, "hello srxe", 11);
+	CHECK(ibv_wr_complete(lb->qpx) == 0, "wr_complete");
+	reap_ex(lb, 2);
+	CHECK(!memcmp(lb->buf, "hello srxe", 11), "received payload");
+}
+
+static void loopback_write(struct loopback *lb)
+{
+	struct ibv_sge sg = { .addr = (uintptr_t)lb->buf + 1024,
+			      .length = 1024,
+			      .lkey = lb->mr->lkey };
+	struct ibv_send_wr wr = {
+		.wr_id = 30,
+		.sg_list = &sg,
+		.num_sge = 1,
+		.opcode = IBV_WR_RDMA_WRITE,
+		.send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma = { .remote_addr = (uintptr_t)lb->buf + 2048,
+			     .rkey = lb->mr->rkey },
+	};
+	struct ibv_send_wr *bad;
+	struct ibv_wc wc;
+	long spins = 0;
+	int n;
+
+	for (int i = 0; i < 1024; i++)
+		lb->buf[1024 + i] = (char)(i * 7 + 1);
+	CHECK(ibv_post_send(lb->qp, &wr, &bad) == 0, "post RDMA WRITE");
+	while ((n = ibv_poll_cq(ibv_cq_ex_to_cq(lb->cq), 1, &wc)) == 0)
+		CHECK(++spins < 50000000L, "no RDMA WRITE completion");
+	CHECK(n == 1 && wc.status == IBV_WC_SUCCESS && wc.wr_id == 30 &&
+		      wc.opcode == IBV_WC_RDMA_WRITE,
+	      "RDMA WRITE completion: n %d status %s opcode %d", n,
+	      ibv_wc_status_str(wc.status), wc.opcode);
+	CHECK(!memcmp(lb->buf + 1024, lb->buf + 2048, 1024), "written data");
+}
+
+static void check_loopback(struct fixture *f)
+{
+	struct ibv_cq_init_attr_ex cattr = {
+		.cqe = 16,
+		.wc_flags = IBV_WC_EX_WITH_BYTE_LEN | IBV_WC_EX_WITH_QP_NUM |
+			    IBV_WC_EX_WITH_IMM,
+	};
+	struct loopback lb = { 0 };
+
+	lb.buf = aligned_alloc(4096, 4096);
+	CHECK(lb.buf, "out of memory");
+	memset(lb.buf, 0, 4096);
+	lb.mr = ibv_reg_mr(f->pd, lb.buf, 4096,
+			   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+	CHECK(lb.mr, "loopback reg_mr: %s", strerror(errno));
+	lb.cq = ibv_create_cq_ex(f->ctx, &cattr);
+	CHECK(lb.cq, "loopback cq_ex: %s", strerror(errno));
+	lb.qp = loopback_qp(f, lb.cq);
+	lb.peer = loopback_qp(f, lb.cq);
+	loopback_connect(f, &lb);
+	lb.qpx = ibv_qp_to_qp_ex(lb.qp);
+	loopback_send_imm(&lb);
+	loopback_write(&lb);
+	CHECK(ibv_destroy_qp(lb.qp) == 0, "destroy loopback QP");
+	CHECK(ibv_destroy_qp(lb.peer) == 0, "destroy loopback peer");
+	CHECK(ibv_destroy_cq(ibv_cq_ex_to_cq(lb.cq)) == 0, "destroy cq_ex");
+	CHECK(ibv_dereg_mr(lb.mr) == 0, "loopback dereg_mr");
+	free(lb.buf);
+}
+
 /* srxed refuses to destroy a CQ a QP still completes into. */
 static void check_cq_busy(struct fixture *f, struct ibv_cq *cq)
 {
@@ -537,6 +714,7 @@ int main(int argc, char **argv)
 	check_qp_ex(&f, cq);
 
 	check_cq_busy(&f, cq);
+	check_loopback(&f);
 	CHECK(ibv_destroy_cq(cq) == 0, "destroy CQ");
 	CHECK(ibv_dereg_mr(f.mr) == 0, "dereg_mr");
 	CHECK(ibv_dealloc_pd(f.pd) == 0, "dealloc_pd");

@@ -23,13 +23,13 @@
 #include "mem/translate.h"
 #include "srxe/ring.h"
 
-#define H_IP	       "10.9.8.7"
-#define H_SLAB_FRAMES  2048u /* 8 MiB */
-#define H_ARENA	       (1u << 20)
-#define H_PD	       7u
-#define H_MAX_SGE      4u
-#define H_MAX_INLINE   256u
-#define H_MAX_AH       8
+#define H_IP	      "10.9.8.7"
+#define H_SLAB_FRAMES 2048u /* 8 MiB */
+#define H_ARENA	      (1u << 20)
+#define H_PD	      7u
+#define H_MAX_SGE     4u
+#define H_MAX_INLINE  256u
+#define H_MAX_AH      8
 #define H_ALL_ACCESS                                                           \
 	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                    \
 	 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
@@ -108,8 +108,9 @@ static inline void h_ctx_init(struct h_ctx *hc, enum srxe_mem_mode mode,
 	const char *why;
 
 	memset(hc, 0, sizeof(*hc));
-	hc->slab = mmap(NULL, (size_t)H_SLAB_FRAMES * 4096, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	hc->slab =
+		mmap(NULL, (size_t)H_SLAB_FRAMES * 4096, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	hc->arena = mmap(NULL, H_ARENA, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	cr_assert(hc->slab != MAP_FAILED && hc->arena != MAP_FAILED);
@@ -153,8 +154,7 @@ static inline struct srxe_ring_hdr *h_ring(struct h_ctx *hc, uint32_t size,
 	return p;
 }
 
-static inline void h_cq_create(struct h_ctx *hc, struct h_cq *c,
-			       uint32_t size)
+static inline void h_cq_create(struct h_ctx *hc, struct h_cq *c, uint32_t size)
 {
 	const char *why;
 
@@ -162,15 +162,14 @@ static inline void h_cq_create(struct h_ctx *hc, struct h_cq *c,
 	c->size = size;
 	c->ring = h_ring(hc, size, SRXE_CQE_STRIDE);
 	srxe_engine_lock(h_eng);
-	cr_assert_eq(srxe_eng_cq_create(hc->ctx, c->ring, size, 0, &c->cq,
-					&why),
-		     0, "%s", why);
+	cr_assert_eq(
+		srxe_eng_cq_create(hc->ctx, c->ring, size, 0, &c->cq, &why), 0,
+		"%s", why);
 	srxe_engine_unlock(h_eng);
 }
 
-static inline void h_qp_create(struct h_ctx *hc, struct h_qp *q,
-			       uint32_t type, struct h_cq *scq,
-			       struct h_cq *rcq)
+static inline void h_qp_create(struct h_ctx *hc, struct h_qp *q, uint32_t type,
+			       struct h_cq *scq, struct h_cq *rcq)
 {
 	struct srxe_eng_qp_init in = { 0 };
 	const char *why;

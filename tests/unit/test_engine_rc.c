@@ -91,8 +91,7 @@ static void send_msg(uint64_t len)
 	cr_assert_eq(e.byte_len, len);
 }
 
-Test(engine_rc, send_sizes_with_segmentation, .init = setup,
-     .fini = teardown)
+Test(engine_rc, send_sizes_with_segmentation, .init = setup, .fini = teardown)
 {
 	rc_pair(&rc_default);
 	send_msg(1);
@@ -191,8 +190,7 @@ Test(engine_rc, write_read_atomics, .init = setup, .fini = teardown)
 	cr_assert_eq(*(uint64_t *)(rem.p + 8 - (rem.va & 7)), 7);
 }
 
-Test(engine_rc, write_with_imm_consumes_recv, .init = setup,
-     .fini = teardown)
+Test(engine_rc, write_with_imm_consumes_recv, .init = setup, .fini = teardown)
 {
 	struct h_mr loc, rem, rbuf;
 	struct srxe_send_wqe *w;
@@ -200,8 +198,8 @@ Test(engine_rc, write_with_imm_consumes_recv, .init = setup,
 
 	rc_pair(&rc_default);
 	h_mr_reg(&A, &loc, 5000, 0);
-	h_mr_reg(&B, &rem, 5000, IBV_ACCESS_LOCAL_WRITE |
-					  IBV_ACCESS_REMOTE_WRITE);
+	h_mr_reg(&B, &rem, 5000,
+		 IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
 	h_mr_reg(&B, &rbuf, 16, IBV_ACCESS_LOCAL_WRITE);
 	h_fill(loc.p, 5000, 9);
 	h_post_recv(&qb, 55, &rbuf, 0, 16);
@@ -221,8 +219,8 @@ Test(engine_rc, write_with_imm_consumes_recv, .init = setup,
 }
 
 /* A WRITE whose remote side is refused: status, and both QPs in ERR. */
-static void remote_write_refused(struct h_mr *rem, uint64_t addr,
-				 uint32_t rkey, uint32_t len)
+static void remote_write_refused(struct h_mr *rem, uint64_t addr, uint32_t rkey,
+				 uint32_t len)
 {
 	struct h_mr loc;
 	struct srxe_send_wqe *w;
@@ -366,8 +364,7 @@ Test(engine_rc, rnr_retry_exhausted, .init = setup, .fini = teardown)
 		     (unsigned long)st.rnr_naks_sent);
 }
 
-Test(engine_rc, rnr_then_recv_posted_succeeds, .init = setup,
-     .fini = teardown)
+Test(engine_rc, rnr_then_recv_posted_succeeds, .init = setup, .fini = teardown)
 {
 	struct h_mr loc, dst;
 	struct srxe_send_wqe *w;
@@ -497,8 +494,8 @@ Test(engine_uc, send_and_write, .init = setup, .fini = teardown)
 	h_connect(&qa, &qb, &o);
 	h_mr_reg(&A, &loc, 10000, 0);
 	h_mr_reg(&B, &dst, 10000, IBV_ACCESS_LOCAL_WRITE);
-	h_mr_reg(&B, &rem, 10000, IBV_ACCESS_LOCAL_WRITE |
-					   IBV_ACCESS_REMOTE_WRITE);
+	h_mr_reg(&B, &rem, 10000,
+		 IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
 	h_fill(loc.p, 10000, 11);
 	h_post_recv(&qb, 80, &dst, 0, 10000);
 	w = h_send_slot(&qa);
@@ -581,3 +578,23 @@ Test(engine_ud, grh_and_qkey, .init = setup, .fini = teardown)
 	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
 }
 
+Test(engine_poll, idle_engine_sleeps_and_doorbell_wakes_it, .init = setup,
+     .fini = teardown)
+{
+	struct srxe_ctx_page *page = (struct srxe_ctx_page *)A.arena;
+	struct timespec c0, c1;
+	uint64_t used_ns;
+
+	usleep(50000); /* well past spin_us */
+	cr_assert_eq(__atomic_load_n(&page->engine_sleeping, __ATOMIC_SEQ_CST),
+		     1, "an idle engine announces that it sleeps");
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	usleep(300000);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	used_ns = (uint64_t)(c1.tv_sec - c0.tv_sec) * 1000000000ull +
+		  (uint64_t)(c1.tv_nsec - c0.tv_nsec);
+	cr_assert_lt(used_ns, 15000000ull, "idle: %lu ns CPU in 300 ms",
+		     (unsigned long)used_ns);
+	rc_pair(&rc_default); /* then work arrives through the doorbell */
+	send_msg(100);
+}

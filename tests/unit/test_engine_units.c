@@ -91,7 +91,9 @@ Test(engine_pkt, parse_rejects_payload_on_ack)
 Test(engine_pkt, sg_copy_across_uneven_chunks)
 {
 	uint8_t src[100], dst[100] = { 0 };
-	struct srxe_sg s[3] = { { src, 10 }, { src + 10, 57 }, { src + 67, 33 } };
+	struct srxe_sg s[3] = { { src, 10 },
+				{ src + 10, 57 },
+				{ src + 67, 33 } };
 	struct srxe_sg d[2] = { { dst, 41 }, { dst + 41, 59 } };
 
 	for (int i = 0; i < 100; i++)
