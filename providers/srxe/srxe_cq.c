@@ -5,6 +5,7 @@
  * by storing cons.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "srxe_verbs.h"
@@ -86,6 +87,20 @@ static void srxe_cqe_to_wc(const struct srxe_cqe *cqe, struct ibv_wc *wc)
 	wc->dlid_path_bits = cqe->dlid_path_bits;
 }
 
+/*
+ * Applications spin in poll_cq, but here the completions come from another
+ * thread (srxed's engine): on a machine with fewer cores than spinners the
+ * spinner would hold the CPU the engine needs.  After a run of empty polls
+ * give the CPU away once.
+ */
+#define SRXE_POLLS_BEFORE_YIELD 64
+
+static void note_empty_poll(struct srxe_cq *cq)
+{
+	if (++cq->empty_polls % SRXE_POLLS_BEFORE_YIELD == 0)
+		sched_yield();
+}
+
 int srxe_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 {
 	struct srxe_cq *cq = to_srxe_cq(ibcq);
@@ -101,6 +116,10 @@ int srxe_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 	if (n)
 		srxe_ring_consume(&cq->ring);
 	pthread_spin_unlock(&cq->lock);
+	if (n)
+		cq->empty_polls = 0;
+	else
+		note_empty_poll(cq);
 	return n;
 }
 

@@ -24,6 +24,7 @@ struct srxe_cq {
 	struct srxe_ring ring;
 	/* extended poll: the entry at ring.head, valid between polls */
 	const struct srxe_cqe *cur;
+	uint32_t empty_polls; /* consecutive polls that found nothing */
 };
 
 /* A work queue: SQ or RQ of a QP, or an SRQ. */
