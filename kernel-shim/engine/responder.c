@@ -226,9 +226,29 @@ static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey, uint64_t va,
 	return srxe_mem_translate(qp->ctx->mem, &req, out, max);
 }
 
+/*
+ * Key, PD, access and bounds of the whole RDMA operation (RETH length), on
+ * its first packet: a refused WRITE or READ moves no byte at all.
+ */
+static bool remote_range_allowed(struct srxe_eng_qp *qp,
+				 const struct srxe_pkt *pkt,
+				 unsigned int access)
+{
+	struct srxe_sg one;
+	int r;
+
+	if (!(qp->attr.qp_access_flags & access))
+		return false;
+	if (!pkt->reth.len)
+		return true;
+	r = translate_remote(qp, pkt->reth.rkey, pkt->reth.va, pkt->reth.len,
+			     access, &one, 1);
+	return r >= 0 || r == -SRXE_XLATE_SG_OVERFLOW;
+}
+
 static bool write_start(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 {
-	if (!(qp->attr.qp_access_flags & IBV_ACCESS_REMOTE_WRITE)) {
+	if (!remote_range_allowed(qp, pkt, IBV_ACCESS_REMOTE_WRITE)) {
 		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
 			     IBV_EVENT_QP_ACCESS_ERR);
 		return false;
@@ -301,21 +321,6 @@ static uint8_t read_resp_opcode(uint32_t i, uint32_t n)
 			  : SRXE_OP_RC_READ_RESPONSE_MIDDLE;
 }
 
-/* Key, PD, access and bounds of the whole READ, before any response. */
-static bool read_allowed(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
-{
-	struct srxe_sg one;
-	int r;
-
-	if (!(qp->attr.qp_access_flags & IBV_ACCESS_REMOTE_READ))
-		return false;
-	if (!pkt->reth.len)
-		return true;
-	r = translate_remote(qp, pkt->reth.rkey, pkt->reth.va, pkt->reth.len,
-			     IBV_ACCESS_REMOTE_READ, &one, 1);
-	return r >= 0 || r == -SRXE_XLATE_SG_OVERFLOW;
-}
-
 static void send_read_responses(struct srxe_eng_qp *qp,
 				const struct srxe_pkt *pkt)
 {
@@ -359,7 +364,7 @@ static void rx_read(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 	uint32_t len = pkt->reth.len, mtu = qp->mtu;
 	uint32_t n = len ? (len + mtu - 1) / mtu : 1;
 
-	if (!read_allowed(qp, pkt)) {
+	if (!remote_range_allowed(qp, pkt, IBV_ACCESS_REMOTE_READ)) {
 		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
 			     IBV_EVENT_QP_ACCESS_ERR);
 		return;
@@ -424,7 +429,7 @@ static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 static void duplicate(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 {
 	if (pkt->op->flags & SRXE_OPF_READ) {
-		if (read_allowed(qp, pkt))
+		if (remote_range_allowed(qp, pkt, IBV_ACCESS_REMOTE_READ))
 			send_read_responses(qp, pkt);
 		return;
 	}
