@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "srxe/client.h"
+#include "srxe/fdpass.h"
 
 /* Room for a few descriptors so that a misbehaving peer's extras are seen
  * (and closed) instead of being silently truncated.
@@ -106,40 +107,6 @@ static int send_request(int fd, const void *buf, size_t len, int send_fd)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-/*
- * Collects SCM_RIGHTS descriptors; returns how many arrived and keeps the
- * first in *first.  All but the first are closed here.
- */
-static int take_fds(struct msghdr *msg, int *first, bool *foreign)
-{
-	struct cmsghdr *cm;
-	int count = 0;
-
-	*first = -1;
-	*foreign = false;
-	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-		size_t nfds, i;
-
-		if (cm->cmsg_level != SOL_SOCKET ||
-		    cm->cmsg_type != SCM_RIGHTS) {
-			*foreign = true;
-			continue;
-		}
-		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < nfds; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(fd));
-			if (count++ == 0)
-				*first = fd;
-			else
-				close(fd);
-		}
-	}
-	return count;
-}
-
 static ssize_t recv_reply(struct srxe_conn *c, void *buf, size_t cap,
 			  int *fd_out)
 {
@@ -162,7 +129,7 @@ static ssize_t recv_reply(struct srxe_conn *c, void *buf, size_t cap,
 	if (n < 0)
 		return set_reason(c, -errno, "receiving reply: %s",
 				  strerror(errno));
-	nfds = take_fds(&msg, fd_out, &foreign);
+	nfds = srxe_take_fds(&msg, fd_out, &foreign);
 	if (n > 0 && nfds <= 1 && !foreign &&
 	    !(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
 		return n;

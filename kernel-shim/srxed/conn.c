@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "srxe/fdpass.h"
 #include "handlers.h"
 #include "log.h"
 
@@ -51,28 +52,7 @@ struct srxed_conn *conn_new(struct srxed_server *srv, int fd, bool refused)
 
 static void collect_fds(struct msghdr *msg, struct datagram *dg)
 {
-	struct cmsghdr *cm;
-
-	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-		size_t i, n;
-
-		if (cm->cmsg_level != SOL_SOCKET ||
-		    cm->cmsg_type != SCM_RIGHTS) {
-			dg->bad_ancillary = true;
-			continue;
-		}
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(fd));
-			if (dg->nfds++ == 0)
-				dg->fd = fd;
-			else
-				close(fd);
-		}
-	}
+	dg->nfds = srxe_take_fds(msg, &dg->fd, &dg->bad_ancillary);
 	if (msg->msg_flags & MSG_CTRUNC)
 		dg->bad_ancillary = true;
 }
