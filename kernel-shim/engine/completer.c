@@ -69,6 +69,13 @@ unsigned int srxe_comp_retire(struct srxe_eng_qp *qp)
 
 			if (w->status == IBV_WC_SUCCESS)
 				cqe.byte_len = (uint32_t)w->length;
+			/*
+			 * The application may post again the moment it sees
+			 * this CQE: its slot (and those of the unsignaled
+			 * WQEs before it) must already be free.
+			 */
+			__atomic_store_n(&qp->sq->cons.val, qp->sq_cons + 1,
+					 __ATOMIC_RELEASE);
 			if (srxe_cq_push(qp->scq, &cqe, false)) {
 				/* CQ overrun: IBA makes the QP unusable. */
 				if (qp->attr.qp_state != IBV_QPS_ERR) {
