@@ -121,6 +121,25 @@ struct srxe_dealloc_pd_req {
 };
 
 /* STATUS: empty request; allowed without OPEN_CTX (the srxe CLI uses it). */
+/*
+ * Why the wire transport dropped a received datagram (STATUS).  Values
+ * 1..8 are those of enum srxe_rx_reason (kernel-shim/engine/decode.h);
+ * srxed checks that at compile time.
+ */
+enum srxe_wire_drop {
+	SRXE_WDROP_TOO_SHORT = 1,
+	SRXE_WDROP_BAD_IP,
+	SRXE_WDROP_BAD_UDP,
+	SRXE_WDROP_BAD_ICRC,
+	SRXE_WDROP_BAD_TVER,
+	SRXE_WDROP_BAD_OPCODE,
+	SRXE_WDROP_BAD_PAD,
+	SRXE_WDROP_BAD_LENGTH,
+	SRXE_WDROP_TRUNCATED,  /* longer than the receive buffer */
+	SRXE_WDROP_NOT_FOR_US, /* another destination address */
+	SRXE_WDROP_COUNT
+};
+
 struct srxe_status_resp {
 	char device[SRXE_DEVNAME_MAX];
 	uint32_t daemon_pid;
@@ -141,6 +160,17 @@ struct srxe_status_resp {
 	uint64_t table_frames_in_use; /* translation table frames */
 	uint64_t requests;	      /* served since start */
 	uint64_t rejected;	      /* answered with an error */
+	/* Packets through every transport (same-host and wire). */
+	uint64_t pkts_sent, bytes_sent, pkts_recv, bytes_recv;
+	uint64_t naks_sent, rnr_naks_sent;
+	uint64_t drops; /* no such QP, bad P_Key, transport refused */
+	/* RoCEv2/UDP datagrams (issue #5); wire == 0: no wire transport. */
+	uint32_t wire;
+	uint32_t reserved2;
+	uint64_t wire_pkts_sent, wire_bytes_sent;
+	uint64_t wire_pkts_recv, wire_bytes_recv;
+	uint64_t wire_tx_errors;
+	uint64_t wire_drops[SRXE_WDROP_COUNT]; /* enum srxe_wire_drop */
 };
 
 /*

@@ -44,6 +44,52 @@ static void print_identity(const struct srxe_rundir *r, const char *name,
 	}
 }
 
+static const char *const wire_drop_names[SRXE_WDROP_COUNT] = {
+	[SRXE_WDROP_TOO_SHORT] = "too_short",
+	[SRXE_WDROP_BAD_IP] = "bad_ip",
+	[SRXE_WDROP_BAD_UDP] = "bad_udp",
+	[SRXE_WDROP_BAD_ICRC] = "bad_icrc",
+	[SRXE_WDROP_BAD_TVER] = "bad_tver",
+	[SRXE_WDROP_BAD_OPCODE] = "bad_opcode",
+	[SRXE_WDROP_BAD_PAD] = "bad_pad",
+	[SRXE_WDROP_BAD_LENGTH] = "bad_length",
+	[SRXE_WDROP_TRUNCATED] = "truncated",
+	[SRXE_WDROP_NOT_FOR_US] = "not_for_us",
+};
+
+/* "wire drops:  N (reason n, ...)", every reason listed. */
+static void print_wire_drops(const struct srxe_status_resp *st)
+{
+	uint64_t total = 0;
+
+	for (int r = SRXE_WDROP_TOO_SHORT; r < SRXE_WDROP_COUNT; r++)
+		total += st->wire_drops[r];
+	printf("  %-13s %" PRIu64 " (", "wire drops:", total);
+	for (int r = SRXE_WDROP_TOO_SHORT; r < SRXE_WDROP_COUNT; r++)
+		printf("%s%s %" PRIu64, r == SRXE_WDROP_TOO_SHORT ? "" : ", ",
+		       wire_drop_names[r], st->wire_drops[r]);
+	printf(")\n");
+}
+
+static void print_packets(const struct srxe_status_resp *st)
+{
+	printf("  %-13s sent %" PRIu64 " (%" PRIu64 " B), received %" PRIu64
+	       " (%" PRIu64 " B), naks sent %" PRIu64 ", rnr naks sent %" PRIu64
+	       ", drops %" PRIu64 "\n",
+	       "packets:", st->pkts_sent, st->bytes_sent, st->pkts_recv,
+	       st->bytes_recv, st->naks_sent, st->rnr_naks_sent, st->drops);
+	if (!st->wire) {
+		printf("  %-13s off (same-host only)\n", "wire:");
+		return;
+	}
+	printf("  %-13s udp, sent %" PRIu64 " pkts %" PRIu64
+	       " B, received %" PRIu64 " pkts %" PRIu64
+	       " B, send errors %" PRIu64 "\n",
+	       "wire:", st->wire_pkts_sent, st->wire_bytes_sent,
+	       st->wire_pkts_recv, st->wire_bytes_recv, st->wire_tx_errors);
+	print_wire_drops(st);
+}
+
 static void print_counters(const struct srxe_status_resp *st)
 {
 	printf("  %-13s %u\n", "srxed pid:", st->daemon_pid);
@@ -60,6 +106,7 @@ static void print_counters(const struct srxe_status_resp *st)
 	       st->frames_in_use, st->table_frames_in_use);
 	printf("  %-13s %" PRIu64 " served, %" PRIu64 " rejected\n",
 	       "requests:", st->requests, st->rejected);
+	print_packets(st);
 }
 
 static int show_device(const char *name)

@@ -37,6 +37,8 @@
 
 #include "opcode.h"
 
+/* STATUS reports these by value (enum srxe_wire_drop in
+ * include/srxe/proto.h mirrors them): append new reasons at the end. */
 enum srxe_rx_reason {
 	SRXE_RX_OK = 0,
 	SRXE_RX_TOO_SHORT,

@@ -20,9 +20,11 @@
 
 #include "eng_int.h"
 #include "timing.h"
+#include "transport_udp.h"
 
 #define EPOLL_WAKE  0ull
 #define EPOLL_TIMER 1ull
+#define EPOLL_WIRE  2ull /* the wire transport's receive socket */
 /* Context ids start above the two reserved epoll tags. */
 #define FIRST_CTX_ID 16ull
 
@@ -90,6 +92,8 @@ unsigned int srxe_engine_pass(struct srxe_engine *eng)
 	unsigned int work = 0;
 
 	eng->now = srxe_now_ns();
+	if (eng->wire)
+		work += eng->wire->poll(eng->wire);
 	srxe_list_for_each_safe(c, ct, &eng->ctxs)
 	{
 		struct srxe_eng_ctx *ctx =
@@ -102,6 +106,9 @@ unsigned int srxe_engine_pass(struct srxe_engine *eng)
 				eng->now);
 		}
 	}
+	/* Received packets and QPs may both have queued wire packets. */
+	if (eng->wire)
+		eng->wire->flush(eng->wire);
 	return work;
 }
 
@@ -188,6 +195,9 @@ static void drain_events(struct srxe_engine *eng, struct epoll_event *ev, int n)
 			drain_fd(eng->timer_fd);
 			continue;
 		}
+		/* Datagrams wait for the next pass's poll. */
+		if (ev[i].data.u64 == EPOLL_WIRE)
+			continue;
 		srxe_list_for_each_safe(c, ct, &eng->ctxs)
 		{
 			struct srxe_eng_ctx *ctx =
@@ -287,6 +297,7 @@ void srxe_engine_unwatch(struct srxe_engine *eng, int fd)
 
 static void engine_free(struct srxe_engine *eng)
 {
+	srxe_udp_transport_close(eng->wire);
 	if (eng->epfd >= 0)
 		close(eng->epfd);
 	if (eng->wake_fd >= 0)
@@ -310,6 +321,22 @@ static int engine_fds(struct srxe_engine *eng, const char **why)
 	if (epoll_add(eng->epfd, eng->wake_fd, EPOLL_WAKE) ||
 	    epoll_add(eng->epfd, eng->timer_fd, EPOLL_TIMER)) {
 		*why = "cannot watch the engine's wake and timer fds";
+		return -EIO;
+	}
+	return 0;
+}
+
+static int open_wire(struct srxe_engine *eng, const char **why)
+{
+	int ret;
+
+	if (!eng->cfg.wire_udp)
+		return 0;
+	ret = srxe_udp_transport_open(eng, eng->cfg.ipv4_be, &eng->wire, why);
+	if (ret)
+		return ret;
+	if (epoll_add(eng->epfd, eng->wire->rx_fd, EPOLL_WIRE)) {
+		*why = "cannot watch the wire transport's socket";
 		return -EIO;
 	}
 	return 0;
@@ -339,6 +366,8 @@ int srxe_engine_start(const struct srxe_engine_config *cfg,
 	srxe_list_init(&eng->ctxs);
 	srxe_local_transport_init(&eng->local, eng);
 	ret = engine_fds(eng, why);
+	if (!ret)
+		ret = open_wire(eng, why);
 	if (!ret) {
 		ret = -pthread_create(&eng->thread, NULL, engine_main, eng);
 		if (ret)
@@ -387,4 +416,16 @@ void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out)
 	pthread_mutex_lock(&eng->lock);
 	*out = eng->stats;
 	pthread_mutex_unlock(&eng->lock);
+}
+
+bool srxe_engine_wire_stats(struct srxe_engine *eng, struct srxe_wire_stats *out)
+{
+	bool on;
+
+	pthread_mutex_lock(&eng->lock);
+	on = eng->wire != NULL;
+	if (on)
+		srxe_udp_transport_stats(eng->wire, out);
+	pthread_mutex_unlock(&eng->lock);
+	return on;
 }

@@ -21,6 +21,7 @@
 #ifndef SRXE_ENGINE_H
 #define SRXE_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "srxe/proto_verbs.h"
@@ -40,6 +41,9 @@ struct srxe_engine_config {
 	uint32_t active_mtu;  /* enum ibv_mtu of the port */
 	unsigned int threads; /* engine threads, >= 1 */
 	unsigned int spin_us; /* busy-poll this long before sleeping */
+	/* Open the RoCEv2/UDP transport on ipv4_be (transport_udp.h); when
+	 * false, packets for other addresses are dropped. */
+	bool wire_udp;
 };
 
 int srxe_engine_start(const struct srxe_engine_config *cfg,
@@ -151,5 +155,23 @@ struct srxe_eng_stats {
 };
 
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);
+
+/* Slots of srxe_wire_stats.rx_drops: at least SRXE_RX_REASON_COUNT. */
+#define SRXE_WIRE_RX_REASONS 16
+
+/* Counters of the wire transport (transport_udp.h). */
+struct srxe_wire_stats {
+	uint64_t pkts_sent, bytes_sent; /* datagrams handed to the kernel */
+	uint64_t pkts_recv, bytes_recv; /* datagrams accepted */
+	uint64_t tx_errors;		/* sendmmsg refused a datagram */
+	uint64_t rx_truncated;		/* larger than the receive buffer */
+	uint64_t rx_not_for_us;		/* other destination address */
+	/* Decoder verdicts, by enum srxe_rx_reason (decode.h). */
+	uint64_t rx_drops[SRXE_WIRE_RX_REASONS];
+};
+
+/* The wire transport's counters; false when it is not open. */
+bool srxe_engine_wire_stats(struct srxe_engine *eng,
+			    struct srxe_wire_stats *out);
 
 #endif /* SRXE_ENGINE_H */

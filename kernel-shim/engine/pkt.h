@@ -54,6 +54,12 @@ struct srxe_xport {
 	/* Consume @pkt before returning; false when it was dropped. */
 	bool (*xmit)(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 		     const struct srxe_dest *dst);
+	/* Wire transports only (NULL otherwise).  poll: receive what waits,
+	 * without blocking; returns the packets handled.  flush: send what
+	 * xmit queued; the engine calls it at the end of every pass. */
+	unsigned int (*poll)(struct srxe_xport *t);
+	void (*flush)(struct srxe_xport *t);
+	int rx_fd; /* readable when poll has work; -1: none */
 	void *priv;
 };
 

@@ -9,13 +9,11 @@
  * state before calling xmit.  Depth is bounded: requester -> responder ->
  * completer; the completer never transmits.
  */
-#include <arpa/inet.h>
-
 #include "eng_int.h"
 
 bool srxe_dest_is_local(const struct srxe_engine *eng, uint32_t ipv4_be)
 {
-	return ipv4_be == eng->cfg.ipv4_be || (ntohl(ipv4_be) >> 24) == 127;
+	return ipv4_be == eng->cfg.ipv4_be;
 }
 
 static bool local_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *tx,
@@ -35,5 +33,8 @@ void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng)
 {
 	t->name = "local";
 	t->xmit = local_xmit;
+	t->poll = NULL;
+	t->flush = NULL;
+	t->rx_fd = -1;
 	t->priv = eng;
 }

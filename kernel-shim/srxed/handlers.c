@@ -197,6 +197,8 @@ static int do_status(struct srxed *d, struct srxed_session *s,
 	st->table_frames_in_use = d->stats.mem.table_pages;
 	st->requests = d->stats.requests;
 	st->rejected = d->stats.rejected;
+	if (d->engine)
+		srxed_verbs_packet_status(d, st);
 	return 0;
 }
 

@@ -61,4 +61,8 @@ void srxed_verbs_close(struct srxed *d, struct srxed_session *s);
 int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap);
 void srxed_verbs_engine_stop(struct srxed *d);
 
+/* Fills the packet and wire counters of a STATUS reply from d->engine. */
+struct srxe_status_resp;
+void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st);
+
 #endif /* SRXED_VERBS_H */

@@ -19,6 +19,7 @@
 #include "mr.h"
 #include "qp_state.h"
 #include "srxe/device.h"
+#include "srxe/proto.h"
 #include "verbs_objs.h"
 
 int srxed_verbs_say(char *why, int err, const char *fmt, ...)
@@ -56,6 +57,7 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		.active_mtu = srxe_ib_mtu_from_netdev(d->dev.netdev_mtu),
 		.threads = 1,
 		.spin_us = 50,
+		.wire_udp = true,
 	};
 	const char *why = NULL;
 	sigset_t all, old;
@@ -68,11 +70,53 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	ret = srxe_engine_start(&cfg, &d->engine, &why);
+	if (ret) {
+		/* Same-host verbs still work without the wire (no
+		 * CAP_NET_RAW, or another device holds the address). */
+		log_warn("no RoCEv2/UDP transport: %s (%s); same-host only",
+			 why ? why : "no reason given", strerror(-ret));
+		cfg.wire_udp = false;
+		ret = srxe_engine_start(&cfg, &d->engine, &why);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret)
 		snprintf(err, cap, "cannot start the engine: %s (%s)",
 			 why ? why : "no reason given", strerror(-ret));
 	return ret;
+}
+
+static void wire_status(struct srxed *d, struct srxe_status_resp *st)
+{
+	struct srxe_wire_stats w;
+
+	if (!srxe_engine_wire_stats(d->engine, &w))
+		return;
+	st->wire = 1;
+	st->wire_pkts_sent = w.pkts_sent;
+	st->wire_bytes_sent = w.bytes_sent;
+	st->wire_pkts_recv = w.pkts_recv;
+	st->wire_bytes_recv = w.bytes_recv;
+	st->wire_tx_errors = w.tx_errors;
+	/* enum srxe_wire_drop mirrors enum srxe_rx_reason up to here. */
+	for (int r = SRXE_WDROP_TOO_SHORT; r <= SRXE_WDROP_BAD_LENGTH; r++)
+		st->wire_drops[r] = w.rx_drops[r];
+	st->wire_drops[SRXE_WDROP_TRUNCATED] = w.rx_truncated;
+	st->wire_drops[SRXE_WDROP_NOT_FOR_US] = w.rx_not_for_us;
+}
+
+void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
+{
+	struct srxe_eng_stats e;
+
+	srxe_engine_stats(d->engine, &e);
+	st->pkts_sent = e.pkts_sent;
+	st->bytes_sent = e.bytes_sent;
+	st->pkts_recv = e.pkts_recv;
+	st->bytes_recv = e.bytes_recv;
+	st->naks_sent = e.naks_sent;
+	st->rnr_naks_sent = e.rnr_naks_sent;
+	st->drops = e.drops;
+	wire_status(d, st);
 }
 
 void srxed_verbs_engine_stop(struct srxed *d)

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * RoCEv2 over UDP/IPv4: the wire transport (issue #5).
+ *
+ * Contract:
+ *  - xmit: a packet for another device's address becomes one IPv4/UDP
+ *    datagram to dst:4791 from the device address, UDP source port
+ *    0xC000 + hash_32(src_qpn, 14) as kernel rxe picks it, UDP checksum 0
+ *    (the ICRC protects the data), DF set, ICRC appended little-endian.
+ *    The packet is copied into a transmit batch before xmit returns, so
+ *    its chunks may die afterwards; the batch leaves with one sendmmsg()
+ *    when it is full or when the engine calls flush (end of every pass).
+ *  - poll: takes up to one batch of received datagrams (recvmmsg, never
+ *    blocks), checks each completely (IP and UDP headers, ICRC, transport
+ *    checks: srxe_decode_udp) and hands the good ones to srxe_eng_rx().
+ *    Bad ones are dropped and counted by reason.
+ *  - rx_fd is readable when datagrams wait: the engine sleeps on it.
+ *
+ * Why raw sockets: the ICRC covers the IPv4 identification field and the
+ * UDP source port.  A UDP socket shows neither on receive, and sends every
+ * packet from its bound port.  So srxe builds its IPv4 and UDP headers
+ * itself and sends on an IPPROTO_RAW socket (implies IP_HDRINCL); the ID
+ * it writes is never 0, so the kernel keeps it (it only fills a zero ID),
+ * and the ICRC is computed over exactly the header that goes out (the
+ * kernel fills only the IPv4 checksum, which the ICRC masks).  It receives
+ * on an IPPROTO_UDP raw socket bound to the device address, with a BPF
+ * filter that keeps unfragmented datagrams to port 4791, so every packet
+ * arrives with its IP header and is ICRC-checked.  A UDP socket bound to
+ * address:4791 holds the port (no ICMP port-unreachable, no second owner)
+ * and discards its copies with a drop-all filter.  Needs CAP_NET_RAW.
+ */
+#ifndef SRXE_ENGINE_TRANSPORT_UDP_H
+#define SRXE_ENGINE_TRANSPORT_UDP_H
+
+#include <stdint.h>
+
+#include "engine.h"
+#include "pkt.h"
+
+/*
+ * Opens the sockets for device address @ipv4_be (network order).  Returns
+ * 0 and *@out, or a negative errno with a reason in *@why.
+ */
+int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
+			    struct srxe_xport **out, const char **why);
+void srxe_udp_transport_close(struct srxe_xport *t);
+void srxe_udp_transport_stats(const struct srxe_xport *t,
+			      struct srxe_wire_stats *out);
+
+/* rxe's UDP source port for a QP: 0xC000 + hash_32(qpn, 14). */
+uint16_t srxe_udp_src_port(uint32_t qpn);
+
+#endif
