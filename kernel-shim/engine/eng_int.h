@@ -43,7 +43,8 @@ struct srxe_engine {
 	struct srxe_xport local;
 	struct srxe_xport *wire; /* issue #5; NULL: off-host drops */
 	struct srxe_eng_stats stats;
-	uint64_t now; /* srxe_now_ns() of the current pass */
+	uint64_t now;	      /* srxe_now_ns() of the current pass */
+	uint64_t timer_armed; /* deadline timer_fd is armed to, 0: disarmed */
 };
 
 struct srxe_eng_ctx {

@@ -164,6 +164,14 @@ static void arm_timer(struct srxe_engine *eng, uint64_t deadline)
 {
 	struct itimerspec its = { 0 };
 
+	/*
+	 * A disarmed timer never fires: disarming it again is a wasted
+	 * syscall on every sleep of an idle or ping-pong device.  Any other
+	 * case re-arms, so that a deadline already in the past fires again.
+	 */
+	if (!deadline && !eng->timer_armed)
+		return;
+	eng->timer_armed = deadline;
 	if (deadline) {
 		its.it_value.tv_sec = (time_t)(deadline / 1000000000ull);
 		its.it_value.tv_nsec = (long)(deadline % 1000000000ull);
@@ -260,7 +268,8 @@ static void *engine_main(void *arg)
 			last_work = eng->now;
 			continue;
 		}
-		if (srxe_now_ns() - last_work < spin_ns) {
+		/* eng->now was read by this pass: one clock read per pass */
+		if (eng->now - last_work < spin_ns) {
 			cpu_relax();
 			continue;
 		}
@@ -418,7 +427,8 @@ void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out)
 	pthread_mutex_unlock(&eng->lock);
 }
 
-bool srxe_engine_wire_stats(struct srxe_engine *eng, struct srxe_wire_stats *out)
+bool srxe_engine_wire_stats(struct srxe_engine *eng,
+			    struct srxe_wire_stats *out)
 {
 	bool on;
 

@@ -33,6 +33,7 @@ void srxe_codec_init_secret(struct srxe_codec *codec, const uint64_t secret[2])
 		for (int r = 0; r < SRXE_CODEC_ROUNDS; r++)
 			codec->subkey[kind][r] =
 				splitmix64(&state) ^ fmix64(secret[1] ^ state);
+		__atomic_store_n(&codec->last[kind], 0, __ATOMIC_RELAXED);
 	}
 }
 
@@ -78,7 +79,14 @@ uint32_t srxe_codec_decode(const struct srxe_codec *codec,
 			   enum srxe_key_kind kind, uint32_t key)
 {
 	const uint64_t *k = codec->subkey[kind & 1];
+	/* the cache is not part of the codec's value: see struct srxe_codec */
+	uint64_t *last = (uint64_t *)&codec->last[kind & 1];
+	uint64_t hit = __atomic_load_n(last, __ATOMIC_RELAXED);
 	uint16_t left = key >> 16, right = (uint16_t)key;
+	uint32_t plain;
+
+	if (key && hit >> 32 == key)
+		return (uint32_t)hit;
 
 #pragma GCC unroll 8
 	for (int r = SRXE_CODEC_ROUNDS - 1; r >= 0; r--) {
@@ -87,5 +95,9 @@ uint32_t srxe_codec_decode(const struct srxe_codec *codec,
 		right = left;
 		left = prev;
 	}
-	return (uint32_t)left << 16 | right;
+	plain = (uint32_t)left << 16 | right;
+	if (key)
+		__atomic_store_n(last, (uint64_t)key << 32 | plain,
+				 __ATOMIC_RELAXED);
+	return plain;
 }

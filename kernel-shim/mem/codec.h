@@ -30,6 +30,14 @@ enum srxe_key_kind {
 
 struct srxe_codec {
 	uint64_t subkey[2][SRXE_CODEC_ROUNDS];
+	/*
+	 * Last decode per kind, key << 32 | plaintext (0: empty), accessed
+	 * with __atomic so that a racing reader sees a whole pair.  The
+	 * datapath decodes the same lkey/rkey for every packet of a message;
+	 * the 8 dependent multiply rounds cost a third of the engine's time
+	 * at 64 KiB (docs/benchmarks.md).  Wiped with the secret.
+	 */
+	uint64_t last[2];
 };
 
 /* Fresh secret from getrandom(); 0 or -errno. */
