@@ -74,39 +74,7 @@
 static const char *who = "attacker";
 static int failures;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "FAIL (%s, fatal): ", who);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-#define EXPECT(cond, ...)                                                      \
-	({                                                                     \
-		bool ok_ = (cond);                                             \
-		if (!ok_) {                                                    \
-			failures++;                                            \
-			fprintf(stderr, "FAIL (%s) %s:%d: ", who, __func__,    \
-				__LINE__);                                     \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-		}                                                              \
-		ok_;                                                           \
-	})
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "itest.h"
 
 /* Byte k of the pattern @seed; distinct seeds differ at every k. */
 static uint8_t pat(unsigned int seed, uint64_t k)

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reporting helpers shared by the two-process integration programs.
+ * The including file defines, before including this header,
+ *   static const char *who;   (role printed with every failure)
+ *   static int failures;      (count of failed EXPECTs)
+ */
+#ifndef SRXE_ITEST_H
+#define SRXE_ITEST_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "FAIL (%s, fatal): ", who);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* Counts and reports a failed expectation; evaluates to the condition. */
+#define EXPECT(cond, ...)                                                      \
+	({                                                                     \
+		bool ok_ = (cond);                                             \
+		if (!ok_) {                                                    \
+			failures++;                                            \
+			fprintf(stderr, "FAIL (%s) %s:%d: ", who, __func__,    \
+				__LINE__);                                     \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+		}                                                              \
+		ok_;                                                           \
+	})
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+#endif /* SRXE_ITEST_H */
