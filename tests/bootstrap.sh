@@ -8,7 +8,8 @@ shift
 
 packages=(build-essential cmake pkg-config libibverbs-dev ibverbs-utils
 	ibverbs-providers rdma-core perftest python3-pyverbs libcriterion-dev
-	iproute2 util-linux procps psmisc)
+	iproute2 util-linux procps psmisc
+	tshark tcpdump ethtool) # the wire tests (issue #5)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
@@ -21,6 +22,9 @@ if ((${#missing[@]})); then
 	fi
 	echo "srxe: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
+	# tshark's wireshark-common asks whether non-root may capture: no.
+	echo "wireshark-common wireshark-common/install-setuid boolean false" |
+		debconf-set-selections
 	apt-get update -q >/dev/null
 	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -25,5 +25,7 @@
 #define SRXE_DEV_DIR "/dev/infiniband"
 #define SRXE_UVERBS_TARGET "/dev/full" /* rdev 1:7, writes fail ENOSPC */
 #define SRXE_DEFAULT_DEVICE "srxe0"
+/* <devdir>/cmd: srxed's FUSE command file, the provider's cmd_fd (issue #6) */
+#define SRXE_CMDFILE_NAME "cmd"
 
 #endif /* SRXE_PATHS_H */

@@ -171,6 +171,16 @@ struct srxe_status_resp {
 	uint64_t wire_pkts_recv, wire_bytes_recv;
 	uint64_t wire_tx_errors;
 	uint64_t wire_drops[SRXE_WDROP_COUNT]; /* enum srxe_wire_drop */
+	/* RC reliability (issue #5), every transport. */
+	uint64_t retrans_pkts;	/* request packets sent again */
+	uint64_t ack_timeouts;	/* local ACK timer expiries */
+	uint64_t naks_recv;	/* NAKs other than RNR received */
+	uint64_t rnr_naks_recv; /* RNR NAKs received */
+	uint64_t dup_requests;	/* requests with an already seen PSN */
+	uint64_t ooo_held;	/* early packets held until a gap filled */
+	/* Receive drops by reason (also counted in drops). */
+	uint64_t drop_no_qp, drop_bad_pkey, drop_bad_qkey;
+	uint64_t drop_bad_state, drop_bad_seq;
 };
 
 /*
@@ -183,9 +193,21 @@ struct srxe_status_resp {
  * include/srxe/proto_verbs.h.  Opcodes SRXE_OP_MAX..15 are unassigned.
  */
 #include "srxe/proto_verbs.h"
+/* Opcodes 31-32 (issue #6: completion channels): include/srxe/proto_event.h. */
+#include "srxe/proto_event.h"
+/* Opcodes 36-37 (issue #5, `srxe capture`): include/srxe/proto_capture.h. */
+#include "srxe/proto_capture.h"
 
+/*
+ * Opcode ranges reserved for later groups (each group keeps its bodies in
+ * its own include/srxe/proto_*.h):
+ *   31-35  completion channels and the command file (issue #6)
+ *   36-39  capture and observability (issue #5)
+ *   40-43  per-client limits and daemon lifecycle (issue #6)
+ */
 /* Bound of the opcode tables: every assigned opcode is below it. */
-#define SRXE_OP_TABLE_SIZE SRXE_OP_VERBS_END
+#define SRXE_OP_TABLE_SIZE 64
+_Static_assert(SRXE_OP_VERBS_END <= SRXE_OP_TABLE_SIZE, "opcode table");
 
 /* Static facts about one opcode. */
 struct srxe_op_info {

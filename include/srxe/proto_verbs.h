@@ -52,6 +52,9 @@ struct srxe_create_cq_req {
 	uint32_t cqe; /* minimum number of entries asked for */
 	uint32_t comp_vector;
 	uint64_t user_handle;
+	/* Issue #6: inode of the completion channel's fd, 0 for none
+	 * (include/srxe/proto_event.h). */
+	uint64_t channel_ino;
 };
 
 struct srxe_create_cq_resp {

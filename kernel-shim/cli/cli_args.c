@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "srxe/paths.h"
@@ -28,6 +29,7 @@ static const char usage_main[] =
 	"  status  show devices, their daemon and their objects\n"
 	"  env     print the environment unmodified verbs tools need\n"
 	"  exec    run a command with that environment\n"
+	"  capture write the device's RoCEv2 packets to a pcap file\n"
 	"\n"
 	"Run `srxe <command> --help` for the options of one command.\n"
 	"The runtime root is $" SRXE_RUNDIR_ENV " (default " SRXE_RUNDIR_DEFAULT
@@ -37,11 +39,15 @@ static const struct cmd_desc commands[] = {
 	{ "up", SRXE_CMD_UP, true,
 	  "usage: srxe up [--name NAME] [--netdev IF | --ip A.B.C.D]\n"
 	  "               [--translation shortcut|mtt] [--max-reg-bytes SIZE]\n"
+	  "               [--max-qp N] [--max-cq N] [--max-mr N]\n"
 	  "  Start srxed for NAME (default " SRXE_DEFAULT_DEVICE ") on IF or\n"
 	  "  the netdev owning A.B.C.D (default lo / 127.0.0.1) and publish\n"
 	  "  it in the runtime root's sysfs tree and /dev/infiniband.\n"
 	  "  --max-reg-bytes: bytes one context may register (its memory\n"
-	  "  slab), e.g. 512M or 16G; default 8G.\n" },
+	  "  slab), e.g. 512M or 16G; default 8G.\n"
+	  "  --max-qp, --max-cq, --max-mr: QPs, CQs and MRs one context may\n"
+	  "  hold at once (default: 65536, 16384, 65536); query_device\n"
+	  "  reports them as max_qp, max_cq and max_mr.\n" },
 	{ "down", SRXE_CMD_DOWN, false,
 	  "usage: srxe down [--name NAME]\n"
 	  "  Stop srxed of NAME and remove its sysfs entries, its\n"
@@ -56,6 +62,11 @@ static const struct cmd_desc commands[] = {
 	{ "exec", SRXE_CMD_EXEC, false,
 	  "usage: srxe exec [--name NAME] -- COMMAND [ARGS...]\n"
 	  "  Run COMMAND with the environment `srxe env` prints.\n" },
+	{ "capture", SRXE_CMD_CAPTURE, false,
+	  "usage: srxe capture FILE [--count N] [--name NAME]\n"
+	  "  Write every RoCEv2 packet NAME sends or receives (wire and\n"
+	  "  same-host) to FILE as pcap ('-': stdout), until N packets or\n"
+	  "  Ctrl-C / SIGTERM.  Root or srxed's user only.\n" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -249,6 +260,64 @@ static int set_max_reg_bytes(struct srxe_cli_opts *o, const char *v, char *err,
 	return 0;
 }
 
+static int set_count(const char *opt, uint32_t max, uint32_t *out,
+		     const char *v, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (end == v || *end || *v == '-' || errno || n == 0 || n > max)
+		return usage_error(err, errlen,
+				   "invalid %s '%s': expected a number from "
+				   "1 to %u",
+				   opt, v, max);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int set_max_qp(struct srxe_cli_opts *o, const char *v, char *err,
+		      size_t errlen)
+{
+	return set_count("--max-qp", SRXE_CLI_MAX_QP, &o->max_qp, v, err,
+			 errlen);
+}
+
+static int set_max_cq(struct srxe_cli_opts *o, const char *v, char *err,
+		      size_t errlen)
+{
+	return set_count("--max-cq", SRXE_CLI_MAX_CQ, &o->max_cq, v, err,
+			 errlen);
+}
+
+static int set_max_mr(struct srxe_cli_opts *o, const char *v, char *err,
+		      size_t errlen)
+{
+	return set_count("--max-mr", SRXE_CLI_MAX_MR, &o->max_mr, v, err,
+			 errlen);
+}
+
+static int set_capture_count(struct srxe_cli_opts *o, const char *v, char *err,
+			     size_t errlen)
+{
+	char *end;
+	unsigned long long n;
+
+	if (o->cmd != SRXE_CMD_CAPTURE)
+		return usage_error(err, errlen,
+				   "option --count is only valid for 'capture'");
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (end == v || *end || errno || n == 0 || v[0] == '-')
+		return usage_error(err, errlen,
+				   "invalid --count '%s': expected a number "
+				   "of packets >= 1",
+				   v);
+	o->capture_count = n;
+	return 0;
+}
+
 typedef int (*option_setter)(struct srxe_cli_opts *, const char *, char *,
 			     size_t);
 
@@ -264,6 +333,10 @@ static const struct option_desc options[] = {
 	{ "--ip", true, set_ip },
 	{ "--translation", true, set_translation },
 	{ "--max-reg-bytes", true, set_max_reg_bytes },
+	{ "--max-qp", true, set_max_qp },
+	{ "--max-cq", true, set_max_cq },
+	{ "--max-mr", true, set_max_mr },
+	{ "--count", false, set_capture_count },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -325,6 +398,12 @@ static int parse_command_args(struct arg_cursor *c, const struct cmd_desc *d,
 					   "exec: unexpected '%s' (put the "
 					   "command after '--')",
 					   arg);
+		if (r == 0 && d->cmd == SRXE_CMD_CAPTURE && !o->capture_file &&
+		    (arg[0] != '-' || !strcmp(arg, "-"))) {
+			o->capture_file = arg; /* the one positional FILE */
+			c->i++;
+			continue;
+		}
 		if (r == 0)
 			return usage_error(err, errlen,
 					   "%s: unexpected argument '%s'",
@@ -349,6 +428,9 @@ static int check_combination(const struct srxe_cli_opts *o, char *err,
 	if (o->cmd == SRXE_CMD_EXEC && !o->exec_argv)
 		return usage_error(err, errlen,
 				   "exec: missing '-- COMMAND [ARGS...]'");
+	if (o->cmd == SRXE_CMD_CAPTURE && !o->capture_file)
+		return usage_error(err, errlen,
+				   "capture: missing FILE (or '-' for stdout)");
 	return 0;
 }
 

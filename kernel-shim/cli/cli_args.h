@@ -18,6 +18,10 @@
 /* Bounds srxed accepts for --max-reg-bytes. */
 #define SRXE_CLI_MIN_REG_BYTES 4096ull
 #define SRXE_CLI_MAX_REG_BYTES (16ull << 40)
+/* Upper bounds srxed accepts for --max-qp / --max-cq / --max-mr. */
+#define SRXE_CLI_MAX_QP 65536u
+#define SRXE_CLI_MAX_CQ 16384u
+#define SRXE_CLI_MAX_MR 65536u
 
 enum srxe_cli_cmd {
 	SRXE_CMD_NONE = 0, /* only --help given */
@@ -26,6 +30,7 @@ enum srxe_cli_cmd {
 	SRXE_CMD_STATUS,
 	SRXE_CMD_ENV,
 	SRXE_CMD_EXEC,
+	SRXE_CMD_CAPTURE,
 };
 
 struct srxe_cli_opts {
@@ -39,6 +44,10 @@ struct srxe_cli_opts {
 	enum srxe_translation translation;
 	uint64_t max_reg_bytes; /* --max-reg-bytes; 0 = srxed's default */
 	char **exec_argv;	/* NULL-terminated, points into argv */
+	const char *capture_file; /* capture: FILE or "-", points into argv */
+	uint64_t capture_count;	  /* capture --count; 0: until interrupted */
+	/* --max-qp, --max-cq, --max-mr per client context; 0 = default */
+	uint32_t max_qp, max_cq, max_mr;
 };
 
 /*

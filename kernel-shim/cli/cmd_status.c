@@ -71,6 +71,25 @@ static void print_wire_drops(const struct srxe_status_resp *st)
 	printf(")\n");
 }
 
+/* In the spirit of `rdma statistic`: what loss recovery did. */
+static void print_reliability(const struct srxe_status_resp *st)
+{
+	printf("  %-13s retransmitted %" PRIu64 ", ack timeouts %" PRIu64
+	       ", naks received %" PRIu64 ", rnr naks received %" PRIu64
+	       ", duplicates %" PRIu64 ", reordered held %" PRIu64 "\n",
+	       "reliability:", st->retrans_pkts, st->ack_timeouts,
+	       st->naks_recv, st->rnr_naks_recv, st->dup_requests,
+	       st->ooo_held);
+	printf("  %-13s %" PRIu64 " (no_qp %" PRIu64 ", bad_pkey %" PRIu64
+	       ", bad_qkey %" PRIu64 ", bad_state %" PRIu64
+	       ", bad_opcode_seq %" PRIu64 ")\n",
+	       "rx drops:",
+	       st->drop_no_qp + st->drop_bad_pkey + st->drop_bad_qkey +
+		       st->drop_bad_state + st->drop_bad_seq,
+	       st->drop_no_qp, st->drop_bad_pkey, st->drop_bad_qkey,
+	       st->drop_bad_state, st->drop_bad_seq);
+}
+
 static void print_packets(const struct srxe_status_resp *st)
 {
 	printf("  %-13s sent %" PRIu64 " (%" PRIu64 " B), received %" PRIu64
@@ -78,6 +97,7 @@ static void print_packets(const struct srxe_status_resp *st)
 	       ", drops %" PRIu64 "\n",
 	       "packets:", st->pkts_sent, st->bytes_sent, st->pkts_recv,
 	       st->bytes_recv, st->naks_sent, st->rnr_naks_sent, st->drops);
+	print_reliability(st);
 	if (!st->wire) {
 		printf("  %-13s off (same-host only)\n", "wire:");
 		return;

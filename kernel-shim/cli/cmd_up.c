@@ -46,6 +46,7 @@ static void clean_stale(const struct srxe_rundir *r, const char *name)
 	if (srxe_daemon_is_srxed(pid))
 		srxe_daemon_stop(pid, STALE_TERM_MS);
 	srxe_unpublish_device(r, name);
+	srxe_detach_mount(r->cmdfile);
 	unlink(r->sock);
 	unlink(r->pidfile);
 }
@@ -80,6 +81,9 @@ static int start_daemon(const struct srxe_cli_opts *o,
 		.ipv4_be = ni->ipv4_be,
 		.translation = o->translation,
 		.max_reg_bytes = o->max_reg_bytes,
+		.max_qp = o->max_qp,
+		.max_cq = o->max_cq,
+		.max_mr = o->max_mr,
 	};
 	struct srxe_status_resp st;
 	char binary[PATH_MAX], why[512];
@@ -107,6 +111,14 @@ static int start_daemon(const struct srxe_cli_opts *o,
 		if (ret == -ETIMEDOUT)
 			srxe_daemon_stop(*pid, STALE_TERM_MS);
 		print_log_tail(r->logfile);
+	} else if (!st.wire) {
+		/* Typically a second device on an address another device
+		 * already holds: it can only reach its own QPs. */
+		fprintf(stderr,
+			"srxe: warning: %s has no RoCEv2/UDP wire (port 4791 "
+			"busy or no raw socket, see %s); it reaches only its "
+			"own address - give each device its own --ip\n",
+			o->name, r->logfile);
 	}
 	return ret;
 }

@@ -95,6 +95,18 @@ static void redirect_stdio(const char *logfile)
 	}
 }
 
+/* Appends "opt value" when value is set; returns the new argc. */
+static int add_count(char **argv, int argc, const char *opt, uint32_t value,
+		     char buf[16])
+{
+	if (!value)
+		return argc;
+	snprintf(buf, 16, "%u", value);
+	argv[argc++] = (char *)opt;
+	argv[argc++] = buf;
+	return argc;
+}
+
 static __attribute__((noreturn)) void
 exec_daemon(const char *binary, const struct srxe_daemon_args *a)
 {
@@ -114,16 +126,27 @@ exec_daemon(const char *binary, const struct srxe_daemon_args *a)
 		(char *)mode,
 		NULL, /* --max-reg-bytes */
 		NULL,
+		NULL, /* per-context limits, issue #6 (add_count) */
+		NULL,
+		NULL,
+		NULL,
+		NULL,
+		NULL,
 		NULL,
 	};
+	char counts[3][16];
+	int argc = 11;
 
 	inet_ntop(AF_INET, &a->ipv4_be, ip, sizeof(ip));
 	if (a->max_reg_bytes) {
 		snprintf(max_reg, sizeof(max_reg), "%llu",
 			 (unsigned long long)a->max_reg_bytes);
-		argv[11] = (char *)"--max-reg-bytes";
-		argv[12] = max_reg;
+		argv[argc++] = (char *)"--max-reg-bytes";
+		argv[argc++] = max_reg;
 	}
+	argc = add_count(argv, argc, "--max-qp", a->max_qp, counts[0]);
+	argc = add_count(argv, argc, "--max-cq", a->max_cq, counts[1]);
+	add_count(argv, argc, "--max-mr", a->max_mr, counts[2]);
 	setsid();
 	redirect_stdio(a->logfile);
 	/* Files srxed creates must be usable by unprivileged clients. */

@@ -23,6 +23,8 @@ struct srxe_daemon_args {
 	uint32_t ipv4_be;
 	enum srxe_translation translation;
 	uint64_t max_reg_bytes; /* 0: srxed's default */
+	/* Per-context limits; 0: srxed's default. */
+	uint32_t max_qp, max_cq, max_mr;
 };
 
 /*

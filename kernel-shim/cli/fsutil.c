@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +81,13 @@ int srxe_remove_tree(const char *path)
 	if (lstat(path, &st))
 		return errno == ENOENT ? 0 : -errno;
 	return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int srxe_detach_mount(const char *path)
+{
+	if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+		return 0;
+	return errno == EINVAL || errno == ENOENT ? 0 : -errno;
 }
 
 int srxe_dir_entry_count(const char *path)

@@ -23,6 +23,13 @@ int srxe_read_attr(const char *path, char *buf, size_t len);
  */
 int srxe_remove_tree(const char *path);
 
+/*
+ * Lazily unmounts whatever is mounted at path (srxed's command file left
+ * mounted by a killed srxed: its stale FUSE mount would make
+ * srxe_remove_tree() fail).  Nothing mounted is success; 0 or -errno.
+ */
+int srxe_detach_mount(const char *path);
+
 /* Entries of directory path other than "." and "..", or -errno. */
 int srxe_dir_entry_count(const char *path);
 

@@ -16,6 +16,7 @@ struct srxe_rundir {
 	char pidfile[PATH_MAX];
 	char logfile[PATH_MAX];
 	char uverbs_file[PATH_MAX]; /* holds the uverbs index N */
+	char cmdfile[PATH_MAX];	    /* srxed's FUSE command file (issue #6) */
 };
 
 /*

@@ -76,6 +76,19 @@ static const struct srxe_op_info op_table[SRXE_OP_TABLE_SIZE] = {
 				sizeof(struct srxe_create_ah_resp) },
 	[SRXE_OP_DESTROY_AH] = { "DESTROY_AH", sizeof(struct srxe_destroy_req),
 				 0 },
+	/* Issue #6: include/srxe/proto_event.h. */
+	[SRXE_OP_CHAN_OPEN] = { "CHAN_OPEN", sizeof(struct srxe_chan_open_req),
+				sizeof(struct srxe_chan_open_resp) },
+	[SRXE_OP_SVC_MAKE_CHANNEL] = { "SVC_MAKE_CHANNEL",
+				       sizeof(struct srxe_svc_make_channel_req),
+				       sizeof(struct
+					      srxe_svc_make_channel_resp) },
+	/* Issue #5: include/srxe/proto_capture.h. */
+	[SRXE_OP_CAPTURE_START] = { "CAPTURE_START",
+				    sizeof(struct srxe_capture_start_req),
+				    sizeof(struct srxe_capture_start_resp) },
+	[SRXE_OP_CAPTURE_STOP] = { "CAPTURE_STOP", 0,
+				   sizeof(struct srxe_capture_stop_resp) },
 };
 
 const struct srxe_op_info *srxe_op_info(uint16_t opcode)

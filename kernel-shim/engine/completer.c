@@ -8,8 +8,20 @@
  * order.  NAKs map to their completion status and move the QP to ERR;
  * RNR NAKs and PSN sequence NAKs rewind the requester (retry counters,
  * RNR timer); the local ACK timer does the same for silence.
+ *
+ * Loss and reordering (issue #5): comp.ack_psn is the first PSN not yet
+ * acknowledged, moved by coalesced ACKs inside long messages too; any
+ * move is progress (retry counters reset, ACK timer restarted).  A READ
+ * response or atomic ACK that arrives before the one awaited is held
+ * (reseq.h) and processed once the gap fills; a gap that lasts is a loss
+ * and is retried once (gap_retried) until progress or the timer: a READ
+ * asks again for its missing responses alone, anything else goes back N.
+ * A NAK sequence error naming a PSN already acknowledged, or the PSN a
+ * retry is already under way for, is stale (duplicated or reordered) and
+ * ignored.
  */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "eng_int.h"
 #include "psn.h"
@@ -136,6 +148,14 @@ static bool needs_response(const struct srxe_swqe *w)
 }
 
 /* Cumulative ACK through @psn of fully sent SEND/WRITE WQEs. */
+/* Sent whole at least once: a go-back-N may be resending it (SENDING). */
+static bool sent_whole(const struct srxe_eng_qp *qp, const struct srxe_swqe *w)
+{
+	return w->state == SRXE_SWQE_SENT ||
+	       (w->state == SRXE_SWQE_SENDING &&
+		srxe_psn_diff(w->last_psn, qp->req.max_psn) < 0);
+}
+
 static unsigned int ack_through(struct srxe_eng_qp *qp, uint32_t psn)
 {
 	unsigned int n = 0;
@@ -145,7 +165,7 @@ static unsigned int ack_through(struct srxe_eng_qp *qp, uint32_t psn)
 
 		if (w->state == SRXE_SWQE_DONE)
 			continue;
-		if (w->state != SRXE_SWQE_SENT || needs_response(w) ||
+		if (!sent_whole(qp, w) || needs_response(w) ||
 		    srxe_psn_diff(w->last_psn, psn) > 0)
 			break;
 		finish(qp, w, IBV_WC_SUCCESS, 0);
@@ -155,6 +175,8 @@ static unsigned int ack_through(struct srxe_eng_qp *qp, uint32_t psn)
 		qp->comp.retry_left = qp->attr.retry_cnt;
 		qp->comp.rnr_left = qp->attr.rnr_retry;
 		srxe_comp_retire(qp);
+		/* a resend inside what just completed moves past it */
+		srxe_req_skip(qp, srxe_psn_add(psn, 1));
 	}
 	return n;
 }
@@ -173,7 +195,53 @@ static void progress(struct srxe_eng_qp *qp)
 {
 	qp->comp.retry_left = qp->attr.retry_cnt;
 	qp->comp.rnr_left = qp->attr.rnr_retry;
+	qp->comp.gap_retried = false;
 	srxe_comp_update_timer(qp);
+}
+
+/* Everything before @next is acknowledged; true if that is news. */
+static bool note_acked(struct srxe_eng_qp *qp, uint32_t next)
+{
+	if (srxe_psn_diff(next, qp->comp.ack_psn) <= 0 ||
+	    srxe_psn_diff(next, qp->req.max_psn) > 0)
+		return false;
+	qp->comp.ack_psn = next;
+	return true;
+}
+
+uint32_t srxe_comp_unacked_psn(struct srxe_eng_qp *qp)
+{
+	struct srxe_swqe *w = oldest_outstanding(qp);
+	uint32_t ack = qp->comp.ack_psn;
+
+	if (!w)
+		return qp->req.psn;
+	if (w->wr.opcode == IBV_WR_RDMA_READ)
+		return srxe_psn_add(w->first_psn, w->resp_pkts);
+	if (srxe_psn_diff(ack, w->first_psn) > 0 &&
+	    srxe_psn_diff(ack, qp->req.max_psn) <= 0)
+		return ack;
+	return w->first_psn;
+}
+
+/*
+ * One retry per gap: true when the caller must retry from @psn now;
+ * false when that retry is already under way or the retries are
+ * exhausted (the QP then failed).
+ */
+static bool retry_once(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		       uint32_t psn)
+{
+	if (qp->comp.gap_retried && qp->comp.gap_psn == psn)
+		return false;
+	if (!qp->comp.retry_left) {
+		srxe_comp_fail(qp, w, IBV_WC_RETRY_EXC_ERR, 0);
+		return false;
+	}
+	qp->comp.retry_left--;
+	qp->comp.gap_retried = true;
+	qp->comp.gap_psn = psn;
+	return true;
 }
 
 /* Writes response data into the WQE's local SGEs; false: QP failed. */
@@ -195,26 +263,45 @@ static bool land(struct srxe_eng_qp *qp, struct srxe_swqe *w, uint64_t off,
 	return true;
 }
 
-static void read_response(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-			  const struct srxe_sg *payload, int nchunks)
+/* The WQE whose response is awaited next and that response's PSN. */
+static struct srxe_swqe *awaiting(struct srxe_eng_qp *qp, uint32_t *psn)
 {
-	struct srxe_swqe *w;
-	uint64_t off;
-	int32_t d;
+	struct srxe_swqe *w = oldest_outstanding(qp);
 
-	ack_through(qp, srxe_psn_add(pkt->psn, SRXE_PSN_MOD - 1));
-	w = oldest_outstanding(qp);
-	if (!w || w->wr.opcode != IBV_WR_RDMA_READ)
-		return; /* stale or duplicate */
-	d = srxe_psn_diff(pkt->psn, srxe_psn_add(w->first_psn, w->resp_pkts));
-	if (d < 0)
-		return; /* duplicate */
-	if (d > 0) {
-		/* A response went missing: ask again from the gap. */
-		srxe_req_rewind(qp, srxe_psn_add(w->first_psn, w->resp_pkts));
+	if (!w || !needs_response(w))
+		return NULL;
+	*psn = w->first_psn;
+	if (w->wr.opcode == IBV_WR_RDMA_READ)
+		*psn = srxe_psn_add(w->first_psn, w->resp_pkts);
+	return w;
+}
+
+/* A response after the awaited one: hold it; a lasting gap is a loss. */
+static void early_response(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+			   uint32_t awaited, const struct srxe_pkt *pkt,
+			   const struct srxe_sg *payload, int nchunks)
+{
+	struct srxe_reseq *r = &qp->comp.reseq;
+	bool held = srxe_reseq_hold(r, awaited, pkt, payload, nchunks);
+
+	if (held)
+		qp->ctx->eng->stats.ooo_held++;
+	if (held && !srxe_reseq_gap_is_loss(r, awaited, pkt->psn))
 		return;
-	}
-	off = (uint64_t)w->resp_pkts * qp->mtu;
+	if (!retry_once(qp, w, awaited))
+		return;
+	if (w->wr.opcode == IBV_WR_RDMA_READ)
+		srxe_req_resend_read(qp, w);
+	else
+		srxe_req_rewind(qp, awaited);
+}
+
+static void read_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		      const struct srxe_pkt *pkt, const struct srxe_sg *payload,
+		      int nchunks)
+{
+	uint64_t off = (uint64_t)w->resp_pkts * qp->mtu;
+
 	if (off + pkt->payload_len > w->length ||
 	    ((pkt->op->flags & (SRXE_OPF_LAST | SRXE_OPF_ONLY)) &&
 	     off + pkt->payload_len != w->length)) {
@@ -224,32 +311,63 @@ static void read_response(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	if (!land(qp, w, off, payload, nchunks, pkt->payload_len))
 		return;
 	w->resp_pkts++;
+	note_acked(qp, srxe_psn_add(pkt->psn, 1));
 	if (pkt->op->flags & (SRXE_OPF_LAST | SRXE_OPF_ONLY)) {
 		finish(qp, w, IBV_WC_SUCCESS, 0);
 		srxe_comp_retire(qp);
+		/* answered: a resend behind it need not ask again */
+		srxe_req_skip(qp, qp->comp.ack_psn);
 	}
 	progress(qp);
 }
 
-static void atomic_ack(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+static void atomic_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+			const struct srxe_pkt *pkt)
 {
-	struct srxe_swqe *w;
 	struct srxe_sg src;
 	uint64_t orig = pkt->atomic_orig;
 
-	ack_through(qp, srxe_psn_add(pkt->psn, SRXE_PSN_MOD - 1));
-	w = oldest_outstanding(qp);
-	if (!w || w->wr.opcode == IBV_WR_RDMA_READ || !w->rd_atomic ||
-	    w->first_psn != pkt->psn)
-		return;
 	src.addr = &orig;
 	src.len = sizeof(orig);
 	if (!land(qp, w, 0, &src, 1, sizeof(orig)))
 		return;
+	note_acked(qp, srxe_psn_add(pkt->psn, 1));
 	finish(qp, w, IBV_WC_SUCCESS, 0);
 	w->length = sizeof(orig);
 	srxe_comp_retire(qp);
+	srxe_req_skip(qp, qp->comp.ack_psn);
 	progress(qp);
+}
+
+/* READ response or atomic ACK: both acknowledge every request before. */
+static void response(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		     const struct srxe_sg *payload, int nchunks)
+{
+	bool read = pkt->op->flags & SRXE_OPF_READ;
+	struct srxe_swqe *w;
+	uint32_t awaited;
+	int32_t d;
+
+	if (ack_through(qp, srxe_psn_add(pkt->psn, SRXE_PSN_MOD - 1)))
+		progress(qp);
+	w = awaiting(qp, &awaited);
+	if (!w)
+		return; /* stale or duplicate */
+	d = srxe_psn_diff(pkt->psn, awaited);
+	if (d < 0)
+		return; /* duplicate */
+	if (d > 0) {
+		early_response(qp, w, awaited, pkt, payload, nchunks);
+		return;
+	}
+	if (read != (w->wr.opcode == IBV_WR_RDMA_READ)) {
+		srxe_comp_fail(qp, w, IBV_WC_BAD_RESP_ERR, 0);
+		return;
+	}
+	if (read)
+		read_data(qp, w, pkt, payload, nchunks);
+	else
+		atomic_data(qp, w, pkt);
 }
 
 static void rnr_nak(struct srxe_eng_qp *qp, struct srxe_swqe *w,
@@ -295,11 +413,8 @@ static void nak(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 		srxe_comp_fail(qp, w, nak_status(syn), syn);
 		return;
 	}
-	if (!qp->comp.retry_left) {
-		srxe_comp_fail(qp, w, IBV_WC_RETRY_EXC_ERR, 0);
-		return;
-	}
-	qp->comp.retry_left--;
+	if (!retry_once(qp, w, pkt->psn))
+		return; /* under way (a duplicated NAK), or failed */
 	srxe_req_rewind(qp, pkt->psn);
 	srxe_comp_update_timer(qp);
 }
@@ -310,13 +425,25 @@ static void acknowledge(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 	struct srxe_swqe *w;
 
 	if (kind == SRXE_AETH_ACK) {
-		if (ack_through(qp, pkt->psn))
+		bool moved = note_acked(qp, srxe_psn_add(pkt->psn, 1));
+
+		if (moved)
+			srxe_req_skip(qp, qp->comp.ack_psn);
+		if (ack_through(qp, pkt->psn) || moved)
 			progress(qp);
 		return;
 	}
 	if (kind != SRXE_AETH_RNR_NAK && kind != SRXE_AETH_NAK)
 		return;
-	ack_through(qp, srxe_psn_add(pkt->psn, SRXE_PSN_MOD - 1));
+	if (kind == SRXE_AETH_RNR_NAK)
+		qp->ctx->eng->stats.rnr_naks_recv++;
+	else
+		qp->ctx->eng->stats.naks_recv++;
+	if (srxe_psn_diff(pkt->psn, qp->comp.ack_psn) < 0)
+		return; /* names a PSN already acknowledged: stale */
+	if (note_acked(qp, pkt->psn) |
+	    ack_through(qp, srxe_psn_add(pkt->psn, SRXE_PSN_MOD - 1)))
+		progress(qp);
 	w = oldest_outstanding(qp);
 	if (!w || srxe_psn_diff(pkt->psn, w->first_psn) < 0 ||
 	    srxe_psn_diff(pkt->psn, w->last_psn) > 0)
@@ -327,17 +454,42 @@ static void acknowledge(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 		nak(qp, w, pkt);
 }
 
+static void dispatch(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		     const struct srxe_sg *payload, int nchunks)
+{
+	if (pkt->op->flags & (SRXE_OPF_READ | SRXE_OPF_ATOMIC))
+		response(qp, pkt, payload, nchunks);
+	else
+		acknowledge(qp, pkt);
+}
+
+/* Held responses whose turn has come, in PSN order. */
+static void drain_held(struct srxe_eng_qp *qp)
+{
+	while (qp->comp.reseq.held && srxe_qp_can_send(qp)) {
+		struct srxe_reseq_ent *e;
+		uint32_t psn;
+
+		if (!awaiting(qp, &psn))
+			break;
+		e = srxe_reseq_take(&qp->comp.reseq, psn);
+		if (!e)
+			break;
+		dispatch(qp, &e->pkt, &e->chunk, e->pkt.payload_len ? 1 : 0);
+		free(e);
+	}
+}
+
 void srxe_comp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		  const struct srxe_sg *payload, int nchunks)
 {
-	if (qp->type != IBV_QPT_RC || !srxe_qp_can_send(qp))
+	if (qp->type != IBV_QPT_RC || !srxe_qp_can_send(qp)) {
+		qp->ctx->eng->stats.drops++;
+		qp->ctx->eng->stats.drop_bad_state++;
 		return;
-	if (pkt->op->flags & SRXE_OPF_READ)
-		read_response(qp, pkt, payload, nchunks);
-	else if (pkt->op->flags & SRXE_OPF_ATOMIC)
-		atomic_ack(qp, pkt);
-	else
-		acknowledge(qp, pkt);
+	}
+	dispatch(qp, pkt, payload, nchunks);
+	drain_held(qp);
 }
 
 unsigned int srxe_comp_timers(struct srxe_eng_qp *qp, uint64_t now)
@@ -355,12 +507,16 @@ unsigned int srxe_comp_timers(struct srxe_eng_qp *qp, uint64_t now)
 		qp->comp.ack_deadline = 0;
 		return 0;
 	}
+	qp->ctx->eng->stats.ack_timeouts++;
 	if (!qp->comp.retry_left) {
 		srxe_comp_fail(qp, w, IBV_WC_RETRY_EXC_ERR, 0);
 		return 1;
 	}
 	qp->comp.retry_left--;
-	srxe_req_rewind(qp, srxe_psn_add(w->first_psn, w->resp_pkts));
+	/* Silence: go back N from the first unacknowledged PSN, and let
+	 * gaps be retried again. */
+	qp->comp.gap_retried = false;
+	srxe_req_rewind(qp, srxe_comp_unacked_psn(qp));
 	qp->comp.ack_deadline = now + srxe_ack_timeout_ns(qp->attr.timeout);
 	return 1;
 }

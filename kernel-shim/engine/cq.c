@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <rdma/ib_user_verbs.h>
 
 #include "eng_int.h"
 
@@ -39,6 +42,7 @@ int srxe_eng_cq_create(struct srxe_eng_ctx *ctx, struct srxe_ring_hdr *ring,
 	cq->ring = ring;
 	cq->size = size;
 	cq->user_handle = user_handle;
+	cq->event_fd = -1;
 	cq->prod = __atomic_load_n(&ring->prod.val, __ATOMIC_RELAXED);
 	__atomic_store_n(&ring->cons.val, cq->prod, __ATOMIC_RELAXED);
 	cq->arm_seen = __atomic_load_n(&ring->arm_seq, __ATOMIC_RELAXED);
@@ -56,6 +60,26 @@ static void cq_fail(struct srxe_eng_cq *cq)
 	srxe_ctx_async(cq->ctx, cq->user_handle, IBV_EVENT_CQ_ERR);
 }
 
+/*
+ * One event record on the channel.  A full pipe already holds an event the
+ * consumer has not read, a closed one has no reader: neither may stall
+ * the engine (the fd is non-blocking; srxed ignores SIGPIPE).
+ */
+static void cq_deliver(struct srxe_eng_cq *cq)
+{
+	struct ib_uverbs_comp_event_desc ev = { .cq_handle = cq->user_handle };
+
+	if (cq->event_fd < 0)
+		return;
+	if (write(cq->event_fd, &ev, sizeof(ev)) < 0)
+		return;
+}
+
+void srxe_eng_cq_set_event_fd(struct srxe_eng_cq *cq, int fd)
+{
+	cq->event_fd = fd;
+}
+
 /* Raise a notification if the consumer armed the CQ for this CQE. */
 static void cq_notify(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 		      bool solicited)
@@ -70,6 +94,7 @@ static void cq_notify(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 		return;
 	cq->arm_seen = seq;
 	cq->events++;
+	cq_deliver(cq);
 }
 
 int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,

@@ -32,6 +32,19 @@ void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event)
 		return;
 }
 
+void srxe_eng_port_event(struct srxe_engine *eng, uint32_t event)
+{
+	struct srxe_list *n, *t;
+
+	srxe_list_for_each_safe(n, t, &eng->ctxs)
+	{
+		struct srxe_eng_ctx *ctx =
+			srxe_container_of(n, struct srxe_eng_ctx, node);
+
+		srxe_ctx_async(ctx, 1, event);
+	}
+}
+
 int srxe_eng_ctx_create(struct srxe_engine *eng,
 			const struct srxe_eng_ctx_init *init,
 			struct srxe_eng_ctx **out, const char **why)

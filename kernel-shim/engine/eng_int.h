@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "list.h"
 #include "pkt.h"
+#include "reseq.h"
 #include "translate.h"
 
 #define SRXE_ENG_MAX_SGE     32
@@ -42,7 +43,9 @@ struct srxe_engine {
 	struct srxe_eng_qp *qp_hash[SRXE_ENG_QP_HASH];
 	struct srxe_xport local;
 	struct srxe_xport *wire; /* issue #5; NULL: off-host drops */
+	struct srxe_capture *capture; /* `srxe capture` (capture.h); NULL: off */
 	struct srxe_eng_stats stats;
+	struct srxe_fault *fault; /* tests only (fault.h); NULL: none */
 	uint64_t now;	      /* srxe_now_ns() of the current pass */
 	uint64_t timer_armed; /* deadline timer_fd is armed to, 0: disarmed */
 };
@@ -72,7 +75,8 @@ struct srxe_eng_cq {
 	uint32_t users;
 	bool error;
 	uint64_t user_handle;
-	uint64_t events; /* notifications raised (delivery: later issue) */
+	uint64_t events; /* notifications raised */
+	int event_fd;	 /* completion channel pipe (O_NONBLOCK) or -1 */
 };
 
 struct srxe_eng_srq {
@@ -132,11 +136,17 @@ struct srxe_req_state {
 	uint32_t rd_atomic; /* READ/ATOMIC WQEs awaiting their response */
 	bool rnr_wait;
 	uint64_t rnr_deadline;
+	uint32_t max_psn; /* first PSN never sent: below it, a resend */
+	uint32_t noack;	  /* packets sent since the last AckReq */
 };
 
 struct srxe_comp_state {
 	uint32_t retry_left, rnr_left;
 	uint64_t ack_deadline; /* 0: timer off */
+	uint32_t ack_psn;      /* every PSN before it is acknowledged */
+	bool gap_retried;      /* a retry for gap_psn is under way */
+	uint32_t gap_psn;
+	struct srxe_reseq reseq; /* early READ responses and atomic ACKs */
 };
 
 struct srxe_resp_state {
@@ -157,6 +167,7 @@ struct srxe_resp_state {
 		uint64_t orig;
 	} atomic[SRXE_ATOMIC_CACHE];
 	unsigned int atomic_next;
+	struct srxe_reseq reseq; /* early requests */
 };
 
 struct srxe_eng_qp {
@@ -175,6 +186,8 @@ struct srxe_eng_qp {
 	struct srxe_dest dest;	       /* RC/UC peer */
 	bool fatal_sent;
 	bool drained_sent; /* SQD: IBV_EVENT_SQ_DRAINED raised */
+	bool comm_est_sent; /* IBV_EVENT_COMM_EST raised since RESET */
+	bool last_wqe_sent; /* SRQ QP in ERR: IBV_EVENT_QP_LAST_WQE_REACHED */
 
 	struct srxe_swqe *swqe; /* sq_size entries */
 	void *swqe_store;
@@ -202,6 +215,11 @@ unsigned int srxe_engine_pass(struct srxe_engine *eng);
 /* Earliest timer deadline of any QP (ns), 0 when none. */
 uint64_t srxe_engine_next_deadline(struct srxe_engine *eng);
 
+/* ---- fault.c (tests only, fault.h) ---- */
+bool srxe_fault_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
+		     const struct srxe_dest *dst);
+void srxe_fault_free(struct srxe_engine *eng);
+
 /* ---- rx.c: the receive entry point of every transport ---- */
 void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		 const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
@@ -210,6 +228,9 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 /* ---- transport_local.c ---- */
 void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng);
 bool srxe_dest_is_local(const struct srxe_engine *eng, uint32_t ipv4_be);
+/* Hands @tx to the destination QP on this device; false: no such QP. */
+bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
+			const struct srxe_dest *dst);
 
 /* ---- ctx.c ---- */
 void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event);
@@ -234,6 +255,8 @@ unsigned int srxe_rq_flush(struct srxe_eng_qp *qp);
 /* Moves @qp to ERR (idempotent); @event: async event or -1 for none. */
 void srxe_qp_to_err(struct srxe_eng_qp *qp, int event);
 unsigned int srxe_qp_flush(struct srxe_eng_qp *qp);
+/* A request reached @qp: the first one in RTR raises COMM_EST (IBA 11.6.3). */
+void srxe_qp_comm_est(struct srxe_eng_qp *qp);
 static inline bool srxe_qp_can_send(const struct srxe_eng_qp *qp)
 {
 	return qp->attr.qp_state == IBV_QPS_RTS ||
@@ -267,6 +290,13 @@ int srxe_sge_map(const struct srxe_mem_client *mem, uint32_t pd,
 unsigned int srxe_req_run(struct srxe_eng_qp *qp);
 /* Restart sending at @psn (inside an unacknowledged WQE). */
 void srxe_req_rewind(struct srxe_eng_qp *qp, uint32_t psn);
+/* Everything before @psn is acknowledged: a resend behind it moves up. */
+void srxe_req_skip(struct srxe_eng_qp *qp, uint32_t psn);
+/* Asks again for READ @w's responses from its first missing one, alone:
+ * the READs after it keep flowing. */
+void srxe_req_resend_read(struct srxe_eng_qp *qp, struct srxe_swqe *w);
+/* First PSN of the window of unacknowledged packets. */
+uint32_t srxe_comp_unacked_psn(struct srxe_eng_qp *qp);
 
 /* ---- completer.c ---- */
 void srxe_comp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,

@@ -18,6 +18,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "capture_hook.h"
 #include "eng_int.h"
 #include "timing.h"
 #include "transport_udp.h"
@@ -68,6 +69,7 @@ void srxe_eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
 
 	eng->stats.pkts_sent++;
 	eng->stats.bytes_sent += pkt->hdr_len + pkt->payload_len;
+	srxe_cap_local(eng, t, pkt, dst);
 	if (!t || !t->xmit(t, pkt, dst))
 		eng->stats.drops++;
 }
@@ -306,6 +308,7 @@ void srxe_engine_unwatch(struct srxe_engine *eng, int fd)
 
 static void engine_free(struct srxe_engine *eng)
 {
+	srxe_fault_free(eng);
 	srxe_udp_transport_close(eng->wire);
 	if (eng->epfd >= 0)
 		close(eng->epfd);

@@ -88,6 +88,13 @@ int srxe_eng_cq_resize(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
 		       uint32_t size, const char **why);
 /* -EBUSY while a QP uses it. */
 int srxe_eng_cq_destroy(struct srxe_eng_cq *cq, const char **why);
+/*
+ * Completion channel (issue #6): each notification writes one 8-byte
+ * struct ib_uverbs_comp_event_desc (the CQ's user_handle) to fd, a
+ * non-blocking pipe write end the caller owns and keeps open until the CQ
+ * is destroyed or the fd is replaced; -1: none.
+ */
+void srxe_eng_cq_set_event_fd(struct srxe_eng_cq *cq, int fd);
 
 struct srxe_eng_srq_init {
 	uint32_t pd_handle;
@@ -148,10 +155,26 @@ typedef struct srxe_eng_ah *(*srxe_eng_ah_lookup_fn)(void *opaque,
 void srxe_eng_ctx_set_ah_lookup(struct srxe_eng_ctx *ctx,
 				srxe_eng_ah_lookup_fn fn, void *opaque);
 
+/*
+ * Port events (IBV_EVENT_PORT_ACTIVE / IBV_EVENT_PORT_ERR, element = port
+ * 1) to every context's async channel.  Caller holds srxe_engine_lock().
+ */
+void srxe_eng_port_event(struct srxe_engine *eng, uint32_t event);
+
 struct srxe_eng_stats {
 	uint64_t qps, cqs, srqs, ahs;
 	uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv;
 	uint64_t rnr_naks_sent, naks_sent, drops;
+	/* RC reliability (issue #5). */
+	uint64_t retrans_pkts;	/* request packets sent again */
+	uint64_t ack_timeouts;	/* local ACK timer expiries */
+	uint64_t naks_recv;	/* NAKs of any kind but RNR received */
+	uint64_t rnr_naks_recv; /* RNR NAKs received */
+	uint64_t dup_requests;	/* requests with an already seen PSN */
+	uint64_t ooo_held;	/* early packets kept until the gap filled */
+	/* Drops by reason (each also counted in drops). */
+	uint64_t drop_no_qp, drop_bad_pkey, drop_bad_qkey, drop_bad_state;
+	uint64_t drop_bad_seq; /* opcode sequence */
 };
 
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);

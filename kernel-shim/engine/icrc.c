@@ -6,10 +6,13 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "crc32_fold.h"
 #include "wire.h"
 
 #define CRC32_POLY_REFLECTED 0xedb88320u
 #define CRC32_SLICES	     8
+/* Shorter runs (the masked headers) are cheaper by table. */
+#define FOLD_MIN_LEN 64
 
 #define IPV4_MIN_LEN	20
 #define IPV4_MAX_LEN	60
@@ -57,8 +60,8 @@ static inline uint32_t load_le32(const uint8_t *p)
 	return le32toh(v);
 }
 
-/* Advances the raw (uninverted) CRC register over @len bytes. */
-static uint32_t crc_update(uint32_t c, const uint8_t *p, size_t len)
+/* Advances the raw (uninverted) CRC register over @len bytes, by table. */
+static uint32_t crc_table_update(uint32_t c, const uint8_t *p, size_t len)
 {
 	const uint32_t(*t)[256] = crc_table;
 
@@ -74,6 +77,25 @@ static uint32_t crc_update(uint32_t c, const uint8_t *p, size_t len)
 	while (len--)
 		c = (c >> 8) ^ t[0][(c ^ *p++) & 0xff];
 	return c;
+}
+
+/*
+ * Advances the raw CRC register over @len bytes.  A packet's payload is
+ * folded with PCLMULQDQ where the CPU has it (several times faster than
+ * the table, which was the engine's largest cost per packet); the table
+ * finishes the 16 folded bytes and the tail.
+ */
+static uint32_t crc_update(uint32_t c, const uint8_t *p, size_t len)
+{
+	uint8_t folded[16];
+	size_t n = len >= FOLD_MIN_LEN ? srxe_crc32_fold(c, p, len, folded) : 0;
+
+	if (n) {
+		c = crc_table_update(0, folded, sizeof(folded));
+		p += n;
+		len -= n;
+	}
+	return crc_table_update(c, p, len);
 }
 
 uint32_t srxe_crc32(uint32_t crc, const void *buf, size_t len)

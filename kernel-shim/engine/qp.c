@@ -140,6 +140,8 @@ void srxe_eng_qp_destroy(struct srxe_eng_qp *qp)
 	if (qp->srq)
 		qp->srq->users--;
 	qp->ctx->eng->stats.qps--;
+	srxe_reseq_clear(&qp->comp.reseq);
+	srxe_reseq_clear(&qp->resp.reseq);
 	free(qp->swqe_store);
 	free(qp->swqe);
 	free(qp);
@@ -157,11 +159,15 @@ static void reset_queues(struct srxe_eng_qp *qp)
 		qp->rq_cons = prod;
 		__atomic_store_n(&qp->rq->cons.val, prod, __ATOMIC_RELEASE);
 	}
+	srxe_reseq_clear(&qp->comp.reseq);
+	srxe_reseq_clear(&qp->resp.reseq);
 	memset(&qp->req, 0, sizeof(qp->req));
 	memset(&qp->comp, 0, sizeof(qp->comp));
 	memset(&qp->resp, 0, sizeof(qp->resp));
 	qp->req.idx = qp->sq_cons;
 	qp->fatal_sent = false;
+	qp->comm_est_sent = false;
+	qp->last_wqe_sent = false;
 }
 
 static void update_mtu(struct srxe_eng_qp *qp)
@@ -172,6 +178,17 @@ static void update_mtu(struct srxe_eng_qp *qp)
 	if (qp->type == IBV_QPT_UD || !srxe_mtu_bytes(mtu) || mtu > active)
 		mtu = active;
 	qp->mtu = srxe_mtu_bytes(mtu);
+}
+
+/*
+ * Entering SQD: nothing outstanding means drained at once (IBA 10.3.1.2);
+ * otherwise the completer raises SQ_DRAINED when the last WQE retires.
+ */
+static void enter_sqd(struct srxe_eng_qp *qp)
+{
+	qp->drained_sent = qp->sq_cons == qp->sq_fetched;
+	if (qp->drained_sent && qp->attr.en_sqd_async_notify)
+		srxe_ctx_async(qp->ctx, qp->user_handle, IBV_EVENT_SQ_DRAINED);
 }
 
 static void enter_state(struct srxe_eng_qp *qp, enum ibv_qp_state cur,
@@ -187,12 +204,16 @@ static void enter_state(struct srxe_eng_qp *qp, enum ibv_qp_state cur,
 		qp->resp.epsn = qp->attr.rq_psn & SRXE_PSN_MASK;
 	if (mask & IBV_QP_SQ_PSN)
 		qp->req.psn = qp->attr.sq_psn & SRXE_PSN_MASK;
+	if (mask & IBV_QP_SQ_PSN)
+		qp->req.max_psn = qp->comp.ack_psn = qp->req.psn;
 	if (mask & IBV_QP_RETRY_CNT)
 		qp->comp.retry_left = qp->attr.retry_cnt;
 	if (mask & IBV_QP_RNR_RETRY)
 		qp->comp.rnr_left = qp->attr.rnr_retry;
 	if (next == IBV_QPS_ERR)
 		srxe_qp_to_err(qp, -1);
+	if (next == IBV_QPS_SQD && cur != IBV_QPS_SQD)
+		enter_sqd(qp);
 }
 
 int srxe_eng_qp_modify(struct srxe_eng_qp *qp,
@@ -322,11 +343,34 @@ static unsigned int held_rwqe_flush(struct srxe_eng_qp *qp)
 	return 1;
 }
 
+/*
+ * IBA 11.6.3 / 10.3.1: an SRQ-attached QP in ERR reports that it will
+ * consume no more SRQ WQEs once the one it held is flushed.
+ */
+static void last_wqe_reached(struct srxe_eng_qp *qp)
+{
+	if (!qp->srq || qp->resp.have_rwqe || qp->last_wqe_sent)
+		return;
+	qp->last_wqe_sent = true;
+	srxe_ctx_async(qp->ctx, qp->user_handle, IBV_EVENT_QP_LAST_WQE_REACHED);
+}
+
 unsigned int srxe_qp_flush(struct srxe_eng_qp *qp)
 {
 	unsigned int n = sq_flush(qp);
 
-	if (qp->attr.qp_state == IBV_QPS_ERR)
+	if (qp->attr.qp_state == IBV_QPS_ERR) {
 		n += held_rwqe_flush(qp) + srxe_rq_flush(qp);
+		last_wqe_reached(qp);
+	}
 	return n;
+}
+
+void srxe_qp_comm_est(struct srxe_eng_qp *qp)
+{
+	if (qp->attr.qp_state != IBV_QPS_RTR || qp->type == IBV_QPT_UD ||
+	    qp->comm_est_sent)
+		return;
+	qp->comm_est_sent = true;
+	srxe_ctx_async(qp->ctx, qp->user_handle, IBV_EVENT_COMM_EST);
 }

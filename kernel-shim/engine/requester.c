@@ -17,6 +17,28 @@
 #include "timing.h"
 #include "wire.h"
 
+/*
+ * Packets in flight beyond the oldest unacknowledged PSN.  A go-back-N
+ * retry resends everything after the lost packet, so the window bounds
+ * what one loss costs; rxe uses 128.  It must stay above
+ * SRXE_RESEQ_LOSS_HELD, or the responder would wait for packets this
+ * window does not let out and only the ACK timer would recover.
+ */
+#define SRXE_MAX_UNACKED 512
+/* AckReq at least this often inside long messages (rxe: 64), so that the
+ * window above keeps moving and ACKs reach the completer before the
+ * message ends. */
+#define SRXE_ACK_EVERY 64
+/*
+ * While resending (PSNs below max_psn) only this many packets go out
+ * beyond the last acknowledged one, each with AckReq: the responder may
+ * hold everything after the lost packet (reseq.h), and its answer to the
+ * first resent duplicates tells how far it really got (srxe_req_skip),
+ * so a loss costs a few packets and a round trip, not a whole window.
+ * A responder that kept nothing gets the rest at this pace.
+ */
+#define SRXE_RESEND_WINDOW 16
+
 static bool is_rd_atomic(uint32_t opcode)
 {
 	return opcode == IBV_WR_RDMA_READ ||
@@ -329,6 +351,8 @@ static void advance(struct srxe_eng_qp *qp, struct srxe_swqe *w, bool last,
 {
 	uint64_t tmo = srxe_ack_timeout_ns(qp->attr.timeout);
 
+	if (ackreq && tmo && !qp->comp.ack_deadline)
+		qp->comp.ack_deadline = qp->ctx->eng->now + tmo;
 	if (!last) {
 		qp->req.psn = srxe_psn_add(qp->req.psn, 1);
 		return;
@@ -336,8 +360,34 @@ static void advance(struct srxe_eng_qp *qp, struct srxe_swqe *w, bool last,
 	qp->req.psn = srxe_psn_add(w->last_psn, 1);
 	qp->req.idx++;
 	w->state = qp->type == IBV_QPT_RC ? SRXE_SWQE_SENT : SRXE_SWQE_DONE;
-	if (ackreq && tmo && !qp->comp.ack_deadline)
-		qp->comp.ack_deadline = qp->ctx->eng->now + tmo;
+}
+
+/* Sending PSNs that went out before (a go-back-N in progress). */
+static bool resending(const struct srxe_eng_qp *qp)
+{
+	return srxe_psn_diff(qp->req.psn, qp->req.max_psn) < 0;
+}
+
+/* Counts resent packets and remembers the first never-sent PSN; a READ
+ * request uses the PSNs of all its responses (through @last). */
+static void note_sent(struct srxe_eng_qp *qp, uint32_t psn, uint32_t last)
+{
+	if (srxe_psn_diff(psn, qp->req.max_psn) < 0) {
+		qp->ctx->eng->stats.retrans_pkts++;
+		return;
+	}
+	qp->req.max_psn = srxe_psn_add(last, 1);
+}
+
+static bool want_ack(struct srxe_eng_qp *qp, bool last)
+{
+	if (qp->type != IBV_QPT_RC)
+		return false;
+	if (last || ++qp->req.noack >= SRXE_ACK_EVERY) {
+		qp->req.noack = 0;
+		return true;
+	}
+	return false;
 }
 
 static void send_one(struct srxe_eng_qp *qp, struct srxe_swqe *w)
@@ -348,8 +398,13 @@ static void send_one(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 
 	if (!build(qp, w, &tx, &last))
 		return;
-	ackreq = qp->type == IBV_QPT_RC && last;
+	ackreq =
+		want_ack(qp, last) || (qp->type == IBV_QPT_RC && resending(qp));
 	srxe_bth_set_ackreq(tx.hdr, ackreq);
+	if (qp->type == IBV_QPT_RC)
+		note_sent(qp, qp->req.psn,
+			  w->wr.opcode == IBV_WR_RDMA_READ ? w->last_psn
+							   : qp->req.psn);
 	tx.src_qpn = qp->qpn;
 	dest = qp->type == IBV_QPT_UD ? w->dest : qp->dest;
 	advance(qp, w, last, ackreq);
@@ -366,6 +421,17 @@ static struct srxe_swqe *current_wqe(struct srxe_eng_qp *qp)
 			return NULL;
 	}
 	return srxe_swqe_at(qp, qp->req.idx);
+}
+
+static bool window_full(struct srxe_eng_qp *qp)
+{
+	int32_t limit = resending(qp) ? SRXE_RESEND_WINDOW : SRXE_MAX_UNACKED;
+
+	/* Also inside the oldest WQE: a message may be longer than the
+	 * window, and a go-back-N may restart at it. */
+	if (qp->type != IBV_QPT_RC)
+		return false;
+	return srxe_psn_diff(qp->req.psn, srxe_comp_unacked_psn(qp)) >= limit;
 }
 
 unsigned int srxe_req_run(struct srxe_eng_qp *qp)
@@ -388,6 +454,8 @@ unsigned int srxe_req_run(struct srxe_eng_qp *qp)
 		}
 		if (w->state == SRXE_SWQE_FETCHED && !start_wqe(qp, w))
 			break;
+		if (window_full(qp))
+			break;
 		send_one(qp, w);
 		work++;
 	}
@@ -398,15 +466,21 @@ void srxe_req_rewind(struct srxe_eng_qp *qp, uint32_t psn)
 {
 	for (uint32_t i = qp->sq_cons; i != qp->sq_fetched; i++) {
 		struct srxe_swqe *w = srxe_swqe_at(qp, i);
+		uint32_t have;
 
 		if (w->state != SRXE_SWQE_SENDING && w->state != SRXE_SWQE_SENT)
 			break;
 		if (srxe_psn_diff(psn, w->first_psn) < 0 ||
 		    srxe_psn_diff(psn, w->last_psn) > 0)
 			continue;
+		/* A READ asks only for the responses it does not have. */
+		have = srxe_psn_add(w->first_psn, w->resp_pkts);
+		if (w->wr.opcode == IBV_WR_RDMA_READ &&
+		    srxe_psn_diff(psn, have) < 0)
+			psn = have;
 		qp->req.idx = i;
 		qp->req.psn = psn;
-		w->resp_pkts = (uint32_t)srxe_psn_diff(psn, w->first_psn);
+		qp->req.noack = 0;
 		for (uint32_t j = i; j != qp->sq_fetched; j++) {
 			struct srxe_swqe *l = srxe_swqe_at(qp, j);
 
@@ -415,4 +489,59 @@ void srxe_req_rewind(struct srxe_eng_qp *qp, uint32_t psn)
 		}
 		return;
 	}
+}
+
+void srxe_req_resend_read(struct srxe_eng_qp *qp, struct srxe_swqe *w)
+{
+	uint32_t idx = w->resp_pkts, saved = qp->req.psn;
+	struct srxe_tx_pkt tx;
+
+	if (!srxe_qp_can_send(qp) || idx >= w->npkts)
+		return;
+	/* build_read() takes the PSN from req.psn: lend it the resend's. */
+	qp->req.psn = srxe_psn_add(w->first_psn, idx);
+	build_read(qp, w, &tx, idx);
+	qp->req.psn = saved;
+	srxe_bth_set_ackreq(tx.hdr, true);
+	tx.src_qpn = qp->qpn;
+	qp->ctx->eng->stats.retrans_pkts++;
+	srxe_eng_xmit(qp->ctx->eng, &tx, &qp->dest);
+}
+
+/* READ and atomic requests are never resent from their middle here. */
+static bool skip_whole(const struct srxe_swqe *w)
+{
+	return w->wr.opcode == IBV_WR_RDMA_READ || w->rd_atomic;
+}
+
+void srxe_req_skip(struct srxe_eng_qp *qp, uint32_t psn)
+{
+	uint32_t i;
+
+	if (!resending(qp) || srxe_psn_diff(psn, qp->req.psn) <= 0)
+		return;
+	if (srxe_psn_diff(psn, qp->req.max_psn) > 0)
+		psn = qp->req.max_psn;
+	for (i = qp->req.idx; i != qp->sq_fetched; i++) {
+		struct srxe_swqe *w = srxe_swqe_at(qp, i);
+
+		if (w->state == SRXE_SWQE_DONE)
+			continue;
+		if (w->state != SRXE_SWQE_SENDING ||
+		    srxe_psn_diff(psn, w->first_psn) <= 0)
+			break;
+		if (srxe_psn_diff(psn, w->last_psn) <= 0 && !skip_whole(w)) {
+			qp->req.idx = i;
+			qp->req.psn = psn;
+			return;
+		}
+		/* sent whole before and acknowledged (or answered) */
+		w->state = SRXE_SWQE_SENT;
+	}
+	qp->req.idx = i;
+	if (i != qp->sq_fetched &&
+	    srxe_swqe_at(qp, i)->state == SRXE_SWQE_SENDING)
+		qp->req.psn = srxe_swqe_at(qp, i)->first_psn;
+	else
+		qp->req.psn = qp->req.max_psn;
 }

@@ -10,8 +10,16 @@
  * srxe_mem_translate() with this QP's PD and the remote access it needs;
  * receive buffers with LOCAL_WRITE.  RC errors are answered with the NAK
  * IBA prescribes and move this QP to ERR, as rxe does; UC drops.
+ *
+ * RC packets that arrive early (PSN after the expected one) are held
+ * (reseq.h) and processed in order once the gap fills, so a reordering
+ * network does not cost a go-back-N; only a gap that lasts (see
+ * srxe_reseq_gap_is_loss) is answered with the one NAK sequence error.
+ * ACKs are coalesced by the requester's AckReq bit (message ends and
+ * every SRXE_ACK_EVERY packets); duplicates are answered per C9-105.
  */
 #include <endian.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eng_int.h"
@@ -448,18 +456,34 @@ static void duplicate(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 		send_ack(qp, srxe_psn_add(qp->resp.epsn, SRXE_PSN_MOD - 1));
 }
 
-static bool rc_psn_ok(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+/* An early request: hold it; NAK the gap once when it is a loss. */
+static void early_request(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+			  const struct srxe_sg *payload, int nchunks)
+{
+	struct srxe_reseq *r = &qp->resp.reseq;
+	bool held = srxe_reseq_hold(r, qp->resp.epsn, pkt, payload, nchunks);
+
+	if (held)
+		qp->ctx->eng->stats.ooo_held++;
+	if (held && !srxe_reseq_gap_is_loss(r, qp->resp.epsn, pkt->psn))
+		return;
+	if (!qp->resp.nak_seq_sent) {
+		qp->resp.nak_seq_sent = true;
+		send_nak(qp, qp->resp.epsn, SRXE_AETH_NAK_PSN_SEQ);
+	}
+}
+
+static bool rc_psn_ok(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		      const struct srxe_sg *payload, int nchunks)
 {
 	int32_t d = srxe_psn_diff(pkt->psn, qp->resp.epsn);
 
 	if (d > 0) {
-		if (!qp->resp.nak_seq_sent) {
-			qp->resp.nak_seq_sent = true;
-			send_nak(qp, qp->resp.epsn, SRXE_AETH_NAK_PSN_SEQ);
-		}
+		early_request(qp, pkt, payload, nchunks);
 		return false;
 	}
 	if (d < 0) {
+		qp->ctx->eng->stats.dup_requests++;
 		duplicate(qp, pkt);
 		return false;
 	}
@@ -518,6 +542,7 @@ static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	if (!(pkt->op->flags & SRXE_OPF_SEND) ||
 	    pkt->deth.qkey != qp->attr.qkey) {
 		qp->ctx->eng->stats.drops++;
+		qp->ctx->eng->stats.drop_bad_qkey++;
 		return;
 	}
 	r = hold_rwqe(qp);
@@ -537,24 +562,14 @@ static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		      qp->resp.recv_off);
 }
 
-void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		  uint32_t dst_ipv4)
+/* An RC/UC request in PSN order. */
+static void in_order(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		     const struct srxe_sg *payload, int nchunks)
 {
 	uint32_t flags = pkt->op->flags;
 
-	if (!srxe_qp_can_recv(qp) ||
-	    pkt->op->transport != transport_of_type[qp->type]) {
-		qp->ctx->eng->stats.drops++;
-		return;
-	}
-	if (qp->type == IBV_QPT_UD) {
-		rx_ud(qp, pkt, payload, nchunks, src_ipv4, dst_ipv4);
-		return;
-	}
-	if (qp->type == IBV_QPT_RC ? !rc_psn_ok(qp, pkt) : !uc_psn_ok(qp, pkt))
-		return;
 	if (!sequence_ok(qp, pkt)) {
+		qp->ctx->eng->stats.drop_bad_seq++;
 		fail_request(qp, pkt, SRXE_AETH_NAK_INVALID_REQ,
 			     IBV_EVENT_QP_REQ_ERR);
 		return;
@@ -567,4 +582,44 @@ void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		rx_read(qp, pkt);
 	else if (flags & SRXE_OPF_ATOMIC)
 		rx_atomic(qp, pkt);
+}
+
+/* Held requests whose turn has come, in PSN order. */
+static void drain_held(struct srxe_eng_qp *qp)
+{
+	while (qp->resp.reseq.held && srxe_qp_can_recv(qp)) {
+		struct srxe_reseq_ent *e =
+			srxe_reseq_take(&qp->resp.reseq, qp->resp.epsn);
+
+		if (!e)
+			break;
+		qp->resp.nak_seq_sent = false;
+		in_order(qp, &e->pkt, &e->chunk, e->pkt.payload_len ? 1 : 0);
+		free(e);
+	}
+}
+
+void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
+		  uint32_t dst_ipv4)
+{
+	if (!srxe_qp_can_recv(qp) ||
+	    pkt->op->transport != transport_of_type[qp->type]) {
+		qp->ctx->eng->stats.drops++;
+		qp->ctx->eng->stats.drop_bad_state++;
+		return;
+	}
+	if (qp->type == IBV_QPT_UD) {
+		rx_ud(qp, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+		return;
+	}
+	if (qp->type == IBV_QPT_UC) {
+		if (uc_psn_ok(qp, pkt))
+			in_order(qp, pkt, payload, nchunks);
+		return;
+	}
+	if (!rc_psn_ok(qp, pkt, payload, nchunks))
+		return;
+	in_order(qp, pkt, payload, nchunks);
+	drain_held(qp);
 }

@@ -24,10 +24,16 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 	qp = srxe_qp_lookup(eng, pkt->dqpn);
 	if (!qp || !pkey_ok(pkt->pkey)) {
 		eng->stats.drops++;
+		if (!qp)
+			eng->stats.drop_no_qp++;
+		else
+			eng->stats.drop_bad_pkey++;
 		return;
 	}
 	if (pkt->op->flags & SRXE_OPF_RESPONSE)
 		srxe_comp_rx(qp, pkt, payload, nchunks);
-	else
+	else {
+		srxe_qp_comm_est(qp);
 		srxe_resp_rx(qp, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+	}
 }

@@ -16,10 +16,9 @@ bool srxe_dest_is_local(const struct srxe_engine *eng, uint32_t ipv4_be)
 	return ipv4_be == eng->cfg.ipv4_be;
 }
 
-static bool local_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *tx,
-		       const struct srxe_dest *dst)
+bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
+			const struct srxe_dest *dst)
 {
-	struct srxe_engine *eng = t->priv;
 	struct srxe_pkt pkt;
 
 	if (!srxe_tx_parse(tx, &pkt) || !srxe_qp_lookup(eng, dst->qpn))
@@ -27,6 +26,17 @@ static bool local_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *tx,
 	srxe_eng_rx(eng, &pkt, tx->chunks, tx->nchunks, eng->cfg.ipv4_be,
 		    dst->ipv4_be);
 	return true;
+}
+
+static bool local_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *tx,
+		       const struct srxe_dest *dst)
+{
+	struct srxe_engine *eng = t->priv;
+
+	/* Tests only (fault.h): a lossy "network" between the QPs. */
+	if (eng->fault)
+		return srxe_fault_xmit(eng, tx, dst);
+	return srxe_local_deliver(eng, tx, dst);
 }
 
 void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng)

@@ -8,12 +8,18 @@
 
 #include <errno.h>
 #include <linux/filter.h>
+#include <net/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "capture_hook.h"
 #include "decode.h"
 #include "eng_int.h"
 #include "icrc.h"
@@ -22,10 +28,16 @@
 _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 	       "struct srxe_wire_stats has a slot per receive drop reason");
 
-#define UDP_BATCH 32
-/* Largest datagram srxe sends or accepts: IPv4 with options, UDP, the
- * longest header set, a 4096-byte payload, pad and ICRC fit easily. */
-#define UDP_BUF_LEN	8192
+/* Packets per flush: four 64 KiB messages of 4 KiB packets. */
+#define UDP_BATCH 64
+#define RX_BATCH  32
+/* Largest datagram srxe sends: IPv4 with options, UDP, the longest header
+ * set, a 4096-byte payload, pad and ICRC fit easily. */
+#define UDP_BUF_LEN 8192
+/* Largest datagram received: a GSO run arrives whole (up to 64 KiB) when
+ * the kernel did not cut it (veth, lo), behind the packet socket's
+ * virtio_net_hdr. */
+#define RX_BUF_LEN	(sizeof(struct virtio_net_hdr) + ETH_HLEN + 65536)
 #define IPV4_HDR_LEN	20
 #define UDP_HDR_LEN	8
 #define IPV4_DF		0x4000
@@ -35,22 +47,48 @@ _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 /* Socket buffers: a few milliseconds of line rate, so a busy engine
  * thread does not lose a burst (1 MiB lost far more READ responses). */
 #define SOCK_BUF_BYTES (8 << 20)
+/* One GSO send: at most this many segments (the kernel allows 64) and
+ * UDP payload bytes (an IPv4 datagram is at most 65535). */
+#define GSO_MAX_SEGS  64
+#define GSO_MAX_BYTES 65000
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
+/* Packets of the batch that leave with one sendmmsg entry: one datagram
+ * (raw mode), or one GSO send of equal-sized segments of which only the
+ * last may be shorter (gso mode). */
+struct tx_run {
+	uint32_t dst_be;
+	uint16_t seg_len; /* UDP payload of each segment but the last */
+	uint8_t first, count;
+	bool closed; /* a shorter last segment ended it */
+};
 
 struct udp_xport {
 	struct srxe_xport xport;
 	struct srxe_engine *eng;
 	uint32_t ipv4_be;
 	int tx_fd, port_fd;
+	bool gso; /* UDP_SEGMENT send, packet-socket receive (see .h) */
 	uint16_t next_id;
-	unsigned int tx_count;
+	unsigned int tx_count, nruns;
 	struct srxe_wire_stats stats;
+	struct tx_run runs[UDP_BATCH];
 	struct sockaddr_in tx_addr[UDP_BATCH];
 	struct iovec tx_iov[UDP_BATCH];
 	struct mmsghdr tx_msg[UDP_BATCH];
-	struct iovec rx_iov[UDP_BATCH];
-	struct mmsghdr rx_msg[UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} tx_ctl[UDP_BATCH];
+	struct iovec rx_iov[RX_BATCH];
+	struct mmsghdr rx_msg[RX_BATCH];
 	uint8_t tx_buf[UDP_BATCH][UDP_BUF_LEN];
-	uint8_t rx_buf[UDP_BATCH][UDP_BUF_LEN];
+	uint8_t rx_buf[RX_BATCH][RX_BUF_LEN];
 };
 
 uint16_t srxe_udp_src_port(uint32_t qpn)
@@ -61,7 +99,8 @@ uint16_t srxe_udp_src_port(uint32_t qpn)
 
 /* ---- transmit ---- */
 
-/* Never 0: the kernel replaces a zero ID of an IP_HDRINCL packet. */
+/* Raw mode: never 0, the kernel replaces a zero ID of an IP_HDRINCL
+ * packet. */
 static uint16_t next_ip_id(struct udp_xport *u)
 {
 	if (!++u->next_id)
@@ -70,12 +109,12 @@ static uint16_t next_ip_id(struct udp_xport *u)
 }
 
 static void build_ipv4(struct udp_xport *u, uint8_t *ip, uint32_t dst_be,
-		       size_t udp_len)
+		       size_t udp_len, uint16_t id)
 {
 	ip[0] = 0x45; /* version 4, IHL 5 */
 	ip[1] = 0;    /* DSCP/ECN */
 	srxe_put_be16(ip + 2, (uint16_t)(IPV4_HDR_LEN + udp_len));
-	srxe_put_be16(ip + 4, next_ip_id(u));
+	srxe_put_be16(ip + 4, id);
 	srxe_put_be16(ip + 6, IPV4_DF);
 	ip[8] = IPV4_TTL;
 	ip[9] = IPPROTO_UDP;
@@ -108,30 +147,106 @@ static bool gather_payload(uint8_t *p, const struct srxe_tx_pkt *pkt)
 	return !left;
 }
 
+/* The sendmmsg entry of run @r. */
+static void build_msg(struct udp_xport *u, unsigned int r)
+{
+	struct tx_run *run = &u->runs[r];
+	struct msghdr *mh = &u->tx_msg[r].msg_hdr;
+
+	u->tx_addr[r] = (struct sockaddr_in){
+		.sin_family = AF_INET,
+		.sin_port = u->gso ? htons(SRXE_ROCE_UDP_PORT) : 0,
+		.sin_addr.s_addr = run->dst_be,
+	};
+	*mh = (struct msghdr){
+		.msg_name = &u->tx_addr[r],
+		.msg_namelen = sizeof(u->tx_addr[r]),
+		.msg_iov = &u->tx_iov[run->first],
+		.msg_iovlen = run->count,
+	};
+	if (run->count > 1) {
+		struct cmsghdr *c;
+		uint16_t seg = run->seg_len;
+
+		mh->msg_control = u->tx_ctl[r].buf;
+		mh->msg_controllen = sizeof(u->tx_ctl[r].buf);
+		c = CMSG_FIRSTHDR(mh);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(seg));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	}
+}
+
+/* Counts run @r as sent (@n bytes handed over) or failed. */
+static void account_run(struct udp_xport *u, unsigned int r, int n, bool ok)
+{
+	const struct tx_run *run = &u->runs[r];
+
+	if (!ok) {
+		u->stats.tx_errors += run->count;
+		return;
+	}
+	u->stats.pkts_sent += run->count;
+	/* IP datagram bytes, as in raw mode, where @n includes headers */
+	u->stats.bytes_sent +=
+		(uint64_t)n +
+		(u->gso ? run->count * (IPV4_HDR_LEN + UDP_HDR_LEN) : 0);
+}
+
 static void udp_flush(struct srxe_xport *t)
 {
 	struct udp_xport *u = t->priv;
 	unsigned int done = 0;
 
-	while (done < u->tx_count) {
-		int n = sendmmsg(u->tx_fd, u->tx_msg + done, u->tx_count - done,
+	for (unsigned int r = 0; r < u->nruns; r++)
+		build_msg(u, r);
+	while (done < u->nruns) {
+		int n = sendmmsg(u->tx_fd, u->tx_msg + done, u->nruns - done,
 				 0);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			/* The first datagram failed: drop it, go on. */
-			u->stats.tx_errors++;
-			done++;
+			/* The first entry failed: drop it, go on. */
+			account_run(u, done++, 0, false);
 			continue;
 		}
-		for (int i = 0; i < n; i++) {
-			u->stats.pkts_sent++;
-			u->stats.bytes_sent += u->tx_msg[done + i].msg_len;
-		}
+		for (int i = 0; i < n; i++)
+			account_run(u, done + i,
+				    (int)u->tx_msg[done + i].msg_len, true);
 		done += (unsigned int)n;
 	}
 	u->tx_count = 0;
+	u->nruns = 0;
+}
+
+/*
+ * Places a packet of @seg_len UDP payload bytes for @dst_be in a run and
+ * returns its index in the run.  gso mode appends to the last run while
+ * the segments stay equal (one shorter last one closes it) and the send
+ * stays within the kernel's limits.  The index is the packet's IPv4 ID
+ * there: the kernel gives the datagram of an unconnected UDP socket with
+ * DF the ID 0, and GSO numbers the segments 0, 1, 2, ... from it.
+ */
+static unsigned int join_run(struct udp_xport *u, uint32_t dst_be,
+			     size_t seg_len)
+{
+	struct tx_run *run = u->nruns ? &u->runs[u->nruns - 1] : NULL;
+
+	if (u->gso && run && !run->closed && run->dst_be == dst_be &&
+	    seg_len <= run->seg_len && run->count < GSO_MAX_SEGS &&
+	    (size_t)(run->count + 1) * run->seg_len <= GSO_MAX_BYTES) {
+		if (seg_len < run->seg_len)
+			run->closed = true;
+		return run->count++;
+	}
+	run = &u->runs[u->nruns++];
+	*run = (struct tx_run){ .dst_be = dst_be,
+				.seg_len = (uint16_t)seg_len,
+				.first = (uint8_t)u->tx_count,
+				.count = 1 };
+	return 0;
 }
 
 static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
@@ -142,7 +257,7 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 	size_t udp_len = UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len + pad +
 			 SRXE_ICRC_LEN;
 	uint8_t *ip, *udp;
-	unsigned int slot;
+	unsigned int slot, idx;
 
 	if (IPV4_HDR_LEN + udp_len > UDP_BUF_LEN) {
 		u->stats.tx_errors++;
@@ -153,23 +268,31 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 	slot = u->tx_count;
 	ip = u->tx_buf[slot];
 	udp = ip + IPV4_HDR_LEN;
-	build_ipv4(u, ip, dst->ipv4_be, udp_len);
-	build_udp(udp, srxe_udp_src_port(pkt->src_qpn), udp_len);
 	memcpy(udp + UDP_HDR_LEN, pkt->hdr, pkt->hdr_len);
 	if (!gather_payload(udp + UDP_HDR_LEN + pkt->hdr_len, pkt)) {
 		u->stats.tx_errors++;
 		return false;
 	}
 	memset(udp + UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len, 0, pad);
-	srxe_icrc_seal(ip, IPV4_HDR_LEN, udp, udp_len);
-
-	u->tx_addr[slot] = (struct sockaddr_in){
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = dst->ipv4_be,
-	};
-	u->tx_iov[slot].iov_base = ip;
-	u->tx_iov[slot].iov_len = IPV4_HDR_LEN + udp_len;
+	idx = join_run(u, dst->ipv4_be, udp_len - UDP_HDR_LEN);
 	u->tx_count++;
+	/* The headers as the kernel will send them, which the ICRC covers
+	 * (gso mode: the socket's port 4791 and the ID it will get). */
+	build_ipv4(u, ip, dst->ipv4_be, udp_len,
+		   u->gso ? (uint16_t)idx : next_ip_id(u));
+	build_udp(udp,
+		  u->gso ? SRXE_ROCE_UDP_PORT : srxe_udp_src_port(pkt->src_qpn),
+		  udp_len);
+	srxe_icrc_seal(ip, IPV4_HDR_LEN, udp, udp_len);
+	srxe_cap_wire(u->eng, ip, IPV4_HDR_LEN + udp_len, false);
+
+	if (u->gso) {
+		u->tx_iov[slot].iov_base = udp + UDP_HDR_LEN;
+		u->tx_iov[slot].iov_len = udp_len - UDP_HDR_LEN;
+	} else {
+		u->tx_iov[slot].iov_base = ip;
+		u->tx_iov[slot].iov_len = IPV4_HDR_LEN + udp_len;
+	}
 	return true;
 }
 
@@ -180,8 +303,7 @@ static void rx_drop(struct udp_xport *u, enum srxe_rx_reason reason)
 	u->stats.rx_drops[reason]++;
 }
 
-static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len,
-		   int flags)
+static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
 {
 	struct srxe_pkt pkt;
 	enum srxe_rx_reason reason;
@@ -189,10 +311,7 @@ static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len,
 	uint32_t src_be, dst_be;
 	size_t ihl;
 
-	if (flags & MSG_TRUNC) {
-		u->stats.rx_truncated++;
-		return;
-	}
+	srxe_cap_wire(u->eng, ip, len, true);
 	if (len < IPV4_HDR_LEN || ip[0] >> 4 != 4) {
 		rx_drop(u, SRXE_RX_BAD_IP);
 		return;
@@ -221,14 +340,85 @@ static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len,
 		    dst_be);
 }
 
+/*
+ * A GSO run that reached us uncut (the sender's kernel left it whole:
+ * veth, lo).  Segment i is what the kernel would have made of it: the
+ * UDP payload bytes [i * seg, (i + 1) * seg), with the IPv4 total length
+ * and UDP length of that size and the ID + i.  Each segment's headers are
+ * written in place just before its payload, over the end of segment i - 1,
+ * which srxe_eng_rx() has consumed by then (it copies what it keeps), so
+ * every segment is one contiguous datagram for rx_one().
+ */
+static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
+{
+	uint8_t hdr[60 + UDP_HDR_LEN], small[2 * (60 + UDP_HDR_LEN)];
+	size_t ihl, payload, off;
+	uint16_t id;
+
+	ihl = len >= IPV4_HDR_LEN ? (size_t)(ip[0] & 0x0f) * 4 : 0;
+	if (ip[0] >> 4 != 4 || ihl < IPV4_HDR_LEN || len < ihl + UDP_HDR_LEN) {
+		rx_drop(u, SRXE_RX_BAD_IP);
+		return;
+	}
+	memcpy(hdr, ip, ihl + UDP_HDR_LEN);
+	id = srxe_get_be16(ip + 4);
+	payload = len - ihl - UDP_HDR_LEN;
+	for (off = 0; off < payload; off += seg) {
+		size_t n = payload - off < seg ? payload - off : seg;
+		uint8_t *d = ip + off;
+
+		/* Segments shorter than the headers (a run of ACKs): the
+		 * headers would overwrite unread bytes, so use a copy. */
+		if (seg < ihl + UDP_HDR_LEN) {
+			d = small;
+			memcpy(d + ihl + UDP_HDR_LEN,
+			       ip + ihl + UDP_HDR_LEN + off, n);
+		}
+		memcpy(d, hdr, ihl + UDP_HDR_LEN);
+		srxe_put_be16(d + 2, (uint16_t)(ihl + UDP_HDR_LEN + n));
+		srxe_put_be16(d + 4, (uint16_t)(id + off / seg));
+		srxe_put_be16(d + ihl + 4, (uint16_t)(UDP_HDR_LEN + n));
+		rx_one(u, d, ihl + UDP_HDR_LEN + n);
+	}
+}
+
+/* One frame of the packet socket: virtio_net_hdr, Ethernet, IPv4. */
+static void rx_packet(struct udp_xport *u, uint8_t *buf, size_t len)
+{
+	struct virtio_net_hdr vh;
+
+	if (len < sizeof(vh) + ETH_HLEN) {
+		rx_drop(u, SRXE_RX_BAD_IP);
+		return;
+	}
+	memcpy(&vh, buf, sizeof(vh));
+	buf += sizeof(vh) + ETH_HLEN;
+	len -= sizeof(vh) + ETH_HLEN;
+	if ((vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) ==
+		    VIRTIO_NET_HDR_GSO_UDP_L4 &&
+	    vh.gso_size)
+		rx_gso(u, buf, len, vh.gso_size);
+	else if (vh.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		rx_one(u, buf, len);
+	else
+		rx_drop(u, SRXE_RX_BAD_UDP);
+}
+
 static unsigned int udp_poll(struct srxe_xport *t)
 {
 	struct udp_xport *u = t->priv;
-	int n = recvmmsg(t->rx_fd, u->rx_msg, UDP_BATCH, MSG_DONTWAIT, NULL);
+	int n = recvmmsg(t->rx_fd, u->rx_msg, RX_BATCH, MSG_DONTWAIT, NULL);
 
-	for (int i = 0; i < n; i++)
-		rx_one(u, u->rx_buf[i], u->rx_msg[i].msg_len,
-		       u->rx_msg[i].msg_hdr.msg_flags);
+	for (int i = 0; i < n; i++) {
+		size_t len = u->rx_msg[i].msg_len;
+
+		if (u->rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			u->stats.rx_truncated++;
+		else if (u->gso)
+			rx_packet(u, u->rx_buf[i], len);
+		else
+			rx_one(u, u->rx_buf[i], len);
+	}
 	return n > 0 ? (unsigned int)n : 0;
 }
 
@@ -242,6 +432,39 @@ static int attach_rx_filter(int fd)
 		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, 3, 0),
 		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0), /* X = IHL * 4 */
 		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),	/* UDP dport */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SRXE_ROCE_UDP_PORT, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]),
+				   .filter = code };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+			  sizeof(prog));
+}
+
+/*
+ * The packet socket's filter (the IPv4 header starts at @l2, after the
+ * Ethernet header): from an Ethernet or loopback link, received for this
+ * host (not our own outgoing copies), IPv4 UDP to @ipv4_be, unfragmented,
+ * destination port 4791.
+ */
+static int attach_packet_filter(int fd, uint32_t ipv4_be, uint32_t l2)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_HATYPE),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARPHRD_ETHER, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARPHRD_LOOPBACK, 0, 11),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 9),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, l2 + 9), /* protocol */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 7),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, l2 + 16), /* destination */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(ipv4_be), 0, 5),
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, l2 + 6), /* flags, offset */
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, 3, 0),
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, l2),    /* X = IHL * 4 */
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, l2 + 2), /* UDP dport */
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SRXE_ROCE_UDP_PORT, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, 0),
 		BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
@@ -301,6 +524,36 @@ static int open_rx(struct udp_xport *u, const struct sockaddr_in *addr,
 	return 0;
 }
 
+/*
+ * gso mode's receive socket: a packet socket with virtio_net_hdr, which
+ * says where an uncut GSO run is to be cut (a raw IP socket would get the
+ * run as one datagram and no segment size).  PACKET_VNET_HDR needs
+ * SOCK_RAW, so frames keep their Ethernet header; the filter takes only
+ * Ethernet and loopback links.  Bound to every interface: a peer on
+ * another address of this host arrives over lo, not the address's link.
+ */
+static int open_packet_rx(struct udp_xport *u)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_IP) };
+	int on = 1, err;
+	/* Protocol 0 until the filter is on: nothing queues unfiltered. */
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) ||
+	    attach_packet_filter(fd, u->ipv4_be, ETH_HLEN) ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	grow_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+	u->xport.rx_fd = fd;
+	return 0;
+}
+
 static int open_port_holder(struct udp_xport *u, struct sockaddr_in addr,
 			    const char **why)
 {
@@ -330,17 +583,36 @@ static int open_tx(struct udp_xport *u, const char **why)
 	return 0;
 }
 
+/*
+ * gso mode sends on the port socket: source port 4791, DF (so the kernel
+ * gives ID 0, see join_run), UDP_SEGMENT per send.  The blocking socket
+ * waits for send buffer room instead of dropping a run.
+ */
+static int open_gso(struct udp_xport *u)
+{
+	const char *want = getenv("SRXE_WIRE_GSO");
+	int pmtu = IP_PMTUDISC_DO, ret;
+
+	/* Opt-in: see transport_udp.h for what changes on the wire. */
+	if (!want || strcmp(want, "1"))
+		return -EPERM;
+	if (setsockopt(u->port_fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+		       sizeof(pmtu)))
+		return -errno;
+	ret = open_packet_rx(u);
+	if (ret)
+		return ret;
+	grow_buffer(u->port_fd, SO_SNDBUFFORCE, SO_SNDBUF);
+	u->tx_fd = u->port_fd;
+	u->gso = true;
+	return 0;
+}
+
 static void init_msgs(struct udp_xport *u)
 {
-	for (int i = 0; i < UDP_BATCH; i++) {
-		u->tx_msg[i].msg_hdr = (struct msghdr){
-			.msg_name = &u->tx_addr[i],
-			.msg_namelen = sizeof(u->tx_addr[i]),
-			.msg_iov = &u->tx_iov[i],
-			.msg_iovlen = 1,
-		};
+	for (int i = 0; i < RX_BATCH; i++) {
 		u->rx_iov[i].iov_base = u->rx_buf[i];
-		u->rx_iov[i].iov_len = UDP_BUF_LEN;
+		u->rx_iov[i].iov_len = RX_BUF_LEN;
 		u->rx_msg[i].msg_hdr = (struct msghdr){
 			.msg_iov = &u->rx_iov[i],
 			.msg_iovlen = 1,
@@ -374,10 +646,12 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 	};
 	init_msgs(u);
 	ret = open_port_holder(u, addr, why);
-	if (!ret)
+	/* gso mode where the kernel allows it, else raw sockets both ways */
+	if (!ret && open_gso(u)) {
 		ret = open_rx(u, &addr, why);
-	if (!ret)
-		ret = open_tx(u, why);
+		if (!ret)
+			ret = open_tx(u, why);
+	}
 	if (ret) {
 		srxe_udp_transport_close(&u->xport);
 		return ret;
@@ -395,7 +669,7 @@ void srxe_udp_transport_close(struct srxe_xport *t)
 	u = t->priv;
 	if (t->rx_fd >= 0)
 		close(t->rx_fd);
-	if (u->tx_fd >= 0)
+	if (u->tx_fd >= 0 && u->tx_fd != u->port_fd)
 		close(u->tx_fd);
 	if (u->port_fd >= 0)
 		close(u->port_fd);

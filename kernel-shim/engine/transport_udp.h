@@ -28,6 +28,32 @@
  * arrives with its IP header and is ICRC-checked.  A UDP socket bound to
  * address:4791 holds the port (no ICMP port-unreachable, no second owner)
  * and discards its copies with a drop-all filter.  Needs CAP_NET_RAW.
+ *
+ * gso mode (opt-in: SRXE_WIRE_GSO=1 in srxed's environment; raw mode
+ * above otherwise, and whenever it cannot be set up):
+ *  - send: on the port socket (UDP, unconnected, DF): a run of packets of
+ *    equal size to one destination (only the last may be shorter; at most
+ *    64 and 65000 bytes) leaves as one UDP_SEGMENT send, which the kernel
+ *    (or the NIC) cuts into one datagram per packet.  What the ICRC
+ *    covers is then known in advance: source port 4791 (not rxe's per-QP
+ *    port), UDP length per segment, IPv4 ID 0 for the first segment and
+ *    1, 2, ... for the next (an unconnected socket's DF datagram gets ID
+ *    0; GSO numbers segments from it; checked on Linux 6.18 with the
+ *    segmentation done in software on a veth).  The UDP checksum is
+ *    filled by the kernel (the ICRC masks it).
+ *  - receive: a packet socket (ETH_P_IP, every Ethernet or loopback link,
+ *    PACKET_VNET_HDR) with a BPF filter for this address and port 4791.
+ *    A run the sender's kernel left uncut (veth and lo pass GSO packets
+ *    whole) arrives as one frame whose virtio_net_hdr gives the segment
+ *    size; it is cut here exactly as the kernel would have cut it (IDs
+ *    counting up from the run's, lengths per segment) and every segment
+ *    is ICRC-checked on its own.  Captures (tcpdump) on the sender's
+ *    link show such runs uncut.
+ *  - peers: kernel rxe and hardware receive the cut datagrams and need
+ *    nothing.  A raw-mode srxe cannot cut an uncut run (its raw socket
+ *    gets no segment size): srxe peers reached over veth or lo must all
+ *    run gso mode (a run then fails its ICRC at the raw-mode receiver and
+ *    is counted as bad_icrc).
  */
 #ifndef SRXE_ENGINE_TRANSPORT_UDP_H
 #define SRXE_ENGINE_TRANSPORT_UDP_H

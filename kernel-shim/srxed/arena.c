@@ -91,8 +91,10 @@ void srxed_arena_free_ring(struct srxed_arena *a,
 {
 	if (!desc->bytes)
 		return;
-	/* Punch first: the next ring in these pages must start zeroed. */
-	if (fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	/* Punch first: the next ring in these pages must start zeroed (there
+	 * is none when the whole arena is going). */
+	if (!a->keep_contents &&
+	    fallocate(a->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      (off_t)desc->offset, (off_t)desc->bytes) < 0)
 		memset(srxed_arena_ring(a, desc), 0, desc->bytes);
 	srxe_frames_free(&a->pages, desc->offset / SRXE_PAGE_SIZE,

@@ -16,6 +16,7 @@
 #ifndef SRXED_ARENA_H
 #define SRXED_ARENA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "frames.h"
@@ -30,6 +31,12 @@ struct srxed_arena {
 	void *base;
 	uint64_t bytes;
 	struct srxe_frames pages; /* page allocator; bit 0 = the ctx page */
+	/*
+	 * The whole arena is going (context closing): freed rings keep their
+	 * bytes, so a client that outlives srxed can still flush what it
+	 * posted (providers/srxe/srxe_fatal.h).
+	 */
+	bool keep_contents;
 };
 
 /* 0, or a negative errno with *why naming the failing step. */

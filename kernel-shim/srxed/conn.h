@@ -32,6 +32,7 @@ enum srxed_poll_kind {
 	SRXED_POLL_LISTENER,
 	SRXED_POLL_SIGNAL,
 	SRXED_POLL_CONN,
+	SRXED_POLL_CHANS, /* completion channels' own epoll set (chan.h) */
 };
 
 struct srxed_conn {

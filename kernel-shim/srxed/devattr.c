@@ -9,10 +9,13 @@
 
 #include "srxe/device.h"
 #include "devattr.h"
+#include "linkwatch.h"
 
 #define NET_SYSFS	   "/sys/class/net"
 #define PORT_CAP_CM_SUP	   (1u << 16) /* what rxe advertises */
 #define PHYS_STATE_LINK_UP 5
+
+#define PHYS_STATE_DISABLED 3 /* the netdev's link is down */
 
 /* ibv_port_attr.active_width / active_speed encodings (IBTA PortInfo). */
 enum { WIDTH_1X = 1, WIDTH_4X = 2 };
@@ -94,17 +97,18 @@ static void fill_limits(const struct srxed_config *cfg,
 {
 	a->max_mr_size = cfg->max_reg_bytes;
 	a->page_size_cap = 0xfffff000; /* 4 KiB and every larger power of 2 */
-	a->max_qp = SRXED_MAX_QP;
+	a->max_qp = cfg->max_qp;
 	a->max_qp_wr = SRXED_MAX_QP_WR;
 	a->max_sge = SRXED_MAX_SGE;
 	a->max_sge_rd = SRXED_MAX_SGE;
-	a->max_cq = SRXED_MAX_CQ;
+	a->max_cq = cfg->max_cq;
 	a->max_cqe = SRXED_MAX_CQE;
-	a->max_mr = cfg->max_mrs;
+	/* per-client limits: what one context can really create */
+	a->max_mr = cfg->max_mr < cfg->max_mrs ? cfg->max_mr : cfg->max_mrs;
 	a->max_pd = SRXED_MAX_PD;
 	a->max_qp_rd_atom = SRXED_MAX_RD_ATOM;
 	a->max_qp_init_rd_atom = SRXED_MAX_RD_ATOM;
-	a->max_res_rd_atom = SRXED_MAX_RD_ATOM * SRXED_MAX_QP;
+	a->max_res_rd_atom = SRXED_MAX_RD_ATOM * cfg->max_qp;
 	a->max_srq = SRXED_MAX_SRQ;
 	a->max_srq_wr = SRXED_MAX_SRQ_WR;
 	a->max_srq_sge = SRXED_MAX_SGE;
@@ -181,6 +185,10 @@ void srxed_query_port(struct srxed *d, struct ibv_port_attr *out)
 	out->pkey_tbl_len = 1;
 	out->max_vl_num = 1;
 	out->phys_state = PHYS_STATE_LINK_UP;
+	if (!srxed_port_is_up(d)) {
+		out->state = IBV_PORT_DOWN;
+		out->phys_state = PHYS_STATE_DISABLED;
+	}
 	out->link_layer = IBV_LINK_LAYER_ETHERNET;
 	eth_speed(d->cfg.netdev, &out->active_width, &out->active_speed);
 }

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture_ctl.h"
+#include "chan.h"
 #include "devattr.h"
 #include "handlers.h"
 #include "log.h"
@@ -32,6 +34,9 @@ struct reply {
 		struct srxe_reg_mr_resp reg_mr;
 		struct srxe_dereg_mr_resp dereg_mr;
 		union srxed_verbs_reply verbs;
+		struct srxe_capture_start_resp capture_start;
+		struct srxe_capture_stop_resp capture_stop;
+		struct srxe_chan_open_resp chan_open;
 	} body;
 };
 
@@ -246,6 +251,37 @@ static int do_verbs(struct srxed *d, struct srxed_session *s,
 					      &rep->fd, rep->reason);
 }
 
+/* Opcodes 31-32: completion channels (chan.h). */
+static int do_chan_open(struct srxed *d, struct srxed_session *s,
+			const struct request *req, struct reply *rep)
+{
+	return rep->err = srxed_chan_open(d, s, req->body, &rep->body.chan_open,
+					  &rep->fd, rep->reason);
+}
+
+static int do_svc_only(struct srxed *d, struct srxed_session *s,
+		       const struct request *req, struct reply *rep)
+{
+	return fail(rep, EINVAL,
+		    "SVC_MAKE_CHANNEL is sent by srxed on the service socket");
+}
+
+/* Opcodes 36-37: `srxe capture` (capture_ctl.h); no context needed. */
+static int do_capture_start(struct srxed *d, struct srxed_session *s,
+			    const struct request *req, struct reply *rep)
+{
+	return rep->err = srxed_capture_start(d, s, req->body, req->fd,
+					      &rep->body.capture_start,
+					      rep->reason);
+}
+
+static int do_capture_stop(struct srxed *d, struct srxed_session *s,
+			   const struct request *req, struct reply *rep)
+{
+	return rep->err = srxed_capture_stop(d, s, &rep->body.capture_stop,
+					     rep->reason);
+}
+
 static const struct handler handlers[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_OPEN_CTX] = { do_open_ctx, false, true },
 	[SRXE_OP_CLOSE_CTX] = { do_close_ctx, true, false },
@@ -273,6 +309,10 @@ static const struct handler handlers[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_DESTROY_SRQ] = { do_verbs, true, false },
 	[SRXE_OP_CREATE_AH] = { do_verbs, true, false },
 	[SRXE_OP_DESTROY_AH] = { do_verbs, true, false },
+	[SRXE_OP_CHAN_OPEN] = { do_chan_open, true, false },
+	[SRXE_OP_SVC_MAKE_CHANNEL] = { do_svc_only, false, false },
+	[SRXE_OP_CAPTURE_START] = { do_capture_start, false, true },
+	[SRXE_OP_CAPTURE_STOP] = { do_capture_stop, false, false },
 };
 
 static void run_handler(struct srxed *d, struct srxed_session *s,

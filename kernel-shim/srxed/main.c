@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "devattr.h"
+#include "linkwatch.h"
 #include "log.h"
 #include "options.h"
 #include "server.h"
@@ -32,19 +33,20 @@ static void log_device(const struct srxed *d)
 	inet_ntop(AF_INET, &d->cfg.ipv4_be, ip, sizeof(ip));
 	log_info("srxed %d: device %s ip %s netdev %s (mtu %u) node_guid "
 		 "%016llx translation %s max-clients %u max-reg-bytes %llu "
-		 "max-mrs %u",
+		 "max-mrs %u max-qp %u max-cq %u max-mr %u",
 		 (int)getpid(), d->cfg.name, ip, d->cfg.netdev,
 		 d->dev.netdev_mtu, (unsigned long long)d->dev.node_guid,
 		 d->cfg.translation == SRXE_TRANSLATION_MTT ? "mtt"
 							    : "shortcut",
 		 d->cfg.max_clients, (unsigned long long)d->cfg.max_reg_bytes,
-		 d->cfg.max_mrs);
+		 d->cfg.max_mrs, d->cfg.max_qp, d->cfg.max_cq, d->cfg.max_mr);
 }
 
 int main(int argc, char **argv)
 {
 	static struct srxed d;
 	static struct srxed_server srv;
+	static struct srxed_linkwatch lw;
 	char err[256];
 	int ret;
 
@@ -71,12 +73,15 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		return 1;
 	}
+	srxed_linkwatch_start(&lw, &d);
 	if (srxed_server_start(&srv, &d)) {
+		srxed_linkwatch_stop(&lw);
 		srxed_verbs_engine_stop(&d);
 		return 1;
 	}
 	ret = srxed_server_run(&srv);
 	/* Sessions (and their engine contexts) go before the engine. */
+	srxed_linkwatch_stop(&lw);
 	srxed_server_stop(&srv);
 	srxed_verbs_engine_stop(&d);
 	return ret ? 1 : 0;

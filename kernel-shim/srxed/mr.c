@@ -202,6 +202,11 @@ static int check_request(const struct srxed *d, const struct srxed_mem *m,
 			   (unsigned long long)r->va,
 			   (unsigned long long)r->length,
 			   (unsigned long long)r->iova);
+	if (srxed_handles_count(&m->mrs) >= d->cfg.max_mr)
+		return say(why, ENOMEM,
+			   "client MR limit (max_mr %u, srxe up --max-mr) "
+			   "reached",
+			   d->cfg.max_mr);
 	if (d->stats.mr_handles >= d->cfg.max_mrs)
 		return say(why, ENOMEM, "device MR limit (max_mr %u) reached",
 			   d->cfg.max_mrs);

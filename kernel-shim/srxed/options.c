@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devattr.h"
 #include "options.h"
 #include "srxe/size.h"
 
@@ -16,6 +17,9 @@ enum {
 	OPT_MAX_CLIENTS,
 	OPT_MAX_REG_BYTES,
 	OPT_MAX_MRS,
+	OPT_MAX_QP,
+	OPT_MAX_CQ,
+	OPT_MAX_MR,
 	OPT_FOREGROUND,
 	OPT_VERBOSE,
 	OPT_HELP
@@ -30,6 +34,9 @@ static const struct option long_opts[] = {
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "max-reg-bytes", required_argument, NULL, OPT_MAX_REG_BYTES },
 	{ "max-mrs", required_argument, NULL, OPT_MAX_MRS },
+	{ "max-qp", required_argument, NULL, OPT_MAX_QP },
+	{ "max-cq", required_argument, NULL, OPT_MAX_CQ },
+	{ "max-mr", required_argument, NULL, OPT_MAX_MR },
 	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -43,6 +50,7 @@ void srxed_usage(FILE *out)
 		"IF\n"
 		"             [--translation shortcut|mtt] [--max-clients N]\n"
 		"             [--max-reg-bytes BYTES] [--max-mrs N]\n"
+		"             [--max-qp N] [--max-cq N] [--max-mr N]\n"
 		"             [--foreground] [--verbose]\n"
 		"\n"
 		"srxe device daemon: serves the verbs device NAME to the srxe\n"
@@ -68,13 +76,18 @@ void srxed_usage(FILE *out)
 		"                       suffix K, M, G or T (default 8G)\n"
 		"  --max-mrs N          MRs on the device at once, 1..%u\n"
 		"                       (default %u)\n"
+		"  --max-qp N           QPs per client context, 1..%u\n"
+		"  --max-cq N           CQs per client context, 1..%u\n"
+		"  --max-mr N           MRs per client context, 1..%u\n"
+		"                       (defaults: the maxima)\n"
 		"  --foreground         accepted for symmetry; srxed always "
 		"runs\n"
 		"                       in the foreground\n"
 		"  --verbose            also log every rejected request\n"
 		"  --help               this text\n",
 		SRXED_DEFAULT_MAX_CLIENTS, SRXED_MAX_MRS_LIMIT,
-		SRXED_DEFAULT_MAX_MRS);
+		SRXED_DEFAULT_MAX_MRS, SRXED_MAX_QP, SRXED_MAX_CQ,
+		SRXED_MAX_MRS_LIMIT);
 }
 
 static int valid_name(const char *s)
@@ -109,15 +122,20 @@ static int parse_max_reg_bytes(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int parse_max_mrs(const char *s, uint32_t *out)
+static int parse_count(const char *s, uint32_t max, uint32_t *out)
 {
 	char *end;
 	unsigned long v = strtoul(s, &end, 10);
 
-	if (end == s || *end || *s == '-' || v == 0 || v > SRXED_MAX_MRS_LIMIT)
+	if (end == s || *end || *s == '-' || v == 0 || v > max)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+static int parse_max_mrs(const char *s, uint32_t *out)
+{
+	return parse_count(s, SRXED_MAX_MRS_LIMIT, out);
 }
 
 static int apply(int opt, const char *arg, struct srxed_config *cfg, char *err,
@@ -167,6 +185,18 @@ static int apply(int opt, const char *arg, struct srxed_config *cfg, char *err,
 		if (parse_max_mrs(arg, &cfg->max_mrs))
 			goto bad;
 		return 0;
+	case OPT_MAX_QP:
+		if (parse_count(arg, SRXED_MAX_QP, &cfg->max_qp))
+			goto bad;
+		return 0;
+	case OPT_MAX_CQ:
+		if (parse_count(arg, SRXED_MAX_CQ, &cfg->max_cq))
+			goto bad;
+		return 0;
+	case OPT_MAX_MR:
+		if (parse_count(arg, SRXED_MAX_MRS_LIMIT, &cfg->max_mr))
+			goto bad;
+		return 0;
 	}
 	return 0;
 bad:
@@ -201,6 +231,9 @@ enum srxed_parse_result srxed_parse_options(int argc, char **argv,
 	cfg->max_clients = SRXED_DEFAULT_MAX_CLIENTS;
 	cfg->max_reg_bytes = SRXED_DEFAULT_MAX_REG_BYTES;
 	cfg->max_mrs = SRXED_DEFAULT_MAX_MRS;
+	cfg->max_qp = SRXED_MAX_QP;
+	cfg->max_cq = SRXED_MAX_CQ;
+	cfg->max_mr = SRXED_MAX_MRS_LIMIT;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "srxe/paths.h"
+#include "chan.h"
 #include "conn.h"
 #include "log.h"
 #include "server.h"
@@ -174,6 +175,8 @@ int srxed_server_start(struct srxed_server *srv, struct srxed *d)
 	if (!ret)
 		ret = open_signals(srv);
 	if (!ret)
+		ret = srxed_chans_start(d, srv->epoll_fd);
+	if (!ret)
 		ret = open_listener(srv);
 	if (!ret)
 		ret = write_pidfile(srv->pid_path);
@@ -316,6 +319,9 @@ static void handle_event(struct srxed_server *srv, struct epoll_event *ev)
 		if (!c->retired && !conn_io(srv, c, ev->events))
 			retire_conn(srv, c);
 		break;
+	case SRXED_POLL_CHANS:
+		srxed_chans_event(srv->d);
+		break;
 	}
 }
 
@@ -353,6 +359,7 @@ void srxed_server_stop(struct srxed_server *srv)
 	while (srv->conns)
 		retire_conn(srv, srv->conns);
 	bury_retired(srv);
+	srxed_chans_stop(srv->d);
 	if (srv->listen_fd >= 0) {
 		unlink(srv->sock_path);
 		unlink(srv->pid_path);

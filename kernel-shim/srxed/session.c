@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture_ctl.h"
+#include "chan.h"
 #include "devattr.h"
 #include "log.h"
 #include "mr.h"
@@ -72,6 +74,7 @@ void srxed_session_close_ctx(struct srxed *d, struct srxed_session *s)
 	 * of their PDs.
 	 */
 	srxed_verbs_close(d, s);
+	srxed_chan_close(d, s); /* after the CQs that deliver to channels */
 	srxed_mem_close(d, s);
 	srxed_handles_drain(&s->pds, release_pd, d);
 	if (s->async_fd >= 0)
@@ -83,6 +86,7 @@ void srxed_session_close_ctx(struct srxed *d, struct srxed_session *s)
 
 void srxed_session_destroy(struct srxed *d, struct srxed_session *s)
 {
+	srxed_capture_close(d, s);
 	srxed_session_close_ctx(d, s);
 	srxed_handles_destroy(&s->pds);
 	free(s);

@@ -22,6 +22,8 @@
 
 struct srxed_mem;
 struct srxed_verbs_ctx;
+struct srxed_chan_ctx;
+struct srxe_capture;
 
 struct srxed_session {
 	uint64_t id; /* daemon-unique, shown in the log and as ctx_handle */
@@ -36,6 +38,8 @@ struct srxed_session {
 	 * first request that needs them.
 	 */
 	struct srxed_verbs_ctx *verbs;
+	struct srxe_capture *capture; /* `srxe capture` (capture_ctl.h) */
+	struct srxed_chan_ctx *chan; /* completion channels (chan.h) or NULL */
 };
 
 struct srxed_pd {

@@ -17,6 +17,7 @@
 #include "translate.h"
 
 struct srxe_engine;
+struct srxed_chans;
 
 struct srxed_config {
 	char name[SRXE_DEVNAME_MAX];
@@ -27,6 +28,8 @@ struct srxed_config {
 	unsigned int max_clients; /* connections served at once */
 	uint64_t max_reg_bytes;	  /* per client context: slab size */
 	uint32_t max_mrs;	  /* device-wide MR limit (max_mr) */
+	/* Per client context (--max-qp, --max-cq, --max-mr), issue #6. */
+	uint32_t max_qp, max_cq, max_mr;
 	bool foreground;
 	bool verbose;
 };
@@ -55,6 +58,9 @@ struct srxed {
 	struct srxed_stats stats;
 	struct srxe_engine *engine; /* the data path (verbs.h); NULL in tests */
 	struct srxed_qpns qpns;	    /* QP numbers live in this srxed */
+	/* __atomic: the netdev's link is down (linkwatch.h) */
+	int port_down;
+	struct srxed_chans *chans; /* completion channels (chan.h) or NULL */
 };
 
 #endif /* SRXED_SRXED_H */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan.h"
 #include "devattr.h"
 #include "log.h"
 #include "verbs_objs.h"
@@ -42,14 +43,28 @@ static int cq_engine_create(struct srxed *d, struct srxed_verbs_ctx *v,
 	return 0;
 }
 
+/* Issue #6: the engine writes this CQ's events to the channel's pipe. */
+static void cq_attach_channel(struct srxed *d, struct srxed_cq *cq,
+			      struct srxed_channel *chan, int event_fd)
+{
+	if (!chan)
+		return;
+	srxe_engine_lock(d->engine);
+	srxe_eng_cq_set_event_fd(cq->eng, event_fd);
+	srxe_engine_unlock(d->engine);
+	cq->chan = chan;
+	srxed_chan_get(chan);
+}
+
 int srxed_cq_create(struct srxed *d, struct srxed_session *s,
 		    const struct srxe_create_cq_req *req,
 		    struct srxe_create_cq_resp *resp, char *why)
 {
+	struct srxed_channel *chan = NULL;
 	struct srxed_verbs_ctx *v;
 	struct srxed_cq *cq;
 	uint32_t size = 0;
-	int ret;
+	int ret, event_fd = -1;
 
 	ret = cq_ring_size(req->cqe, &size, why);
 	if (ret)
@@ -61,9 +76,21 @@ int srxed_cq_create(struct srxed *d, struct srxed_session *s,
 	if (d->stats.cqs >= SRXED_MAX_CQ)
 		return say(why, ENOMEM, "device CQ limit (max_cq %u) reached",
 			   SRXED_MAX_CQ);
+	if (req->channel_ino) {
+		chan = srxed_chan_find(s, req->channel_ino, &event_fd);
+		if (!chan)
+			return say(why, EINVAL,
+				   "no such completion channel (inode %llu)",
+				   (unsigned long long)req->channel_ino);
+	}
 	v = srxed_verbs_ctx_get(d, s, &ret, why);
 	if (!v)
 		return ret;
+	if (srxed_handles_count(&v->cqs) >= d->cfg.max_cq)
+		return say(why, ENOMEM,
+			   "client CQ limit (max_cq %u, srxe up --max-cq) "
+			   "reached",
+			   d->cfg.max_cq);
 	cq = calloc(1, sizeof(*cq));
 	if (!cq)
 		return say(why, ENOMEM, "srxed is out of memory");
@@ -80,6 +107,7 @@ int srxed_cq_create(struct srxed *d, struct srxed_session *s,
 		free(cq);
 		return ret;
 	}
+	cq_attach_channel(d, cq, chan, event_fd);
 	d->stats.cqs++;
 	if (srxed_handle_alloc(&v->cqs, cq, &cq->handle)) {
 		srxed_cq_release(d, v, cq);
@@ -137,12 +165,16 @@ void srxed_cq_release(struct srxed *d, struct srxed_verbs_ctx *v,
 
 	if (cq->eng) {
 		srxe_engine_lock(d->engine);
+		/* The channel's fd may close below. */
+		srxe_eng_cq_set_event_fd(cq->eng, -1);
 		if (srxe_eng_cq_destroy(cq->eng, &reason))
 			log_warn("engine kept a CQ srxed freed: %s",
 				 reason ? reason : "no reason");
 		srxe_engine_unlock(d->engine);
 		d->stats.cqs--;
 	}
+	if (cq->chan)
+		srxed_chan_put(d, cq->chan);
 	srxed_arena_free_ring(&v->arena, &cq->ring);
 	free(cq);
 }

@@ -116,6 +116,17 @@ void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
 	st->naks_sent = e.naks_sent;
 	st->rnr_naks_sent = e.rnr_naks_sent;
 	st->drops = e.drops;
+	st->retrans_pkts = e.retrans_pkts;
+	st->ack_timeouts = e.ack_timeouts;
+	st->naks_recv = e.naks_recv;
+	st->rnr_naks_recv = e.rnr_naks_recv;
+	st->dup_requests = e.dup_requests;
+	st->ooo_held = e.ooo_held;
+	st->drop_no_qp = e.drop_no_qp;
+	st->drop_bad_pkey = e.drop_bad_pkey;
+	st->drop_bad_qkey = e.drop_bad_qkey;
+	st->drop_bad_state = e.drop_bad_state;
+	st->drop_bad_seq = e.drop_bad_seq;
 	wire_status(d, st);
 }
 
@@ -281,6 +292,7 @@ void srxed_verbs_close(struct srxed *d, struct srxed_session *s)
 	cqs = srxed_handles_count(&v->cqs);
 	srqs = srxed_handles_count(&v->srqs);
 	ahs = srxed_handles_count(&v->ahs);
+	v->arena.keep_contents = true;
 	/* Users before what they use: QPs hold CQs, SRQs and PDs. */
 	srxed_handles_drain(&v->qps, drain_qp, &t);
 	srxed_handles_drain(&v->srqs, drain_srq, &t);

@@ -23,6 +23,7 @@ struct srxed_cq {
 	uint32_t users; /* QP send/recv references */
 	struct srxe_ring_desc ring;
 	struct srxe_eng_cq *eng;
+	struct srxed_channel *chan; /* completion channel (chan.h) or NULL */
 };
 
 struct srxed_srq {

@@ -218,6 +218,11 @@ int srxed_qp_create(struct srxed *d, struct srxed_session *s,
 	v = srxed_verbs_ctx_get(d, s, &ret, why);
 	if (!v)
 		return ret;
+	if (srxed_handles_count(&v->qps) >= d->cfg.max_qp)
+		return say(why, ENOMEM,
+			   "client QP limit (max_qp %u, srxe up --max-qp) "
+			   "reached",
+			   d->cfg.max_qp);
 	qp = calloc(1, sizeof(*qp));
 	if (!qp)
 		return say(why, ENOMEM, "srxed is out of memory");

@@ -17,12 +17,17 @@
 #include "srxe/client.h"
 #include "srxe/verbs_abi.h"
 #include "srxe_rings.h"
+#include "srxe_svc.h"
 
 struct srxe_device {
 	struct verbs_device vdev;
 };
 
 struct srxe_context {
+	/* srxed gone (srxe_fatal.h): dead flag, async write end, state */
+	int dead;
+	int async_wfd;
+	struct srxe_fatal *fatal;
 	struct srxe_conn conn;
 	uint32_t ctx_handle;  /* srxed's name for this context */
 	uint32_t translation; /* enum srxe_translation */
@@ -30,6 +35,7 @@ struct srxe_context {
 	uint64_t slab_bytes;
 	pthread_mutex_t mr_lock;   /* serializes reg/dereg (srxe_mr.c) */
 	struct srxe_arena arena;   /* work rings, doorbell (srxe_rings.h) */
+	struct srxe_svc svc;	   /* completion channels (srxe_svc.h) */
 	struct verbs_context vctx; /* ibv_context is its last member */
 };
 
@@ -45,6 +51,13 @@ static inline const char *srxe_devname(const struct srxe_context *ctx)
 {
 	return ctx->vctx.context.device->name;
 }
+
+/*
+ * srxe_context.c: the socket path published in sysfs next to the device;
+ * 0 or a positive errno.
+ */
+int srxe_read_socket_path(const struct ibv_device *ibdev, char *path,
+			  size_t cap);
 
 /* srxe_context.c: verbs_device_ops.alloc_context and the ops table. */
 struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,

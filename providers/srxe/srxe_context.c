@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "srxe.h"
+#include "srxe_fatal.h"
 #include "srxe_verbs.h"
 #include "srxe/paths.h"
 
@@ -34,9 +35,16 @@ static void srxe_say_not_running(const char *devname)
 int srxe_ctx_call(struct srxe_context *ctx, uint16_t op, const void *req,
 		  size_t req_len, void *reply, size_t reply_len)
 {
-	int ret = srxe_call(&ctx->conn, op, req, req_len, -1, reply, reply_len,
-			    NULL);
+	int ret;
 
+	if (srxe_ctx_dead(ctx))
+		return srxe_fatal_answer(op, reply, reply_len);
+	ret = srxe_call(&ctx->conn, op, req, req_len, -1, reply, reply_len,
+			NULL);
+	if (ret < 0 && srxe_fatal_conn_lost(-ret)) {
+		srxe_ctx_daemon_gone(ctx);
+		return srxe_fatal_answer(op, reply, reply_len);
+	}
 	if (ret < 0) {
 		fprintf(stderr, "%s: connection to srxed failed: %s\n",
 			srxe_devname(ctx), ctx->conn.reason);
@@ -55,8 +63,8 @@ int srxe_ctx_call(struct srxe_context *ctx, uint16_t op, const void *req,
  * SYSFS_PATH found the device also finds its daemon; the provider needs no
  * notion of SRXE_RUNDIR.  Returns 0 or a positive errno.
  */
-static int srxe_read_socket_path(const struct ibv_device *ibdev, char *path,
-				 size_t cap)
+int srxe_read_socket_path(const struct ibv_device *ibdev, char *path,
+			  size_t cap)
 {
 	char attr[IBV_SYSFS_PATH_MAX + sizeof(SRXE_IBDEV_SOCKET_ATTR) + 1];
 	ssize_t len;
@@ -153,10 +161,8 @@ static int srxe_open_ctx(struct srxe_context *ctx)
 
 	ret = srxe_call(&ctx->conn, SRXE_OP_OPEN_CTX, &req, sizeof(req),
 			pipefd[1], &resp, sizeof(resp), &slab_fd);
-	/* srxed holds its own copy; ours would hide srxed's exit from readers
-	 */
-	close(pipefd[1]);
 	if (ret) {
+		close(pipefd[1]);
 		close(pipefd[0]);
 		fprintf(stderr, "%s: %s\n", srxe_devname(ctx),
 			ctx->conn.reason);
@@ -166,6 +172,7 @@ static int srxe_open_ctx(struct srxe_context *ctx)
 	if (ret) {
 		if (slab_fd >= 0)
 			close(slab_fd);
+		close(pipefd[1]);
 		close(pipefd[0]);
 		return ret;
 	}
@@ -175,6 +182,8 @@ static int srxe_open_ctx(struct srxe_context *ctx)
 	ctx->ctx_handle = resp.ctx_handle;
 	ctx->translation = resp.translation;
 	ctx->vctx.context.async_fd = pipefd[0];
+	/* kept for IBV_EVENT_DEVICE_FATAL when srxed dies (srxe_fatal.h) */
+	ctx->async_wfd = pipefd[1];
 	/* as kernel rxe: one vector, so comp_vector 0 is valid */
 	ctx->vctx.context.num_comp_vectors = 1;
 	return 0;
@@ -184,16 +193,23 @@ struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
 					 void *private_data)
 {
 	struct srxe_context *ctx;
-	int ret;
+	int ret, saved_cmd_fd;
 
+	/* Before libibverbs probes cmd_fd (srxe_svc.h). */
+	saved_cmd_fd = srxe_cmdfile_adopt(ibdev, cmd_fd);
 	/* Takes cmd_fd: from here verbs_uninit_context() closes it. */
 	ctx = srxe_verbs_init_and_alloc_context(ibdev, cmd_fd, ctx, vctx,
 						SRXE_DRIVER_ID);
-	if (!ctx)
+	if (!ctx) {
+		if (saved_cmd_fd >= 0)
+			close(saved_cmd_fd);
 		return NULL;
+	}
+	ctx->svc.fd = -1;
 
 	ctx->conn.fd = -1;
 	ctx->slab_fd = -1;
+	ctx->async_wfd = -1;
 	pthread_mutex_init(&ctx->mr_lock, NULL);
 	ret = srxe_connect(ctx);
 	if (ret)
@@ -204,15 +220,26 @@ struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
 	ret = srxe_arena_open(ctx);
 	if (ret)
 		goto err_slab;
+	srxe_svc_start(ctx, saved_cmd_fd); /* takes saved_cmd_fd */
+	saved_cmd_fd = -1;
+	ret = srxe_fatal_start(ctx);
+	if (ret)
+		goto err_arena;
 
 	verbs_set_ops(&ctx->vctx, &srxe_ctx_ops);
 	return &ctx->vctx;
 
+err_arena:
+	srxe_svc_stop(ctx);
+	srxe_arena_close(&ctx->arena);
 err_slab:
 	close(ctx->slab_fd);
+	close(ctx->async_wfd);
 err_close:
 	srxe_conn_close(&ctx->conn);
 err_uninit:
+	if (saved_cmd_fd >= 0)
+		close(saved_cmd_fd);
 	pthread_mutex_destroy(&ctx->mr_lock);
 	verbs_uninit_context(&ctx->vctx);
 	free(ctx);
@@ -224,10 +251,16 @@ static void srxe_free_context(struct ibv_context *ibctx)
 {
 	struct srxe_context *ctx = to_srxe_context(ibctx);
 
+	srxe_svc_stop(ctx);
+	srxe_fatal_stop(ctx);
 	/* srxed also cleans up when the socket closes; this is the polite way
 	 */
-	srxe_call(&ctx->conn, SRXE_OP_CLOSE_CTX, NULL, 0, -1, NULL, 0, NULL);
+	if (!srxe_ctx_dead(ctx))
+		srxe_call(&ctx->conn, SRXE_OP_CLOSE_CTX, NULL, 0, -1, NULL, 0,
+			  NULL);
 	srxe_conn_close(&ctx->conn);
+	if (ctx->async_wfd >= 0)
+		close(ctx->async_wfd);
 	srxe_arena_close(&ctx->arena);
 	/* MRs the application did not deregister keep their pages: each
 	 * mapping holds its own reference to the memfd.

@@ -7,11 +7,27 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
+#include "srxe_fatal.h"
 #include "srxe_verbs.h"
 
+/* srxed knows a channel by its pipe's inode (include/srxe/proto_event.h). */
+static int channel_ino(struct ibv_comp_channel *channel, uint64_t *ino)
+{
+	struct stat st;
+
+	*ino = 0;
+	if (!channel)
+		return 0;
+	if (fstat(channel->fd, &st) || !S_ISFIFO(st.st_mode))
+		return EINVAL;
+	*ino = st.st_ino;
+	return 0;
+}
+
 int srxe_cq_setup(struct ibv_context *ibctx, struct srxe_cq *cq, int cqe,
-		  int comp_vector)
+		  int comp_vector, struct ibv_comp_channel *channel)
 {
 	struct srxe_context *ctx = to_srxe_context(ibctx);
 	struct srxe_create_cq_req req = {
@@ -26,7 +42,7 @@ int srxe_cq_setup(struct ibv_context *ibctx, struct srxe_cq *cq, int cqe,
 
 	if (srxe_arena_check(&ctx->arena))
 		return errno;
-	if (cqe < 1) {
+	if (cqe < 1 || channel_ino(channel, &req.channel_ino)) {
 		errno = EINVAL;
 		return EINVAL;
 	}
@@ -61,7 +77,7 @@ struct ibv_cq *srxe_create_cq(struct ibv_context *ibctx, int cqe,
 		errno = ENOMEM;
 		return NULL;
 	}
-	ret = srxe_cq_setup(ibctx, cq, cqe, comp_vector);
+	ret = srxe_cq_setup(ibctx, cq, cqe, comp_vector, channel);
 	if (ret) {
 		free(cq);
 		errno = ret;
@@ -116,6 +132,10 @@ int srxe_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 	if (n)
 		srxe_ring_consume(&cq->ring);
 	pthread_spin_unlock(&cq->lock);
+	/* srxed gone: what it wrote, then flush errors (srxe_fatal.h) */
+	if (n < num_entries && srxe_ctx_dead(to_srxe_context(ibcq->context)))
+		n += srxe_fatal_flush(to_srxe_context(ibcq->context), cq,
+				      num_entries - n, wc + n);
 	if (n)
 		cq->empty_polls = 0;
 	else

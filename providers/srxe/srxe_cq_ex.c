@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "srxe_fatal.h"
 #include "srxe_verbs.h"
 
 /* What the getters below can answer; everything else is refused. */
@@ -25,14 +26,39 @@ static const struct srxe_cqe *cur(struct ibv_cq_ex *ibcq)
 	return to_srxe_cq_ex(ibcq)->cur;
 }
 
+/* srxed gone: the next flush completion, as a CQE (srxe_fatal.h). */
+static bool srxe_cq_load_flush(struct srxe_cq *cq)
+{
+	struct srxe_context *ctx = to_srxe_context(cq->vcq.cq.context);
+	struct ibv_wc wc;
+
+	if (!srxe_ctx_dead(ctx) || srxe_fatal_flush(ctx, cq, 1, &wc) != 1)
+		return false;
+	cq->fatal_cqe = (struct srxe_cqe){ .wr_id = wc.wr_id,
+					   .status = wc.status,
+					   .opcode = wc.opcode,
+					   .qp_num = wc.qp_num };
+	cq->cur = &cq->fatal_cqe;
+	return true;
+}
+
+/* The current entry is done: a ring slot moves head, a flush entry not. */
+static void srxe_cq_step(struct srxe_cq *cq)
+{
+	if (cq->cur && cq->cur != &cq->fatal_cqe)
+		cq->ring.head++;
+}
+
 /* Make the entry at head current if there is one; 0 or ENOENT. */
 static int srxe_cq_load(struct srxe_cq *cq)
 {
 	if (!srxe_ring_ready(&cq->ring)) {
 		cq->cur = NULL;
-		return ENOENT;
+		if (!srxe_cq_load_flush(cq))
+			return ENOENT;
+	} else {
+		cq->cur = srxe_ring_at(&cq->ring, cq->ring.head);
 	}
-	cq->cur = srxe_ring_at(&cq->ring, cq->ring.head);
 	cq->vcq.cq_ex.status = cq->cur->status;
 	cq->vcq.cq_ex.wr_id = cq->cur->wr_id;
 	return 0;
@@ -57,8 +83,7 @@ static int srxe_next_poll(struct ibv_cq_ex *ibcq)
 {
 	struct srxe_cq *cq = to_srxe_cq_ex(ibcq);
 
-	if (cq->cur)
-		cq->ring.head++;
+	srxe_cq_step(cq);
 	return srxe_cq_load(cq);
 }
 
@@ -66,8 +91,7 @@ static void srxe_end_poll(struct ibv_cq_ex *ibcq)
 {
 	struct srxe_cq *cq = to_srxe_cq_ex(ibcq);
 
-	if (cq->cur)
-		cq->ring.head++;
+	srxe_cq_step(cq);
 	cq->cur = NULL;
 	srxe_ring_consume(&cq->ring);
 	pthread_spin_unlock(&cq->lock);
@@ -177,7 +201,8 @@ struct ibv_cq_ex *srxe_create_cq_ex(struct ibv_context *ibctx,
 		errno = ENOMEM;
 		return NULL;
 	}
-	ret = srxe_cq_setup(ibctx, cq, attr->cqe, attr->comp_vector);
+	ret = srxe_cq_setup(ibctx, cq, attr->cqe, attr->comp_vector,
+			    attr->channel);
 	if (ret) {
 		free(cq);
 		errno = ret;

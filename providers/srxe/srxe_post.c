@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "srxe_fatal.h"
 #include "srxe_verbs.h"
 
 bool srxe_sq_accepts(enum ibv_qp_state state)
@@ -189,6 +190,10 @@ int srxe_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 	int ret = 0;
 
 	*bad_wr = NULL;
+	if (srxe_ctx_dead(to_srxe_context(ibqp->context))) {
+		*bad_wr = wr;
+		return EIO;
+	}
 	if (!srxe_sq_accepts(ibqp->state)) {
 		*bad_wr = wr;
 		return EINVAL;
@@ -235,6 +240,10 @@ static int srxe_post_recv_list(struct srxe_context *ctx, struct srxe_wq *wq,
 	uint32_t first;
 	int ret = 0;
 
+	if (srxe_ctx_dead(ctx)) {
+		*bad_wr = wr;
+		return EIO;
+	}
 	pthread_spin_lock(&wq->lock);
 	first = wq->ring.head;
 	for (; wr; wr = wr->next) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "srxe_fatal.h"
 #include "srxe_verbs.h"
 
 #define SRXE_QP_COMP_MASK                                                      \
@@ -149,7 +150,13 @@ static int srxe_qp_make(struct ibv_context *ibctx, struct srxe_qp *qp,
 	}
 	srxe_qp_fill(qp, ibctx, attr, &resp);
 	srxe_cap_out(&resp.cap, &attr->cap);
-	return 0;
+	ret = srxe_fatal_qp_add(ctx, qp);
+	if (ret) {
+		dreq.handle = resp.qp_handle;
+		srxe_ctx_call(ctx, SRXE_OP_DESTROY_QP, &dreq, sizeof(dreq),
+			      NULL, 0);
+	}
+	return ret;
 }
 
 struct ibv_qp *srxe_create_qp_ex(struct ibv_context *ibctx,
@@ -327,6 +334,7 @@ int srxe_destroy_qp(struct ibv_qp *ibqp)
 			    &req, sizeof(req), NULL, 0);
 	if (ret)
 		return ret;
+	srxe_fatal_qp_del(to_srxe_context(ibqp->context), qp);
 	pthread_spin_destroy(&qp->sq.lock);
 	pthread_spin_destroy(&qp->rq.lock);
 	free(qp);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "srxe_fatal.h"
 #include "srxe_verbs.h"
 
 #define SRXE_UD_SEND_OPS (IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_SEND_WITH_IMM)
@@ -243,6 +244,8 @@ static int srxe_wr_complete(struct ibv_qp_ex *ibqp)
 
 	if (!ret && !srxe_sq_accepts(qp->vqp.qp.state))
 		ret = EINVAL;
+	if (!ret && srxe_ctx_dead(to_srxe_context(qp->vqp.qp.context)))
+		ret = EIO;
 	if (!ret && qp->ex_next != qp->sq.ring.head) {
 		qp->sq.ring.head = qp->ex_next;
 		srxe_sq_ring_doorbell(qp);

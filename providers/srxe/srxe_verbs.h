@@ -25,6 +25,8 @@ struct srxe_cq {
 	/* extended poll: the entry at ring.head, valid between polls */
 	const struct srxe_cqe *cur;
 	uint32_t empty_polls; /* consecutive polls that found nothing */
+	/* srxed gone: the flush entry cur points to (srxe_fatal.h) */
+	struct srxe_cqe fatal_cqe;
 };
 
 /* A work queue: SQ or RQ of a QP, or an SRQ. */
@@ -86,8 +88,9 @@ int srxe_req_notify_cq(struct ibv_cq *ibcq, int solicited_only);
 int srxe_resize_cq(struct ibv_cq *ibcq, int cqe);
 int srxe_destroy_cq(struct ibv_cq *ibcq);
 /* Creates the CQ in srxed and maps its ring; cq is zeroed by the caller. */
+/* channel: NULL, or the completion channel the CQ's events go to. */
 int srxe_cq_setup(struct ibv_context *ibctx, struct srxe_cq *cq, int cqe,
-		  int comp_vector);
+		  int comp_vector, struct ibv_comp_channel *channel);
 
 /* srxe_cq_ex.c */
 struct ibv_cq_ex *srxe_create_cq_ex(struct ibv_context *ibctx,

@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void die(const char *fmt, ...)
+static inline void die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+static inline void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -42,7 +43,7 @@ static void die(const char *fmt, ...)
 		ok_;                                                           \
 	})
 
-static uint64_t now_ms(void)
+static inline uint64_t now_ms(void)
 {
 	struct timespec ts;
 

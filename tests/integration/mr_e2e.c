@@ -26,17 +26,10 @@
 #include "srxe/client.h"
 #include "srxe/proto.h"
 
+static const char *who = "mr_e2e";
 static int failures;
 
-#define EXPECT(cond, ...)                                                      \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			failures++;                                            \
-			fprintf(stderr, "FAIL %s:%d: ", __func__, __LINE__);   \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-		}                                                              \
-	} while (0)
+#include "itest.h"
 
 #define RW (IBV_ACCESS_LOCAL_WRITE)
 #define ALL                                                                    \

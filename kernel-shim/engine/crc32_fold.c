@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/*
+ * CRC-32 folding with PCLMULQDQ (contract in crc32_fold.h).
+ *
+ * Bit order: the CRC is reflected, so a 16-byte block loaded little-endian
+ * holds the message polynomial with integer bit t as the coefficient of
+ * x^(127-t): the low 64-bit half (the earlier bytes) is the high-degree
+ * half.  A block A = L*x^64 + H that is followed by d more bits before the
+ * block B is replaced by A*x^d + B, which is congruent modulo P:
+ *   A*x^d = L*x^(64+d) + H*x^d == L*(x^(64+d) mod P) + H*(x^d mod P).
+ * A carry-less product of two reflected 64-bit operands comes out shifted
+ * by one degree (the 127-bit product sits in a 128-bit reflected field),
+ * so the constants are one degree lower: x^(63+d) and x^(d-1) mod P.
+ * Where AVX-512 VPCLMULQDQ exists, one instruction does four such 128-bit
+ * folds; long buffers take that path first.
+ */
+#include "crc32_fold.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CRC32_POLY_NORMAL 0x04c11db7u /* x^32 implied */
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+static bool have_clmul, have_vpclmul;
+/* {x^(63+d) mod P, x^(d-1) mod P} for d = 2048 (four 512-bit lanes), 512
+ * (four 128-bit lanes, or one 512-bit lane) and 128 bits. */
+static uint64_t k2048[2], k512[2], k128[2];
+static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
+
+/* x^n mod P, normal bit order (bit j = coefficient of x^j). */
+static uint32_t xpow_mod(unsigned int n)
+{
+	uint32_t r = 1;
+
+	while (n--)
+		r = (r << 1) ^ (r & 0x80000000u ? CRC32_POLY_NORMAL : 0);
+	return r;
+}
+
+static uint32_t bit_reverse32(uint32_t v)
+{
+	uint32_t r = 0;
+
+	for (int i = 0; i < 32; i++)
+		r |= ((v >> i) & 1u) << (31 - i);
+	return r;
+}
+
+/* A polynomial of degree < 32 as a reflected 64-bit operand: the
+ * coefficient of x^j goes to bit 63 - j. */
+static uint64_t reflected_operand(unsigned int n)
+{
+	return (uint64_t)bit_reverse32(xpow_mod(n)) << 32;
+}
+
+static void fold_init(void)
+{
+	const char *want = getenv("SRXE_CRC32_FOLD");
+
+	__builtin_cpu_init();
+	have_clmul = __builtin_cpu_supports("pclmul") &&
+		     __builtin_cpu_supports("sse2");
+	have_vpclmul = have_clmul && __builtin_cpu_supports("avx512f") &&
+		       __builtin_cpu_supports("vpclmulqdq");
+	/* "0": table only, "128": no AVX-512 (benchmarks, bisecting) */
+	if (want && !strcmp(want, "0"))
+		have_clmul = have_vpclmul = false;
+	if (want && !strcmp(want, "128"))
+		have_vpclmul = false;
+	k2048[0] = reflected_operand(2048 + 63);
+	k2048[1] = reflected_operand(2048 - 1);
+	k512[0] = reflected_operand(512 + 63);
+	k512[1] = reflected_operand(512 - 1);
+	k128[0] = reflected_operand(128 + 63);
+	k128[1] = reflected_operand(128 - 1);
+}
+
+/* a*x^d + b for the d whose constants @k holds. */
+__attribute__((target("pclmul,sse2"))) static inline __m128i
+fold(__m128i a, __m128i k, __m128i b)
+{
+	__m128i lo = _mm_clmulepi64_si128(a, k, 0x00);
+	__m128i hi = _mm_clmulepi64_si128(a, k, 0x11);
+
+	return _mm_xor_si128(_mm_xor_si128(lo, hi), b);
+}
+
+__attribute__((target("pclmul,sse2"))) static inline __m128i
+load(const uint8_t *p)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+static size_t fold_vpclmul(uint32_t reg, const uint8_t *p, size_t len,
+			   __m128i *state);
+
+__attribute__((target("pclmul,sse2"))) static size_t
+fold_clmul(uint32_t reg, const uint8_t *p, size_t len, uint8_t out[16])
+{
+	__m128i k1 = _mm_loadu_si128((const __m128i *)(const void *)k128);
+	__m128i x;
+	size_t n = 16;
+
+	if (have_vpclmul && len >= 256) {
+		n = fold_vpclmul(reg, p, len, &x);
+		goto tail;
+	}
+	x = _mm_xor_si128(load(p), _mm_cvtsi32_si128((int)reg));
+	if (len >= 64) {
+		/* Four independent lanes hide the multiplier's latency. */
+		__m128i k4 =
+			_mm_loadu_si128((const __m128i *)(const void *)k512);
+		__m128i x1 = load(p + 16), x2 = load(p + 32), x3 = load(p + 48);
+
+		for (n = 64; len - n >= 64; n += 64) {
+			x = fold(x, k4, load(p + n));
+			x1 = fold(x1, k4, load(p + n + 16));
+			x2 = fold(x2, k4, load(p + n + 32));
+			x3 = fold(x3, k4, load(p + n + 48));
+		}
+		x = fold(fold(fold(x, k1, x1), k1, x2), k1, x3);
+	}
+tail:
+	for (; len - n >= 16; n += 16)
+		x = fold(x, k1, load(p + n));
+	_mm_storeu_si128((__m128i *)(void *)out, x);
+	return n;
+}
+
+/*
+ * AVX-512 VPCLMULQDQ: four 128-bit folds per instruction.  Four 64-byte
+ * accumulators take 256 bytes per round; they are folded into one, and its
+ * four 128-bit lanes into one.  Returns the bytes consumed (a multiple of
+ * 256, at least 256) and the 128-bit state for the xmm loop to go on from.
+ */
+__attribute__((target("avx512f,vpclmulqdq,pclmul"))) static inline __m512i
+fold512(__m512i a, __m512i k, __m512i b)
+{
+	__m512i lo = _mm512_clmulepi64_epi128(a, k, 0x00);
+	__m512i hi = _mm512_clmulepi64_epi128(a, k, 0x11);
+
+	return _mm512_ternarylogic_epi64(lo, hi, b, 0x96); /* lo ^ hi ^ b */
+}
+
+__attribute__((target("avx512f,vpclmulqdq,pclmul"))) static size_t
+fold_vpclmul(uint32_t reg, const uint8_t *p, size_t len, __m128i *state)
+{
+	__m512i k4 = _mm512_broadcast_i32x4(
+		_mm_loadu_si128((const __m128i *)(const void *)k2048));
+	__m512i k1 = _mm512_broadcast_i32x4(
+		_mm_loadu_si128((const __m128i *)(const void *)k512));
+	__m128i k0 = _mm_loadu_si128((const __m128i *)(const void *)k128);
+	__m512i x0 = _mm512_xor_si512(
+		_mm512_loadu_si512(p),
+		_mm512_castsi128_si512(_mm_cvtsi32_si128((int)reg)));
+	__m512i x1 = _mm512_loadu_si512(p + 64);
+	__m512i x2 = _mm512_loadu_si512(p + 128);
+	__m512i x3 = _mm512_loadu_si512(p + 192);
+	__m128i x;
+	size_t n;
+
+	for (n = 256; len - n >= 256; n += 256) {
+		x0 = fold512(x0, k4, _mm512_loadu_si512(p + n));
+		x1 = fold512(x1, k4, _mm512_loadu_si512(p + n + 64));
+		x2 = fold512(x2, k4, _mm512_loadu_si512(p + n + 128));
+		x3 = fold512(x3, k4, _mm512_loadu_si512(p + n + 192));
+	}
+	x0 = fold512(fold512(fold512(x0, k1, x1), k1, x2), k1, x3);
+	x = _mm512_extracti32x4_epi32(x0, 0);
+	x = fold(x, k0, _mm512_extracti32x4_epi32(x0, 1));
+	x = fold(x, k0, _mm512_extracti32x4_epi32(x0, 2));
+	*state = fold(x, k0, _mm512_extracti32x4_epi32(x0, 3));
+	return n;
+}
+
+bool srxe_crc32_fold_available(void)
+{
+	pthread_once(&fold_once, fold_init);
+	return have_clmul;
+}
+
+size_t srxe_crc32_fold(uint32_t reg, const uint8_t *p, size_t len,
+		       uint8_t out[16])
+{
+	if (len < 16 || !srxe_crc32_fold_available())
+		return 0;
+	return fold_clmul(reg, p, len, out);
+}
+
+#else /* no PCLMULQDQ: the table does everything */
+
+bool srxe_crc32_fold_available(void)
+{
+	return false;
+}
+
+size_t srxe_crc32_fold(uint32_t reg, const uint8_t *p, size_t len,
+		       uint8_t out[16])
+{
+	(void)reg;
+	(void)p;
+	(void)len;
+	(void)out;
+	return 0;
+}
+
+#endif

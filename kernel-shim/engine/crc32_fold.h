@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320) by carry-less
+ * multiplication: the bulk of a long buffer folded to 16 bytes with
+ * PCLMULQDQ, on x86-64 CPUs that have it (checked once at run time).
+ *
+ * Contract: srxe_crc32_fold(reg, p, len, out) needs len >= 16.  It
+ * consumes a multiple of 16 bytes, n (returned, 16 <= n <= len), and
+ * writes 16 bytes to @out such that running the CRC register from 0 over
+ * @out and then from that result over p[n..len) gives exactly the
+ * register that running @reg over p[0..len) gives.  (Folding keeps the
+ * message's polynomial congruent modulo the CRC polynomial, and a
+ * register preset XORs into the first four message bytes.)  So the
+ * caller finishes with its table-driven loop: no reduction code here.
+ * Returns 0, touching nothing, when the CPU cannot do it, or when the
+ * environment says SRXE_CRC32_FOLD=0 (table only; "128": PCLMULQDQ
+ * without the AVX-512 path) -- for benchmarks and bisecting.
+ *
+ * The fold constants are x^k mod P, computed at first use from the
+ * polynomial itself, not copied tables.  This is CRC-32, not CRC-32C:
+ * the SSE4.2 crc32 instruction is the other polynomial and of no use.
+ */
+#ifndef SRXE_ENGINE_CRC32_FOLD_H
+#define SRXE_ENGINE_CRC32_FOLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whether srxe_crc32_fold() works on this CPU. */
+bool srxe_crc32_fold_available(void);
+
+size_t srxe_crc32_fold(uint32_t reg, const uint8_t *p, size_t len,
+		       uint8_t out[16]);
+
+#endif

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Writes the seed inputs of the two fuzz targets:
+ *
+ *   fuzz_seeds PCAP RX_DIR CTL_DIR
+ *
+ * RX_DIR: every frame of PCAP (the kernel rxe golden capture) twice --
+ * as captured (mode FUZZ_RX_ETH: the validators see real packets) and with
+ * every fix-up on (steered to the target's QPs, so they reach the
+ * responder and completer) -- plus every run of three consecutive frames
+ * as one FUZZ_RX_MULTI input, in both translation modes, some with no
+ * receive WQEs posted.
+ * CTL_DIR: one valid request of every opcode on an open context, and
+ * conversations that create, use and destroy each kind of object.
+ *
+ * The committed corpus (tests/fuzz/corpus/) is these seeds plus what
+ * fuzzing found, minimised with libFuzzer's -merge=1 (docs/fuzzing.md).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_ctl.h"
+#include "fuzz_rx.h"
+#include "pcap.h"
+#include "srxe/proto.h"
+
+#define MAX_FRAMES 4096
+#define RX_ALL                                                                 \
+	(FUZZ_RX_ETH | FUZZ_RX_FIX_ICRC | FUZZ_RX_STEER | FUZZ_RX_KEYS |       \
+	 FUZZ_RX_PSN)
+
+struct buf {
+	uint8_t b[65536];
+	size_t n;
+};
+
+static void put(struct buf *b, const void *p, size_t n)
+{
+	if (b->n + n > sizeof(b->b)) {
+		fprintf(stderr, "fuzz_seeds: input too large\n");
+		exit(1);
+	}
+	memcpy(b->b + b->n, p, n);
+	b->n += n;
+}
+
+static void put_record(struct buf *b, const void *p, size_t n)
+{
+	uint8_t len[2] = { (uint8_t)n, (uint8_t)(n >> 8) };
+
+	put(b, len, 2);
+	put(b, p, n);
+}
+
+static void save(const char *dir, const char *name, const struct buf *b)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(b->b, 1, b->n, f) != b->n || fclose(f)) {
+		fprintf(stderr, "fuzz_seeds: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+}
+
+/* ---- rx ---- */
+
+struct frames {
+	uint8_t *data[MAX_FRAMES];
+	uint32_t len[MAX_FRAMES];
+	int n;
+};
+
+static void read_pcap(const char *path, struct frames *fr)
+{
+	struct srxe_pcap_reader r;
+	struct srxe_pcap_record rec;
+	FILE *f = fopen(path, "rb");
+
+	if (!f || srxe_pcap_reader_open(&r, f)) {
+		fprintf(stderr, "fuzz_seeds: %s: not a readable pcap\n", path);
+		exit(1);
+	}
+	while (fr->n < MAX_FRAMES && srxe_pcap_next(&r, &rec) == 1) {
+		fr->data[fr->n] = malloc(rec.len);
+		if (!fr->data[fr->n])
+			exit(1);
+		memcpy(fr->data[fr->n], rec.data, rec.len);
+		fr->len[fr->n++] = rec.len;
+	}
+	srxe_pcap_reader_close(&r);
+}
+
+static void rx_seeds(const struct frames *fr, const char *dir)
+{
+	char name[64];
+
+	for (int i = 0; i < fr->n; i++) {
+		static const uint8_t modes[2] = { FUZZ_RX_ETH, RX_ALL };
+
+		for (int m = 0; m < 2; m++) {
+			struct buf b = { .n = 0 };
+
+			put(&b, &modes[m], 1);
+			put(&b, fr->data[i], fr->len[i]);
+			snprintf(name, sizeof(name), "pcap-%03d-%s", i + 1,
+				 m ? "fixed" : "raw");
+			save(dir, name, &b);
+		}
+	}
+	for (int i = 0; i + 3 <= fr->n; i++) {
+		/* Odd runs: MTT translation; every fourth: no receive WQEs. */
+		uint8_t mode = RX_ALL | FUZZ_RX_MULTI |
+			       (i & 1 ? FUZZ_RX_MTT : 0) |
+			       (i % 4 == 2 ? FUZZ_RX_NO_RECV : 0);
+		struct buf b = { .n = 0 };
+
+		put(&b, &mode, 1);
+		for (int k = i; k < i + 3; k++)
+			put_record(&b, fr->data[k], fr->len[k]);
+		snprintf(name, sizeof(name), "pcap-%03d-run3", i + 1);
+		save(dir, name, &b);
+	}
+}
+
+/* ---- ctl ---- */
+
+static void msg(struct buf *b, uint16_t opcode, const void *body, size_t len)
+{
+	char m[SRXE_MSG_MAX];
+	int n = srxe_msg_request(m, sizeof(m), opcode, b->n + 1, body, len);
+
+	if (n <= 0) {
+		fprintf(stderr, "fuzz_seeds: cannot encode opcode %u\n",
+			opcode);
+		exit(1);
+	}
+	put_record(b, m, (size_t)n);
+}
+
+static void begin(struct buf *b, uint8_t mode)
+{
+	b->n = 0;
+	put(b, &mode, 1);
+}
+
+static void av(struct srxe_ah_wire *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->dgid[10] = 0xff;
+	a->dgid[11] = 0xff;
+	a->dgid[12] = 127;
+	a->dgid[15] = 1;
+	a->sgid_index = 1;
+	a->hop_limit = 64;
+	a->is_global = 1;
+	a->port_num = 1;
+}
+
+/* PD, CQ, SRQ and a QP of @type walked to RTS; returns nothing, the
+ * handles are those of a fresh session (FUZZ_CTL_HANDLE). */
+static void objects(struct buf *b, uint32_t type, int use_srq)
+{
+	struct srxe_create_cq_req cq = { .cqe = 16 };
+	struct srxe_create_srq_req srq = { .pd_handle = FUZZ_CTL_HANDLE(0),
+					   .max_wr = 16,
+					   .max_sge = 2 };
+	struct srxe_create_qp_req qp = {
+		.pd_handle = FUZZ_CTL_HANDLE(0),
+		.qp_type = type,
+		.send_cq_handle = FUZZ_CTL_HANDLE(0),
+		.recv_cq_handle = FUZZ_CTL_HANDLE(0),
+		.srq_handle = use_srq ? FUZZ_CTL_HANDLE(0) : 0,
+		.cap = { 16, 16, 2, 2, 64, 0 },
+	};
+
+	msg(b, SRXE_OP_MAP_RINGS, NULL, 0);
+	msg(b, SRXE_OP_GET_DOORBELL, NULL, 0);
+	msg(b, SRXE_OP_ALLOC_PD, NULL, 0);
+	msg(b, SRXE_OP_CREATE_CQ, &cq, sizeof(cq));
+	if (use_srq)
+		msg(b, SRXE_OP_CREATE_SRQ, &srq, sizeof(srq));
+	msg(b, SRXE_OP_CREATE_QP, &qp, sizeof(qp));
+}
+
+static void to_rts(struct buf *b, uint32_t type)
+{
+	struct srxe_modify_qp_req m = { .qp_handle = FUZZ_CTL_HANDLE(0) };
+
+	m.attr.qp_state = IBV_QPS_INIT;
+	m.attr.port_num = 1;
+	m.attr.qkey = 0x11111111;
+	m.attr.qp_access_flags =
+		IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
+	m.attr_mask = IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
+		      (type == IBV_QPT_UD ? IBV_QP_QKEY : IBV_QP_ACCESS_FLAGS);
+	msg(b, SRXE_OP_MODIFY_QP, &m, sizeof(m));
+	m.attr.qp_state = IBV_QPS_RTR;
+	m.attr_mask = IBV_QP_STATE;
+	if (type != IBV_QPT_UD) {
+		av(&m.attr.ah);
+		m.attr.path_mtu = IBV_MTU_1024;
+		m.attr.dest_qp_num = 0x11;
+		m.attr.rq_psn = 7;
+		m.attr.max_dest_rd_atomic = 4;
+		m.attr.min_rnr_timer = 12;
+		m.attr_mask |= IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+			       IBV_QP_RQ_PSN;
+		if (type == IBV_QPT_RC)
+			m.attr_mask |= IBV_QP_MAX_DEST_RD_ATOMIC |
+				       IBV_QP_MIN_RNR_TIMER;
+	}
+	msg(b, SRXE_OP_MODIFY_QP, &m, sizeof(m));
+	m.attr.qp_state = IBV_QPS_RTS;
+	m.attr.sq_psn = 9;
+	m.attr.timeout = 14;
+	m.attr.retry_cnt = 7;
+	m.attr.rnr_retry = 7;
+	m.attr.max_rd_atomic = 4;
+	m.attr_mask = IBV_QP_STATE | IBV_QP_SQ_PSN;
+	if (type == IBV_QPT_RC)
+		m.attr_mask |= IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
+			       IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC;
+	msg(b, SRXE_OP_MODIFY_QP, &m, sizeof(m));
+}
+
+static void teardown(struct buf *b, int use_srq)
+{
+	struct srxe_destroy_req h = { .handle = FUZZ_CTL_HANDLE(0) };
+	struct srxe_dealloc_pd_req pd = { .pd_handle = FUZZ_CTL_HANDLE(0) };
+
+	msg(b, SRXE_OP_DESTROY_QP, &h, sizeof(h));
+	if (use_srq)
+		msg(b, SRXE_OP_DESTROY_SRQ, &h, sizeof(h));
+	msg(b, SRXE_OP_DESTROY_CQ, &h, sizeof(h));
+	msg(b, SRXE_OP_DEALLOC_PD, &pd, sizeof(pd));
+	msg(b, SRXE_OP_CLOSE_CTX, NULL, 0);
+}
+
+static void ctl_single(const char *dir)
+{
+	static union {
+		uint8_t b[SRXE_MSG_MAX];
+		uint64_t align;
+	} body;
+	char name[64];
+	struct buf b;
+
+	/* Each opcode once, zero body except what makes it valid. */
+	for (uint16_t op = 1; op < SRXE_OP_TABLE_SIZE; op++) {
+		const struct srxe_op_info *info = srxe_op_info(op);
+
+		if (!info)
+			continue;
+		memset(&body, 0, sizeof(body));
+		if (op == SRXE_OP_OPEN_CTX) {
+			struct srxe_open_ctx_req *r = (void *)body.b;
+
+			snprintf(r->device, sizeof(r->device), "%s",
+				 FUZZ_CTL_DEVICE);
+			r->client_version = SRXE_PROTO_VERSION;
+		}
+		if (op == SRXE_OP_QUERY_PORT)
+			((struct srxe_query_port_req *)body.b)->port_num = 1;
+		begin(&b, op == SRXE_OP_OPEN_CTX ? FUZZ_CTL_FD : FUZZ_CTL_OPEN);
+		msg(&b, op, body.b, info->req_body);
+		snprintf(name, sizeof(name), "op-%02u-%s", op, info->name);
+		save(dir, name, &b);
+	}
+}
+
+static void ctl_mr(const char *dir)
+{
+	struct srxe_reg_mr_req r = {
+		.pd_handle = FUZZ_CTL_HANDLE(0),
+		.access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			  IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC,
+		.va = 0x7f0000001234ull,
+		.length = 3 * 4096,
+		.iova = 0x7f0000001234ull,
+	};
+	struct srxe_dereg_mr_req d = { .mr_handle = FUZZ_CTL_HANDLE(0) };
+	struct srxe_dereg_runs_req runs = { .mr_handle = FUZZ_CTL_HANDLE(0) };
+	struct buf b;
+
+	begin(&b, FUZZ_CTL_OPEN);
+	msg(&b, SRXE_OP_ALLOC_PD, NULL, 0);
+	msg(&b, SRXE_OP_REG_MR, &r, sizeof(r));
+	r.va += 4096; /* overlaps the first */
+	msg(&b, SRXE_OP_REG_MR, &r, sizeof(r));
+	msg(&b, SRXE_OP_STATUS, NULL, 0);
+	msg(&b, SRXE_OP_DEREG_MR, &d, sizeof(d));
+	msg(&b, SRXE_OP_DEREG_RUNS, &runs, sizeof(runs));
+	msg(&b, SRXE_OP_DEREG_DONE, &d, sizeof(d));
+	save(dir, "conv-mr", &b);
+}
+
+static void ctl_conversations(const char *dir)
+{
+	static const struct {
+		const char *name;
+		uint32_t type;
+		int srq;
+	} conv[] = {
+		{ "conv-rc", IBV_QPT_RC, 0 },
+		{ "conv-uc", IBV_QPT_UC, 0 },
+		{ "conv-ud", IBV_QPT_UD, 0 },
+		{ "conv-rc-srq", IBV_QPT_RC, 1 },
+	};
+	struct srxe_create_ah_req ah = { .pd_handle = FUZZ_CTL_HANDLE(0) };
+	struct srxe_query_qp_req q = { .qp_handle = FUZZ_CTL_HANDLE(0),
+				       .attr_mask = ~0u };
+	struct srxe_resize_cq_req rz = { .cq_handle = FUZZ_CTL_HANDLE(0),
+					 .cqe = 40 };
+	struct srxe_modify_srq_req ms = { .srq_handle = FUZZ_CTL_HANDLE(0),
+					  .attr_mask = IBV_SRQ_LIMIT,
+					  .srq_limit = 4 };
+	struct srxe_destroy_req h = { .handle = FUZZ_CTL_HANDLE(0) };
+	struct buf b;
+
+	for (size_t i = 0; i < sizeof(conv) / sizeof(conv[0]); i++) {
+		begin(&b, FUZZ_CTL_OPEN);
+		objects(&b, conv[i].type, conv[i].srq);
+		to_rts(&b, conv[i].type);
+		msg(&b, SRXE_OP_QUERY_QP, &q, sizeof(q));
+		msg(&b, SRXE_OP_RESIZE_CQ, &rz, sizeof(rz));
+		if (conv[i].srq) {
+			msg(&b, SRXE_OP_MODIFY_SRQ, &ms, sizeof(ms));
+			msg(&b, SRXE_OP_QUERY_SRQ, &h, sizeof(h));
+		}
+		if (conv[i].type == IBV_QPT_UD) {
+			av(&ah.ah);
+			msg(&b, SRXE_OP_CREATE_AH, &ah, sizeof(ah));
+			msg(&b, SRXE_OP_DESTROY_AH, &h, sizeof(h));
+		}
+		teardown(&b, conv[i].srq);
+		save(dir, conv[i].name, &b);
+	}
+	/* A client that leaves without cleaning up. */
+	begin(&b, FUZZ_CTL_OPEN);
+	objects(&b, IBV_QPT_RC, 1);
+	to_rts(&b, IBV_QPT_RC);
+	save(dir, "conv-abandon", &b);
+}
+
+int main(int argc, char **argv)
+{
+	static struct frames fr;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s PCAP RX_DIR CTL_DIR\n", argv[0]);
+		return 2;
+	}
+	read_pcap(argv[1], &fr);
+	rx_seeds(&fr, argv[2]);
+	ctl_single(argv[3]);
+	ctl_mr(argv[3]);
+	ctl_conversations(argv[3]);
+	printf("fuzz_seeds: %d frames -> %s, control messages -> %s\n", fr.n,
+	       argv[2], argv[3]);
+	return 0;
+}

@@ -1,0 +1,291 @@
+#!/bin/bash
+# Issue #5: srxe and the Linux kernel's soft-RoCE (rdma_rxe) understand
+# each other on the wire.  A real Debian 12 kernel with rdma_rxe boots
+# under qemu (../shared/rxe-vm) on a bridge in a network namespace of our
+# own; srxed runs in that namespace on the bridge address as the other
+# host.  Unmodified rdma-core and perftest tools run in both directions
+# (rxe server / srxe client, then srxe server / rxe client):
+#   ibv_rc_pingpong, ibv_ud_pingpong, ib_write_bw, ib_read_bw, ib_send_bw,
+#   ib_atomic_bw -A FETCH_AND_ADD and -A CMP_AND_SWAP,
+# at path MTU 1024 (link MTU 1500) and 4096 (link MTU 9000).  tcpdump
+# captures the bridge; icrc-check.py must find every ICRC correct, and
+# srxe must have dropped nothing.
+#
+# Opt-in: runs only with RXE_VM_CACHE set to the rxe-vm artifacts (see
+# ../shared/rxe-vm/README.md) and with qemu-system-x86 and tcpdump
+# installed; skips (77) otherwise.  Run it with
+#   RXE_VM_CACHE=/work/rxe-vm-cache ctest -L rxevm --output-on-failure
+# Env: SRXE_RXE_VM (scripts dir), SRXE_RXE_MTUS ("1500 9000"),
+# SRXE_RXE_ITERS (20), SRXE_RXE_PCAP_DIR (keep the captures there),
+# SRXE_RXE_EXTRA=1 (also UC, SRQ, UD ib_send_bw and the latency tools).
+here=$(dirname "$0")
+# shellcheck source=cli_lib.sh
+source "$here/cli_lib.sh"
+require_prerequisites
+
+VMDIR=${SRXE_RXE_VM:-$(cd "$here/../../.." && pwd)/shared/rxe-vm}
+# Opt-in: four guest boots under TCG take minutes.
+[[ -n ${RXE_VM_CACHE:-} ]] ||
+	skip "opt-in: set RXE_VM_CACHE to an rxe-vm cache (docs/interop.md)"
+export RXE_VM_CACHE
+[[ -x $VMDIR/run-vm.sh ]] || skip "no rxe-vm scripts in $VMDIR (SRXE_RXE_VM)"
+[[ -f $RXE_VM_CACHE/vmlinuz && -f $RXE_VM_CACHE/initramfs.cpio.gz ]] ||
+	skip "no rxe-vm guest in $RXE_VM_CACHE: run $VMDIR/build.sh (RXE_VM_CACHE)"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86 not installed"
+command -v tcpdump >/dev/null || skip "tcpdump not installed"
+[[ -c /dev/net/tun ]] || skip "no /dev/net/tun"
+command -v ib_write_bw >/dev/null || fail "perftest is not installed"
+
+MTUS=${SRXE_RXE_MTUS:-1500 9000}
+ITERS=${SRXE_RXE_ITERS:-20}
+T=${SRXE_RXE_TIMEOUT:-120} # per tool run, host and guest
+export RXE_NS=srxe-rxe-$$
+VM=s$$ # guest name (tap rt-s$$, pid file $RXE_VM_CACHE/run/s$$.pid)
+GUEST=10.0.0.1
+HOSTIP=10.0.0.254
+DEV=srxerxe$$
+WORK=$(mktemp -d /tmp/srxe-rxe.XXXXXX)
+chmod 755 "$WORK"
+export SRXE_RUNDIR=$WORK/run
+BG=()
+FAILED=()
+
+on_exit() {
+	local rc=$? p
+	trap - EXIT
+	set +e # remove everything, whatever fails
+	for p in "${BG[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${BG[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	[[ -f $RXE_VM_CACHE/run/$VM.pid ]] &&
+		kill -TERM "$(cat "$RXE_VM_CACHE/run/$VM.pid")" 2>/dev/null
+	in_host "$SRXE" down --name "$DEV" >/dev/null 2>&1 || true
+	"$VMDIR/net.sh" down >/dev/null 2>&1 || true
+	# run-vm.sh leaves a command overlay (a directory) for long scripts.
+	rm -rf "$RXE_VM_CACHE/run/$VM".* "$WORK" || true
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+in_host() {
+	ip netns exec "$RXE_NS" "$@"
+}
+
+# The tests: NAME|ARGS, the same on both sides but for -d and the
+# server's address.  Each gets its own TCP port so that a client that
+# retries never reaches the server of another test.
+tests_for() {
+	local pmtu=$1 m=
+	[[ $pmtu == 4096 ]] && m="-m 4096"
+	cat <<EOF
+rc_pingpong|ibv_rc_pingpong -g 1 -n $ITERS -s 4096 $m
+ud_pingpong|ibv_ud_pingpong -g 1 -n $ITERS -s $pmtu
+write_bw|ib_write_bw -x 1 -F -n $ITERS -s 65536 $m
+read_bw|ib_read_bw -x 1 -F -n $ITERS -s 65536 -o 16 $m
+send_bw|ib_send_bw -x 1 -F -n $ITERS -s 65536 $m
+fadd_bw|ib_atomic_bw -x 1 -F -n $ITERS -A FETCH_AND_ADD $m
+cswap_bw|ib_atomic_bw -x 1 -F -n $ITERS -A CMP_AND_SWAP $m
+EOF
+	[[ ${SRXE_RXE_EXTRA:-0} == 1 ]] || return 0
+	cat <<EOF
+uc_pingpong|ibv_uc_pingpong -g 1 -n $ITERS -s 4096 $m
+srq_pingpong|ibv_srq_pingpong -g 1 -n $ITERS -s 4096 $m
+ucwrite_bw|ib_write_bw -x 1 -F -c UC -n $ITERS -s 65536 $m
+udsend_bw|ib_send_bw -x 1 -F -c UD -n $ITERS -s $pmtu $m
+write_lat|ib_write_lat -x 1 -F -n $ITERS $m
+send_lat|ib_send_lat -x 1 -F -n $ITERS $m
+read_lat|ib_read_lat -x 1 -F -n $ITERS $m
+EOF
+}
+
+# What a successful run prints: the pingpongs' iteration line, perftest's
+# result row.  A perftest server (ROLE server) may print only its header
+# (ib_read_lat does): there the exchange with the peer must be in it.
+ok_output() {
+	grep -qE "^$ITERS iters in|^ *[0-9]+ +$ITERS +[0-9.]+ +[0-9.]+" <<<"$1" ||
+		{ [[ $2 == server ]] && grep -q "remote address: LID" <<<"$1"; }
+}
+
+# record WHAT RC OUTPUT ROLE
+record() {
+	local what=$1 rc=$2 out=$3 role=$4
+	if [[ $rc -eq 0 ]] && ok_output "$out" "$role"; then
+		echo "ok:   $what"
+	else
+		echo "FAIL: $what (exit $rc)"
+		sed 's/^/      | /' <<<"$out" | tail -n 15
+		FAILED+=("$what")
+	fi
+}
+
+# Lines "RESULT <name> <rc>" and the tool's output between "=== <name>"
+# markers, as printed by guest_script.
+guest_result() {
+	tr -d '\r' <"$1" | sed -n "/^=== $2\$/,/^RESULT $2 /p"
+}
+
+# A busybox sh script: every test in turn, as server (role server) or as
+# client of $HOSTIP retried while our server does not listen yet.
+guest_script() {
+	local role=$1 pmtu=$2 name args port=19000
+	# shellcheck disable=SC2016 # expanded by the guest's shell
+	echo 'run() { n=$1; shift; echo "=== $n"; i=0; while :; do
+  out=$(timeout '"$T"' "$@" 2>&1); rc=$?; i=$((i+1))
+  case "$out" in *"Couldn'"'"'t connect"*|*"Unable to open file descriptor"*)
+    [ $i -lt 60 ] && { sleep 1; continue; };; esac; break; done
+  echo "$out"; echo "RESULT $n $rc"; }'
+	while IFS='|' read -r name args; do
+		port=$((port + 1))
+		if [[ $role == server ]]; then
+			echo "run $name ${args/ / -d rxe0 -p $port }"
+		else
+			echo "run $name ${args/ / -d rxe0 -p $port } $HOSTIP"
+		fi
+	done < <(tests_for "$pmtu")
+}
+
+# srxe as client of the guest's servers.
+host_clients() {
+	local pmtu=$1 log=$2 name args port=19000 out rc i
+	while IFS='|' read -r name args; do
+		port=$((port + 1))
+		for ((i = 0; i < 90; i++)); do
+			rc=0
+			# shellcheck disable=SC2086
+			out=$(in_host "$SRXE" exec -- timeout "$T" \
+				${args/ / -d $DEV -p $port } $GUEST 2>&1) || rc=$?
+			grep -qE "Couldn't connect|Unable to open file descriptor" \
+				<<<"$out" || break
+			sleep 1
+		done
+		record "$name pmtu $pmtu: srxe client -> rxe server" "$rc" "$out" \
+			client
+		wait_guest_result "$log" "$name"
+		record "$name pmtu $pmtu: rxe server (srxe client)" \
+			"$GUEST_RC" "$GUEST_OUT" server
+	done < <(tests_for "$pmtu")
+}
+
+# srxe as server of the guest's clients.
+host_servers() {
+	local pmtu=$1 log=$2 name args port=19000 out rc
+	while IFS='|' read -r name args; do
+		port=$((port + 1))
+		rc=0
+		# shellcheck disable=SC2086
+		out=$(in_host "$SRXE" exec -- timeout "$T" \
+			${args/ / -d $DEV -p $port } 2>&1) || rc=$?
+		wait_guest_result "$log" "$name"
+		record "$name pmtu $pmtu: rxe client -> srxe server" \
+			"$GUEST_RC" "$GUEST_OUT" client
+		record "$name pmtu $pmtu: srxe server (rxe client)" "$rc" "$out" \
+			server
+	done < <(tests_for "$pmtu")
+}
+
+wait_guest_result() {
+	local log=$1 name=$2 i
+	for ((i = 0; i < 2 * T + 60; i++)); do
+		grep -aq "^RESULT $name " <(tr -d '\r' <"$log") && break
+		kill -0 "$GUEST_PID" 2>/dev/null || break
+		sleep 0.5
+	done
+	GUEST_OUT=$(guest_result "$log" "$name")
+	GUEST_RC=$(sed -n "s/^RESULT $name //p" <<<"$GUEST_OUT")
+	[[ -n $GUEST_RC ]] || {
+		GUEST_RC=255
+		GUEST_OUT+=$'\n'"(no result from the guest; console: $(tail -n 5 "$log"))"
+	}
+}
+
+# One guest boot per MTU and direction.
+run_direction() {
+	local role=$1 mtu=$2 pmtu=$3 log ntests
+	log=$WORK/guest-$role-$mtu.log
+	ntests=$(tests_for "$pmtu" | wc -l)
+	RXE_NETMTU=$mtu RXE_TIMEOUT=$((60 + ntests * (T + 60))) \
+		"$VMDIR/run-vm.sh" "$VM" "$GUEST/24" \
+		"$(guest_script "$role" "$pmtu")" >"$log" 2>&1 </dev/null &
+	GUEST_PID=$!
+	BG+=("$GUEST_PID")
+	if [[ $role == server ]]; then
+		host_clients "$pmtu" "$log"
+	else
+		host_servers "$pmtu" "$log"
+	fi
+	wait "$GUEST_PID" || echo "note: guest exit status $?"
+	grep -a 'active_mtu' "$log" | head -n 1 | tr -d '\r' |
+		sed 's/^ */guest rxe0 /'
+}
+
+# Bridge and tap at MTU, our device on the bridge address, a capture.
+net_up() {
+	local mtu=$1
+	"$VMDIR/net.sh" up >/dev/null || skip "cannot create the rxe-vm network"
+	RXE_NETMTU=$mtu "$VMDIR/net.sh" tap "$VM" >/dev/null
+	in_host ip link set rxebr0 mtu "$mtu"
+	in_host "$SRXE" up --name "$DEV" --ip "$HOSTIP" ||
+		fail "srxe up on the rxe-vm bridge failed"
+	PCAP=$WORK/rxe-$mtu.pcap
+	# Not through a function: $! must be tcpdump itself (ip netns exec
+	# execs it), and SIGTERM, since background jobs ignore SIGINT.
+	ip netns exec "$RXE_NS" tcpdump --immediate-mode -i rxebr0 -s 0 -U -w "$PCAP" \
+		udp port 4791 2>"$WORK/tcpdump.log" &
+	TCPDUMP_PID=$!
+	BG+=("$TCPDUMP_PID")
+	for ((i = 0; i < 50; i++)); do
+		grep -q "listening on" "$WORK/tcpdump.log" && break
+		sleep 0.1
+	done
+}
+
+net_down() {
+	local mtu=$1 st drops
+	sleep 0.5
+	kill -TERM "$TCPDUMP_PID"
+	wait "$TCPDUMP_PID" || true
+	st=$(in_host "$SRXE" status --name "$DEV")
+	grep -E "wire" <<<"$st"
+	drops=$(sed -nE 's/.*wire drops: +([0-9]+) .*/\1/p' <<<"$st")
+	[[ $drops == 0 ]] || FAILED+=("mtu $mtu: srxe dropped $drops datagrams")
+	in_host "$SRXE" down --name "$DEV" >/dev/null
+	"$VMDIR/net.sh" down >/dev/null
+	if ! "$PY" "$VMDIR/icrc-check.py" "$PCAP"; then
+		FAILED+=("mtu $mtu: icrc-check.py found bad ICRCs")
+	fi
+	# Wireshark's own dissector must not find anything malformed.  Its
+	# RPC-over-RDMA heuristic misreads tiny SENDs (ib_send_lat's 2 bytes,
+	# from rxe as from srxe) as RPCoRDMA: off.
+	if command -v tshark >/dev/null &&
+		[[ $(tshark --disable-heuristic rpcrdma_infiniband -r "$PCAP" \
+			-Y _ws.malformed 2>/dev/null | wc -l) != 0 ]]; then
+		FAILED+=("mtu $mtu: tshark finds malformed packets")
+	fi
+	if [[ -n ${SRXE_RXE_PCAP_DIR:-} ]]; then
+		mkdir -p "$SRXE_RXE_PCAP_DIR"
+		cp "$PCAP" "$SRXE_RXE_PCAP_DIR/"
+	fi
+}
+
+for mtu in $MTUS; do
+	case $mtu in
+	1500) pmtu=1024 ;;
+	9000) pmtu=4096 ;;
+	*) fail "SRXE_RXE_MTUS: 1500 or 9000, not $mtu" ;;
+	esac
+	echo "--- link MTU $mtu, path MTU $pmtu"
+	net_up "$mtu"
+	run_direction server "$mtu" "$pmtu"
+	run_direction client "$mtu" "$pmtu"
+	net_down "$mtu"
+done
+
+if ((${#FAILED[@]})); then
+	printf 'failed: %s\n' "${FAILED[@]}"
+	fail "${#FAILED[@]} interop checks failed"
+fi
+echo "PASS"
