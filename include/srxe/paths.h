@@ -14,17 +14,17 @@
 #ifndef SRXE_PATHS_H
 #define SRXE_PATHS_H
 
-#define SRXE_RUNDIR_ENV "SRXE_RUNDIR"
-#define SRXE_RUNDIR_DEFAULT "/run/srxe"
-#define SRXE_SYSFS_SUBDIR "sys"
-#define SRXE_SOCKET_NAME "srxed.sock"
-#define SRXE_PIDFILE_NAME "srxed.pid"
-#define SRXE_LOGFILE_NAME "srxed.log"
+#define SRXE_RUNDIR_ENV	       "SRXE_RUNDIR"
+#define SRXE_RUNDIR_DEFAULT    "/run/srxe"
+#define SRXE_SYSFS_SUBDIR      "sys"
+#define SRXE_SOCKET_NAME       "srxed.sock"
+#define SRXE_PIDFILE_NAME      "srxed.pid"
+#define SRXE_LOGFILE_NAME      "srxed.log"
 #define SRXE_UVERBS_INDEX_NAME "uverbs"
 #define SRXE_IBDEV_SOCKET_ATTR "srxe_socket"
-#define SRXE_DEV_DIR "/dev/infiniband"
-#define SRXE_UVERBS_TARGET "/dev/full" /* rdev 1:7, writes fail ENOSPC */
-#define SRXE_DEFAULT_DEVICE "srxe0"
+#define SRXE_DEV_DIR	       "/dev/infiniband"
+#define SRXE_UVERBS_TARGET     "/dev/full" /* rdev 1:7, writes fail ENOSPC */
+#define SRXE_DEFAULT_DEVICE    "srxe0"
 /* <devdir>/cmd: srxed's FUSE command file, the provider's cmd_fd (issue #6) */
 #define SRXE_CMDFILE_NAME "cmd"
 

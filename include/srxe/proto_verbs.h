@@ -193,7 +193,8 @@ struct srxe_create_srq_resp {
 
 struct srxe_modify_srq_req {
 	uint32_t srq_handle;
-	uint32_t attr_mask; /* IBV_SRQ_MAX_WR (resize: EOPNOTSUPP for now), IBV_SRQ_LIMIT */
+	uint32_t attr_mask; /* IBV_SRQ_MAX_WR (resize: EOPNOTSUPP for now),
+			       IBV_SRQ_LIMIT */
 	uint32_t max_wr;
 	uint32_t srq_limit;
 };

@@ -305,8 +305,9 @@ static int set_capture_count(struct srxe_cli_opts *o, const char *v, char *err,
 	unsigned long long n;
 
 	if (o->cmd != SRXE_CMD_CAPTURE)
-		return usage_error(err, errlen,
-				   "option --count is only valid for 'capture'");
+		return usage_error(
+			err, errlen,
+			"option --count is only valid for 'capture'");
 	errno = 0;
 	n = strtoull(v, &end, 10);
 	if (end == v || *end || errno || n == 0 || v[0] == '-')

@@ -42,8 +42,8 @@ struct srxe_cli_opts {
 	bool ip_given;
 	uint32_t ipv4_be;
 	enum srxe_translation translation;
-	uint64_t max_reg_bytes; /* --max-reg-bytes; 0 = srxed's default */
-	char **exec_argv;	/* NULL-terminated, points into argv */
+	uint64_t max_reg_bytes;	  /* --max-reg-bytes; 0 = srxed's default */
+	char **exec_argv;	  /* NULL-terminated, points into argv */
 	const char *capture_file; /* capture: FILE or "-", points into argv */
 	uint64_t capture_count;	  /* capture --count; 0: until interrupted */
 	/* --max-qp, --max-cq, --max-mr per client context; 0 = default */

@@ -147,22 +147,6 @@ static void synth_ipv4(struct srxe_capture *c, uint8_t *ip, uint32_t src_be,
 	memcpy(ip + 16, &dst_be, 4);
 }
 
-/* Copies the payload chunks to @p; false when they hold too little. */
-static bool gather(uint8_t *p, const struct srxe_tx_pkt *pkt)
-{
-	uint32_t left = pkt->payload_len;
-
-	for (int i = 0; i < pkt->nchunks && left; i++) {
-		uint32_t n =
-			pkt->chunks[i].len < left ? pkt->chunks[i].len : left;
-
-		memcpy(p, pkt->chunks[i].addr, n);
-		p += n;
-		left -= n;
-	}
-	return !left;
-}
-
 void srxe_capture_local(struct srxe_capture *c, const struct srxe_tx_pkt *pkt,
 			const struct srxe_dest *dst, uint32_t src_be)
 {
@@ -187,7 +171,7 @@ void srxe_capture_local(struct srxe_capture *c, const struct srxe_tx_pkt *pkt,
 	p = udp + UDP_HDR_LEN;
 	memcpy(p, pkt->hdr, pkt->hdr_len);
 	p += pkt->hdr_len;
-	if (!gather(p, pkt)) {
+	if (!srxe_tx_gather(p, pkt)) {
 		c->dropped++;
 		return;
 	}

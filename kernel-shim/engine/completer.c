@@ -28,23 +28,6 @@
 #include "timing.h"
 #include "wire.h"
 
-uint32_t srxe_wc_opcode(uint32_t wr_opcode)
-{
-	switch (wr_opcode) {
-	case IBV_WR_RDMA_WRITE:
-	case IBV_WR_RDMA_WRITE_WITH_IMM:
-		return IBV_WC_RDMA_WRITE;
-	case IBV_WR_RDMA_READ:
-		return IBV_WC_RDMA_READ;
-	case IBV_WR_ATOMIC_CMP_AND_SWP:
-		return IBV_WC_COMP_SWAP;
-	case IBV_WR_ATOMIC_FETCH_AND_ADD:
-		return IBV_WC_FETCH_ADD;
-	default:
-		return IBV_WC_SEND;
-	}
-}
-
 static bool wants_cqe(const struct srxe_eng_qp *qp, const struct srxe_swqe *w)
 {
 	return w->status != IBV_WC_SUCCESS || qp->sig_all ||

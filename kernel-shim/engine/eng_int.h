@@ -16,6 +16,7 @@
 #include <infiniband/verbs.h>
 
 #include "engine.h"
+#include "srxe/wc_opcode.h"
 #include "list.h"
 #include "pkt.h"
 #include "reseq.h"
@@ -43,10 +44,11 @@ struct srxe_engine {
 	struct srxe_eng_qp *qp_hash[SRXE_ENG_QP_HASH];
 	struct srxe_xport local;
 	struct srxe_xport *wire; /* issue #5; NULL: off-host drops */
-	struct srxe_capture *capture; /* `srxe capture` (capture.h); NULL: off */
+	struct srxe_capture
+		*capture; /* `srxe capture` (capture.h); NULL: off */
 	struct srxe_eng_stats stats;
 	struct srxe_fault *fault; /* tests only (fault.h); NULL: none */
-	uint64_t now;	      /* srxe_now_ns() of the current pass */
+	uint64_t now;		  /* srxe_now_ns() of the current pass */
 	uint64_t timer_armed; /* deadline timer_fd is armed to, 0: disarmed */
 };
 
@@ -185,7 +187,7 @@ struct srxe_eng_qp {
 	uint32_t mtu;		       /* bytes */
 	struct srxe_dest dest;	       /* RC/UC peer */
 	bool fatal_sent;
-	bool drained_sent; /* SQD: IBV_EVENT_SQ_DRAINED raised */
+	bool drained_sent;  /* SQD: IBV_EVENT_SQ_DRAINED raised */
 	bool comm_est_sent; /* IBV_EVENT_COMM_EST raised since RESET */
 	bool last_wqe_sent; /* SRQ QP in ERR: IBV_EVENT_QP_LAST_WQE_REACHED */
 
@@ -303,8 +305,6 @@ void srxe_comp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		  const struct srxe_sg *payload, int nchunks);
 /* Retires DONE WQEs in order, writing CQEs; returns how many. */
 unsigned int srxe_comp_retire(struct srxe_eng_qp *qp);
-/* enum ibv_wc_opcode of a send WQE of enum ibv_wr_opcode @wr_opcode. */
-uint32_t srxe_wc_opcode(uint32_t wr_opcode);
 /* Completes @w with an error status and moves the QP to ERR. */
 void srxe_comp_fail(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 		    uint32_t status, uint32_t vendor_err);

@@ -128,3 +128,18 @@ void srxe_sg_copy(const struct srxe_sg *dst, int ndst,
 		}
 	}
 }
+
+bool srxe_tx_gather(uint8_t *p, const struct srxe_tx_pkt *pkt)
+{
+	uint32_t left = pkt->payload_len;
+
+	for (int i = 0; i < pkt->nchunks && left; i++) {
+		uint32_t n =
+			pkt->chunks[i].len < left ? pkt->chunks[i].len : left;
+
+		memcpy(p, pkt->chunks[i].addr, n);
+		p += n;
+		left -= n;
+	}
+	return !left;
+}

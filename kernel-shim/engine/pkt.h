@@ -96,4 +96,10 @@ static inline uint32_t srxe_pad_len(uint32_t len)
 void srxe_sg_copy(const struct srxe_sg *dst, int ndst,
 		  const struct srxe_sg *src, int nsrc, uint64_t len);
 
+/*
+ * Copies @pkt's payload chunks contiguously to @p (payload_len bytes);
+ * false when the chunks hold fewer bytes than payload_len.
+ */
+bool srxe_tx_gather(uint8_t *p, const struct srxe_tx_pkt *pkt);
+
 #endif

@@ -131,22 +131,6 @@ static void build_udp(uint8_t *udp, uint16_t sport, size_t udp_len)
 	srxe_put_be16(udp + 6, 0); /* no checksum: the ICRC covers the data */
 }
 
-/* Gathers the payload chunks to @p; false if they do not hold @len. */
-static bool gather_payload(uint8_t *p, const struct srxe_tx_pkt *pkt)
-{
-	uint32_t left = pkt->payload_len;
-
-	for (int i = 0; i < pkt->nchunks && left; i++) {
-		uint32_t n =
-			pkt->chunks[i].len < left ? pkt->chunks[i].len : left;
-
-		memcpy(p, pkt->chunks[i].addr, n);
-		p += n;
-		left -= n;
-	}
-	return !left;
-}
-
 /* The sendmmsg entry of run @r. */
 static void build_msg(struct udp_xport *u, unsigned int r)
 {
@@ -269,7 +253,7 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 	ip = u->tx_buf[slot];
 	udp = ip + IPV4_HDR_LEN;
 	memcpy(udp + UDP_HDR_LEN, pkt->hdr, pkt->hdr_len);
-	if (!gather_payload(udp + UDP_HDR_LEN + pkt->hdr_len, pkt)) {
+	if (!srxe_tx_gather(udp + UDP_HDR_LEN + pkt->hdr_len, pkt)) {
 		u->stats.tx_errors++;
 		return false;
 	}

@@ -246,9 +246,9 @@ static int do_dereg_done(struct srxed *d, struct srxed_session *s,
 static int do_verbs(struct srxed *d, struct srxed_session *s,
 		    const struct request *req, struct reply *rep)
 {
-	return rep->err = srxed_verbs_request(d, s, req->hdr->opcode,
-					      req->body, &rep->body.verbs,
-					      &rep->fd, rep->reason);
+	return rep->err = srxed_verbs_request(d, s, req->hdr->opcode, req->body,
+					      &rep->body.verbs, &rep->fd,
+					      rep->reason);
 }
 
 /* Opcodes 31-32: completion channels (chan.h). */

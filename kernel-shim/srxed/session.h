@@ -39,7 +39,7 @@ struct srxed_session {
 	 */
 	struct srxed_verbs_ctx *verbs;
 	struct srxe_capture *capture; /* `srxe capture` (capture_ctl.h) */
-	struct srxed_chan_ctx *chan; /* completion channels (chan.h) or NULL */
+	struct srxed_chan_ctx *chan;  /* completion channels (chan.h) or NULL */
 };
 
 struct srxed_pd {

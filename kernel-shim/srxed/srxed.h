@@ -46,7 +46,7 @@ struct srxed_stats {
 	uint32_t connections;
 	uint32_t clients; /* connections with an open context */
 	uint32_t pds;
-	uint32_t mr_handles; /* MRs live or being deregistered */
+	uint32_t mr_handles;	      /* MRs live or being deregistered */
 	uint32_t qps, cqs, srqs, ahs; /* device-wide, vs devattr.h limits */
 	/* Sum of every context's srxe_mem_stats (kept by mr.c). */
 	struct srxe_mem_stats mem;

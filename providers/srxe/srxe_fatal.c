@@ -13,6 +13,7 @@
 
 #include <rdma/ib_user_verbs.h>
 
+#include "srxe/wc_opcode.h"
 #include "srxe_fatal.h"
 #include "srxe_verbs.h"
 
@@ -234,23 +235,6 @@ void srxe_fatal_qp_del(struct srxe_context *ctx, struct srxe_qp *qp)
 
 /* ---- flushing ---- */
 
-static enum ibv_wc_opcode wc_opcode(uint32_t wr_opcode)
-{
-	switch (wr_opcode) {
-	case IBV_WR_RDMA_WRITE:
-	case IBV_WR_RDMA_WRITE_WITH_IMM:
-		return IBV_WC_RDMA_WRITE;
-	case IBV_WR_RDMA_READ:
-		return IBV_WC_RDMA_READ;
-	case IBV_WR_ATOMIC_CMP_AND_SWP:
-		return IBV_WC_COMP_SWAP;
-	case IBV_WR_ATOMIC_FETCH_AND_ADD:
-		return IBV_WC_FETCH_ADD;
-	default:
-		return IBV_WC_SEND;
-	}
-}
-
 static void flush_wc(struct ibv_wc *wc, uint64_t wr_id,
 		     enum ibv_wc_opcode opcode, uint32_t qp_num)
 {
@@ -284,7 +268,7 @@ static int flush_sq(struct srxe_fatal_qp *e, int n, struct ibv_wc *wc)
 		const struct srxe_send_wqe *w =
 			srxe_ring_at(&qp->sq.ring, e->sq_next);
 
-		flush_wc(&wc[out++], w->wr_id, wc_opcode(w->opcode),
+		flush_wc(&wc[out++], w->wr_id, srxe_wc_opcode(w->opcode),
 			 qp->vqp.qp.qp_num);
 	}
 	pthread_spin_unlock(&qp->sq.lock);
