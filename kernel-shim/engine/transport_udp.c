@@ -287,41 +287,47 @@ static void rx_drop(struct udp_xport *u, enum srxe_rx_reason reason)
 	u->stats.rx_drops[reason]++;
 }
 
-static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
+int srxe_udp_rx_datagram(struct srxe_engine *eng, uint32_t local_ipv4_be,
+			 const uint8_t *ip, size_t len, struct srxe_pkt *pkt)
 {
-	struct srxe_pkt pkt;
 	enum srxe_rx_reason reason;
 	struct srxe_sg chunk;
 	uint32_t src_be, dst_be;
 	size_t ihl;
 
-	srxe_cap_wire(u->eng, ip, len, true);
-	if (len < IPV4_HDR_LEN || ip[0] >> 4 != 4) {
-		rx_drop(u, SRXE_RX_BAD_IP);
-		return;
-	}
+	if (len < IPV4_HDR_LEN || ip[0] >> 4 != 4)
+		return SRXE_RX_BAD_IP;
 	ihl = (size_t)(ip[0] & 0x0f) * 4;
-	if (ihl < IPV4_HDR_LEN || ihl > len) {
-		rx_drop(u, SRXE_RX_BAD_IP);
-		return;
-	}
-	reason = srxe_decode_udp(ip, ihl, ip + ihl, len - ihl, &pkt);
-	if (reason != SRXE_RX_OK) {
-		rx_drop(u, reason);
-		return;
-	}
+	if (ihl < IPV4_HDR_LEN || ihl > len)
+		return SRXE_RX_BAD_IP;
+	reason = srxe_decode_udp(ip, ihl, ip + ihl, len - ihl, pkt);
+	if (reason != SRXE_RX_OK)
+		return reason;
 	memcpy(&src_be, ip + 12, 4);
 	memcpy(&dst_be, ip + 16, 4);
-	if (dst_be != u->ipv4_be) {
+	if (dst_be != local_ipv4_be)
+		return SRXE_UDP_RX_NOT_FOR_US;
+	chunk.addr = (void *)pkt->payload;
+	chunk.len = pkt->payload_len;
+	srxe_eng_rx(eng, pkt, &chunk, pkt->payload_len ? 1 : 0, src_be, dst_be);
+	return SRXE_RX_OK;
+}
+
+static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
+{
+	struct srxe_pkt pkt;
+	int ret;
+
+	srxe_cap_wire(u->eng, ip, len, true);
+	ret = srxe_udp_rx_datagram(u->eng, u->ipv4_be, ip, len, &pkt);
+	if (ret == SRXE_RX_OK) {
+		u->stats.pkts_recv++;
+		u->stats.bytes_recv += len;
+	} else if (ret == SRXE_UDP_RX_NOT_FOR_US) {
 		u->stats.rx_not_for_us++;
-		return;
+	} else {
+		rx_drop(u, (enum srxe_rx_reason)ret);
 	}
-	u->stats.pkts_recv++;
-	u->stats.bytes_recv += len;
-	chunk.addr = (void *)pkt.payload;
-	chunk.len = pkt.payload_len;
-	srxe_eng_rx(u->eng, &pkt, &chunk, pkt.payload_len ? 1 : 0, src_be,
-		    dst_be);
 }
 
 /*

@@ -58,6 +58,7 @@
 #ifndef SRXE_ENGINE_TRANSPORT_UDP_H
 #define SRXE_ENGINE_TRANSPORT_UDP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine.h"
@@ -72,6 +73,20 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 void srxe_udp_transport_close(struct srxe_xport *t);
 void srxe_udp_transport_stats(const struct srxe_xport *t,
 			      struct srxe_wire_stats *out);
+
+/* srxe_udp_rx_datagram(): a valid packet for another address. */
+#define SRXE_UDP_RX_NOT_FOR_US (-1)
+
+/*
+ * The receive path of one IPv4 datagram that starts at its IP header:
+ * IPv4 checks, srxe_decode_udp() with the ICRC, the destination check
+ * against @local_ipv4_be, then srxe_eng_rx() (engine lock held by the
+ * caller as for any transport).  Returns SRXE_RX_OK when the packet went
+ * to the engine, the enum srxe_rx_reason it was dropped for, or
+ * SRXE_UDP_RX_NOT_FOR_US.  *@pkt is the parse (valid unless a drop).
+ */
+int srxe_udp_rx_datagram(struct srxe_engine *eng, uint32_t local_ipv4_be,
+			 const uint8_t *ip, size_t len, struct srxe_pkt *pkt);
 
 /* rxe's UDP source port for a QP: 0xC000 + hash_32(qpn, 14). */
 uint16_t srxe_udp_src_port(uint32_t qpn);

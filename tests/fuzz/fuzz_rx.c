@@ -6,7 +6,7 @@
  * check, then srxe_eng_rx() into a real engine whose context holds RC, UC
  * and UD QPs in RTS with registered memory and posted receive WQEs, and an
  * RC requester with SEND, WRITE, READ and two atomics waiting for their
- * answers.  The steps mirror rx_one() in kernel-shim/engine/transport_udp.c.
+ * answers, through the transport's own srxe_udp_rx_datagram().
  *
  * Input: one mode byte, then the packet bytes.  Mode bits (fuzz_rx.h)
  * steer inputs past the checks a random mutation almost never passes:
@@ -37,6 +37,7 @@
 #include "fuzz_rx.h"
 #include "icrc.h"
 #include "netframe.h"
+#include "transport_udp.h"
 
 #define W_IP	      "10.0.0.1" /* server side of the golden pcap */
 #define W_PEER_QPN    0x7777u	 /* nobody: requests stay unanswered */
@@ -542,36 +543,21 @@ static void fix_up(struct w_input *in, uint8_t mode, uint8_t *ip, size_t len)
 
 /* ---- the receive path ---- */
 
-/* rx_one() of transport_udp.c, on a datagram that starts at its IP header. */
+/* The wire transport's own receive path (transport_udp.h). */
 static void rx_ipv4(const uint8_t *ip, size_t len)
 {
-	enum srxe_rx_reason reason;
 	struct srxe_pkt pkt;
-	struct srxe_sg chunk;
-	uint32_t src_be, dst_be;
-	size_t ihl;
+	int ret = srxe_udp_rx_datagram(w_eng, w_ipv4, ip, len, &pkt);
 
-	if (len < 20 || ip[0] >> 4 != 4)
+	if (!trace)
 		return;
-	ihl = (size_t)(ip[0] & 0x0f) * 4;
-	if (ihl < 20 || ihl > len)
-		return;
-	reason = srxe_decode_udp(ip, ihl, ip + ihl, len - ihl, &pkt);
-	if (trace)
+	if (ret == SRXE_UDP_RX_NOT_FOR_US)
+		fprintf(stderr, "fuzz_rx: %zu bytes: not for us\n", len);
+	else
 		fprintf(stderr, "fuzz_rx: %zu bytes: %s %s dqpn 0x%x psn %u\n",
-			len, srxe_rx_reason_name(reason),
-			reason ? "-" : pkt.op->name, reason ? 0 : pkt.dqpn,
-			reason ? 0 : pkt.psn);
-	if (reason != SRXE_RX_OK)
-		return;
-	memcpy(&src_be, ip + 12, 4);
-	memcpy(&dst_be, ip + 16, 4);
-	if (dst_be != w_ipv4)
-		return;
-	chunk.addr = (void *)pkt.payload;
-	chunk.len = pkt.payload_len;
-	srxe_eng_rx(w_eng, &pkt, &chunk, pkt.payload_len ? 1 : 0, src_be,
-		    dst_be);
+			len, srxe_rx_reason_name((enum srxe_rx_reason)ret),
+			ret ? "-" : pkt.op->name, ret ? 0 : pkt.dqpn,
+			ret ? 0 : pkt.psn);
 }
 
 /* An Ethernet frame: IPv4 goes the wire's way; IPv6 (which the wire
