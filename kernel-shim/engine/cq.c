@@ -115,6 +115,14 @@ int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 	       cqe, sizeof(*cqe));
 	cq->prod++;
 	__atomic_store_n(&cq->ring->prod.val, cq->prod, __ATOMIC_RELEASE);
+	/*
+	 * Pairs with the fence in srxe_req_notify_cq(): the consumer bumps
+	 * arm_seq and then reads prod, we publish prod and then read arm_seq.
+	 * Without a full fence on both sides (x86 reorders a store with a
+	 * later load) both can read the old value: the consumer polls an
+	 * empty CQ and sleeps, and we raise no event -- a lost wake-up.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	cq_notify(cq, cqe, solicited);
 	return 0;
 }

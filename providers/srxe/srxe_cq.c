@@ -145,8 +145,8 @@ int srxe_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 
 /*
  * Arming is a bump of arm_seq after arm_solicited is in place; the engine
- * compares arm_seq with the value it last served when it writes a CQE.
- * Delivering the event through the completion channel is issue #6.
+ * compares arm_seq with the value it last served when it writes a CQE and
+ * then writes one event to the CQ's completion channel (docs/events.md).
  */
 int srxe_req_notify_cq(struct ibv_cq *ibcq, int solicited_only)
 {
@@ -158,6 +158,8 @@ int srxe_req_notify_cq(struct ibv_cq *ibcq, int solicited_only)
 	__atomic_store_n(&hdr->arm_solicited, solicited_only ? 1u : 0u,
 			 __ATOMIC_RELAXED);
 	__atomic_fetch_add(&hdr->arm_seq, 1, __ATOMIC_RELEASE);
+	/* Before the caller's next poll reads prod: see srxe_cq_push(). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	pthread_spin_unlock(&cq->lock);
 	return 0;
 }
