@@ -57,6 +57,8 @@ struct srxe_ring_hdr {
 	 * CQ only: notification arming.  The provider increments arm_seq and
 	 * sets arm_solicited for ibv_req_notify_cq; the engine raises an event
 	 * when it writes a CQE with armed (arm_seq != last seen) state.
+	 * Each side puts a full fence between its store (arm_seq, prod) and
+	 * its load of the other's, or both can miss each other (lost event).
 	 */
 	uint32_t arm_seq;
 	uint32_t arm_solicited;
