@@ -8,6 +8,7 @@
 #ifndef SRXE_DEVICE_H
 #define SRXE_DEVICE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SRXE_GID_TBL_LEN 2	    /* GID 0 link-local, GID 1 IPv4-mapped */
@@ -36,5 +37,24 @@ void srxe_gid_ipv4(uint32_t ipv4_be, uint8_t gid[16]);
  * MTU: netdev MTU minus RoCE headers, rounded down to an IB MTU.
  */
 int srxe_ib_mtu_from_netdev(unsigned int netdev_mtu);
+
+/*
+ * Port speed the way the kernel's ib_get_eth_speed() derives it from the
+ * netdev's link speed: IBTA PortInfo width and speed encodings.  A netdev
+ * without a speed (lo, veth) counts as 1 Gb/s.
+ */
+struct srxe_port_speed {
+	uint8_t width; /* ibv_port_attr.active_width */
+	uint8_t speed; /* ibv_port_attr.active_speed */
+};
+
+/* Link speed of a netdev in Mb/s from sysfs; 0 when it has none. */
+long srxe_netdev_speed_mbps(const char *netdev);
+struct srxe_port_speed srxe_port_speed_from_mbps(long mbps);
+/*
+ * The sysfs ports/N/rate text (without newline) the kernel prints for
+ * that width and speed, e.g. "2.5 Gb/sec (1X SDR)".
+ */
+void srxe_port_rate_text(struct srxe_port_speed ps, char *buf, size_t cap);
 
 #endif /* SRXE_DEVICE_H */

@@ -34,6 +34,7 @@ struct device_facts {
 	const char *sock;
 	char node_guid[20];
 	char gids[SRXE_GID_TBL_LEN][40];
+	char rate[40]; /* what query_port's width and speed mean */
 };
 
 __attribute__((format(printf, 4, 5))) static int
@@ -82,6 +83,9 @@ static void derive_facts(struct device_facts *f, const char *name,
 	format_gid(gid, f->gids[0]);
 	srxe_gid_ipv4(ni->ipv4_be, gid);
 	format_gid(gid, f->gids[1]);
+	srxe_port_rate_text(
+		srxe_port_speed_from_mbps(srxe_netdev_speed_mbps(ni->netdev)),
+		f->rate, sizeof(f->rate));
 }
 
 static int path_join(char out[PATH_MAX], const char *a, const char *b)
@@ -198,7 +202,7 @@ static int write_port(const char *ibdev, const struct device_facts *f)
 		{ "state", "4: ACTIVE" },
 		{ "phys_state", "5: LinkUp" },
 		{ "link_layer", "Ethernet" },
-		{ "rate", "10 Gb/sec (4X SDR)" },
+		{ "rate", f->rate },
 		{ "lid", "0x0" },
 		{ "sm_lid", "0x0" },
 		{ "lid_mask_count", "0" },

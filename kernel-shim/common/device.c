@@ -3,7 +3,11 @@
  * Device identity (contract in include/srxe/device.h).  The CLI and srxed
  * both call these, so sysfs and query_device/query_port always agree.
  */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <infiniband/verbs.h>
 
 #include "srxe/device.h"
@@ -109,4 +113,69 @@ int srxe_ib_mtu_from_netdev(unsigned int netdev_mtu)
 	if (payload >= 512)
 		return IBV_MTU_512;
 	return IBV_MTU_256;
+}
+
+/* IBTA PortInfo encodings used below. */
+enum { WIDTH_1X = 1, WIDTH_4X = 2 };
+enum { SPEED_SDR = 1, SPEED_DDR = 2, SPEED_FDR10 = 8, SPEED_EDR = 32 };
+
+long srxe_netdev_speed_mbps(const char *netdev)
+{
+	char path[128], buf[32];
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "/sys/class/net/%s/speed", netdev) >=
+	    (int)sizeof(path))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0; /* lo and veth answer EINVAL */
+	buf[n] = '\0';
+	return atol(buf) > 0 ? atol(buf) : 0;
+}
+
+struct srxe_port_speed srxe_port_speed_from_mbps(long mbps)
+{
+	if (mbps <= 1000)
+		return (struct srxe_port_speed){ WIDTH_1X, SPEED_SDR };
+	if (mbps <= 10000)
+		return (struct srxe_port_speed){ WIDTH_1X, SPEED_FDR10 };
+	if (mbps <= 20000)
+		return (struct srxe_port_speed){ WIDTH_4X, SPEED_DDR };
+	if (mbps <= 25000)
+		return (struct srxe_port_speed){ WIDTH_1X, SPEED_EDR };
+	if (mbps <= 40000)
+		return (struct srxe_port_speed){ WIDTH_4X, SPEED_FDR10 };
+	return (struct srxe_port_speed){ WIDTH_4X, SPEED_EDR };
+}
+
+void srxe_port_rate_text(struct srxe_port_speed ps, char *buf, size_t cap)
+{
+	/* Per-lane rate in units of 100 Mb/s, as the kernel's rate_show(). */
+	unsigned int lane = 25, lanes = ps.width == WIDTH_4X ? 4 : 1;
+	const char *name = "SDR";
+	unsigned int rate;
+
+	switch (ps.speed) {
+	case SPEED_DDR:
+		lane = 50;
+		name = "DDR";
+		break;
+	case SPEED_FDR10:
+		lane = 100;
+		name = "FDR10";
+		break;
+	case SPEED_EDR:
+		lane = 250;
+		name = "EDR";
+		break;
+	}
+	rate = lane * lanes;
+	snprintf(buf, cap, "%u%s Gb/sec (%uX %s)", rate / 10,
+		 rate % 10 ? ".5" : "", lanes, name);
 }

@@ -17,10 +17,6 @@
 
 #define PHYS_STATE_DISABLED 3 /* the netdev's link is down */
 
-/* ibv_port_attr.active_width / active_speed encodings (IBTA PortInfo). */
-enum { WIDTH_1X = 1, WIDTH_4X = 2 };
-enum { SPEED_SDR = 1, SPEED_DDR = 2, SPEED_FDR10 = 8, SPEED_EDR = 32 };
-
 static int read_netdev_attr(const char *netdev, const char *attr, char *buf,
 			    size_t cap)
 {
@@ -133,44 +129,16 @@ void srxed_query_device(const struct srxed *d,
 	a->device_cap_flags = IBV_DEVICE_SYS_IMAGE_GUID |
 			      IBV_DEVICE_RC_RNR_NAK_GEN |
 			      IBV_DEVICE_PORT_ACTIVE_EVENT;
-	a->atomic_cap = IBV_ATOMIC_NONE;
+	/* One engine applies every atomic of the device with CPU atomics. */
+	a->atomic_cap = IBV_ATOMIC_HCA;
 	a->phys_port_cnt = 1;
 	fill_limits(&d->cfg, a);
 	out->max_inline_data = SRXED_MAX_INLINE;
 }
 
-/* The kernel's ib_get_eth_speed() mapping; unknown speed counts as 1G. */
-static void eth_speed(const char *netdev, uint8_t *width, uint8_t *speed)
-{
-	char buf[32];
-	long mbps = 1000;
-
-	if (!read_netdev_attr(netdev, "speed", buf, sizeof(buf)) &&
-	    atol(buf) > 0)
-		mbps = atol(buf);
-	if (mbps <= 1000) {
-		*width = WIDTH_1X;
-		*speed = SPEED_SDR;
-	} else if (mbps <= 10000) {
-		*width = WIDTH_1X;
-		*speed = SPEED_FDR10;
-	} else if (mbps <= 20000) {
-		*width = WIDTH_4X;
-		*speed = SPEED_DDR;
-	} else if (mbps <= 25000) {
-		*width = WIDTH_1X;
-		*speed = SPEED_EDR;
-	} else if (mbps <= 40000) {
-		*width = WIDTH_4X;
-		*speed = SPEED_FDR10;
-	} else {
-		*width = WIDTH_4X;
-		*speed = SPEED_EDR;
-	}
-}
-
 void srxed_query_port(struct srxed *d, struct ibv_port_attr *out)
 {
+	struct srxe_port_speed ps;
 	unsigned int mtu;
 
 	if (!read_mtu(d->cfg.netdev, &mtu))
@@ -190,5 +158,7 @@ void srxed_query_port(struct srxed *d, struct ibv_port_attr *out)
 		out->phys_state = PHYS_STATE_DISABLED;
 	}
 	out->link_layer = IBV_LINK_LAYER_ETHERNET;
-	eth_speed(d->cfg.netdev, &out->active_width, &out->active_speed);
+	ps = srxe_port_speed_from_mbps(srxe_netdev_speed_mbps(d->cfg.netdev));
+	out->active_width = ps.width;
+	out->active_speed = ps.speed;
 }

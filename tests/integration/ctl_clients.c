@@ -387,7 +387,7 @@ static void check_device_attrs(struct srxe_conn *c)
 	       "device limits");
 	EXPECT(dev.attr.max_mr_size == 8ull << 30, "max_mr_size %llu",
 	       (unsigned long long)dev.attr.max_mr_size);
-	EXPECT(dev.attr.atomic_cap == IBV_ATOMIC_NONE, "atomic_cap");
+	EXPECT(dev.attr.atomic_cap == IBV_ATOMIC_HCA, "atomic_cap");
 	expect_err(c, query_port(c, 1, &port), 0, "QUERY_PORT 1");
 	EXPECT(port.state == IBV_PORT_ACTIVE && port.phys_state == 5 &&
 		       port.link_layer == IBV_LINK_LAYER_ETHERNET &&

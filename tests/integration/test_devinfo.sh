@@ -23,6 +23,12 @@ check_devinfo() {
 	assert_contains "$out" "link_layer:[[:space:]]+Ethernet" "link layer"
 	assert_contains "$out" "GID\[ +1\]:[[:space:]]+::ffff:127\.0\.0\.1" \
 		"GID[1]"
+	assert_contains "$out" "atomic_cap:[[:space:]]+ATOMIC_HCA" "atomic_cap"
+	# lo has no link speed: 1X SDR in query_port, the same in sysfs.
+	assert_contains "$out" "active_width:[[:space:]]+1X \\(1\\)" "width"
+	assert_contains "$out" "active_speed:[[:space:]]+2.5 Gbps \\(1\\)" "speed"
+	assert_contains "$(cat "$SRXE_RUNDIR/sys/class/infiniband/$DEV/ports/1/rate")" \
+		"^2\\.5 Gb/sec \\(1X SDR\\)\$" "sysfs rate agrees with query_port"
 	local attr
 	for attr in max_qp max_cq max_mr max_sge; do
 		assert_contains "$out" "^[[:space:]]+$attr:[[:space:]]+[1-9][0-9]*\$" \

@@ -69,6 +69,38 @@ static enum srxed_parse_result parse(struct srxed_config *cfg, char *err,
 	return srxed_parse_options(argc, argv, cfg, err, 256);
 }
 
+/* sysfs rate and query_port width/speed come from one mapping. */
+Test(device, rate_text_like_the_kernel)
+{
+	static const struct {
+		long mbps;
+		uint8_t width, speed;
+		const char *rate;
+	} cases[] = {
+		{ 0, 1, 1, "2.5 Gb/sec (1X SDR)" },
+		{ 1000, 1, 1, "2.5 Gb/sec (1X SDR)" },
+		{ 10000, 1, 8, "10 Gb/sec (1X FDR10)" },
+		{ 20000, 2, 2, "20 Gb/sec (4X DDR)" },
+		{ 25000, 1, 32, "25 Gb/sec (1X EDR)" },
+		{ 40000, 2, 8, "40 Gb/sec (4X FDR10)" },
+		{ 100000, 2, 32, "100 Gb/sec (4X EDR)" },
+	};
+	char buf[40];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct srxe_port_speed ps =
+			srxe_port_speed_from_mbps(cases[i].mbps);
+
+		cr_expect_eq(ps.width, cases[i].width, "%ld Mb/s",
+			     cases[i].mbps);
+		cr_expect_eq(ps.speed, cases[i].speed, "%ld Mb/s",
+			     cases[i].mbps);
+		srxe_port_rate_text(ps, buf, sizeof(buf));
+		cr_expect_str_eq(buf, cases[i].rate);
+	}
+	cr_expect_eq(srxe_netdev_speed_mbps("lo"), 0, "lo has no speed");
+}
+
 Test(options, full_command_line)
 {
 	char *argv[] = { "srxed",
