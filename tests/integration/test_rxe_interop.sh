@@ -46,6 +46,18 @@ HOSTIP=10.0.0.254
 DEV=srxerxe$$
 WORK=$(mktemp -d /tmp/srxe-rxe.XXXXXX)
 chmod 755 "$WORK"
+# mw_peer runs on both sides; the guest has Debian 12's libibverbs and
+# glibc, not the sanitizer runtimes: only a plain build's can run there.
+MW_PEER=
+if ldd "$SRXE_BUILD/tests/mw_peer" 2>/dev/null | grep -q 'lib[at]san'; then
+	echo "note: mw_peer is a sanitizer build; memory-window interop left out"
+else
+	mkdir "$WORK/bin"
+	MW_PEER=$WORK/bin/mw_peer
+	strip -o "$MW_PEER" "$SRXE_BUILD/tests/mw_peer" ||
+		fail "no mw_peer in $SRXE_BUILD/tests (build all targets first)"
+	export PATH=$WORK/bin:$PATH
+fi
 export SRXE_RUNDIR=$WORK/run
 BG=()
 FAILED=()
@@ -90,6 +102,9 @@ send_bw|ib_send_bw -x 1 -F -n $ITERS -s 65536 $m
 fadd_bw|ib_atomic_bw -x 1 -F -n $ITERS -A FETCH_AND_ADD $m
 cswap_bw|ib_atomic_bw -x 1 -F -n $ITERS -A CMP_AND_SWAP $m
 EOF
+	# Memory windows (issue #10): our own verbs program, staged into the
+	# guest by guest_script.
+	[[ -n $MW_PEER ]] && echo "mw|mw_peer -x 1"
 	[[ ${SRXE_RXE_EXTRA:-0} == 1 ]] || return 0
 	cat <<EOF
 uc_pingpong|ibv_uc_pingpong -g 1 -n $ITERS -s 4096 $m
@@ -106,7 +121,7 @@ EOF
 # result row.  A perftest server (ROLE server) may print only its header
 # (ib_read_lat does): there the exchange with the peer must be in it.
 ok_output() {
-	grep -qE "^$ITERS iters in|^ *[0-9]+ +$ITERS +[0-9.]+ +[0-9.]+" <<<"$1" ||
+	grep -qE "^$ITERS iters in|^ *[0-9]+ +$ITERS +[0-9.]+ +[0-9.]+|^mw_peer [a-z]+: PASS" <<<"$1" ||
 		{ [[ $2 == server ]] && grep -q "remote address: LID" <<<"$1"; }
 }
 
@@ -132,6 +147,9 @@ guest_result() {
 # client of $HOSTIP retried while our server does not listen yet.
 guest_script() {
 	local role=$1 pmtu=$2 name args port=19000
+	[[ -n $MW_PEER ]] &&
+		echo "echo $(base64 -w0 "$MW_PEER") | base64 -d >/tmp/mw_peer &&
+  chmod +x /tmp/mw_peer; PATH=/tmp:\$PATH"
 	# shellcheck disable=SC2016 # expanded by the guest's shell
 	echo 'run() { n=$1; shift; echo "=== $n"; i=0; while :; do
   out=$(timeout '"$T"' "$@" 2>&1); rc=$?; i=$((i+1))
