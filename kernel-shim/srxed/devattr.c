@@ -128,7 +128,8 @@ void srxed_query_device(const struct srxed *d,
 	/* Only what works today; later issues add flags with the feature. */
 	a->device_cap_flags = IBV_DEVICE_SYS_IMAGE_GUID |
 			      IBV_DEVICE_RC_RNR_NAK_GEN |
-			      IBV_DEVICE_PORT_ACTIVE_EVENT;
+			      IBV_DEVICE_PORT_ACTIVE_EVENT |
+			      IBV_DEVICE_UD_AV_PORT_ENFORCE;
 	/* One engine applies every atomic of the device with CPU atomics. */
 	a->atomic_cap = IBV_ATOMIC_HCA;
 	a->phys_port_cnt = 1;
