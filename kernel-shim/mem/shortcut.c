@@ -51,8 +51,10 @@ static int sc_add_mr(struct srxe_mem_client *c,
 		d = c->sc.descs.v[sc.desc];
 		sc.gen = d->block[sc.slot].gen;
 		encode_keys(c, &sc, mr->access, keys);
+		/* 0 is "no key"; a window's tag owns its 256 rkeys (mw.h) */
 		if (keys->lkey &&
-		    (keys->rkey || !(mr->access & SRXE_ACCESS_REMOTE)))
+		    (keys->rkey || !(mr->access & SRXE_ACCESS_REMOTE)) &&
+		    !(keys->rkey && srxe_mw_tag_live(c, keys->rkey >> 8)))
 			break;
 		srxe_desc_release(&c->sc.descs, &c->pt, sc.desc, sc.slot);
 	}
@@ -156,6 +158,38 @@ static int sc_translate(const struct srxe_mem_client *c,
 			  srxe_access_writes(req->access), &out);
 }
 
+static int sc_find_mr(const struct srxe_mem_client *c, uint32_t lkey,
+		      struct srxe_prot_entry *mr)
+{
+	struct srxe_shortcut sc = decode_key(c, lkey, false);
+	const struct srxe_desc *d;
+	int err;
+	const struct srxe_prot_entry *e = lookup_entry(c, &sc, &d, &err);
+
+	if (!e)
+		return -EINVAL;
+	*mr = *e;
+	return 0;
+}
+
+static bool sc_rkey_live(const struct srxe_mem_client *c, uint32_t key)
+{
+	struct srxe_shortcut sc = decode_key(c, key, true);
+	const struct srxe_desc *d;
+	int err;
+	const struct srxe_prot_entry *e = lookup_entry(c, &sc, &d, &err);
+
+	return e && (e->access & SRXE_ACCESS_REMOTE);
+}
+
+/* A bound window walks from the node covering the window itself. */
+static int sc_window_walk(const struct srxe_mem_client *c,
+			  const struct srxe_mw *mw, uint64_t va, uint64_t len,
+			  bool write, struct srxe_sg_out *out)
+{
+	return walk_range(c, mw->node, va, len, write, out);
+}
+
 static uint64_t sc_key_state_bytes(const struct srxe_mem_client *c)
 {
 	return srxe_desc_table_bytes(&c->sc.descs);
@@ -173,5 +207,8 @@ const struct srxe_xlate_ops srxe_shortcut_ops = {
 	.remove_mr = sc_remove_mr,
 	.translate = sc_translate,
 	.key_state_bytes = sc_key_state_bytes,
+	.find_mr = sc_find_mr,
+	.rkey_live = sc_rkey_live,
+	.window_walk = sc_window_walk,
 	.fini = sc_fini,
 };

@@ -60,7 +60,7 @@ static int xlate(uint32_t key, bool rkey, uint64_t addr, uint64_t len,
 		 unsigned access, uint32_t pd)
 {
 	struct srxe_sg sg[8];
-	struct srxe_xlate_req req = { key, rkey, addr, len, access, pd };
+	struct srxe_xlate_req req = { key, rkey, addr, len, access, pd, 0 };
 
 	return srxe_mem_translate(f.c, &req, sg, 8);
 }
@@ -98,7 +98,7 @@ static void run_common_checks(void)
 static void run_sg_overflow(void)
 {
 	struct srxe_sg sg[1];
-	struct srxe_xlate_req req = { f.keys.lkey, false, VA, 8, 0, 1 };
+	struct srxe_xlate_req req = { f.keys.lkey, false, VA, 8, 0, 1, 0 };
 
 	cr_assert_eq(srxe_mem_translate(f.c, &req, sg, 0),
 		     -SRXE_XLATE_SG_OVERFLOW);
@@ -332,9 +332,9 @@ Test(mem_checks, overlap_shares_frames_and_pins)
 	cr_assert_eq(runs.v[0].va, VA + 4 * PAGE, "only the 2 absent pages");
 	cr_assert_eq(runs.v[0].npages, 2);
 	/* a's iova VA is its va VA + 2 pages */
-	ra = (struct srxe_xlate_req){ a.lkey, false, VA, PAGE, 0, 1 };
+	ra = (struct srxe_xlate_req){ a.lkey, false, VA, PAGE, 0, 1, 0 };
 	rb = (struct srxe_xlate_req){ f.keys.lkey, false, VA + 2 * PAGE,
-				      PAGE,	   0,	  1 };
+				      PAGE,	   0,	  1, 0 };
 	cr_assert_eq(srxe_mem_translate(f.c, &ra, sa, 4), 1);
 	cr_assert_eq(srxe_mem_translate(f.c, &rb, sb, 4), 1);
 	cr_assert_eq(sa[0].addr, sb[0].addr, "same frame for the same page");
