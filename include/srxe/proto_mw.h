@@ -22,6 +22,7 @@
 enum srxe_opcode_mw {
 	SRXE_OP_ALLOC_MW = 40,
 	SRXE_OP_DEALLOC_MW = 41,
+	SRXE_OP_REREG_MR = 42,
 	SRXE_OP_MW_END, /* first opcode after this group (<= 48) */
 };
 
@@ -38,6 +39,28 @@ struct srxe_alloc_mw_resp {
 struct srxe_dealloc_mw_req {
 	uint32_t mw_handle;
 	uint32_t reserved; /* must be 0 */
+};
+
+/*
+ * REREG_MR: ibv_rereg_mr() with IBV_REREG_MR_CHANGE_PD and/or _ACCESS
+ * (not _TRANSLATION, which the provider does as a new registration
+ * followed by the old one's deregistration).  The MR keeps its keys, as
+ * in kernel rxe; the new PD and rights apply to every later access.  The
+ * reply's rkey is 0 when the new rights grant no remote access.
+ * EINVAL no such MR/PD, bad access (as REG_MR); EBUSY memory windows are
+ * bound to the MR; EAGAIN the MR's rkey would collide (shortcut mode,
+ * about 1 in 2^24): the provider then registers anew.
+ */
+struct srxe_rereg_mr_req {
+	uint32_t mr_handle;
+	uint32_t flags;	    /* IBV_REREG_MR_CHANGE_PD | _ACCESS */
+	uint32_t pd_handle; /* with CHANGE_PD */
+	uint32_t access;    /* with CHANGE_ACCESS */
+};
+
+struct srxe_rereg_mr_resp {
+	uint32_t lkey;
+	uint32_t rkey;
 };
 
 #endif /* SRXE_PROTO_MW_H */

@@ -94,6 +94,8 @@ static const struct srxe_op_info op_table[SRXE_OP_TABLE_SIZE] = {
 			       sizeof(struct srxe_alloc_mw_resp) },
 	[SRXE_OP_DEALLOC_MW] = { "DEALLOC_MW",
 				 sizeof(struct srxe_dealloc_mw_req), 0 },
+	[SRXE_OP_REREG_MR] = { "REREG_MR", sizeof(struct srxe_rereg_mr_req),
+			       sizeof(struct srxe_rereg_mr_resp) },
 };
 _Static_assert(SRXE_OP_MW_END <= 48, "memory-window opcodes are 40-47");
 

@@ -39,6 +39,11 @@ struct srxe_xlate_ops {
 	/* Live MR of an lkey, copied to *mr; -EINVAL.  (Windows.) */
 	int (*find_mr)(const struct srxe_mem_client *c, uint32_t lkey,
 		       struct srxe_prot_entry *mr);
+	/* The live MR of lkey, for an in-place change; NULL if none. */
+	struct srxe_prot_entry *(*mr_entry)(struct srxe_mem_client *c,
+					    uint32_t lkey);
+	/* The rkey the MR of lkey has when it grants remote rights. */
+	uint32_t (*rkey_of)(const struct srxe_mem_client *c, uint32_t lkey);
 	/* Shortcut only: key is the rkey of a live MR (NULL in MTT). */
 	bool (*rkey_live)(const struct srxe_mem_client *c, uint32_t key);
 	/* Frames of [va, va + len) of a bound window; count or -err. */

@@ -119,7 +119,7 @@ static int mtt_add_mr(struct srxe_mem_client *c,
 	m->live++;
 	m->mr_bytes += mr_bytes(mr);
 	keys->lkey = idx << 8 | m->slots[idx].key;
-	keys->rkey = (prot->access & SRXE_ACCESS_REMOTE) ? keys->lkey : 0;
+	keys->rkey = keys->lkey; /* as rxe, also without remote rights */
 	return 0;
 }
 
@@ -211,6 +211,21 @@ static int mtt_find_mr(const struct srxe_mem_client *c, uint32_t lkey,
 	return 0;
 }
 
+static struct srxe_prot_entry *mtt_mr_entry(struct srxe_mem_client *c,
+					    uint32_t lkey)
+{
+	int err;
+	struct srxe_mtt_mr *mr = lookup(&c->mtt, lkey, &err);
+
+	return mr ? &mr->prot : NULL;
+}
+
+static uint32_t mtt_rkey_of(const struct srxe_mem_client *c, uint32_t lkey)
+{
+	(void)c;
+	return lkey; /* as rxe */
+}
+
 /* A window reaches its frames through the parent MR's MTT, as in rxe. */
 static int mtt_window_walk(const struct srxe_mem_client *c,
 			   const struct srxe_mw *mw, uint64_t va, uint64_t len,
@@ -245,6 +260,8 @@ const struct srxe_xlate_ops srxe_mtt_ops = {
 	.translate = mtt_translate,
 	.key_state_bytes = mtt_key_state_bytes,
 	.find_mr = mtt_find_mr,
+	.mr_entry = mtt_mr_entry,
+	.rkey_of = mtt_rkey_of,
 	.window_walk = mtt_window_walk,
 	.fini = mtt_fini,
 };

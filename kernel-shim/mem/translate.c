@@ -177,6 +177,32 @@ int srxe_mem_dereg(struct srxe_mem_client *c, uint32_t lkey,
 	return 0;
 }
 
+int srxe_mem_rereg(struct srxe_mem_client *c, uint32_t lkey, uint32_t pd,
+		   unsigned access, struct srxe_mr_keys *keys)
+{
+	struct srxe_prot_entry *e = c->ops->mr_entry(c, lkey);
+	unsigned rights = access & SRXE_ACCESS_SUPPORTED;
+	uint32_t rkey = 0;
+
+	if (!e)
+		return -EINVAL;
+	if (srxe_prot_validate(e->va, e->len, e->iova, access))
+		return -EINVAL;
+	if (srxe_mw_mr_busy(c, lkey))
+		return -EBUSY;
+	/* pages pinned read-only cannot take writes */
+	if (srxe_access_writes(rights) && !srxe_access_writes(e->access))
+		return -EAGAIN;
+	rkey = c->ops->rkey_of(c, lkey);
+	if (!rkey || srxe_mw_tag_live(c, rkey >> 8))
+		return -EAGAIN;
+	e->pd = pd;
+	e->access = (uint16_t)rights;
+	keys->lkey = lkey;
+	keys->rkey = rkey;
+	return 0;
+}
+
 void srxe_mem_unhold_frames(struct srxe_mem_client *c,
 			    const struct srxe_runs *runs)
 {

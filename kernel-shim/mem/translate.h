@@ -50,7 +50,7 @@ struct srxe_mem_client;
 
 struct srxe_mr_keys {
 	uint32_t lkey;
-	uint32_t rkey; /* 0 when the MR grants no remote access */
+	uint32_t rkey; /* always issued; used only with remote rights */
 };
 
 /* One chunk of a translation: daemon pointer into the slab mapping. */
@@ -109,6 +109,16 @@ int srxe_mem_reg(struct srxe_mem_client *client, uint32_t pd, uint64_t va,
  */
 int srxe_mem_dereg(struct srxe_mem_client *client, uint32_t lkey,
 		   struct srxe_runs *freed);
+
+/*
+ * Change the PD and rights of the live MR of lkey in place (ibv_rereg_mr
+ * without a new translation); the keys stay.  keys gets the lkey and the
+ * rkey (0 without remote rights).  -EINVAL no such MR or bad access,
+ * -EBUSY windows are bound to it, -EAGAIN (shortcut) the rkey the new
+ * rights need collides with a window tag or is 0: register anew.
+ */
+int srxe_mem_rereg(struct srxe_mem_client *client, uint32_t lkey, uint32_t pd,
+		   unsigned access, struct srxe_mr_keys *keys);
 
 /*
  * Quarantine: keep the frames of runs (as just reported freed by

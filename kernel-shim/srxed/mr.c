@@ -534,3 +534,50 @@ int srxed_mw_dealloc(struct srxed *d, struct srxed_session *s, uint32_t handle,
 	release_mw(mw, handle, NULL);
 	return 0;
 }
+
+int srxed_mr_rereg(struct srxed *d, struct srxed_session *s,
+		   const struct srxe_rereg_mr_req *req,
+		   struct srxe_rereg_mr_resp *resp, char *why)
+{
+	struct srxed_mem *m = s->mem;
+	struct srxed_mr *mr = srxed_handle_lookup(&m->mrs, req->mr_handle);
+	struct srxed_pd *pd = srxed_handle_lookup(&s->pds, req->pd_handle);
+	struct srxe_mr_keys keys;
+	int ret;
+
+	if (!mr || !mr->pd)
+		return say(why, EINVAL, "no such MR 0x%x in this context",
+			   req->mr_handle);
+	if (!pd)
+		return say(why, EINVAL, "no such PD 0x%x in this context",
+			   req->pd_handle);
+	if (req->flags & ~(IBV_REREG_MR_CHANGE_PD | IBV_REREG_MR_CHANGE_ACCESS))
+		return say(why, EINVAL,
+			   "REREG_MR flags 0x%x: only CHANGE_PD and "
+			   "CHANGE_ACCESS (a new translation is a new "
+			   "registration)",
+			   req->flags);
+	tables_lock(d);
+	ret = srxe_mem_rereg(m->client, mr->lkey, req->pd_handle, req->access,
+			     &keys);
+	tables_unlock(d);
+	if (ret == -EBUSY)
+		return say(why, EBUSY,
+			   "MR 0x%x has memory windows bound to it",
+			   req->mr_handle);
+	if (ret == -EAGAIN)
+		return say(why, EAGAIN,
+			   "MR 0x%x cannot keep its keys with these rights: "
+			   "register it anew",
+			   req->mr_handle);
+	if (ret)
+		return say(why, EINVAL,
+			   "access flags 0x%x refused (see REG_MR)",
+			   req->access);
+	mr->pd->users--;
+	mr->pd = pd;
+	pd->users++;
+	resp->lkey = keys.lkey;
+	resp->rkey = keys.rkey;
+	return 0;
+}

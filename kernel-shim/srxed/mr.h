@@ -54,4 +54,9 @@ int srxed_mw_alloc(struct srxed *d, struct srxed_session *s,
 int srxed_mw_dealloc(struct srxed *d, struct srxed_session *s,
 		     uint32_t handle, char *why);
 
+/* REREG_MR (PD and/or access, keys kept); EAGAIN: register anew. */
+int srxed_mr_rereg(struct srxed *d, struct srxed_session *s,
+		   const struct srxe_rereg_mr_req *req,
+		   struct srxe_rereg_mr_resp *resp, char *why);
+
 #endif /* SRXED_MR_H */

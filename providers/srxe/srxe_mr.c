@@ -204,10 +204,34 @@ int srxe_dereg_mr(struct verbs_mr *vmr)
 	return 0;
 }
 
+/* PD/access change that keeps the keys (REREG_MR); EAGAIN: not possible. */
+static int rereg_in_place(struct srxe_context *ctx, const struct ibv_mr *m,
+			  const struct srxe_reg_mr_req *r,
+			  struct verbs_mr *out)
+{
+	struct srxe_rereg_mr_req req = {
+		.mr_handle = m->handle,
+		.flags = IBV_REREG_MR_CHANGE_PD | IBV_REREG_MR_CHANGE_ACCESS,
+		.pd_handle = r->pd_handle,
+		.access = r->access,
+	};
+	struct srxe_rereg_mr_resp resp;
+	int ret = srxe_ctx_call(ctx, SRXE_OP_REREG_MR, &req, sizeof(req),
+				&resp, sizeof(resp));
+
+	if (!ret) {
+		out->ibv_mr.lkey = resp.lkey;
+		out->ibv_mr.rkey = resp.rkey;
+	}
+	return ret;
+}
+
 /*
- * ibv_rereg_mr(): a new registration with the changed attributes, then
- * the old one goes, under one mr_lock, so the MR gets new keys and the
- * old ones stop working (kernel rxe also reissues keys).  Pages shared
+ * ibv_rereg_mr().  A PD or access change keeps the MR's keys, as kernel
+ * rxe does (srxed changes the protection entry in place: REREG_MR).  A new
+ * translation is a new registration followed by the old one's
+ * deregistration under one mr_lock: new keys, the old ones stop working
+ * (rxe refuses translation changes).  Pages shared
  * by both ranges keep their frames (srxed pins them twice for a moment);
  * pages only the old range had are moved back.  If the old MR cannot go
  * (memory windows are bound to it: EBUSY) the new one is undone and the
@@ -242,8 +266,12 @@ int srxe_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
 	if (!flags)
 		return 0;
 	pthread_mutex_lock(&ctx->mr_lock);
-	ret = reg_locked(ctx, &req, &fresh);
-	if (!ret) {
+	ret = xlate ? EAGAIN : rereg_in_place(ctx, m, &req, &fresh);
+	if (ret == EAGAIN)
+		ret = reg_locked(ctx, &req, &fresh);
+	else if (!ret)
+		fresh.ibv_mr.handle = m->handle;
+	if (!ret && fresh.ibv_mr.handle != m->handle) {
 		ret = dereg_locked(ctx, m->handle);
 		if (ret)
 			dereg_locked(ctx, fresh.ibv_mr.handle);
