@@ -562,8 +562,7 @@ int srxed_mr_rereg(struct srxed *d, struct srxed_session *s,
 			     &keys);
 	tables_unlock(d);
 	if (ret == -EBUSY)
-		return say(why, EBUSY,
-			   "MR 0x%x has memory windows bound to it",
+		return say(why, EBUSY, "MR 0x%x has memory windows bound to it",
 			   req->mr_handle);
 	if (ret == -EAGAIN)
 		return say(why, EAGAIN,

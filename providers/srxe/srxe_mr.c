@@ -206,8 +206,7 @@ int srxe_dereg_mr(struct verbs_mr *vmr)
 
 /* PD/access change that keeps the keys (REREG_MR); EAGAIN: not possible. */
 static int rereg_in_place(struct srxe_context *ctx, const struct ibv_mr *m,
-			  const struct srxe_reg_mr_req *r,
-			  struct verbs_mr *out)
+			  const struct srxe_reg_mr_req *r, struct verbs_mr *out)
 {
 	struct srxe_rereg_mr_req req = {
 		.mr_handle = m->handle,
@@ -216,8 +215,8 @@ static int rereg_in_place(struct srxe_context *ctx, const struct ibv_mr *m,
 		.access = r->access,
 	};
 	struct srxe_rereg_mr_resp resp;
-	int ret = srxe_ctx_call(ctx, SRXE_OP_REREG_MR, &req, sizeof(req),
-				&resp, sizeof(resp));
+	int ret = srxe_ctx_call(ctx, SRXE_OP_REREG_MR, &req, sizeof(req), &resp,
+				sizeof(resp));
 
 	if (!ret) {
 		out->ibv_mr.lkey = resp.lkey;

@@ -333,8 +333,9 @@ Test(mem_checks, overlap_shares_frames_and_pins)
 	cr_assert_eq(runs.v[0].npages, 2);
 	/* a's iova VA is its va VA + 2 pages */
 	ra = (struct srxe_xlate_req){ a.lkey, false, VA, PAGE, 0, 1, 0 };
-	rb = (struct srxe_xlate_req){ f.keys.lkey, false, VA + 2 * PAGE,
-				      PAGE,	   0,	  1, 0 };
+	rb = (struct srxe_xlate_req){
+		f.keys.lkey, false, VA + 2 * PAGE, PAGE, 0, 1, 0
+	};
 	cr_assert_eq(srxe_mem_translate(f.c, &ra, sa, 4), 1);
 	cr_assert_eq(srxe_mem_translate(f.c, &rb, sb, 4), 1);
 	cr_assert_eq(sa[0].addr, sb[0].addr, "same frame for the same page");
