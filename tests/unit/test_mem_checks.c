@@ -136,9 +136,9 @@ static void run_registration_errors(void)
 	cr_assert_eq(srxe_mem_reg(f.c, 1, VA, 8, VA, IBV_ACCESS_REMOTE_ATOMIC,
 				  &k, NULL),
 		     -EINVAL, "REMOTE_ATOMIC needs LOCAL_WRITE");
-	cr_assert_eq(
-		srxe_mem_reg(f.c, 1, VA, 8, VA, IBV_ACCESS_MW_BIND, &k, NULL),
-		-EINVAL, "unsupported access bit");
+	cr_assert_eq(srxe_mem_reg(f.c, 1, VA, 8, VA, IBV_ACCESS_ZERO_BASED, &k,
+				  NULL),
+		     -EINVAL, "unsupported access bit");
 	cr_assert_eq(srxe_mem_reg(f.c, 1, VA, 8, VA,
 				  IBV_ACCESS_RELAXED_ORDERING, &k, NULL),
 		     0, "optional hint accepted");
