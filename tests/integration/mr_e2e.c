@@ -259,8 +259,8 @@ static void bad_requests(struct dev *d)
 	mr = ibv_reg_mr(d->pd, buf, 8192, IBV_ACCESS_REMOTE_ATOMIC);
 	EXPECT(!mr && errno == EINVAL, "REMOTE_ATOMIC alone: errno %d", errno);
 	errno = 0;
-	mr = ibv_reg_mr(d->pd, buf, 8192, RW | IBV_ACCESS_MW_BIND);
-	EXPECT(!mr && errno == EINVAL, "MW_BIND: errno %d", errno);
+	mr = ibv_reg_mr(d->pd, buf, 8192, RW | IBV_ACCESS_ZERO_BASED);
+	EXPECT(!mr && errno == EINVAL, "ZERO_BASED: errno %d", errno);
 	errno = 0;
 	mr = ibv_reg_mr(d->pd, (void *)(1ul << 47), 8192, RW);
 	EXPECT(!mr && errno == EFAULT, "kernel-half address: errno %d", errno);
