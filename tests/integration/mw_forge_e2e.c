@@ -217,6 +217,17 @@ static enum ibv_wc_status victim_op(struct ibv_send_wr *wr)
 	return wait_wc(v.cq).status;
 }
 
+static void close_side(struct side *s)
+{
+	for (int i = 0; i < 2; i++)
+		ibv_destroy_qp(s->qp[i]);
+	ibv_destroy_cq(s->cq);
+	EXPECT(ibv_dereg_mr(s->mr) == 0, "dereg_mr: %s", strerror(errno));
+	ibv_dealloc_pd(s->pd);
+	ibv_close_device(s->ctx);
+	free(s->buf);
+}
+
 static uint32_t bind2(struct ibv_mw *mw, uint32_t access)
 {
 	struct ibv_send_wr wr = { .opcode = IBV_WR_BIND_MW };
@@ -252,6 +263,7 @@ int main(int argc, char **argv)
 	open_side(&v, dev,
 		  IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_MW_BIND); /* no remote */
 	open_side(&a, dev, IBV_ACCESS_LOCAL_WRITE);
+	ibv_free_device_list(list);
 	memcpy(ref, v.buf, MR_LEN);
 	connect_all();
 
@@ -325,6 +337,8 @@ int main(int argc, char **argv)
 	refused_op("type 1 new key, zero length", 1, IBV_WR_RDMA_READ,
 		   mw1->rkey, WIN_OFF, 64);
 	EXPECT(ibv_dealloc_mw(mw1) == 0, "dealloc type 1");
+	close_side(&a);
+	close_side(&v);
 
 	printf("refused window accesses: %u, bytes moved by them: %u\n",
 	       refused, bytes_moved);
