@@ -75,7 +75,7 @@ static double time_translate(struct srxe_mem_client *c, uint32_t rkey,
 	static uint64_t off[NOFF];
 	struct srxe_sg sg[32];
 	struct srxe_xlate_req req = {
-		rkey, true, 0, access, IBV_ACCESS_REMOTE_WRITE, 1
+		rkey, true, 0, access, IBV_ACCESS_REMOTE_WRITE, 1, 0
 	};
 	uint64_t iters = 0, span = mr_len - access + 1;
 	double t0 = now(), t;

@@ -197,13 +197,15 @@ struct srxe_status_resp {
 #include "srxe/proto_event.h"
 /* Opcodes 36-37 (issue #5, `srxe capture`): include/srxe/proto_capture.h. */
 #include "srxe/proto_capture.h"
+/* Opcodes 40-41 (issue #10, memory windows): include/srxe/proto_mw.h. */
+#include "srxe/proto_mw.h"
 
 /*
  * Opcode ranges reserved for later groups (each group keeps its bodies in
  * its own include/srxe/proto_*.h):
  *   31-35  completion channels and the command file (issue #6)
  *   36-39  capture and observability (issue #5)
- *   40-43  per-client limits and daemon lifecycle (issue #6)
+ *   40-47  memory windows (issue #10)
  */
 /* Bound of the opcode tables: every assigned opcode is below it. */
 #define SRXE_OP_TABLE_SIZE 64

@@ -35,7 +35,7 @@
 #include <stdint.h>
 
 #define SRXE_RING_CACHELINE 64
-#define SRXE_PAGE_SIZE 4096
+#define SRXE_PAGE_SIZE	    4096
 
 /* One producer or consumer index, alone on its cache line. */
 struct srxe_ring_index {
@@ -100,8 +100,8 @@ struct srxe_send_wqe {
 	uint32_t flags;	 /* enum srxe_send_flags */
 	uint32_t num_sge;
 	uint32_t inline_len;
-	uint32_t imm_data; /* network order, as in ibv_send_wr */
-	uint32_t invalidate_rkey;
+	uint32_t imm_data;	  /* network order, as in ibv_send_wr */
+	uint32_t invalidate_rkey; /* LOCAL_INV, SEND_WITH_INV */
 	union {
 		struct {
 			uint64_t remote_addr;
@@ -121,6 +121,15 @@ struct srxe_send_wqe {
 			uint32_t remote_qkey;
 			uint32_t reserved;
 		} ud;
+		/* IBV_WR_BIND_MW (memory windows, docs/memory-windows.md) */
+		struct {
+			uint32_t mw_rkey;  /* the window's current rkey */
+			uint32_t new_rkey; /* same tag, the new key byte */
+			uint32_t mr_lkey;
+			uint32_t access; /* IBV_ACCESS_* of the window */
+			uint64_t addr;
+			uint64_t length;
+		} mw;
 	};
 	/* followed by struct srxe_wqe_sge sge[num_sge] or inline bytes */
 };
@@ -136,14 +145,14 @@ struct srxe_recv_wqe {
 /* Completion, written by the engine: the fields of struct ibv_wc. */
 struct srxe_cqe {
 	uint64_t wr_id;
-	uint32_t status;     /* enum ibv_wc_status */
-	uint32_t opcode;     /* enum ibv_wc_opcode */
+	uint32_t status; /* enum ibv_wc_status */
+	uint32_t opcode; /* enum ibv_wc_opcode */
 	uint32_t vendor_err;
 	uint32_t byte_len;
-	uint32_t imm_data;   /* network order; or the invalidated rkey */
+	uint32_t imm_data; /* network order; or the invalidated rkey */
 	uint32_t qp_num;
 	uint32_t src_qp;
-	uint32_t wc_flags;   /* enum ibv_wc_flags */
+	uint32_t wc_flags; /* enum ibv_wc_flags */
 	uint16_t pkey_index;
 	uint16_t slid;
 	uint8_t sl;

@@ -89,7 +89,15 @@ static const struct srxe_op_info op_table[SRXE_OP_TABLE_SIZE] = {
 				    sizeof(struct srxe_capture_start_resp) },
 	[SRXE_OP_CAPTURE_STOP] = { "CAPTURE_STOP", 0,
 				   sizeof(struct srxe_capture_stop_resp) },
+	/* Issue #10: include/srxe/proto_mw.h. */
+	[SRXE_OP_ALLOC_MW] = { "ALLOC_MW", sizeof(struct srxe_alloc_mw_req),
+			       sizeof(struct srxe_alloc_mw_resp) },
+	[SRXE_OP_DEALLOC_MW] = { "DEALLOC_MW",
+				 sizeof(struct srxe_dealloc_mw_req), 0 },
+	[SRXE_OP_REREG_MR] = { "REREG_MR", sizeof(struct srxe_rereg_mr_req),
+			       sizeof(struct srxe_rereg_mr_resp) },
 };
+_Static_assert(SRXE_OP_MW_END <= 48, "memory-window opcodes are 40-47");
 
 const struct srxe_op_info *srxe_op_info(uint16_t opcode)
 {

@@ -135,6 +135,9 @@ void srxe_eng_qp_destroy(struct srxe_eng_qp *qp)
 		return;
 	srxe_qp_hash_del(qp->ctx->eng, qp);
 	srxe_list_del(&qp->node);
+	/* Type 2 windows bound to it die with it (its QPN may come back). */
+	if (qp->ctx->mem)
+		srxe_mem_mw_qp_gone(qp->ctx->mem, qp->qpn);
 	qp->scq->users--;
 	qp->rcq->users--;
 	if (qp->srq)

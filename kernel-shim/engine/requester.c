@@ -52,12 +52,23 @@ static bool is_atomic(uint32_t opcode)
 	       opcode == IBV_WR_ATOMIC_FETCH_AND_ADD;
 }
 
+/* Memory-window operations done by the requester itself (no packet). */
+static bool is_local_op(uint32_t opcode)
+{
+	return opcode == IBV_WR_BIND_MW || opcode == IBV_WR_LOCAL_INV;
+}
+
 static bool opcode_allowed(uint32_t type, uint32_t opcode)
 {
 	switch (opcode) {
 	case IBV_WR_SEND:
 	case IBV_WR_SEND_WITH_IMM:
 		return true;
+	case IBV_WR_SEND_WITH_INV:
+		return type == IBV_QPT_RC;
+	case IBV_WR_BIND_MW:
+	case IBV_WR_LOCAL_INV:
+		return type != IBV_QPT_UD;
 	case IBV_WR_RDMA_WRITE:
 	case IBV_WR_RDMA_WRITE_WITH_IMM:
 		return type != IBV_QPT_UD;
@@ -196,6 +207,9 @@ static uint8_t data_opcode(uint32_t type, uint32_t wr_opcode, bool first,
 
 	if (type == IBV_QPT_UD)
 		return imm ? SRXE_OP_UD_SEND_ONLY_IMM : SRXE_OP_UD_SEND_ONLY;
+	if (wr_opcode == IBV_WR_SEND_WITH_INV && last) /* RC only */
+		return first ? SRXE_OP_RC_SEND_ONLY_INV
+			     : SRXE_OP_RC_SEND_LAST_INV;
 	if (first && last)
 		op = write ? (imm ? SRXE_OP_RC_WRITE_ONLY_IMM
 				  : SRXE_OP_RC_WRITE_ONLY)
@@ -257,6 +271,9 @@ static int build_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	h = srxe_tx_ext(tx, SRXE_EXT_IMMDT);
 	if (h) /* imm_data is already in network order */
 		memcpy(h, &w->wr.imm_data, 4);
+	h = srxe_tx_ext(tx, SRXE_EXT_IETH);
+	if (h)
+		srxe_ieth_set_rkey(h, w->wr.invalidate_rkey);
 	h = srxe_tx_ext(tx, SRXE_EXT_DETH);
 	if (h) {
 		srxe_deth_set_qkey(h, w->qkey);
@@ -413,6 +430,53 @@ static void send_one(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 		srxe_comp_retire(qp);
 }
 
+/*
+ * BIND_MW / LOCAL_INV: done here, in send-queue order, under the engine
+ * lock like every change of the client's memory state (rxe_do_local_ops).
+ * A refused bind completes with MW_BIND_ERR, a refused invalidation with
+ * LOC_QP_OP_ERR, as in rxe; nothing changed then.
+ */
+static uint32_t do_local_op(struct srxe_eng_qp *qp, struct srxe_swqe *w)
+{
+	struct srxe_mw_bind_req bind = {
+		.mw_rkey = w->wr.mw.mw_rkey,
+		.new_rkey = w->wr.mw.new_rkey,
+		.mr_lkey = w->wr.mw.mr_lkey,
+		.access = w->wr.mw.access,
+		.addr = w->wr.mw.addr,
+		.len = w->wr.mw.length,
+		.pd = qp->pd,
+		.qpn = qp->qpn,
+	};
+	int err;
+
+	if (w->wr.opcode == IBV_WR_LOCAL_INV) {
+		err = srxe_mem_mw_invalidate(
+			qp->ctx->mem, w->wr.invalidate_rkey, qp->pd, qp->qpn);
+		w->vendor_err = (uint32_t)-err;
+		return err ? IBV_WC_LOC_QP_OP_ERR : IBV_WC_SUCCESS;
+	}
+	err = srxe_mem_mw_bind(qp->ctx->mem, &bind);
+	w->vendor_err = (uint32_t)-err;
+	return err ? IBV_WC_MW_BIND_ERR : IBV_WC_SUCCESS;
+}
+
+/* Runs a fetched local op; false: it must wait (fence). */
+static bool run_local_op(struct srxe_eng_qp *qp, struct srxe_swqe *w)
+{
+	/* IBV_SEND_FENCE: every earlier WQE must have completed. */
+	if ((w->wr.flags & SRXE_WQE_FENCE) && qp->sq_cons != qp->req.idx)
+		return false;
+	w->status = do_local_op(qp, w);
+	if (w->status != IBV_WC_SUCCESS)
+		return true; /* completed in order by the error path */
+	w->length = 0;
+	w->state = SRXE_SWQE_DONE;
+	qp->req.idx++;
+	srxe_comp_retire(qp);
+	return true;
+}
+
 /* Next WQE to work on, fetching one if needed; NULL: nothing to do. */
 static struct srxe_swqe *current_wqe(struct srxe_eng_qp *qp)
 {
@@ -452,6 +516,17 @@ unsigned int srxe_req_run(struct srxe_eng_qp *qp)
 			work++;
 			break;
 		}
+		if (w->state == SRXE_SWQE_DONE) { /* local op, after a rewind */
+			qp->req.idx++;
+			continue;
+		}
+		if (w->state == SRXE_SWQE_FETCHED &&
+		    is_local_op(w->wr.opcode)) {
+			if (!run_local_op(qp, w))
+				break;
+			work++;
+			continue;
+		}
 		if (w->state == SRXE_SWQE_FETCHED && !start_wqe(qp, w))
 			break;
 		if (window_full(qp))
@@ -468,6 +543,8 @@ void srxe_req_rewind(struct srxe_eng_qp *qp, uint32_t psn)
 		struct srxe_swqe *w = srxe_swqe_at(qp, i);
 		uint32_t have;
 
+		if (w->state == SRXE_SWQE_DONE && is_local_op(w->wr.opcode))
+			continue; /* no PSNs */
 		if (w->state != SRXE_SWQE_SENDING && w->state != SRXE_SWQE_SENT)
 			break;
 		if (srxe_psn_diff(psn, w->first_psn) < 0 ||

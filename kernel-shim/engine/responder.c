@@ -206,6 +206,19 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 			srxe_qp_to_err(qp, -1);
 		return;
 	}
+	/*
+	 * Send with Invalidate: the named rkey must be a type 2 window bound
+	 * to this QP (rxe: RESPST_ERR_INVALIDATE_RKEY, class J).
+	 */
+	if (is_last(pkt) && (pkt->op->flags & SRXE_OPF_INV) &&
+	    srxe_mem_mw_invalidate(qp->ctx->mem, pkt->ieth_rkey, qp->pd,
+				   qp->qpn)) {
+		complete_recv(qp, pkt, IBV_WC_REM_INV_REQ_ERR, 0, IBV_WC_RECV,
+			      0);
+		fail_request(qp, pkt, SRXE_AETH_NAK_INVALID_REQ,
+			     IBV_EVENT_QP_REQ_ERR);
+		return;
+	}
 	qp->resp.epsn = srxe_psn_add(pkt->psn, 1);
 	qp->resp.in_msg = SRXE_OPF_SEND;
 	if (is_last(pkt)) {
@@ -229,6 +242,7 @@ static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey, uint64_t va,
 		.len = len,
 		.access = access,
 		.pd = qp->pd,
+		.qpn = qp->qpn,
 	};
 
 	return srxe_mem_translate(qp->ctx->mem, &req, out, max);

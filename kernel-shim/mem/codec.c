@@ -27,13 +27,15 @@ static uint64_t splitmix64(uint64_t *state)
 
 void srxe_codec_init_secret(struct srxe_codec *codec, const uint64_t secret[2])
 {
-	for (int kind = 0; kind < 2; kind++) {
+	for (int kind = 0; kind < 3; kind++) {
 		uint64_t state = secret[0] ^ fmix64(secret[1] + kind + 1);
 
 		for (int r = 0; r < SRXE_CODEC_ROUNDS; r++)
 			codec->subkey[kind][r] =
 				splitmix64(&state) ^ fmix64(secret[1] ^ state);
-		__atomic_store_n(&codec->last[kind], 0, __ATOMIC_RELAXED);
+		if (kind < 2)
+			__atomic_store_n(&codec->last[kind], 0,
+					 __ATOMIC_RELAXED);
 	}
 }
 
@@ -100,4 +102,39 @@ uint32_t srxe_codec_decode(const struct srxe_codec *codec,
 		__atomic_store_n(last, (uint64_t)key << 32 | plain,
 				 __ATOMIC_RELAXED);
 	return plain;
+}
+
+static uint16_t round_fn12(uint64_t subkey, uint16_t half)
+{
+	return (uint16_t)(fmix64(subkey ^ ((uint64_t)half << 32 | half)) >> 52);
+}
+
+uint32_t srxe_codec_encode24(const struct srxe_codec *codec, uint32_t plain)
+{
+	const uint64_t *k = codec->subkey[SRXE_KEY_WINDOW];
+	uint16_t left = (plain >> 12) & 0xfff, right = plain & 0xfff;
+
+#pragma GCC unroll 8
+	for (int r = 0; r < SRXE_CODEC_ROUNDS; r++) {
+		uint16_t next = left ^ round_fn12(k[r], right);
+
+		left = right;
+		right = next;
+	}
+	return (uint32_t)left << 12 | right;
+}
+
+uint32_t srxe_codec_decode24(const struct srxe_codec *codec, uint32_t tag)
+{
+	const uint64_t *k = codec->subkey[SRXE_KEY_WINDOW];
+	uint16_t left = (tag >> 12) & 0xfff, right = tag & 0xfff;
+
+#pragma GCC unroll 8
+	for (int r = SRXE_CODEC_ROUNDS - 1; r >= 0; r--) {
+		uint16_t prev = right ^ round_fn12(k[r], left);
+
+		right = left;
+		left = prev;
+	}
+	return (uint32_t)left << 12 | right;
 }

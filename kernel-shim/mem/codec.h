@@ -26,10 +26,11 @@
 enum srxe_key_kind {
 	SRXE_KEY_LOCAL = 0,
 	SRXE_KEY_REMOTE = 1,
+	SRXE_KEY_WINDOW = 2, /* 24-bit memory-window tags (mw.h) */
 };
 
 struct srxe_codec {
-	uint64_t subkey[2][SRXE_CODEC_ROUNDS];
+	uint64_t subkey[3][SRXE_CODEC_ROUNDS];
 	/*
 	 * Last decode per kind, key << 32 | plaintext (0: empty), accessed
 	 * with __atomic so that a racing reader sees a whole pair.  The
@@ -50,6 +51,16 @@ uint32_t srxe_codec_encode(const struct srxe_codec *codec,
 			   enum srxe_key_kind kind, uint32_t plain);
 uint32_t srxe_codec_decode(const struct srxe_codec *codec,
 			   enum srxe_key_kind kind, uint32_t key);
+
+/*
+ * The same construction on 24-bit values (12-bit halves) with the window
+ * subkeys: a memory window's rkey is tag << 8 | key byte, where the key
+ * byte belongs to the consumer (IBA 10.6.7) and the tag is this
+ * permutation of the window's (index, generation).  Bits above 23 of the
+ * argument are ignored.
+ */
+uint32_t srxe_codec_encode24(const struct srxe_codec *codec, uint32_t plain);
+uint32_t srxe_codec_decode24(const struct srxe_codec *codec, uint32_t tag);
 
 /*
  * Shortcut plaintext layout, most significant first:

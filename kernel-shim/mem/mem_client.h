@@ -11,9 +11,17 @@
 #include "codec.h"
 #include "desc.h"
 #include "mtt.h"
+#include "mw.h"
 #include "pagetable.h"
 #include "prot.h"
 #include "translate.h"
+
+/* Accumulates translated chunks, merging contiguous ones. */
+struct srxe_sg_out {
+	struct srxe_sg *v;
+	int n;
+	int max;
+};
 
 struct srxe_xlate_ops {
 	const char *name;
@@ -28,6 +36,20 @@ struct srxe_xlate_ops {
 			 const struct srxe_xlate_req *req, struct srxe_sg *out,
 			 int max);
 	uint64_t (*key_state_bytes)(const struct srxe_mem_client *c);
+	/* Live MR of an lkey, copied to *mr; -EINVAL.  (Windows.) */
+	int (*find_mr)(const struct srxe_mem_client *c, uint32_t lkey,
+		       struct srxe_prot_entry *mr);
+	/* The live MR of lkey, for an in-place change; NULL if none. */
+	struct srxe_prot_entry *(*mr_entry)(struct srxe_mem_client *c,
+					    uint32_t lkey);
+	/* The rkey the MR of lkey has when it grants remote rights. */
+	uint32_t (*rkey_of)(const struct srxe_mem_client *c, uint32_t lkey);
+	/* Shortcut only: key is the rkey of a live MR (NULL in MTT). */
+	bool (*rkey_live)(const struct srxe_mem_client *c, uint32_t key);
+	/* Frames of [va, va + len) of a bound window; count or -err. */
+	int (*window_walk)(const struct srxe_mem_client *c,
+			   const struct srxe_mw *mw, uint64_t va, uint64_t len,
+			   bool write, struct srxe_sg_out *out);
 	void (*fini)(struct srxe_mem_client *c);
 };
 
@@ -52,14 +74,18 @@ struct srxe_mem_client {
 		} sc;
 		struct srxe_mtt mtt;
 	};
+	struct srxe_mw_table mws;
 };
 
-/* Accumulates translated chunks, merging contiguous ones. */
-struct srxe_sg_out {
-	struct srxe_sg *v;
-	int n;
-	int max;
-};
+/* mw.c: a live window has this tag (shortcut key disjointness). */
+bool srxe_mw_tag_live(const struct srxe_mem_client *c, uint32_t tag);
+/* mw.c: a window is bound to the MR of lkey (dereg must wait). */
+bool srxe_mw_mr_busy(const struct srxe_mem_client *c, uint32_t lkey);
+/* mw.c: translation of an rkey that is no MR's; -err as translate. */
+int srxe_mw_translate(const struct srxe_mem_client *c,
+		      const struct srxe_xlate_req *req, struct srxe_sg *out,
+		      int max);
+void srxe_mw_fini(struct srxe_mem_client *c);
 
 /* 0 or -SRXE_XLATE_SG_OVERFLOW. */
 int srxe_sg_append(struct srxe_sg_out *out, void *addr, uint32_t len);

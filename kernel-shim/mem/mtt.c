@@ -119,7 +119,7 @@ static int mtt_add_mr(struct srxe_mem_client *c,
 	m->live++;
 	m->mr_bytes += mr_bytes(mr);
 	keys->lkey = idx << 8 | m->slots[idx].key;
-	keys->rkey = (prot->access & SRXE_ACCESS_REMOTE) ? keys->lkey : 0;
+	keys->rkey = keys->lkey; /* as rxe, also without remote rights */
 	return 0;
 }
 
@@ -160,19 +160,13 @@ static int mtt_remove_mr(struct srxe_mem_client *c, uint32_t lkey,
 	return 0;
 }
 
-static int mtt_translate(const struct srxe_mem_client *c,
-			 const struct srxe_xlate_req *req, struct srxe_sg *sg,
-			 int max)
+/* Chunks of [va, va + len) of mr (already checked) from its MTT. */
+static int mtt_chunks(const struct srxe_mem_client *c,
+		      const struct srxe_mtt_mr *mr, uint64_t va, uint64_t len,
+		      struct srxe_sg_out *out)
 {
-	struct srxe_sg_out out = { sg, 0, max };
-	uint64_t va, len = req->len;
-	int err;
-	const struct srxe_mtt_mr *mr = lookup(&c->mtt, req->key, &err);
+	int err = 0;
 
-	if (!mr)
-		return -err;
-	err = srxe_prot_check(&mr->prot, req->is_rkey, req->addr, len,
-			      req->access, req->pd, &va);
 	while (!err && len) {
 		uint64_t offset = va & (SRXE_FRAME_SIZE - 1);
 		uint64_t chunk = SRXE_FRAME_SIZE - offset;
@@ -181,12 +175,69 @@ static int mtt_translate(const struct srxe_mem_client *c,
 		if (chunk > len)
 			chunk = len;
 		err = srxe_sg_append(
-			&out, srxe_frame_addr(c, mr->frame[page], offset),
+			out, srxe_frame_addr(c, mr->frame[page], offset),
 			(uint32_t)chunk);
 		va += chunk;
 		len -= chunk;
 	}
-	return err ? err : out.n;
+	return err ? err : out->n;
+}
+
+static int mtt_translate(const struct srxe_mem_client *c,
+			 const struct srxe_xlate_req *req, struct srxe_sg *sg,
+			 int max)
+{
+	struct srxe_sg_out out = { sg, 0, max };
+	uint64_t va;
+	int err;
+	const struct srxe_mtt_mr *mr = lookup(&c->mtt, req->key, &err);
+
+	if (!mr)
+		return -err;
+	err = srxe_prot_check(&mr->prot, req->is_rkey, req->addr, req->len,
+			      req->access, req->pd, &va);
+	return err ? err : mtt_chunks(c, mr, va, req->len, &out);
+}
+
+static int mtt_find_mr(const struct srxe_mem_client *c, uint32_t lkey,
+		       struct srxe_prot_entry *prot)
+{
+	int err;
+	const struct srxe_mtt_mr *mr = lookup(&c->mtt, lkey, &err);
+
+	if (!mr)
+		return -EINVAL;
+	*prot = mr->prot;
+	return 0;
+}
+
+static struct srxe_prot_entry *mtt_mr_entry(struct srxe_mem_client *c,
+					    uint32_t lkey)
+{
+	int err;
+	struct srxe_mtt_mr *mr = lookup(&c->mtt, lkey, &err);
+
+	return mr ? &mr->prot : NULL;
+}
+
+static uint32_t mtt_rkey_of(const struct srxe_mem_client *c, uint32_t lkey)
+{
+	(void)c;
+	return lkey; /* as rxe */
+}
+
+/* A window reaches its frames through the parent MR's MTT, as in rxe. */
+static int mtt_window_walk(const struct srxe_mem_client *c,
+			   const struct srxe_mw *mw, uint64_t va, uint64_t len,
+			   bool write, struct srxe_sg_out *out)
+{
+	int err;
+	const struct srxe_mtt_mr *mr = lookup(&c->mtt, mw->mr_lkey, &err);
+
+	(void)write; /* the window's rights were checked against the MR's */
+	if (!mr)
+		return -err;
+	return mtt_chunks(c, mr, va, len, out);
 }
 
 static uint64_t mtt_key_state_bytes(const struct srxe_mem_client *c)
@@ -208,5 +259,9 @@ const struct srxe_xlate_ops srxe_mtt_ops = {
 	.remove_mr = mtt_remove_mr,
 	.translate = mtt_translate,
 	.key_state_bytes = mtt_key_state_bytes,
+	.find_mr = mtt_find_mr,
+	.mr_entry = mtt_mr_entry,
+	.rkey_of = mtt_rkey_of,
+	.window_walk = mtt_window_walk,
 	.fini = mtt_fini,
 };

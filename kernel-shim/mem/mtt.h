@@ -41,6 +41,7 @@ struct srxe_mtt {
 	uint64_t mr_bytes; /* MR records incl. their MTT arrays */
 };
 
-#define SRXE_MTT_MAX_INDEX ((1u << 24) - 1)
+/* Indices above this one are memory-window tags (mw.h). */
+#define SRXE_MTT_MAX_INDEX ((1u << 24) - 1 - (1u << 16))
 
 #endif /* SRXE_MEM_MTT_H */

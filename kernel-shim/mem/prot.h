@@ -20,7 +20,8 @@
 #define SRXE_ACCESS_REMOTE                                                     \
 	(IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |                    \
 	 IBV_ACCESS_REMOTE_ATOMIC)
-#define SRXE_ACCESS_SUPPORTED (IBV_ACCESS_LOCAL_WRITE | SRXE_ACCESS_REMOTE)
+#define SRXE_ACCESS_SUPPORTED                                                  \
+	(IBV_ACCESS_LOCAL_WRITE | SRXE_ACCESS_REMOTE | IBV_ACCESS_MW_BIND)
 /* Optional hints libibverbs may pass; accepted and ignored. */
 #define SRXE_ACCESS_IGNORED IBV_ACCESS_RELAXED_ORDERING
 

@@ -23,10 +23,10 @@ static void encode_keys(const struct srxe_mem_client *c,
 	uint32_t plain = srxe_shortcut_pack(sc);
 
 	keys->lkey = srxe_codec_encode(&c->sc.codec, SRXE_KEY_LOCAL, plain);
-	keys->rkey = 0;
-	if (access & SRXE_ACCESS_REMOTE)
-		keys->rkey =
-			srxe_codec_encode(&c->sc.codec, SRXE_KEY_REMOTE, plain);
+	/* Every MR has an rkey, as in rxe: ibv_rereg_mr() may grant remote
+	 * rights later and peers keep the key (the rights are checked). */
+	(void)access;
+	keys->rkey = srxe_codec_encode(&c->sc.codec, SRXE_KEY_REMOTE, plain);
 }
 
 /*
@@ -51,8 +51,9 @@ static int sc_add_mr(struct srxe_mem_client *c,
 		d = c->sc.descs.v[sc.desc];
 		sc.gen = d->block[sc.slot].gen;
 		encode_keys(c, &sc, mr->access, keys);
-		if (keys->lkey &&
-		    (keys->rkey || !(mr->access & SRXE_ACCESS_REMOTE)))
+		/* 0 is "no key"; a window's tag owns its 256 rkeys (mw.h) */
+		if (keys->lkey && keys->rkey &&
+		    !srxe_mw_tag_live(c, keys->rkey >> 8))
 			break;
 		srxe_desc_release(&c->sc.descs, &c->pt, sc.desc, sc.slot);
 	}
@@ -156,6 +157,57 @@ static int sc_translate(const struct srxe_mem_client *c,
 			  srxe_access_writes(req->access), &out);
 }
 
+static int sc_find_mr(const struct srxe_mem_client *c, uint32_t lkey,
+		      struct srxe_prot_entry *mr)
+{
+	struct srxe_shortcut sc = decode_key(c, lkey, false);
+	const struct srxe_desc *d;
+	int err;
+	const struct srxe_prot_entry *e = lookup_entry(c, &sc, &d, &err);
+
+	if (!e)
+		return -EINVAL;
+	*mr = *e;
+	return 0;
+}
+
+static bool sc_rkey_live(const struct srxe_mem_client *c, uint32_t key)
+{
+	struct srxe_shortcut sc = decode_key(c, key, true);
+	const struct srxe_desc *d;
+	int err;
+	const struct srxe_prot_entry *e = lookup_entry(c, &sc, &d, &err);
+
+	return e && (e->access & SRXE_ACCESS_REMOTE);
+}
+
+static struct srxe_prot_entry *sc_mr_entry(struct srxe_mem_client *c,
+					   uint32_t lkey)
+{
+	struct srxe_shortcut sc = decode_key(c, lkey, false);
+	const struct srxe_desc *d;
+	int err;
+	const struct srxe_prot_entry *e = lookup_entry(c, &sc, &d, &err);
+
+	/* the descriptor's block is the client's own, writable memory */
+	return (struct srxe_prot_entry *)e;
+}
+
+static uint32_t sc_rkey_of(const struct srxe_mem_client *c, uint32_t lkey)
+{
+	uint32_t plain = srxe_codec_decode(&c->sc.codec, SRXE_KEY_LOCAL, lkey);
+
+	return srxe_codec_encode(&c->sc.codec, SRXE_KEY_REMOTE, plain);
+}
+
+/* A bound window walks from the node covering the window itself. */
+static int sc_window_walk(const struct srxe_mem_client *c,
+			  const struct srxe_mw *mw, uint64_t va, uint64_t len,
+			  bool write, struct srxe_sg_out *out)
+{
+	return walk_range(c, mw->node, va, len, write, out);
+}
+
 static uint64_t sc_key_state_bytes(const struct srxe_mem_client *c)
 {
 	return srxe_desc_table_bytes(&c->sc.descs);
@@ -173,5 +225,10 @@ const struct srxe_xlate_ops srxe_shortcut_ops = {
 	.remove_mr = sc_remove_mr,
 	.translate = sc_translate,
 	.key_state_bytes = sc_key_state_bytes,
+	.find_mr = sc_find_mr,
+	.mr_entry = sc_mr_entry,
+	.rkey_of = sc_rkey_of,
+	.rkey_live = sc_rkey_live,
+	.window_walk = sc_window_walk,
 	.fini = sc_fini,
 };

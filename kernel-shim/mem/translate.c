@@ -17,6 +17,7 @@ static const char *const xlate_err_names[SRXE_XLATE_ERR_MAX] = {
 	[SRXE_XLATE_NOT_PRESENT] = "NOT_PRESENT",
 	[SRXE_XLATE_NOT_PINNED] = "NOT_PINNED",
 	[SRXE_XLATE_SG_OVERFLOW] = "SG_OVERFLOW",
+	[SRXE_XLATE_QP_MISMATCH] = "QP_MISMATCH",
 };
 
 const char *srxe_xlate_err_name(int err)
@@ -109,6 +110,7 @@ void srxe_mem_client_destroy(struct srxe_mem_client *c)
 {
 	if (!c)
 		return;
+	srxe_mw_fini(c);
 	c->ops->fini(c);
 	srxe_pt_destroy(&c->pt);
 	srxe_frames_destroy(&c->frames);
@@ -162,13 +164,42 @@ int srxe_mem_dereg(struct srxe_mem_client *c, uint32_t lkey,
 		   struct srxe_runs *freed)
 {
 	struct srxe_prot_entry mr;
-	int err = c->ops->remove_mr(c, lkey, &mr);
+	int err;
 
+	if (srxe_mw_mr_busy(c, lkey))
+		return -EBUSY; /* a bound window still points into it */
+	err = c->ops->remove_mr(c, lkey, &mr);
 	if (err)
 		return err;
 	srxe_pt_unpin(&c->pt, mr.va, mr.len, freed);
 	c->mrs--;
 	c->reg_bytes -= mr.len;
+	return 0;
+}
+
+int srxe_mem_rereg(struct srxe_mem_client *c, uint32_t lkey, uint32_t pd,
+		   unsigned access, struct srxe_mr_keys *keys)
+{
+	struct srxe_prot_entry *e = c->ops->mr_entry(c, lkey);
+	unsigned rights = access & SRXE_ACCESS_SUPPORTED;
+	uint32_t rkey = 0;
+
+	if (!e)
+		return -EINVAL;
+	if (srxe_prot_validate(e->va, e->len, e->iova, access))
+		return -EINVAL;
+	if (srxe_mw_mr_busy(c, lkey))
+		return -EBUSY;
+	/* pages pinned read-only cannot take writes */
+	if (srxe_access_writes(rights) && !srxe_access_writes(e->access))
+		return -EAGAIN;
+	rkey = c->ops->rkey_of(c, lkey);
+	if (!rkey || srxe_mw_tag_live(c, rkey >> 8))
+		return -EAGAIN;
+	e->pd = pd;
+	e->access = (uint16_t)rights;
+	keys->lkey = lkey;
+	keys->rkey = rkey;
 	return 0;
 }
 
@@ -201,7 +232,17 @@ int srxe_mem_translate(const struct srxe_mem_client *c,
 		       const struct srxe_xlate_req *req, struct srxe_sg *out,
 		       int max)
 {
-	return c->ops->translate(c, req, out, max);
+	int r = c->ops->translate(c, req, out, max);
+
+	/* Not an MR's rkey: maybe a window's (mw.h). */
+	if (req->is_rkey && c->mws.live &&
+	    (r == -SRXE_XLATE_BAD_KEY || r == -SRXE_XLATE_STALE)) {
+		int w = srxe_mw_translate(c, req, out, max);
+
+		if (w != -SRXE_XLATE_BAD_KEY)
+			return w;
+	}
+	return r;
 }
 
 void srxe_mem_stats(const struct srxe_mem_client *c, struct srxe_mem_stats *st)

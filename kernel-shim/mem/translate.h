@@ -32,7 +32,8 @@ enum srxe_mem_mode {
 
 #define SRXE_MEM_DEFAULT_MAX_REG_BYTES (8ull << 30)
 #define SRXE_MEM_DEFAULT_MAX_MRS       65536u
-#define SRXE_MEM_MAX_MRS	       (1u << 24) /* both key formats */
+#define SRXE_MEM_MAX_MRS	       ((1u << 24) - (1u << 16)) /* both formats */
+#define SRXE_MEM_MAX_MWS	       (1u << 16) /* per client */
 
 struct srxe_mem_config {
 	enum srxe_mem_mode mode;
@@ -49,7 +50,7 @@ struct srxe_mem_client;
 
 struct srxe_mr_keys {
 	uint32_t lkey;
-	uint32_t rkey; /* 0 when the MR grants no remote access */
+	uint32_t rkey; /* always issued; used only with remote rights */
 };
 
 /* One chunk of a translation: daemon pointer into the slab mapping. */
@@ -66,6 +67,7 @@ struct srxe_xlate_req {
 	uint64_t len;
 	unsigned access; /* IBV_ACCESS_* needed; 0 = local read */
 	uint32_t pd;	 /* PD of the QP doing the access */
+	uint32_t qpn;	 /* that QP (type 2 memory windows); 0: none */
 };
 
 struct srxe_mem_stats {
@@ -109,6 +111,16 @@ int srxe_mem_dereg(struct srxe_mem_client *client, uint32_t lkey,
 		   struct srxe_runs *freed);
 
 /*
+ * Change the PD and rights of the live MR of lkey in place (ibv_rereg_mr
+ * without a new translation); the keys stay.  keys gets the lkey and the
+ * rkey (0 without remote rights).  -EINVAL no such MR or bad access,
+ * -EBUSY windows are bound to it, -EAGAIN (shortcut) the rkey the new
+ * rights need collides with a window tag or is 0: register anew.
+ */
+int srxe_mem_rereg(struct srxe_mem_client *client, uint32_t lkey, uint32_t pd,
+		   unsigned access, struct srxe_mr_keys *keys);
+
+/*
  * Quarantine: keep the frames of runs (as just reported freed by
  * srxe_mem_dereg()) out of the allocator until srxe_mem_unhold_frames().
  * The daemon needs this while the application still maps them.  hold
@@ -133,6 +145,46 @@ void srxe_mem_stats(const struct srxe_mem_client *client,
 		    struct srxe_mem_stats *stats);
 
 enum srxe_mem_mode srxe_mem_mode(const struct srxe_mem_client *client);
+
+/*
+ * Memory windows (mw.h for the key format).  Errors are negative errnos:
+ *  alloc:   -EINVAL type not 1/2; -ENOMEM SRXE_MEM_MAX_MWS reached.
+ *           *id names the window for dealloc, *rkey is its first rkey.
+ *  dealloc: -EINVAL no such window.  A bound window is unbound first.
+ *  bind:    -EINVAL mw_rkey is not the window's current rkey, new_rkey
+ *           has other tag bits, type 1 not in a valid state / type 2 not
+ *           free, type 2 with length 0 or a QP of another PD, ZERO_BASED,
+ *           no such MR (length > 0), MR of another PD;
+ *           -EOPNOTSUPP unknown access bits; -EACCES MR without MW_BIND,
+ *           or a writable window on an MR without LOCAL_WRITE; -ERANGE
+ *           window not inside the MR.  On error nothing changed.
+ *  invalidate: -EINVAL rkey names no bound type 2 window (MR rkeys, type
+ *           1 windows, stale key byte), or the window belongs to another
+ *           PD or QP.
+ * Translation of window rkeys is part of srxe_mem_translate().
+ */
+struct srxe_mw_bind_req {
+	uint32_t mw_rkey;  /* the window's current rkey */
+	uint32_t new_rkey; /* its rkey after the bind: same tag, new key byte */
+	uint32_t mr_lkey;  /* ignored when len == 0 */
+	uint32_t access;   /* IBV_ACCESS_* of the window */
+	uint64_t addr;	   /* in the MR's iova space */
+	uint64_t len;
+	uint32_t pd;  /* PD of the binding QP */
+	uint32_t qpn; /* binding QP */
+};
+
+int srxe_mem_mw_alloc(struct srxe_mem_client *client, uint32_t pd,
+		      unsigned type, uint32_t *id, uint32_t *rkey);
+int srxe_mem_mw_dealloc(struct srxe_mem_client *client, uint32_t id);
+int srxe_mem_mw_bind(struct srxe_mem_client *client,
+		     const struct srxe_mw_bind_req *req);
+int srxe_mem_mw_invalidate(struct srxe_mem_client *client, uint32_t rkey,
+			   uint32_t pd, uint32_t qpn);
+/* The QP is destroyed: type 2 windows bound to it become free. */
+void srxe_mem_mw_qp_gone(struct srxe_mem_client *client, uint32_t qpn);
+/* Allocated windows (stats, tests). */
+uint32_t srxe_mem_mw_count(const struct srxe_mem_client *client);
 
 /*
  * The client's translation table: introspection for the daemon's status

@@ -18,6 +18,7 @@ enum srxe_xlate_err {
 	SRXE_XLATE_NOT_PRESENT,	  /* a table or page entry is not present */
 	SRXE_XLATE_NOT_PINNED,	  /* a page is present but not pinned */
 	SRXE_XLATE_SG_OVERFLOW, /* more chunks than the caller's array holds */
+	SRXE_XLATE_QP_MISMATCH, /* type 2 window bound to another QP */
 	SRXE_XLATE_ERR_MAX
 };
 

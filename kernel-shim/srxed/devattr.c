@@ -10,6 +10,7 @@
 #include "srxe/device.h"
 #include "devattr.h"
 #include "linkwatch.h"
+#include "translate.h"
 
 #define NET_SYSFS	   "/sys/class/net"
 #define PORT_CAP_CM_SUP	   (1u << 16) /* what rxe advertises */
@@ -102,6 +103,7 @@ static void fill_limits(const struct srxed_config *cfg,
 	/* per-client limits: what one context can really create */
 	a->max_mr = cfg->max_mr < cfg->max_mrs ? cfg->max_mr : cfg->max_mrs;
 	a->max_pd = SRXED_MAX_PD;
+	a->max_mw = SRXE_MEM_MAX_MWS; /* per context (kernel-shim/mem/mw.h) */
 	a->max_qp_rd_atom = SRXED_MAX_RD_ATOM;
 	a->max_qp_init_rd_atom = SRXED_MAX_RD_ATOM;
 	a->max_res_rd_atom = SRXED_MAX_RD_ATOM * cfg->max_qp;
@@ -129,7 +131,10 @@ void srxed_query_device(const struct srxed *d,
 	a->device_cap_flags = IBV_DEVICE_SYS_IMAGE_GUID |
 			      IBV_DEVICE_RC_RNR_NAK_GEN |
 			      IBV_DEVICE_PORT_ACTIVE_EVENT |
-			      IBV_DEVICE_UD_AV_PORT_ENFORCE;
+			      IBV_DEVICE_UD_AV_PORT_ENFORCE |
+			      /* issue #10: memory windows, as rxe */
+			      IBV_DEVICE_MEM_WINDOW |
+			      IBV_DEVICE_MEM_WINDOW_TYPE_2B;
 	/* One engine applies every atomic of the device with CPU atomics. */
 	a->atomic_cap = IBV_ATOMIC_HCA;
 	a->phys_port_cnt = 1;

@@ -37,6 +37,8 @@ struct reply {
 		struct srxe_capture_start_resp capture_start;
 		struct srxe_capture_stop_resp capture_stop;
 		struct srxe_chan_open_resp chan_open;
+		struct srxe_alloc_mw_resp alloc_mw;
+		struct srxe_rereg_mr_resp rereg_mr;
 	} body;
 };
 
@@ -282,6 +284,32 @@ static int do_capture_stop(struct srxed *d, struct srxed_session *s,
 					     rep->reason);
 }
 
+/* Opcodes 40-41: memory windows (include/srxe/proto_mw.h). */
+static int do_alloc_mw(struct srxed *d, struct srxed_session *s,
+		       const struct request *req, struct reply *rep)
+{
+	return rep->err = srxed_mw_alloc(d, s, req->body, &rep->body.alloc_mw,
+					 rep->reason);
+}
+
+static int do_dealloc_mw(struct srxed *d, struct srxed_session *s,
+			 const struct request *req, struct reply *rep)
+{
+	const struct srxe_dealloc_mw_req *r = req->body;
+
+	if (r->reserved)
+		return fail(rep, EINVAL, "reserved field must be 0");
+	return rep->err = srxed_mw_dealloc(d, s, r->mw_handle, rep->reason);
+}
+
+/* Opcode 42: ibv_rereg_mr of PD/access (proto_mw.h). */
+static int do_rereg_mr(struct srxed *d, struct srxed_session *s,
+		       const struct request *req, struct reply *rep)
+{
+	return rep->err = srxed_mr_rereg(d, s, req->body, &rep->body.rereg_mr,
+					 rep->reason);
+}
+
 static const struct handler handlers[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_OPEN_CTX] = { do_open_ctx, false, true },
 	[SRXE_OP_CLOSE_CTX] = { do_close_ctx, true, false },
@@ -313,6 +341,9 @@ static const struct handler handlers[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_SVC_MAKE_CHANNEL] = { do_svc_only, false, false },
 	[SRXE_OP_CAPTURE_START] = { do_capture_start, false, true },
 	[SRXE_OP_CAPTURE_STOP] = { do_capture_stop, false, false },
+	[SRXE_OP_ALLOC_MW] = { do_alloc_mw, true, false },
+	[SRXE_OP_DEALLOC_MW] = { do_dealloc_mw, true, false },
+	[SRXE_OP_REREG_MR] = { do_rereg_mr, true, false },
 };
 
 static void run_handler(struct srxed *d, struct srxed_session *s,

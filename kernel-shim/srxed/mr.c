@@ -21,7 +21,13 @@ struct srxed_mem {
 	struct srxed_slab slab;
 	struct srxe_mem_client *client;
 	struct srxed_handles mrs;
+	struct srxed_handles mws;   /* memory windows */
 	struct srxe_mem_stats seen; /* this context's share of d->stats.mem */
+};
+
+struct srxed_mw {
+	uint32_t id; /* the window in the srxe_mem client */
+	struct srxed_pd *pd;
 };
 
 struct srxed_mr {
@@ -116,6 +122,10 @@ int srxed_mem_open(struct srxed *d, struct srxed_session *s, char *why)
 	ret = create_client(d, s, m, why);
 	if (!ret && srxed_handles_init(&m->mrs, cap))
 		ret = say(why, EINVAL, "bad MR handle capacity %u", cap);
+	if (!ret && srxed_handles_init(&m->mws, SRXED_HANDLES_MAX)) {
+		srxed_handles_destroy(&m->mrs);
+		ret = say(why, EINVAL, "bad MW handle capacity");
+	}
 	if (ret) {
 		srxe_mem_client_destroy(m->client);
 		srxed_slab_destroy(&m->slab);
@@ -139,12 +149,24 @@ static void release_mr(void *obj, uint32_t handle, void *arg)
 	d->stats.mr_handles--;
 }
 
+static void release_mw(void *obj, uint32_t handle, void *arg)
+{
+	struct srxed_mw *mw = obj;
+
+	(void)handle;
+	(void)arg;
+	mw->pd->users--;
+	free(mw);
+}
+
 void srxed_mem_close(struct srxed *d, struct srxed_session *s)
 {
 	struct srxed_mem *m = s->mem;
 
 	if (!m)
 		return;
+	srxed_handles_drain(&m->mws, release_mw, NULL);
+	srxed_handles_destroy(&m->mws);
 	srxed_handles_drain(&m->mrs, release_mr, d);
 	srxed_handles_destroy(&m->mrs);
 	stats_move(&d->stats.mem, &m->seen, false);
@@ -178,7 +200,7 @@ static int explain_invalid(const struct srxe_reg_mr_req *r, char *why)
 	if (r->access & ~known)
 		return say(why, EINVAL,
 			   "access flags 0x%x: bits 0x%x are not supported "
-			   "(srxe grants LOCAL_WRITE, REMOTE_READ, "
+			   "(srxe grants LOCAL_WRITE, REMOTE_READ, MW_BIND, "
 			   "REMOTE_WRITE, REMOTE_ATOMIC)",
 			   r->access, r->access & ~known);
 	return say(why, EINVAL,
@@ -370,6 +392,11 @@ int srxed_mr_dereg(struct srxed *d, struct srxed_session *s, uint32_t handle,
 	/* The application maps these frames until DEREG_DONE. */
 	hold = ret ? 0 : srxe_mem_hold_frames(m->client, &mr->released);
 	tables_unlock(d);
+	if (ret == -EBUSY)
+		return say(why, EBUSY,
+			   "MR 0x%x has memory windows bound to it: "
+			   "invalidate or deallocate them first",
+			   handle);
 	if (ret)
 		return say(why, EIO,
 			   "srxed internal error: MR 0x%x has no "
@@ -446,5 +473,110 @@ int srxed_mr_dereg_done(struct srxed *d, struct srxed_session *s,
 	srxed_handle_free(&m->mrs, handle);
 	release_mr(mr, handle, d);
 	account(d, m);
+	return 0;
+}
+
+int srxed_mw_alloc(struct srxed *d, struct srxed_session *s,
+		   const struct srxe_alloc_mw_req *req,
+		   struct srxe_alloc_mw_resp *resp, char *why)
+{
+	struct srxed_pd *pd = srxed_handle_lookup(&s->pds, req->pd_handle);
+	struct srxed_mem *m = s->mem;
+	struct srxed_mw *mw;
+	int ret;
+
+	if (!pd)
+		return say(why, EINVAL, "no such PD 0x%x in this context",
+			   req->pd_handle);
+	if (req->type != IBV_MW_TYPE_1 && req->type != IBV_MW_TYPE_2)
+		return say(why, EINVAL,
+			   "memory window type %u: srxe has types 1 and 2",
+			   req->type);
+	mw = calloc(1, sizeof(*mw));
+	if (!mw)
+		return say(why, ENOMEM, "srxed is out of memory");
+	if (srxed_handle_alloc(&m->mws, mw, &resp->mw_handle)) {
+		free(mw);
+		return say(why, ENOMEM, "context memory window limit reached");
+	}
+	tables_lock(d);
+	ret = srxe_mem_mw_alloc(m->client, req->pd_handle, req->type, &mw->id,
+				&resp->rkey);
+	tables_unlock(d);
+	if (ret) {
+		srxed_handle_free(&m->mws, resp->mw_handle);
+		free(mw);
+		return say(why, -ret,
+			   ret == -ENOMEM ? "memory window limit (max_mw %u) "
+					    "reached"
+					  : "memory window refused (%u)",
+			   SRXE_MEM_MAX_MWS);
+	}
+	mw->pd = pd;
+	pd->users++;
+	return 0;
+}
+
+int srxed_mw_dealloc(struct srxed *d, struct srxed_session *s, uint32_t handle,
+		     char *why)
+{
+	struct srxed_mem *m = s->mem;
+	struct srxed_mw *mw = srxed_handle_lookup(&m->mws, handle);
+
+	if (!mw)
+		return say(why, EINVAL,
+			   "no such memory window 0x%x in this context",
+			   handle);
+	tables_lock(d);
+	srxe_mem_mw_dealloc(m->client, mw->id);
+	tables_unlock(d);
+	srxed_handle_free(&m->mws, handle);
+	release_mw(mw, handle, NULL);
+	return 0;
+}
+
+int srxed_mr_rereg(struct srxed *d, struct srxed_session *s,
+		   const struct srxe_rereg_mr_req *req,
+		   struct srxe_rereg_mr_resp *resp, char *why)
+{
+	struct srxed_mem *m = s->mem;
+	struct srxed_mr *mr = srxed_handle_lookup(&m->mrs, req->mr_handle);
+	struct srxed_pd *pd = srxed_handle_lookup(&s->pds, req->pd_handle);
+	struct srxe_mr_keys keys;
+	int ret;
+
+	if (!mr || !mr->pd)
+		return say(why, EINVAL, "no such MR 0x%x in this context",
+			   req->mr_handle);
+	if (!pd)
+		return say(why, EINVAL, "no such PD 0x%x in this context",
+			   req->pd_handle);
+	if (req->flags & ~(IBV_REREG_MR_CHANGE_PD | IBV_REREG_MR_CHANGE_ACCESS))
+		return say(why, EINVAL,
+			   "REREG_MR flags 0x%x: only CHANGE_PD and "
+			   "CHANGE_ACCESS (a new translation is a new "
+			   "registration)",
+			   req->flags);
+	tables_lock(d);
+	ret = srxe_mem_rereg(m->client, mr->lkey, req->pd_handle, req->access,
+			     &keys);
+	tables_unlock(d);
+	if (ret == -EBUSY)
+		return say(why, EBUSY, "MR 0x%x has memory windows bound to it",
+			   req->mr_handle);
+	if (ret == -EAGAIN)
+		return say(why, EAGAIN,
+			   "MR 0x%x cannot keep its keys with these rights: "
+			   "register it anew",
+			   req->mr_handle);
+	if (ret)
+		return say(why, EINVAL,
+			   "access flags 0x%x refused (see REG_MR)",
+			   req->access);
+	mr->pd->users--;
+	mr->pd = pd;
+	pd->users++;
+	resp->lkey = keys.lkey;
+	resp->rkey = keys.rkey;
 	return 0;
 }

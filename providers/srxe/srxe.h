@@ -95,5 +95,13 @@ int srxe_dealloc_pd(struct ibv_pd *pd);
 struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 			   uint64_t hca_va, int access);
 int srxe_dereg_mr(struct verbs_mr *vmr);
+int srxe_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
+		  void *addr, size_t length, int access);
+
+/* srxe_mw.c */
+struct ibv_mw *srxe_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type);
+int srxe_dealloc_mw(struct ibv_mw *mw);
+int srxe_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw,
+		 struct ibv_mw_bind *mw_bind);
 
 #endif /* SRXE_PROVIDER_H */

@@ -296,6 +296,10 @@ static const struct verbs_context_ops srxe_ctx_ops = {
 
 	.alloc_pd = srxe_alloc_pd,
 	.dealloc_pd = srxe_dealloc_pd,
+	.alloc_mw = srxe_alloc_mw,
+	.dealloc_mw = srxe_dealloc_mw,
+	.bind_mw = srxe_bind_mw,
+	.rereg_mr = srxe_rereg_mr,
 	.dereg_mr = srxe_dereg_mr,
 	.free_context = srxe_free_context,
 	.query_device_ex = srxe_query_device_ex,

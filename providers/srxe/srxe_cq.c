@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "srxe_fatal.h"
@@ -207,4 +208,34 @@ int srxe_destroy_cq(struct ibv_cq *ibcq)
 	pthread_spin_destroy(&cq->lock);
 	free(cq);
 	return 0;
+}
+
+/*
+ * A QP moved to RESET: its completions not yet polled go, as mlx5 does
+ * (mlx5_cq_clean), so that flush errors of its previous life do not
+ * surface after it is brought back to RTS.  The engine writes no CQE for
+ * a reset QP and only writes slots at and after prod: the survivors are
+ * compacted towards prod and cons moves past the gap.
+ */
+void srxe_cq_purge_qp(struct srxe_cq *cq, uint32_t qpn)
+{
+	uint32_t head, end, dst;
+
+	pthread_spin_lock(&cq->lock);
+	head = cq->ring.head;
+	end = head + srxe_ring_ready(&cq->ring);
+	dst = end;
+	for (uint32_t i = end; i != head;) {
+		struct srxe_cqe *e = srxe_ring_at(&cq->ring, --i);
+
+		if (e->qp_num == qpn)
+			continue;
+		if (--dst != i)
+			memcpy(srxe_ring_at(&cq->ring, dst), e, sizeof(*e));
+	}
+	if (dst != head) {
+		cq->ring.head = dst;
+		srxe_ring_consume(&cq->ring);
+	}
+	pthread_spin_unlock(&cq->lock);
 }

@@ -145,6 +145,12 @@ static int reg_locked(struct srxe_context *ctx,
 	return 0;
 }
 
+/* verbs_mr first: libibverbs and srxe_dereg_mr() free it as a verbs_mr. */
+struct srxe_mr {
+	struct verbs_mr vmr;
+	uint64_t iova; /* kept for ibv_rereg_mr() without a new translation */
+};
+
 struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 			   uint64_t hca_va, int access)
 {
@@ -157,13 +163,15 @@ struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 		.length = length,
 		.iova = hca_va,
 	};
-	struct verbs_mr *vmr = calloc(1, sizeof(*vmr));
+	struct srxe_mr *mr = calloc(1, sizeof(*mr));
+	struct verbs_mr *vmr = &mr->vmr;
 	int ret;
 
-	if (!vmr) {
+	if (!mr) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	mr->iova = hca_va;
 	pthread_mutex_lock(&ctx->mr_lock);
 	ret = reg_locked(ctx, &req, vmr);
 	pthread_mutex_unlock(&ctx->mr_lock);
@@ -193,5 +201,89 @@ int srxe_dereg_mr(struct verbs_mr *vmr)
 	if (ret)
 		return ret;
 	free(vmr);
+	return 0;
+}
+
+/* PD/access change that keeps the keys (REREG_MR); EAGAIN: not possible. */
+static int rereg_in_place(struct srxe_context *ctx, const struct ibv_mr *m,
+			  const struct srxe_reg_mr_req *r, struct verbs_mr *out)
+{
+	struct srxe_rereg_mr_req req = {
+		.mr_handle = m->handle,
+		.flags = IBV_REREG_MR_CHANGE_PD | IBV_REREG_MR_CHANGE_ACCESS,
+		.pd_handle = r->pd_handle,
+		.access = r->access,
+	};
+	struct srxe_rereg_mr_resp resp;
+	int ret = srxe_ctx_call(ctx, SRXE_OP_REREG_MR, &req, sizeof(req), &resp,
+				sizeof(resp));
+
+	if (!ret) {
+		out->ibv_mr.lkey = resp.lkey;
+		out->ibv_mr.rkey = resp.rkey;
+	}
+	return ret;
+}
+
+/*
+ * ibv_rereg_mr().  A PD or access change keeps the MR's keys, as kernel
+ * rxe does (srxed changes the protection entry in place: REREG_MR).  A new
+ * translation is a new registration followed by the old one's
+ * deregistration under one mr_lock: new keys, the old ones stop working
+ * (rxe refuses translation changes).  Pages shared
+ * by both ranges keep their frames (srxed pins them twice for a moment);
+ * pages only the old range had are moved back.  If the old MR cannot go
+ * (memory windows are bound to it: EBUSY) the new one is undone and the
+ * MR stays exactly as it was.
+ */
+int srxe_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
+		  void *addr, size_t length, int access)
+{
+	struct srxe_mr *mr = srxe_container_of(vmr, struct srxe_mr, vmr);
+	struct ibv_mr *m = &vmr->ibv_mr;
+	struct srxe_context *ctx = to_srxe_context(m->context);
+	bool xlate = flags & IBV_REREG_MR_CHANGE_TRANSLATION;
+	int new_access =
+		flags & IBV_REREG_MR_CHANGE_ACCESS ? access : vmr->access;
+	struct srxe_reg_mr_req req = {
+		.pd_handle = flags & IBV_REREG_MR_CHANGE_PD ? pd->handle
+							    : m->pd->handle,
+		.access = (uint32_t)new_access & ~IBV_ACCESS_OPTIONAL_RANGE,
+		.va = xlate ? (uintptr_t)addr : (uintptr_t)m->addr,
+		.length = xlate ? length : m->length,
+		.iova = xlate ? (uintptr_t)addr : mr->iova,
+	};
+	struct verbs_mr fresh = { 0 };
+	int ret;
+
+	if (flags & ~(IBV_REREG_MR_CHANGE_TRANSLATION | IBV_REREG_MR_CHANGE_PD |
+		      IBV_REREG_MR_CHANGE_ACCESS) ||
+	    ((flags & IBV_REREG_MR_CHANGE_PD) && !pd)) {
+		errno = EINVAL;
+		return IBV_REREG_MR_ERR_INPUT;
+	}
+	if (!flags)
+		return 0;
+	pthread_mutex_lock(&ctx->mr_lock);
+	ret = xlate ? EAGAIN : rereg_in_place(ctx, m, &req, &fresh);
+	if (ret == EAGAIN)
+		ret = reg_locked(ctx, &req, &fresh);
+	else if (!ret)
+		fresh.ibv_mr.handle = m->handle;
+	if (!ret && fresh.ibv_mr.handle != m->handle) {
+		ret = dereg_locked(ctx, m->handle);
+		if (ret)
+			dereg_locked(ctx, fresh.ibv_mr.handle);
+	}
+	pthread_mutex_unlock(&ctx->mr_lock);
+	if (ret) {
+		errno = ret;
+		return IBV_REREG_MR_ERR_CMD;
+	}
+	m->handle = fresh.ibv_mr.handle;
+	m->lkey = fresh.ibv_mr.lkey;
+	m->rkey = fresh.ibv_mr.rkey;
+	vmr->access = new_access;
+	mr->iova = req.iova;
 	return 0;
 }

@@ -33,9 +33,13 @@ bool srxe_opcode_allowed(enum ibv_qp_type qpt, enum ibv_wr_opcode op)
 	case IBV_WR_RDMA_READ:
 	case IBV_WR_ATOMIC_CMP_AND_SWP:
 	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+	case IBV_WR_SEND_WITH_INV:
 		return qpt == IBV_QPT_RC;
+	case IBV_WR_BIND_MW:
+	case IBV_WR_LOCAL_INV:
+		return qpt == IBV_QPT_RC || qpt == IBV_QPT_UC;
 	default:
-		return false; /* memory windows, invalidation: not yet */
+		return false;
 	}
 }
 
@@ -78,7 +82,24 @@ static int srxe_send_check(const struct srxe_qp *qp,
 		return EINVAL;
 	if (qp->vqp.qp.qp_type == IBV_QPT_UD && !wr->wr.ud.ah)
 		return EINVAL;
+	if (wr->opcode == IBV_WR_BIND_MW &&
+	    (!wr->bind_mw.mw ||
+	     (!wr->bind_mw.bind_info.mr &&
+	      (wr->bind_mw.bind_info.addr || wr->bind_mw.bind_info.length))))
+		return EINVAL;
 	return 0;
+}
+
+/* The engine checks the window, the MR and the rights (mem/mw.c). */
+void srxe_wqe_bind(struct srxe_send_wqe *wqe, const struct ibv_mw *mw,
+		   uint32_t new_rkey, const struct ibv_mw_bind_info *info)
+{
+	wqe->mw.mw_rkey = mw->rkey;
+	wqe->mw.new_rkey = new_rkey;
+	wqe->mw.mr_lkey = info->mr ? info->mr->lkey : 0;
+	wqe->mw.access = info->mw_access_flags;
+	wqe->mw.addr = info->addr;
+	wqe->mw.length = info->length;
 }
 
 void srxe_wqe_init(struct srxe_qp *qp, struct srxe_send_wqe *wqe,
@@ -151,7 +172,21 @@ static void srxe_send_fill(struct srxe_qp *qp, struct srxe_send_wqe *wqe,
 			   const struct ibv_send_wr *wr)
 {
 	srxe_wqe_init(qp, wqe, wr->wr_id, wr->opcode, wr->send_flags);
-	wqe->imm_data = wr->imm_data;
+	switch (wr->opcode) {
+	case IBV_WR_BIND_MW:
+		srxe_wqe_bind(wqe, wr->bind_mw.mw, wr->bind_mw.rkey,
+			      &wr->bind_mw.bind_info);
+		return;
+	case IBV_WR_LOCAL_INV:
+		wqe->invalidate_rkey = wr->invalidate_rkey;
+		return;
+	case IBV_WR_SEND_WITH_INV:
+		wqe->invalidate_rkey = wr->invalidate_rkey;
+		break;
+	default:
+		wqe->imm_data = wr->imm_data;
+		break;
+	}
 	srxe_wqe_remote(wqe, wr, qp->vqp.qp.qp_type);
 	if (srxe_wants_inline(wr)) {
 		srxe_wqe_inline(wqe, wr->sg_list, wr->num_sge);

@@ -288,6 +288,12 @@ int srxe_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr, int attr_mask)
 		return ret;
 	if (attr_mask & IBV_QP_STATE)
 		ibqp->state = attr->qp_state;
+	if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RESET) {
+		srxe_cq_purge_qp(to_srxe_cq(ibqp->send_cq), ibqp->qp_num);
+		if (ibqp->recv_cq != ibqp->send_cq)
+			srxe_cq_purge_qp(to_srxe_cq(ibqp->recv_cq),
+					 ibqp->qp_num);
+	}
 	return 0;
 }
 

@@ -17,11 +17,12 @@
 #define SRXE_UD_SEND_OPS (IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_SEND_WITH_IMM)
 #define SRXE_UC_SEND_OPS                                                       \
 	(SRXE_UD_SEND_OPS | IBV_QP_EX_WITH_RDMA_WRITE |                        \
-	 IBV_QP_EX_WITH_RDMA_WRITE_WITH_IMM)
+	 IBV_QP_EX_WITH_RDMA_WRITE_WITH_IMM | IBV_QP_EX_WITH_BIND_MW |         \
+	 IBV_QP_EX_WITH_LOCAL_INV)
 #define SRXE_RC_SEND_OPS                                                       \
 	(SRXE_UC_SEND_OPS | IBV_QP_EX_WITH_RDMA_READ |                         \
 	 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |                                   \
-	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
+	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_SEND_WITH_INV)
 
 uint64_t srxe_qp_ex_supported(enum ibv_qp_type qpt)
 {
@@ -72,6 +73,41 @@ static void srxe_wr_send_imm(struct ibv_qp_ex *ibqp, __be32 imm_data)
 
 	if (wqe)
 		wqe->imm_data = imm_data;
+}
+
+static void srxe_wr_send_inv(struct ibv_qp_ex *ibqp, uint32_t invalidate_rkey)
+{
+	struct srxe_send_wqe *wqe = srxe_ex_claim(ibqp, IBV_WR_SEND_WITH_INV);
+
+	if (wqe)
+		wqe->invalidate_rkey = invalidate_rkey;
+}
+
+static void srxe_wr_local_inv(struct ibv_qp_ex *ibqp, uint32_t invalidate_rkey)
+{
+	struct srxe_send_wqe *wqe = srxe_ex_claim(ibqp, IBV_WR_LOCAL_INV);
+
+	if (wqe)
+		wqe->invalidate_rkey = invalidate_rkey;
+	to_srxe_qp_ex(ibqp)->ex_wqe = NULL; /* takes no SGE */
+}
+
+static void srxe_wr_bind_mw(struct ibv_qp_ex *ibqp, struct ibv_mw *mw,
+			    uint32_t rkey,
+			    const struct ibv_mw_bind_info *bind_info)
+{
+	struct srxe_send_wqe *wqe;
+
+	if (!mw || !bind_info ||
+	    (!bind_info->mr && (bind_info->addr || bind_info->length))) {
+		srxe_ex_fail(to_srxe_qp_ex(ibqp), EINVAL);
+		return;
+	}
+	wqe = srxe_ex_claim(ibqp, IBV_WR_BIND_MW);
+	if (!wqe)
+		return;
+	srxe_wqe_bind(wqe, mw, rkey, bind_info);
+	to_srxe_qp_ex(ibqp)->ex_wqe = NULL; /* takes no SGE */
 }
 
 static void srxe_ex_rdma(struct ibv_qp_ex *ibqp, enum ibv_wr_opcode opcode,
@@ -281,6 +317,12 @@ void srxe_qp_ex_install(struct srxe_qp *qp, uint64_t flags)
 		ex->wr_atomic_cmp_swp = srxe_wr_atomic_cmp_swp;
 	if (flags & IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
 		ex->wr_atomic_fetch_add = srxe_wr_atomic_fetch_add;
+	if (flags & IBV_QP_EX_WITH_BIND_MW)
+		ex->wr_bind_mw = srxe_wr_bind_mw;
+	if (flags & IBV_QP_EX_WITH_LOCAL_INV)
+		ex->wr_local_inv = srxe_wr_local_inv;
+	if (flags & IBV_QP_EX_WITH_SEND_WITH_INV)
+		ex->wr_send_inv = srxe_wr_send_inv;
 	ex->wr_set_ud_addr = srxe_wr_set_ud_addr;
 	ex->wr_set_sge = srxe_wr_set_sge;
 	ex->wr_set_sge_list = srxe_wr_set_sge_list;

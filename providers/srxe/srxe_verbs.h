@@ -120,6 +120,11 @@ bool srxe_opcode_allowed(enum ibv_qp_type qpt, enum ibv_wr_opcode op);
 
 /* srxe_qp_ex.c: the ibv_qp_ex builders; flags are validated by the caller */
 void srxe_qp_ex_install(struct srxe_qp *qp, uint64_t send_ops_flags);
+/* srxe_cq.c: drop the unpolled CQEs of a QP that went to RESET. */
+void srxe_cq_purge_qp(struct srxe_cq *cq, uint32_t qpn);
+/* srxe_post.c: the IBV_WR_BIND_MW part of a send WQE. */
+void srxe_wqe_bind(struct srxe_send_wqe *wqe, const struct ibv_mw *mw,
+		   uint32_t new_rkey, const struct ibv_mw_bind_info *info);
 /* Send ops flags srxe implements for a QP type; 0 for unsupported types. */
 uint64_t srxe_qp_ex_supported(enum ibv_qp_type qpt);
 

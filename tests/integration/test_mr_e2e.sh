@@ -80,7 +80,7 @@ with Context(name=sys.argv[1]) as ctx:
             print(f"pyverbs MR lkey {mr.lkey:#x} rkey {mr.rkey:#x}")
 PYEOF
 	) || fail "$mode: pyverbs MR: $out"
-	assert_contains "$out" "pyverbs MR lkey 0x[0-9a-f]+ rkey 0x0$" \
+	assert_contains "$out" "pyverbs MR lkey 0x[0-9a-f]+ rkey 0x[0-9a-f]+$" \
 		"$mode: pyverbs MR"
 	assert_idle "$dev"
 

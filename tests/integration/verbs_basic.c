@@ -318,8 +318,8 @@ static void check_rc_walk(struct fixture *f, struct ibv_cq *cq)
 	swr.num_sge = cap.max_send_sge + 1;
 	send_rejected(qp, &swr, "post_send above max_send_sge");
 	swr.num_sge = 1;
-	swr.opcode = IBV_WR_LOCAL_INV;
-	send_rejected(qp, &swr, "LOCAL_INV (unsupported opcode)");
+	swr.opcode = IBV_WR_TSO;
+	send_rejected(qp, &swr, "TSO (unsupported opcode)");
 	swr.opcode = IBV_WR_SEND;
 	swr.send_flags = IBV_SEND_INLINE;
 	sg[0].length = 4096;
