@@ -35,7 +35,7 @@
 #include <stdint.h>
 
 #define SRXE_RING_CACHELINE 64
-#define SRXE_PAGE_SIZE 4096
+#define SRXE_PAGE_SIZE	    4096
 
 /* One producer or consumer index, alone on its cache line. */
 struct srxe_ring_index {
@@ -121,6 +121,16 @@ struct srxe_send_wqe {
 			uint32_t remote_qkey;
 			uint32_t reserved;
 		} ud;
+		/*
+		 * XRC_SEND QPs (any opcode): the remote XRC SRQ number the
+		 * XRCETH carries.  It sits in the last word of the union,
+		 * which no other opcode of an XRC_SEND QP uses (atomic's
+		 * reserved), so rdma/atomic fields stay valid beside it.
+		 */
+		struct {
+			uint32_t unused[7];
+			uint32_t remote_srqn;
+		} xrc;
 	};
 	/* followed by struct srxe_wqe_sge sge[num_sge] or inline bytes */
 };
@@ -136,14 +146,14 @@ struct srxe_recv_wqe {
 /* Completion, written by the engine: the fields of struct ibv_wc. */
 struct srxe_cqe {
 	uint64_t wr_id;
-	uint32_t status;     /* enum ibv_wc_status */
-	uint32_t opcode;     /* enum ibv_wc_opcode */
+	uint32_t status; /* enum ibv_wc_status */
+	uint32_t opcode; /* enum ibv_wc_opcode */
 	uint32_t vendor_err;
 	uint32_t byte_len;
-	uint32_t imm_data;   /* network order; or the invalidated rkey */
+	uint32_t imm_data; /* network order; or the invalidated rkey */
 	uint32_t qp_num;
 	uint32_t src_qp;
-	uint32_t wc_flags;   /* enum ibv_wc_flags */
+	uint32_t wc_flags; /* enum ibv_wc_flags */
 	uint16_t pkey_index;
 	uint16_t slid;
 	uint8_t sl;
