@@ -133,6 +133,8 @@ void srxed_query_device(const struct srxed *d,
 	a->device_cap_flags = IBV_DEVICE_SYS_IMAGE_GUID |
 			      IBV_DEVICE_RC_RNR_NAK_GEN |
 			      IBV_DEVICE_PORT_ACTIVE_EVENT;
+	/* Issue #10: XRC domains, XRC SRQs, XRC_SEND/XRC_RECV QPs. */
+	a->device_cap_flags |= IBV_DEVICE_XRC;
 	a->atomic_cap = IBV_ATOMIC_NONE;
 	a->phys_port_cnt = 1;
 	fill_limits(&d->cfg, a);

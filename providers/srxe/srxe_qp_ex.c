@@ -27,6 +27,7 @@ uint64_t srxe_qp_ex_supported(enum ibv_qp_type qpt)
 {
 	switch (qpt) {
 	case IBV_QPT_RC:
+	case IBV_QPT_XRC_SEND:
 		return SRXE_RC_SEND_OPS;
 	case IBV_QPT_UC:
 		return SRXE_UC_SEND_OPS;
@@ -161,6 +162,15 @@ static void srxe_wr_set_ud_addr(struct ibv_qp_ex *ibqp, struct ibv_ah *ah,
 	wqe->ud.remote_qkey = remote_qkey;
 }
 
+/* XRC_SEND: the remote XRC SRQ this WR's message goes to. */
+static void srxe_wr_set_xrc_srqn(struct ibv_qp_ex *ibqp, uint32_t remote_srqn)
+{
+	struct srxe_send_wqe *wqe = srxe_ex_cur(ibqp);
+
+	if (wqe)
+		wqe->xrc.remote_srqn = remote_srqn;
+}
+
 static void srxe_wr_set_sge_list(struct ibv_qp_ex *ibqp, size_t num_sge,
 				 const struct ibv_sge *sg_list)
 {
@@ -282,6 +292,7 @@ void srxe_qp_ex_install(struct srxe_qp *qp, uint64_t flags)
 	if (flags & IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
 		ex->wr_atomic_fetch_add = srxe_wr_atomic_fetch_add;
 	ex->wr_set_ud_addr = srxe_wr_set_ud_addr;
+	ex->wr_set_xrc_srqn = srxe_wr_set_xrc_srqn;
 	ex->wr_set_sge = srxe_wr_set_sge;
 	ex->wr_set_sge_list = srxe_wr_set_sge_list;
 	ex->wr_set_inline_data = srxe_wr_set_inline_data;
