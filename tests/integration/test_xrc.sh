@@ -94,8 +94,7 @@ cp -r "$PYTESTS" "$TEST_ROOT/py/tests"
 gunzip -rf "$TEST_ROOT/py/tests"
 
 for mode in shortcut mtt; do
-	dev=srxexrc$mode$$
-	dev=${dev:0:15}
+	dev=srxex${mode:0:1}$$
 	srxe_up "$dev" --translation "$mode"
 	caps=$(with_srxe_env ibv_devinfo -v -d "$dev")
 	assert_contains "$caps" "XRC" "ibv_devinfo -v device_cap_flags ($mode)"
