@@ -197,8 +197,10 @@ struct srxe_status_resp {
 #include "srxe/proto_event.h"
 /* Opcodes 36-37 (issue #5, `srxe capture`): include/srxe/proto_capture.h. */
 #include "srxe/proto_capture.h"
-/* Opcodes 40-41 (issue #10, memory windows): include/srxe/proto_mw.h. */
+/* Opcodes 40-42 (issue #10, memory windows): include/srxe/proto_mw.h. */
 #include "srxe/proto_mw.h"
+/* Opcodes 50-57 (issue #10, XRC): include/srxe/proto_xrc.h. */
+#include "srxe/proto_xrc.h"
 
 /*
  * Opcode ranges reserved for later groups (each group keeps its bodies in
@@ -210,6 +212,7 @@ struct srxe_status_resp {
 /* Bound of the opcode tables: every assigned opcode is below it. */
 #define SRXE_OP_TABLE_SIZE 64
 _Static_assert(SRXE_OP_VERBS_END <= SRXE_OP_TABLE_SIZE, "opcode table");
+_Static_assert(SRXE_OP_XRC_END <= 58, "XRC owns opcodes 50-57");
 
 /* Static facts about one opcode. */
 struct srxe_op_info {

@@ -130,6 +130,17 @@ struct srxe_send_wqe {
 			uint64_t addr;
 			uint64_t length;
 		} mw;
+		/*
+		 * XRC_SEND QPs (any opcode they may post): the remote XRC SRQ
+		 * number the XRCETH carries.  It sits in the last word of the
+		 * union, which no opcode of an XRC_SEND QP uses (atomic's
+		 * reserved; BIND_MW is RC/UC only), so rdma/atomic fields
+		 * stay valid beside it.
+		 */
+		struct {
+			uint32_t unused[7];
+			uint32_t remote_srqn;
+		} xrc;
 	};
 	/* followed by struct srxe_wqe_sge sge[num_sge] or inline bytes */
 };

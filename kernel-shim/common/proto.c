@@ -96,6 +96,17 @@ static const struct srxe_op_info op_table[SRXE_OP_TABLE_SIZE] = {
 				 sizeof(struct srxe_dealloc_mw_req), 0 },
 	[SRXE_OP_REREG_MR] = { "REREG_MR", sizeof(struct srxe_rereg_mr_req),
 			       sizeof(struct srxe_rereg_mr_resp) },
+	/* Issue #10: include/srxe/proto_xrc.h. */
+	[SRXE_OP_OPEN_XRCD] = { "OPEN_XRCD", sizeof(struct srxe_open_xrcd_req),
+				sizeof(struct srxe_open_xrcd_resp) },
+	[SRXE_OP_CLOSE_XRCD] = { "CLOSE_XRCD", sizeof(struct srxe_destroy_req),
+				 0 },
+	[SRXE_OP_CREATE_XSRQ] = { "CREATE_XSRQ",
+				  sizeof(struct srxe_create_xsrq_req),
+				  sizeof(struct srxe_create_xsrq_resp) },
+	[SRXE_OP_CREATE_XRC_TGT] = { "CREATE_XRC_TGT",
+				     sizeof(struct srxe_create_xrc_tgt_req),
+				     sizeof(struct srxe_create_xrc_tgt_resp) },
 };
 _Static_assert(SRXE_OP_MW_END <= 48, "memory-window opcodes are 40-47");
 

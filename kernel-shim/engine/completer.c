@@ -466,7 +466,14 @@ static void drain_held(struct srxe_eng_qp *qp)
 void srxe_comp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		  const struct srxe_sg *payload, int nchunks)
 {
-	if (qp->type != IBV_QPT_RC || !srxe_qp_can_send(qp)) {
+	/* Responses come to requesters: RC QPs and XRC_SEND QPs, each on
+	 * its own transport (an XRC target sends, never receives, them). */
+	bool rc = qp->type == IBV_QPT_RC &&
+		  pkt->op->transport == SRXE_TRANSPORT_RC;
+	bool xrc = qp->type == IBV_QPT_XRC_SEND &&
+		   pkt->op->transport == SRXE_TRANSPORT_XRC;
+
+	if (!(rc || xrc) || !srxe_qp_can_send(qp)) {
 		qp->ctx->eng->stats.drops++;
 		qp->ctx->eng->stats.drop_bad_state++;
 		return;

@@ -82,6 +82,9 @@ static void parse_ext(const uint8_t *h, enum srxe_ext_hdr kind,
 	case SRXE_EXT_ATOMICACKETH:
 		pkt->atomic_orig = srxe_atmack_orig(h);
 		break;
+	case SRXE_EXT_XRCETH:
+		pkt->xrc_srqn = srxe_xrceth_srqn(h);
+		break;
 	case SRXE_EXT_COUNT:
 		break;
 	}

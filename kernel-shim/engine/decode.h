@@ -91,6 +91,7 @@ struct srxe_pkt {
 		uint64_t compare;
 	} atomic;
 	uint64_t atomic_orig; /* AtomicAckETH */
+	uint32_t xrc_srqn;    /* XRCETH */
 
 	const uint8_t *payload; /* message data, pad excluded */
 	uint32_t payload_len;

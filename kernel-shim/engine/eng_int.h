@@ -27,6 +27,7 @@
 #define SRXE_ENG_MAX_RD_ATOM 128
 #define SRXE_ENG_MAX_MSG     0x80000000ull
 #define SRXE_ENG_QP_HASH     4096
+#define SRXE_ENG_SRQ_HASH    256
 #define SRXE_ATOMIC_CACHE    16
 /* Packets one QP may send per pass before others get their turn. */
 #define SRXE_REQ_BUDGET 64
@@ -42,6 +43,7 @@ struct srxe_engine {
 	struct srxe_list ctxs;
 	uint64_t next_ctx_id;
 	struct srxe_eng_qp *qp_hash[SRXE_ENG_QP_HASH];
+	struct srxe_eng_srq *srq_hash[SRXE_ENG_SRQ_HASH]; /* XRC SRQs */
 	struct srxe_xport local;
 	struct srxe_xport *wire; /* issue #5; NULL: off-host drops */
 	struct srxe_capture
@@ -91,6 +93,10 @@ struct srxe_eng_srq {
 	uint32_t users;
 	bool error;
 	uint64_t user_handle;
+	/* XRC (xrcd != 0): domain id, SRQ number, completion CQ. */
+	uint32_t xrcd, srqn;
+	struct srxe_eng_cq *cq;
+	struct srxe_eng_srq *hash_next;
 };
 
 struct srxe_eng_ah {
@@ -163,6 +169,7 @@ struct srxe_resp_state {
 	uint64_t va;
 	uint32_t rkey, dma_len;
 	uint64_t wr_off;
+	uint32_t xsrqn; /* XRC target: the SRQ of the message in progress */
 	struct {
 		uint32_t psn;
 		bool valid;
@@ -177,9 +184,11 @@ struct srxe_eng_qp {
 	struct srxe_list node;
 	struct srxe_eng_qp *hash_next;
 	uint32_t type, qpn, pd, sig_all;
+	uint32_t xrcd; /* XRC_RECV: domain id */
 	struct srxe_eng_cq *scq, *rcq;
 	struct srxe_eng_srq *srq;
 	struct srxe_ring_hdr *sq, *rq;
+	struct srxe_ring_hdr *own_sq; /* XRC target: private empty SQ */
 	uint32_t sq_size, sq_stride, rq_size, rq_stride;
 	struct srxe_qp_cap_wire cap;
 	uint64_t user_handle;
@@ -248,6 +257,8 @@ int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 		 bool solicited);
 
 /* ---- rq.c ---- */
+/* The XRC SRQ numbered @srqn, or NULL. */
+struct srxe_eng_srq *srxe_xsrq_lookup(struct srxe_engine *eng, uint32_t srqn);
 /* 1: a WQE was taken into @out; 0: queue empty; -1: ring garbage. */
 int srxe_rq_take(struct srxe_eng_qp *qp, struct srxe_rwqe *out);
 /* Own RQ only: flush posted WQEs with IBV_WC_WR_FLUSH_ERR. */
@@ -263,6 +274,20 @@ static inline bool srxe_qp_can_send(const struct srxe_eng_qp *qp)
 {
 	return qp->attr.qp_state == IBV_QPS_RTS ||
 	       qp->attr.qp_state == IBV_QPS_SQD;
+}
+/* RC and both XRC halves: PSNs, ACKs, retries (IBA 9.7). */
+static inline bool srxe_qp_reliable(const struct srxe_eng_qp *qp)
+{
+	return qp->type == IBV_QPT_RC || qp->type == IBV_QPT_XRC_SEND ||
+	       qp->type == IBV_QPT_XRC_RECV;
+}
+/* Opcode of an RC request/response on this QP's transport. */
+static inline uint8_t srxe_qp_opcode(const struct srxe_eng_qp *qp,
+				     uint8_t rc_opcode)
+{
+	return qp->type == IBV_QPT_XRC_SEND || qp->type == IBV_QPT_XRC_RECV
+		       ? (uint8_t)(rc_opcode + SRXE_OP_XRC_BASE)
+		       : rc_opcode;
 }
 static inline bool srxe_qp_can_recv(const struct srxe_eng_qp *qp)
 {

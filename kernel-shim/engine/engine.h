@@ -102,6 +102,14 @@ struct srxe_eng_srq_init {
 	uint32_t size, stride; /* stride fits max_sge */
 	uint32_t max_wr, max_sge, srq_limit;
 	uint64_t user_handle;
+	/*
+	 * XRC SRQ (xrcd != 0): the XRC domain's device-wide id, the SRQ
+	 * number XRCETHs name (unique in this engine) and the CQ its
+	 * receive completions go to (of the same context).  0/NULL: basic.
+	 */
+	uint32_t xrcd;
+	uint32_t srqn;
+	struct srxe_eng_cq *cq;
 };
 
 int srxe_eng_srq_create(struct srxe_eng_ctx *ctx,
@@ -115,8 +123,14 @@ void srxe_eng_srq_query(const struct srxe_eng_srq *srq,
 /* -EBUSY while a QP uses it. */
 int srxe_eng_srq_destroy(struct srxe_eng_srq *srq, const char **why);
 
+/*
+ * XRC_SEND: send_cq only (recv_cq may be the same CQ or NULL), no RQ, no
+ * SRQ.  XRC_RECV (target): xrcd != 0, no CQs, rings or PD; requests are
+ * served from the XRC SRQ their XRCETH names when it is in the same
+ * domain, with that SRQ's PD, CQ and context memory.
+ */
 struct srxe_eng_qp_init {
-	uint32_t qp_type; /* IBV_QPT_RC / UC / UD */
+	uint32_t qp_type; /* IBV_QPT_RC / UC / UD / XRC_SEND / XRC_RECV */
 	uint32_t qp_num;  /* unique in this srxed */
 	uint32_t pd_handle;
 	uint32_t sq_sig_all;
@@ -126,6 +140,7 @@ struct srxe_eng_qp_init {
 	uint32_t sq_size, sq_stride, rq_size, rq_stride;
 	struct srxe_qp_cap_wire cap;
 	uint64_t user_handle;
+	uint32_t xrcd; /* XRC_RECV: the domain's device-wide id */
 };
 
 int srxe_eng_qp_create(struct srxe_eng_ctx *ctx,

@@ -32,6 +32,27 @@
 	L_TWO(AETH, SRXE_AETH_LEN, ATOMICACKETH, SRXE_ATOMICACKETH_LEN)
 #define L_DETH_IMMDT L_TWO(DETH, SRXE_DETH_LEN, IMMDT, SRXE_IMMDT_LEN)
 
+/* XRC requests: the XRCETH first, then what the RC opcode carries. */
+#define OFFX (SRXE_BTH_LEN + SRXE_XRCETH_LEN)
+#define X_BTH                                                                  \
+	.hdr_len = OFFX, .n_ext = 1, .ext = { SRXE_EXT_XRCETH },               \
+	.ext_off = { [SRXE_EXT_XRCETH] = OFF1 }
+#define X_ONE(h, len)                                                          \
+	.hdr_len = OFFX + (len), .n_ext = 2,                                   \
+	.ext = { SRXE_EXT_XRCETH, SRXE_EXT_##h },                              \
+	.ext_off = { [SRXE_EXT_XRCETH] = OFF1, [SRXE_EXT_##h] = OFFX }
+#define X_TWO(h1, len1, h2, len2)                                              \
+	.hdr_len = OFFX + (len1) + (len2), .n_ext = 3,                         \
+	.ext = { SRXE_EXT_XRCETH, SRXE_EXT_##h1, SRXE_EXT_##h2 },              \
+	.ext_off = { [SRXE_EXT_XRCETH] = OFF1,                                 \
+		     [SRXE_EXT_##h1] = OFFX,                                   \
+		     [SRXE_EXT_##h2] = OFFX + (len1) }
+#define X_RETH	     X_ONE(RETH, SRXE_RETH_LEN)
+#define X_IMMDT	     X_ONE(IMMDT, SRXE_IMMDT_LEN)
+#define X_IETH	     X_ONE(IETH, SRXE_IETH_LEN)
+#define X_ATOMICETH  X_ONE(ATOMICETH, SRXE_ATOMICETH_LEN)
+#define X_RETH_IMMDT X_TWO(RETH, SRXE_RETH_LEN, IMMDT, SRXE_IMMDT_LEN)
+
 #define OP(code, tr, str, fl, layout)                                          \
 	[code] = { .name = (str),                                              \
 		   .flags = (fl),                                              \
@@ -105,6 +126,35 @@ static const struct srxe_opcode_info opcode_table[256] = {
 	OP(0x64, UD, "UD Send Only", R_ONLY | SEND, L_DETH),
 	OP(0x65, UD, "UD Send Only Immediate", R_ONLY | SEND | IMM,
 	   L_DETH_IMMDT),
+
+	OP(0xa0, XRC, "XRC Send First", R_FIRST | SEND, X_BTH),
+	OP(0xa1, XRC, "XRC Send Middle", R_MIDDLE | SEND, X_BTH),
+	OP(0xa2, XRC, "XRC Send Last", RC_LAST | SEND, X_BTH),
+	OP(0xa3, XRC, "XRC Send Last Immediate", RC_LAST | SEND | IMM, X_IMMDT),
+	OP(0xa4, XRC, "XRC Send Only", RC_ONLY | SEND, X_BTH),
+	OP(0xa5, XRC, "XRC Send Only Immediate", RC_ONLY | SEND | IMM, X_IMMDT),
+	OP(0xa6, XRC, "XRC RDMA Write First", R_FIRST | WRITE, X_RETH),
+	OP(0xa7, XRC, "XRC RDMA Write Middle", R_MIDDLE | WRITE, X_BTH),
+	OP(0xa8, XRC, "XRC RDMA Write Last", RC_LAST | WRITE, X_BTH),
+	OP(0xa9, XRC, "XRC RDMA Write Last Immediate", RC_LAST | WRITE | IMM,
+	   X_IMMDT),
+	OP(0xaa, XRC, "XRC RDMA Write Only", RC_ONLY | WRITE, X_RETH),
+	OP(0xab, XRC, "XRC RDMA Write Only Immediate", RC_ONLY | WRITE | IMM,
+	   X_RETH_IMMDT),
+	OP(0xac, XRC, "XRC RDMA Read Request",
+	   SRXE_OPF_REQUEST | SRXE_OPF_READ | SRXE_OPF_ONLY | SRXE_OPF_ACKREQ,
+	   X_RETH),
+	OP(0xad, XRC, "XRC RDMA Read Response First", RRESP(FIRST), L_AETH),
+	OP(0xae, XRC, "XRC RDMA Read Response Middle", RRESP(MIDDLE), L_BTH),
+	OP(0xaf, XRC, "XRC RDMA Read Response Last", RRESP(LAST), L_AETH),
+	OP(0xb0, XRC, "XRC RDMA Read Response Only", RRESP(ONLY), L_AETH),
+	OP(0xb1, XRC, "XRC Acknowledge", ACK, L_AETH),
+	OP(0xb2, XRC, "XRC Atomic Acknowledge", ACK | SRXE_OPF_ATOMIC,
+	   L_AETH_ATMACK),
+	OP(0xb3, XRC, "XRC Compare Swap", ATOMIC_RQ, X_ATOMICETH),
+	OP(0xb4, XRC, "XRC Fetch Add", ATOMIC_RQ, X_ATOMICETH),
+	OP(0xb6, XRC, "XRC Send Last Invalidate", RC_LAST | SEND | INV, X_IETH),
+	OP(0xb7, XRC, "XRC Send Only Invalidate", RC_ONLY | SEND | INV, X_IETH),
 };
 
 const struct srxe_opcode_info *srxe_opcode_info(uint8_t opcode)
@@ -124,6 +174,7 @@ const char *srxe_ext_hdr_name(enum srxe_ext_hdr hdr)
 		[SRXE_EXT_IETH] = "IETH",
 		[SRXE_EXT_ATOMICETH] = "AtomicETH",
 		[SRXE_EXT_ATOMICACKETH] = "AtomicAckETH",
+		[SRXE_EXT_XRCETH] = "XRCETH",
 	};
 
 	if ((unsigned int)hdr >= SRXE_EXT_COUNT)

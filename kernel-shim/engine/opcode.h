@@ -5,14 +5,18 @@
  * "what is this packet" question so that no other code switches on opcode
  * numbers.
  *
- * Covered: RC 0x00-0x14, 0x16, 0x17; UC 0x20-0x2b; UD 0x64, 0x65.  Not
- * covered (srxe_opcode_info() returns NULL): RD and XRC, which rxe does not
- * support either, CNP (0x81; Wireshark 4.0 has no name for it) and the
- * reserved/vendor values.
+ * Covered: RC 0x00-0x14, 0x16, 0x17; UC 0x20-0x2b; UD 0x64, 0x65; XRC
+ * 0xa0-0xb4, 0xb6, 0xb7 (the RC set + 0xa0, requests with an XRCETH after
+ * the BTH, responses exactly like RC's).  Not covered (srxe_opcode_info()
+ * returns NULL): RD, which rxe does not support either, CNP (0x81;
+ * Wireshark 4.0 has no name for it) and the reserved/vendor values.
  *
  * Names are exactly what Wireshark 4.0's tshark prints in the Info column
  * before " QP=..." (quirk included: it prints "UC RDMA Write First" with no
- * space before "QP=").
+ * space before "QP=").  XRC is the exception: tshark 4.0 names XRC opcodes
+ * only in its -V tree ("Extended Reliable Connection (XRC) - SEND Only")
+ * and prints "Unknown OpCode" in the Info column, so XRC names here follow
+ * the RC ones with the "XRC " prefix.
  */
 #ifndef SRXE_ENGINE_OPCODE_H
 #define SRXE_ENGINE_OPCODE_H
@@ -60,6 +64,12 @@ enum srxe_opcode {
 
 	SRXE_OP_UD_SEND_ONLY = 0x64,
 	SRXE_OP_UD_SEND_ONLY_IMM = 0x65,
+
+	/* XRC: the RC opcode + SRXE_OP_XRC_BASE. */
+	SRXE_OP_XRC_BASE = 0xa0,
+	SRXE_OP_XRC_SEND_ONLY = 0xa4,
+	SRXE_OP_XRC_ACKNOWLEDGE = 0xb1,
+	SRXE_OP_XRC_ATOMIC_ACKNOWLEDGE = 0xb2,
 };
 
 /* The opcode's top three bits. */
@@ -69,6 +79,7 @@ enum srxe_transport {
 	SRXE_TRANSPORT_RD = 2,
 	SRXE_TRANSPORT_UD = 3,
 	SRXE_TRANSPORT_CNP = 4,
+	SRXE_TRANSPORT_XRC = 5,
 };
 
 /* Extension transport headers (after the BTH). */
@@ -80,11 +91,12 @@ enum srxe_ext_hdr {
 	SRXE_EXT_IETH,
 	SRXE_EXT_ATOMICETH,
 	SRXE_EXT_ATOMICACKETH,
+	SRXE_EXT_XRCETH,
 	SRXE_EXT_COUNT
 };
 
-/* No RC/UC/UD opcode carries more than two extension headers. */
-#define SRXE_EXT_MAX 2
+/* XRC RDMA Write Only Immediate: XRCETH, RETH, ImmDt. */
+#define SRXE_EXT_MAX 3
 
 enum srxe_opcode_flag {
 	/* Position of the packet inside its message. */
@@ -107,8 +119,8 @@ enum srxe_opcode_flag {
 	SRXE_OPF_WRITE = 1u << 11,
 	SRXE_OPF_READ = 1u << 12,
 	SRXE_OPF_ATOMIC = 1u << 13,
-	/* An RC requester sets BTH.AckReq on this packet (end of a message,
-	 * READ request, atomics) and the responder must answer it. */
+	/* An RC/XRC requester sets BTH.AckReq on this packet (end of a
+	 * message, READ request, atomics) and the responder must answer it. */
 	SRXE_OPF_ACKREQ = 1u << 14,
 };
 

@@ -18,19 +18,38 @@ static bool pow2(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
+/* An XRC target has no queues, CQs or PD of its own. */
+static const char *check_xrc_target(const struct srxe_eng_qp_init *in)
+{
+	if (!in->xrcd)
+		return "an XRC target QP needs an XRC domain";
+	if (in->send_cq || in->recv_cq || in->srq || in->sq || in->rq)
+		return "an XRC target QP has no CQs, SRQ or rings";
+	return NULL;
+}
+
 static const char *check_geometry(struct srxe_eng_ctx *ctx,
 				  const struct srxe_eng_qp_init *in)
 {
 	const struct srxe_qp_cap_wire *cap = &in->cap;
 	uint64_t sq_need = cap->max_send_sge * sizeof(struct srxe_wqe_sge);
+	bool xrc_send = in->qp_type == IBV_QPT_XRC_SEND;
 
 	if (cap->max_inline_data > sq_need)
 		sq_need = cap->max_inline_data;
+	if (in->qp_type == IBV_QPT_XRC_RECV)
+		return check_xrc_target(in);
 	if (in->qp_type != IBV_QPT_RC && in->qp_type != IBV_QPT_UC &&
-	    in->qp_type != IBV_QPT_UD)
-		return "QP type must be RC, UC or UD";
-	if (!in->send_cq || !in->recv_cq || in->send_cq->ctx != ctx ||
-	    in->recv_cq->ctx != ctx || (in->srq && in->srq->ctx != ctx))
+	    in->qp_type != IBV_QPT_UD && !xrc_send)
+		return "QP type must be RC, UC, UD, XRC_SEND or XRC_RECV";
+	if (in->xrcd)
+		return "only XRC target QPs belong to an XRC domain";
+	if (xrc_send && (in->srq || in->rq))
+		return "an XRC_SEND QP receives nothing: no RQ, no SRQ";
+	if (!in->send_cq || (!in->recv_cq && !xrc_send) ||
+	    in->send_cq->ctx != ctx ||
+	    (in->recv_cq && in->recv_cq->ctx != ctx) ||
+	    (in->srq && in->srq->ctx != ctx))
 		return "CQs and SRQ must belong to the QP's context";
 	if (cap->max_send_sge > SRXE_ENG_MAX_SGE ||
 	    cap->max_recv_sge > SRXE_ENG_MAX_SGE ||
@@ -41,7 +60,7 @@ static const char *check_geometry(struct srxe_eng_ctx *ctx,
 	    !srxe_ctx_in_arena(ctx, in->sq,
 			       srxe_ring_bytes(in->sq_size, in->sq_stride)))
 		return "SQ ring geometry is inconsistent";
-	if (in->srq)
+	if (in->srq || xrc_send)
 		return NULL;
 	if (!pow2(in->rq_size) ||
 	    in->rq_stride <
@@ -74,6 +93,35 @@ static int alloc_swqes(struct srxe_eng_qp *qp)
 			(uint8_t *)(qp->swqe[i].sge + qp->cap.max_send_sge);
 	}
 	return 0;
+}
+
+/*
+ * An XRC target sends no requests, but the requester, flush and RESET
+ * code all walk an SQ: a private empty one (never shared, never posted
+ * to) keeps them uniform instead of a NULL check in each.
+ */
+static int xrc_target_sq(struct srxe_eng_qp *qp)
+{
+	const uint32_t stride = 64;
+
+	qp->own_sq = calloc(1, srxe_ring_bytes(1, stride));
+	if (!qp->own_sq)
+		return -ENOMEM;
+	qp->sq = qp->own_sq;
+	qp->sq_size = 1;
+	qp->sq_stride = stride;
+	return 0;
+}
+
+/* CQ and SRQ references of @qp, taken (+1) or dropped (-1). */
+static void take_cqs(struct srxe_eng_qp *qp, int d)
+{
+	if (qp->scq)
+		qp->scq->users += d;
+	if (qp->rcq)
+		qp->rcq->users += d;
+	if (qp->srq)
+		qp->srq->users += d;
 }
 
 int srxe_eng_qp_create(struct srxe_eng_ctx *ctx,
@@ -110,18 +158,22 @@ int srxe_eng_qp_create(struct srxe_eng_ctx *ctx,
 	qp->rq_stride = init->rq_stride;
 	qp->cap = init->cap;
 	qp->user_handle = init->user_handle;
+	qp->xrcd = init->xrcd;
 	qp->attr.qp_state = IBV_QPS_RESET;
 	qp->attr.path_mtu = ctx->eng->cfg.active_mtu;
 	qp->mtu = srxe_mtu_bytes(ctx->eng->cfg.active_mtu);
-	if (alloc_swqes(qp)) {
+	if (qp->type == IBV_QPT_XRC_RECV && xrc_target_sq(qp)) {
 		free(qp);
 		*why = "out of memory";
 		return -ENOMEM;
 	}
-	qp->scq->users++;
-	qp->rcq->users++;
-	if (qp->srq)
-		qp->srq->users++;
+	if (alloc_swqes(qp)) {
+		free(qp->own_sq);
+		free(qp);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	take_cqs(qp, 1);
 	srxe_list_add_tail(&ctx->qps, &qp->node);
 	srxe_qp_hash_add(ctx->eng, qp);
 	ctx->eng->stats.qps++;
@@ -138,13 +190,11 @@ void srxe_eng_qp_destroy(struct srxe_eng_qp *qp)
 	/* Type 2 windows bound to it die with it (its QPN may come back). */
 	if (qp->ctx->mem)
 		srxe_mem_mw_qp_gone(qp->ctx->mem, qp->qpn);
-	qp->scq->users--;
-	qp->rcq->users--;
-	if (qp->srq)
-		qp->srq->users--;
+	take_cqs(qp, -1);
 	qp->ctx->eng->stats.qps--;
 	srxe_reseq_clear(&qp->comp.reseq);
 	srxe_reseq_clear(&qp->resp.reseq);
+	free(qp->own_sq);
 	free(qp->swqe_store);
 	free(qp->swqe);
 	free(qp);
@@ -337,10 +387,20 @@ static unsigned int held_rwqe_flush(struct srxe_eng_qp *qp)
 		.qp_num = qp->qpn,
 	};
 
+	struct srxe_eng_cq *cq = qp->rcq;
+
 	if (!qp->resp.have_rwqe)
 		return 0;
+	if (qp->type == IBV_QPT_XRC_RECV) {
+		/* The WQE came from the XRC SRQ of the message; if that SRQ
+		 * is gone, so is the CQ its flush would go to. */
+		struct srxe_eng_srq *srq =
+			srxe_xsrq_lookup(qp->ctx->eng, qp->resp.xsrqn);
+
+		cq = srq && srq->xrcd == qp->xrcd ? srq->cq : NULL;
+	}
 	cqe.wr_id = qp->resp.rwqe.wr_id;
-	if (srxe_cq_push(qp->rcq, &cqe, false))
+	if (cq && srxe_cq_push(cq, &cqe, false))
 		return 0;
 	qp->resp.have_rwqe = false;
 	return 1;

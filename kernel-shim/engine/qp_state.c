@@ -174,10 +174,14 @@ static const struct transition table[NSTATES][NSTATES] = {
 	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                    \
 	 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
 
+/* XRC initiators and targets follow RC's table, with the differences
+ * xrc_required() applies (the kernel's qp_state_table columns). */
 static int type_index(enum ibv_qp_type type)
 {
 	switch (type) {
 	case IBV_QPT_RC:
+	case IBV_QPT_XRC_SEND:
+	case IBV_QPT_XRC_RECV:
 		return T_RC;
 	case IBV_QPT_UC:
 		return T_UC;
@@ -207,26 +211,53 @@ bool srxe_qp_transition_exists(enum ibv_qp_type type, enum ibv_qp_state cur,
 	return lookup(type, cur, next) != NULL;
 }
 
+/*
+ * What XRC requires less than RC: an initiator receives no requests
+ * (INIT->RTR without responder resources or RNR timer), a target sends
+ * none (RTR->RTS with only its ACK timeout and PSN).  What it no longer
+ * requires stays optional.
+ */
+static uint32_t xrc_required(enum ibv_qp_type type, enum ibv_qp_state cur,
+			     enum ibv_qp_state next, uint32_t rc_req)
+{
+	if (type == IBV_QPT_XRC_SEND && cur == IBV_QPS_INIT &&
+	    next == IBV_QPS_RTR)
+		return rc_req & ~(uint32_t)(IBV_QP_MAX_DEST_RD_ATOMIC |
+					    IBV_QP_MIN_RNR_TIMER);
+	if (type == IBV_QPT_XRC_RECV && cur == IBV_QPS_RTR &&
+	    next == IBV_QPS_RTS)
+		return rc_req & (uint32_t)(IBV_QP_TIMEOUT | IBV_QP_SQ_PSN);
+	return rc_req;
+}
+
 uint32_t srxe_qp_required_attrs(enum ibv_qp_type type, enum ibv_qp_state cur,
 				enum ibv_qp_state next)
 {
 	const struct transition *t = lookup(type, cur, next);
 
-	return t ? t->req[type_index(type)] : 0;
+	return t ? xrc_required(type, cur, next, t->req[type_index(type)]) : 0;
 }
 
 uint32_t srxe_qp_optional_attrs(enum ibv_qp_type type, enum ibv_qp_state cur,
 				enum ibv_qp_state next)
 {
 	const struct transition *t = lookup(type, cur, next);
+	uint32_t req;
 
-	return t ? t->opt[type_index(type)] : 0;
+	if (!t)
+		return 0;
+	req = t->req[type_index(type)];
+	return t->opt[type_index(type)] |
+	       (req & ~xrc_required(type, cur, next, req));
 }
 
 /* "an RC QP", "a UC QP", "a UD QP": reasons read as sentences. */
 static const char *article(enum ibv_qp_type type)
 {
-	return type == IBV_QPT_RC ? "an" : "a";
+	return type == IBV_QPT_RC || type == IBV_QPT_XRC_SEND ||
+			       type == IBV_QPT_XRC_RECV
+		       ? "an"
+		       : "a";
 }
 
 static int say(char *why, size_t cap, const char *fmt, ...)
@@ -386,7 +417,9 @@ int srxe_qp_check_modify(enum ibv_qp_type type, enum ibv_qp_state cur,
 	int ret;
 
 	if (type_index(type) < 0)
-		return say(why, cap, "QP type %u is not RC, UC or UD", type);
+		return say(why, cap,
+			   "QP type %u is not RC, UC, UD, XRC_SEND or XRC_RECV",
+			   type);
 	if (!state_ok(cur))
 		return say(why, cap, "the QP is in an invalid state %u", cur);
 	if (mask & ~KNOWN_ATTRS)
@@ -471,6 +504,10 @@ const char *srxe_qp_type_name(enum ibv_qp_type type)
 		return "UC";
 	case IBV_QPT_UD:
 		return "UD";
+	case IBV_QPT_XRC_SEND:
+		return "XRC_SEND";
+	case IBV_QPT_XRC_RECV:
+		return "XRC_RECV";
 	default:
 		return "unsupported";
 	}

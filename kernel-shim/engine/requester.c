@@ -75,7 +75,7 @@ static bool opcode_allowed(uint32_t type, uint32_t opcode)
 	case IBV_WR_RDMA_READ:
 	case IBV_WR_ATOMIC_CMP_AND_SWP:
 	case IBV_WR_ATOMIC_FETCH_AND_ADD:
-		return type == IBV_QPT_RC;
+		return type == IBV_QPT_RC || type == IBV_QPT_XRC_SEND;
 	default:
 		return false;
 	}
@@ -202,7 +202,9 @@ static uint8_t data_opcode(uint32_t type, uint32_t wr_opcode, bool first,
 		     wr_opcode == IBV_WR_RDMA_WRITE_WITH_IMM;
 	bool imm = wr_opcode == IBV_WR_SEND_WITH_IMM ||
 		   wr_opcode == IBV_WR_RDMA_WRITE_WITH_IMM;
-	uint8_t base = type == IBV_QPT_UC ? 0x20 : 0x00;
+	uint8_t base = type == IBV_QPT_UC	  ? 0x20
+		       : type == IBV_QPT_XRC_SEND ? SRXE_OP_XRC_BASE
+						  : 0x00;
 	uint8_t op;
 
 	if (type == IBV_QPT_UD)
@@ -225,6 +227,15 @@ static uint8_t data_opcode(uint32_t type, uint32_t wr_opcode, bool first,
 	else
 		op = write ? SRXE_OP_RC_WRITE_MIDDLE : SRXE_OP_RC_SEND_MIDDLE;
 	return (uint8_t)(base + op);
+}
+
+/* XRC_SEND: every request packet names the remote SRQ (IBA 9.2.4). */
+static void set_xrceth(struct srxe_swqe *w, struct srxe_tx_pkt *tx)
+{
+	uint8_t *h = srxe_tx_ext(tx, SRXE_EXT_XRCETH);
+
+	if (h)
+		srxe_xrceth_set_srqn(h, w->wr.xrc.remote_srqn);
 }
 
 /* Payload chunks for bytes [off, off + len) of the WQE; 0 or -xlate err. */
@@ -279,6 +290,7 @@ static int build_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 		srxe_deth_set_qkey(h, w->qkey);
 		srxe_deth_set_sqpn(h, qp->qpn);
 	}
+	set_xrceth(w, tx);
 	if (*last && (w->wr.flags & SRXE_WQE_SOLICITED) &&
 	    (tx->op->flags & (SRXE_OPF_SEND | SRXE_OPF_IMM)))
 		srxe_bth_set_se(tx->hdr, true);
@@ -291,8 +303,9 @@ static void build_read(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	uint64_t off = (uint64_t)idx * qp->mtu;
 	uint8_t *h;
 
-	srxe_tx_begin(tx, SRXE_OP_RC_READ_REQUEST, qp->dest.qpn, qp->req.psn,
-		      0);
+	srxe_tx_begin(tx, srxe_qp_opcode(qp, SRXE_OP_RC_READ_REQUEST),
+		      qp->dest.qpn, qp->req.psn, 0);
+	set_xrceth(w, tx);
 	h = srxe_tx_ext(tx, SRXE_EXT_RETH);
 	srxe_reth_set_va(h, w->wr.rdma.remote_addr + off);
 	srxe_reth_set_rkey(h, w->wr.rdma.rkey);
@@ -305,8 +318,11 @@ static void build_atomic(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	bool cas = w->wr.opcode == IBV_WR_ATOMIC_CMP_AND_SWP;
 	uint8_t *h;
 
-	srxe_tx_begin(tx, cas ? SRXE_OP_RC_COMPARE_SWAP : SRXE_OP_RC_FETCH_ADD,
+	srxe_tx_begin(tx,
+		      srxe_qp_opcode(qp, cas ? SRXE_OP_RC_COMPARE_SWAP
+					     : SRXE_OP_RC_FETCH_ADD),
 		      qp->dest.qpn, qp->req.psn, 0);
+	set_xrceth(w, tx);
 	h = srxe_tx_ext(tx, SRXE_EXT_ATOMICETH);
 	srxe_atmeth_set_va(h, w->wr.atomic.remote_addr);
 	srxe_atmeth_set_rkey(h, w->wr.atomic.rkey);
@@ -376,7 +392,7 @@ static void advance(struct srxe_eng_qp *qp, struct srxe_swqe *w, bool last,
 	}
 	qp->req.psn = srxe_psn_add(w->last_psn, 1);
 	qp->req.idx++;
-	w->state = qp->type == IBV_QPT_RC ? SRXE_SWQE_SENT : SRXE_SWQE_DONE;
+	w->state = srxe_qp_reliable(qp) ? SRXE_SWQE_SENT : SRXE_SWQE_DONE;
 }
 
 /* Sending PSNs that went out before (a go-back-N in progress). */
@@ -398,7 +414,7 @@ static void note_sent(struct srxe_eng_qp *qp, uint32_t psn, uint32_t last)
 
 static bool want_ack(struct srxe_eng_qp *qp, bool last)
 {
-	if (qp->type != IBV_QPT_RC)
+	if (!srxe_qp_reliable(qp))
 		return false;
 	if (last || ++qp->req.noack >= SRXE_ACK_EVERY) {
 		qp->req.noack = 0;
@@ -415,10 +431,9 @@ static void send_one(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 
 	if (!build(qp, w, &tx, &last))
 		return;
-	ackreq =
-		want_ack(qp, last) || (qp->type == IBV_QPT_RC && resending(qp));
+	ackreq = want_ack(qp, last) || (srxe_qp_reliable(qp) && resending(qp));
 	srxe_bth_set_ackreq(tx.hdr, ackreq);
-	if (qp->type == IBV_QPT_RC)
+	if (srxe_qp_reliable(qp))
 		note_sent(qp, qp->req.psn,
 			  w->wr.opcode == IBV_WR_RDMA_READ ? w->last_psn
 							   : qp->req.psn);
@@ -426,7 +441,7 @@ static void send_one(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 	dest = qp->type == IBV_QPT_UD ? w->dest : qp->dest;
 	advance(qp, w, last, ackreq);
 	srxe_eng_xmit(qp->ctx->eng, &tx, &dest);
-	if (qp->type != IBV_QPT_RC && last)
+	if (!srxe_qp_reliable(qp) && last)
 		srxe_comp_retire(qp);
 }
 
@@ -493,7 +508,7 @@ static bool window_full(struct srxe_eng_qp *qp)
 
 	/* Also inside the oldest WQE: a message may be longer than the
 	 * window, and a go-back-N may restart at it. */
-	if (qp->type != IBV_QPT_RC)
+	if (!srxe_qp_reliable(qp))
 		return false;
 	return srxe_psn_diff(qp->req.psn, srxe_comp_unacked_psn(qp)) >= limit;
 }

@@ -28,11 +28,27 @@
 
 #define GRH_LEN 40
 
+#define NO_TRANSPORT 0xff
+
+/* The request transport each QP type serves (XRC_SEND: none, it only
+ * sends requests; XRC_RECV: XRC). */
 static const uint32_t transport_of_type[] = {
 	[IBV_QPT_RC] = SRXE_TRANSPORT_RC,
 	[IBV_QPT_UC] = SRXE_TRANSPORT_UC,
 	[IBV_QPT_UD] = SRXE_TRANSPORT_UD,
+	[IBV_QPT_XRC_SEND] = NO_TRANSPORT,
+	[IBV_QPT_XRC_RECV] = SRXE_TRANSPORT_XRC,
 };
+
+/*
+ * Whose memory the responder works on: the QP's context, or for an XRC
+ * target the context of the XRC SRQ the packet names (another process
+ * sharing the domain may own it).
+ */
+static struct srxe_mem_client *resp_mem(const struct srxe_eng_qp *qp)
+{
+	return qp->srq ? qp->srq->ctx->mem : qp->ctx->mem;
+}
 
 static bool is_first(const struct srxe_pkt *pkt)
 {
@@ -52,7 +68,7 @@ static void send_aeth(struct srxe_eng_qp *qp, uint8_t opcode, uint32_t psn,
 	struct srxe_tx_pkt tx;
 	uint8_t *h;
 
-	srxe_tx_begin(&tx, opcode, qp->dest.qpn, psn, 0);
+	srxe_tx_begin(&tx, srxe_qp_opcode(qp, opcode), qp->dest.qpn, psn, 0);
 	h = srxe_tx_ext(&tx, SRXE_EXT_AETH);
 	srxe_aeth_set_syndrome(h, syndrome);
 	srxe_aeth_set_msn(h, qp->resp.msn);
@@ -87,7 +103,7 @@ static void fail_request(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 			 uint8_t syndrome, int event)
 {
 	qp->resp.in_msg = 0;
-	if (qp->type != IBV_QPT_RC) {
+	if (!srxe_qp_reliable(qp)) {
 		qp->ctx->eng->stats.drops++;
 		return;
 	}
@@ -161,7 +177,7 @@ static bool fill_rwqe(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	}
 	if (!pkt->payload_len)
 		return true;
-	n = srxe_sge_map(qp->ctx->mem, qp->pd, r->sge, r->num_sge,
+	n = srxe_sge_map(resp_mem(qp), qp->pd, r->sge, r->num_sge,
 			 qp->resp.recv_off, pkt->payload_len,
 			 IBV_ACCESS_LOCAL_WRITE, dst, SRXE_PKT_MAX_CHUNKS);
 	if (n < 0) {
@@ -187,7 +203,7 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		if (r < 0)
 			return;
 		if (!r) {
-			if (qp->type == IBV_QPT_RC)
+			if (srxe_qp_reliable(qp))
 				send_rnr_nak(qp, pkt->psn);
 			else
 				qp->ctx->eng->stats.drops++;
@@ -202,7 +218,7 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 				     ? SRXE_AETH_NAK_INVALID_REQ
 				     : SRXE_AETH_NAK_REM_OP,
 			     -1);
-		if (qp->type != IBV_QPT_RC)
+		if (!srxe_qp_reliable(qp))
 			srxe_qp_to_err(qp, -1);
 		return;
 	}
@@ -227,7 +243,7 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		complete_recv(qp, pkt, IBV_WC_SUCCESS, 0, IBV_WC_RECV,
 			      qp->resp.recv_off);
 	}
-	if (pkt->ackreq && qp->type == IBV_QPT_RC)
+	if (pkt->ackreq && srxe_qp_reliable(qp))
 		send_ack(qp, pkt->psn);
 }
 
@@ -245,7 +261,7 @@ static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey, uint64_t va,
 		.qpn = qp->qpn,
 	};
 
-	return srxe_mem_translate(qp->ctx->mem, &req, out, max);
+	return srxe_mem_translate(resp_mem(qp), &req, out, max);
 }
 
 /*
@@ -301,7 +317,7 @@ static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	if (is_last(pkt) && (pkt->op->flags & SRXE_OPF_IMM)) {
 		n = hold_rwqe(qp);
 		if (n <= 0) {
-			if (!n && qp->type == IBV_QPT_RC)
+			if (!n && srxe_qp_reliable(qp))
 				send_rnr_nak(qp, pkt->psn);
 			else if (!n)
 				rs->in_msg = 0;
@@ -329,18 +345,19 @@ static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 			complete_recv(qp, pkt, IBV_WC_SUCCESS, 0,
 				      IBV_WC_RECV_RDMA_WITH_IMM, rs->dma_len);
 	}
-	if (pkt->ackreq && qp->type == IBV_QPT_RC)
+	if (pkt->ackreq && srxe_qp_reliable(qp))
 		send_ack(qp, pkt->psn);
 }
 
-static uint8_t read_resp_opcode(uint32_t i, uint32_t n)
+static uint8_t read_resp_opcode(const struct srxe_eng_qp *qp, uint32_t i,
+				uint32_t n)
 {
 	if (n == 1)
-		return SRXE_OP_RC_READ_RESPONSE_ONLY;
+		return srxe_qp_opcode(qp, SRXE_OP_RC_READ_RESPONSE_ONLY);
 	if (i == 0)
-		return SRXE_OP_RC_READ_RESPONSE_FIRST;
-	return i == n - 1 ? SRXE_OP_RC_READ_RESPONSE_LAST
-			  : SRXE_OP_RC_READ_RESPONSE_MIDDLE;
+		return srxe_qp_opcode(qp, SRXE_OP_RC_READ_RESPONSE_FIRST);
+	return srxe_qp_opcode(qp, i == n - 1 ? SRXE_OP_RC_READ_RESPONSE_LAST
+					     : SRXE_OP_RC_READ_RESPONSE_MIDDLE);
 }
 
 static void send_read_responses(struct srxe_eng_qp *qp,
@@ -356,7 +373,7 @@ static void send_read_responses(struct srxe_eng_qp *qp,
 		uint8_t *aeth;
 		int got = 0;
 
-		srxe_tx_begin(&tx, read_resp_opcode(i, n), qp->dest.qpn,
+		srxe_tx_begin(&tx, read_resp_opcode(qp, i, n), qp->dest.qpn,
 			      srxe_psn_add(pkt->psn, i), plen);
 		aeth = srxe_tx_ext(&tx, SRXE_EXT_AETH);
 		if (aeth) {
@@ -429,7 +446,7 @@ static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 		return;
 	}
 	p = sg.addr;
-	if (pkt->opcode == SRXE_OP_RC_COMPARE_SWAP) {
+	if (pkt->opcode == srxe_qp_opcode(qp, SRXE_OP_RC_COMPARE_SWAP)) {
 		orig = pkt->atomic.compare;
 		__atomic_compare_exchange_n(p, &orig, pkt->atomic.swap_add,
 					    false, __ATOMIC_SEQ_CST,
@@ -445,14 +462,77 @@ static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 		  SRXE_AETH_ACK | SRXE_AETH_CREDITS_INVALID, orig);
 }
 
+/* ---- XRC ---- */
+
+/*
+ * XRC target (IBA 9.7.4.1.3, "XRC SRQ"): the packet's XRCETH names the
+ * SRQ; it must exist and be in this QP's XRC domain, and a multi-packet
+ * message keeps the SRQ of its first packet.  While the packet is served
+ * the QP borrows that SRQ's PD, CQ and memory; nothing is kept pointing
+ * at the SRQ afterwards (it is found again by number), so an SRQ may be
+ * destroyed between packets.  Other QP types: nothing to do.
+ */
+static struct srxe_eng_srq *xrc_find(struct srxe_eng_qp *qp,
+				     const struct srxe_pkt *pkt)
+{
+	struct srxe_eng_srq *srq =
+		srxe_xsrq_lookup(qp->ctx->eng, pkt->xrc_srqn);
+
+	return srq && srq->xrcd == qp->xrcd ? srq : NULL;
+}
+
+static void xrc_lend(struct srxe_eng_qp *qp, struct srxe_eng_srq *srq)
+{
+	qp->srq = srq;
+	qp->rcq = srq->cq;
+	qp->pd = srq->pd;
+}
+
+static bool xrc_bind(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	struct srxe_eng_srq *srq;
+
+	if (qp->type != IBV_QPT_XRC_RECV)
+		return true;
+	if (qp->resp.in_msg && pkt->xrc_srqn != qp->resp.xsrqn)
+		return false;
+	srq = xrc_find(qp, pkt);
+	if (!srq)
+		return false;
+	if (qp->resp.have_rwqe && qp->resp.xsrqn != srq->srqn)
+		qp->resp.have_rwqe = false; /* WQE of a failed message */
+	qp->resp.xsrqn = srq->srqn;
+	xrc_lend(qp, srq);
+	return true;
+}
+
+static void xrc_unbind(struct srxe_eng_qp *qp)
+{
+	if (qp->type != IBV_QPT_XRC_RECV)
+		return;
+	qp->srq = NULL;
+	qp->rcq = NULL;
+	qp->pd = 0;
+}
+
 /* ---- sequencing ---- */
 
 /* RC duplicate (PSN already seen): answer again, change nothing. */
 static void duplicate(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 {
 	if (pkt->op->flags & SRXE_OPF_READ) {
+		/* an XRC replay reads through the named SRQ's PD again */
+		struct srxe_eng_srq *srq = NULL;
+
+		if (qp->type == IBV_QPT_XRC_RECV) {
+			srq = xrc_find(qp, pkt);
+			if (!srq)
+				return;
+			xrc_lend(qp, srq);
+		}
 		if (remote_range_allowed(qp, pkt, IBV_ACCESS_REMOTE_READ))
 			send_read_responses(qp, pkt);
+		xrc_unbind(qp);
 		return;
 	}
 	if (pkt->op->flags & SRXE_OPF_ATOMIC) {
@@ -576,9 +656,24 @@ static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		      qp->resp.recv_off);
 }
 
-/* An RC/UC request in PSN order. */
+static void in_order_bound(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+			   const struct srxe_sg *payload, int nchunks);
+
+/* An RC/UC/XRC request in PSN order. */
 static void in_order(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		     const struct srxe_sg *payload, int nchunks)
+{
+	if (!xrc_bind(qp, pkt)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_INVALID_REQ,
+			     IBV_EVENT_QP_REQ_ERR);
+		return;
+	}
+	in_order_bound(qp, pkt, payload, nchunks);
+	xrc_unbind(qp);
+}
+
+static void in_order_bound(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+			   const struct srxe_sg *payload, int nchunks)
 {
 	uint32_t flags = pkt->op->flags;
 

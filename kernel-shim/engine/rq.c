@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "eng_int.h"
+#include "wire.h"
 
 struct rq_view {
 	struct srxe_ring_hdr *ring;
@@ -84,8 +85,9 @@ int srxe_rq_take(struct srxe_eng_qp *qp, struct srxe_rwqe *out)
 	posted = rq_posted(&v);
 	if (posted < 0) {
 		if (qp->srq) {
+			/* an XRC SRQ may be another context's: tell its own */
 			qp->srq->error = true;
-			srxe_ctx_async(qp->ctx, qp->srq->user_handle,
+			srxe_ctx_async(qp->srq->ctx, qp->srq->user_handle,
 				       IBV_EVENT_SRQ_ERR);
 		}
 		return -1;
@@ -107,8 +109,9 @@ unsigned int srxe_rq_flush(struct srxe_eng_qp *qp)
 	unsigned int n = 0;
 	int64_t posted;
 
-	if (qp->srq)
-		return 0; /* SRQ WQEs belong to no QP: they stay posted */
+	if (qp->srq || !qp->rq)
+		return 0; /* SRQ WQEs belong to no QP: they stay posted;
+			   * XRC QPs have no RQ at all */
 	view_of(qp, &v);
 	posted = rq_posted(&v);
 	for (int64_t i = 0; i < posted; i++) {
@@ -136,6 +139,44 @@ unsigned int srxe_rq_flush(struct srxe_eng_qp *qp)
 
 /* ---- SRQ objects ---- */
 
+static unsigned int srq_hash(uint32_t srqn)
+{
+	return (srqn ^ (srqn >> 8)) & (SRXE_ENG_SRQ_HASH - 1);
+}
+
+struct srxe_eng_srq *srxe_xsrq_lookup(struct srxe_engine *eng, uint32_t srqn)
+{
+	struct srxe_eng_srq *srq = eng->srq_hash[srq_hash(srqn)];
+
+	while (srq && srq->srqn != srqn)
+		srq = srq->hash_next;
+	return srq;
+}
+
+static void xsrq_unhash(struct srxe_eng_srq *srq)
+{
+	struct srxe_eng_srq **pp =
+		&srq->ctx->eng->srq_hash[srq_hash(srq->srqn)];
+
+	while (*pp && *pp != srq)
+		pp = &(*pp)->hash_next;
+	if (*pp)
+		*pp = srq->hash_next;
+}
+
+static const char *check_xrc(struct srxe_eng_ctx *ctx,
+			     const struct srxe_eng_srq_init *init)
+{
+	if (!init->xrcd)
+		return init->cq ? "a basic SRQ has no CQ of its own" : NULL;
+	if (!init->cq || init->cq->ctx != ctx)
+		return "an XRC SRQ needs a CQ of its own context";
+	if (!init->srqn || init->srqn > SRXE_QPN_MASK ||
+	    srxe_xsrq_lookup(ctx->eng, init->srqn))
+		return "XRC SRQ number is 0, too wide or in use";
+	return NULL;
+}
+
 int srxe_eng_srq_create(struct srxe_eng_ctx *ctx,
 			const struct srxe_eng_srq_init *init,
 			struct srxe_eng_srq **out, const char **why)
@@ -152,6 +193,9 @@ int srxe_eng_srq_create(struct srxe_eng_ctx *ctx,
 		*why = "SRQ ring geometry is inconsistent";
 		return -EINVAL;
 	}
+	*why = check_xrc(ctx, init);
+	if (*why)
+		return -EINVAL;
 	srq = calloc(1, sizeof(*srq));
 	if (!srq) {
 		*why = "out of memory";
@@ -167,6 +211,17 @@ int srxe_eng_srq_create(struct srxe_eng_ctx *ctx,
 	srq->limit = init->srq_limit;
 	srq->user_handle = init->user_handle;
 	srq->cons = __atomic_load_n(&init->ring->cons.val, __ATOMIC_RELAXED);
+	if (init->xrcd) {
+		struct srxe_eng_srq **head =
+			&ctx->eng->srq_hash[srq_hash(init->srqn)];
+
+		srq->xrcd = init->xrcd;
+		srq->srqn = init->srqn;
+		srq->cq = init->cq;
+		srq->cq->users++;
+		srq->hash_next = *head;
+		*head = srq;
+	}
 	srxe_list_add_tail(&ctx->srqs, &srq->node);
 	ctx->eng->stats.srqs++;
 	*out = srq;
@@ -206,6 +261,12 @@ int srxe_eng_srq_destroy(struct srxe_eng_srq *srq, const char **why)
 	if (srq->users) {
 		*why = "SRQ is still used by a QP";
 		return -EBUSY;
+	}
+	if (srq->xrcd) {
+		/* XRC targets find it by number per packet: unhashed, it
+		 * is gone for them (no pointer to it is kept anywhere). */
+		xsrq_unhash(srq);
+		srq->cq->users--;
 	}
 	srxe_list_del(&srq->node);
 	srq->ctx->eng->stats.srqs--;

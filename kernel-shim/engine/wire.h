@@ -19,6 +19,8 @@
  *   DETH  8 B  0-3 Q_Key | 4 reserved | 5-7 source QP
  *   ImmDt 4 B  immediate data
  *   IETH  4 B  R_Key to invalidate
+ *   XRCETH 4 B  0 reserved | 1-3 XRC SRQ number (requests of XRC only,
+ *              right after the BTH, before RETH/AtomicETH/ImmDt/IETH)
  *   AtomicETH 28 B  0-7 VA | 8-11 R_Key | 12-19 swap/add | 20-27 compare
  *   AtomicAckETH 8 B  original remote data
  *   ICRC  4 B  CRC-32, little-endian
@@ -39,6 +41,7 @@
 #define SRXE_DETH_LEN	      8
 #define SRXE_IMMDT_LEN	      4
 #define SRXE_IETH_LEN	      4
+#define SRXE_XRCETH_LEN	      4
 #define SRXE_ATOMICETH_LEN    28
 #define SRXE_ATOMICACKETH_LEN 8
 #define SRXE_ICRC_LEN	      4
@@ -279,6 +282,20 @@ static inline uint32_t srxe_ieth_rkey(const uint8_t *ieth)
 static inline void srxe_ieth_set_rkey(uint8_t *ieth, uint32_t rkey)
 {
 	srxe_put_be32(ieth, rkey);
+}
+
+/* ---- XRCETH ---- */
+
+static inline uint32_t srxe_xrceth_srqn(const uint8_t *xrceth)
+{
+	return srxe_get_be24(xrceth + 1);
+}
+
+/* The reserved byte is written as 0. */
+static inline void srxe_xrceth_set_srqn(uint8_t *xrceth, uint32_t srqn)
+{
+	xrceth[0] = 0;
+	srxe_put_be24(xrceth + 1, srqn & SRXE_QPN_MASK);
 }
 
 /* ---- AtomicETH and AtomicAckETH ---- */

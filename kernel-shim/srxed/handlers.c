@@ -249,8 +249,8 @@ static int do_verbs(struct srxed *d, struct srxed_session *s,
 		    const struct request *req, struct reply *rep)
 {
 	return rep->err = srxed_verbs_request(d, s, req->hdr->opcode, req->body,
-					      &rep->body.verbs, &rep->fd,
-					      rep->reason);
+					      req->fd, &rep->body.verbs,
+					      &rep->fd, rep->reason);
 }
 
 /* Opcodes 31-32: completion channels (chan.h). */
@@ -344,6 +344,12 @@ static const struct handler handlers[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_ALLOC_MW] = { do_alloc_mw, true, false },
 	[SRXE_OP_DEALLOC_MW] = { do_dealloc_mw, true, false },
 	[SRXE_OP_REREG_MR] = { do_rereg_mr, true, false },
+	/* Issue #10: XRC (proto_xrc.h); OPEN_XRCD may carry the domain's
+	 * file, which srxed only fstat()s (the connection closes it). */
+	[SRXE_OP_OPEN_XRCD] = { do_verbs, true, true },
+	[SRXE_OP_CLOSE_XRCD] = { do_verbs, true, false },
+	[SRXE_OP_CREATE_XSRQ] = { do_verbs, true, false },
+	[SRXE_OP_CREATE_XRC_TGT] = { do_verbs, true, false },
 };
 
 static void run_handler(struct srxed *d, struct srxed_session *s,

@@ -52,6 +52,8 @@ struct srxed_stats {
 	struct srxe_mem_stats mem;
 };
 
+struct srxed_xdom;
+
 struct srxed {
 	struct srxed_config cfg;
 	struct srxed_device dev;
@@ -61,6 +63,9 @@ struct srxed {
 	/* __atomic: the netdev's link is down (linkwatch.h) */
 	int port_down;
 	struct srxed_chans *chans; /* completion channels (chan.h) or NULL */
+	/* XRC domains of every context (verbs_xrc.c), device-wide. */
+	struct srxed_xdom *xdoms;
+	uint32_t next_xdom_id;
 };
 
 #endif /* SRXED_SRXED_H */

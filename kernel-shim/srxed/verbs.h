@@ -31,6 +31,7 @@
 
 #include "session.h"
 #include "srxe/proto_verbs.h"
+#include "srxe/proto_xrc.h"
 #include "srxed.h"
 
 union srxed_verbs_reply {
@@ -42,16 +43,21 @@ union srxed_verbs_reply {
 	struct srxe_create_srq_resp create_srq;
 	struct srxe_query_srq_resp query_srq;
 	struct srxe_create_ah_resp create_ah;
+	/* issue #10: include/srxe/proto_xrc.h */
+	struct srxe_open_xrcd_resp open_xrcd;
+	struct srxe_create_xsrq_resp create_xsrq;
+	struct srxe_create_xrc_tgt_resp create_xrc_tgt;
 };
 
 /*
- * Serves one request of opcode SRXE_OP_MAP_RINGS..SRXE_OP_DESTROY_AH
- * whose body has the size proto.c's table gives.  Returns 0 or a positive
- * errno with why (SRXE_REASON_MAX + 1 bytes); *reply_fd may receive a
- * session-owned fd to send with the reply.
+ * Serves one request of opcode SRXE_OP_MAP_RINGS..SRXE_OP_DESTROY_AH, or
+ * of the XRC opcodes (proto_xrc.h), whose body has the size proto.c's
+ * table gives.  Returns 0 or a positive errno with why (SRXE_REASON_MAX +
+ * 1 bytes); *reply_fd may receive a session-owned fd to send with the
+ * reply; *fd is the request's fd (OPEN_XRCD), -1 for none, not taken.
  */
 int srxed_verbs_request(struct srxed *d, struct srxed_session *s,
-			uint16_t opcode, const void *body,
+			uint16_t opcode, const void *body, int *fd,
 			union srxed_verbs_reply *reply, int *reply_fd,
 			char *why);
 

@@ -152,7 +152,8 @@ static int init_tables(struct srxed_verbs_ctx *v)
 	return srxed_handles_init(&v->cqs, SRXED_MAX_CQ) ||
 	       srxed_handles_init(&v->qps, SRXED_MAX_QP) ||
 	       srxed_handles_init(&v->srqs, SRXED_MAX_SRQ) ||
-	       srxed_handles_init(&v->ahs, SRXED_MAX_AH);
+	       srxed_handles_init(&v->ahs, SRXED_MAX_AH) ||
+	       srxed_handles_init(&v->xrcds, SRXED_MAX_SRQ);
 }
 
 static void free_ctx(struct srxed_verbs_ctx *v)
@@ -161,6 +162,7 @@ static void free_ctx(struct srxed_verbs_ctx *v)
 	srxed_handles_destroy(&v->qps);
 	srxed_handles_destroy(&v->srqs);
 	srxed_handles_destroy(&v->ahs);
+	srxed_handles_destroy(&v->xrcds);
 	if (v->doorbell_fd >= 0)
 		close(v->doorbell_fd);
 	srxed_arena_destroy(&v->arena);
@@ -273,6 +275,13 @@ static void drain_cq(void *obj, uint32_t handle, void *arg)
 	srxed_cq_release(t->d, t->v, obj);
 }
 
+static void drain_xrcd(void *obj, uint32_t handle, void *arg)
+{
+	struct teardown *t = arg;
+
+	srxed_xrcd_release(t->d, obj);
+}
+
 static void drain_ah(void *obj, uint32_t handle, void *arg)
 {
 	struct teardown *t = arg;
@@ -296,6 +305,7 @@ void srxed_verbs_close(struct srxed *d, struct srxed_session *s)
 	/* Users before what they use: QPs hold CQs, SRQs and PDs. */
 	srxed_handles_drain(&v->qps, drain_qp, &t);
 	srxed_handles_drain(&v->srqs, drain_srq, &t);
+	srxed_handles_drain(&v->xrcds, drain_xrcd, &t);
 	srxed_handles_drain(&v->cqs, drain_cq, &t);
 	srxed_handles_drain(&v->ahs, drain_ah, &t);
 	srxe_engine_lock(d->engine);

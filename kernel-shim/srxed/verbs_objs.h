@@ -10,12 +10,37 @@
 #include "engine.h"
 #include "handles.h"
 #include "verbs.h"
+#include "srxe/proto_xrc.h"
+
+#include <sys/types.h>
 
 struct srxed_verbs_ctx {
 	struct srxed_arena arena;
 	int doorbell_fd;
 	struct srxe_eng_ctx *eng;
 	struct srxed_handles cqs, qps, srqs, ahs;
+	struct srxed_handles xrcds; /* issue #10 (verbs_xrc.c) */
+};
+
+/*
+ * An XRC domain, device-wide: named by the inode of the file the
+ * application passed (shared by every context that opens that file), or
+ * anonymous.  refs: handles to it in all sessions.
+ */
+struct srxed_xdom {
+	struct srxed_xdom *next;
+	uint32_t id; /* the engine's xrcd id, never 0 */
+	uint32_t refs;
+	bool anon;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* One session's handle to a domain. */
+struct srxed_xrcd {
+	uint32_t handle;
+	uint32_t users; /* XRC SRQs and target QPs of this session */
+	struct srxed_xdom *dom;
 };
 
 struct srxed_cq {
@@ -30,6 +55,10 @@ struct srxed_srq {
 	uint32_t handle;
 	uint32_t users; /* QPs attached */
 	struct srxed_pd *pd;
+	/* XRC SRQ: domain, completion CQ and number; NULL/0 for basic */
+	struct srxed_xrcd *xrcd;
+	struct srxed_cq *cq;
+	uint32_t srqn;
 	uint32_t max_wr, max_sge;
 	struct srxe_ring_desc ring;
 	struct srxe_eng_srq *eng;
@@ -40,9 +69,11 @@ struct srxed_qp {
 	uint32_t qpn;
 	uint32_t type;
 	uint32_t sq_sig_all;
-	struct srxed_pd *pd;
+	struct srxed_pd *pd; /* NULL: XRC target */
+	/* NULL: XRC target (both), XRC_SEND (recv_cq) */
 	struct srxed_cq *send_cq, *recv_cq;
 	struct srxed_srq *srq;
+	struct srxed_xrcd *xrcd; /* XRC target's domain */
 	struct srxe_qp_cap_wire cap;
 	struct srxe_ring_desc sq, rq;
 	struct srxe_eng_qp *eng;
@@ -110,6 +141,33 @@ int srxed_ah_destroy(struct srxed *d, struct srxed_session *s,
 		     const struct srxe_destroy_req *req, char *why);
 void srxed_ah_release(struct srxed *d, struct srxed_verbs_ctx *v,
 		      struct srxed_ah *ah);
+
+/* verbs_xrc.c (issue #10, include/srxe/proto_xrc.h) */
+int srxed_xrcd_open(struct srxed *d, struct srxed_session *s,
+		    const struct srxe_open_xrcd_req *req, int *fd,
+		    struct srxe_open_xrcd_resp *resp, char *why);
+int srxed_xrcd_close(struct srxed *d, struct srxed_session *s,
+		     const struct srxe_destroy_req *req, char *why);
+void srxed_xrcd_release(struct srxed *d, struct srxed_xrcd *x);
+int srxed_xsrq_create(struct srxed *d, struct srxed_session *s,
+		      const struct srxe_create_xsrq_req *req,
+		      struct srxe_create_xsrq_resp *resp, char *why);
+int srxed_xrc_tgt_create(struct srxed *d, struct srxed_session *s,
+			 const struct srxe_create_xrc_tgt_req *req,
+			 struct srxe_create_xrc_tgt_resp *resp, char *why);
+/* verbs_srq.c: an SRQ record sized, ringed and made in the engine;
+ * xrc: domain and CQ of an XRC SRQ (which gets a number), or NULL. */
+struct srxed_xsrq_args {
+	struct srxed_xrcd *xrcd;
+	struct srxed_cq *cq;
+};
+int srxed_srq_build(struct srxed *d, struct srxed_session *s,
+		    const struct srxe_create_srq_req *req,
+		    const struct srxed_xsrq_args *xrc,
+		    struct srxe_create_srq_resp *resp, char *why);
+/* verbs_qp.c: the QP record's handle, number and engine QP of a target */
+int srxed_qp_install(struct srxed *d, struct srxed_verbs_ctx *v,
+		     struct srxed_qp *qp, uint64_t user_handle, char *why);
 
 /* The limits qp_state.h checks against, as query_device/port report. */
 struct srxe_qp_limits;

@@ -19,10 +19,21 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
 
 static int check_type(uint32_t type, char *why)
 {
-	if (type == IBV_QPT_RC || type == IBV_QPT_UC || type == IBV_QPT_UD)
+	if (type == IBV_QPT_RC || type == IBV_QPT_UC || type == IBV_QPT_UD ||
+	    type == IBV_QPT_XRC_SEND)
 		return 0;
+	if (type == IBV_QPT_XRC_RECV)
+		return say(why, EINVAL,
+			   "XRC_RECV QPs are made with CREATE_XRC_TGT");
 	return say(why, EOPNOTSUPP,
-		   "QP type %u is not supported (RC, UC and UD are)", type);
+		   "QP type %u is not supported (RC, UC, UD and XRC are)",
+		   type);
+}
+
+/* No receive queue of its own: an SRQ, or an XRC initiator. */
+static bool no_rq(const struct srxed_qp *qp)
+{
+	return qp->srq || qp->type == IBV_QPT_XRC_SEND;
 }
 
 static int check_caps(const struct srxe_qp_cap_wire *c, bool has_srq, char *why)
@@ -93,6 +104,12 @@ static int resolve(struct srxed_session *s, struct srxed_verbs_ctx *v,
 	if (!qp->send_cq)
 		return say(why, EINVAL, "no such send CQ: handle 0x%x",
 			   req->send_cq_handle);
+	if (qp->type == IBV_QPT_XRC_SEND) {
+		/* an initiator receives nothing: no receive CQ, no SRQ */
+		if (req->srq_handle)
+			return say(why, EINVAL, "an XRC_SEND QP takes no SRQ");
+		return 0;
+	}
 	qp->recv_cq = srxed_handle_lookup(&v->cqs, req->recv_cq_handle);
 	if (!qp->recv_cq)
 		return say(why, EINVAL, "no such receive CQ: handle 0x%x",
@@ -113,7 +130,7 @@ static int alloc_rings(struct srxed_verbs_ctx *v, struct srxed_qp *qp,
 
 	if (srxed_arena_alloc_ring(&v->arena, sq.size, sq.stride, &qp->sq))
 		goto full;
-	if (!qp->srq &&
+	if (!no_rq(qp) &&
 	    srxed_arena_alloc_ring(&v->arena, rq.size, rq.stride, &qp->rq)) {
 		srxed_arena_free_ring(&v->arena, &qp->sq);
 		goto full;
@@ -138,10 +155,10 @@ static int engine_create(struct srxed *d, struct srxed_verbs_ctx *v,
 		.pd_handle = req->pd_handle,
 		.sq_sig_all = qp->sq_sig_all,
 		.send_cq = qp->send_cq->eng,
-		.recv_cq = qp->recv_cq->eng,
+		.recv_cq = qp->recv_cq ? qp->recv_cq->eng : NULL,
 		.srq = qp->srq ? qp->srq->eng : NULL,
 		.sq = srxed_arena_ring(&v->arena, &qp->sq),
-		.rq = qp->srq ? NULL : srxed_arena_ring(&v->arena, &qp->rq),
+		.rq = no_rq(qp) ? NULL : srxed_arena_ring(&v->arena, &qp->rq),
 		.sq_size = qp->sq.size,
 		.sq_stride = qp->sq.stride,
 		.rq_size = qp->rq.size,
@@ -162,13 +179,18 @@ static int engine_create(struct srxed *d, struct srxed_verbs_ctx *v,
 }
 
 /* Counts the QP as a user of what it names. */
-static void take_refs(struct srxed_qp *qp)
+static void take_refs(struct srxed_qp *qp, int delta)
 {
-	qp->pd->users++;
-	qp->send_cq->users++;
-	qp->recv_cq->users++;
+	if (qp->pd)
+		qp->pd->users += delta;
+	if (qp->send_cq)
+		qp->send_cq->users += delta;
+	if (qp->recv_cq)
+		qp->recv_cq->users += delta;
 	if (qp->srq)
-		qp->srq->users++;
+		qp->srq->users += delta;
+	if (qp->xrcd)
+		qp->xrcd->users += delta;
 }
 
 static int build_qp(struct srxed *d, struct srxed_session *s,
@@ -182,10 +204,10 @@ static int build_qp(struct srxed *d, struct srxed_session *s,
 	qp->sq_sig_all = req->sq_sig_all;
 	ret = resolve(s, v, req, qp, why);
 	if (!ret)
-		ret = check_caps(&req->cap, qp->srq, why);
+		ret = check_caps(&req->cap, no_rq(qp), why);
 	if (ret)
 		return ret;
-	size_rings(&req->cap, qp->srq, qp);
+	size_rings(&req->cap, no_rq(qp), qp);
 	ret = alloc_rings(v, qp, why);
 	if (ret)
 		return ret;
@@ -194,8 +216,40 @@ static int build_qp(struct srxed *d, struct srxed_session *s,
 	ret = engine_create(d, v, req, qp, why);
 	if (ret)
 		return ret;
-	take_refs(qp);
+	take_refs(qp, 1);
 	d->stats.qps++;
+	return 0;
+}
+
+/*
+ * An XRC target: no rings, CQs or PD; srxed_xrc_tgt_create() set type
+ * and xrcd.  Numbers it, makes the engine QP and gives it a handle.
+ */
+int srxed_qp_install(struct srxed *d, struct srxed_verbs_ctx *v,
+		     struct srxed_qp *qp, uint64_t user_handle, char *why)
+{
+	struct srxe_eng_qp_init init = {
+		.qp_type = qp->type,
+		.user_handle = user_handle,
+		.xrcd = qp->xrcd->dom->id,
+	};
+	const char *reason = NULL;
+	int ret;
+
+	if (srxed_qpn_alloc(&d->qpns, &qp->qpn))
+		return say(why, ENOMEM, "no QP number is free");
+	init.qp_num = qp->qpn;
+	srxe_engine_lock(d->engine);
+	ret = srxe_eng_qp_create(v->eng, &init, &qp->eng, &reason);
+	srxe_engine_unlock(d->engine);
+	if (ret)
+		return say(why, -ret, "the engine refused the QP: %s",
+			   reason ? reason : strerror(-ret));
+	take_refs(qp, 1);
+	d->stats.qps++;
+	if (srxed_handle_alloc(&v->qps, qp, &qp->handle))
+		return say(why, ENOMEM, "context QP limit (max_qp %u) reached",
+			   SRXED_MAX_QP);
 	return 0;
 }
 
@@ -250,11 +304,7 @@ void srxed_qp_release(struct srxed *d, struct srxed_verbs_ctx *v,
 		srxe_engine_lock(d->engine);
 		srxe_eng_qp_destroy(qp->eng);
 		srxe_engine_unlock(d->engine);
-		qp->pd->users--;
-		qp->send_cq->users--;
-		qp->recv_cq->users--;
-		if (qp->srq)
-			qp->srq->users--;
+		take_refs(qp, -1);
 		d->stats.qps--;
 	}
 	if (qp->qpn)

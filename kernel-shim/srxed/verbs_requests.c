@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Opcodes 16-30 to their handlers (contract in verbs.h). */
+/* Opcodes 16-30 and 50-53 (XRC) to their handlers (contract in verbs.h). */
 #include <errno.h>
 
 #include "verbs_objs.h"
@@ -34,7 +34,7 @@ static int get_doorbell(struct srxed *d, struct srxed_session *s, int *reply_fd,
 }
 
 int srxed_verbs_request(struct srxed *d, struct srxed_session *s,
-			uint16_t opcode, const void *body,
+			uint16_t opcode, const void *body, int *fd,
 			union srxed_verbs_reply *rep, int *reply_fd, char *why)
 {
 	switch (opcode) {
@@ -68,6 +68,15 @@ int srxed_verbs_request(struct srxed *d, struct srxed_session *s,
 		return srxed_ah_create(d, s, body, &rep->create_ah, why);
 	case SRXE_OP_DESTROY_AH:
 		return srxed_ah_destroy(d, s, body, why);
+	case SRXE_OP_OPEN_XRCD:
+		return srxed_xrcd_open(d, s, body, fd, &rep->open_xrcd, why);
+	case SRXE_OP_CLOSE_XRCD:
+		return srxed_xrcd_close(d, s, body, why);
+	case SRXE_OP_CREATE_XSRQ:
+		return srxed_xsrq_create(d, s, body, &rep->create_xsrq, why);
+	case SRXE_OP_CREATE_XRC_TGT:
+		return srxed_xrc_tgt_create(d, s, body, &rep->create_xrc_tgt,
+					    why);
 	default:
 		return say(why, EOPNOTSUPP, "opcode %u is not a verbs opcode",
 			   opcode);

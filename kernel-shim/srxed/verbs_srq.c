@@ -43,6 +43,7 @@ static int engine_create(struct srxed *d, struct srxed_verbs_ctx *v,
 			 const struct srxe_create_srq_req *req,
 			 struct srxed_srq *srq, char *why)
 {
+	struct srxed_xrcd *x = srq->xrcd;
 	struct srxe_eng_srq_init init = {
 		.pd_handle = req->pd_handle,
 		.ring = srxed_arena_ring(&v->arena, &srq->ring),
@@ -52,6 +53,9 @@ static int engine_create(struct srxed *d, struct srxed_verbs_ctx *v,
 		.max_sge = srq->max_sge,
 		.srq_limit = req->srq_limit,
 		.user_handle = req->user_handle,
+		.xrcd = x ? x->dom->id : 0,
+		.srqn = srq->srqn,
+		.cq = x ? srq->cq->eng : NULL,
 	};
 	const char *reason = NULL;
 	int ret;
@@ -63,6 +67,10 @@ static int engine_create(struct srxed *d, struct srxed_verbs_ctx *v,
 		return say(why, -ret, "the engine refused the SRQ: %s",
 			   reason ? reason : strerror(-ret));
 	srq->pd->users++;
+	if (x) {
+		x->users++;
+		srq->cq->users++;
+	}
 	d->stats.srqs++;
 	return 0;
 }
@@ -70,6 +78,14 @@ static int engine_create(struct srxed *d, struct srxed_verbs_ctx *v,
 int srxed_srq_create(struct srxed *d, struct srxed_session *s,
 		     const struct srxe_create_srq_req *req,
 		     struct srxe_create_srq_resp *resp, char *why)
+{
+	return srxed_srq_build(d, s, req, NULL, resp, why);
+}
+
+int srxed_srq_build(struct srxed *d, struct srxed_session *s,
+		    const struct srxe_create_srq_req *req,
+		    const struct srxed_xsrq_args *xrc,
+		    struct srxe_create_srq_resp *resp, char *why)
 {
 	struct srxed_pd *pd = srxed_handle_lookup(&s->pds, req->pd_handle);
 	struct srxed_verbs_ctx *v;
@@ -92,6 +108,16 @@ int srxed_srq_create(struct srxed *d, struct srxed_session *s,
 	if (!srq)
 		return say(why, ENOMEM, "srxed is out of memory");
 	srq->pd = pd;
+	if (xrc) {
+		/* SRQ numbers share the QP number space: one allocator
+		 * keeps both unique on this device, as on hardware. */
+		if (srxed_qpn_alloc(&d->qpns, &srq->srqn)) {
+			free(srq);
+			return say(why, ENOMEM, "no SRQ number is free");
+		}
+		srq->xrcd = xrc->xrcd;
+		srq->cq = xrc->cq;
+	}
 	size_srq(req, srq);
 	if (srxed_arena_alloc_ring(&v->arena, srq->ring.size, srq->ring.stride,
 				   &srq->ring)) {
@@ -130,8 +156,14 @@ void srxed_srq_release(struct srxed *d, struct srxed_verbs_ctx *v,
 				 reason ? reason : "no reason");
 		srxe_engine_unlock(d->engine);
 		srq->pd->users--;
+		if (srq->xrcd) {
+			srq->xrcd->users--;
+			srq->cq->users--;
+		}
 		d->stats.srqs--;
 	}
+	if (srq->srqn)
+		srxed_qpn_free(&d->qpns, srq->srqn);
 	srxed_arena_free_ring(&v->arena, &srq->ring);
 	free(srq);
 }
@@ -210,6 +242,10 @@ int srxed_srq_destroy(struct srxed *d, struct srxed_session *s,
 			   req->handle, reason ? reason : strerror(-ret));
 	srq->eng = NULL;
 	srq->pd->users--;
+	if (srq->xrcd) {
+		srq->xrcd->users--;
+		srq->cq->users--;
+	}
 	d->stats.srqs--;
 	srxed_handle_free(&s->verbs->srqs, req->handle);
 	srxed_srq_release(d, s->verbs, srq);

@@ -71,6 +71,9 @@ struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
  */
 int srxe_ctx_call(struct srxe_context *ctx, uint16_t op, const void *req,
 		  size_t req_len, void *reply, size_t reply_len);
+/* The same with one fd sent beside the request (-1: none). */
+int srxe_ctx_call_fd(struct srxe_context *ctx, uint16_t op, const void *req,
+		     size_t req_len, int fd, void *reply, size_t reply_len);
 
 /*
  * srxe_arena.c: fetch the ring arena (MAP_RINGS) and the doorbell

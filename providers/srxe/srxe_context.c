@@ -35,11 +35,17 @@ static void srxe_say_not_running(const char *devname)
 int srxe_ctx_call(struct srxe_context *ctx, uint16_t op, const void *req,
 		  size_t req_len, void *reply, size_t reply_len)
 {
+	return srxe_ctx_call_fd(ctx, op, req, req_len, -1, reply, reply_len);
+}
+
+int srxe_ctx_call_fd(struct srxe_context *ctx, uint16_t op, const void *req,
+		     size_t req_len, int fd, void *reply, size_t reply_len)
+{
 	int ret;
 
 	if (srxe_ctx_dead(ctx))
 		return srxe_fatal_answer(op, reply, reply_len);
-	ret = srxe_call(&ctx->conn, op, req, req_len, -1, reply, reply_len,
+	ret = srxe_call(&ctx->conn, op, req, req_len, fd, reply, reply_len,
 			NULL);
 	if (ret < 0 && srxe_fatal_conn_lost(-ret)) {
 		srxe_ctx_daemon_gone(ctx);
@@ -279,6 +285,11 @@ static const struct verbs_context_ops srxe_ctx_ops = {
 	.create_qp = srxe_create_qp,
 	.create_qp_ex = srxe_create_qp_ex,
 	.create_srq = srxe_create_srq,
+	/* issue #10: srxe_xrc.c */
+	.open_xrcd = srxe_open_xrcd,
+	.close_xrcd = srxe_close_xrcd,
+	.create_srq_ex = srxe_create_srq_ex,
+	.get_srq_num = srxe_get_srq_num,
 	.destroy_ah = srxe_destroy_ah,
 	.destroy_cq = srxe_destroy_cq,
 	.destroy_qp = srxe_destroy_qp,

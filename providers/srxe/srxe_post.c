@@ -26,13 +26,16 @@ bool srxe_opcode_allowed(enum ibv_qp_type qpt, enum ibv_wr_opcode op)
 	case IBV_WR_SEND:
 	case IBV_WR_SEND_WITH_IMM:
 		return qpt == IBV_QPT_RC || qpt == IBV_QPT_UC ||
-		       qpt == IBV_QPT_UD;
+		       qpt == IBV_QPT_UD || qpt == IBV_QPT_XRC_SEND;
 	case IBV_WR_RDMA_WRITE:
 	case IBV_WR_RDMA_WRITE_WITH_IMM:
-		return qpt == IBV_QPT_RC || qpt == IBV_QPT_UC;
+		return qpt == IBV_QPT_RC || qpt == IBV_QPT_UC ||
+		       qpt == IBV_QPT_XRC_SEND;
 	case IBV_WR_RDMA_READ:
 	case IBV_WR_ATOMIC_CMP_AND_SWP:
 	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+		/* an XRC target (XRC_RECV) sends nothing at all */
+		return qpt == IBV_QPT_RC || qpt == IBV_QPT_XRC_SEND;
 	case IBV_WR_SEND_WITH_INV:
 		return qpt == IBV_QPT_RC;
 	case IBV_WR_BIND_MW:
@@ -142,6 +145,9 @@ static void srxe_wqe_remote(struct srxe_send_wqe *wqe,
 		wqe->ud.remote_qkey = wr->wr.ud.remote_qkey;
 		break;
 	}
+	/* after the union's other members: it shares their last word */
+	if (qpt == IBV_QPT_XRC_SEND)
+		wqe->xrc.remote_srqn = wr->qp_type.xrc.remote_srqn;
 }
 
 /* Gather the SGEs' bytes into the slot now: the caller may reuse them. */

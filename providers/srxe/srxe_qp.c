@@ -12,8 +12,8 @@
 #include "srxe_verbs.h"
 
 #define SRXE_QP_COMP_MASK                                                      \
-	(IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_CREATE_FLAGS |                 \
-	 IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
+	(IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_XRCD |                         \
+	 IBV_QP_INIT_ATTR_CREATE_FLAGS | IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
 
 static uint32_t srxe_send_wqe_min_stride(const struct srxe_qp_cap_wire *cap)
 {
@@ -37,6 +37,14 @@ static int srxe_qp_check(const struct ibv_qp_init_attr_ex *attr)
 	if ((attr->comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS) &&
 	    attr->create_flags)
 		return EOPNOTSUPP;
+	if (attr->qp_type == IBV_QPT_XRC_RECV)
+		/* a target: an XRC domain, nothing to send with */
+		return (attr->comp_mask & IBV_QP_INIT_ATTR_XRCD) &&
+				       attr->xrcd &&
+				       !(attr->comp_mask &
+					 IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
+			       ? 0
+			       : EINVAL;
 	if (!(attr->comp_mask & IBV_QP_INIT_ATTR_PD) || !attr->pd)
 		return EINVAL;
 	if (!srxe_qp_ex_supported(attr->qp_type))
@@ -44,6 +52,9 @@ static int srxe_qp_check(const struct ibv_qp_init_attr_ex *attr)
 	if ((attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS) &&
 	    (attr->send_ops_flags & ~srxe_qp_ex_supported(attr->qp_type)))
 		return EOPNOTSUPP;
+	if (attr->qp_type == IBV_QPT_XRC_SEND)
+		/* an initiator receives nothing: no receive CQ needed */
+		return attr->send_cq && !attr->srq ? 0 : EINVAL;
 	if (!attr->send_cq || !attr->recv_cq)
 		return EINVAL;
 	return 0;
@@ -56,7 +67,8 @@ static void srxe_qp_req(const struct ibv_qp_init_attr_ex *attr,
 	req->pd_handle = attr->pd->handle;
 	req->qp_type = attr->qp_type;
 	req->send_cq_handle = attr->send_cq->handle;
-	req->recv_cq_handle = attr->recv_cq->handle;
+	req->recv_cq_handle =
+		attr->qp_type == IBV_QPT_XRC_SEND ? 0 : attr->recv_cq->handle;
 	req->srq_handle = attr->srq ? attr->srq->handle : 0;
 	req->sq_sig_all = !!attr->sq_sig_all;
 	req->cap.max_send_wr = attr->cap.max_send_wr;
@@ -141,7 +153,8 @@ static int srxe_qp_make(struct ibv_context *ibctx, struct srxe_qp *qp,
 			    sizeof(resp));
 	if (ret)
 		return ret;
-	ret = srxe_qp_attach(ctx, qp, &resp, attr->srq != NULL);
+	ret = srxe_qp_attach(ctx, qp, &resp,
+			     attr->srq || attr->qp_type == IBV_QPT_XRC_SEND);
 	if (ret) {
 		dreq.handle = resp.qp_handle;
 		srxe_ctx_call(ctx, SRXE_OP_DESTROY_QP, &dreq, sizeof(dreq),
@@ -175,7 +188,10 @@ struct ibv_qp *srxe_create_qp_ex(struct ibv_context *ibctx,
 		errno = ENOMEM;
 		return NULL;
 	}
-	ret = srxe_qp_make(ibctx, qp, attr);
+	if (attr->qp_type == IBV_QPT_XRC_RECV)
+		ret = srxe_xrc_tgt_make(ibctx, qp, attr);
+	else
+		ret = srxe_qp_make(ibctx, qp, attr);
 	if (ret) {
 		free(qp);
 		errno = ret;

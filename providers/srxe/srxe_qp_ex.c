@@ -28,6 +28,7 @@ uint64_t srxe_qp_ex_supported(enum ibv_qp_type qpt)
 {
 	switch (qpt) {
 	case IBV_QPT_RC:
+	case IBV_QPT_XRC_SEND:
 		return SRXE_RC_SEND_OPS;
 	case IBV_QPT_UC:
 		return SRXE_UC_SEND_OPS;
@@ -197,6 +198,15 @@ static void srxe_wr_set_ud_addr(struct ibv_qp_ex *ibqp, struct ibv_ah *ah,
 	wqe->ud.remote_qkey = remote_qkey;
 }
 
+/* XRC_SEND: the remote XRC SRQ this WR's message goes to. */
+static void srxe_wr_set_xrc_srqn(struct ibv_qp_ex *ibqp, uint32_t remote_srqn)
+{
+	struct srxe_send_wqe *wqe = srxe_ex_cur(ibqp);
+
+	if (wqe)
+		wqe->xrc.remote_srqn = remote_srqn;
+}
+
 static void srxe_wr_set_sge_list(struct ibv_qp_ex *ibqp, size_t num_sge,
 				 const struct ibv_sge *sg_list)
 {
@@ -324,6 +334,7 @@ void srxe_qp_ex_install(struct srxe_qp *qp, uint64_t flags)
 	if (flags & IBV_QP_EX_WITH_SEND_WITH_INV)
 		ex->wr_send_inv = srxe_wr_send_inv;
 	ex->wr_set_ud_addr = srxe_wr_set_ud_addr;
+	ex->wr_set_xrc_srqn = srxe_wr_set_xrc_srqn;
 	ex->wr_set_sge = srxe_wr_set_sge;
 	ex->wr_set_sge_list = srxe_wr_set_sge_list;
 	ex->wr_set_inline_data = srxe_wr_set_inline_data;

@@ -8,6 +8,28 @@
 
 #include "srxe_verbs.h"
 
+/* Maps the SRQ's ring; on failure destroys the SRQ in srxed. */
+int srxe_srq_attach(struct srxe_context *ctx, struct srxe_srq *srq,
+		    const struct srxe_ring_desc *ring, uint32_t handle,
+		    uint32_t max_sge)
+{
+	struct srxe_destroy_req dreq = { .handle = handle };
+	uint32_t min_stride = sizeof(struct srxe_recv_wqe) +
+			      max_sge * sizeof(struct srxe_wqe_sge);
+	int ret;
+
+	ret = srxe_ring_attach(&ctx->arena, ring, min_stride, &srq->rq.ring);
+	if (ret) {
+		srxe_ctx_call(ctx, SRXE_OP_DESTROY_SRQ, &dreq, sizeof(dreq),
+			      NULL, 0);
+		return ret;
+	}
+	srq->vsrq.srq.handle = handle;
+	srq->rq.max_sge = max_sge;
+	pthread_spin_init(&srq->rq.lock, PTHREAD_PROCESS_PRIVATE);
+	return 0;
+}
+
 static int srxe_srq_make(struct srxe_context *ctx, struct ibv_pd *pd,
 			 struct srxe_srq *srq, struct ibv_srq_attr *attr)
 {
@@ -19,8 +41,6 @@ static int srxe_srq_make(struct srxe_context *ctx, struct ibv_pd *pd,
 		.user_handle = (uintptr_t)&srq->vsrq.srq,
 	};
 	struct srxe_create_srq_resp resp;
-	struct srxe_destroy_req dreq = { 0 };
-	uint32_t min_stride;
 	int ret;
 
 	if (srxe_arena_check(&ctx->arena))
@@ -29,20 +49,11 @@ static int srxe_srq_make(struct srxe_context *ctx, struct ibv_pd *pd,
 			    sizeof(resp));
 	if (ret)
 		return ret;
-	min_stride = sizeof(struct srxe_recv_wqe) +
-		     resp.max_sge * sizeof(struct srxe_wqe_sge);
-	ret = srxe_ring_attach(&ctx->arena, &resp.ring, min_stride,
-			       &srq->rq.ring);
-	if (ret) {
-		dreq.handle = resp.srq_handle;
-		srxe_ctx_call(ctx, SRXE_OP_DESTROY_SRQ, &dreq, sizeof(dreq),
-			      NULL, 0);
+	ret = srxe_srq_attach(ctx, srq, &resp.ring, resp.srq_handle,
+			      resp.max_sge);
+	if (ret)
 		return ret;
-	}
-	srq->vsrq.srq.handle = resp.srq_handle;
 	srq->vsrq.srq_type = IBV_SRQT_BASIC;
-	srq->rq.max_sge = resp.max_sge;
-	pthread_spin_init(&srq->rq.lock, PTHREAD_PROCESS_PRIVATE);
 	/* as the kernel: tell the caller what it got */
 	attr->max_wr = resp.max_wr;
 	attr->max_sge = resp.max_sge;

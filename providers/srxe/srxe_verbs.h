@@ -136,6 +136,21 @@ int srxe_modify_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr,
 int srxe_query_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr);
 int srxe_destroy_srq(struct ibv_srq *ibsrq);
 
+/* srxe_xrc.c (issue #10): XRC domains, XRC SRQs, XRC target QPs */
+struct ibv_xrcd *srxe_open_xrcd(struct ibv_context *ibctx,
+				struct ibv_xrcd_init_attr *attr);
+int srxe_close_xrcd(struct ibv_xrcd *xrcd);
+struct ibv_srq *srxe_create_srq_ex(struct ibv_context *ibctx,
+				   struct ibv_srq_init_attr_ex *attr);
+int srxe_get_srq_num(struct ibv_srq *srq, uint32_t *srq_num);
+/* IBV_QPT_XRC_RECV through create_qp_ex (qp zeroed, attr checked). */
+int srxe_xrc_tgt_make(struct ibv_context *ibctx, struct srxe_qp *qp,
+		      struct ibv_qp_init_attr_ex *attr);
+/* srxe_srq.c: ring set-up shared by basic and XRC SRQs */
+int srxe_srq_attach(struct srxe_context *ctx, struct srxe_srq *srq,
+		    const struct srxe_ring_desc *ring, uint32_t handle,
+		    uint32_t max_sge);
+
 /* srxe_ah.c */
 struct ibv_ah *srxe_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr);
 int srxe_destroy_ah(struct ibv_ah *ah);

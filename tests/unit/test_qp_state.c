@@ -472,9 +472,11 @@ Test(qp_state, unknown_mask_bits_type_and_state)
 		check(IBV_QPT_RC, S(RTS), &a, A(STATE) | A(RATE_LIMIT), why),
 		-EINVAL);
 	cr_assert(strstr(why, "does not know: 0x2000000"), "%s", why);
-	cr_assert_eq(check(IBV_QPT_XRC_SEND, S(RTS), &a, A(STATE), why),
+	cr_assert_eq(check(IBV_QPT_RAW_PACKET, S(RTS), &a, A(STATE), why),
 		     -EINVAL);
-	cr_assert(strstr(why, "QP type 9 is not RC, UC or UD"), "%s", why);
+	cr_assert(strstr(why, "QP type 8 is not RC, UC, UD, XRC_SEND or "
+			      "XRC_RECV"),
+		  "%s", why);
 	cr_assert_eq(check(IBV_QPT_RC, (enum ibv_qp_state)7, &a, A(STATE), why),
 		     -EINVAL);
 	cr_assert(strstr(why, "invalid state 7"), "%s", why);
@@ -514,4 +516,47 @@ Test(qp_state, names)
 	cr_assert_str_eq(srxe_qp_attr_name(IBV_QP_STATE), "IBV_QP_STATE");
 	cr_assert_str_eq(srxe_qp_attr_name(IBV_QP_RATE_LIMIT), "unknown");
 	cr_assert_str_eq(srxe_qp_attr_name(IBV_QP_AV | IBV_QP_PORT), "unknown");
+}
+
+/* The masks ibv_xsrq_pingpong uses (the kernel's XRC_INI / XRC_TGT
+ * columns): less than RC where one half never sends or never receives. */
+Test(qp_state, xrc_initiator_and_target_columns)
+{
+	struct srxe_qp_attr_wire a;
+	char why[SRXE_QP_WHY_MAX];
+	const uint32_t init =
+		A(STATE) | A(PKEY_INDEX) | A(PORT) | A(ACCESS_FLAGS);
+
+	for (int t = IBV_QPT_XRC_SEND; t <= IBV_QPT_XRC_RECV; t++) {
+		a = good_attr(S(RESET), S(INIT));
+		cr_assert_eq(check(t, S(RESET), &a, init, why), 0, "%s", why);
+	}
+	a = good_attr(S(INIT), S(RTR));
+	cr_assert_eq(
+		check(IBV_QPT_XRC_SEND, S(INIT), &a,
+		      A(STATE) | A(AV) | A(PATH_MTU) | A(DEST_QPN) | A(RQ_PSN),
+		      why),
+		0, "%s", why);
+	cr_assert_eq(
+		check(IBV_QPT_XRC_RECV, S(INIT), &a,
+		      A(STATE) | A(AV) | A(PATH_MTU) | A(DEST_QPN) | A(RQ_PSN),
+		      why),
+		-EINVAL);
+	cr_assert(strstr(why, "INIT->RTR on an XRC_RECV QP requires "
+			      "IBV_QP_MIN_RNR_TIMER"),
+		  "%s", why);
+	a = good_attr(S(RTR), S(RTS));
+	cr_assert_eq(check(IBV_QPT_XRC_RECV, S(RTR), &a,
+			   A(STATE) | A(TIMEOUT) | A(SQ_PSN), why),
+		     0, "%s", why);
+	cr_assert_eq(check(IBV_QPT_XRC_SEND, S(RTR), &a,
+			   A(STATE) | A(TIMEOUT) | A(SQ_PSN), why),
+		     -EINVAL);
+	cr_assert(strstr(why, "requires IBV_QP_RETRY_CNT"), "%s", why);
+	/* what a target no longer requires it still accepts */
+	cr_assert_eq(check(IBV_QPT_XRC_RECV, S(RTR), &a,
+			   A(STATE) | A(TIMEOUT) | A(SQ_PSN) | A(RETRY_CNT) |
+				   A(RNR_RETRY) | A(MAX_QP_RD_ATOMIC),
+			   why),
+		     0, "%s", why);
 }

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,4 +166,21 @@ Test(rings, unavailable_arena_names_its_reason)
 	cr_assert_eq(srxe_arena_check(&none), EOPNOTSUPP);
 	cr_assert_eq(errno, EOPNOTSUPP);
 	cr_assert_eq(srxe_arena_check(&arena), 0);
+}
+
+/* XRC_SEND WQEs carry the remote SRQ number in the union's last word,
+ * which RDMA and UD leave alone and atomics only as reserved: the fields
+ * an XRC READ/WRITE/atomic needs all survive beside it. */
+Test(rings, xrc_srqn_shares_no_used_field)
+{
+	struct srxe_send_wqe w;
+
+	cr_assert_eq(sizeof(w.xrc), sizeof(w.atomic));
+	cr_assert_eq(offsetof(struct srxe_send_wqe, xrc.remote_srqn),
+		     offsetof(struct srxe_send_wqe, atomic.reserved));
+	cr_assert_geq(offsetof(struct srxe_send_wqe, xrc.remote_srqn),
+		      offsetof(struct srxe_send_wqe, rdma) + sizeof(w.rdma));
+	cr_assert_geq(offsetof(struct srxe_send_wqe, xrc.remote_srqn),
+		      offsetof(struct srxe_send_wqe, ud) + sizeof(w.ud));
+	cr_assert_eq(sizeof(w), 64, "the union did not grow");
 }

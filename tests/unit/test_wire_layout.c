@@ -10,28 +10,64 @@ static const size_t ext_len[SRXE_EXT_COUNT] = {
 	[SRXE_EXT_RETH] = 16,	     [SRXE_EXT_AETH] = 4,
 	[SRXE_EXT_DETH] = 8,	     [SRXE_EXT_IMMDT] = 4,
 	[SRXE_EXT_IETH] = 4,	     [SRXE_EXT_ATOMICETH] = 28,
-	[SRXE_EXT_ATOMICACKETH] = 8,
+	[SRXE_EXT_ATOMICACKETH] = 8, [SRXE_EXT_XRCETH] = 4,
 };
 
-Test(wire_layout, known_opcodes_are_exactly_rc_uc_ud)
+Test(wire_layout, known_opcodes_are_exactly_rc_uc_ud_xrc)
 {
 	unsigned int n = 0;
 
 	for (int op = 0; op < 256; op++) {
-		bool want = op <= 0x14 || op == 0x16 || op == 0x17 ||
-			    (op >= 0x20 && op <= 0x2b) || op == 0x64 ||
-			    op == 0x65;
+		bool rc = op <= 0x14 || op == 0x16 || op == 0x17;
+		bool xrc = op >= 0xa0 && op <= 0xb7 && op != 0xb5;
+		bool want = rc || xrc || (op >= 0x20 && op <= 0x2b) ||
+			    op == 0x64 || op == 0x65;
 
 		cr_assert_eq(srxe_opcode_info((uint8_t)op) != NULL, want,
 			     "opcode 0x%02x", op);
 		n += want;
 	}
-	cr_assert_eq(n, 23 + 12 + 2);
+	cr_assert_eq(n, 23 + 12 + 2 + 23);
+}
+
+/* IBA 9.2.4: XRC requests are RC's with an XRCETH right after the BTH;
+ * XRC responses are laid out exactly like RC's. */
+Test(wire_layout, xrc_mirrors_rc_with_xrceth_on_requests)
+{
+	for (int code = 0xa0; code <= 0xb7; code++) {
+		const struct srxe_opcode_info *x =
+			srxe_opcode_info((uint8_t)code);
+		const struct srxe_opcode_info *r =
+			srxe_opcode_info((uint8_t)(code - 0xa0));
+		bool req;
+
+		if (code == 0xb5) {
+			cr_assert_null(x);
+			continue;
+		}
+		cr_assert_not_null(x);
+		cr_assert_eq(x->flags, r->flags, "%s", x->name);
+		cr_assert_str_eq(x->name + 4, r->name + 3);
+		req = x->flags & SRXE_OPF_REQUEST;
+		cr_assert_eq(x->ext_off[SRXE_EXT_XRCETH], req ? 12 : 0, "%s",
+			     x->name);
+		cr_assert_eq(x->hdr_len, r->hdr_len + (req ? 4 : 0), "%s",
+			     x->name);
+		for (int h = 0; h < SRXE_EXT_XRCETH; h++)
+			if (r->ext_off[h])
+				cr_assert_eq(x->ext_off[h],
+					     r->ext_off[h] + (req ? 4 : 0),
+					     "%s", x->name);
+	}
+	cr_assert_eq(srxe_opcode_info(0xab)->n_ext, 3);
+	cr_assert_eq(srxe_opcode_info(0xab)->hdr_len, 36);
+	cr_assert_str_eq(srxe_ext_hdr_name(SRXE_EXT_XRCETH), "XRCETH");
 }
 
 Test(wire_layout, table_entries_are_self_consistent)
 {
-	static const char *const prefix[] = { "RC ", "UC ", "RD ", "UD " };
+	static const char *const prefix[] = { "RC ", "UC ", "RD ",
+					      "UD ", "CNP", "XRC" };
 
 	for (int code = 0; code < 256; code++) {
 		const struct srxe_opcode_info *op =
@@ -68,9 +104,10 @@ Test(wire_layout, table_entries_are_self_consistent)
 			     op->ext_off[SRXE_EXT_IETH] != 0, "%s", op->name);
 		cr_assert_eq(!!strstr(op->name, "Immediate"),
 			     !!(op->flags & SRXE_OPF_IMM), "%s", op->name);
-		/* AckReq semantics exist only in RC. */
+		/* AckReq semantics exist only in RC and XRC. */
 		if (op->flags & SRXE_OPF_ACKREQ)
-			cr_assert_eq(op->transport, SRXE_TRANSPORT_RC);
+			cr_assert(op->transport == SRXE_TRANSPORT_RC ||
+				  op->transport == SRXE_TRANSPORT_XRC);
 	}
 }
 
