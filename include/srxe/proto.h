@@ -181,6 +181,12 @@ struct srxe_status_resp {
 	/* Receive drops by reason (also counted in drops). */
 	uint64_t drop_no_qp, drop_bad_pkey, drop_bad_qkey;
 	uint64_t drop_bad_state, drop_bad_seq;
+	/* UD multicast (issue #10, docs/multicast.md): groups with QPs of
+	 * this device, attachments, packets received for them and the
+	 * copies handed to attached QPs; packets for the multicast QPN of
+	 * no group here (a receive drop, in drops). */
+	uint64_t mcast_groups, mcast_attached, mcast_recv, mcast_copies;
+	uint64_t drop_mcast_no_group;
 };
 
 /*
@@ -197,6 +203,8 @@ struct srxe_status_resp {
 #include "srxe/proto_event.h"
 /* Opcodes 36-37 (issue #5, `srxe capture`): include/srxe/proto_capture.h. */
 #include "srxe/proto_capture.h"
+/* Opcodes 48-49 (issue #10, UD multicast): include/srxe/proto_mcast.h. */
+#include "srxe/proto_mcast.h"
 
 /*
  * Opcode ranges reserved for later groups (each group keeps its bodies in

@@ -89,6 +89,11 @@ static const struct srxe_op_info op_table[SRXE_OP_TABLE_SIZE] = {
 				    sizeof(struct srxe_capture_start_resp) },
 	[SRXE_OP_CAPTURE_STOP] = { "CAPTURE_STOP", 0,
 				   sizeof(struct srxe_capture_stop_resp) },
+	/* Issue #10: include/srxe/proto_mcast.h. */
+	[SRXE_OP_ATTACH_MCAST] = { "ATTACH_MCAST",
+				   sizeof(struct srxe_mcast_req), 0 },
+	[SRXE_OP_DETACH_MCAST] = { "DETACH_MCAST",
+				   sizeof(struct srxe_mcast_req), 0 },
 };
 
 const struct srxe_op_info *srxe_op_info(uint16_t opcode)

@@ -23,9 +23,14 @@
  * it writes is never 0, so the kernel keeps it (it only fills a zero ID),
  * and the ICRC is computed over exactly the header that goes out (the
  * kernel fills only the IPv4 checksum, which the ICRC masks).  It receives
- * on an IPPROTO_UDP raw socket bound to the device address, with a BPF
- * filter that keeps unfragmented datagrams to port 4791, so every packet
- * arrives with its IP header and is ICRC-checked.  A UDP socket bound to
+ * on an IPPROTO_UDP raw socket with a BPF filter that keeps unfragmented
+ * datagrams to port 4791 addressed to the device address or to an IPv4
+ * multicast group received on the device's netdev (not bound to the
+ * address, which would hide multicast), so every packet arrives with its
+ * IP header and is ICRC-checked.  Multicast (docs/multicast.md) leaves
+ * with IP_MULTICAST_IF on the netdev, the AH's hop limit as TTL, and
+ * loops back to this host's members; a group's datagrams are taken only
+ * while this device has QPs attached to it (else not_for_us).  A UDP socket bound to
  * address:4791 holds the port (no ICMP port-unreachable, no second owner)
  * and discards its copies with a drop-all filter.  Needs CAP_NET_RAW.
  *

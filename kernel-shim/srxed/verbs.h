@@ -45,7 +45,8 @@ union srxed_verbs_reply {
 };
 
 /*
- * Serves one request of opcode SRXE_OP_MAP_RINGS..SRXE_OP_DESTROY_AH
+ * Serves one request of opcode SRXE_OP_MAP_RINGS..SRXE_OP_DESTROY_AH or
+ * SRXE_OP_ATTACH_MCAST / SRXE_OP_DETACH_MCAST
  * whose body has the size proto.c's table gives.  Returns 0 or a positive
  * errno with why (SRXE_REASON_MAX + 1 bytes); *reply_fd may receive a
  * session-owned fd to send with the reply.

@@ -111,6 +111,11 @@ int srxed_ah_destroy(struct srxed *d, struct srxed_session *s,
 void srxed_ah_release(struct srxed *d, struct srxed_verbs_ctx *v,
 		      struct srxed_ah *ah);
 
+int srxed_mcast_attach(struct srxed *d, struct srxed_session *s,
+		       const struct srxe_mcast_req *req, char *why);
+int srxed_mcast_detach(struct srxed *d, struct srxed_session *s,
+		       const struct srxe_mcast_req *req, char *why);
+
 /* The limits qp_state.h checks against, as query_device/port report. */
 struct srxe_qp_limits;
 void srxed_qp_limits(struct srxe_qp_limits *lim);

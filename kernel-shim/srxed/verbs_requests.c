@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Opcodes 16-30 to their handlers (contract in verbs.h). */
+/* Opcodes 16-30 and 48-49 to their handlers (contract in verbs.h). */
 #include <errno.h>
 
 #include "verbs_objs.h"
@@ -68,6 +68,10 @@ int srxed_verbs_request(struct srxed *d, struct srxed_session *s,
 		return srxed_ah_create(d, s, body, &rep->create_ah, why);
 	case SRXE_OP_DESTROY_AH:
 		return srxed_ah_destroy(d, s, body, why);
+	case SRXE_OP_ATTACH_MCAST:
+		return srxed_mcast_attach(d, s, body, why);
+	case SRXE_OP_DETACH_MCAST:
+		return srxed_mcast_detach(d, s, body, why);
 	default:
 		return say(why, EOPNOTSUPP, "opcode %u is not a verbs opcode",
 			   opcode);
