@@ -187,6 +187,8 @@ struct srxe_status_resp {
 	 * no group here (a receive drop, in drops). */
 	uint64_t mcast_groups, mcast_attached, mcast_recv, mcast_copies;
 	uint64_t drop_mcast_no_group;
+	/* Datagrams of groups others on this host joined (not drops). */
+	uint64_t mcast_other_group;
 };
 
 /*

@@ -90,9 +90,10 @@ static void print_reliability(const struct srxe_status_resp *st)
 	       st->drop_no_qp, st->drop_bad_pkey, st->drop_bad_qkey,
 	       st->drop_bad_state, st->drop_bad_seq, st->drop_mcast_no_group);
 	printf("  %-13s groups %" PRIu64 ", attached %" PRIu64
-	       ", received %" PRIu64 ", copies %" PRIu64 "\n",
+	       ", received %" PRIu64 ", copies %" PRIu64
+	       ", other groups %" PRIu64 "\n",
 	       "multicast:", st->mcast_groups, st->mcast_attached,
-	       st->mcast_recv, st->mcast_copies);
+	       st->mcast_recv, st->mcast_copies, st->mcast_other_group);
 }
 
 static void print_packets(const struct srxe_status_resp *st)

@@ -200,6 +200,9 @@ struct srxe_eng_stats {
 	 * sent to QPN 0xFFFFFF of no group here (dropped, in drops). */
 	uint64_t mcast_recv, mcast_copies, mcast_groups, mcast_attached;
 	uint64_t drop_mcast_no_group;
+	/* Datagrams of groups joined on this host by someone else: the
+	 * receive socket sees every group of the netdev; not a drop. */
+	uint64_t mcast_other_group;
 };
 
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);

@@ -309,8 +309,12 @@ int srxe_udp_rx_datagram(struct srxe_engine *eng, uint32_t local_ipv4_be,
 		return reason;
 	memcpy(&src_be, ip + 12, 4);
 	memcpy(&dst_be, ip + 16, 4);
-	if (dst_be != local_ipv4_be && !srxe_mcast_ipv4_joined(eng, dst_be))
+	if (srxe_ipv4_is_mcast(dst_be)) {
+		if (!srxe_mcast_ipv4_joined(eng, dst_be))
+			return SRXE_UDP_RX_OTHER_GROUP;
+	} else if (dst_be != local_ipv4_be) {
 		return SRXE_UDP_RX_NOT_FOR_US;
+	}
 	chunk.addr = (void *)pkt->payload;
 	chunk.len = pkt->payload_len;
 	srxe_eng_rx(eng, pkt, &chunk, pkt->payload_len ? 1 : 0, src_be, dst_be);
@@ -329,6 +333,8 @@ static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
 		u->stats.bytes_recv += len;
 	} else if (ret == SRXE_UDP_RX_NOT_FOR_US) {
 		u->stats.rx_not_for_us++;
+	} else if (ret == SRXE_UDP_RX_OTHER_GROUP) {
+		u->eng->stats.mcast_other_group++;
 	} else {
 		rx_drop(u, (enum srxe_rx_reason)ret);
 	}

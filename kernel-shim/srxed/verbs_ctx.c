@@ -137,6 +137,7 @@ void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
 	st->mcast_recv = e.mcast_recv;
 	st->mcast_copies = e.mcast_copies;
 	st->drop_mcast_no_group = e.drop_mcast_no_group;
+	st->mcast_other_group = e.mcast_other_group;
 	wire_status(d, st);
 }
 
