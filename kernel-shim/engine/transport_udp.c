@@ -712,6 +712,13 @@ void srxe_udp_transport_close(struct srxe_xport *t)
 	free(u);
 }
 
+bool srxe_udp_transport_mcast_ok(const struct srxe_xport *t)
+{
+	const struct udp_xport *u = t->priv;
+
+	return !u->gso;
+}
+
 void srxe_udp_transport_stats(const struct srxe_xport *t,
 			      struct srxe_wire_stats *out)
 {
