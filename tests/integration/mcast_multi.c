@@ -115,6 +115,14 @@ static void ep_init(struct ep *e, const char *name, struct ibv_context *ctx,
 	to_rts(e->qp, qkey);
 }
 
+static void ep_fini(struct ep *e)
+{
+	if ((e->qp && ibv_destroy_qp(e->qp)) || ibv_dereg_mr(e->mr) ||
+	    ibv_destroy_cq(e->cq) || ibv_dealloc_pd(e->pd))
+		EXPECT(false, "%s: teardown failed", e->name);
+	free(e->buf);
+}
+
 static void post_recvs(struct ep *e, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
@@ -389,6 +397,15 @@ int main(int argc, char **argv)
 	EXPECT(!ibv_detach_mcast(aq.qp, &gid, 0), "detach Aq");
 	EXPECT(!ibv_detach_mcast(b1.qp, &gid, 0), "detach B1");
 	EXPECT(!ibv_destroy_qp(a2.qp), "destroy A2 after detach");
+	a2.qp = NULL;
+	ibv_destroy_ah(s.ah);
+	ep_fini(&s.ep);
+	ep_fini(&a1);
+	ep_fini(&a2);
+	ep_fini(&aq);
+	ep_fini(&b1);
+	ibv_close_device(ca);
+	ibv_close_device(cb);
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;

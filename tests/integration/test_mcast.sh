@@ -91,4 +91,7 @@ netns_check_wire 0
 # $DEV2 shares the interface: it saw ${DEV[0]}'s group go by, not a drop.
 (($(netns_counter 0 mcast_other_group "$DEV2") > 0)) ||
 	fail "$DEV2 did not count the other device's group"
+# Fails the test if a sanitizer build of srxed reported anything.
+netns_dev_down 0 "$DEV2"
+netns_down
 echo "PASS"
