@@ -181,6 +181,14 @@ struct srxe_status_resp {
 	/* Receive drops by reason (also counted in drops). */
 	uint64_t drop_no_qp, drop_bad_pkey, drop_bad_qkey;
 	uint64_t drop_bad_state, drop_bad_seq;
+	/* UD multicast (issue #10, docs/multicast.md): groups with QPs of
+	 * this device, attachments, packets received for them and the
+	 * copies handed to attached QPs; packets for the multicast QPN of
+	 * no group here (a receive drop, in drops). */
+	uint64_t mcast_groups, mcast_attached, mcast_recv, mcast_copies;
+	uint64_t drop_mcast_no_group;
+	/* Datagrams of groups others on this host joined (not drops). */
+	uint64_t mcast_other_group;
 };
 
 /*
@@ -201,6 +209,8 @@ struct srxe_status_resp {
 #include "srxe/proto_mw.h"
 /* Opcodes 50-57 (issue #10, XRC): include/srxe/proto_xrc.h. */
 #include "srxe/proto_xrc.h"
+/* Opcodes 48-49 (issue #10, UD multicast): include/srxe/proto_mcast.h. */
+#include "srxe/proto_mcast.h"
 
 /*
  * Opcode ranges reserved for later groups (each group keeps its bodies in

@@ -82,12 +82,18 @@ static void print_reliability(const struct srxe_status_resp *st)
 	       st->ooo_held);
 	printf("  %-13s %" PRIu64 " (no_qp %" PRIu64 ", bad_pkey %" PRIu64
 	       ", bad_qkey %" PRIu64 ", bad_state %" PRIu64
-	       ", bad_opcode_seq %" PRIu64 ")\n",
+	       ", bad_opcode_seq %" PRIu64 ", mcast_no_group %" PRIu64 ")\n",
 	       "rx drops:",
 	       st->drop_no_qp + st->drop_bad_pkey + st->drop_bad_qkey +
-		       st->drop_bad_state + st->drop_bad_seq,
+		       st->drop_bad_state + st->drop_bad_seq +
+		       st->drop_mcast_no_group,
 	       st->drop_no_qp, st->drop_bad_pkey, st->drop_bad_qkey,
-	       st->drop_bad_state, st->drop_bad_seq);
+	       st->drop_bad_state, st->drop_bad_seq, st->drop_mcast_no_group);
+	printf("  %-13s groups %" PRIu64 ", attached %" PRIu64
+	       ", received %" PRIu64 ", copies %" PRIu64
+	       ", other groups %" PRIu64 "\n",
+	       "multicast:", st->mcast_groups, st->mcast_attached,
+	       st->mcast_recv, st->mcast_copies, st->mcast_other_group);
 }
 
 static void print_packets(const struct srxe_status_resp *st)

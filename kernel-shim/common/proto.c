@@ -107,6 +107,11 @@ static const struct srxe_op_info op_table[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_CREATE_XRC_TGT] = { "CREATE_XRC_TGT",
 				     sizeof(struct srxe_create_xrc_tgt_req),
 				     sizeof(struct srxe_create_xrc_tgt_resp) },
+	/* Issue #10: include/srxe/proto_mcast.h. */
+	[SRXE_OP_ATTACH_MCAST] = { "ATTACH_MCAST",
+				   sizeof(struct srxe_mcast_req), 0 },
+	[SRXE_OP_DETACH_MCAST] = { "DETACH_MCAST",
+				   sizeof(struct srxe_mcast_req), 0 },
 };
 _Static_assert(SRXE_OP_MW_END <= 48, "memory-window opcodes are 40-47");
 

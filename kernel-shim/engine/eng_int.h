@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "srxe/wc_opcode.h"
 #include "list.h"
+#include "mcast.h"
 #include "pkt.h"
 #include "reseq.h"
 #include "translate.h"
@@ -52,6 +53,7 @@ struct srxe_engine {
 	struct srxe_fault *fault; /* tests only (fault.h); NULL: none */
 	uint64_t now;		  /* srxe_now_ns() of the current pass */
 	uint64_t timer_armed; /* deadline timer_fd is armed to, 0: disarmed */
+	struct srxe_mcast_tbl mcast; /* UD multicast groups (mcast.h) */
 };
 
 struct srxe_eng_ctx {
@@ -196,9 +198,10 @@ struct srxe_eng_qp {
 	uint32_t mtu;		       /* bytes */
 	struct srxe_dest dest;	       /* RC/UC peer */
 	bool fatal_sent;
-	bool drained_sent;  /* SQD: IBV_EVENT_SQ_DRAINED raised */
-	bool comm_est_sent; /* IBV_EVENT_COMM_EST raised since RESET */
-	bool last_wqe_sent; /* SRQ QP in ERR: IBV_EVENT_QP_LAST_WQE_REACHED */
+	bool drained_sent;    /* SQD: IBV_EVENT_SQ_DRAINED raised */
+	bool comm_est_sent;   /* IBV_EVENT_COMM_EST raised since RESET */
+	bool last_wqe_sent;   /* SRQ QP in ERR: IBV_EVENT_QP_LAST_WQE_REACHED */
+	uint32_t mcast_count; /* multicast groups attached to */
 
 	struct srxe_swqe *swqe; /* sq_size entries */
 	void *swqe_store;
@@ -235,6 +238,24 @@ void srxe_fault_free(struct srxe_engine *eng);
 void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		 const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
 		 uint32_t dst_ipv4);
+
+/* ---- mcast_eng.c ---- */
+/* BTH DestQP of every multicast packet (IBA: the "permissive" QPN). */
+#define SRXE_MCAST_QPN 0xffffffu
+void srxe_mcast_eng_init(struct srxe_engine *eng);
+void srxe_mcast_eng_fini(struct srxe_engine *eng);
+/* Detaches @qp from every group (QP destroy). */
+void srxe_mcast_qp_gone(struct srxe_eng_qp *qp);
+/* A packet for the multicast QPN: one copy to every attached QP. */
+void srxe_mcast_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
+		   const struct srxe_sg *payload, int nchunks,
+		   uint32_t src_ipv4, uint32_t dst_ipv4);
+/* true: a multicast IPv4 destination with a group of this device. */
+bool srxe_mcast_ipv4_joined(const struct srxe_engine *eng, uint32_t ipv4_be);
+static inline bool srxe_ipv4_is_mcast(uint32_t ipv4_be)
+{
+	return (((const uint8_t *)&ipv4_be)[0] & 0xf0) == 0xe0;
+}
 
 /* ---- transport_local.c ---- */
 void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng);

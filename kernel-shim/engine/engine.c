@@ -67,6 +67,11 @@ void srxe_eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
 	struct srxe_xport *t =
 		srxe_dest_is_local(eng, dst->ipv4_be) ? &eng->local : eng->wire;
 
+	/* Multicast leaves on the wire, and the kernel loops it back to
+	 * every member on this host, this device included; without the
+	 * wire only this device's own members can get it. */
+	if (!t && srxe_ipv4_is_mcast(dst->ipv4_be))
+		t = &eng->local;
 	eng->stats.pkts_sent++;
 	eng->stats.bytes_sent += pkt->hdr_len + pkt->payload_len;
 	srxe_cap_local(eng, t, pkt, dst);
@@ -309,6 +314,7 @@ void srxe_engine_unwatch(struct srxe_engine *eng, int fd)
 static void engine_free(struct srxe_engine *eng)
 {
 	srxe_fault_free(eng);
+	srxe_mcast_eng_fini(eng);
 	srxe_udp_transport_close(eng->wire);
 	if (eng->epfd >= 0)
 		close(eng->epfd);
@@ -377,6 +383,7 @@ int srxe_engine_start(const struct srxe_engine_config *cfg,
 	pthread_mutex_init(&eng->lock, NULL);
 	srxe_list_init(&eng->ctxs);
 	srxe_local_transport_init(&eng->local, eng);
+	srxe_mcast_eng_init(eng);
 	ret = engine_fds(eng, why);
 	if (!ret)
 		ret = open_wire(eng, why);

@@ -44,6 +44,11 @@ struct srxe_engine_config {
 	/* Open the RoCEv2/UDP transport on ipv4_be (transport_udp.h); when
 	 * false, packets for other addresses are dropped. */
 	bool wire_udp;
+	/* UD multicast (docs/multicast.md): the limits query_device
+	 * advertises (all 0: no multicast) and the netdev whose IGMP/MLD
+	 * membership a group takes (0: the one that has ipv4_be). */
+	uint32_t max_mcast_grp, max_mcast_qp_attach, max_total_mcast_qp_attach;
+	unsigned int ifindex;
 };
 
 int srxe_engine_start(const struct srxe_engine_config *cfg,
@@ -161,6 +166,21 @@ int srxe_eng_ah_create(struct srxe_eng_ctx *ctx, uint32_t pd_handle,
 void srxe_eng_ah_destroy(struct srxe_eng_ah *ah);
 
 /*
+ * UD multicast (docs/multicast.md).  attach/detach as ibv_attach_mcast /
+ * ibv_detach_mcast on a UD QP, errors as kernel rxe gives them (mcast.h):
+ * -EINVAL for a non-multicast GID, a QP that is not UD, detaching what
+ * is not attached; -ENOMEM at the limits; the first attachment of a group
+ * joins it on the device's netdev (IGMP/MLD), the last detach leaves it.
+ * Destroying a QP (or its context) detaches it everywhere.
+ */
+int srxe_eng_mcast_attach(struct srxe_eng_qp *qp, const uint8_t mgid[16],
+			  const char **why);
+int srxe_eng_mcast_detach(struct srxe_eng_qp *qp, const uint8_t mgid[16],
+			  const char **why);
+/* Groups @qp is attached to. */
+uint32_t srxe_eng_qp_mcast_count(const struct srxe_eng_qp *qp);
+
+/*
  * Lookup of an AH by the handle a UD WQE carries: the control plane owns
  * the handle table, the engine asks it through this callback (set once at
  * context creation via srxe_eng_ctx_set_ah_lookup).
@@ -190,6 +210,14 @@ struct srxe_eng_stats {
 	/* Drops by reason (each also counted in drops). */
 	uint64_t drop_no_qp, drop_bad_pkey, drop_bad_qkey, drop_bad_state;
 	uint64_t drop_bad_seq; /* opcode sequence */
+	/* UD multicast: packets to a group this device has QPs in, copies
+	 * handed to attached QPs, groups and attachments now, and packets
+	 * sent to QPN 0xFFFFFF of no group here (dropped, in drops). */
+	uint64_t mcast_recv, mcast_copies, mcast_groups, mcast_attached;
+	uint64_t drop_mcast_no_group;
+	/* Datagrams of groups joined on this host by someone else: the
+	 * receive socket sees every group of the netdev; not a drop. */
+	uint64_t mcast_other_group;
 };
 
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);

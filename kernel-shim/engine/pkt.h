@@ -44,6 +44,7 @@ struct srxe_tx_pkt {
 struct srxe_dest {
 	uint32_t ipv4_be;
 	uint32_t qpn;
+	uint8_t hop_limit; /* UD multicast: the AH's, as the IPv4 TTL */
 };
 
 struct srxe_engine;

@@ -185,6 +185,7 @@ void srxe_eng_qp_destroy(struct srxe_eng_qp *qp)
 {
 	if (!qp)
 		return;
+	srxe_mcast_qp_gone(qp);
 	srxe_qp_hash_del(qp->ctx->eng, qp);
 	srxe_list_del(&qp->node);
 	/* Type 2 windows bound to it die with it (its QPN may come back). */

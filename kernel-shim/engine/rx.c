@@ -3,7 +3,8 @@
  * The receive entry point shared by every transport: a parsed packet goes
  * to its destination QP's responder (requests) or completer (responses).
  * Packets for unknown QPs are dropped, so their sender retries and finally
- * reports IBV_WC_RETRY_EXC_ERR.
+ * reports IBV_WC_RETRY_EXC_ERR.  Packets for the multicast QPN go to every
+ * QP attached to their destination's group (mcast_eng.c).
  */
 #include "eng_int.h"
 
@@ -21,6 +22,10 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 
 	eng->stats.pkts_recv++;
 	eng->stats.bytes_recv += pkt->op->hdr_len + pkt->payload_len;
+	if (pkt->dqpn == SRXE_MCAST_QPN && pkey_ok(pkt->pkey)) {
+		srxe_mcast_rx(eng, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+		return;
+	}
 	qp = srxe_qp_lookup(eng, pkt->dqpn);
 	if (!qp || !pkey_ok(pkt->pkey)) {
 		eng->stats.drops++;

@@ -21,7 +21,8 @@ bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 {
 	struct srxe_pkt pkt;
 
-	if (!srxe_tx_parse(tx, &pkt) || !srxe_qp_lookup(eng, dst->qpn))
+	if (!srxe_tx_parse(tx, &pkt) ||
+	    (dst->qpn != SRXE_MCAST_QPN && !srxe_qp_lookup(eng, dst->qpn)))
 		return false;
 	srxe_eng_rx(eng, &pkt, tx->chunks, tx->nchunks, eng->cfg.ipv4_be,
 		    dst->ipv4_be);

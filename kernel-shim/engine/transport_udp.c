@@ -109,14 +109,14 @@ static uint16_t next_ip_id(struct udp_xport *u)
 }
 
 static void build_ipv4(struct udp_xport *u, uint8_t *ip, uint32_t dst_be,
-		       size_t udp_len, uint16_t id)
+		       size_t udp_len, uint16_t id, uint8_t ttl)
 {
 	ip[0] = 0x45; /* version 4, IHL 5 */
 	ip[1] = 0;    /* DSCP/ECN */
 	srxe_put_be16(ip + 2, (uint16_t)(IPV4_HDR_LEN + udp_len));
 	srxe_put_be16(ip + 4, id);
 	srxe_put_be16(ip + 6, IPV4_DF);
-	ip[8] = IPV4_TTL;
+	ip[8] = ttl;
 	ip[9] = IPPROTO_UDP;
 	srxe_put_be16(ip + 10, 0); /* the kernel fills it; the ICRC masks it */
 	memcpy(ip + 12, &u->ipv4_be, 4);
@@ -262,8 +262,12 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 	u->tx_count++;
 	/* The headers as the kernel will send them, which the ICRC covers
 	 * (gso mode: the socket's port 4791 and the ID it will get). */
+	/* Multicast: the AH's hop limit bounds how far it goes (0: this
+	 * host only, the kernel still loops it back), as rxe does. */
 	build_ipv4(u, ip, dst->ipv4_be, udp_len,
-		   u->gso ? (uint16_t)idx : next_ip_id(u));
+		   u->gso ? (uint16_t)idx : next_ip_id(u),
+		   srxe_ipv4_is_mcast(dst->ipv4_be) ? dst->hop_limit
+						    : IPV4_TTL);
 	build_udp(udp,
 		  u->gso ? SRXE_ROCE_UDP_PORT : srxe_udp_src_port(pkt->src_qpn),
 		  udp_len);
@@ -305,8 +309,12 @@ int srxe_udp_rx_datagram(struct srxe_engine *eng, uint32_t local_ipv4_be,
 		return reason;
 	memcpy(&src_be, ip + 12, 4);
 	memcpy(&dst_be, ip + 16, 4);
-	if (dst_be != local_ipv4_be)
+	if (srxe_ipv4_is_mcast(dst_be)) {
+		if (!srxe_mcast_ipv4_joined(eng, dst_be))
+			return SRXE_UDP_RX_OTHER_GROUP;
+	} else if (dst_be != local_ipv4_be) {
 		return SRXE_UDP_RX_NOT_FOR_US;
+	}
 	chunk.addr = (void *)pkt->payload;
 	chunk.len = pkt->payload_len;
 	srxe_eng_rx(eng, pkt, &chunk, pkt->payload_len ? 1 : 0, src_be, dst_be);
@@ -325,6 +333,8 @@ static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
 		u->stats.bytes_recv += len;
 	} else if (ret == SRXE_UDP_RX_NOT_FOR_US) {
 		u->stats.rx_not_for_us++;
+	} else if (ret == SRXE_UDP_RX_OTHER_GROUP) {
+		u->eng->stats.mcast_other_group++;
 	} else {
 		rx_drop(u, (enum srxe_rx_reason)ret);
 	}
@@ -414,10 +424,26 @@ static unsigned int udp_poll(struct srxe_xport *t)
 
 /* ---- sockets ---- */
 
-/* Keeps unfragmented IPv4 datagrams whose UDP destination port is 4791. */
-static int attach_rx_filter(int fd)
+/*
+ * Keeps unfragmented IPv4 datagrams to UDP port 4791 whose destination is
+ * @ipv4_be, or a multicast group received on @ifindex (any link when 0):
+ * the socket is not bound to the address, so that multicast reaches it.
+ */
+static int attach_rx_filter(int fd, uint32_t ipv4_be, unsigned int ifindex)
 {
-	static struct sock_filter code[] = {
+	/* ifindex 0: A = 0 instead of the link, which then always matches */
+	struct sock_filter link =
+		ifindex ? (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						       SKF_AD_OFF +
+							       SKF_AD_IFINDEX)
+			: (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16), /* destination */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(ipv4_be), 4, 0),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0xe0000000u, 0, 8),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0xf0000000u, 7, 0),
+		link,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ifindex, 0, 5),
 		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6), /* flags, offset */
 		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, 3, 0),
 		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0), /* X = IHL * 4 */
@@ -493,9 +519,11 @@ static void drain_unfiltered(int fd)
 		;
 }
 
-static int open_rx(struct udp_xport *u, const struct sockaddr_in *addr,
-		   const char **why)
+static int open_rx(struct udp_xport *u, const char **why)
 {
+	/* Not bound to the address: multicast datagrams are addressed to
+	 * their group (the filter keeps this address and the groups). */
+	struct sockaddr_in addr = { .sin_family = AF_INET };
 	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			IPPROTO_UDP);
 
@@ -504,8 +532,8 @@ static int open_rx(struct udp_xport *u, const struct sockaddr_in *addr,
 		*why = "cannot open the raw receive socket (needs CAP_NET_RAW)";
 		return -errno;
 	}
-	if (attach_rx_filter(fd) ||
-	    bind(fd, (const struct sockaddr *)addr, sizeof(*addr))) {
+	if (attach_rx_filter(fd, u->ipv4_be, u->eng->cfg.ifindex) ||
+	    bind(fd, (const struct sockaddr *)&addr, sizeof(addr))) {
 		*why = "cannot filter or bind the raw receive socket";
 		return -errno;
 	}
@@ -562,11 +590,29 @@ static int open_port_holder(struct udp_xport *u, struct sockaddr_in addr,
 	return 0;
 }
 
+/*
+ * Multicast leaves through the device's netdev (not the route to the
+ * group) and loops back to this host's members (on by default).
+ */
+static int set_mcast_if(struct udp_xport *u, int fd)
+{
+	struct ip_mreqn mr = {
+		.imr_address.s_addr = u->ipv4_be,
+		.imr_ifindex = (int)u->eng->cfg.ifindex,
+	};
+
+	return setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr));
+}
+
 static int open_tx(struct udp_xport *u, const char **why)
 {
 	u->tx_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	if (u->tx_fd < 0) {
 		*why = "cannot open the raw send socket (needs CAP_NET_RAW)";
+		return -errno;
+	}
+	if (set_mcast_if(u, u->tx_fd)) {
+		*why = "cannot set IP_MULTICAST_IF on the raw send socket";
 		return -errno;
 	}
 	grow_buffer(u->tx_fd, SO_SNDBUFFORCE, SO_SNDBUF);
@@ -638,7 +684,7 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 	ret = open_port_holder(u, addr, why);
 	/* gso mode where the kernel allows it, else raw sockets both ways */
 	if (!ret && open_gso(u)) {
-		ret = open_rx(u, &addr, why);
+		ret = open_rx(u, why);
 		if (!ret)
 			ret = open_tx(u, why);
 	}
@@ -664,6 +710,13 @@ void srxe_udp_transport_close(struct srxe_xport *t)
 	if (u->port_fd >= 0)
 		close(u->port_fd);
 	free(u);
+}
+
+bool srxe_udp_transport_mcast_ok(const struct srxe_xport *t)
+{
+	const struct udp_xport *u = t->priv;
+
+	return !u->gso;
 }
 
 void srxe_udp_transport_stats(const struct srxe_xport *t,

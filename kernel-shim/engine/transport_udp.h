@@ -23,11 +23,16 @@
  * it writes is never 0, so the kernel keeps it (it only fills a zero ID),
  * and the ICRC is computed over exactly the header that goes out (the
  * kernel fills only the IPv4 checksum, which the ICRC masks).  It receives
- * on an IPPROTO_UDP raw socket bound to the device address, with a BPF
- * filter that keeps unfragmented datagrams to port 4791, so every packet
- * arrives with its IP header and is ICRC-checked.  A UDP socket bound to
- * address:4791 holds the port (no ICMP port-unreachable, no second owner)
- * and discards its copies with a drop-all filter.  Needs CAP_NET_RAW.
+ * on an IPPROTO_UDP raw socket with a BPF filter that keeps unfragmented
+ * datagrams to port 4791 addressed to the device address or to an IPv4
+ * multicast group received on the device's netdev (not bound to the
+ * address, which would hide multicast), so every packet arrives with its
+ * IP header and is ICRC-checked.  Multicast (docs/multicast.md) leaves
+ * with IP_MULTICAST_IF on the netdev, the AH's hop limit as TTL, and
+ * loops back to this host's members; a group's datagrams are taken only
+ * while this device has QPs attached to it (else not_for_us).  A UDP socket
+ * bound to address:4791 holds the port (no ICMP port-unreachable, no second
+ * owner) and discards its copies with a drop-all filter.  Needs CAP_NET_RAW.
  *
  * gso mode (opt-in: SRXE_WIRE_GSO=1 in srxed's environment; raw mode
  * above otherwise, and whenever it cannot be set up):
@@ -76,17 +81,29 @@ void srxe_udp_transport_stats(const struct srxe_xport *t,
 
 /* srxe_udp_rx_datagram(): a valid packet for another address. */
 #define SRXE_UDP_RX_NOT_FOR_US (-1)
+/* ... for a multicast group this device has no QP in (another device or
+ * program of this host joined it): not a drop, counted apart. */
+#define SRXE_UDP_RX_OTHER_GROUP (-2)
 
 /*
  * The receive path of one IPv4 datagram that starts at its IP header:
  * IPv4 checks, srxe_decode_udp() with the ICRC, the destination check
  * against @local_ipv4_be, then srxe_eng_rx() (engine lock held by the
  * caller as for any transport).  Returns SRXE_RX_OK when the packet went
- * to the engine, the enum srxe_rx_reason it was dropped for, or
- * SRXE_UDP_RX_NOT_FOR_US.  *@pkt is the parse (valid unless a drop).
+ * to the engine, the enum srxe_rx_reason it was dropped for,
+ * SRXE_UDP_RX_NOT_FOR_US or SRXE_UDP_RX_OTHER_GROUP.  *@pkt is the parse (valid
+ * unless a drop).
  */
 int srxe_udp_rx_datagram(struct srxe_engine *eng, uint32_t local_ipv4_be,
 			 const uint8_t *ip, size_t len, struct srxe_pkt *pkt);
+
+/*
+ * Whether multicast works on this transport: raw mode only.  gso mode's
+ * packet socket never sees the copies the kernel loops back to this host
+ * (af_packet drops PACKET_LOOPBACK), so same-host members would miss
+ * them; see docs/multicast.md.
+ */
+bool srxe_udp_transport_mcast_ok(const struct srxe_xport *t);
 
 /* rxe's UDP source port for a QP: 0xC000 + hash_32(qpn, 14). */
 uint16_t srxe_udp_src_port(uint32_t qpn);

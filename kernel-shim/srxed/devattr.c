@@ -111,6 +111,9 @@ static void fill_limits(const struct srxed_config *cfg,
 	a->max_srq_wr = SRXED_MAX_SRQ_WR;
 	a->max_srq_sge = SRXED_MAX_SGE;
 	a->max_ah = SRXED_MAX_AH;
+	a->max_mcast_grp = SRXED_MAX_MCAST_GRP;
+	a->max_mcast_qp_attach = SRXED_MAX_MCAST_QP_ATTACH;
+	a->max_total_mcast_qp_attach = SRXED_MAX_TOTAL_MCAST_QP_ATTACH;
 	a->max_pkeys = 1;
 	a->local_ca_ack_delay = 15;
 }

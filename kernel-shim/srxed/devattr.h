@@ -25,6 +25,15 @@
 #define SRXED_MAX_AH	  32768u
 #define SRXED_MAX_RD_ATOM 128u
 #define SRXED_MAX_INLINE  256u
+/*
+ * UD multicast (docs/multicast.md).  Groups: each holds one membership
+ * socket in srxed, so a few hundred; QPs per group as rxe
+ * (RXE_MAX_MCAST_QP_ATTACH); attachments over all groups bounded so
+ * that a client cannot make srxed walk huge member lists per packet.
+ */
+#define SRXED_MAX_MCAST_GRP		256u
+#define SRXED_MAX_MCAST_QP_ATTACH	56u
+#define SRXED_MAX_TOTAL_MCAST_QP_ATTACH 4096u
 /* max_mr and max_mr_size come from --max-mrs and --max-reg-bytes. */
 #define SRXED_MAX_MSG_SZ 0x80000000u
 

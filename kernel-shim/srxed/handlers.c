@@ -244,7 +244,8 @@ static int do_dereg_done(struct srxed *d, struct srxed_session *s,
 	return rep->err = srxed_mr_dereg_done(d, s, r->mr_handle, rep->reason);
 }
 
-/* Opcodes 16-30: rings, doorbell, CQ, QP, SRQ, AH (verbs.h). */
+/* Opcodes 16-30: rings, doorbell, CQ, QP, SRQ, AH; 48-49: multicast
+ * (verbs.h). */
 static int do_verbs(struct srxed *d, struct srxed_session *s,
 		    const struct request *req, struct reply *rep)
 {
@@ -350,6 +351,8 @@ static const struct handler handlers[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_CLOSE_XRCD] = { do_verbs, true, false },
 	[SRXE_OP_CREATE_XSRQ] = { do_verbs, true, false },
 	[SRXE_OP_CREATE_XRC_TGT] = { do_verbs, true, false },
+	[SRXE_OP_ATTACH_MCAST] = { do_verbs, true, false },
+	[SRXE_OP_DETACH_MCAST] = { do_verbs, true, false },
 };
 
 static void run_handler(struct srxed *d, struct srxed_session *s,

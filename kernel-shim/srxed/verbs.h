@@ -50,10 +50,11 @@ union srxed_verbs_reply {
 };
 
 /*
- * Serves one request of opcode SRXE_OP_MAP_RINGS..SRXE_OP_DESTROY_AH, or
- * of the XRC opcodes (proto_xrc.h), whose body has the size proto.c's
- * table gives.  Returns 0 or a positive errno with why (SRXE_REASON_MAX +
- * 1 bytes); *reply_fd may receive a session-owned fd to send with the
+ * Serves one request of opcode SRXE_OP_MAP_RINGS..SRXE_OP_DESTROY_AH,
+ * SRXE_OP_ATTACH_MCAST / SRXE_OP_DETACH_MCAST (proto_mcast.h) or of the
+ * XRC opcodes (proto_xrc.h), whose body has the size proto.c's table
+ * gives.  Returns 0 or a positive errno with why (SRXE_REASON_MAX + 1
+ * bytes); *reply_fd may receive a session-owned fd to send with the
  * reply; *fd is the request's fd (OPEN_XRCD), -1 for none, not taken.
  */
 int srxed_verbs_request(struct srxed *d, struct srxed_session *s,

@@ -5,6 +5,7 @@
  * the teardown order.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -58,6 +59,10 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		.threads = 1,
 		.spin_us = 50,
 		.wire_udp = true,
+		.max_mcast_grp = SRXED_MAX_MCAST_GRP,
+		.max_mcast_qp_attach = SRXED_MAX_MCAST_QP_ATTACH,
+		.max_total_mcast_qp_attach = SRXED_MAX_TOTAL_MCAST_QP_ATTACH,
+		.ifindex = if_nametoindex(d->cfg.netdev),
 	};
 	const char *why = NULL;
 	sigset_t all, old;
@@ -127,6 +132,12 @@ void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
 	st->drop_bad_qkey = e.drop_bad_qkey;
 	st->drop_bad_state = e.drop_bad_state;
 	st->drop_bad_seq = e.drop_bad_seq;
+	st->mcast_groups = e.mcast_groups;
+	st->mcast_attached = e.mcast_attached;
+	st->mcast_recv = e.mcast_recv;
+	st->mcast_copies = e.mcast_copies;
+	st->drop_mcast_no_group = e.drop_mcast_no_group;
+	st->mcast_other_group = e.mcast_other_group;
 	wire_status(d, st);
 }
 

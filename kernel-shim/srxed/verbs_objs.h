@@ -168,6 +168,10 @@ int srxed_srq_build(struct srxed *d, struct srxed_session *s,
 /* verbs_qp.c: the QP record's handle, number and engine QP of a target */
 int srxed_qp_install(struct srxed *d, struct srxed_verbs_ctx *v,
 		     struct srxed_qp *qp, uint64_t user_handle, char *why);
+int srxed_mcast_attach(struct srxed *d, struct srxed_session *s,
+		       const struct srxe_mcast_req *req, char *why);
+int srxed_mcast_detach(struct srxed *d, struct srxed_session *s,
+		       const struct srxe_mcast_req *req, char *why);
 
 /* The limits qp_state.h checks against, as query_device/port report. */
 struct srxe_qp_limits;

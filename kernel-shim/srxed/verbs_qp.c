@@ -371,12 +371,23 @@ int srxed_qp_destroy(struct srxed *d, struct srxed_session *s,
 		     const struct srxe_destroy_req *req, char *why)
 {
 	struct srxed_qp *qp;
+	uint32_t attached;
 
 	if (req->reserved)
 		return say(why, EINVAL, "reserved field must be 0");
 	qp = find_qp(s, req->handle);
 	if (!qp)
 		return say(why, EINVAL, "no such QP: handle 0x%x", req->handle);
+	/* As uverbs: the application detaches first; a dying client's QPs
+	 * are detached by the engine when they go. */
+	srxe_engine_lock(d->engine);
+	attached = srxe_eng_qp_mcast_count(qp->eng);
+	srxe_engine_unlock(d->engine);
+	if (attached)
+		return say(why, EBUSY,
+			   "QP 0x%x is still attached to %u multicast "
+			   "group(s): detach it first",
+			   qp->qpn, attached);
 	srxed_handle_free(&s->verbs->qps, req->handle);
 	srxed_qp_release(d, s->verbs, qp);
 	return 0;

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* Opcodes 16-30 and 50-53 (XRC) to their handlers (contract in verbs.h). */
+/*
+ * Opcodes 16-30, 48-49 (multicast) and 50-53 (XRC) to their handlers
+ * (contract in verbs.h).
+ */
 #include <errno.h>
 
 #include "verbs_objs.h"
@@ -77,6 +80,10 @@ int srxed_verbs_request(struct srxed *d, struct srxed_session *s,
 	case SRXE_OP_CREATE_XRC_TGT:
 		return srxed_xrc_tgt_create(d, s, body, &rep->create_xrc_tgt,
 					    why);
+	case SRXE_OP_ATTACH_MCAST:
+		return srxed_mcast_attach(d, s, body, why);
+	case SRXE_OP_DETACH_MCAST:
+		return srxed_mcast_detach(d, s, body, why);
 	default:
 		return say(why, EOPNOTSUPP, "opcode %u is not a verbs opcode",
 			   opcode);

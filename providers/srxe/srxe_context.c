@@ -279,6 +279,7 @@ static void srxe_free_context(struct ibv_context *ibctx)
 
 static const struct verbs_context_ops srxe_ctx_ops = {
 	/* data path (issue #4): srxe_cq*.c, srxe_qp*.c, srxe_post.c ... */
+	.attach_mcast = srxe_attach_mcast,
 	.create_ah = srxe_create_ah,
 	.create_cq = srxe_create_cq,
 	.create_cq_ex = srxe_create_cq_ex,
@@ -294,6 +295,7 @@ static const struct verbs_context_ops srxe_ctx_ops = {
 	.destroy_cq = srxe_destroy_cq,
 	.destroy_qp = srxe_destroy_qp,
 	.destroy_srq = srxe_destroy_srq,
+	.detach_mcast = srxe_detach_mcast,
 	.modify_qp = srxe_modify_qp,
 	.modify_srq = srxe_modify_srq,
 	.poll_cq = srxe_poll_cq,

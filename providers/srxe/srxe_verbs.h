@@ -153,6 +153,11 @@ int srxe_srq_attach(struct srxe_context *ctx, struct srxe_srq *srq,
 
 /* srxe_ah.c */
 struct ibv_ah *srxe_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr);
+/* srxe_mcast.c (issue #10) */
+int srxe_attach_mcast(struct ibv_qp *qp, const union ibv_gid *gid,
+		      uint16_t lid);
+int srxe_detach_mcast(struct ibv_qp *qp, const union ibv_gid *gid,
+		      uint16_t lid);
 int srxe_destroy_ah(struct ibv_ah *ah);
 void srxe_ah_to_wire(const struct ibv_ah_attr *attr, struct srxe_ah_wire *w);
 void srxe_ah_from_wire(const struct srxe_ah_wire *w, struct ibv_ah_attr *attr);

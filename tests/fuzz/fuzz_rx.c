@@ -553,6 +553,9 @@ static void rx_ipv4(const uint8_t *ip, size_t len)
 		return;
 	if (ret == SRXE_UDP_RX_NOT_FOR_US)
 		fprintf(stderr, "fuzz_rx: %zu bytes: not for us\n", len);
+	else if (ret == SRXE_UDP_RX_OTHER_GROUP)
+		fprintf(stderr, "fuzz_rx: %zu bytes: a group not joined\n",
+			len);
 	else
 		fprintf(stderr, "fuzz_rx: %zu bytes: %s %s dqpn 0x%x psn %u\n",
 			len, srxe_rx_reason_name((enum srxe_rx_reason)ret),

@@ -298,7 +298,8 @@ netns_status() {
 # bad_opcode bad_pad bad_length truncated not_for_us); reliability:
 # retransmitted ack_timeouts naks_recv rnr_naks_recv duplicates
 # reordered_held; engine receive drops: rx_drops and its reasons no_qp
-# bad_pkey bad_qkey bad_state bad_opcode_seq.
+# bad_pkey bad_qkey bad_state bad_opcode_seq mcast_no_group; multicast:
+# mcast_groups mcast_attached mcast_recv mcast_copies mcast_other_group.
 netns_counter() {
 	local st
 	st=$(netns_status "$1" "${3:-}") || fail "srxe status in ${NS[$1]}"
@@ -328,7 +329,12 @@ _netns_parse_counter() {
 	duplicates) re='reliability: .*duplicates ([0-9]+)' ;;
 	reordered_held) re='reliability: .*reordered held ([0-9]+)' ;;
 	rx_drops) re='rx drops: +([0-9]+) ' ;;
-	no_qp | bad_pkey | bad_qkey | bad_state | bad_opcode_seq)
+	mcast_groups) re='multicast: +groups ([0-9]+)' ;;
+	mcast_attached) re='multicast: .*attached ([0-9]+)' ;;
+	mcast_recv) re='multicast: .*received ([0-9]+)' ;;
+	mcast_copies) re='multicast: .*copies ([0-9]+)' ;;
+	mcast_other_group) re='multicast: .*other groups ([0-9]+)' ;;
+	no_qp | bad_pkey | bad_qkey | bad_state | bad_opcode_seq | mcast_no_group)
 		re="rx drops: .*[(, ]$1 ([0-9]+)"
 		;;
 	*) re="wire drops: .*[(, ]$1 ([0-9]+)" ;;

@@ -1,0 +1,97 @@
+#!/bin/bash
+# Issue #10, UD multicast: ibv_attach_mcast / ibv_detach_mcast with
+# IPv4-mapped multicast GIDs.  Host 0 runs two srxe devices on two
+# addresses of its interface, host 1 one (netns_lib.sh).
+#  - mcast_multi: one sender, receivers on both devices of host 0 (and
+#    one with another Q_Key), every message once with its data, a detached
+#    QP gets no more; the attach/detach errors of rxe.
+#  - a client that dies while attached is detached by srxed.
+#  - perftest ib_send_bw -c UD --mcg (-M an IPv4-mapped group, GID 1):
+#    across the two namespaces, between the two devices of host 0, and
+#    server and client on one device.
+here=$(dirname "$0")
+# shellcheck disable=SC2034 # read by netns_lib.sh
+NETNS_TAG=mc
+# shellcheck source=netns_lib.sh
+source "$here/netns_lib.sh"
+require_prerequisites
+command -v ib_send_bw >/dev/null || fail "perftest is not installed"
+MULTI=$SRXE_BUILD/tests/mcast_multi
+[[ -x $MULTI ]] || fail "$MULTI is not built"
+
+netns_make 2 1500
+ADDR2=$NETNS_SUBNET.11
+DEV2=srxemc$$y0
+netns_add_addr 0 "$ADDR2"
+netns_up
+netns_dev_up 0 "$DEV2" --ip "$ADDR2"
+# A group per run, so that concurrent runs never share one.
+GROUP=239.$((($$ >> 8) & 255)).$(($$ & 255)).1
+
+out=$(in_ns 0 "$SRXE" exec -- timeout 60 "$MULTI" "${DEV[0]}" "$DEV2" \
+	"$GROUP" 32 2>&1) || fail "mcast_multi: $out"
+echo "$out"
+assert_contains "$out" "^PASS$" "mcast_multi"
+(($(netns_counter 0 mcast_recv) >= 64)) || fail "${DEV[0]}: $(netns_status 0)"
+(($(netns_counter 0 mcast_recv "$DEV2") >= 64)) ||
+	fail "$DEV2: $(netns_status 0 "$DEV2")"
+(($(netns_counter 0 bad_qkey) >= 32)) ||
+	fail "the Q_Key mismatches are not counted: $(netns_status 0)"
+(($(netns_counter 0 mcast_groups) == 0)) || fail "groups left on ${DEV[0]}"
+(($(netns_counter 0 mcast_groups "$DEV2") == 0)) || fail "groups left on $DEV2"
+# Host 1 never joined: its kernel does not even hand it the datagrams.
+(($(netns_counter 1 mcast_recv) == 0)) || fail "host 1 got multicast"
+
+# A client that dies while attached: srxed detaches (and leaves) for it.
+out=$(in_ns 0 "$SRXE" exec -- timeout 30 "$MULTI" --die "$DEV2" "$GROUP" 2>&1) ||
+	fail "mcast_multi --die: $out"
+for _ in $(seq 50); do
+	(($(netns_counter 0 mcast_attached "$DEV2") == 0)) && break
+	sleep 0.1
+done
+(($(netns_counter 0 mcast_attached "$DEV2") == 0)) ||
+	fail "a dead client's QP is still attached: $(netns_status 0 "$DEV2")"
+(($(netns_counter 0 mcast_groups "$DEV2") == 0)) || fail "group not left"
+ip -n "${NS[0]}" maddr show dev "${VETH[0]}" | grep -q "$GROUP" &&
+	fail "the kernel still has $GROUP joined on ${VETH[0]}"
+echo "ok: a dead client's attachment is gone"
+
+# perftest's multicast mode: the server attaches, the client sends to
+# the group's QPN 0xFFFFFF.  Every one of the 1000 messages must arrive
+# (the server counts them; UD has no retries).
+mcg_bw() {
+	local s=$1 c=$2 sdev=$3 cdev=$4 port=$((20000 + RANDOM % 20000))
+	local mgid
+	mgid=0:0:0:0:0:0:0:0:0:0:255:255:${GROUP//./:}
+	mgid=${mgid%:1}:$((${GROUP##*.} + 1))
+	local -a args=(-c UD -g -x 1 -M "$mgid" -s 1024 -n 1000 -F -p "$port")
+	netns_pair "$s" "$c" "ib_send_bw --mcg" \
+		ib_send_bw -d "$sdev" "${args[@]}" -- \
+		ib_send_bw -d "$cdev" "${args[@]}" "${ADDR[$s]}"
+	assert_contains "$LAST_SERVER" "MGID: .*:239:" "server's group"
+	assert_contains "$LAST_CLIENT" "QPN 0xffffff" "client sends to the group"
+	assert_contains "$LAST_CLIENT" "^ *1024 +1000 +[0-9.]+ +[0-9.]+" \
+		"client result row"
+	assert_contains "$LAST_SERVER" "^ *1024 +1000 +[0-9.]+ +[0-9.]+" \
+		"server result row"
+	echo "ok: ib_send_bw --mcg $cdev -> $sdev: $(grep -E '^ *1024 +1000 ' \
+		<<<"$LAST_SERVER" | awk '{print $4 " MB/s"}')"
+}
+before=$(netns_counter 0 mcast_recv)
+mcg_bw 0 1 "${DEV[0]}" "${DEV[1]}"
+(($(netns_counter 0 mcast_recv) - before >= 1000)) ||
+	fail "${DEV[0]} did not count the group's packets"
+mcg_bw 0 0 "${DEV[0]}" "$DEV2"
+mcg_bw 0 0 "${DEV[0]}" "${DEV[0]}"
+netns_check_wire 0
+(($(netns_counter 1 wire_pkts_sent) >= 1000)) || fail "host 1 sent nothing"
+(($(netns_counter 1 wire_drops) == 0)) || fail "host 1 dropped datagrams"
+(($(netns_counter 0 wire_drops "$DEV2") == 0)) || fail "$DEV2 dropped datagrams"
+(($(netns_counter 0 mcast_no_group) == 0)) || fail "mcast_no_group drops"
+# $DEV2 shares the interface: it saw ${DEV[0]}'s group go by, not a drop.
+(($(netns_counter 0 mcast_other_group "$DEV2") > 0)) ||
+	fail "$DEV2 did not count the other device's group"
+# Fails the test if a sanitizer build of srxed reported anything.
+netns_dev_down 0 "$DEV2"
+netns_down
+echo "PASS"
