@@ -91,6 +91,10 @@ struct srxe_pkt {
 		uint64_t compare;
 	} atomic;
 	uint64_t atomic_orig; /* AtomicAckETH */
+	struct {
+		uint8_t plt; /* placement type */
+		uint8_t sel; /* selectivity level */
+	} feth;
 
 	const uint8_t *payload; /* message data, pad excluded */
 	uint32_t payload_len;
