@@ -464,7 +464,8 @@ static void rx_atomic_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 
 	if (!(qp->attr.qp_access_flags & IBV_ACCESS_REMOTE_WRITE) ||
 	    pkt->reth.len != sizeof(value) ||
-	    pkt->payload_len != sizeof(value) || (pkt->reth.va & 7)) {
+	    pkt->payload_len != sizeof(value) || pkt->pad ||
+	    (pkt->reth.va & 7)) {
 		fail_request(qp, pkt, SRXE_AETH_NAK_INVALID_REQ,
 			     IBV_EVENT_QP_REQ_ERR);
 		return;
