@@ -97,7 +97,10 @@ enum srxe_translation {
 struct srxe_query_device_resp {
 	struct ibv_device_attr attr;
 	uint32_t max_inline_data;
-	uint32_t reserved;
+	/* Bits 63..32 of device_cap_flags_ex (enum ib_uverbs_device_cap_flags
+	 * beyond what ibv_device_attr.device_cap_flags can hold), e.g.
+	 * ATOMIC_WRITE and FLUSH_GLOBAL; bits 31..0 are device_cap_flags. */
+	uint32_t cap_flags_ex_hi;
 };
 
 struct srxe_query_port_req {

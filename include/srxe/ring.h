@@ -80,7 +80,7 @@ struct srxe_wqe_sge {
 	uint32_t lkey;
 };
 
-/* Values of srxe_send_wqe.opcode: enum ibv_wr_opcode. */
+/* Values of srxe_send_wqe.opcode: enum ibv_wr_opcode, and SRXE_WR_FLUSH. */
 
 enum srxe_send_flags {
 	SRXE_WQE_SIGNALED = 1u << 0,  /* IBV_SEND_SIGNALED or sq_sig_all */
@@ -141,6 +141,17 @@ struct srxe_send_wqe {
 			uint32_t unused[7];
 			uint32_t remote_srqn;
 		} xrc;
+		/* IBV_WR_ATOMIC_WRITE and SRXE_WR_FLUSH (include/srxe/awf.h);
+		 * no SGE and no inline data: the 8 bytes travel here. */
+		struct {
+			uint64_t remote_addr;
+			uint32_t rkey;
+			uint32_t length;     /* FLUSH: bytes of the range */
+			uint8_t value[8];    /* ATOMIC_WRITE: memory order */
+			uint8_t flush_type;  /* SRXE_FLUSH_GLOBAL/PERSISTENT */
+			uint8_t flush_level; /* SRXE_FLUSH_RANGE/MR */
+			uint8_t reserved[6];
+		} awf;
 	};
 	/* followed by struct srxe_wqe_sge sge[num_sge] or inline bytes */
 };

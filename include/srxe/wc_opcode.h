@@ -11,6 +11,8 @@
 
 #include <infiniband/verbs.h>
 
+#include "srxe/awf.h"
+
 static inline enum ibv_wc_opcode srxe_wc_opcode(uint32_t wr_opcode)
 {
 	switch (wr_opcode) {
@@ -27,6 +29,10 @@ static inline enum ibv_wc_opcode srxe_wc_opcode(uint32_t wr_opcode)
 		return IBV_WC_BIND_MW;
 	case IBV_WR_LOCAL_INV:
 		return IBV_WC_LOCAL_INV;
+	case SRXE_WR_ATOMIC_WRITE:
+		return (enum ibv_wc_opcode)SRXE_WC_ATOMIC_WRITE;
+	case SRXE_WR_FLUSH:
+		return (enum ibv_wc_opcode)SRXE_WC_FLUSH;
 	default:
 		return IBV_WC_SEND;
 	}

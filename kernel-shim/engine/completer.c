@@ -4,7 +4,9 @@
  *
  * ACKs are cumulative (an ACK of PSN p acknowledges every SEND/WRITE whose
  * last PSN is <= p); READ responses and atomic ACKs complete their WQE and
- * implicitly acknowledge everything before it.  WQEs retire strictly in
+ * implicitly acknowledge everything before it.  ATOMIC WRITE and FLUSH
+ * (IBA 1.5) wait, like a READ, for their response: a zero-length RDMA READ
+ * Response Only, as kernel rxe sends it.  WQEs retire strictly in
  * order.  NAKs map to their completion status and move the QP to ERR;
  * RNR NAKs and PSN sequence NAKs rewind the requester (retry counters,
  * RNR timer); the local ACK timer does the same for silence.
@@ -25,6 +27,7 @@
 
 #include "eng_int.h"
 #include "psn.h"
+#include "srxe/awf.h"
 #include "timing.h"
 #include "wire.h"
 
@@ -201,6 +204,13 @@ uint32_t srxe_comp_unacked_psn(struct srxe_eng_qp *qp)
 		return qp->req.psn;
 	if (w->wr.opcode == IBV_WR_RDMA_READ)
 		return srxe_psn_add(w->first_psn, w->resp_pkts);
+	/*
+	 * An atomic, ATOMIC WRITE or FLUSH completes only with its response:
+	 * an ACK of a later request (comp.ack_psn past it) means the
+	 * response was lost, and the request itself must go again.
+	 */
+	if (w->rd_atomic)
+		return w->first_psn;
 	if (srxe_psn_diff(ack, w->first_psn) > 0 &&
 	    srxe_psn_diff(ack, qp->req.max_psn) <= 0)
 		return ack;
@@ -279,6 +289,19 @@ static void early_response(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 		srxe_req_rewind(qp, awaited);
 }
 
+/*
+ * A response WQE finished: retire it, then complete the SEND/WRITE WQEs
+ * behind it that an earlier ACK already covered (comp.ack_psn moved past
+ * them while this one still waited, e.g. for a replayed response), and
+ * let a resend skip what is answered.
+ */
+static void answered(struct srxe_eng_qp *qp)
+{
+	srxe_comp_retire(qp);
+	ack_through(qp, srxe_psn_add(qp->comp.ack_psn, SRXE_PSN_MOD - 1));
+	srxe_req_skip(qp, qp->comp.ack_psn);
+}
+
 static void read_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 		      const struct srxe_pkt *pkt, const struct srxe_sg *payload,
 		      int nchunks)
@@ -297,9 +320,8 @@ static void read_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	note_acked(qp, srxe_psn_add(pkt->psn, 1));
 	if (pkt->op->flags & (SRXE_OPF_LAST | SRXE_OPF_ONLY)) {
 		finish(qp, w, IBV_WC_SUCCESS, 0);
-		srxe_comp_retire(qp);
 		/* answered: a resend behind it need not ask again */
-		srxe_req_skip(qp, qp->comp.ack_psn);
+		answered(qp);
 	}
 	progress(qp);
 }
@@ -317,8 +339,26 @@ static void atomic_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	note_acked(qp, srxe_psn_add(pkt->psn, 1));
 	finish(qp, w, IBV_WC_SUCCESS, 0);
 	w->length = sizeof(orig);
-	srxe_comp_retire(qp);
-	srxe_req_skip(qp, qp->comp.ack_psn);
+	answered(qp);
+	progress(qp);
+}
+
+/* ATOMIC WRITE and FLUSH: answered by a zero-length READ Response Only. */
+static bool awf_opcode(uint32_t opcode)
+{
+	return opcode == SRXE_WR_ATOMIC_WRITE || opcode == SRXE_WR_FLUSH;
+}
+
+static void awf_done(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		     const struct srxe_pkt *pkt)
+{
+	if (pkt->opcode != SRXE_OP_RC_READ_RESPONSE_ONLY || pkt->payload_len) {
+		srxe_comp_fail(qp, w, IBV_WC_BAD_RESP_ERR, 0);
+		return;
+	}
+	note_acked(qp, srxe_psn_add(pkt->psn, 1));
+	finish(qp, w, IBV_WC_SUCCESS, 0);
+	answered(qp);
 	progress(qp);
 }
 
@@ -341,6 +381,10 @@ static void response(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		return; /* duplicate */
 	if (d > 0) {
 		early_response(qp, w, awaited, pkt, payload, nchunks);
+		return;
+	}
+	if (awf_opcode(w->wr.opcode)) {
+		awf_done(qp, w, pkt);
 		return;
 	}
 	if (read != (w->wr.opcode == IBV_WR_RDMA_READ)) {

@@ -85,6 +85,10 @@ static void parse_ext(const uint8_t *h, enum srxe_ext_hdr kind,
 	case SRXE_EXT_XRCETH:
 		pkt->xrc_srqn = srxe_xrceth_srqn(h);
 		break;
+	case SRXE_EXT_FETH:
+		pkt->feth.plt = srxe_feth_plt(h);
+		pkt->feth.sel = srxe_feth_sel(h);
+		break;
 	case SRXE_EXT_COUNT:
 		break;
 	}

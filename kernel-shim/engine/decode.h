@@ -92,6 +92,10 @@ struct srxe_pkt {
 	} atomic;
 	uint64_t atomic_orig; /* AtomicAckETH */
 	uint32_t xrc_srqn;    /* XRCETH */
+	struct {
+		uint8_t plt; /* placement type */
+		uint8_t sel; /* selectivity level */
+	} feth;
 
 	const uint8_t *payload; /* message data, pad excluded */
 	uint32_t payload_len;

@@ -31,6 +31,7 @@
 #define L_AETH_ATMACK                                                          \
 	L_TWO(AETH, SRXE_AETH_LEN, ATOMICACKETH, SRXE_ATOMICACKETH_LEN)
 #define L_DETH_IMMDT L_TWO(DETH, SRXE_DETH_LEN, IMMDT, SRXE_IMMDT_LEN)
+#define L_FETH_RETH  L_TWO(FETH, SRXE_FETH_LEN, RETH, SRXE_RETH_LEN)
 
 /* XRC requests: the XRCETH first, then what the RC opcode carries. */
 #define OFFX (SRXE_BTH_LEN + SRXE_XRCETH_LEN)
@@ -77,6 +78,7 @@
 #define ACK (SRXE_OPF_RESPONSE | SRXE_OPF_ACK | SRXE_OPF_ONLY)
 #define ATOMIC_RQ                                                              \
 	(SRXE_OPF_REQUEST | SRXE_OPF_ATOMIC | SRXE_OPF_ONLY | SRXE_OPF_ACKREQ)
+#define ONE_RQ (SRXE_OPF_REQUEST | SRXE_OPF_ONLY | SRXE_OPF_ACKREQ)
 
 static const struct srxe_opcode_info opcode_table[256] = {
 	OP(0x00, RC, "RC Send First", R_FIRST | SEND, L_BTH),
@@ -107,6 +109,9 @@ static const struct srxe_opcode_info opcode_table[256] = {
 	OP(0x14, RC, "RC Fetch Add", ATOMIC_RQ, L_ATOMICETH),
 	OP(0x16, RC, "RC Send Last Invalidate", RC_LAST | SEND | INV, L_IETH),
 	OP(0x17, RC, "RC Send Only Invalidate", RC_ONLY | SEND | INV, L_IETH),
+	OP(0x1c, RC, "RC Flush", ONE_RQ | SRXE_OPF_FLUSH, L_FETH_RETH),
+	OP(0x1d, RC, "RC Atomic Write",
+	   ONE_RQ | SRXE_OPF_PAYLOAD | SRXE_OPF_ATOMIC_WRITE, L_RETH),
 
 	OP(0x20, UC, "UC Send First", R_FIRST | SEND, L_BTH),
 	OP(0x21, UC, "UC Send Middle", R_MIDDLE | SEND, L_BTH),
@@ -175,6 +180,7 @@ const char *srxe_ext_hdr_name(enum srxe_ext_hdr hdr)
 		[SRXE_EXT_ATOMICETH] = "AtomicETH",
 		[SRXE_EXT_ATOMICACKETH] = "AtomicAckETH",
 		[SRXE_EXT_XRCETH] = "XRCETH",
+		[SRXE_EXT_FETH] = "FETH",
 	};
 
 	if ((unsigned int)hdr >= SRXE_EXT_COUNT)

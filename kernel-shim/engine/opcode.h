@@ -5,18 +5,22 @@
  * "what is this packet" question so that no other code switches on opcode
  * numbers.
  *
- * Covered: RC 0x00-0x14, 0x16, 0x17; UC 0x20-0x2b; UD 0x64, 0x65; XRC
- * 0xa0-0xb4, 0xb6, 0xb7 (the RC set + 0xa0, requests with an XRCETH after
- * the BTH, responses exactly like RC's).  Not covered (srxe_opcode_info()
- * returns NULL): RD, which rxe does not support either, CNP (0x81;
- * Wireshark 4.0 has no name for it) and the reserved/vendor values.
+ * Covered: RC 0x00-0x14, 0x16, 0x17, and the IBA 1.5 RC FLUSH (0x1c) and
+ * RC ATOMIC WRITE (0x1d) that kernel rxe has since 6.2; UC 0x20-0x2b; UD
+ * 0x64, 0x65; XRC 0xa0-0xb4, 0xb6, 0xb7 (the RC set + 0xa0, requests with
+ * an XRCETH after the BTH, responses exactly like RC's).  Not covered
+ * (srxe_opcode_info() returns NULL): RD, which rxe does not support
+ * either, CNP (0x81; Wireshark 4.0 has no name for it) and the
+ * reserved/vendor values.
  *
  * Names are exactly what Wireshark 4.0's tshark prints in the Info column
  * before " QP=..." (quirk included: it prints "UC RDMA Write First" with no
- * space before "QP=").  XRC is the exception: tshark 4.0 names XRC opcodes
+ * space before "QP=").  XRC is an exception: tshark 4.0 names XRC opcodes
  * only in its -V tree ("Extended Reliable Connection (XRC) - SEND Only")
  * and prints "Unknown OpCode" in the Info column, so XRC names here follow
- * the RC ones with the "XRC " prefix.
+ * the RC ones with the "XRC " prefix.  Wireshark 4.0 predates FLUSH and
+ * ATOMIC WRITE too: it prints "Unknown OpCode" for them and shows their
+ * headers as vendor data; their names here are IBA's.
  */
 #ifndef SRXE_ENGINE_OPCODE_H
 #define SRXE_ENGINE_OPCODE_H
@@ -48,6 +52,8 @@ enum srxe_opcode {
 	SRXE_OP_RC_FETCH_ADD = 0x14,
 	SRXE_OP_RC_SEND_LAST_INV = 0x16,
 	SRXE_OP_RC_SEND_ONLY_INV = 0x17,
+	SRXE_OP_RC_FLUSH = 0x1c,	/* IBA 1.5: FETH + RETH */
+	SRXE_OP_RC_ATOMIC_WRITE = 0x1d, /* IBA 1.5: RETH + 8 bytes */
 
 	SRXE_OP_UC_SEND_FIRST = 0x20,
 	SRXE_OP_UC_SEND_MIDDLE = 0x21,
@@ -92,6 +98,7 @@ enum srxe_ext_hdr {
 	SRXE_EXT_ATOMICETH,
 	SRXE_EXT_ATOMICACKETH,
 	SRXE_EXT_XRCETH,
+	SRXE_EXT_FETH, /* FLUSH */
 	SRXE_EXT_COUNT
 };
 
@@ -122,6 +129,11 @@ enum srxe_opcode_flag {
 	/* An RC/XRC requester sets BTH.AckReq on this packet (end of a
 	 * message, READ request, atomics) and the responder must answer it. */
 	SRXE_OPF_ACKREQ = 1u << 14,
+	/* IBA 1.5 operations, answered by a zero-length RDMA READ Response
+	 * Only as kernel rxe does; neither is a WRITE or an ATOMIC to the
+	 * responder's state machine. */
+	SRXE_OPF_ATOMIC_WRITE = 1u << 15,
+	SRXE_OPF_FLUSH = 1u << 16,
 };
 
 struct srxe_opcode_info {

@@ -74,6 +74,11 @@ static void parse_ext(const uint8_t *bth, const struct srxe_opcode_info *op,
 	if (op->ext_off[SRXE_EXT_XRCETH])
 		out->xrc_srqn =
 			srxe_xrceth_srqn(bth + op->ext_off[SRXE_EXT_XRCETH]);
+	if (op->ext_off[SRXE_EXT_FETH]) {
+		h = bth + op->ext_off[SRXE_EXT_FETH];
+		out->feth.plt = srxe_feth_plt(h);
+		out->feth.sel = srxe_feth_sel(h);
+	}
 }
 
 bool srxe_tx_parse(const struct srxe_tx_pkt *pkt, struct srxe_pkt *out)

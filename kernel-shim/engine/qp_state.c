@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "qp_state.h"
+#include "srxe/awf.h"
 
 enum { T_RC, T_UC, T_UD, T_COUNT };
 #define NSTATES (IBV_QPS_ERR + 1)
@@ -170,9 +171,12 @@ static const struct transition table[NSTATES][NSTATES] = {
 	 IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_PATH_MIG_STATE | IBV_QP_CAP |      \
 	 IBV_QP_DEST_QPN)
 
+/* The FLUSH rights (IBA 1.5) are accepted on the QP as rxe does; no MR
+ * can grant FLUSH_PERSISTENT, so persistent flushes still fail. */
 #define KNOWN_ACCESS                                                           \
 	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                    \
-	 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
+	 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC |                   \
+	 SRXE_ACCESS_FLUSH_GLOBAL | SRXE_ACCESS_FLUSH_PERSISTENT)
 
 /* XRC initiators and targets follow RC's table, with the differences
  * xrc_required() applies (the kernel's qp_state_table columns). */

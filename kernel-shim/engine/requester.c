@@ -14,6 +14,7 @@
 
 #include "eng_int.h"
 #include "psn.h"
+#include "srxe/awf.h"
 #include "timing.h"
 #include "wire.h"
 
@@ -39,11 +40,18 @@
  */
 #define SRXE_RESEND_WINDOW 16
 
+/* IBA 1.5 ATOMIC WRITE and FLUSH: one packet, no SGE, a READ-like
+ * response (counted against max_rd_atomic like READs and atomics). */
+static bool is_awf(uint32_t opcode)
+{
+	return opcode == SRXE_WR_ATOMIC_WRITE || opcode == SRXE_WR_FLUSH;
+}
+
 static bool is_rd_atomic(uint32_t opcode)
 {
 	return opcode == IBV_WR_RDMA_READ ||
 	       opcode == IBV_WR_ATOMIC_CMP_AND_SWP ||
-	       opcode == IBV_WR_ATOMIC_FETCH_AND_ADD;
+	       opcode == IBV_WR_ATOMIC_FETCH_AND_ADD || is_awf(opcode);
 }
 
 static bool is_atomic(uint32_t opcode)
@@ -76,6 +84,9 @@ static bool opcode_allowed(uint32_t type, uint32_t opcode)
 	case IBV_WR_ATOMIC_CMP_AND_SWP:
 	case IBV_WR_ATOMIC_FETCH_AND_ADD:
 		return type == IBV_QPT_RC || type == IBV_QPT_XRC_SEND;
+	case SRXE_WR_ATOMIC_WRITE:
+	case SRXE_WR_FLUSH:
+		return type == IBV_QPT_RC;
 	default:
 		return false;
 	}
@@ -132,6 +143,14 @@ static uint32_t check_wqe(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 
 	if (!opcode_allowed(qp->type, w->wr.opcode))
 		return IBV_WC_LOC_QP_OP_ERR;
+	if (is_awf(w->wr.opcode)) {
+		/* The data (ATOMIC WRITE) is in the WQE; SGEs play no part. */
+		w->wr.num_sge = 0;
+		w->wr.flags &= ~SRXE_WQE_INLINE;
+		w->length =
+			w->wr.opcode == SRXE_WR_FLUSH ? w->wr.awf.length : 8;
+		return IBV_WC_SUCCESS;
+	}
 	st = copy_payload_desc(qp, w, slot);
 	if (st != IBV_WC_SUCCESS)
 		return st;
@@ -184,7 +203,9 @@ static bool start_wqe(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 		return false;
 	if (rdat && qp->req.rd_atomic >= limit)
 		return false;
-	w->npkts = is_atomic(w->wr.opcode) ? 1 : pkts_of(w->length, qp->mtu);
+	w->npkts = is_atomic(w->wr.opcode) || is_awf(w->wr.opcode)
+			   ? 1
+			   : pkts_of(w->length, qp->mtu);
 	w->first_psn = qp->req.psn;
 	w->last_psn = srxe_psn_add(w->first_psn, w->npkts - 1);
 	w->state = SRXE_SWQE_SENDING;
@@ -335,6 +356,37 @@ static void build_atomic(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	}
 }
 
+/* RETH + the 8 bytes, which stay in the WQE's private copy. */
+static void build_atomic_write(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+			       struct srxe_tx_pkt *tx)
+{
+	uint8_t *h;
+
+	srxe_tx_begin(tx, SRXE_OP_RC_ATOMIC_WRITE, qp->dest.qpn, qp->req.psn,
+		      sizeof(w->wr.awf.value));
+	h = srxe_tx_ext(tx, SRXE_EXT_RETH);
+	srxe_reth_set_va(h, w->wr.awf.remote_addr);
+	srxe_reth_set_rkey(h, w->wr.awf.rkey);
+	srxe_reth_set_len(h, sizeof(w->wr.awf.value));
+	tx->chunks[0].addr = w->wr.awf.value;
+	tx->chunks[0].len = sizeof(w->wr.awf.value);
+	tx->nchunks = 1;
+}
+
+static void build_flush(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+			struct srxe_tx_pkt *tx)
+{
+	uint8_t *h;
+
+	srxe_tx_begin(tx, SRXE_OP_RC_FLUSH, qp->dest.qpn, qp->req.psn, 0);
+	srxe_feth_set(srxe_tx_ext(tx, SRXE_EXT_FETH), w->wr.awf.flush_type,
+		      w->wr.awf.flush_level);
+	h = srxe_tx_ext(tx, SRXE_EXT_RETH);
+	srxe_reth_set_va(h, w->wr.awf.remote_addr);
+	srxe_reth_set_rkey(h, w->wr.awf.rkey);
+	srxe_reth_set_len(h, w->wr.awf.length);
+}
+
 /* Local access check of a READ/atomic's landing SGEs, before sending. */
 static int check_landing(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 {
@@ -369,6 +421,10 @@ static bool build(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	} else if (is_atomic(w->wr.opcode)) {
 		err = check_landing(qp, w);
 		build_atomic(qp, w, tx);
+	} else if (w->wr.opcode == SRXE_WR_ATOMIC_WRITE) {
+		build_atomic_write(qp, w, tx);
+	} else if (w->wr.opcode == SRXE_WR_FLUSH) {
+		build_flush(qp, w, tx);
 	} else {
 		err = build_data(qp, w, tx, idx, last);
 	}

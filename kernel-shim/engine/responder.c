@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The responder: request packets -> receive WQEs, RDMA WRITE/READ/ATOMIC
- * on this QP's memory, ACKs and NAKs (IBA 9.7.4, rxe_resp.c).
+ * (and IBA 1.5 ATOMIC WRITE / FLUSH) on this QP's memory, ACKs and NAKs
+ * (IBA 9.7.4, rxe_resp.c).
  *
  * Order of checks per packet: QP state and transport, (UD) Q_Key, (RC)
  * PSN against the expected PSN (gap: one NAK sequence error; duplicate:
@@ -24,6 +25,7 @@
 
 #include "eng_int.h"
 #include "psn.h"
+#include "srxe/awf.h"
 #include "wire.h"
 
 #define GRH_LEN 40
@@ -515,6 +517,133 @@ static void xrc_unbind(struct srxe_eng_qp *qp)
 	qp->pd = 0;
 }
 
+/*
+ * ATOMIC WRITE and FLUSH (IBA 1.5, as kernel rxe 6.2+): both are answered
+ * with a zero-length RDMA READ Response Only, replayed for duplicates from
+ * the atomic cache (never executed twice), and refused with the NAK rxe
+ * sends: invalid request when the QP does not allow the operation or the
+ * request is malformed (length, alignment, FETH), remote access error when
+ * the rkey does not grant it.  A refused request moves no byte.
+ */
+static void send_zero_read_response(struct srxe_eng_qp *qp, uint32_t psn)
+{
+	send_aeth(qp, SRXE_OP_RC_READ_RESPONSE_ONLY, psn,
+		  SRXE_AETH_ACK | SRXE_AETH_CREDITS_INVALID, 0);
+}
+
+static void one_packet_done(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	remember_atomic(qp, pkt->psn, 0);
+	qp->resp.epsn = srxe_psn_add(pkt->psn, 1);
+	qp->resp.msn++;
+	send_zero_read_response(qp, pkt->psn);
+}
+
+static void rx_atomic_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+			    const struct srxe_sg *payload, int nchunks)
+{
+	struct srxe_sg dst, src = { NULL, 0 };
+	uint64_t value;
+	int n;
+
+	if (!(qp->attr.qp_access_flags & IBV_ACCESS_REMOTE_WRITE) ||
+	    pkt->reth.len != sizeof(value) ||
+	    pkt->payload_len != sizeof(value) || pkt->pad ||
+	    (pkt->reth.va & 7)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_INVALID_REQ,
+			     IBV_EVENT_QP_REQ_ERR);
+		return;
+	}
+	n = translate_remote(qp, pkt->reth.rkey, pkt->reth.va, sizeof(value),
+			     IBV_ACCESS_REMOTE_WRITE, &dst, 1);
+	if (n != 1 || dst.len != sizeof(value) || ((uintptr_t)dst.addr & 7)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+			     IBV_EVENT_QP_ACCESS_ERR);
+		return;
+	}
+	/* The 8 bytes as they came (possibly in two chunks), then one
+	 * 8-byte store that no reader can see half done. */
+	src.addr = &value;
+	src.len = sizeof(value);
+	srxe_sg_copy(&src, 1, payload, nchunks, sizeof(value));
+	__atomic_store_n((uint64_t *)dst.addr, value, __ATOMIC_RELEASE);
+	one_packet_done(qp, pkt);
+}
+
+/* Access a FLUSH needs on the QP and on the MR, from its placement type. */
+static unsigned int flush_access(uint8_t plt)
+{
+	unsigned int access = 0;
+
+	if (plt & SRXE_FLUSH_GLOBAL)
+		access |= SRXE_ACCESS_FLUSH_GLOBAL;
+	if (plt & SRXE_FLUSH_PERSISTENT)
+		access |= SRXE_ACCESS_FLUSH_PERSISTENT;
+	return access;
+}
+
+static bool flush_key_ok(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+			 unsigned int access)
+{
+	struct srxe_xlate_req req = {
+		.key = pkt->reth.rkey,
+		.is_rkey = true,
+		.addr = pkt->reth.va,
+		.len = pkt->reth.len,
+		.access = access,
+		.pd = qp->pd,
+	};
+	struct srxe_sg one;
+	int r;
+
+	/* MR level: the RETH address and length play no part (rxe) */
+	if (pkt->feth.sel == SRXE_FLUSH_MR)
+		return srxe_mem_check_mr(qp->ctx->mem, &req) == 0;
+	r = srxe_mem_translate(qp->ctx->mem, &req, &one, 1);
+	return r >= 0 || r == -SRXE_XLATE_SG_OVERFLOW;
+}
+
+/*
+ * srxe's memory is DRAM in the client's memfd slab, written by this
+ * engine with ordinary stores in PSN order: when a FLUSH's turn comes
+ * every earlier WRITE and ATOMIC WRITE of the QP has been placed.  The
+ * full fence orders those stores before the response, so once the
+ * requester sees the FLUSH complete, every CPU and every process mapping
+ * the memory reads the data (global visibility).  Persistence is refused:
+ * no MR can grant FLUSH_PERSISTENT (there is no persistence domain).
+ */
+static void rx_flush(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	uint8_t plt = pkt->feth.plt;
+	unsigned int access = flush_access(plt);
+
+	if (!plt || (plt & ~(SRXE_FLUSH_GLOBAL | SRXE_FLUSH_PERSISTENT)) ||
+	    pkt->feth.sel > SRXE_FLUSH_MR ||
+	    (qp->attr.qp_access_flags & access) != access) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_INVALID_REQ,
+			     IBV_EVENT_QP_REQ_ERR);
+		return;
+	}
+	if (!flush_key_ok(qp, pkt, access)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+			     IBV_EVENT_QP_ACCESS_ERR);
+		return;
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	one_packet_done(qp, pkt);
+}
+
+static bool in_atomic_cache(const struct srxe_eng_qp *qp, uint32_t psn,
+			    uint64_t *orig)
+{
+	for (unsigned int i = 0; i < SRXE_ATOMIC_CACHE; i++)
+		if (qp->resp.atomic[i].valid && qp->resp.atomic[i].psn == psn) {
+			*orig = qp->resp.atomic[i].orig;
+			return true;
+		}
+	return false;
+}
+
 /* ---- sequencing ---- */
 
 /* RC duplicate (PSN already seen): answer again, change nothing. */
@@ -536,14 +665,20 @@ static void duplicate(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 		return;
 	}
 	if (pkt->op->flags & SRXE_OPF_ATOMIC) {
-		for (unsigned int i = 0; i < SRXE_ATOMIC_CACHE; i++)
-			if (qp->resp.atomic[i].valid &&
-			    qp->resp.atomic[i].psn == pkt->psn)
-				send_aeth(qp, SRXE_OP_RC_ATOMIC_ACKNOWLEDGE,
-					  pkt->psn,
-					  SRXE_AETH_ACK |
-						  SRXE_AETH_CREDITS_INVALID,
-					  qp->resp.atomic[i].orig);
+		uint64_t orig;
+
+		if (in_atomic_cache(qp, pkt->psn, &orig))
+			send_aeth(qp, SRXE_OP_RC_ATOMIC_ACKNOWLEDGE, pkt->psn,
+				  SRXE_AETH_ACK | SRXE_AETH_CREDITS_INVALID,
+				  orig);
+		return;
+	}
+	if (pkt->op->flags & (SRXE_OPF_ATOMIC_WRITE | SRXE_OPF_FLUSH)) {
+		uint64_t unused;
+
+		/* answered before: answer again, do not execute again */
+		if (in_atomic_cache(qp, pkt->psn, &unused))
+			send_zero_read_response(qp, pkt->psn);
 		return;
 	}
 	if (pkt->ackreq)
@@ -691,6 +826,10 @@ static void in_order_bound(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		rx_read(qp, pkt);
 	else if (flags & SRXE_OPF_ATOMIC)
 		rx_atomic(qp, pkt);
+	else if (flags & SRXE_OPF_ATOMIC_WRITE)
+		rx_atomic_write(qp, pkt, payload, nchunks);
+	else if (flags & SRXE_OPF_FLUSH)
+		rx_flush(qp, pkt);
 }
 
 /* Held requests whose turn has come, in PSN order. */

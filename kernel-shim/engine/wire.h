@@ -23,6 +23,8 @@
  *              right after the BTH, before RETH/AtomicETH/ImmDt/IETH)
  *   AtomicETH 28 B  0-7 VA | 8-11 R_Key | 12-19 swap/add | 20-27 compare
  *   AtomicAckETH 8 B  original remote data
+ *   FETH  4 B  (IBA 1.5 FLUSH) bits 31-6 reserved | 5-4 selectivity level
+ *              | 3-0 placement type
  *   ICRC  4 B  CRC-32, little-endian
  */
 #ifndef SRXE_ENGINE_WIRE_H
@@ -44,6 +46,7 @@
 #define SRXE_XRCETH_LEN	      4
 #define SRXE_ATOMICETH_LEN    28
 #define SRXE_ATOMICACKETH_LEN 8
+#define SRXE_FETH_LEN	      4
 #define SRXE_ICRC_LEN	      4
 
 #define SRXE_QPN_MASK 0xffffffu
@@ -349,6 +352,33 @@ static inline uint64_t srxe_atmack_orig(const uint8_t *atmack)
 static inline void srxe_atmack_set_orig(uint8_t *atmack, uint64_t v)
 {
 	srxe_put_be64(atmack, v);
+}
+
+/* ---- FETH (FLUSH) ---- */
+
+#define SRXE_FETH_PLT_MASK  0x0fu
+#define SRXE_FETH_SEL_SHIFT 4
+#define SRXE_FETH_SEL_MASK  0x30u
+
+/* Placement type: bit 0 global visibility, bit 1 persistence. */
+static inline uint8_t srxe_feth_plt(const uint8_t *feth)
+{
+	return (uint8_t)(srxe_get_be32(feth) & SRXE_FETH_PLT_MASK);
+}
+
+/* Selectivity level: 0 the RETH range, 1 the whole memory region. */
+static inline uint8_t srxe_feth_sel(const uint8_t *feth)
+{
+	return (uint8_t)((srxe_get_be32(feth) & SRXE_FETH_SEL_MASK) >>
+			 SRXE_FETH_SEL_SHIFT);
+}
+
+/* Writes the reserved bits as zero. */
+static inline void srxe_feth_set(uint8_t *feth, uint8_t plt, uint8_t sel)
+{
+	srxe_put_be32(feth, (plt & SRXE_FETH_PLT_MASK) |
+				    (((uint32_t)sel << SRXE_FETH_SEL_SHIFT) &
+				     SRXE_FETH_SEL_MASK));
 }
 
 /* ---- ICRC trailer ---- */

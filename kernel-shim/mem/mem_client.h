@@ -35,6 +35,11 @@ struct srxe_xlate_ops {
 	int (*translate)(const struct srxe_mem_client *c,
 			 const struct srxe_xlate_req *req, struct srxe_sg *out,
 			 int max);
+	/* Protection entry a key names, or NULL with *err (an enum
+	 * srxe_xlate_err) set: the key check of translate, nothing else. */
+	const struct srxe_prot_entry *(*entry)(const struct srxe_mem_client *c,
+					       uint32_t key, bool is_rkey,
+					       int *err);
 	uint64_t (*key_state_bytes)(const struct srxe_mem_client *c);
 	/* Live MR of an lkey, copied to *mr; -EINVAL.  (Windows.) */
 	int (*find_mr)(const struct srxe_mem_client *c, uint32_t lkey,

@@ -240,6 +240,15 @@ static int mtt_window_walk(const struct srxe_mem_client *c,
 	return mtt_chunks(c, mr, va, len, out);
 }
 
+static const struct srxe_prot_entry *
+mtt_entry(const struct srxe_mem_client *c, uint32_t key, bool is_rkey, int *err)
+{
+	const struct srxe_mtt_mr *mr = lookup(&c->mtt, key, err);
+
+	(void)is_rkey; /* MTT keys: the rkey is the lkey */
+	return mr ? &mr->prot : NULL;
+}
+
 static uint64_t mtt_key_state_bytes(const struct srxe_mem_client *c)
 {
 	return (uint64_t)c->mtt.cap * sizeof(struct srxe_mtt_slot) +
@@ -258,6 +267,7 @@ const struct srxe_xlate_ops srxe_mtt_ops = {
 	.add_mr = mtt_add_mr,
 	.remove_mr = mtt_remove_mr,
 	.translate = mtt_translate,
+	.entry = mtt_entry,
 	.key_state_bytes = mtt_key_state_bytes,
 	.find_mr = mtt_find_mr,
 	.mr_entry = mtt_mr_entry,

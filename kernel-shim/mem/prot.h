@@ -17,9 +17,14 @@
 
 #include <infiniband/verbs.h>
 
+#include "srxe/awf.h"
+
+/* FLUSH_GLOBAL is a remote right too (a FLUSH names the MR by rkey);
+ * FLUSH_PERSISTENT is not supported: srxe memory has no persistence
+ * domain (docs/atomic-write-flush.md). */
 #define SRXE_ACCESS_REMOTE                                                     \
 	(IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |                    \
-	 IBV_ACCESS_REMOTE_ATOMIC)
+	 IBV_ACCESS_REMOTE_ATOMIC | SRXE_ACCESS_FLUSH_GLOBAL)
 #define SRXE_ACCESS_SUPPORTED                                                  \
 	(IBV_ACCESS_LOCAL_WRITE | SRXE_ACCESS_REMOTE | IBV_ACCESS_MW_BIND)
 /* Optional hints libibverbs may pass; accepted and ignored. */

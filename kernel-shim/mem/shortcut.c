@@ -208,6 +208,15 @@ static int sc_window_walk(const struct srxe_mem_client *c,
 	return walk_range(c, mw->node, va, len, write, out);
 }
 
+static const struct srxe_prot_entry *
+sc_entry(const struct srxe_mem_client *c, uint32_t key, bool is_rkey, int *err)
+{
+	struct srxe_shortcut sc = decode_key(c, key, is_rkey);
+	const struct srxe_desc *d;
+
+	return lookup_entry(c, &sc, &d, err);
+}
+
 static uint64_t sc_key_state_bytes(const struct srxe_mem_client *c)
 {
 	return srxe_desc_table_bytes(&c->sc.descs);
@@ -224,6 +233,7 @@ const struct srxe_xlate_ops srxe_shortcut_ops = {
 	.add_mr = sc_add_mr,
 	.remove_mr = sc_remove_mr,
 	.translate = sc_translate,
+	.entry = sc_entry,
 	.key_state_bytes = sc_key_state_bytes,
 	.find_mr = sc_find_mr,
 	.mr_entry = sc_mr_entry,

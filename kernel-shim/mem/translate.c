@@ -245,6 +245,20 @@ int srxe_mem_translate(const struct srxe_mem_client *c,
 	return r;
 }
 
+int srxe_mem_check_mr(const struct srxe_mem_client *c,
+		      const struct srxe_xlate_req *req)
+{
+	int err = 0;
+	const struct srxe_prot_entry *e =
+		c->ops->entry(c, req->key, req->is_rkey, &err);
+	uint64_t va;
+
+	if (!e)
+		return -err;
+	return srxe_prot_check(e, req->is_rkey, e->iova, 0, req->access,
+			       req->pd, &va);
+}
+
 void srxe_mem_stats(const struct srxe_mem_client *c, struct srxe_mem_stats *st)
 {
 	st->mrs = c->mrs;

@@ -141,6 +141,14 @@ int srxe_mem_translate(const struct srxe_mem_client *client,
 		       const struct srxe_xlate_req *req, struct srxe_sg *out,
 		       int max);
 
+/*
+ * The checks of srxe_mem_translate() for an operation on a whole MR (a
+ * FLUSH at MR level): key, state, PD and access; req->addr and req->len
+ * are ignored.  0 or a negated enum srxe_xlate_err.
+ */
+int srxe_mem_check_mr(const struct srxe_mem_client *client,
+		      const struct srxe_xlate_req *req);
+
 void srxe_mem_stats(const struct srxe_mem_client *client,
 		    struct srxe_mem_stats *stats);
 

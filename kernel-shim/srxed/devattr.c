@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "srxe/awf.h"
 #include "srxe/device.h"
 #include "devattr.h"
 #include "linkwatch.h"
@@ -145,6 +146,11 @@ void srxed_query_device(const struct srxed *d,
 	a->phys_port_cnt = 1;
 	fill_limits(&d->cfg, a);
 	out->max_inline_data = SRXED_MAX_INLINE;
+	/* IBA 1.5 (docs/atomic-write-flush.md): ATOMIC WRITE, and FLUSH to
+	 * global visibility; not FLUSH_PERSISTENT (no persistent memory). */
+	out->cap_flags_ex_hi = (uint32_t)((SRXE_DEVICE_ATOMIC_WRITE |
+					   SRXE_DEVICE_FLUSH_GLOBAL) >>
+					  32);
 }
 
 void srxed_query_port(struct srxed *d, struct ibv_port_attr *out)

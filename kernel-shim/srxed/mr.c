@@ -197,11 +197,18 @@ static int explain_invalid(const struct srxe_reg_mr_req *r, char *why)
 
 	if (!r->length)
 		return say(why, EINVAL, "MR length is 0");
+	/* What the kernel answers for an access the device lacks. */
+	if (r->access & SRXE_ACCESS_FLUSH_PERSISTENT)
+		return say(why, EOPNOTSUPP,
+			   "access flags 0x%x: FLUSH_PERSISTENT is not "
+			   "supported (srxe memory is DRAM, with no "
+			   "persistence domain; FLUSH_GLOBAL is)",
+			   r->access);
 	if (r->access & ~known)
 		return say(why, EINVAL,
 			   "access flags 0x%x: bits 0x%x are not supported "
 			   "(srxe grants LOCAL_WRITE, REMOTE_READ, MW_BIND, "
-			   "REMOTE_WRITE, REMOTE_ATOMIC)",
+			   "REMOTE_WRITE, REMOTE_ATOMIC, FLUSH_GLOBAL)",
 			   r->access, r->access & ~known);
 	return say(why, EINVAL,
 		   "access flags 0x%x: REMOTE_WRITE and REMOTE_ATOMIC "

@@ -22,7 +22,8 @@
 #define SRXE_RC_SEND_OPS                                                       \
 	(SRXE_UC_SEND_OPS | IBV_QP_EX_WITH_RDMA_READ |                         \
 	 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |                                   \
-	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_SEND_WITH_INV)
+	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_SEND_WITH_INV | \
+	 IBV_QP_EX_WITH_ATOMIC_WRITE)
 
 uint64_t srxe_qp_ex_supported(enum ibv_qp_type qpt)
 {
@@ -174,6 +175,29 @@ static void srxe_wr_atomic_fetch_add(struct ibv_qp_ex *ibqp, uint32_t rkey,
 {
 	srxe_ex_atomic(ibqp, IBV_WR_ATOMIC_FETCH_AND_ADD, rkey, remote_addr,
 		       add, 0);
+}
+
+/*
+ * IBA 1.5 ATOMIC WRITE: the 8 bytes at atomic_wr are copied into the WQE
+ * now (the caller may reuse them), as rxe does; SGE and inline setters
+ * that follow are ignored by the engine.  An unaligned remote address
+ * fails here, like the other atomics.
+ */
+static void srxe_wr_atomic_write(struct ibv_qp_ex *ibqp, uint32_t rkey,
+				 uint64_t remote_addr, const void *atomic_wr)
+{
+	struct srxe_send_wqe *wqe;
+
+	if ((remote_addr & 7) || !atomic_wr) {
+		srxe_ex_fail(to_srxe_qp_ex(ibqp), EINVAL);
+		return;
+	}
+	wqe = srxe_ex_claim(ibqp, IBV_WR_ATOMIC_WRITE);
+	if (!wqe)
+		return;
+	wqe->awf.remote_addr = remote_addr;
+	wqe->awf.rkey = rkey;
+	memcpy(wqe->awf.value, atomic_wr, sizeof(wqe->awf.value));
 }
 
 /* The WQE the setters work on, or NULL after an error. */
@@ -333,6 +357,8 @@ void srxe_qp_ex_install(struct srxe_qp *qp, uint64_t flags)
 		ex->wr_local_inv = srxe_wr_local_inv;
 	if (flags & IBV_QP_EX_WITH_SEND_WITH_INV)
 		ex->wr_send_inv = srxe_wr_send_inv;
+	if (flags & IBV_QP_EX_WITH_ATOMIC_WRITE)
+		ex->wr_atomic_write = srxe_wr_atomic_write;
 	ex->wr_set_ud_addr = srxe_wr_set_ud_addr;
 	ex->wr_set_xrc_srqn = srxe_wr_set_xrc_srqn;
 	ex->wr_set_sge = srxe_wr_set_sge;

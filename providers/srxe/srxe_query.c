@@ -13,12 +13,13 @@
  * the fields that restate legacy facts are filled in.
  */
 static void srxe_fill_device_attr_ex(struct ibv_device_attr_ex *full,
-				     const struct ibv_device_attr *legacy)
+				     const struct srxe_query_device_resp *r)
 {
 	memset(full, 0, sizeof(*full));
-	full->orig_attr = *legacy;
-	full->device_cap_flags_ex = legacy->device_cap_flags;
-	full->phys_port_cnt_ex = legacy->phys_port_cnt;
+	full->orig_attr = r->attr;
+	full->device_cap_flags_ex = (uint64_t)r->cap_flags_ex_hi << 32 |
+				    (uint32_t)r->attr.device_cap_flags;
+	full->phys_port_cnt_ex = r->attr.phys_port_cnt;
 }
 
 /*
@@ -45,7 +46,7 @@ int srxe_query_device_ex(struct ibv_context *ibctx,
 	if (ret)
 		return ret;
 
-	srxe_fill_device_attr_ex(&full, &resp.attr);
+	srxe_fill_device_attr_ex(&full, &resp);
 	memcpy(attr, &full,
 	       attr_size < sizeof(full) ? attr_size : sizeof(full));
 	return 0;

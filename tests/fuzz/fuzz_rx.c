@@ -37,6 +37,7 @@
 #include "fuzz_rx.h"
 #include "icrc.h"
 #include "netframe.h"
+#include "srxe/awf.h"
 #include "transport_udp.h"
 
 #define W_IP	      "10.0.0.1" /* server side of the golden pcap */
@@ -50,7 +51,8 @@
 #define W_RING	      16u
 #define W_ALL_ACCESS                                                           \
 	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                    \
-	 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
+	 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC |                   \
+	 SRXE_ACCESS_FLUSH_GLOBAL)
 
 enum { W_RC, W_UC, W_UD, W_RC_SRQ, W_NQP };
 

@@ -81,6 +81,25 @@ $bad"
 		"ICRC valid on all ($(tail -n 1 "$file.icrc"))"
 }
 
+# pcap_frames FILE: number of frames in a classic pcap file.
+pcap_frames() {
+	"$PY" - "$1" "$here/../tools" <<'PYEOF'
+import sys
+sys.path.insert(0, sys.argv[2])
+from icrc_check import read_pcap
+print(len(list(read_pcap(sys.argv[1]))))
+PYEOF
+}
+
+# wait_frames FILE N: until FILE holds at least N frames, 10 s at most.
+wait_frames() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ $(pcap_frames "$1" 2>/dev/null || echo 0) -ge $2 ]] && return
+		sleep 0.1
+	done
+}
+
 # same_frames A B LABEL: the two captures hold the same frames (as a
 # multiset: the two taps may interleave directions differently).
 same_frames() {
@@ -170,6 +189,10 @@ wire_run() {
 	assert_contains "$LAST_CLIENT" "client: PASS" "wire_opcodes client"
 	sleep 0.5
 	stop_capture "$out/srxe-wire.pcap"
+	# tcpdump drops what it has not read yet at SIGINT, and on a loaded
+	# machine that can be the last few milliseconds of traffic: wait
+	# (up to 10 s) until it has written as many frames as srxe captured.
+	wait_frames "$out/tcpdump.pcap" "$(pcap_frames "$out/srxe-wire.pcap")"
 	kill -INT "$tcpd"
 	wait "$tcpd" || fail "tcpdump failed: $(cat "$out/tcpdump.log")"
 	check_decode "$out/tcpdump.pcap" "wire (tcpdump on ${VETH[0]})"

@@ -11,6 +11,7 @@ static const size_t ext_len[SRXE_EXT_COUNT] = {
 	[SRXE_EXT_DETH] = 8,	     [SRXE_EXT_IMMDT] = 4,
 	[SRXE_EXT_IETH] = 4,	     [SRXE_EXT_ATOMICETH] = 28,
 	[SRXE_EXT_ATOMICACKETH] = 8, [SRXE_EXT_XRCETH] = 4,
+	[SRXE_EXT_FETH] = 4,
 };
 
 Test(wire_layout, known_opcodes_are_exactly_rc_uc_ud_xrc)
@@ -18,7 +19,8 @@ Test(wire_layout, known_opcodes_are_exactly_rc_uc_ud_xrc)
 	unsigned int n = 0;
 
 	for (int op = 0; op < 256; op++) {
-		bool rc = op <= 0x14 || op == 0x16 || op == 0x17;
+		bool rc = op <= 0x14 || op == 0x16 || op == 0x17 ||
+			  op == 0x1c || op == 0x1d;
 		bool xrc = op >= 0xa0 && op <= 0xb7 && op != 0xb5;
 		bool want = rc || xrc || (op >= 0x20 && op <= 0x2b) ||
 			    op == 0x64 || op == 0x65;
@@ -27,7 +29,7 @@ Test(wire_layout, known_opcodes_are_exactly_rc_uc_ud_xrc)
 			     "opcode 0x%02x", op);
 		n += want;
 	}
-	cr_assert_eq(n, 23 + 12 + 2 + 23);
+	cr_assert_eq(n, 23 + 2 + 12 + 2 + 23);
 }
 
 /* IBA 9.2.4: XRC requests are RC's with an XRCETH right after the BTH;
@@ -136,6 +138,71 @@ Test(wire_layout, header_order_follows_iba)
 	cr_assert_str_eq(srxe_ext_hdr_name(SRXE_EXT_ATOMICACKETH),
 			 "AtomicAckETH");
 	cr_assert_str_eq(srxe_ext_hdr_name(SRXE_EXT_COUNT), "?");
+}
+
+/* IBA 1.5 (and kernel rxe's rxe_opcode.c): FLUSH is BTH | FETH | RETH
+ * with no payload, ATOMIC WRITE is BTH | RETH | 8 bytes; both are single
+ * packet RC requests that ask for a response. */
+Test(wire_layout, flush_and_atomic_write)
+{
+	const struct srxe_opcode_info *op;
+	const uint32_t one_rq =
+		SRXE_OPF_REQUEST | SRXE_OPF_ONLY | SRXE_OPF_ACKREQ;
+
+	op = srxe_opcode_info(SRXE_OP_RC_FLUSH);
+	cr_assert_not_null(op);
+	cr_assert_eq(op->opcode, 0x1c);
+	cr_assert_str_eq(op->name, "RC Flush");
+	cr_assert_eq(op->n_ext, 2);
+	cr_assert_eq(op->ext[0], SRXE_EXT_FETH);
+	cr_assert_eq(op->ext[1], SRXE_EXT_RETH);
+	cr_assert_eq(op->ext_off[SRXE_EXT_FETH], 12);
+	cr_assert_eq(op->ext_off[SRXE_EXT_RETH], 16);
+	cr_assert_eq(op->hdr_len, 32);
+	cr_assert_eq(op->flags & one_rq, one_rq);
+	cr_assert(op->flags & SRXE_OPF_FLUSH);
+	cr_assert_not(op->flags &
+		      (SRXE_OPF_PAYLOAD | SRXE_OPF_WRITE | SRXE_OPF_READ |
+		       SRXE_OPF_ATOMIC | SRXE_OPF_ATOMIC_WRITE));
+	cr_assert_str_eq(srxe_ext_hdr_name(SRXE_EXT_FETH), "FETH");
+
+	op = srxe_opcode_info(SRXE_OP_RC_ATOMIC_WRITE);
+	cr_assert_not_null(op);
+	cr_assert_eq(op->opcode, 0x1d);
+	cr_assert_str_eq(op->name, "RC Atomic Write");
+	cr_assert_eq(op->n_ext, 1);
+	cr_assert_eq(op->ext_off[SRXE_EXT_RETH], 12);
+	cr_assert_eq(op->hdr_len, 28);
+	cr_assert_eq(op->flags & one_rq, one_rq);
+	cr_assert(op->flags & SRXE_OPF_PAYLOAD);
+	cr_assert(op->flags & SRXE_OPF_ATOMIC_WRITE);
+	cr_assert_not(op->flags & (SRXE_OPF_FLUSH | SRXE_OPF_WRITE |
+				   SRXE_OPF_READ | SRXE_OPF_ATOMIC));
+	/* their neighbours stay unknown (0x1e, 0x1f are reserved) */
+	cr_assert_null(srxe_opcode_info(0x1b));
+	cr_assert_null(srxe_opcode_info(0x1e));
+}
+
+Test(wire_layout, feth_fields)
+{
+	uint8_t feth[4];
+
+	memset(feth, 0xff, sizeof(feth));
+	srxe_feth_set(feth, 0x1, 0x1);
+	/* reserved bits 31-6 written as zero */
+	cr_assert_eq(feth[0] | feth[1] | feth[2], 0);
+	cr_assert_eq(feth[3], 0x11);
+	cr_assert_eq(srxe_feth_plt(feth), 1);
+	cr_assert_eq(srxe_feth_sel(feth), 1);
+	srxe_feth_set(feth, 0x2, 0x0);
+	cr_assert_eq(feth[3], 0x02);
+	srxe_feth_set(feth, 0xff, 0xff); /* each field masked to its width */
+	cr_assert_eq(feth[3], 0x3f);
+	/* a receiver ignores the reserved bits */
+	feth[0] = 0xff;
+	feth[3] = 0xc2;
+	cr_assert_eq(srxe_feth_plt(feth), 2);
+	cr_assert_eq(srxe_feth_sel(feth), 0);
 }
 
 /* Each setter writes its field and nothing else; each getter reads it
