@@ -371,6 +371,35 @@ static void check_release(struct fix *f, int srxed_pid)
 	expect_fds(srxed_pid, base, "after ibv_destroy_comp_channel");
 }
 
+/*
+ * Issue #10: a CQ made by ibv_create_cq_ex() holds its channel once, so
+ * the channel is busy while the CQ lives and free after (UCX creates its
+ * CQs this way and warned "ibv_destroy_comp_channel() returned 16").
+ */
+static void check_cq_ex_channel(struct fix *f)
+{
+	struct ibv_comp_channel *c = ibv_create_comp_channel(f->ctx);
+	struct ibv_cq_init_attr_ex attr = { .cqe = 16, .comp_vector = 0 };
+	struct ibv_cq_ex *cq;
+	int ret;
+
+	if (!EXPECT(c, "create channel: %s", strerror(errno)))
+		return;
+	attr.channel = c;
+	attr.wc_flags = IBV_WC_STANDARD_FLAGS;
+	cq = ibv_create_cq_ex(f->ctx, &attr);
+	if (!EXPECT(cq, "ibv_create_cq_ex with a channel: %s", strerror(errno)))
+		return;
+	EXPECT(c->refcnt == 1, "channel refcnt %d with one cq_ex, expected 1",
+	       c->refcnt);
+	EXPECT(ibv_destroy_comp_channel(c) == EBUSY,
+	       "destroying a channel a cq_ex uses did not say EBUSY");
+	ret = ibv_destroy_cq(ibv_cq_ex_to_cq(cq));
+	EXPECT(ret == 0, "destroy cq_ex: %s", strerror(ret));
+	ret = ibv_destroy_comp_channel(c);
+	EXPECT(ret == 0, "destroy channel after its cq_ex: %s", strerror(ret));
+}
+
 static void write_expect(int fd, const void *buf, size_t len, int want_err,
 			 const char *what)
 {
@@ -476,6 +505,7 @@ int main(int argc, char **argv)
 	check_solicited(&f, c2);
 	check_bad_writes(&f, argv[3]);
 	check_release(&f, srxed_pid);
+	check_cq_ex_channel(&f);
 	check_recreate(&f, c1, srxed_pid);
 
 	ibv_destroy_qp(f.a.qp);
