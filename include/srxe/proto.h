@@ -181,6 +181,9 @@ struct srxe_status_resp {
 	/* Receive drops by reason (also counted in drops). */
 	uint64_t drop_no_qp, drop_bad_pkey, drop_bad_qkey;
 	uint64_t drop_bad_state, drop_bad_seq;
+	uint64_t drop_no_recv_wqe, drop_bad_request, drop_rq_error;
+	/* Sent packets the engine could not hand to a transport. */
+	uint64_t drop_no_route, drop_tx_error;
 };
 
 /*

@@ -127,6 +127,11 @@ void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
 	st->drop_bad_qkey = e.drop_bad_qkey;
 	st->drop_bad_state = e.drop_bad_state;
 	st->drop_bad_seq = e.drop_bad_seq;
+	st->drop_no_recv_wqe = e.drop_no_recv_wqe;
+	st->drop_bad_request = e.drop_bad_request;
+	st->drop_rq_error = e.drop_rq_error;
+	st->drop_no_route = e.drop_no_route;
+	st->drop_tx_error = e.drop_tx_error;
 	wire_status(d, st);
 }
 

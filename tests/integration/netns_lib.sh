@@ -298,7 +298,9 @@ netns_status() {
 # bad_opcode bad_pad bad_length truncated not_for_us); reliability:
 # retransmitted ack_timeouts naks_recv rnr_naks_recv duplicates
 # reordered_held; engine receive drops: rx_drops and its reasons no_qp
-# bad_pkey bad_qkey bad_state bad_opcode_seq.
+# bad_pkey bad_qkey bad_state bad_opcode_seq no_recv_wqe bad_request
+# rq_error; engine send drops: tx_drops and its reasons no_route tx_error
+# (drops = rx_drops + tx_drops).
 netns_counter() {
 	local st
 	st=$(netns_status "$1" "${3:-}") || fail "srxe status in ${NS[$1]}"
@@ -328,9 +330,12 @@ _netns_parse_counter() {
 	duplicates) re='reliability: .*duplicates ([0-9]+)' ;;
 	reordered_held) re='reliability: .*reordered held ([0-9]+)' ;;
 	rx_drops) re='rx drops: +([0-9]+) ' ;;
-	no_qp | bad_pkey | bad_qkey | bad_state | bad_opcode_seq)
+	no_qp | bad_pkey | bad_qkey | bad_state | bad_opcode_seq | \
+		no_recv_wqe | bad_request | rq_error)
 		re="rx drops: .*[(, ]$1 ([0-9]+)"
 		;;
+	tx_drops) re='tx drops: +([0-9]+) ' ;;
+	no_route | tx_error) re="tx drops: .*[(, ]$1 ([0-9]+)" ;;
 	*) re="wire drops: .*[(, ]$1 ([0-9]+)" ;;
 	esac
 	sed -nE "s/.*$re.*/\\1/p" | head -n 1 | grep -E '^[0-9]+$' ||
