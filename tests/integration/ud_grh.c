@@ -323,6 +323,18 @@ static void xchg(int s, const struct peer *me, struct peer *them)
 	CHECK(read(s, them, sizeof(*them)) == sizeof(*them), "read");
 }
 
+static void teardown(struct fix *f, struct ibv_ah *ah)
+{
+	if (ah)
+		CHECK(!ibv_destroy_ah(ah), "destroy_ah");
+	CHECK(!ibv_destroy_qp(f->qp), "destroy_qp");
+	CHECK(!ibv_dereg_mr(f->mr), "dereg_mr");
+	CHECK(!ibv_destroy_cq(f->rcq) && !ibv_destroy_cq(f->scq), "cqs");
+	CHECK(!ibv_dealloc_pd(f->pd), "pd");
+	CHECK(!ibv_close_device(f->ctx), "close");
+	free(f->buf);
+}
+
 int main(int argc, char **argv)
 {
 	struct fix f = { 0 };
@@ -345,6 +357,7 @@ int main(int argc, char **argv)
 		}
 		/* Nothing posted: dropped, counted as no_recv_wqe. */
 		send_one(&f, ah, f.qp->qp_num, 0);
+		teardown(&f, ah);
 		printf("ud_grh: one host OK\n");
 		return 0;
 	}
@@ -356,6 +369,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < MSGS; i++)
 			check_recv(&f, i, them.gid, me.gid);
 		CHECK(write(s, &ok, 1) == 1, "ack");
+		close(s);
+		teardown(&f, NULL);
 		printf("ud_grh: receiver OK\n");
 		return 0;
 	}
@@ -365,6 +380,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < MSGS; i++)
 		send_one(&f, ah, them.qpn, i);
 	CHECK(read(s, &ok, 1) == 1, "receiver did not confirm");
+	close(s);
+	teardown(&f, ah);
 	printf("ud_grh: sender OK\n");
 	return 0;
 }
