@@ -192,6 +192,9 @@ struct srxe_status_resp {
 	uint64_t drop_mcast_no_group;
 	/* Datagrams of groups others on this host joined (not drops). */
 	uint64_t mcast_other_group;
+	uint64_t drop_no_recv_wqe, drop_bad_request, drop_rq_error;
+	/* Sent packets the engine could not hand to a transport. */
+	uint64_t drop_no_route, drop_tx_error;
 };
 
 /*

@@ -177,10 +177,20 @@ struct srxe_cqe {
 	uint32_t wc_flags; /* enum ibv_wc_flags */
 	uint16_t pkey_index;
 	uint16_t slid;
-	uint8_t sl;
+	uint8_t sl;          /* UD receives: SRXE_WC_SL_ROCEV2_IPV4 / _IPV6 */
 	uint8_t dlid_path_bits;
 	uint16_t reserved;
 };
+
+/*
+ * wc.sl of a UD receive on RoCE, as mlx5 reports it (its PRM: bit 3 = the
+ * frame had a UDP header, i.e. RoCEv2; bits 2:0 = L3 header type, 1 IPv6,
+ * 2 IPv4).  UCX before 1.19 takes the address family of a UD receive from
+ * `wc.sl & 7` on every RoCE device and drops the packet when it is wrong
+ * (docs/compat.md).
+ */
+#define SRXE_WC_SL_ROCEV2_IPV6 0x09
+#define SRXE_WC_SL_ROCEV2_IPV4 0x0a
 
 #define SRXE_CQE_STRIDE 64
 

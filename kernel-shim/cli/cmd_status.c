@@ -82,13 +82,21 @@ static void print_reliability(const struct srxe_status_resp *st)
 	       st->ooo_held);
 	printf("  %-13s %" PRIu64 " (no_qp %" PRIu64 ", bad_pkey %" PRIu64
 	       ", bad_qkey %" PRIu64 ", bad_state %" PRIu64
-	       ", bad_opcode_seq %" PRIu64 ", mcast_no_group %" PRIu64 ")\n",
+	       ", bad_opcode_seq %" PRIu64 ", mcast_no_group %" PRIu64
+	       ", no_recv_wqe %" PRIu64 ", bad_request %" PRIu64
+	       ", rq_error %" PRIu64 ")\n",
 	       "rx drops:",
 	       st->drop_no_qp + st->drop_bad_pkey + st->drop_bad_qkey +
 		       st->drop_bad_state + st->drop_bad_seq +
-		       st->drop_mcast_no_group,
+		       st->drop_mcast_no_group + st->drop_no_recv_wqe +
+		       st->drop_bad_request + st->drop_rq_error,
 	       st->drop_no_qp, st->drop_bad_pkey, st->drop_bad_qkey,
-	       st->drop_bad_state, st->drop_bad_seq, st->drop_mcast_no_group);
+	       st->drop_bad_state, st->drop_bad_seq, st->drop_mcast_no_group,
+	       st->drop_no_recv_wqe, st->drop_bad_request, st->drop_rq_error);
+	printf("  %-13s %" PRIu64 " (no_route %" PRIu64 ", tx_error %" PRIu64
+	       ")\n",
+	       "tx drops:", st->drop_no_route + st->drop_tx_error,
+	       st->drop_no_route, st->drop_tx_error);
 	printf("  %-13s groups %" PRIu64 ", attached %" PRIu64
 	       ", received %" PRIu64 ", copies %" PRIu64
 	       ", other groups %" PRIu64 "\n",

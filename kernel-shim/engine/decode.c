@@ -171,6 +171,8 @@ enum srxe_rx_reason srxe_decode_udp(const uint8_t *ip, size_t ip_len,
 				    const uint8_t *udp, size_t udp_len,
 				    struct srxe_pkt *pkt)
 {
+	enum srxe_rx_reason reason;
+
 	if (!ip_shape_ok(ip, ip_len))
 		return SRXE_RX_BAD_IP;
 	if (!udp || udp_len < UDP_HDR_LEN + SRXE_BTH_LEN + SRXE_ICRC_LEN)
@@ -181,5 +183,11 @@ enum srxe_rx_reason srxe_decode_udp(const uint8_t *ip, size_t ip_len,
 		return SRXE_RX_BAD_IP;
 	if (!udp_header_ok(udp, udp_len))
 		return SRXE_RX_BAD_UDP;
-	return srxe_decode_roce(udp + UDP_HDR_LEN, udp_len - UDP_HDR_LEN, pkt);
+	reason =
+		srxe_decode_roce(udp + UDP_HDR_LEN, udp_len - UDP_HDR_LEN, pkt);
+	if (reason == SRXE_RX_OK) {
+		pkt->ip = ip;
+		pkt->ip_len = (uint32_t)ip_len;
+	}
+	return reason;
 }

@@ -100,6 +100,11 @@ struct srxe_pkt {
 	const uint8_t *payload; /* message data, pad excluded */
 	uint32_t payload_len;
 	uint32_t icrc; /* the trailer as received */
+	/* The IP header as received (srxe_decode_udp only; NULL from
+	 * srxe_decode_roce and the same-host path): a UD receive copies it
+	 * into the buffer's first 40 bytes, as kernel rxe does. */
+	const uint8_t *ip;
+	uint32_t ip_len;
 };
 
 /* Transport checks and parse of @len bytes of BTH .. ICRC (ICRC not

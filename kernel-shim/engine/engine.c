@@ -75,8 +75,13 @@ void srxe_eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
 	eng->stats.pkts_sent++;
 	eng->stats.bytes_sent += pkt->hdr_len + pkt->payload_len;
 	srxe_cap_local(eng, t, pkt, dst);
-	if (!t || !t->xmit(t, pkt, dst))
+	if (!t) {
 		eng->stats.drops++;
+		eng->stats.drop_no_route++;
+	} else if (!t->xmit(t, pkt, dst)) {
+		eng->stats.drops++;
+		eng->stats.drop_tx_error++;
+	}
 }
 
 static unsigned int qp_pass(struct srxe_eng_qp *qp, uint64_t now)

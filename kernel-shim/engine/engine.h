@@ -209,7 +209,12 @@ struct srxe_eng_stats {
 	uint64_t ooo_held;	/* early packets kept until the gap filled */
 	/* Drops by reason (each also counted in drops). */
 	uint64_t drop_no_qp, drop_bad_pkey, drop_bad_qkey, drop_bad_state;
-	uint64_t drop_bad_seq; /* opcode sequence */
+	uint64_t drop_bad_seq;	   /* opcode sequence */
+	uint64_t drop_no_recv_wqe; /* UD/UC: no receive WQE (RC: RNR NAK) */
+	uint64_t drop_bad_request; /* UC: receive buffer or rkey refused it */
+	uint64_t drop_rq_error;	   /* receive queue corrupt, SRQ in error */
+	uint64_t drop_no_route;	   /* sent: not local and no wire */
+	uint64_t drop_tx_error;	   /* sent: the transport refused it */
 	/* UD multicast: packets to a group this device has QPs in, copies
 	 * handed to attached QPs, groups and attachments now, and packets
 	 * sent to QPN 0xFFFFFF of no group here (dropped, in drops). */

@@ -329,9 +329,9 @@ int srxe_av_check(const struct srxe_ah_wire *av,
 			   "address vector sgid_index %u is outside the GID "
 			   "table (%u entries)",
 			   av->sgid_index, lim->gid_tbl_len);
-	if (av->flow_label > 0xfffff)
-		return say(why, cap, "flow_label 0x%x is wider than 20 bits",
-			   av->flow_label);
+	/* Like rxe: flow_label, dlid, sl, static_rate, src_path_bits and
+	 * hop_limit are not checked (UCX sets flow_label 0xffffffff on RoCE);
+	 * an IPv6 header takes flow_label & SRXE_FLOW_LABEL_MASK. */
 	return 0;
 }
 

@@ -32,6 +32,8 @@
 
 #define SRXE_PSN_MASK 0xffffffu
 #define SRXE_QPN_MASK 0xffffffu
+/* The 20 bits of an AV's flow label that an IPv6 header can carry. */
+#define SRXE_FLOW_LABEL_MASK 0xfffffu
 /* Room for any reason srxe_qp_check_modify() writes. */
 #define SRXE_QP_WHY_MAX 160
 
@@ -67,7 +69,8 @@ int srxe_qp_check_modify(enum ibv_qp_type type, enum ibv_qp_state cur,
 
 /*
  * Checks an address vector (QP AV or CREATE_AH): RoCE needs a GRH, port 1,
- * a GID index inside the table.  0 or -EINVAL with a reason.
+ * a GID index inside the table; any flow label, DLID, SL, rate (as rxe).
+ * 0 or -EINVAL with a reason.
  */
 int srxe_av_check(const struct srxe_ah_wire *av,
 		  const struct srxe_qp_limits *lim, char *why, size_t cap);

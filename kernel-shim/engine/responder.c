@@ -107,6 +107,7 @@ static void fail_request(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	qp->resp.in_msg = 0;
 	if (!srxe_qp_reliable(qp)) {
 		qp->ctx->eng->stats.drops++;
+		qp->ctx->eng->stats.drop_bad_request++;
 		return;
 	}
 	send_nak(qp, pkt->psn, syndrome);
@@ -155,8 +156,12 @@ static void complete_recv(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 			cqe.imm_data = pkt->ieth_rkey;
 		}
 		if (qp->type == IBV_QPT_UD) {
+			bool v6 = pkt->ip && pkt->ip[0] >> 4 == 6;
+
 			cqe.wc_flags |= IBV_WC_GRH;
 			cqe.src_qp = pkt->deth.sqpn;
+			cqe.sl = v6 ? SRXE_WC_SL_ROCEV2_IPV6
+				    : SRXE_WC_SL_ROCEV2_IPV4;
 		}
 	}
 	qp->resp.have_rwqe = false;
@@ -202,13 +207,18 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 
 	if (is_first(pkt)) {
 		r = hold_rwqe(qp);
-		if (r < 0)
+		if (r < 0) {
+			qp->ctx->eng->stats.drops++;
+			qp->ctx->eng->stats.drop_rq_error++;
 			return;
+		}
 		if (!r) {
-			if (srxe_qp_reliable(qp))
+			if (srxe_qp_reliable(qp)) {
 				send_rnr_nak(qp, pkt->psn);
-			else
+			} else {
 				qp->ctx->eng->stats.drops++;
+				qp->ctx->eng->stats.drop_no_recv_wqe++;
+			}
 			return;
 		}
 		qp->resp.recv_off = 0;
@@ -319,10 +329,17 @@ static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	if (is_last(pkt) && (pkt->op->flags & SRXE_OPF_IMM)) {
 		n = hold_rwqe(qp);
 		if (n <= 0) {
-			if (!n && srxe_qp_reliable(qp))
+			if (!n && srxe_qp_reliable(qp)) {
 				send_rnr_nak(qp, pkt->psn);
-			else if (!n)
+				return;
+			}
+			if (!n)
 				rs->in_msg = 0;
+			qp->ctx->eng->stats.drops++;
+			if (n)
+				qp->ctx->eng->stats.drop_rq_error++;
+			else
+				qp->ctx->eng->stats.drop_no_recv_wqe++;
 			return;
 		}
 	}
@@ -741,21 +758,50 @@ static bool sequence_ok(const struct srxe_eng_qp *qp,
 	return !is_first(pkt) && kind == qp->resp.in_msg;
 }
 
+/* IPv4 header checksum (RFC 791): what a received header carries. */
+static uint16_t ipv4_checksum(const uint8_t *ip)
+{
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 20; i += 2)
+		sum += srxe_get_be16(ip + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * The first 40 bytes of a UD receive buffer (IBA 11.4.1.2, RoCEv2 annex
+ * A17.4.5.2), filled as kernel rxe fills them: an IPv6 packet's 40-byte
+ * header as received; an IPv4 packet's 20-byte header as received, after
+ * 20 zero bytes.  Same-host packets never had an IP header: srxe writes
+ * the one the UDP transport would have sent (DF, TTL 64, ID 0, checksum).
+ */
 static void write_grh(uint8_t grh[GRH_LEN], const struct srxe_pkt *pkt,
 		      uint32_t src_ipv4, uint32_t dst_ipv4)
 {
-	uint8_t *ip = grh + 20; /* RoCEv2/IPv4: header in the last 20 bytes */
-	uint16_t total =
-		(uint16_t)(20 + 8 + SRXE_BTH_LEN + SRXE_DETH_LEN +
-			   pkt->payload_len + pkt->pad + SRXE_ICRC_LEN);
+	uint8_t *ip = grh + 20;
+	uint16_t total;
 
+	if (pkt->ip && pkt->ip_len >= GRH_LEN && pkt->ip[0] >> 4 == 6) {
+		memcpy(grh, pkt->ip, GRH_LEN);
+		return;
+	}
 	memset(grh, 0, GRH_LEN);
+	if (pkt->ip && pkt->ip_len >= 20 && pkt->ip[0] >> 4 == 4) {
+		memcpy(ip, pkt->ip, 20); /* options, if any, do not fit */
+		return;
+	}
+	total = (uint16_t)(20 + 8 + SRXE_BTH_LEN + SRXE_DETH_LEN +
+			   pkt->payload_len + pkt->pad + SRXE_ICRC_LEN);
 	ip[0] = 0x45;
 	srxe_put_be16(ip + 2, total);
+	srxe_put_be16(ip + 6, 0x4000); /* DF */
 	ip[8] = 64;
 	ip[9] = 17; /* UDP */
 	memcpy(ip + 12, &src_ipv4, 4);
 	memcpy(ip + 16, &dst_ipv4, 4);
+	srxe_put_be16(ip + 10, ipv4_checksum(ip));
 }
 
 static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
@@ -776,8 +822,11 @@ static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	}
 	r = hold_rwqe(qp);
 	if (r <= 0) {
-		if (!r)
-			qp->ctx->eng->stats.drops++;
+		qp->ctx->eng->stats.drops++;
+		if (r)
+			qp->ctx->eng->stats.drop_rq_error++;
+		else
+			qp->ctx->eng->stats.drop_no_recv_wqe++;
 		return;
 	}
 	write_grh(grh, pkt, src_ipv4, dst_ipv4);
@@ -813,7 +862,13 @@ static void in_order_bound(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	uint32_t flags = pkt->op->flags;
 
 	if (!sequence_ok(qp, pkt)) {
+		/* Dropped (RC: and NAKed); counted here, not as bad_request */
+		qp->ctx->eng->stats.drops++;
 		qp->ctx->eng->stats.drop_bad_seq++;
+		if (qp->type != IBV_QPT_RC) {
+			qp->resp.in_msg = 0;
+			return;
+		}
 		fail_request(qp, pkt, SRXE_AETH_NAK_INVALID_REQ,
 			     IBV_EVENT_QP_REQ_ERR);
 		return;
@@ -862,8 +917,12 @@ void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		return;
 	}
 	if (qp->type == IBV_QPT_UC) {
-		if (uc_psn_ok(qp, pkt))
+		if (uc_psn_ok(qp, pkt)) {
 			in_order(qp, pkt, payload, nchunks);
+		} else { /* the rest of a message that lost a packet */
+			qp->ctx->eng->stats.drops++;
+			qp->ctx->eng->stats.drop_bad_seq++;
+		}
 		return;
 	}
 	if (!rc_psn_ok(qp, pkt, payload, nchunks))

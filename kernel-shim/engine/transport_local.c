@@ -21,9 +21,9 @@ bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 {
 	struct srxe_pkt pkt;
 
-	if (!srxe_tx_parse(tx, &pkt) ||
-	    (dst->qpn != SRXE_MCAST_QPN && !srxe_qp_lookup(eng, dst->qpn)))
+	if (!srxe_tx_parse(tx, &pkt))
 		return false;
+	/* An unknown QP is the receiver's drop (no_qp), as on the wire. */
 	srxe_eng_rx(eng, &pkt, tx->chunks, tx->nchunks, eng->cfg.ipv4_be,
 		    dst->ipv4_be);
 	return true;

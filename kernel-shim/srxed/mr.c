@@ -14,11 +14,13 @@
 #include "log.h"
 #include "mr.h"
 #include "prot.h"
+#include "shmreg.h"
 #include "slab.h"
 #include "translate.h"
 
 struct srxed_mem {
 	struct srxed_slab slab;
+	struct srxed_shmreg shm; /* SysV memory registered in place */
 	struct srxe_mem_client *client;
 	struct srxed_handles mrs;
 	struct srxed_handles mws;   /* memory windows */
@@ -172,6 +174,7 @@ void srxed_mem_close(struct srxed *d, struct srxed_session *s)
 	stats_move(&d->stats.mem, &m->seen, false);
 	srxe_mem_client_destroy(m->client);
 	srxed_slab_destroy(&m->slab);
+	srxed_shmreg_destroy(&m->shm);
 	free(m);
 	s->mem = NULL;
 }
@@ -321,6 +324,33 @@ static int pin(struct srxed_mem *m, const struct srxe_reg_mr_req *r,
 		   runs->n, SRXE_MR_RUNS_MAX);
 }
 
+/*
+ * SysV pages of the new runs are mapped by srxed in place (shmreg.h) and
+ * leave the runs; a failure leaves them in, and the provider refuses them.
+ */
+static int adopt_shm(struct srxed_mem *m, const struct srxed_session *s,
+		     const struct srxe_mr_keys *keys, struct srxe_runs *runs,
+		     char *why)
+{
+	long n = srxed_shmreg_adopt(&m->shm, &m->slab, &s->cred, runs);
+	struct srxe_runs freed = { 0 };
+
+	if (n < 0)
+		log_warn("client %llu: SysV memory not registered in place: "
+			 "%s",
+			 (unsigned long long)s->id, strerror((int)-n));
+	if (runs->n <= SRXE_MR_RUNS_MAX)
+		return 0;
+	/* Split around SysV parts into more runs than a reply holds. */
+	srxe_mem_dereg(m->client, keys->lkey, &freed);
+	srxed_shmreg_release(&m->shm, &m->slab, &freed);
+	srxe_runs_free(&freed);
+	return say(why, ENOMEM,
+		   "the buffer would need %zu separate frame runs, more than "
+		   "%d per registration: register it in smaller pieces",
+		   runs->n, SRXE_MR_RUNS_MAX);
+}
+
 int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 		 const struct srxe_reg_mr_req *req,
 		 struct srxe_reg_mr_resp *resp, char *why)
@@ -348,6 +378,8 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	}
 	tables_lock(d);
 	ret = pin(m, req, &keys, &runs, why);
+	if (!ret)
+		ret = adopt_shm(m, s, &keys, &runs, why);
 	tables_unlock(d);
 	if (ret) {
 		srxed_handle_free(&m->mrs, mr->handle);
@@ -396,6 +428,8 @@ int srxed_mr_dereg(struct srxed *d, struct srxed_session *s, uint32_t handle,
 			   handle);
 	tables_lock(d);
 	ret = srxe_mem_dereg(m->client, mr->lkey, &mr->released);
+	if (!ret) /* SysV frames: srxed's own mapping, nothing to move back */
+		srxed_shmreg_release(&m->shm, &m->slab, &mr->released);
 	/* The application maps these frames until DEREG_DONE. */
 	hold = ret ? 0 : srxe_mem_hold_frames(m->client, &mr->released);
 	tables_unlock(d);

@@ -138,6 +138,11 @@ void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
 	st->mcast_copies = e.mcast_copies;
 	st->drop_mcast_no_group = e.drop_mcast_no_group;
 	st->mcast_other_group = e.mcast_other_group;
+	st->drop_no_recv_wqe = e.drop_no_recv_wqe;
+	st->drop_bad_request = e.drop_bad_request;
+	st->drop_rq_error = e.drop_rq_error;
+	st->drop_no_route = e.drop_no_route;
+	st->drop_tx_error = e.drop_tx_error;
 	wire_status(d, st);
 }
 

@@ -184,7 +184,12 @@ static int srxe_cq_ex_check(const struct ibv_cq_init_attr_ex *attr)
 	return 0;
 }
 
-/* Unlike ibv_create_cq(), libibverbs leaves all of verbs_init_cq() to us. */
+/*
+ * libibverbs 44 wraps this op (__lib_ibv_create_cq_ex in device.c) and runs
+ * verbs_init_cq() on what we return, as ibv_create_cq() does: calling it
+ * here as well counted the channel twice, and ibv_destroy_comp_channel()
+ * then failed with EBUSY (issue #10).
+ */
 struct ibv_cq_ex *srxe_create_cq_ex(struct ibv_context *ibctx,
 				    struct ibv_cq_init_attr_ex *attr)
 {
@@ -208,7 +213,6 @@ struct ibv_cq_ex *srxe_create_cq_ex(struct ibv_context *ibctx,
 		errno = ret;
 		return NULL;
 	}
-	verbs_init_cq(&cq->vcq.cq, ibctx, attr->channel, attr->cq_context);
 	srxe_cq_ex_install(&cq->vcq.cq_ex, attr->wc_flags);
 	return &cq->vcq.cq_ex;
 }

@@ -317,6 +317,24 @@ static void expect_fds(int pid, int want, const char *what)
 	EXPECT(n == want, "%s: srxed has %d fds, expected %d", what, n, want);
 }
 
+/*
+ * srxed's fd count once it stops moving: a channel destroyed just before
+ * (by the previous check) is released when srxed notices, a moment later;
+ * a baseline taken before that would count it.
+ */
+static int settled_fds(int pid)
+{
+	uint64_t t0 = now_ms();
+	int n = count_fds(pid), prev = -1;
+
+	while (n != prev && now_ms() - t0 < WAIT_MS) {
+		usleep(100 * 1000);
+		prev = n;
+		n = count_fds(pid);
+	}
+	return n;
+}
+
 /* Destroy while in use is EBUSY; destroy, re-create, deliver again. */
 static void check_recreate(struct fix *f, struct ibv_comp_channel *c1,
 			   int srxed_pid)
@@ -325,7 +343,7 @@ static void check_recreate(struct fix *f, struct ibv_comp_channel *c1,
 
 	EXPECT(ibv_destroy_comp_channel(c1) == EBUSY,
 	       "destroying a channel a CQ uses did not say EBUSY");
-	base = count_fds(srxed_pid);
+	base = settled_fds(srxed_pid);
 	/* Fresh pipe, maybe the same fd number: events follow the inode. */
 	for (int round = 0; round < 3; round++) {
 		struct ibv_comp_channel *c = ibv_create_comp_channel(f->ctx);
@@ -359,7 +377,7 @@ static void check_recreate(struct fix *f, struct ibv_comp_channel *c1,
 /* Two channels live, then one destroyed; the fd count follows. */
 static void check_release(struct fix *f, int srxed_pid)
 {
-	int base = count_fds(srxed_pid);
+	int base = settled_fds(srxed_pid);
 	struct ibv_comp_channel *c = ibv_create_comp_channel(f->ctx);
 
 	if (!EXPECT(c, "create channel: %s", strerror(errno)))
@@ -369,6 +387,35 @@ static void check_release(struct fix *f, int srxed_pid)
 	       count_fds(srxed_pid), base + 1);
 	EXPECT(ibv_destroy_comp_channel(c) == 0, "destroy channel");
 	expect_fds(srxed_pid, base, "after ibv_destroy_comp_channel");
+}
+
+/*
+ * Issue #10: a CQ made by ibv_create_cq_ex() holds its channel once, so
+ * the channel is busy while the CQ lives and free after (UCX creates its
+ * CQs this way and warned "ibv_destroy_comp_channel() returned 16").
+ */
+static void check_cq_ex_channel(struct fix *f)
+{
+	struct ibv_comp_channel *c = ibv_create_comp_channel(f->ctx);
+	struct ibv_cq_init_attr_ex attr = { .cqe = 16, .comp_vector = 0 };
+	struct ibv_cq_ex *cq;
+	int ret;
+
+	if (!EXPECT(c, "create channel: %s", strerror(errno)))
+		return;
+	attr.channel = c;
+	attr.wc_flags = IBV_WC_STANDARD_FLAGS;
+	cq = ibv_create_cq_ex(f->ctx, &attr);
+	if (!EXPECT(cq, "ibv_create_cq_ex with a channel: %s", strerror(errno)))
+		return;
+	EXPECT(c->refcnt == 1, "channel refcnt %d with one cq_ex, expected 1",
+	       c->refcnt);
+	EXPECT(ibv_destroy_comp_channel(c) == EBUSY,
+	       "destroying a channel a cq_ex uses did not say EBUSY");
+	ret = ibv_destroy_cq(ibv_cq_ex_to_cq(cq));
+	EXPECT(ret == 0, "destroy cq_ex: %s", strerror(ret));
+	ret = ibv_destroy_comp_channel(c);
+	EXPECT(ret == 0, "destroy channel after its cq_ex: %s", strerror(ret));
 }
 
 static void write_expect(int fd, const void *buf, size_t len, int want_err,
@@ -476,6 +523,7 @@ int main(int argc, char **argv)
 	check_solicited(&f, c2);
 	check_bad_writes(&f, argv[3]);
 	check_release(&f, srxed_pid);
+	check_cq_ex_channel(&f);
 	check_recreate(&f, c1, srxed_pid);
 
 	ibv_destroy_qp(f.a.qp);

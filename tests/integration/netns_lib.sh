@@ -298,7 +298,9 @@ netns_status() {
 # bad_opcode bad_pad bad_length truncated not_for_us); reliability:
 # retransmitted ack_timeouts naks_recv rnr_naks_recv duplicates
 # reordered_held; engine receive drops: rx_drops and its reasons no_qp
-# bad_pkey bad_qkey bad_state bad_opcode_seq mcast_no_group; multicast:
+# bad_pkey bad_qkey bad_state bad_opcode_seq mcast_no_group no_recv_wqe
+# bad_request rq_error; engine send drops: tx_drops and its reasons
+# no_route tx_error (drops = rx_drops + tx_drops); multicast:
 # mcast_groups mcast_attached mcast_recv mcast_copies mcast_other_group.
 netns_counter() {
 	local st
@@ -334,9 +336,12 @@ _netns_parse_counter() {
 	mcast_recv) re='multicast: .*received ([0-9]+)' ;;
 	mcast_copies) re='multicast: .*copies ([0-9]+)' ;;
 	mcast_other_group) re='multicast: .*other groups ([0-9]+)' ;;
-	no_qp | bad_pkey | bad_qkey | bad_state | bad_opcode_seq | mcast_no_group)
+	no_qp | bad_pkey | bad_qkey | bad_state | bad_opcode_seq | \
+		mcast_no_group | no_recv_wqe | bad_request | rq_error)
 		re="rx drops: .*[(, ]$1 ([0-9]+)"
 		;;
+	tx_drops) re='tx drops: +([0-9]+) ' ;;
+	no_route | tx_error) re="tx drops: .*[(, ]$1 ([0-9]+)" ;;
 	*) re="wire drops: .*[(, ]$1 ([0-9]+)" ;;
 	esac
 	sed -nE "s/.*$re.*/\\1/p" | head -n 1 | grep -E '^[0-9]+$' ||

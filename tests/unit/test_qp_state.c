@@ -359,10 +359,6 @@ static void sgid(struct srxe_qp_attr_wire *a)
 {
 	a->ah.sgid_index = 4;
 }
-static void flow(struct srxe_qp_attr_wire *a)
-{
-	a->ah.flow_label = 1u << 20;
-}
 static void dest_rd(struct srxe_qp_attr_wire *a)
 {
 	a->max_dest_rd_atomic = 65;
@@ -415,7 +411,6 @@ static const struct bad_value bad_values[] = {
 	{ "no grh", S(INIT), S(RTR), RC_RTR, nogrh, "need a GRH" },
 	{ "av port", S(INIT), S(RTR), RC_RTR, avport, "vector port 2" },
 	{ "sgid", S(INIT), S(RTR), RC_RTR, sgid, "sgid_index 4 is outside" },
-	{ "flow", S(INIT), S(RTR), RC_RTR, flow, "flow_label 0x100000" },
 	{ "dest rd", S(INIT), S(RTR), RC_RTR, dest_rd,
 	  "max_dest_rd_atomic 65" },
 	{ "rnr timer", S(INIT), S(RTR), RC_RTR, rnr_timer, "min_rnr_timer 32" },
@@ -461,6 +456,24 @@ Test(qp_state, limits_are_inclusive)
 	a.retry_cnt = 7;
 	a.rnr_retry = 7;
 	cr_assert_eq(check(IBV_QPT_RC, S(RTR), &a, RC_RTS, why), 0, "%s", why);
+}
+
+/*
+ * Issue #10: like kernel rxe, any flow label (UCX sets 0xffffffff on RoCE;
+ * only 20 bits reach an IPv6 header) and any DLID (RoCE has no LIDs).
+ */
+Test(qp_state, roce_av_takes_any_flow_label_and_dlid)
+{
+	struct srxe_qp_attr_wire a = good_attr(S(INIT), S(RTR));
+	char why[SRXE_QP_WHY_MAX];
+
+	a.ah.flow_label = 0xffffffffu;
+	a.ah.dlid = 49152;
+	a.ah.sl = 15;
+	a.ah.static_rate = 0xff;
+	cr_assert_eq(check(IBV_QPT_RC, S(INIT), &a, RC_RTR, why), 0, "%s", why);
+	cr_assert_eq(srxe_av_check(&a.ah, &lim, why, sizeof(why)), 0, "%s",
+		     why);
 }
 
 Test(qp_state, unknown_mask_bits_type_and_state)

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Registering SysV shared memory in place (issue #10).
+ *
+ * Private memory is moved onto slab frames by the provider (srxe_move.h).
+ * A SysV segment cannot be moved without breaking its sharing: UCX
+ * allocates every ucp_mem_map() buffer with shmget() and lets same-host
+ * peers attach it by shmid.  So srxed maps the segment itself: for each
+ * new frame run that lies in a SysV attachment of the client (its
+ * /proc/PID/maps names "/SYSV<key>", inode = shmid), srxed attaches the
+ * segment and puts the matching part of it over those frames in its own
+ * mapping of the slab (mremap MREMAP_FIXED).  The engine then reads and
+ * writes the very pages the application and its peers see, as a NIC DMAs
+ * to pinned pages; the run is dropped from what the provider moves.
+ *
+ * Who may: the segment's owner or creator uid must be the client's
+ * (SO_PEERCRED) unless the client is root, the client must be in srxed's
+ * IPC namespace (a shmid means nothing elsewhere), the attachment must be
+ * writable, and srxed needs IPC permission on it (root, or the same uid).
+ * Pages that do not qualify stay in the runs: the provider then refuses
+ * them as other shared memory (EOPNOTSUPP), as before.
+ *
+ * When the frames are freed, srxed puts its memfd mapping back over them
+ * (which drops its attachment) before they can be handed out again.
+ */
+#ifndef SRXED_SHMREG_H
+#define SRXED_SHMREG_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "frames.h"
+#include "slab.h"
+
+/* Frames of one slab that show a SysV segment; zero-initialized. */
+struct srxed_shmreg {
+	uint64_t *adopted; /* bitmap, one bit per frame; NULL: none yet */
+	uint64_t nframes;
+	uint64_t frames_adopted;
+};
+
+/*
+ * For every page of runs (just allocated, not yet written) that the client
+ * @cred maps from a SysV segment as described above: map it at its frame,
+ * mark the frame and remove the page from runs.  Returns the number of
+ * pages adopted, or a negative errno (runs then lists at least every page
+ * that was not adopted; adopted pages are marked either way).
+ */
+long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
+			const struct ucred *cred, struct srxe_runs *runs);
+
+/*
+ * freed: runs just freed by srxe_mem_dereg().  Adopted frames among them
+ * get the memfd mapping back and are removed from freed (the provider has
+ * nothing to move back there, and they need no quarantine).
+ */
+void srxed_shmreg_release(struct srxed_shmreg *sr, struct srxed_slab *slab,
+			  struct srxe_runs *freed);
+
+void srxed_shmreg_destroy(struct srxed_shmreg *sr);
+
+#endif /* SRXED_SHMREG_H */
