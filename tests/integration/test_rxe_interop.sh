@@ -17,7 +17,8 @@
 #   RXE_VM_CACHE=/work/rxe-vm-cache ctest -L rxevm --output-on-failure
 # Env: SRXE_RXE_VM (scripts dir), SRXE_RXE_MTUS ("1500 9000"),
 # SRXE_RXE_ITERS (20), SRXE_RXE_PCAP_DIR (keep the captures there),
-# SRXE_RXE_EXTRA=1 (also UC, SRQ, UD ib_send_bw and the latency tools).
+# SRXE_RXE_EXTRA=1 (also UC, SRQ, UD ib_send_bw and the latency tools),
+# SRXE_RXE_ONLY (regex of test names, e.g. "mw|mcast").
 here=$(dirname "$0")
 # shellcheck source=cli_lib.sh
 source "$here/cli_lib.sh"
@@ -90,7 +91,12 @@ in_host() {
 # The tests: NAME|ARGS, the same on both sides but for -d and the
 # server's address.  Each gets its own TCP port so that a client that
 # retries never reaches the server of another test.
+# SRXE_RXE_ONLY: an extended regex of test names to run (all by default).
 tests_for() {
+	tests_all "$@" | grep -E "^(${SRXE_RXE_ONLY:-.*})\|"
+}
+
+tests_all() {
 	local pmtu=$1 m=
 	[[ $pmtu == 4096 ]] && m="-m 4096"
 	cat <<EOF
@@ -105,6 +111,9 @@ EOF
 	# Memory windows (issue #10): our own verbs program, staged into the
 	# guest by guest_script.
 	[[ -n $MW_PEER ]] && echo "mw|mw_peer -x 1"
+	# UD multicast (issue #10): the server attaches its QP to the IPv4
+	# group 239.1.7.9 (GID ::ffff:239.1.7.9), the client sends to it.
+	echo "mcast|ib_send_bw -x 1 -F -c UD -g -M 0:0:0:0:0:0:0:0:0:0:255:255:239:1:7:9 -n $ITERS -s $pmtu"
 	[[ ${SRXE_RXE_EXTRA:-0} == 1 ]] || return 0
 	cat <<EOF
 uc_pingpong|ibv_uc_pingpong -g 1 -n $ITERS -s 4096 $m
@@ -159,6 +168,11 @@ guest_script() {
 	while IFS='|' read -r name args; do
 		port=$((port + 1))
 		if [[ $role == server ]]; then
+			# ibv_attach_mcast on kernel rxe only filters the MAC; the
+			# IP layer drops a group it has not joined (rdma_cm joins
+			# it, plain verbs do not): join it as rdma_cm would.
+			[[ $name == mcast ]] &&
+				echo "ip addr add 239.1.7.9/32 dev eth0 autojoin"
 			echo "run $name ${args/ / -d rxe0 -p $port }"
 		else
 			echo "run $name ${args/ / -d rxe0 -p $port } $HOSTIP"
