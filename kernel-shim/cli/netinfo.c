@@ -82,6 +82,48 @@ out:
 	return ret;
 }
 
+static bool is_link_local6(const uint8_t *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+/*
+ * The netdev's IPv6 link-local address.  Tentative ones (duplicate address
+ * detection still running) count: srxed binds them with freebind and they
+ * carry traffic once DAD is over.  Several: the modified EUI-64 one of the
+ * MAC (the address the node GUID and kernel rxe's default GID name),
+ * else the first the kernel lists.
+ */
+static void find_ipv6_ll(struct srxe_netinfo *ni)
+{
+	struct ifaddrs *list, *ifa;
+	uint8_t eui[8];
+
+	eui[0] = ni->mac[0] ^ 0x02;
+	eui[1] = ni->mac[1];
+	eui[2] = ni->mac[2];
+	eui[3] = 0xff;
+	eui[4] = 0xfe;
+	memcpy(eui + 5, ni->mac + 3, 3);
+	if (getifaddrs(&list))
+		return;
+	for (ifa = list; ifa; ifa = ifa->ifa_next) {
+		const uint8_t *a;
+
+		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET6 ||
+		    strcmp(ifa->ifa_name, ni->netdev))
+			continue;
+		a = ((const struct sockaddr_in6 *)ifa->ifa_addr)
+			    ->sin6_addr.s6_addr;
+		if (!is_link_local6(a))
+			continue;
+		if (!ni->has_ipv6_ll || !memcmp(a + 8, eui, 8))
+			memcpy(ni->ipv6_ll, a, 16);
+		ni->has_ipv6_ll = true;
+	}
+	freeifaddrs(list);
+}
+
 static int resolve_address(const char *netdev, const uint32_t *ipv4_be,
 			   struct srxe_netinfo *ni, char *why, size_t len)
 {
@@ -119,7 +161,10 @@ int srxe_netinfo_resolve(const char *netdev, const uint32_t *ipv4_be,
 	if (ret)
 		return ret;
 	ret = read_link_params(ni);
-	if (ret)
+	if (ret) {
 		snprintf(why, len, "netdev %s: %s", ni->netdev, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	find_ipv6_ll(ni);
+	return 0;
 }

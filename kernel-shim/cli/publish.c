@@ -34,6 +34,7 @@ struct device_facts {
 	const char *sock;
 	char node_guid[20];
 	char gids[SRXE_GID_TBL_LEN][40];
+	bool gid_empty[SRXE_GID_TBL_LEN];
 };
 
 __attribute__((format(printf, 4, 5))) static int
@@ -78,7 +79,19 @@ static void derive_facts(struct device_facts *f, const char *name,
 	f->sock = sock;
 	format_guid(guid, f->node_guid);
 	memset(f->gids, 0, sizeof(f->gids));
-	srxe_gid_link_local(guid, gid);
+	memset(f->gid_empty, 0, sizeof(f->gid_empty));
+	/*
+	 * GID 0: the netdev's own IPv6 link-local address, which srxed
+	 * listens on (RoCEv2 over IPv6).  A netdev without one (lo) leaves
+	 * the entry empty, as the kernel shows an unused GID: all zero, so
+	 * ibv_query_gid_ex() answers ENODATA.  GID 1 stays the IPv4 one
+	 * either way (tools and tests rely on -g 1 / -x 1).
+	 */
+	memset(gid, 0, sizeof(gid));
+	if (ni->has_ipv6_ll)
+		memcpy(gid, ni->ipv6_ll, sizeof(gid));
+	else
+		f->gid_empty[0] = true;
 	format_gid(gid, f->gids[0]);
 	srxe_gid_ipv4(ni->ipv4_be, gid);
 	format_gid(gid, f->gids[1]);
@@ -182,13 +195,19 @@ static int write_gid_table(const char *port, const struct device_facts *f)
 {
 	int ret = 0;
 
-	/* srxe speaks RoCE v2 only: every GID is a v2 GID. */
+	/*
+	 * srxe speaks RoCE v2 only: every GID is a v2 GID.  An empty entry
+	 * keeps a type (libibverbs reads it before it sees the zero GID and
+	 * answers ENODATA) but has no netdev, as in the kernel.
+	 */
 	for (int i = 0; i < SRXE_GID_TBL_LEN && !ret; i++)
 		ret = write_indexed(port, "gids", i, f->gids[i]) ?:
 			      write_indexed(port, "gid_attrs/types", i,
 					    "RoCE v2") ?:
-			      write_indexed(port, "gid_attrs/ndevs", i,
-					    f->netdev);
+			      (f->gid_empty[i]
+				       ? 0
+				       : write_indexed(port, "gid_attrs/ndevs",
+						       i, f->netdev));
 	return ret;
 }
 

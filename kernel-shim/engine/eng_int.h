@@ -98,7 +98,7 @@ struct srxe_eng_ah {
 	struct srxe_list node;
 	uint32_t pd;
 	struct srxe_ah_wire av;
-	uint32_t ipv4_be;
+	struct srxe_dest dest; /* resolved peer; qpn comes from each WQE */
 };
 
 enum srxe_swqe_state {
@@ -223,13 +223,18 @@ bool srxe_fault_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 void srxe_fault_free(struct srxe_engine *eng);
 
 /* ---- rx.c: the receive entry point of every transport ---- */
+/*
+ * @ip: the packet's IP header as it arrived (IPv4, or the 40-byte IPv6
+ * header), which a UD receive gets as its GRH; may be NULL for packets
+ * that are not UD.
+ */
 void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
-		 const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		 uint32_t dst_ipv4);
+		 const struct srxe_sg *payload, int nchunks, const uint8_t *ip);
 
 /* ---- transport_local.c ---- */
 void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng);
-bool srxe_dest_is_local(const struct srxe_engine *eng, uint32_t ipv4_be);
+bool srxe_dest_is_local(const struct srxe_engine *eng,
+			const struct srxe_dest *dst);
 /* Hands @tx to the destination QP on this device; false: no such QP. */
 bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 			const struct srxe_dest *dst);
@@ -239,8 +244,10 @@ void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event);
 /* true when [p, p + bytes) lies inside the context's arena. */
 bool srxe_ctx_in_arena(const struct srxe_eng_ctx *ctx, const void *p,
 		       uint64_t bytes);
+/* 0 and *@out (all but qpn), or -EINVAL with a reason in *@why. */
 int srxe_resolve_av(const struct srxe_engine *eng,
-		    const struct srxe_ah_wire *av, uint32_t *ipv4_be);
+		    const struct srxe_ah_wire *av, struct srxe_dest *out,
+		    const char **why);
 
 /* ---- cq.c ---- */
 /* 0, or -ENOSPC when the CQ overflowed (it is then in error). */
@@ -315,7 +322,7 @@ void srxe_comp_update_timer(struct srxe_eng_qp *qp);
 
 /* ---- responder.c ---- */
 void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		  uint32_t dst_ipv4);
+		  const struct srxe_sg *payload, int nchunks,
+		  const uint8_t *ip);
 
 #endif

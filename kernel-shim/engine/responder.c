@@ -512,26 +512,24 @@ static bool sequence_ok(const struct srxe_eng_qp *qp,
 	return !is_first(pkt) && kind == qp->resp.in_msg;
 }
 
-static void write_grh(uint8_t grh[GRH_LEN], const struct srxe_pkt *pkt,
-		      uint32_t src_ipv4, uint32_t dst_ipv4)
+/*
+ * The GRH a UD receive gets, as kernel rxe writes it: the 40-byte IPv6
+ * header as it arrived, or 20 zero bytes and then the IPv4 header as it
+ * arrived (without options).  Zero when the transport gave no header.
+ */
+static void write_grh(uint8_t grh[GRH_LEN], const uint8_t *ip)
 {
-	uint8_t *ip = grh + 20; /* RoCEv2/IPv4: header in the last 20 bytes */
-	uint16_t total =
-		(uint16_t)(20 + 8 + SRXE_BTH_LEN + SRXE_DETH_LEN +
-			   pkt->payload_len + pkt->pad + SRXE_ICRC_LEN);
-
 	memset(grh, 0, GRH_LEN);
-	ip[0] = 0x45;
-	srxe_put_be16(ip + 2, total);
-	ip[8] = 64;
-	ip[9] = 17; /* UDP */
-	memcpy(ip + 12, &src_ipv4, 4);
-	memcpy(ip + 16, &dst_ipv4, 4);
+	if (!ip)
+		return;
+	if (ip[0] >> 4 == 6)
+		memcpy(grh, ip, GRH_LEN);
+	else
+		memcpy(grh + 20, ip, 20);
 }
 
 static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		  uint32_t dst_ipv4)
+		  const struct srxe_sg *payload, int nchunks, const uint8_t *ip)
 {
 	uint8_t grh[GRH_LEN];
 	struct srxe_pkt hdr = *pkt;
@@ -551,7 +549,7 @@ static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 			qp->ctx->eng->stats.drops++;
 		return;
 	}
-	write_grh(grh, pkt, src_ipv4, dst_ipv4);
+	write_grh(grh, ip);
 	hdr.payload_len = GRH_LEN;
 	if (!fill_rwqe(qp, &hdr, &g, 1, &status, &vendor_err) ||
 	    !fill_rwqe(qp, pkt, payload, nchunks, &status, &vendor_err)) {
@@ -600,8 +598,7 @@ static void drain_held(struct srxe_eng_qp *qp)
 }
 
 void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		  uint32_t dst_ipv4)
+		  const struct srxe_sg *payload, int nchunks, const uint8_t *ip)
 {
 	if (!srxe_qp_can_recv(qp) ||
 	    pkt->op->transport != transport_of_type[qp->type]) {
@@ -610,7 +607,7 @@ void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		return;
 	}
 	if (qp->type == IBV_QPT_UD) {
-		rx_ud(qp, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+		rx_ud(qp, pkt, payload, nchunks, ip);
 		return;
 	}
 	if (qp->type == IBV_QPT_UC) {

@@ -14,8 +14,7 @@ static bool pkey_ok(uint16_t pkey)
 }
 
 void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
-		 const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		 uint32_t dst_ipv4)
+		 const struct srxe_sg *payload, int nchunks, const uint8_t *ip)
 {
 	struct srxe_eng_qp *qp;
 
@@ -34,6 +33,6 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		srxe_comp_rx(qp, pkt, payload, nchunks);
 	else {
 		srxe_qp_comm_est(qp);
-		srxe_resp_rx(qp, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+		srxe_resp_rx(qp, pkt, payload, nchunks, ip);
 	}
 }
