@@ -124,6 +124,58 @@ static void find_ipv6_ll(struct srxe_netinfo *ni)
 	freeifaddrs(list);
 }
 
+/* 0/1 from /proc/sys/net/ipv6/conf/NETDEV/LEAF; -1 when unreadable. */
+static int read_ipv6_conf(const char *netdev, const char *leaf)
+{
+	char path[128];
+	int v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", netdev,
+		 leaf);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Whether the kernel is about to give the netdev a link-local address:
+ * it is up, not loopback, IPv6 is on and address generation is not
+ * "none".  Right after `ip link set up` (a veth whose peer just came up)
+ * the address appears only when the kernel's link watch has run.
+ */
+static bool ipv6_ll_expected(const char *netdev)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool up;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", netdev);
+	up = !ioctl(fd, SIOCGIFFLAGS, &ifr) && (ifr.ifr_flags & IFF_UP) &&
+	     !(ifr.ifr_flags & IFF_LOOPBACK);
+	close(fd);
+	return up && read_ipv6_conf(netdev, "disable_ipv6") == 0 &&
+	       read_ipv6_conf(netdev, "addr_gen_mode") != 1;
+}
+
+/* Up to LL_WAIT_MS for the link-local address to appear. */
+#define LL_WAIT_MS 3000
+#define LL_POLL_MS 50
+
+static void wait_ipv6_ll(struct srxe_netinfo *ni)
+{
+	for (int t = 0; t < LL_WAIT_MS && !ni->has_ipv6_ll; t += LL_POLL_MS) {
+		usleep(LL_POLL_MS * 1000);
+		find_ipv6_ll(ni);
+	}
+}
+
 static int resolve_address(const char *netdev, const uint32_t *ipv4_be,
 			   struct srxe_netinfo *ni, char *why, size_t len)
 {
@@ -166,5 +218,7 @@ int srxe_netinfo_resolve(const char *netdev, const uint32_t *ipv4_be,
 		return ret;
 	}
 	find_ipv6_ll(ni);
+	if (!ni->has_ipv6_ll && ipv6_ll_expected(ni->netdev))
+		wait_ipv6_ll(ni);
 	return 0;
 }
