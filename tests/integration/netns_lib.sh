@@ -260,7 +260,7 @@ netns_pair() {
 			rc=0
 			break
 		}
-		grep -qE "Couldn't connect|Unable to open file descriptor" \
+		grep -qE "Couldn.t connect|Unable to open file descriptor|failed to connect" \
 			"$cli_out" || break
 		sleep 0.2
 	done
