@@ -16,9 +16,9 @@
 #     zero, no netdev) and still works with -g 1.
 # Wire counters: datagrams sent and received, no drops.
 here=$(dirname "$0")
-# shellcheck source=netns_lib.sh
-NETNS_TAG=v6
+NETNS_TAG=v6 # read by netns_lib.sh
 NETNS_IPV6=1
+# shellcheck source=netns_lib.sh disable=SC2034
 source "$here/netns_lib.sh"
 require_prerequisites
 command -v ib_write_bw >/dev/null || fail "perftest is not installed"
@@ -114,6 +114,7 @@ echo "ok: same device over its own GID 0 stays off the wire"
 la=sxla$$ lb=sxlb$$ da=srxe${NETNS_TAG}$$a db=srxe${NETNS_TAG}$$b
 ip -n "${NS[0]}" link add "$la" type veth peer name "$lb"
 for x in "$la 10.199.77.1" "$lb 10.199.77.2"; do
+	# shellcheck disable=SC2086 # "veth address" pairs
 	set -- $x
 	ip -n "${NS[0]}" addr add "$2/24" dev "$1"
 	ip netns exec "${NS[0]}" sysctl -qw "net.ipv6.conf.$1.accept_dad=0"

@@ -9,9 +9,9 @@
 # frames on the veth are IPv6 RoCEv2 and no device dropped a datagram.
 # ctest label `middleware`.
 here=$(dirname "$0")
-# shellcheck source=netns_lib.sh
-NETNS_TAG=lf
+NETNS_TAG=lf # read by netns_lib.sh
 NETNS_IPV6=1
+# shellcheck source=netns_lib.sh disable=SC2034
 source "$here/netns_lib.sh"
 require_prerequisites
 command -v fi_pingpong >/dev/null ||
