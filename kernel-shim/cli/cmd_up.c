@@ -125,7 +125,7 @@ static int start_daemon(const struct srxe_cli_opts *o,
 		/* A GID that carries no traffic is not advertised. */
 		fprintf(stderr,
 			"srxe: warning: %s cannot use IPv6 on %s (see %s): "
-			"GID 0 stays empty\n",
+			"GID 0 is the IPv4 one\n",
 			o->name, ni->netdev, r->logfile);
 		ni->has_ipv6_ll = false;
 	}

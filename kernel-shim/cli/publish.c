@@ -78,23 +78,30 @@ static void derive_facts(struct device_facts *f, const char *name,
 	f->netdev = ni->netdev;
 	f->sock = sock;
 	format_guid(guid, f->node_guid);
-	memset(f->gids, 0, sizeof(f->gids));
-	memset(f->gid_empty, 0, sizeof(f->gid_empty));
-	/*
-	 * GID 0: the netdev's own IPv6 link-local address, which srxed
-	 * listens on (RoCEv2 over IPv6).  A netdev without one (lo) leaves
-	 * the entry empty, as the kernel shows an unused GID: all zero, so
-	 * ibv_query_gid_ex() answers ENODATA.  GID 1 stays the IPv4 one
-	 * either way (tools and tests rely on -g 1 / -x 1).
-	 */
+	/* Entries past the two below (a longer SRXE_GID_TBL_LEN) are
+	 * empty, as the kernel shows an unused GID: all zero, no netdev;
+	 * ibv_query_gid_ex() answers ENODATA for them. */
 	memset(gid, 0, sizeof(gid));
-	if (ni->has_ipv6_ll)
-		memcpy(gid, ni->ipv6_ll, sizeof(gid));
-	else
-		f->gid_empty[0] = true;
-	format_gid(gid, f->gids[0]);
+	for (int i = 0; i < SRXE_GID_TBL_LEN; i++) {
+		format_gid(gid, f->gids[i]);
+		f->gid_empty[i] = true;
+	}
+	/*
+	 * GID 1: IPv4-mapped, where tools and tests expect it (-g 1, -x 1).
+	 * GID 0: the netdev's own IPv6 link-local address, which srxed
+	 * listens on (RoCEv2 over IPv6).  A netdev without one (lo) gets the
+	 * IPv4-mapped GID there too rather than an fe80:: address nothing
+	 * answers on: every advertised GID carries traffic, and GID 0, which
+	 * many programs use by default (pyverbs' test_query_gid_ex,
+	 * perftest, rdma-core's examples), exists (docs/ipv6.md).
+	 */
 	srxe_gid_ipv4(ni->ipv4_be, gid);
 	format_gid(gid, f->gids[1]);
+	f->gid_empty[1] = false;
+	if (ni->has_ipv6_ll)
+		memcpy(gid, ni->ipv6_ll, sizeof(gid));
+	format_gid(gid, f->gids[0]);
+	f->gid_empty[0] = false;
 }
 
 static int path_join(char out[PATH_MAX], const char *a, const char *b)

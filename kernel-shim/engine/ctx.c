@@ -150,7 +150,7 @@ int srxe_resolve_av(const struct srxe_engine *eng,
 		if (!eng->cfg.ipv6) {
 			*why = "destination GID is IPv6 link-local, but this "
 			       "device's netdev has no IPv6 link-local "
-			       "address (GID 0 is empty)";
+			       "address (its GID 0 is IPv4-mapped)";
 			return -EINVAL;
 		}
 		out->ipv6 = true;

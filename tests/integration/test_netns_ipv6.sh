@@ -12,8 +12,9 @@
 #   - same host: a QP pair on one device through its own GID 0 (the
 #     same-host transport, keyed on the IPv6 address), and two devices of
 #     one namespace on a second veth pair talking over their GIDs 0;
-#   - a device on lo (no link-local address) publishes GID 0 empty (all
-#     zero, no netdev) and still works with -g 1.
+#   - a device on lo (no link-local address) publishes the IPv4-mapped
+#     GID as GID 0 too (no fe80:: GID nothing answers on); -g 0 and -g 1
+#     both work.
 # Wire counters: datagrams sent and received, no drops.
 here=$(dirname "$0")
 NETNS_TAG=v6 # read by netns_lib.sh
@@ -135,21 +136,26 @@ netns_dev_down 0 "$da"
 netns_dev_down 0 "$db"
 echo "ok: two devices of one host over their IPv6 GIDs"
 
-# A device on lo: no link-local address, so no GID 0 (all zero, no
-# netdev); GID 1 works as before.
+# A device on lo: no link-local address, so no fe80:: GID: GID 0 is the
+# IPv4-mapped one as well, and both indices carry traffic.
 lo=srxe${NETNS_TAG}$$l
 netns_dev_up 0 "$lo" --netdev lo
-[[ $(gid 0 "$lo" 0) == 0000:0000:0000:0000:0000:0000:0000:0000 ]] ||
-	fail "$lo on lo advertises GID 0 $(gid 0 "$lo" 0)"
-[[ ! -e ${ROOT[0]}/sys/class/infiniband/$lo/ports/1/gid_attrs/ndevs/0 ]] ||
-	fail "$lo: the empty GID 0 has a netdev"
+for n in 0 1; do
+	[[ $(gid 0 "$lo" $n) == 0000:0000:0000:0000:0000:ffff:7f00:0001 ]] ||
+		fail "$lo on lo: GID $n is $(gid 0 "$lo" $n)"
+done
 NETNS_SDEV=$lo NETNS_CDEV=$lo NETNS_SADDR=127.0.0.1 \
 	netns_pingpong 0 0 ibv_rc_pingpong
+port=$((20000 + RANDOM % 20000))
+netns_pair 0 0 "rc_pingpong -g 0 on lo" ibv_rc_pingpong -d "$lo" -g 0 \
+	-p "$port" -n 20 -- ibv_rc_pingpong -d "$lo" -g 0 -p "$port" -n 20 \
+	127.0.0.1
+assert_contains "$LAST_CLIENT" "^20 iters in" "rc_pingpong -g 0 on lo"
 out=$(in_ns 0 "$SRXE" exec -- ibv_devinfo -d "$lo" -v 2>&1)
+assert_contains "$out" "GID\[ *0\]:.*::ffff:127.0.0.1" "ibv_devinfo GID 0"
 assert_contains "$out" "GID\[ *1\]:.*::ffff:127.0.0.1" "ibv_devinfo GID 1"
-! grep -qE "GID\[ *0\]" <<<"$out" ||
-	fail "ibv_devinfo lists an empty GID 0: $(grep GID <<<"$out")"
 netns_dev_down 0 "$lo"
-echo "ok: a device on lo has no GID 0, GID 1 works"
+echo "ok: a device on lo has GID 0 = GID 1 = ::ffff:127.0.0.1, -g 0 and" \
+	"-g 1 work"
 netns_down # fails on a sanitizer report in srxed's log
 echo "PASS"
