@@ -10,7 +10,8 @@ packages=(build-essential cmake pkg-config libibverbs-dev ibverbs-utils
 	ibverbs-providers rdma-core perftest python3-pyverbs libcriterion-dev
 	iproute2 util-linux procps psmisc
 	tshark tcpdump ethtool # the wire tests (issue #5)
-	ucx-utils openmpi-bin libopenmpi-dev mpich libmpich-dev bc) # issue #10
+	ucx-utils openmpi-bin libopenmpi-dev mpich libmpich-dev bc # issue #10
+	libfabric-bin libfabric1) # fi_pingpong over IPv6 GID 0 (issue #10)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -11,7 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRXE_GID_TBL_LEN 2	    /* GID 0 link-local, GID 1 IPv4-mapped */
+/*
+ * The port's GID table: SRXE_GID_COUNT entries hold GIDs (0: the netdev's
+ * IPv6 link-local address, or the IPv4-mapped one without it; 1:
+ * IPv4-mapped), the rest are empty, as unused kernel entries are (zero
+ * GID: ibv_query_gid_ex() answers ENODATA).
+ */
+#define SRXE_GID_TBL_LEN 16
+#define SRXE_GID_COUNT 2
 #define SRXE_VENDOR_ID 0xFFFFFF	    /* "software device", as rxe reports */
 #define SRXE_VENDOR_PART_ID 0x5258 /* 'R' 'X' */
 #define SRXE_HW_VER 1

@@ -143,6 +143,9 @@ enum srxe_wire_drop {
 	SRXE_WDROP_COUNT
 };
 
+/* srxe_status_resp.wire: RoCEv2 over IPv6 on the link-local GID too. */
+#define SRXE_STATUS_WIRE_IPV6 2u
+
 struct srxe_status_resp {
 	char device[SRXE_DEVNAME_MAX];
 	uint32_t daemon_pid;
@@ -167,7 +170,8 @@ struct srxe_status_resp {
 	uint64_t pkts_sent, bytes_sent, pkts_recv, bytes_recv;
 	uint64_t naks_sent, rnr_naks_sent;
 	uint64_t drops; /* no such QP, bad P_Key, transport refused */
-	/* RoCEv2/UDP datagrams (issue #5); wire == 0: no wire transport. */
+	/* RoCEv2/UDP datagrams (issue #5); wire == 0: no wire transport,
+	 * else bit 0 (IPv4) and SRXE_STATUS_WIRE_IPV6. */
 	uint32_t wire;
 	uint32_t reserved2;
 	uint64_t wire_pkts_sent, wire_bytes_sent;

@@ -34,10 +34,11 @@ static void print_identity(const struct srxe_rundir *r, const char *name,
 
 	inet_ntop(AF_INET, &st->ipv4_be, ip, sizeof(ip));
 	printf("%s\n", name);
-	print_ibdev_attr(r, name, "netdev:", "ports/1/gid_attrs/ndevs/0");
+	/* GID 1 (IPv4) is always there; GID 0 only with IPv6. */
+	print_ibdev_attr(r, name, "netdev:", "ports/1/gid_attrs/ndevs/1");
 	printf("  %-13s %s\n", "address:", ip);
 	print_ibdev_attr(r, name, "node_guid:", "node_guid");
-	for (int i = 0; i < SRXE_GID_TBL_LEN; i++) {
+	for (int i = 0; i < SRXE_GID_COUNT; i++) {
 		snprintf(attr, sizeof(attr), "ports/1/gids/%d", i);
 		snprintf(label, sizeof(label), "gid[%d]:", i);
 		print_ibdev_attr(r, name, label, attr);

@@ -70,8 +70,8 @@ static void print_log_tail(const char *logfile)
 }
 
 static int start_daemon(const struct srxe_cli_opts *o,
-			const struct srxe_rundir *r,
-			const struct srxe_netinfo *ni, pid_t *pid)
+			const struct srxe_rundir *r, struct srxe_netinfo *ni,
+			pid_t *pid)
 {
 	struct srxe_daemon_args args = {
 		.name = o->name,
@@ -79,6 +79,7 @@ static int start_daemon(const struct srxe_cli_opts *o,
 		.logfile = r->logfile,
 		.netdev = ni->netdev,
 		.ipv4_be = ni->ipv4_be,
+		.ipv6_ll = ni->has_ipv6_ll ? ni->ipv6_ll : NULL,
 		.translation = o->translation,
 		.max_reg_bytes = o->max_reg_bytes,
 		.max_qp = o->max_qp,
@@ -120,6 +121,14 @@ static int start_daemon(const struct srxe_cli_opts *o,
 			"own address - give each device its own --ip\n",
 			o->name, r->logfile);
 	}
+	if (!ret && ni->has_ipv6_ll && !(st.wire & SRXE_STATUS_WIRE_IPV6)) {
+		/* A GID that carries no traffic is not advertised. */
+		fprintf(stderr,
+			"srxe: warning: %s cannot use IPv6 on %s (see %s): "
+			"GID 0 is the IPv4 one\n",
+			o->name, ni->netdev, r->logfile);
+		ni->has_ipv6_ll = false;
+	}
 	return ret;
 }
 
@@ -136,11 +145,15 @@ static int prepare_dirs(const struct srxe_rundir *r)
 static void report_up(const struct srxe_cli_opts *o,
 		      const struct srxe_netinfo *ni, pid_t pid)
 {
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN + 8] = "";
 
 	inet_ntop(AF_INET, &ni->ipv4_be, ip, sizeof(ip));
-	printf("%s is up on %s %s (srxed pid %d, translation %s)\n", o->name,
-	       ni->netdev, ip, (int)pid,
+	if (ni->has_ipv6_ll) {
+		strcpy(ip6, " ");
+		inet_ntop(AF_INET6, ni->ipv6_ll, ip6 + 1, INET6_ADDRSTRLEN);
+	}
+	printf("%s is up on %s %s%s (srxed pid %d, translation %s)\n", o->name,
+	       ni->netdev, ip, ip6, (int)pid,
 	       srxe_cli_translation_name(o->translation));
 }
 

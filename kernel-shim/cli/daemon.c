@@ -110,7 +110,7 @@ static int add_count(char **argv, int argc, const char *opt, uint32_t value,
 static __attribute__((noreturn)) void
 exec_daemon(const char *binary, const struct srxe_daemon_args *a)
 {
-	char ip[INET_ADDRSTRLEN], max_reg[32];
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN], max_reg[32];
 	const char *mode = srxe_cli_translation_name(a->translation);
 	char *argv[] = {
 		(char *)"srxed",
@@ -132,6 +132,8 @@ exec_daemon(const char *binary, const struct srxe_daemon_args *a)
 		NULL,
 		NULL,
 		NULL,
+		NULL, /* --ip6 */
+		NULL,
 		NULL,
 	};
 	char counts[3][16];
@@ -146,7 +148,12 @@ exec_daemon(const char *binary, const struct srxe_daemon_args *a)
 	}
 	argc = add_count(argv, argc, "--max-qp", a->max_qp, counts[0]);
 	argc = add_count(argv, argc, "--max-cq", a->max_cq, counts[1]);
-	add_count(argv, argc, "--max-mr", a->max_mr, counts[2]);
+	argc = add_count(argv, argc, "--max-mr", a->max_mr, counts[2]);
+	if (a->ipv6_ll) {
+		inet_ntop(AF_INET6, a->ipv6_ll, ip6, sizeof(ip6));
+		argv[argc++] = (char *)"--ip6";
+		argv[argc++] = ip6;
+	}
 	setsid();
 	redirect_stdio(a->logfile);
 	/* Files srxed creates must be usable by unprivileged clients. */

@@ -21,6 +21,7 @@ struct srxe_daemon_args {
 	const char *logfile; /* receives srxed's stdout and stderr */
 	const char *netdev;
 	uint32_t ipv4_be;
+	const uint8_t *ipv6_ll; /* srxed --ip6 (GID 0); NULL: none */
 	enum srxe_translation translation;
 	uint64_t max_reg_bytes; /* 0: srxed's default */
 	/* Per-context limits; 0: srxed's default. */

@@ -82,6 +82,100 @@ out:
 	return ret;
 }
 
+static bool is_link_local6(const uint8_t *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+/*
+ * The netdev's IPv6 link-local address.  Tentative ones (duplicate address
+ * detection still running) count: srxed binds them with freebind and they
+ * carry traffic once DAD is over.  Several: the modified EUI-64 one of the
+ * MAC (the address the node GUID and kernel rxe's default GID name),
+ * else the first the kernel lists.
+ */
+static void find_ipv6_ll(struct srxe_netinfo *ni)
+{
+	struct ifaddrs *list, *ifa;
+	uint8_t eui[8];
+
+	eui[0] = ni->mac[0] ^ 0x02;
+	eui[1] = ni->mac[1];
+	eui[2] = ni->mac[2];
+	eui[3] = 0xff;
+	eui[4] = 0xfe;
+	memcpy(eui + 5, ni->mac + 3, 3);
+	if (getifaddrs(&list))
+		return;
+	for (ifa = list; ifa; ifa = ifa->ifa_next) {
+		const uint8_t *a;
+
+		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET6 ||
+		    strcmp(ifa->ifa_name, ni->netdev))
+			continue;
+		a = ((const struct sockaddr_in6 *)ifa->ifa_addr)
+			    ->sin6_addr.s6_addr;
+		if (!is_link_local6(a))
+			continue;
+		if (!ni->has_ipv6_ll || !memcmp(a + 8, eui, 8))
+			memcpy(ni->ipv6_ll, a, 16);
+		ni->has_ipv6_ll = true;
+	}
+	freeifaddrs(list);
+}
+
+/* 0/1 from /proc/sys/net/ipv6/conf/NETDEV/LEAF; -1 when unreadable. */
+static int read_ipv6_conf(const char *netdev, const char *leaf)
+{
+	char path[128];
+	int v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", netdev,
+		 leaf);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Whether the kernel is about to give the netdev a link-local address:
+ * it is up, not loopback, IPv6 is on and address generation is not
+ * "none".  Right after `ip link set up` (a veth whose peer just came up)
+ * the address appears only when the kernel's link watch has run.
+ */
+static bool ipv6_ll_expected(const char *netdev)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool up;
+
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", netdev);
+	up = !ioctl(fd, SIOCGIFFLAGS, &ifr) && (ifr.ifr_flags & IFF_UP) &&
+	     !(ifr.ifr_flags & IFF_LOOPBACK);
+	close(fd);
+	return up && read_ipv6_conf(netdev, "disable_ipv6") == 0 &&
+	       read_ipv6_conf(netdev, "addr_gen_mode") != 1;
+}
+
+/* Up to LL_WAIT_MS for the link-local address to appear. */
+#define LL_WAIT_MS 3000
+#define LL_POLL_MS 50
+
+static void wait_ipv6_ll(struct srxe_netinfo *ni)
+{
+	for (int t = 0; t < LL_WAIT_MS && !ni->has_ipv6_ll; t += LL_POLL_MS) {
+		usleep(LL_POLL_MS * 1000);
+		find_ipv6_ll(ni);
+	}
+}
+
 static int resolve_address(const char *netdev, const uint32_t *ipv4_be,
 			   struct srxe_netinfo *ni, char *why, size_t len)
 {
@@ -119,7 +213,12 @@ int srxe_netinfo_resolve(const char *netdev, const uint32_t *ipv4_be,
 	if (ret)
 		return ret;
 	ret = read_link_params(ni);
-	if (ret)
+	if (ret) {
 		snprintf(why, len, "netdev %s: %s", ni->netdev, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	find_ipv6_ll(ni);
+	if (!ni->has_ipv6_ll && ipv6_ll_expected(ni->netdev))
+		wait_ipv6_ll(ni);
+	return 0;
 }

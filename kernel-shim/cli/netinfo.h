@@ -7,6 +7,7 @@
 #define SRXE_CLI_NETINFO_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct srxe_netinfo {
@@ -14,6 +15,10 @@ struct srxe_netinfo {
 	uint32_t ipv4_be;
 	unsigned int mtu;
 	uint8_t mac[6]; /* all zero on loopback */
+	/* The netdev's IPv6 link-local address (GID 0), if it has one: the
+	 * EUI-64 one of its MAC when present, else the first.  lo has none. */
+	bool has_ipv6_ll;
+	uint8_t ipv6_ll[16];
 };
 
 /*

@@ -34,6 +34,7 @@ struct device_facts {
 	const char *sock;
 	char node_guid[20];
 	char gids[SRXE_GID_TBL_LEN][40];
+	bool gid_empty[SRXE_GID_TBL_LEN];
 	char rate[40]; /* what query_port's width and speed mean */
 };
 
@@ -78,11 +79,30 @@ static void derive_facts(struct device_facts *f, const char *name,
 	f->netdev = ni->netdev;
 	f->sock = sock;
 	format_guid(guid, f->node_guid);
-	memset(f->gids, 0, sizeof(f->gids));
-	srxe_gid_link_local(guid, gid);
-	format_gid(gid, f->gids[0]);
+	/* Entries past the two below (a longer SRXE_GID_TBL_LEN) are
+	 * empty, as the kernel shows an unused GID: all zero, no netdev;
+	 * ibv_query_gid_ex() answers ENODATA for them. */
+	memset(gid, 0, sizeof(gid));
+	for (int i = 0; i < SRXE_GID_TBL_LEN; i++) {
+		format_gid(gid, f->gids[i]);
+		f->gid_empty[i] = true;
+	}
+	/*
+	 * GID 1: IPv4-mapped, where tools and tests expect it (-g 1, -x 1).
+	 * GID 0: the netdev's own IPv6 link-local address, which srxed
+	 * listens on (RoCEv2 over IPv6).  A netdev without one (lo) gets the
+	 * IPv4-mapped GID there too rather than an fe80:: address nothing
+	 * answers on: every advertised GID carries traffic, and GID 0, which
+	 * many programs use by default (pyverbs' test_query_gid_ex,
+	 * perftest, rdma-core's examples), exists (docs/ipv6.md).
+	 */
 	srxe_gid_ipv4(ni->ipv4_be, gid);
 	format_gid(gid, f->gids[1]);
+	f->gid_empty[1] = false;
+	if (ni->has_ipv6_ll)
+		memcpy(gid, ni->ipv6_ll, sizeof(gid));
+	format_gid(gid, f->gids[0]);
+	f->gid_empty[0] = false;
 	srxe_port_rate_text(
 		srxe_port_speed_from_mbps(srxe_netdev_speed_mbps(ni->netdev)),
 		f->rate, sizeof(f->rate));
@@ -186,13 +206,19 @@ static int write_gid_table(const char *port, const struct device_facts *f)
 {
 	int ret = 0;
 
-	/* srxe speaks RoCE v2 only: every GID is a v2 GID. */
+	/*
+	 * srxe speaks RoCE v2 only: every GID is a v2 GID.  An empty entry
+	 * keeps a type (libibverbs reads it before it sees the zero GID and
+	 * answers ENODATA) but has no netdev, as in the kernel.
+	 */
 	for (int i = 0; i < SRXE_GID_TBL_LEN && !ret; i++)
 		ret = write_indexed(port, "gids", i, f->gids[i]) ?:
 			      write_indexed(port, "gid_attrs/types", i,
 					    "RoCE v2") ?:
-			      write_indexed(port, "gid_attrs/ndevs", i,
-					    f->netdev);
+			      (f->gid_empty[i]
+				       ? 0
+				       : write_indexed(port, "gid_attrs/ndevs",
+						       i, f->netdev));
 	return ret;
 }
 

@@ -19,12 +19,13 @@
 
 #include "be_bytes.h"
 #include "icrc.h"
+#include "iphdr.h"
 #include "pcap.h"
 #include "transport_udp.h"
 #include "wire.h"
 
 #define CAP_SLOTS	 1024u /* power of two */
-#define CAP_SLOT_DATA	 4352u /* IPv4 + UDP + headers + 4096 + pad + ICRC */
+#define CAP_SLOT_DATA	 4352u /* IPv6 + UDP + headers + 4096 + pad + ICRC */
 #define CAP_SNAPLEN	 65535u
 #define ETH_HDR_LEN	 14
 #define IPV4_HDR_LEN	 20
@@ -46,7 +47,7 @@ struct cap_slot {
 	uint32_t len;
 	bool fill_csum; /* sent: the kernel would fill the IPv4 checksum */
 	bool received;
-	uint8_t data[CAP_SLOT_DATA]; /* IPv4 datagram */
+	uint8_t data[CAP_SLOT_DATA]; /* IPv4 or IPv6 datagram */
 };
 
 struct neigh {
@@ -130,40 +131,27 @@ void srxe_capture_ip(struct srxe_capture *c, const uint8_t *ip, size_t len,
 	publish(c, s);
 }
 
-static void synth_ipv4(struct srxe_capture *c, uint8_t *ip, uint32_t src_be,
-		       uint32_t dst_be, size_t udp_len)
-{
-	if (!++c->ip_id)
-		c->ip_id = 1;
-	ip[0] = 0x45;
-	ip[1] = 0;
-	srxe_put_be16(ip + 2, (uint16_t)(IPV4_HDR_LEN + udp_len));
-	srxe_put_be16(ip + 4, c->ip_id);
-	srxe_put_be16(ip + 6, 0x4000); /* DF */
-	ip[8] = 64;
-	ip[9] = 17; /* UDP */
-	srxe_put_be16(ip + 10, 0);
-	memcpy(ip + 12, &src_be, 4);
-	memcpy(ip + 16, &dst_be, 4);
-}
-
 void srxe_capture_local(struct srxe_capture *c, const struct srxe_tx_pkt *pkt,
-			const struct srxe_dest *dst, uint32_t src_be)
+			const struct srxe_dest *dst)
 {
 	uint32_t pad = srxe_pad_len(pkt->payload_len);
 	size_t udp_len = UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len + pad +
 			 SRXE_ICRC_LEN;
+	size_t ip_len = dst->ipv6 ? SRXE_IPV6_HDR_LEN : SRXE_IPV4_HDR_LEN;
 	struct cap_slot *s = claim(c);
 	uint8_t *udp, *p;
 
 	if (!s)
 		return;
-	if (IPV4_HDR_LEN + udp_len > CAP_SLOT_DATA) {
+	if (ip_len + udp_len > CAP_SLOT_DATA) {
 		c->dropped++;
 		return;
 	}
-	udp = s->data + IPV4_HDR_LEN;
-	synth_ipv4(c, s->data, src_be, dst->ipv4_be, udp_len);
+	if (!++c->ip_id)
+		c->ip_id = 1;
+	/* The header the wire transport would have sent (iphdr.h). */
+	srxe_ip_hdr_build(s->data, &c->eng->cfg, dst, udp_len, c->ip_id);
+	udp = s->data + ip_len;
 	srxe_put_be16(udp, srxe_udp_src_port(pkt->src_qpn));
 	srxe_put_be16(udp + 2, SRXE_ROCE_UDP_PORT);
 	srxe_put_be16(udp + 4, (uint16_t)udp_len);
@@ -176,8 +164,8 @@ void srxe_capture_local(struct srxe_capture *c, const struct srxe_tx_pkt *pkt,
 		return;
 	}
 	memset(p + pkt->payload_len, 0, pad);
-	srxe_icrc_seal(s->data, IPV4_HDR_LEN, udp, udp_len);
-	s->len = (uint32_t)(IPV4_HDR_LEN + udp_len);
+	srxe_icrc_seal(s->data, ip_len, udp, udp_len);
+	s->len = (uint32_t)(ip_len + udp_len);
 	s->received = false;
 	s->fill_csum = true;
 	publish(c, s);
@@ -238,6 +226,28 @@ static void peer_mac(struct srxe_capture *c, uint32_t ipv4_be, uint8_t *mac)
 		memset(mac, 0, 6);
 }
 
+/*
+ * IPv6 peers are link-local: the device's own MAC for its address, else
+ * the MAC inside a modified EUI-64 interface identifier (ff:fe in the
+ * middle, universal/local bit flipped), else zero.  Only the capture's
+ * Ethernet header depends on it.
+ */
+static void peer_mac6(struct srxe_capture *c, const uint8_t *ip6, uint8_t *mac)
+{
+	const uint8_t *iid = ip6 + 8;
+
+	if (c->eng->cfg.ipv6 && !memcmp(ip6, c->eng->cfg.ipv6_ll, 16)) {
+		memcpy(mac, c->mac, 6);
+	} else if (iid[3] == 0xff && iid[4] == 0xfe) {
+		mac[0] = iid[0] ^ 0x02;
+		mac[1] = iid[1];
+		mac[2] = iid[2];
+		memcpy(mac + 3, iid + 5, 3);
+	} else {
+		memset(mac, 0, 6);
+	}
+}
+
 static uint16_t ipv4_checksum(const uint8_t *ip, size_t len)
 {
 	uint32_t sum = 0;
@@ -256,12 +266,30 @@ static uint32_t build_frame(struct srxe_capture *c, const struct cap_slot *s)
 	uint32_t src_be, dst_be;
 	size_t ihl = (size_t)(s->data[0] & 0x0f) * 4;
 
+	memcpy(ip, s->data, s->len);
+	if (s->data[0] >> 4 == 6 && s->len >= SRXE_IPV6_HDR_LEN) {
+		peer_mac6(c, s->data + SRXE_IPV6_DST_OFF, eth);
+		peer_mac6(c, s->data + SRXE_IPV6_SRC_OFF, eth + 6);
+		srxe_put_be16(eth + 12, 0x86dd);
+		/* IPv6 has no zero UDP checksum for tshark: fill a missing
+		 * one (a received datagram's is not known, see
+		 * transport_udp.c). */
+		if (s->len >= SRXE_IPV6_HDR_LEN + UDP_HDR_LEN &&
+		    !srxe_get_be16(ip + SRXE_IPV6_HDR_LEN + 6)) {
+			uint8_t *udp = ip + SRXE_IPV6_HDR_LEN;
+
+			srxe_put_be16(
+				udp + 6,
+				srxe_udp6_checksum(ip, udp,
+						   s->len - SRXE_IPV6_HDR_LEN));
+		}
+		return ETH_HDR_LEN + s->len;
+	}
 	memcpy(&src_be, s->data + 12, 4);
 	memcpy(&dst_be, s->data + 16, 4);
 	peer_mac(c, dst_be, eth);
 	peer_mac(c, src_be, eth + 6);
 	srxe_put_be16(eth + 12, 0x0800);
-	memcpy(ip, s->data, s->len);
 	if (s->fill_csum && ihl >= IPV4_HDR_LEN && ihl <= s->len) {
 		srxe_put_be16(ip + 10, 0);
 		srxe_put_be16(ip + 10, ipv4_checksum(ip, ihl));

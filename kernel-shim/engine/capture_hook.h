@@ -13,7 +13,7 @@
 void srxe_capture_ip(struct srxe_capture *c, const uint8_t *ip, size_t len,
 		     bool received);
 void srxe_capture_local(struct srxe_capture *c, const struct srxe_tx_pkt *pkt,
-			const struct srxe_dest *dst, uint32_t src_be);
+			const struct srxe_dest *dst);
 
 /* The hooks the data path calls: one branch when no capture runs. */
 static inline void srxe_cap_wire(struct srxe_engine *eng, const uint8_t *ip,
@@ -29,7 +29,7 @@ static inline void srxe_cap_local(struct srxe_engine *eng,
 				  const struct srxe_dest *dst)
 {
 	if (__builtin_expect(eng->capture != NULL, 0) && t == &eng->local)
-		srxe_capture_local(eng->capture, pkt, dst, eng->cfg.ipv4_be);
+		srxe_capture_local(eng->capture, pkt, dst);
 }
 
 #endif /* SRXE_ENGINE_CAPTURE_HOOK_H */

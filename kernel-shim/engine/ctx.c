@@ -126,22 +126,41 @@ static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0,	0,
 					      0, 0, 0, 0, 0xff, 0xff };
 
 /*
- * GID -> device address.  IPv4-mapped GIDs name an IPv4 device; a
- * link-local GID (fe80::/64, GID index 0) can only name a device on this
- * host's link, and srxe has one device per host today, so it resolves to
- * this device.  Anything else is refused.
+ * GID -> peer address (the QPN is the caller's).  The destination GID
+ * decides the family, as the GIDs srxe advertises do: IPv4-mapped GIDs
+ * (GID 1) are IPv4 peers; link-local GIDs (fe80::/10, GID 0) are IPv6
+ * peers on the device's netdev, reached with its ifindex as scope, and
+ * need the device to have a link-local address itself (its source).  The
+ * source address is the device's own address of that family whatever
+ * sgid_index says (kernel rxe would build a header of the sgid's family
+ * around a destination of the other: srxe sends what the dgid names).
+ * Global IPv6 GIDs are refused: srxe advertises none, and a link-local
+ * source must not leave the link.
  */
 int srxe_resolve_av(const struct srxe_engine *eng,
-		    const struct srxe_ah_wire *av, uint32_t *ipv4_be)
+		    const struct srxe_ah_wire *av, struct srxe_dest *out,
+		    const char **why)
 {
+	*out = (struct srxe_dest){ 0 };
 	if (!memcmp(av->dgid, v4_mapped_prefix, sizeof(v4_mapped_prefix))) {
-		memcpy(ipv4_be, av->dgid + 12, 4);
+		memcpy(&out->ipv4_be, av->dgid + 12, 4);
 		return 0;
 	}
 	if (av->dgid[0] == 0xfe && (av->dgid[1] & 0xc0) == 0x80) {
-		*ipv4_be = eng->cfg.ipv4_be;
+		if (!eng->cfg.ipv6) {
+			*why = "destination GID is IPv6 link-local, but this "
+			       "device's netdev has no IPv6 link-local "
+			       "address (its GID 0 is IPv4-mapped)";
+			return -EINVAL;
+		}
+		out->ipv6 = true;
+		memcpy(out->ip6, av->dgid, 16);
+		out->tclass = av->traffic_class;
+		out->hop_limit = av->hop_limit;
+		out->flow_label = av->flow_label & 0xfffff;
 		return 0;
 	}
+	*why = "destination GID is neither IPv4-mapped nor IPv6 link-local";
 	return -EINVAL;
 }
 
@@ -150,13 +169,13 @@ int srxe_eng_ah_create(struct srxe_eng_ctx *ctx, uint32_t pd_handle,
 		       const char **why)
 {
 	struct srxe_eng_ah *ah;
-	uint32_t ip;
+	struct srxe_dest dest;
+	int ret;
 
 	*why = NULL;
-	if (srxe_resolve_av(ctx->eng, av, &ip)) {
-		*why = "destination GID is neither IPv4-mapped nor link-local";
-		return -EINVAL;
-	}
+	ret = srxe_resolve_av(ctx->eng, av, &dest, why);
+	if (ret)
+		return ret;
 	ah = calloc(1, sizeof(*ah));
 	if (!ah) {
 		*why = "out of memory";
@@ -165,7 +184,7 @@ int srxe_eng_ah_create(struct srxe_eng_ctx *ctx, uint32_t pd_handle,
 	ah->ctx = ctx;
 	ah->pd = pd_handle;
 	ah->av = *av;
-	ah->ipv4_be = ip;
+	ah->dest = dest;
 	srxe_list_add_tail(&ctx->ahs, &ah->node);
 	ctx->eng->stats.ahs++;
 	*out = ah;

@@ -106,7 +106,7 @@ struct srxe_eng_ah {
 	struct srxe_list node;
 	uint32_t pd;
 	struct srxe_ah_wire av;
-	uint32_t ipv4_be;
+	struct srxe_dest dest; /* resolved peer; qpn comes from each WQE */
 };
 
 enum srxe_swqe_state {
@@ -235,9 +235,14 @@ bool srxe_fault_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 void srxe_fault_free(struct srxe_engine *eng);
 
 /* ---- rx.c: the receive entry point of every transport ---- */
+/*
+ * pkt->ip: the packet's IP header as it arrived (IPv4, or the 40-byte
+ * IPv6 header; same-host: the one the wire would have carried), which a
+ * UD receive gets as its GRH and its wc.sl network type from; NULL where
+ * no transport gave one (tests).
+ */
 void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
-		 const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		 uint32_t dst_ipv4);
+		 const struct srxe_sg *payload, int nchunks);
 
 /* ---- mcast_eng.c ---- */
 /* BTH DestQP of every multicast packet (IBA: the "permissive" QPN). */
@@ -248,8 +253,7 @@ void srxe_mcast_eng_fini(struct srxe_engine *eng);
 void srxe_mcast_qp_gone(struct srxe_eng_qp *qp);
 /* A packet for the multicast QPN: one copy to every attached QP. */
 void srxe_mcast_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
-		   const struct srxe_sg *payload, int nchunks,
-		   uint32_t src_ipv4, uint32_t dst_ipv4);
+		   const struct srxe_sg *payload, int nchunks);
 /* true: a multicast IPv4 destination with a group of this device. */
 bool srxe_mcast_ipv4_joined(const struct srxe_engine *eng, uint32_t ipv4_be);
 static inline bool srxe_ipv4_is_mcast(uint32_t ipv4_be)
@@ -259,7 +263,8 @@ static inline bool srxe_ipv4_is_mcast(uint32_t ipv4_be)
 
 /* ---- transport_local.c ---- */
 void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng);
-bool srxe_dest_is_local(const struct srxe_engine *eng, uint32_t ipv4_be);
+bool srxe_dest_is_local(const struct srxe_engine *eng,
+			const struct srxe_dest *dst);
 /* Hands @tx to the destination QP on this device; false: no such QP. */
 bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 			const struct srxe_dest *dst);
@@ -269,8 +274,10 @@ void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event);
 /* true when [p, p + bytes) lies inside the context's arena. */
 bool srxe_ctx_in_arena(const struct srxe_eng_ctx *ctx, const void *p,
 		       uint64_t bytes);
+/* 0 and *@out (all but qpn), or -EINVAL with a reason in *@why. */
 int srxe_resolve_av(const struct srxe_engine *eng,
-		    const struct srxe_ah_wire *av, uint32_t *ipv4_be);
+		    const struct srxe_ah_wire *av, struct srxe_dest *out,
+		    const char **why);
 
 /* ---- cq.c ---- */
 /* 0, or -ENOSPC when the CQ overflowed (it is then in error). */
@@ -361,7 +368,6 @@ void srxe_comp_update_timer(struct srxe_eng_qp *qp);
 
 /* ---- responder.c ---- */
 void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		  uint32_t dst_ipv4);
+		  const struct srxe_sg *payload, int nchunks);
 
 #endif

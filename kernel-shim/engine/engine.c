@@ -65,7 +65,7 @@ void srxe_eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
 		   const struct srxe_dest *dst)
 {
 	struct srxe_xport *t =
-		srxe_dest_is_local(eng, dst->ipv4_be) ? &eng->local : eng->wire;
+		srxe_dest_is_local(eng, dst) ? &eng->local : eng->wire;
 
 	/* Multicast leaves on the wire, and the kernel loops it back to
 	 * every member on this host, this device included; without the
@@ -358,7 +358,9 @@ static int open_wire(struct srxe_engine *eng, const char **why)
 	ret = srxe_udp_transport_open(eng, eng->cfg.ipv4_be, &eng->wire, why);
 	if (ret)
 		return ret;
-	if (epoll_add(eng->epfd, eng->wire->rx_fd, EPOLL_WIRE)) {
+	if (epoll_add(eng->epfd, eng->wire->rx_fd, EPOLL_WIRE) ||
+	    (eng->wire->rx_fd6 >= 0 &&
+	     epoll_add(eng->epfd, eng->wire->rx_fd6, EPOLL_WIRE))) {
 		*why = "cannot watch the wire transport's socket";
 		return -EIO;
 	}

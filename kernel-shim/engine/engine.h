@@ -37,18 +37,24 @@ struct srxe_eng_srq;
 struct srxe_eng_ah;
 
 struct srxe_engine_config {
-	uint32_t ipv4_be;     /* device address: same-host peers match it */
+	uint32_t ipv4_be; /* device address: same-host peers match it */
+	/* The netdev's IPv6 link-local address (GID 0) and its scope (the
+	 * netdev's ifindex); ipv6 false: the device has none, and IPv6
+	 * destinations are refused. */
+	bool ipv6;
+	uint8_t ipv6_ll[16];
+	uint32_t ifindex;
 	uint32_t active_mtu;  /* enum ibv_mtu of the port */
 	unsigned int threads; /* engine threads, >= 1 */
 	unsigned int spin_us; /* busy-poll this long before sleeping */
-	/* Open the RoCEv2/UDP transport on ipv4_be (transport_udp.h); when
-	 * false, packets for other addresses are dropped. */
+	/* Open the RoCEv2/UDP transport on ipv4_be and, with ipv6, on
+	 * ipv6_ll (transport_udp.h); when false, packets for other addresses
+	 * are dropped. */
 	bool wire_udp;
 	/* UD multicast (docs/multicast.md): the limits query_device
-	 * advertises (all 0: no multicast) and the netdev whose IGMP/MLD
-	 * membership a group takes (0: the one that has ipv4_be). */
+	 * advertises (all 0: no multicast); a group's IGMP/MLD membership
+	 * is taken on ifindex (0: the netdev that has ipv4_be). */
 	uint32_t max_mcast_grp, max_mcast_qp_attach, max_total_mcast_qp_attach;
-	unsigned int ifindex;
 };
 
 int srxe_engine_start(const struct srxe_engine_config *cfg,
@@ -159,7 +165,7 @@ void srxe_eng_qp_query(const struct srxe_eng_qp *qp,
 		       struct srxe_qp_attr_wire *out);
 void srxe_eng_qp_destroy(struct srxe_eng_qp *qp);
 
-/* The AH is resolved here (GID -> IPv4 / same-host device). */
+/* The AH is resolved here (GID -> IPv4 or IPv6 peer, or this device). */
 int srxe_eng_ah_create(struct srxe_eng_ctx *ctx, uint32_t pd_handle,
 		       const struct srxe_ah_wire *ah, struct srxe_eng_ah **out,
 		       const char **why);
@@ -237,6 +243,7 @@ struct srxe_wire_stats {
 	uint64_t tx_errors;		/* sendmmsg refused a datagram */
 	uint64_t rx_truncated;		/* larger than the receive buffer */
 	uint64_t rx_not_for_us;		/* other destination address */
+	bool ipv6;			/* IPv6 sockets open too */
 	/* Decoder verdicts, by enum srxe_rx_reason (decode.h). */
 	uint64_t rx_drops[SRXE_WIRE_RX_REASONS];
 };

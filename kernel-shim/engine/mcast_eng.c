@@ -215,15 +215,20 @@ bool srxe_mcast_ipv4_joined(const struct srxe_engine *eng, uint32_t ipv4_be)
  * the same ones.
  */
 void srxe_mcast_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
-		   const struct srxe_sg *payload, int nchunks,
-		   uint32_t src_ipv4, uint32_t dst_ipv4)
+		   const struct srxe_sg *payload, int nchunks)
 {
 	uint8_t mgid[SRXE_MGID_LEN];
 	struct srxe_mcast_grp *g = NULL;
+	uint32_t dst_ipv4;
 
-	if (srxe_ipv4_is_mcast(dst_ipv4)) {
-		srxe_mgid_from_ipv4(mgid, dst_ipv4);
-		g = srxe_mcast_find(&eng->mcast, mgid);
+	/* IPv4 groups only: the IPv6 transport receives its link-local
+	 * unicast address (docs/multicast.md). */
+	if (pkt->ip && pkt->ip[0] >> 4 == 4) {
+		memcpy(&dst_ipv4, pkt->ip + 16, 4);
+		if (srxe_ipv4_is_mcast(dst_ipv4)) {
+			srxe_mgid_from_ipv4(mgid, dst_ipv4);
+			g = srxe_mcast_find(&eng->mcast, mgid);
+		}
 	}
 	if (!g) {
 		eng->stats.drops++;
@@ -236,6 +241,6 @@ void srxe_mcast_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 
 		eng->stats.mcast_copies++;
 		srxe_qp_comm_est(qp);
-		srxe_resp_rx(qp, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+		srxe_resp_rx(qp, pkt, payload, nchunks);
 	}
 }

@@ -40,11 +40,21 @@ struct srxe_tx_pkt {
 	struct srxe_sg chunks[SRXE_PKT_MAX_CHUNKS];
 };
 
-/* Where a packet goes: the device address and the destination QP. */
+/*
+ * Where a packet goes: the peer's address and the destination QP.  The
+ * address family follows the destination GID (ctx.c srxe_resolve_av):
+ * IPv4-mapped GIDs are IPv4 peers, link-local ones IPv6 peers on the
+ * device's netdev.  The GRH fields apply to IPv6 (IPv4 keeps TOS 0 and
+ * TTL 64).
+ */
 struct srxe_dest {
-	uint32_t ipv4_be;
+	uint32_t ipv4_be; /* IPv4 peer (!ipv6) */
 	uint32_t qpn;
-	uint8_t hop_limit; /* UD multicast: the AH's, as the IPv4 TTL */
+	bool ipv6;
+	uint8_t tclass;
+	uint8_t hop_limit; /* IPv6; IPv4 multicast: the TTL */
+	uint32_t flow_label; /* 20 bits */
+	uint8_t ip6[16];     /* IPv6 peer (ipv6) */
 };
 
 struct srxe_engine;
@@ -60,7 +70,8 @@ struct srxe_xport {
 	 * xmit queued; the engine calls it at the end of every pass. */
 	unsigned int (*poll)(struct srxe_xport *t);
 	void (*flush)(struct srxe_xport *t);
-	int rx_fd; /* readable when poll has work; -1: none */
+	int rx_fd;  /* readable when poll has work; -1: none */
+	int rx_fd6; /* a second one (the IPv6 socket); -1: none */
 	void *priv;
 };
 

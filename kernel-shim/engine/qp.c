@@ -280,10 +280,10 @@ int srxe_eng_qp_modify(struct srxe_eng_qp *qp,
 		.max_rd_atomic = SRXE_ENG_MAX_RD_ATOM,
 		.max_dest_rd_atomic = SRXE_ENG_MAX_RD_ATOM,
 		.pkey_tbl_len = 1,
-		.gid_tbl_len = SRXE_GID_TBL_LEN,
+		.gid_tbl_len = SRXE_GID_COUNT, /* the populated entries */
 	};
 	enum ibv_qp_state cur = qp->attr.qp_state, next;
-	uint32_t ip = 0;
+	struct srxe_dest dest = { 0 };
 	int ret;
 
 	*why = NULL;
@@ -293,15 +293,17 @@ int srxe_eng_qp_modify(struct srxe_eng_qp *qp,
 		*why = reason;
 		return ret;
 	}
-	if ((attr_mask & IBV_QP_AV) &&
-	    srxe_resolve_av(qp->ctx->eng, &attr->ah, &ip)) {
-		*why = "destination GID is neither IPv4-mapped nor link-local";
-		return -EINVAL;
+	if (attr_mask & IBV_QP_AV) {
+		ret = srxe_resolve_av(qp->ctx->eng, &attr->ah, &dest, why);
+		if (ret)
+			return ret;
 	}
 	srxe_qp_apply_attr(&qp->attr, attr, attr_mask);
 	qp->attr.qp_state = next;
-	if (attr_mask & IBV_QP_AV)
-		qp->dest.ipv4_be = ip;
+	if (attr_mask & IBV_QP_AV) {
+		dest.qpn = qp->dest.qpn;
+		qp->dest = dest;
+	}
 	if (attr_mask & IBV_QP_DEST_QPN)
 		qp->dest.qpn = qp->attr.dest_qp_num & SRXE_QPN_MASK;
 	update_mtu(qp);

@@ -326,9 +326,9 @@ int srxe_av_check(const struct srxe_ah_wire *av,
 			av->port_num);
 	if (av->sgid_index >= lim->gid_tbl_len)
 		return say(why, cap,
-			   "address vector sgid_index %u is outside the GID "
-			   "table (%u entries)",
-			   av->sgid_index, lim->gid_tbl_len);
+			   "address vector sgid_index %u names no GID "
+			   "(GID indices 0..%u)",
+			   av->sgid_index, lim->gid_tbl_len - 1);
 	/* Like rxe: flow_label, dlid, sl, static_rate, src_path_bits and
 	 * hop_limit are not checked (UCX sets flow_label 0xffffffff on RoCE);
 	 * an IPv6 header takes flow_label & SRXE_FLOW_LABEL_MASK. */

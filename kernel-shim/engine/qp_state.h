@@ -43,7 +43,7 @@ struct srxe_qp_limits {
 	uint32_t max_rd_atomic;	     /* device max_qp_rd_atom */
 	uint32_t max_dest_rd_atomic; /* device max_qp_init_rd_atom */
 	uint32_t pkey_tbl_len;
-	uint32_t gid_tbl_len;
+	uint32_t gid_tbl_len; /* entries that hold a GID (0..n-1) */
 };
 
 /* true when cur -> next is a transition of the table for this QP type. */

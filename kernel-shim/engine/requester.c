@@ -127,7 +127,7 @@ static uint32_t resolve_ud(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 		ah = ctx->ah_lookup(ctx->ah_opaque, w->wr.ud.ah_handle);
 	if (!ah || ah->ctx != ctx || ah->pd != qp->pd)
 		return IBV_WC_LOC_QP_OP_ERR;
-	w->dest.ipv4_be = ah->ipv4_be;
+	w->dest = ah->dest;
 	w->dest.qpn = w->wr.ud.remote_qpn & SRXE_QPN_MASK;
 	w->dest.hop_limit = ah->av.hop_limit;
 	/* IBA 10.2.4.1: a Q_Key with the high bit set means "use the QP's". */

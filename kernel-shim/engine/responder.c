@@ -758,55 +758,26 @@ static bool sequence_ok(const struct srxe_eng_qp *qp,
 	return !is_first(pkt) && kind == qp->resp.in_msg;
 }
 
-/* IPv4 header checksum (RFC 791): what a received header carries. */
-static uint16_t ipv4_checksum(const uint8_t *ip)
-{
-	uint32_t sum = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		sum += srxe_get_be16(ip + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /*
  * The first 40 bytes of a UD receive buffer (IBA 11.4.1.2, RoCEv2 annex
- * A17.4.5.2), filled as kernel rxe fills them: an IPv6 packet's 40-byte
- * header as received; an IPv4 packet's 20-byte header as received, after
- * 20 zero bytes.  Same-host packets never had an IP header: srxe writes
- * the one the UDP transport would have sent (DF, TTL 64, ID 0, checksum).
+ * A17.4.5.2), as kernel rxe writes them: the 40-byte IPv6 header as it
+ * arrived, or 20 zero bytes and then the IPv4 header as it arrived
+ * (without options).  Same-host packets carry the header the wire would
+ * have (transport_local.c).  Zero when the transport gave no header.
  */
-static void write_grh(uint8_t grh[GRH_LEN], const struct srxe_pkt *pkt,
-		      uint32_t src_ipv4, uint32_t dst_ipv4)
+static void write_grh(uint8_t grh[GRH_LEN], const uint8_t *ip)
 {
-	uint8_t *ip = grh + 20;
-	uint16_t total;
-
-	if (pkt->ip && pkt->ip_len >= GRH_LEN && pkt->ip[0] >> 4 == 6) {
-		memcpy(grh, pkt->ip, GRH_LEN);
-		return;
-	}
 	memset(grh, 0, GRH_LEN);
-	if (pkt->ip && pkt->ip_len >= 20 && pkt->ip[0] >> 4 == 4) {
-		memcpy(ip, pkt->ip, 20); /* options, if any, do not fit */
+	if (!ip)
 		return;
-	}
-	total = (uint16_t)(20 + 8 + SRXE_BTH_LEN + SRXE_DETH_LEN +
-			   pkt->payload_len + pkt->pad + SRXE_ICRC_LEN);
-	ip[0] = 0x45;
-	srxe_put_be16(ip + 2, total);
-	srxe_put_be16(ip + 6, 0x4000); /* DF */
-	ip[8] = 64;
-	ip[9] = 17; /* UDP */
-	memcpy(ip + 12, &src_ipv4, 4);
-	memcpy(ip + 16, &dst_ipv4, 4);
-	srxe_put_be16(ip + 10, ipv4_checksum(ip));
+	if (ip[0] >> 4 == 6)
+		memcpy(grh, ip, GRH_LEN);
+	else
+		memcpy(grh + 20, ip, 20);
 }
 
 static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		  uint32_t dst_ipv4)
+		  const struct srxe_sg *payload, int nchunks)
 {
 	uint8_t grh[GRH_LEN];
 	struct srxe_pkt hdr = *pkt;
@@ -829,7 +800,7 @@ static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 			qp->ctx->eng->stats.drop_no_recv_wqe++;
 		return;
 	}
-	write_grh(grh, pkt, src_ipv4, dst_ipv4);
+	write_grh(grh, pkt->ip);
 	hdr.payload_len = GRH_LEN;
 	if (!fill_rwqe(qp, &hdr, &g, 1, &status, &vendor_err) ||
 	    !fill_rwqe(qp, pkt, payload, nchunks, &status, &vendor_err)) {
@@ -903,8 +874,7 @@ static void drain_held(struct srxe_eng_qp *qp)
 }
 
 void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-		  const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		  uint32_t dst_ipv4)
+		  const struct srxe_sg *payload, int nchunks)
 {
 	if (!srxe_qp_can_recv(qp) ||
 	    pkt->op->transport != transport_of_type[qp->type]) {
@@ -913,7 +883,7 @@ void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		return;
 	}
 	if (qp->type == IBV_QPT_UD) {
-		rx_ud(qp, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+		rx_ud(qp, pkt, payload, nchunks);
 		return;
 	}
 	if (qp->type == IBV_QPT_UC) {

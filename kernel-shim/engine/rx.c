@@ -15,15 +15,14 @@ static bool pkey_ok(uint16_t pkey)
 }
 
 void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
-		 const struct srxe_sg *payload, int nchunks, uint32_t src_ipv4,
-		 uint32_t dst_ipv4)
+		 const struct srxe_sg *payload, int nchunks)
 {
 	struct srxe_eng_qp *qp;
 
 	eng->stats.pkts_recv++;
 	eng->stats.bytes_recv += pkt->op->hdr_len + pkt->payload_len;
 	if (pkt->dqpn == SRXE_MCAST_QPN && pkey_ok(pkt->pkey)) {
-		srxe_mcast_rx(eng, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+		srxe_mcast_rx(eng, pkt, payload, nchunks);
 		return;
 	}
 	qp = srxe_qp_lookup(eng, pkt->dqpn);
@@ -39,6 +38,6 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		srxe_comp_rx(qp, pkt, payload, nchunks);
 	else {
 		srxe_qp_comm_est(qp);
-		srxe_resp_rx(qp, pkt, payload, nchunks, src_ipv4, dst_ipv4);
+		srxe_resp_rx(qp, pkt, payload, nchunks);
 	}
 }

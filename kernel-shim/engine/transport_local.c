@@ -9,23 +9,40 @@
  * state before calling xmit.  Depth is bounded: requester -> responder ->
  * completer; the completer never transmits.
  */
-#include "eng_int.h"
+#include <string.h>
 
-bool srxe_dest_is_local(const struct srxe_engine *eng, uint32_t ipv4_be)
+#include "eng_int.h"
+#include "iphdr.h"
+#include "wire.h"
+
+bool srxe_dest_is_local(const struct srxe_engine *eng,
+			const struct srxe_dest *dst)
 {
-	return ipv4_be == eng->cfg.ipv4_be;
+	if (dst->ipv6)
+		return eng->cfg.ipv6 &&
+		       !memcmp(dst->ip6, eng->cfg.ipv6_ll, sizeof(dst->ip6));
+	return dst->ipv4_be == eng->cfg.ipv4_be;
 }
 
 bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 			const struct srxe_dest *dst)
 {
+	uint8_t ip[SRXE_IPV6_HDR_LEN];
 	struct srxe_pkt pkt;
+	size_t udp_len;
 
 	if (!srxe_tx_parse(tx, &pkt))
 		return false;
-	/* An unknown QP is the receiver's drop (no_qp), as on the wire. */
-	srxe_eng_rx(eng, &pkt, tx->chunks, tx->nchunks, eng->cfg.ipv4_be,
-		    dst->ipv4_be);
+	/* The header a wire peer would have received: a UD receive copies
+	 * it into its GRH.  An unknown QP is the receiver's drop (no_qp),
+	 * as on the wire. */
+	udp_len = 8 + tx->hdr_len + tx->payload_len +
+		  srxe_pad_len(tx->payload_len) + SRXE_ICRC_LEN;
+	pkt.ip_len = (uint32_t)srxe_ip_hdr_build(ip, &eng->cfg, dst, udp_len, 0);
+	if (!dst->ipv6)
+		srxe_ipv4_hdr_checksum(ip); /* the kernel's part on the wire */
+	pkt.ip = ip;
+	srxe_eng_rx(eng, &pkt, tx->chunks, tx->nchunks);
 	return true;
 }
 
@@ -47,5 +64,6 @@ void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng)
 	t->poll = NULL;
 	t->flush = NULL;
 	t->rx_fd = -1;
+	t->rx_fd6 = -1;
 	t->priv = eng;
 }

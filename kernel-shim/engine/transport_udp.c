@@ -23,6 +23,7 @@
 #include "decode.h"
 #include "eng_int.h"
 #include "icrc.h"
+#include "iphdr.h"
 #include "wire.h"
 
 _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
@@ -37,11 +38,13 @@ _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 /* Largest datagram received: a GSO run arrives whole (up to 64 KiB) when
  * the kernel did not cut it (veth, lo), behind the packet socket's
  * virtio_net_hdr. */
-#define RX_BUF_LEN	(sizeof(struct virtio_net_hdr) + ETH_HLEN + 65536)
-#define IPV4_HDR_LEN	20
-#define UDP_HDR_LEN	8
-#define IPV4_DF		0x4000
-#define IPV4_TTL	64
+#define RX_BUF_LEN   (sizeof(struct virtio_net_hdr) + ETH_HLEN + 65536 + 64)
+#define IPV4_HDR_LEN SRXE_IPV4_HDR_LEN
+#define IPV6_HDR_LEN SRXE_IPV6_HDR_LEN
+#define UDP_HDR_LEN  8
+/* An IPv6 datagram is received behind room for the IPv6 and UDP headers
+ * that the UDP socket does not deliver and rx6_one() writes back. */
+#define RX6_HDR_ROOM	(IPV6_HDR_LEN + UDP_HDR_LEN)
 #define ROCE_SPORT_BASE 0xc000
 #define GOLDEN_RATIO_32 0x61c88647u
 /* Socket buffers: a few milliseconds of line rate, so a busy engine
@@ -57,6 +60,15 @@ _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5
 #endif
+#ifndef UDP_NO_CHECK6_RX
+#define UDP_NO_CHECK6_RX 102
+#endif
+#ifndef IPV6_FLOWINFO
+#define IPV6_FLOWINFO 11 /* linux/in6.h: flow info as ancillary data */
+#endif
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78
+#endif
 
 /* Packets of the batch that leave with one sendmmsg entry: one datagram
  * (raw mode), or one GSO send of equal-sized segments of which only the
@@ -66,19 +78,30 @@ struct tx_run {
 	uint16_t seg_len; /* UDP payload of each segment but the last */
 	uint8_t first, count;
 	bool closed; /* a shorter last segment ended it */
+	bool v6;     /* one IPv6 datagram to dst6, sent on tx6_fd */
+	uint8_t dst6[16];
 };
+
+union tx_sockaddr {
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* Ancillary data of one IPv6 receive: flow info and hop limit. */
+#define RX6_CTL_LEN (CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int)))
 
 struct udp_xport {
 	struct srxe_xport xport;
 	struct srxe_engine *eng;
 	uint32_t ipv4_be;
 	int tx_fd, port_fd;
-	bool gso; /* UDP_SEGMENT send, packet-socket receive (see .h) */
+	int tx6_fd; /* IPv6: raw send (IPPROTO_RAW); -1 without IPv6 */
+	bool gso;   /* UDP_SEGMENT send, packet-socket receive (see .h) */
 	uint16_t next_id;
 	unsigned int tx_count, nruns;
 	struct srxe_wire_stats stats;
 	struct tx_run runs[UDP_BATCH];
-	struct sockaddr_in tx_addr[UDP_BATCH];
+	union tx_sockaddr tx_addr[UDP_BATCH];
 	struct iovec tx_iov[UDP_BATCH];
 	struct mmsghdr tx_msg[UDP_BATCH];
 	union {
@@ -87,6 +110,15 @@ struct udp_xport {
 	} tx_ctl[UDP_BATCH];
 	struct iovec rx_iov[RX_BATCH];
 	struct mmsghdr rx_msg[RX_BATCH];
+	/* IPv6 receive (rx_fd6): into rx_buf behind RX6_HDR_ROOM, polled
+	 * after the IPv4 batch is done with the buffers. */
+	struct iovec rx6_iov[RX_BATCH];
+	struct mmsghdr rx6_msg[RX_BATCH];
+	struct sockaddr_in6 rx6_from[RX_BATCH];
+	union {
+		char buf[RX6_CTL_LEN];
+		struct cmsghdr align;
+	} rx6_ctl[RX_BATCH];
 	uint8_t tx_buf[UDP_BATCH][UDP_BUF_LEN];
 	uint8_t rx_buf[RX_BATCH][RX_BUF_LEN];
 };
@@ -108,21 +140,6 @@ static uint16_t next_ip_id(struct udp_xport *u)
 	return u->next_id;
 }
 
-static void build_ipv4(struct udp_xport *u, uint8_t *ip, uint32_t dst_be,
-		       size_t udp_len, uint16_t id, uint8_t ttl)
-{
-	ip[0] = 0x45; /* version 4, IHL 5 */
-	ip[1] = 0;    /* DSCP/ECN */
-	srxe_put_be16(ip + 2, (uint16_t)(IPV4_HDR_LEN + udp_len));
-	srxe_put_be16(ip + 4, id);
-	srxe_put_be16(ip + 6, IPV4_DF);
-	ip[8] = ttl;
-	ip[9] = IPPROTO_UDP;
-	srxe_put_be16(ip + 10, 0); /* the kernel fills it; the ICRC masks it */
-	memcpy(ip + 12, &u->ipv4_be, 4);
-	memcpy(ip + 16, &dst_be, 4);
-}
-
 static void build_udp(uint8_t *udp, uint16_t sport, size_t udp_len)
 {
 	srxe_put_be16(udp, sport);
@@ -136,15 +153,27 @@ static void build_msg(struct udp_xport *u, unsigned int r)
 {
 	struct tx_run *run = &u->runs[r];
 	struct msghdr *mh = &u->tx_msg[r].msg_hdr;
+	socklen_t namelen;
 
-	u->tx_addr[r] = (struct sockaddr_in){
-		.sin_family = AF_INET,
-		.sin_port = u->gso ? htons(SRXE_ROCE_UDP_PORT) : 0,
-		.sin_addr.s_addr = run->dst_be,
-	};
+	if (run->v6) {
+		/* Link-local: the scope is the device's netdev. */
+		u->tx_addr[r].v6 = (struct sockaddr_in6){
+			.sin6_family = AF_INET6,
+			.sin6_scope_id = u->eng->cfg.ifindex,
+		};
+		memcpy(&u->tx_addr[r].v6.sin6_addr, run->dst6, 16);
+		namelen = sizeof(u->tx_addr[r].v6);
+	} else {
+		u->tx_addr[r].v4 = (struct sockaddr_in){
+			.sin_family = AF_INET,
+			.sin_port = u->gso ? htons(SRXE_ROCE_UDP_PORT) : 0,
+			.sin_addr.s_addr = run->dst_be,
+		};
+		namelen = sizeof(u->tx_addr[r].v4);
+	}
 	*mh = (struct msghdr){
 		.msg_name = &u->tx_addr[r],
-		.msg_namelen = sizeof(u->tx_addr[r]),
+		.msg_namelen = namelen,
 		.msg_iov = &u->tx_iov[run->first],
 		.msg_iovlen = run->count,
 	};
@@ -175,7 +204,8 @@ static void account_run(struct udp_xport *u, unsigned int r, int n, bool ok)
 	/* IP datagram bytes, as in raw mode, where @n includes headers */
 	u->stats.bytes_sent +=
 		(uint64_t)n +
-		(u->gso ? run->count * (IPV4_HDR_LEN + UDP_HDR_LEN) : 0);
+		(u->gso && !run->v6 ? run->count * (IPV4_HDR_LEN + UDP_HDR_LEN)
+				    : 0);
 }
 
 static void udp_flush(struct srxe_xport *t)
@@ -186,8 +216,16 @@ static void udp_flush(struct srxe_xport *t)
 	for (unsigned int r = 0; r < u->nruns; r++)
 		build_msg(u, r);
 	while (done < u->nruns) {
-		int n = sendmmsg(u->tx_fd, u->tx_msg + done, u->nruns - done,
-				 0);
+		/* Runs of one family leave together, on that family's socket.
+		 */
+		bool v6 = u->runs[done].v6;
+		unsigned int end = done + 1;
+		int n;
+
+		while (end < u->nruns && u->runs[end].v6 == v6)
+			end++;
+		n = sendmmsg(v6 ? u->tx6_fd : u->tx_fd, u->tx_msg + done,
+			     end - done, 0);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -213,13 +251,16 @@ static void udp_flush(struct srxe_xport *t)
  * there: the kernel gives the datagram of an unconnected UDP socket with
  * DF the ID 0, and GSO numbers the segments 0, 1, 2, ... from it.
  */
-static unsigned int join_run(struct udp_xport *u, uint32_t dst_be,
+static unsigned int join_run(struct udp_xport *u, const struct srxe_dest *dst,
 			     size_t seg_len)
 {
 	struct tx_run *run = u->nruns ? &u->runs[u->nruns - 1] : NULL;
+	uint32_t dst_be = dst->ipv4_be;
 
-	if (u->gso && run && !run->closed && run->dst_be == dst_be &&
-	    seg_len <= run->seg_len && run->count < GSO_MAX_SEGS &&
+	/* IPv6 datagrams leave one by one from the raw socket. */
+	if (u->gso && !dst->ipv6 && run && !run->v6 && !run->closed &&
+	    run->dst_be == dst_be && seg_len <= run->seg_len &&
+	    run->count < GSO_MAX_SEGS &&
 	    (size_t)(run->count + 1) * run->seg_len <= GSO_MAX_BYTES) {
 		if (seg_len < run->seg_len)
 			run->closed = true;
@@ -229,7 +270,10 @@ static unsigned int join_run(struct udp_xport *u, uint32_t dst_be,
 	*run = (struct tx_run){ .dst_be = dst_be,
 				.seg_len = (uint16_t)seg_len,
 				.first = (uint8_t)u->tx_count,
-				.count = 1 };
+				.count = 1,
+				.v6 = dst->ipv6 };
+	if (dst->ipv6)
+		memcpy(run->dst6, dst->ip6, 16);
 	return 0;
 }
 
@@ -240,10 +284,12 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 	uint32_t pad = srxe_pad_len(pkt->payload_len);
 	size_t udp_len = UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len + pad +
 			 SRXE_ICRC_LEN;
+	size_t ip_len = dst->ipv6 ? IPV6_HDR_LEN : IPV4_HDR_LEN;
+	bool gso = u->gso && !dst->ipv6;
 	uint8_t *ip, *udp;
 	unsigned int slot, idx;
 
-	if (IPV4_HDR_LEN + udp_len > UDP_BUF_LEN) {
+	if (ip_len + udp_len > UDP_BUF_LEN || (dst->ipv6 && u->tx6_fd < 0)) {
 		u->stats.tx_errors++;
 		return false;
 	}
@@ -251,35 +297,38 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 		udp_flush(t);
 	slot = u->tx_count;
 	ip = u->tx_buf[slot];
-	udp = ip + IPV4_HDR_LEN;
+	udp = ip + ip_len;
 	memcpy(udp + UDP_HDR_LEN, pkt->hdr, pkt->hdr_len);
 	if (!srxe_tx_gather(udp + UDP_HDR_LEN + pkt->hdr_len, pkt)) {
 		u->stats.tx_errors++;
 		return false;
 	}
 	memset(udp + UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len, 0, pad);
-	idx = join_run(u, dst->ipv4_be, udp_len - UDP_HDR_LEN);
+	idx = join_run(u, dst, udp_len - UDP_HDR_LEN);
 	u->tx_count++;
 	/* The headers as the kernel will send them, which the ICRC covers
-	 * (gso mode: the socket's port 4791 and the ID it will get). */
-	/* Multicast: the AH's hop limit bounds how far it goes (0: this
-	 * host only, the kernel still loops it back), as rxe does. */
-	build_ipv4(u, ip, dst->ipv4_be, udp_len,
-		   u->gso ? (uint16_t)idx : next_ip_id(u),
-		   srxe_ipv4_is_mcast(dst->ipv4_be) ? dst->hop_limit
-						    : IPV4_TTL);
+	 * (gso mode: the socket's port 4791 and the ID it will get; IPv6
+	 * has no ID).  Multicast: the AH's hop limit is the TTL (iphdr.h). */
+	srxe_ip_hdr_build(ip, &u->eng->cfg, dst, udp_len,
+			  gso ? (uint16_t)idx
+			      : (dst->ipv6 ? 0 : next_ip_id(u)));
 	build_udp(udp,
-		  u->gso ? SRXE_ROCE_UDP_PORT : srxe_udp_src_port(pkt->src_qpn),
+		  gso ? SRXE_ROCE_UDP_PORT : srxe_udp_src_port(pkt->src_qpn),
 		  udp_len);
-	srxe_icrc_seal(ip, IPV4_HDR_LEN, udp, udp_len);
-	srxe_cap_wire(u->eng, ip, IPV4_HDR_LEN + udp_len, false);
+	srxe_icrc_seal(ip, ip_len, udp, udp_len);
+	/* IPv6 wants a real UDP checksum (RFC 8200; a zero one is dropped
+	 * by receivers that do not opt in).  It covers the ICRC, which
+	 * masks it, so it comes last. */
+	if (dst->ipv6)
+		srxe_put_be16(udp + 6, srxe_udp6_checksum(ip, udp, udp_len));
+	srxe_cap_wire(u->eng, ip, ip_len + udp_len, false);
 
-	if (u->gso) {
+	if (gso) {
 		u->tx_iov[slot].iov_base = udp + UDP_HDR_LEN;
 		u->tx_iov[slot].iov_len = udp_len - UDP_HDR_LEN;
 	} else {
 		u->tx_iov[slot].iov_base = ip;
-		u->tx_iov[slot].iov_len = IPV4_HDR_LEN + udp_len;
+		u->tx_iov[slot].iov_len = ip_len + udp_len;
 	}
 	return true;
 }
@@ -291,33 +340,51 @@ static void rx_drop(struct udp_xport *u, enum srxe_rx_reason reason)
 	u->stats.rx_drops[reason]++;
 }
 
-int srxe_udp_rx_datagram(struct srxe_engine *eng, uint32_t local_ipv4_be,
-			 const uint8_t *ip, size_t len, struct srxe_pkt *pkt)
+int srxe_udp_rx_datagram(struct srxe_engine *eng, const uint8_t *ip, size_t len,
+			 struct srxe_pkt *pkt)
 {
+	const struct srxe_engine_config *cfg = &eng->cfg;
 	enum srxe_rx_reason reason;
 	struct srxe_sg chunk;
-	uint32_t src_be, dst_be;
 	size_t ihl;
+	bool ours;
 
-	if (len < IPV4_HDR_LEN || ip[0] >> 4 != 4)
+	if (len < 1)
 		return SRXE_RX_BAD_IP;
-	ihl = (size_t)(ip[0] & 0x0f) * 4;
+	switch (ip[0] >> 4) {
+	case 4:
+		if (len < IPV4_HDR_LEN)
+			return SRXE_RX_BAD_IP;
+		ihl = (size_t)(ip[0] & 0x0f) * 4;
+		break;
+	case 6:
+		ihl = IPV6_HDR_LEN;
+		break;
+	default:
+		return SRXE_RX_BAD_IP;
+	}
 	if (ihl < IPV4_HDR_LEN || ihl > len)
 		return SRXE_RX_BAD_IP;
 	reason = srxe_decode_udp(ip, ihl, ip + ihl, len - ihl, pkt);
 	if (reason != SRXE_RX_OK)
 		return reason;
-	memcpy(&src_be, ip + 12, 4);
-	memcpy(&dst_be, ip + 16, 4);
-	if (srxe_ipv4_is_mcast(dst_be)) {
-		if (!srxe_mcast_ipv4_joined(eng, dst_be))
+	if (ip[0] >> 4 == 6) {
+		ours = cfg->ipv6 &&
+		       !memcmp(ip + SRXE_IPV6_DST_OFF, cfg->ipv6_ll, 16);
+	} else {
+		uint32_t dst_be;
+
+		memcpy(&dst_be, ip + 16, 4);
+		if (srxe_ipv4_is_mcast(dst_be) &&
+		    !srxe_mcast_ipv4_joined(eng, dst_be))
 			return SRXE_UDP_RX_OTHER_GROUP;
-	} else if (dst_be != local_ipv4_be) {
-		return SRXE_UDP_RX_NOT_FOR_US;
+		ours = dst_be == cfg->ipv4_be || srxe_ipv4_is_mcast(dst_be);
 	}
+	if (!ours)
+		return SRXE_UDP_RX_NOT_FOR_US;
 	chunk.addr = (void *)pkt->payload;
 	chunk.len = pkt->payload_len;
-	srxe_eng_rx(eng, pkt, &chunk, pkt->payload_len ? 1 : 0, src_be, dst_be);
+	srxe_eng_rx(eng, pkt, &chunk, pkt->payload_len ? 1 : 0);
 	return SRXE_RX_OK;
 }
 
@@ -327,7 +394,7 @@ static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
 	int ret;
 
 	srxe_cap_wire(u->eng, ip, len, true);
-	ret = srxe_udp_rx_datagram(u->eng, u->ipv4_be, ip, len, &pkt);
+	ret = srxe_udp_rx_datagram(u->eng, ip, len, &pkt);
 	if (ret == SRXE_RX_OK) {
 		u->stats.pkts_recv++;
 		u->stats.bytes_recv += len;
@@ -404,10 +471,74 @@ static void rx_packet(struct udp_xport *u, uint8_t *buf, size_t len)
 		rx_drop(u, SRXE_RX_BAD_UDP);
 }
 
+/*
+ * One IPv6 datagram from the UDP socket, @n UDP payload bytes at
+ * rx_buf[i] + RX6_HDR_ROOM.  The socket does not show the IPv6 and UDP
+ * headers, but everything the ICRC covers in them is known: the
+ * addresses (sender from the socket address, ours), payload length and
+ * next header (no extension headers: RoCEv2 has none), the ports and the
+ * UDP length; traffic class, flow label and hop limit (masked by the
+ * ICRC, but a UD receive's GRH shows them) come as ancillary data.  The
+ * UDP checksum, which the kernel verified and the ICRC masks, is left 0.
+ * The headers are written back in front of the payload, and the datagram
+ * takes the same path as an IPv4 one.
+ */
+static void rx6_one(struct udp_xport *u, unsigned int i, size_t n)
+{
+	struct msghdr *mh = &u->rx6_msg[i].msg_hdr;
+	const struct sockaddr_in6 *from = &u->rx6_from[i];
+	uint8_t *ip = u->rx_buf[i], *udp = ip + IPV6_HDR_LEN;
+	uint32_t flow = 0;
+	int hop = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != IPPROTO_IPV6)
+			continue;
+		if (c->cmsg_type == IPV6_FLOWINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(flow)))
+			memcpy(&flow, CMSG_DATA(c), sizeof(flow));
+		else if (c->cmsg_type == IPV6_HOPLIMIT &&
+			 c->cmsg_len >= CMSG_LEN(sizeof(hop)))
+			memcpy(&hop, CMSG_DATA(c), sizeof(hop));
+	}
+	/* flow info: traffic class and flow label, network order */
+	srxe_put_be32(ip, 6u << 28 | (ntohl(flow) & 0x0fffffffu));
+	srxe_put_be16(ip + 4, (uint16_t)(UDP_HDR_LEN + n));
+	ip[6] = IPPROTO_UDP;
+	ip[7] = (uint8_t)hop;
+	memcpy(ip + SRXE_IPV6_SRC_OFF, &from->sin6_addr, 16);
+	memcpy(ip + SRXE_IPV6_DST_OFF, u->eng->cfg.ipv6_ll, 16);
+	memcpy(udp, &from->sin6_port, 2);
+	srxe_put_be16(udp + 2, SRXE_ROCE_UDP_PORT);
+	srxe_put_be16(udp + 4, (uint16_t)(UDP_HDR_LEN + n));
+	srxe_put_be16(udp + 6, 0);
+	rx_one(u, ip, RX6_HDR_ROOM + n);
+}
+
+static unsigned int udp_poll6(struct udp_xport *u)
+{
+	int n;
+
+	for (int i = 0; i < RX_BATCH; i++) {
+		/* recvmmsg() rewrote them last time */
+		u->rx6_msg[i].msg_hdr.msg_namelen = sizeof(u->rx6_from[i]);
+		u->rx6_msg[i].msg_hdr.msg_controllen = sizeof(u->rx6_ctl[i]);
+	}
+	n = recvmmsg(u->xport.rx_fd6, u->rx6_msg, RX_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		if (u->rx6_msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			u->stats.rx_truncated++;
+		else
+			rx6_one(u, (unsigned int)i, u->rx6_msg[i].msg_len);
+	}
+	return n > 0 ? (unsigned int)n : 0;
+}
+
 static unsigned int udp_poll(struct srxe_xport *t)
 {
 	struct udp_xport *u = t->priv;
 	int n = recvmmsg(t->rx_fd, u->rx_msg, RX_BATCH, MSG_DONTWAIT, NULL);
+	unsigned int done = n > 0 ? (unsigned int)n : 0;
 
 	for (int i = 0; i < n; i++) {
 		size_t len = u->rx_msg[i].msg_len;
@@ -419,7 +550,10 @@ static unsigned int udp_poll(struct srxe_xport *t)
 		else
 			rx_one(u, u->rx_buf[i], len);
 	}
-	return n > 0 ? (unsigned int)n : 0;
+	/* The IPv4 batch is done with rx_buf: the IPv6 one may reuse it. */
+	if (t->rx_fd6 >= 0)
+		done += udp_poll6(u);
+	return done;
 }
 
 /* ---- sockets ---- */
@@ -644,6 +778,61 @@ static int open_gso(struct udp_xport *u)
 	return 0;
 }
 
+/*
+ * IPv6 receive: a UDP socket bound to [link-local%netdev]:4791.  Unlike
+ * IPv4 it needs no raw socket: the ICRC covers no IPv6 field the socket
+ * hides (rx6_one).  Bound with freebind, so a link-local address still in
+ * duplicate address detection can be bound (it receives once DAD is
+ * over); zero UDP checksums (RFC 6936 tunnels) are accepted.
+ */
+static int open_rx6(struct udp_xport *u, const char **why)
+{
+	const struct srxe_engine_config *cfg = &u->eng->cfg;
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_port = htons(SRXE_ROCE_UDP_PORT),
+				  .sin6_scope_id = cfg->ifindex };
+	int on = 1;
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	u->xport.rx_fd6 = fd;
+	if (fd < 0) {
+		*why = "cannot open the IPv6 UDP socket";
+		return -errno;
+	}
+	memcpy(&a.sin6_addr, cfg->ipv6_ll, 16);
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof(on)) ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_FLOWINFO, &on, sizeof(on)) ||
+	    setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_RX, &on, sizeof(on))) {
+		*why = "cannot set the IPv6 UDP socket's options";
+		return -errno;
+	}
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof(on)))
+		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on));
+	if (bind(fd, (const struct sockaddr *)&a, sizeof(a))) {
+		*why = "cannot bind UDP port 4791 of the device's IPv6 "
+		       "link-local address (another device on it?)";
+		return -errno;
+	}
+	grow_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+	return 0;
+}
+
+/* IPv6 send: srxe writes the IPv6 header (traffic class, flow label, hop
+ * limit of the AV; the ICRC is sealed over it) and the UDP header (rxe's
+ * source port) itself, on an IPPROTO_RAW socket (header included). */
+static int open_tx6(struct udp_xport *u, const char **why)
+{
+	u->tx6_fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (u->tx6_fd < 0) {
+		*why = "cannot open the raw IPv6 send socket (needs "
+		       "CAP_NET_RAW)";
+		return -errno;
+	}
+	grow_buffer(u->tx6_fd, SO_SNDBUFFORCE, SO_SNDBUF);
+	return 0;
+}
+
 static void init_msgs(struct udp_xport *u)
 {
 	for (int i = 0; i < RX_BATCH; i++) {
@@ -652,6 +841,16 @@ static void init_msgs(struct udp_xport *u)
 		u->rx_msg[i].msg_hdr = (struct msghdr){
 			.msg_iov = &u->rx_iov[i],
 			.msg_iovlen = 1,
+		};
+		u->rx6_iov[i].iov_base = u->rx_buf[i] + RX6_HDR_ROOM;
+		u->rx6_iov[i].iov_len = RX_BUF_LEN - RX6_HDR_ROOM;
+		u->rx6_msg[i].msg_hdr = (struct msghdr){
+			.msg_name = &u->rx6_from[i],
+			.msg_namelen = sizeof(u->rx6_from[i]),
+			.msg_iov = &u->rx6_iov[i],
+			.msg_iovlen = 1,
+			.msg_control = u->rx6_ctl[i].buf,
+			.msg_controllen = sizeof(u->rx6_ctl[i]),
 		};
 	}
 }
@@ -671,13 +870,14 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 	}
 	u->eng = eng;
 	u->ipv4_be = ipv4_be;
-	u->tx_fd = u->port_fd = -1;
+	u->tx_fd = u->port_fd = u->tx6_fd = -1;
 	u->xport = (struct srxe_xport){
 		.name = "udp",
 		.xmit = udp_xmit,
 		.poll = udp_poll,
 		.flush = udp_flush,
 		.rx_fd = -1,
+		.rx_fd6 = -1,
 		.priv = u,
 	};
 	init_msgs(u);
@@ -687,6 +887,11 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 		ret = open_rx(u, why);
 		if (!ret)
 			ret = open_tx(u, why);
+	}
+	if (!ret && eng->cfg.ipv6) {
+		ret = open_rx6(u, why);
+		if (!ret)
+			ret = open_tx6(u, why);
 	}
 	if (ret) {
 		srxe_udp_transport_close(&u->xport);
@@ -705,6 +910,10 @@ void srxe_udp_transport_close(struct srxe_xport *t)
 	u = t->priv;
 	if (t->rx_fd >= 0)
 		close(t->rx_fd);
+	if (t->rx_fd6 >= 0)
+		close(t->rx_fd6);
+	if (u->tx6_fd >= 0)
+		close(u->tx6_fd);
 	if (u->tx_fd >= 0 && u->tx_fd != u->port_fd)
 		close(u->tx_fd);
 	if (u->port_fd >= 0)
@@ -725,4 +934,5 @@ void srxe_udp_transport_stats(const struct srxe_xport *t,
 	const struct udp_xport *u = t->priv;
 
 	*out = u->stats;
+	out->ipv6 = t->rx_fd6 >= 0;
 }

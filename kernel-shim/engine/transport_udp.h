@@ -86,16 +86,17 @@ void srxe_udp_transport_stats(const struct srxe_xport *t,
 #define SRXE_UDP_RX_OTHER_GROUP (-2)
 
 /*
- * The receive path of one IPv4 datagram that starts at its IP header:
- * IPv4 checks, srxe_decode_udp() with the ICRC, the destination check
- * against @local_ipv4_be, then srxe_eng_rx() (engine lock held by the
- * caller as for any transport).  Returns SRXE_RX_OK when the packet went
- * to the engine, the enum srxe_rx_reason it was dropped for,
- * SRXE_UDP_RX_NOT_FOR_US or SRXE_UDP_RX_OTHER_GROUP.  *@pkt is the parse (valid
- * unless a drop).
+ * The receive path of one datagram that starts at its IP header (IPv4,
+ * or a 40-byte IPv6 header without extension headers): IP checks,
+ * srxe_decode_udp() with the ICRC, the destination check against the
+ * device's addresses (eng->cfg: ipv4_be, ipv6_ll), then srxe_eng_rx()
+ * (engine lock held by the caller as for any transport).  Returns
+ * SRXE_RX_OK when the packet went to the engine, the enum srxe_rx_reason
+ * it was dropped for, SRXE_UDP_RX_NOT_FOR_US or SRXE_UDP_RX_OTHER_GROUP.  *@pkt is the parse
+ * (valid unless a drop).
  */
-int srxe_udp_rx_datagram(struct srxe_engine *eng, uint32_t local_ipv4_be,
-			 const uint8_t *ip, size_t len, struct srxe_pkt *pkt);
+int srxe_udp_rx_datagram(struct srxe_engine *eng, const uint8_t *ip, size_t len,
+			 struct srxe_pkt *pkt);
 
 /*
  * Whether multicast works on this transport: raw mode only.  gso mode's

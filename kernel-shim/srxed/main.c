@@ -28,18 +28,20 @@ static void raise_fd_limit(void)
 
 static void log_device(const struct srxed *d)
 {
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN] = "none";
 
 	inet_ntop(AF_INET, &d->cfg.ipv4_be, ip, sizeof(ip));
-	log_info("srxed %d: device %s ip %s netdev %s (mtu %u) node_guid "
-		 "%016llx translation %s max-clients %u max-reg-bytes %llu "
-		 "max-mrs %u max-qp %u max-cq %u max-mr %u",
-		 (int)getpid(), d->cfg.name, ip, d->cfg.netdev,
-		 d->dev.netdev_mtu, (unsigned long long)d->dev.node_guid,
-		 d->cfg.translation == SRXE_TRANSLATION_MTT ? "mtt"
-							    : "shortcut",
-		 d->cfg.max_clients, (unsigned long long)d->cfg.max_reg_bytes,
-		 d->cfg.max_mrs, d->cfg.max_qp, d->cfg.max_cq, d->cfg.max_mr);
+	if (d->cfg.has_ipv6)
+		inet_ntop(AF_INET6, d->cfg.ipv6_ll, ip6, sizeof(ip6));
+	log_info(
+		"srxed %d: device %s ip %s ip6 %s netdev %s (mtu %u) node_guid "
+		"%016llx translation %s max-clients %u max-reg-bytes %llu "
+		"max-mrs %u max-qp %u max-cq %u max-mr %u",
+		(int)getpid(), d->cfg.name, ip, ip6, d->cfg.netdev,
+		d->dev.netdev_mtu, (unsigned long long)d->dev.node_guid,
+		d->cfg.translation == SRXE_TRANSLATION_MTT ? "mtt" : "shortcut",
+		d->cfg.max_clients, (unsigned long long)d->cfg.max_reg_bytes,
+		d->cfg.max_mrs, d->cfg.max_qp, d->cfg.max_cq, d->cfg.max_mr);
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,7 @@ enum {
 	OPT_NAME = 256,
 	OPT_RUNDIR,
 	OPT_IP,
+	OPT_IP6,
 	OPT_NETDEV,
 	OPT_TRANSLATION,
 	OPT_MAX_CLIENTS,
@@ -29,6 +30,7 @@ static const struct option long_opts[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "rundir", required_argument, NULL, OPT_RUNDIR },
 	{ "ip", required_argument, NULL, OPT_IP },
+	{ "ip6", required_argument, NULL, OPT_IP6 },
 	{ "netdev", required_argument, NULL, OPT_NETDEV },
 	{ "translation", required_argument, NULL, OPT_TRANSLATION },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
@@ -48,7 +50,8 @@ void srxed_usage(FILE *out)
 	fprintf(out,
 		"Usage: srxed --name NAME --rundir DIR --ip A.B.C.D --netdev "
 		"IF\n"
-		"             [--translation shortcut|mtt] [--max-clients N]\n"
+		"             [--ip6 fe80::X] [--translation shortcut|mtt]\n"
+		"             [--max-clients N]\n"
 		"             [--max-reg-bytes BYTES] [--max-mrs N]\n"
 		"             [--max-qp N] [--max-cq N] [--max-mr N]\n"
 		"             [--foreground] [--verbose]\n"
@@ -66,6 +69,9 @@ void srxed_usage(FILE *out)
 		"missing\n"
 		"                       (required)\n"
 		"  --ip A.B.C.D         device IPv4 address, GID 1 (required)\n"
+		"  --ip6 fe80::X        the netdev's IPv6 link-local address,\n"
+		"                       GID 0 (RoCEv2 over IPv6 with the\n"
+		"                       netdev as scope); none: no IPv6\n"
 		"  --netdev IF          netdev whose MAC and MTU the device\n"
 		"                       takes (/sys/class/net/IF) (required)\n"
 		"  --translation MODE   shortcut (default) or mtt\n"
@@ -158,6 +164,13 @@ static int apply(int opt, const char *arg, struct srxed_config *cfg, char *err,
 		if (inet_pton(AF_INET, arg, &a) != 1)
 			goto bad;
 		cfg->ipv4_be = a.s_addr;
+		return 0;
+	case OPT_IP6:
+		/* Link-local only: the scope is the netdev (docs/ipv6.md). */
+		if (inet_pton(AF_INET6, arg, cfg->ipv6_ll) != 1 ||
+		    cfg->ipv6_ll[0] != 0xfe || (cfg->ipv6_ll[1] & 0xc0) != 0x80)
+			goto bad;
+		cfg->has_ipv6 = true;
 		return 0;
 	case OPT_NETDEV:
 		if (!*arg || strlen(arg) >= sizeof(cfg->netdev) ||

@@ -24,6 +24,10 @@ struct srxed_config {
 	char rundir[PATH_MAX];
 	char netdev[IF_NAMESIZE];
 	uint32_t ipv4_be;
+	/* --ip6: the netdev's IPv6 link-local address that `srxe up`
+	 * published as GID 0; without it the device has no IPv6. */
+	bool has_ipv6;
+	uint8_t ipv6_ll[16];
 	enum srxe_translation translation;
 	unsigned int max_clients; /* connections served at once */
 	uint64_t max_reg_bytes;	  /* per client context: slab size */

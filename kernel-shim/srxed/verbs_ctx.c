@@ -48,7 +48,7 @@ void srxed_qp_limits(struct srxe_qp_limits *lim)
 	lim->max_rd_atomic = SRXED_MAX_RD_ATOM;
 	lim->max_dest_rd_atomic = SRXED_MAX_RD_ATOM;
 	lim->pkey_tbl_len = 1;
-	lim->gid_tbl_len = SRXE_GID_TBL_LEN;
+	lim->gid_tbl_len = SRXE_GID_COUNT; /* the populated entries */
 }
 
 int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
@@ -68,6 +68,16 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 	sigset_t all, old;
 	int ret;
 
+	if (d->cfg.has_ipv6) {
+		cfg.ipv6 = true;
+		memcpy(cfg.ipv6_ll, d->cfg.ipv6_ll, sizeof(cfg.ipv6_ll));
+		if (!cfg.ifindex) {
+			log_warn("netdev %s has no ifindex: no IPv6",
+				 d->cfg.netdev);
+			cfg.ipv6 = false;
+		}
+	}
+
 	/*
 	 * Engine threads inherit the mask: with every signal blocked they
 	 * never take the SIGTERM/SIGINT the control plane waits for.
@@ -75,6 +85,14 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	ret = srxe_engine_start(&cfg, &d->engine, &why);
+	if (ret && cfg.ipv6) {
+		/* IPv4 keeps working when only IPv6 cannot be had (the
+		 * port of the link-local address is taken). */
+		log_warn("no RoCEv2 over IPv6: %s (%s); IPv4 only",
+			 why ? why : "no reason given", strerror(-ret));
+		cfg.ipv6 = false;
+		ret = srxe_engine_start(&cfg, &d->engine, &why);
+	}
 	if (ret) {
 		/* Same-host verbs still work without the wire (no
 		 * CAP_NET_RAW, or another device holds the address). */
@@ -96,7 +114,7 @@ static void wire_status(struct srxed *d, struct srxe_status_resp *st)
 
 	if (!srxe_engine_wire_stats(d->engine, &w))
 		return;
-	st->wire = 1;
+	st->wire = 1 | (w.ipv6 ? SRXE_STATUS_WIRE_IPV6 : 0);
 	st->wire_pkts_sent = w.pkts_sent;
 	st->wire_bytes_sent = w.bytes_sent;
 	st->wire_pkts_recv = w.pkts_recv;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer target: one received RoCEv2 datagram (or a short burst of
- * them) through the whole receive path of the wire transport -- IPv4
- * checks, srxe_decode_udp() with its ICRC check, the destination address
+ * them) through the whole receive path of the wire transport -- IPv4 or
+ * IPv6 checks, srxe_decode_udp() with its ICRC check, the destination address
  * check, then srxe_eng_rx() into a real engine whose context holds RC, UC
  * and UD QPs in RTS with registered memory and posted receive WQEs, and an
  * RC requester with SEND, WRITE, READ and two atomics waiting for their
@@ -88,6 +88,7 @@ static struct w_mem w_mem[2]; /* shortcut, MTT */
 static uint8_t *w_arena;
 static int w_db = -1;
 static uint32_t w_ipv4;
+static const uint8_t w_ipv6[16] = FUZZ_RX_IPV6;
 static bool trace; /* FUZZ_TRACE=1: what happened to each datagram */
 
 static const uint32_t w_qpn[W_NQP] = { 0x11, 0x12, 0x13, 0x14 };
@@ -145,6 +146,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	trace = getenv("FUZZ_TRACE") != NULL;
 	w_ipv4 = inet_addr(W_IP);
 	cfg.ipv4_be = w_ipv4;
+	/* IPv6 too: the target has a link-local address (GID 0). */
+	cfg.ipv6 = true;
+	memcpy(cfg.ipv6_ll, w_ipv6, 16);
+	cfg.ifindex = 1;
 	if (srxe_engine_start(&cfg, &w_eng, &why))
 		die("engine", why);
 	mem_init(&w_mem[0], SRXE_MEM_SHORTCUT, 1);
@@ -423,9 +428,12 @@ static uint8_t *bth_of(uint8_t *ip, size_t len, size_t *ihl_out)
 {
 	size_t ihl;
 
-	if (len < 20 || ip[0] >> 4 != 4)
+	if (len >= 40 && ip[0] >> 4 == 6)
+		ihl = 40;
+	else if (len < 20 || ip[0] >> 4 != 4)
 		return NULL;
-	ihl = (size_t)(ip[0] & 0x0f) * 4;
+	else
+		ihl = (size_t)(ip[0] & 0x0f) * 4;
 	if (ihl < 20 || len < ihl + 8 + 12 + 4)
 		return NULL;
 	*ihl_out = ihl;
@@ -459,7 +467,10 @@ static void steer_qp(uint8_t *ip, uint8_t *bth)
 		i = (int)(dqpn % W_NQP);
 	}
 	srxe_put_be24(bth + 5, w_qpn[i]);
-	memcpy(ip + 16, &w_ipv4, 4);
+	if (ip[0] >> 4 == 6)
+		memcpy(ip + 24, w_ipv6, 16);
+	else
+		memcpy(ip + 16, &w_ipv4, 4);
 }
 
 static void fix_keys(struct w_input *in, uint8_t *bth, size_t room)
@@ -509,14 +520,19 @@ static void fix_psn(struct w_input *in, uint8_t *bth)
 	srxe_put_be24(bth + 9, psn & 0xffffff);
 }
 
-/* IPv4 header, UDP length/port and ICRC as a sender would make them. */
+/* IP header, UDP length/port and ICRC as a sender would make them. */
 static void fix_lengths_icrc(uint8_t *ip, size_t len, size_t ihl)
 {
 	uint8_t *udp = ip + ihl;
 
-	srxe_put_be16(ip + 2, (uint16_t)len);
-	srxe_put_be16(ip + 6, 0x4000); /* DF, not a fragment */
-	ip[9] = 17;
+	if (ip[0] >> 4 == 6) {
+		srxe_put_be16(ip + 4, (uint16_t)(len - ihl));
+		ip[6] = 17; /* next header UDP, no extension headers */
+	} else {
+		srxe_put_be16(ip + 2, (uint16_t)len);
+		srxe_put_be16(ip + 6, 0x4000); /* DF, not a fragment */
+		ip[9] = 17;
+	}
 	srxe_put_be16(udp + 2, 4791);
 	srxe_put_be16(udp + 4, (uint16_t)(len - ihl));
 	srxe_icrc_seal(ip, ihl, udp, len - ihl);
@@ -527,7 +543,9 @@ static void fix_up(struct w_input *in, uint8_t mode, uint8_t *ip, size_t len)
 	size_t ihl;
 	uint8_t *bth;
 
+	/* An IPv6 header stays one; anything else becomes IPv4. */
 	if ((mode & FUZZ_RX_FIX_ICRC) && len >= 20 &&
+	    !(ip[0] >> 4 == 6 && len >= 40) &&
 	    (ip[0] >> 4 != 4 || (ip[0] & 0x0f) < 5))
 		ip[0] = 0x45;
 	bth = bth_of(ip, len, &ihl);
@@ -546,10 +564,10 @@ static void fix_up(struct w_input *in, uint8_t mode, uint8_t *ip, size_t len)
 /* ---- the receive path ---- */
 
 /* The wire transport's own receive path (transport_udp.h). */
-static void rx_ipv4(const uint8_t *ip, size_t len)
+static void rx_ip(const uint8_t *ip, size_t len)
 {
 	struct srxe_pkt pkt;
-	int ret = srxe_udp_rx_datagram(w_eng, w_ipv4, ip, len, &pkt);
+	int ret = srxe_udp_rx_datagram(w_eng, ip, len, &pkt);
 
 	if (!trace)
 		return;
@@ -565,25 +583,20 @@ static void rx_ipv4(const uint8_t *ip, size_t len)
 			ret ? 0 : pkt.psn);
 }
 
-/* An Ethernet frame: IPv4 goes the wire's way; IPv6 (which the wire
- * transport does not receive yet) through the decoder only. */
+/* An Ethernet frame: IPv4 and IPv6 go the wire's way. */
 static void rx_frame(struct w_input *in, uint8_t mode, uint8_t *f, size_t len)
 {
 	struct srxe_frame_view v;
-	struct srxe_pkt pkt;
 	uint8_t *ip;
 
 	if (srxe_frame_locate_eth(f, len, &v))
 		return;
 	ip = f + (v.ip - f);
-	if (v.ip_len == 40) {
-		srxe_decode_udp(v.ip, v.ip_len, v.udp, v.udp_len, &pkt);
-		return;
-	}
-	/* The IP datagram as the raw socket would deliver it. */
+	/* The IP datagram as the raw (IPv4) or the UDP socket (IPv6, whose
+	 * headers transport_udp.c writes back) would deliver it. */
 	len = (size_t)(v.udp - v.ip) + v.udp_len;
 	fix_up(in, mode, ip, len);
-	rx_ipv4(ip, len);
+	rx_ip(ip, len);
 }
 
 static void rx_one(struct w_input *in, uint8_t mode, const uint8_t *p,
@@ -598,7 +611,7 @@ static void rx_one(struct w_input *in, uint8_t mode, const uint8_t *p,
 		rx_frame(in, mode, buf, len);
 	} else {
 		fix_up(in, mode, buf, len);
-		rx_ipv4(buf, len);
+		rx_ip(buf, len);
 	}
 	free(buf);
 }

@@ -31,4 +31,12 @@ enum fuzz_rx_mode {
 	FUZZ_RX_NO_RECV = 1u << 7,
 };
 
+/* The target device's IPv6 link-local address (its GID 0); IPv6 seeds
+ * are addressed to it. */
+#define FUZZ_RX_IPV6                                                           \
+	{                                                                      \
+		0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x02, 0x00, 0x5e, 0xff, 0xfe,    \
+			0x00, 0x53, 0x01                                       \
+	}
+
 #endif

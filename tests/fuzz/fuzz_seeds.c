@@ -9,7 +9,8 @@
  * every fix-up on (steered to the target's QPs, so they reach the
  * responder and completer) -- plus every run of three consecutive frames
  * as one FUZZ_RX_MULTI input, in both translation modes, some with no
- * receive WQEs posted.
+ * receive WQEs posted; and the first frame of every opcode moved into an
+ * IPv6 packet to the target's link-local address (rx_seeds_v6).
  * CTL_DIR: one valid request of every opcode on an open context, and
  * conversations that create, use and destroy each kind of object.
  *
@@ -17,12 +18,15 @@
  * fuzzing found, minimised with libFuzzer's -merge=1 (docs/fuzzing.md).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_ctl.h"
 #include "fuzz_rx.h"
+#include "icrc.h"
+#include "netframe.h"
 #include "pcap.h"
 #include "srxe/proto.h"
 
@@ -229,6 +233,58 @@ static void awf_seeds(const char *dir)
 		awf_frame(&one, OP_READ_RESPONSE_ONLY, 0, 0, 0, 0);
 		put_record(&b, one.b, one.n);
 		save(dir, "awf-run3", &b);
+	}
+}
+
+/*
+ * IPv6 seeds: the first frame of every BTH opcode, moved into an IPv6
+ * packet (link-local source, the target's GID 0 as destination, ICRC
+ * sealed over the IPv6 header), as captured ("v6raw": valid as it is)
+ * and with every fix-up ("v6fixed").  The receive path's IPv6 branch
+ * starts from real packets too.
+ */
+static void rx_seeds_v6(const struct frames *fr, const char *dir)
+{
+	static const uint8_t src[16] = { 0xfe, 0x80, [8] = 0x02, 0x00, 0x5e,
+					 0xff, 0xfe, 0x00,	 0x53, 0x02 };
+	static const uint8_t dst[16] = FUZZ_RX_IPV6;
+	bool seen[256] = { false };
+	char name[64];
+
+	for (int i = 0; i < fr->n; i++) {
+		static const uint8_t modes[2] = { FUZZ_RX_ETH, RX_ALL };
+		struct srxe_frame_view v;
+		uint8_t f[14 + 40 + 8192];
+		size_t n;
+
+		if (srxe_frame_locate_eth(fr->data[i], fr->len[i], &v) ||
+		    v.ip_len != 20 || v.udp_len < 8 + 12 + 4 ||
+		    v.udp_len > sizeof(f) - 54 || seen[v.udp[8]])
+			continue;
+		seen[v.udp[8]] = true;
+		memcpy(f, fr->data[i], 12); /* MAC addresses */
+		f[12] = 0x86;
+		f[13] = 0xdd;
+		memset(f + 14, 0, 40);
+		f[14] = 0x60;
+		f[18] = (uint8_t)(v.udp_len >> 8);
+		f[19] = (uint8_t)v.udp_len;
+		f[20] = 17;
+		f[21] = 64;
+		memcpy(f + 22, src, 16);
+		memcpy(f + 38, dst, 16);
+		memcpy(f + 54, v.udp, v.udp_len);
+		srxe_icrc_seal(f + 14, 40, f + 54, v.udp_len);
+		n = 54 + v.udp_len;
+		for (int m = 0; m < 2; m++) {
+			struct buf b = { .n = 0 };
+
+			put(&b, &modes[m], 1);
+			put(&b, f, n);
+			snprintf(name, sizeof(name), "pcap-%03d-%s", i + 1,
+				 m ? "v6fixed" : "v6raw");
+			save(dir, name, &b);
+		}
 	}
 }
 
@@ -463,6 +519,7 @@ int main(int argc, char **argv)
 	read_pcap(argv[1], &fr);
 	rx_seeds(&fr, argv[2]);
 	awf_seeds(argv[2]);
+	rx_seeds_v6(&fr, argv[2]);
 	ctl_single(argv[3]);
 	ctl_mr(argv[3]);
 	ctl_conversations(argv[3]);

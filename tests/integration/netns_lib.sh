@@ -110,9 +110,43 @@ netns_make() {
 	fi
 	for ((i = 0; i < n; i++)); do
 		ip -n "${NS[$i]}" addr add "${ADDR[$i]}/24" dev "${VETH[$i]}"
+		((NETNS_IPV6)) && _netns_ipv6_prepare "$i" "${VETH[$i]}"
 		ip -n "${NS[$i]}" link set "${VETH[$i]}" up
 	done
 	netns_set_mtu "$mtu"
+	if ((NETNS_IPV6)); then
+		for ((i = 0; i < n; i++)); do
+			netns_wait_ll "$i" "${VETH[$i]}" >/dev/null
+		done
+	fi
+}
+
+# NETNS_IPV6=1 before netns_make: every host's interface gets an IPv6
+# link-local address (EUI-64 of its MAC) without duplicate address
+# detection, so it carries traffic at once; netns_make waits for it.
+# srxe publishes it as GID 0 (RoCEv2 over IPv6).
+NETNS_IPV6=${NETNS_IPV6:-0}
+_netns_ipv6_prepare() {
+	ip netns exec "${NS[$1]}" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=0" \
+		"net.ipv6.conf.$2.accept_dad=0" ||
+		skip "no IPv6 in the namespaces"
+	ip -n "${NS[$1]}" link set "$2" addrgenmode eui64 ||
+		skip "cannot set addrgenmode eui64 on $2"
+}
+
+# netns_wait_ll I IF: waits (up to 5 s) until IF in host I has a
+# link-local address that is not tentative, and prints it.
+netns_wait_ll() {
+	local i=$1 dev=$2 try out
+	for try in $(seq 100); do
+		out=$(ip -n "${NS[$i]}" -6 addr show dev "$dev" scope link)
+		if [[ $out == *inet6\ fe80:* && $out != *tentative* ]]; then
+			sed -nE 's|.*inet6 (fe80:[^/]*)/.*|\1|p' <<<"$out" | head -n 1
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "no usable IPv6 link-local address on $dev in ${NS[$i]}: $out"
 }
 
 # Three or more hosts: one veth per host into a bridge in a hub namespace.
@@ -226,7 +260,7 @@ netns_pair() {
 			rc=0
 			break
 		}
-		grep -qE "Couldn't connect|Unable to open file descriptor" \
+		grep -qE "Couldn.t connect|Unable to open file descriptor|failed to connect" \
 			"$cli_out" || break
 		sleep 0.2
 	done

@@ -107,6 +107,8 @@ read_bw|ib_read_bw -x 1 -F -n $ITERS -s 65536 -o 16 $m
 send_bw|ib_send_bw -x 1 -F -n $ITERS -s 65536 $m
 fadd_bw|ib_atomic_bw -x 1 -F -n $ITERS -A FETCH_AND_ADD $m
 cswap_bw|ib_atomic_bw -x 1 -F -n $ITERS -A CMP_AND_SWAP $m
+rc_pingpong_v6|ibv_rc_pingpong -g 0 -n $ITERS -s 4096 $m
+ud_pingpong_v6|ibv_ud_pingpong -g 0 -n $ITERS -s $pmtu
 EOF
 	# Memory windows (issue #10): our own verbs program, staged into the
 	# guest by guest_script.
@@ -258,6 +260,12 @@ run_direction() {
 net_up() {
 	local mtu=$1
 	"$VMDIR/net.sh" up >/dev/null || skip "cannot create the rxe-vm network"
+	# GID 0 (IPv6, the *_v6 tests): the bridge's link-local address, at
+	# once (no DAD), before srxe up publishes it.
+	in_host sysctl -qw net.ipv6.conf.rxebr0.accept_dad=0
+	in_host ip link set rxebr0 addrgenmode eui64
+	in_host ip link set rxebr0 down
+	in_host ip link set rxebr0 up
 	RXE_NETMTU=$mtu "$VMDIR/net.sh" tap "$VM" >/dev/null
 	in_host ip link set rxebr0 mtu "$mtu"
 	in_host "$SRXE" up --name "$DEV" --ip "$HOSTIP" ||
@@ -288,6 +296,10 @@ net_down() {
 	"$VMDIR/net.sh" down >/dev/null
 	if ! "$PY" "$VMDIR/icrc-check.py" "$PCAP"; then
 		FAILED+=("mtu $mtu: icrc-check.py found bad ICRCs")
+	fi
+	# IPv4 and IPv6 frames (rxe-vm's checker reads IPv4 only).
+	if ! "$PY" "$here/../tools/icrc_check.py" "$PCAP"; then
+		FAILED+=("mtu $mtu: icrc_check.py found bad ICRCs")
 	fi
 	# Wireshark's own dissector must not find anything malformed.  Its
 	# RPC-over-RDMA heuristic misreads tiny SENDs (ib_send_lat's 2 bytes,

@@ -287,8 +287,9 @@ static void qp_create_errors(struct srxe_conn *c, uint32_t pd, uint32_t cq)
 		   "no such receive CQ");
 	q = qp_req(pd, IBV_QPT_RC, cq, 7);
 	expect_err(c, create_qp(c, &q, &r), EINVAL, "bogus SRQ", "no such SRQ");
-	q = qp_req(pd, IBV_QPT_XRC_SEND, cq, 0);
-	expect_err(c, create_qp(c, &q, &r), EOPNOTSUPP, "XRC", "not supported");
+	q = qp_req(pd, IBV_QPT_RAW_PACKET, cq, 0);
+	expect_err(c, create_qp(c, &q, &r), EOPNOTSUPP, "raw packet QP",
+		   "not supported");
 	q = qp_req(pd, IBV_QPT_RC, cq, 0);
 	q.cap.max_send_wr = 16385;
 	expect_err(c, create_qp(c, &q, &r), EINVAL, "max_send_wr", "max_qp_wr");

@@ -23,7 +23,13 @@
 #include "mem/translate.h"
 #include "srxe/ring.h"
 
-#define H_IP	      "10.9.8.7"
+#define H_IP "10.9.8.7"
+/* The engine's IPv6 link-local address (its GID 0). */
+#define H_IP6                                                                  \
+	{                                                                      \
+		0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x02, 0x11, 0x22, 0xff, 0xfe,    \
+			0x33, 0x44, 0x55                                       \
+	}
 #define H_SLAB_FRAMES 2048u /* 8 MiB */
 #define H_ARENA	      (1u << 20)
 #define H_PD	      7u
@@ -79,6 +85,9 @@ static inline void h_engine_start(enum ibv_mtu mtu)
 {
 	struct srxe_engine_config cfg = {
 		.ipv4_be = h_ip(),
+		.ipv6 = true, /* GID 0: same-host IPv6 (no wire here) */
+		.ipv6_ll = H_IP6,
+		.ifindex = 1,
 		.active_mtu = mtu,
 		.threads = 1,
 		.spin_us = 200,

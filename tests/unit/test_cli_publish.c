@@ -71,6 +71,31 @@ Test(cli_publish, default_netdev_is_loopback)
 	cr_assert_gt(ni.mtu, 0);
 }
 
+/* A netdev with an IPv6 link-local address: it is GID 0, on that netdev,
+ * and GID 1 is still the IPv4 one. */
+Test(cli_publish, ipv6_link_local_is_gid0)
+{
+	static const uint8_t ll[16] = { 0xfe, 0x80, 0,	  0,	0,    0,
+					0,    0,    0x10, 0x36, 0xe0, 0xff,
+					0xfe, 0xb7, 0xd3, 0x48 };
+	struct srxe_netinfo n6 = ni;
+	char buf[128];
+
+	require_root();
+	n6.has_ipv6_ll = true;
+	memcpy(n6.ipv6_ll, ll, sizeof(ll));
+	cr_assert_eq(srxe_publish_device(&rd, "srxeu0", &n6, why, sizeof(why)),
+		     0, "%s", why);
+	read_ibdev("ports/1/gids/0", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "fe80:0000:0000:0000:1036:e0ff:feb7:d348");
+	read_ibdev("ports/1/gid_attrs/types/0", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "RoCE v2");
+	read_ibdev("ports/1/gid_attrs/ndevs/0", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "lo");
+	read_ibdev("ports/1/gids/1", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0000:0000:0000:0000:0000:ffff:7f00:0001");
+}
+
 Test(cli_publish, tree_has_what_libibverbs_reads)
 {
 	char buf[128], path[PATH_MAX + 64], expect[64];
@@ -105,11 +130,18 @@ Test(cli_publish, tree_has_what_libibverbs_reads)
 	cr_assert_str_eq(buf, expect);
 	read_ibdev("ports/1/gids/1", buf, sizeof(buf));
 	cr_assert_str_eq(buf, "0000:0000:0000:0000:0000:ffff:7f00:0001");
+	/* lo has no IPv6 link-local address: GID 0 is the IPv4-mapped GID
+	 * as well (it carries traffic; an fe80:: one would not). */
+	cr_assert(!ni.has_ipv6_ll);
 	read_ibdev("ports/1/gids/0", buf, sizeof(buf));
-	cr_assert(!strncmp(buf, "fe80:0000:0000:0000:", 20), "%s", buf);
-	read_ibdev("ports/1/gid_attrs/types/1", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0000:0000:0000:0000:0000:ffff:7f00:0001");
+	read_ibdev("ports/1/gid_attrs/types/0", buf, sizeof(buf));
 	cr_assert_str_eq(buf, "RoCE v2");
 	read_ibdev("ports/1/gid_attrs/ndevs/0", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "lo");
+	read_ibdev("ports/1/gid_attrs/types/1", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "RoCE v2");
+	read_ibdev("ports/1/gid_attrs/ndevs/1", buf, sizeof(buf));
 	cr_assert_str_eq(buf, "lo");
 	read_ibdev("ports/1/state", buf, sizeof(buf));
 	cr_assert_str_eq(buf, "4: ACTIVE");

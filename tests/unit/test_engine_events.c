@@ -71,7 +71,7 @@ static void inject(struct srxe_pkt *pkt)
 {
 	srxe_engine_lock(h_eng);
 	pkt->psn = qb.qp->resp.epsn;
-	srxe_eng_rx(h_eng, pkt, NULL, 0, h_ip(), h_ip());
+	srxe_eng_rx(h_eng, pkt, NULL, 0);
 	srxe_engine_unlock(h_eng);
 }
 

@@ -578,6 +578,80 @@ Test(engine_ud, grh_and_qkey, .init = setup, .fini = teardown)
 	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
 }
 
+/*
+ * RoCEv2 over IPv6 through the same-host path: an AV on the device's own
+ * link-local GID.  The receive gets the 40-byte IPv6 header as its GRH,
+ * as kernel rxe writes it: version 6, the AV's traffic class, flow label
+ * (masked to 20 bits) and hop limit, payload length = the UDP datagram,
+ * next header UDP, source and destination the link-local address.
+ */
+Test(engine_ud, grh_ipv6, .init = setup, .fini = teardown)
+{
+	static const uint8_t ll[16] = H_IP6;
+	struct srxe_ah_wire av;
+	struct h_conn_opts o = { 0 };
+	struct h_mr loc, dst;
+	struct srxe_cqe e;
+	const char *why;
+
+	h_qp_create(&A, &qa, IBV_QPT_UD, &acq, &acq);
+	h_qp_create(&B, &qb, IBV_QPT_UD, &bcq, &bcq);
+	h_to_rts(&qa, 0, &o);
+	h_to_rts(&qb, 0, &o);
+	h_av(&av);
+	memcpy(av.dgid, ll, 16);
+	av.sgid_index = 0;
+	av.traffic_class = 0x28;
+	av.flow_label = 0xfffabcde; /* UCX sets all ones: 20 bits are kept */
+	av.hop_limit = 7;
+	srxe_engine_lock(h_eng);
+	cr_assert_eq(srxe_eng_ah_create(A.ctx, H_PD, &av, &A.ah[0], &why), 0,
+		     "%s", why);
+	srxe_engine_unlock(h_eng);
+	A.nah = 1;
+	h_mr_reg(&A, &loc, 2048, 0);
+	h_mr_reg(&B, &dst, 2048, IBV_ACCESS_LOCAL_WRITE);
+	h_fill(loc.p, 1000, 13);
+	h_post_recv(&qb, 94, &dst, 0, 2048);
+	ud_send(95, 0x11111111, &loc, 1000);
+	expect_cqe(&acq, 95, IBV_WC_SUCCESS, IBV_WC_SEND);
+	e = expect_cqe(&bcq, 94, IBV_WC_SUCCESS, IBV_WC_RECV);
+	cr_assert_eq(e.byte_len, 1000 + 40);
+	cr_assert(e.wc_flags & IBV_WC_GRH);
+	/* 6 | TC 0x28 | flow label 0xabcde */
+	cr_assert_eq(dst.p[0], 0x62);
+	cr_assert_eq(dst.p[1], 0x8a);
+	cr_assert_eq(dst.p[2], 0xbc);
+	cr_assert_eq(dst.p[3], 0xde);
+	/* UDP 8 + BTH 12 + DETH 8 + ImmDt 4 + 1000 + ICRC 4 */
+	cr_assert_eq(dst.p[4] << 8 | dst.p[5], 8 + 12 + 8 + 4 + 1000 + 4);
+	cr_assert_eq(dst.p[6], 17);
+	cr_assert_eq(dst.p[7], 7);
+	cr_assert_eq(memcmp(dst.p + 8, ll, 16), 0);
+	cr_assert_eq(memcmp(dst.p + 24, ll, 16), 0);
+	cr_assert_eq(memcmp(dst.p + 40, loc.p, 1000), 0);
+}
+
+/* A global IPv6 GID is refused (srxe advertises none, and a link-local
+ * source must not leave the link); EINVAL with a reason. */
+Test(engine_ud, ah_refuses_global_ipv6, .init = setup, .fini = teardown)
+{
+	struct srxe_ah_wire av;
+	struct srxe_eng_ah *ah = NULL;
+	const char *why = NULL;
+
+	h_av(&av);
+	memset(av.dgid, 0, 16);
+	av.dgid[0] = 0x20;
+	av.dgid[1] = 0x01;
+	av.dgid[15] = 1;
+	srxe_engine_lock(h_eng);
+	cr_assert_eq(srxe_eng_ah_create(A.ctx, H_PD, &av, &ah, &why), -EINVAL);
+	srxe_engine_unlock(h_eng);
+	cr_assert_not_null(why);
+	cr_assert_null(ah);
+}
+
 Test(engine_poll, idle_engine_sleeps_and_doorbell_wakes_it, .init = setup,
      .fini = teardown)
 {

@@ -410,7 +410,7 @@ static const struct bad_value bad_values[] = {
 	{ "qpn", S(INIT), S(RTR), RC_RTR, qpn25, "dest_qp_num 0x1000000" },
 	{ "no grh", S(INIT), S(RTR), RC_RTR, nogrh, "need a GRH" },
 	{ "av port", S(INIT), S(RTR), RC_RTR, avport, "vector port 2" },
-	{ "sgid", S(INIT), S(RTR), RC_RTR, sgid, "sgid_index 4 is outside" },
+	{ "sgid", S(INIT), S(RTR), RC_RTR, sgid, "sgid_index 4 names no GID" },
 	{ "dest rd", S(INIT), S(RTR), RC_RTR, dest_rd,
 	  "max_dest_rd_atomic 65" },
 	{ "rnr timer", S(INIT), S(RTR), RC_RTR, rnr_timer, "min_rnr_timer 32" },
