@@ -157,13 +157,20 @@ static int sc_translate(const struct srxe_mem_client *c,
 			  srxe_access_writes(req->access), &out);
 }
 
+static const struct srxe_prot_entry *
+sc_entry(const struct srxe_mem_client *c, uint32_t key, bool is_rkey, int *err)
+{
+	struct srxe_shortcut sc = decode_key(c, key, is_rkey);
+	const struct srxe_desc *d;
+
+	return lookup_entry(c, &sc, &d, err);
+}
+
 static int sc_find_mr(const struct srxe_mem_client *c, uint32_t lkey,
 		      struct srxe_prot_entry *mr)
 {
-	struct srxe_shortcut sc = decode_key(c, lkey, false);
-	const struct srxe_desc *d;
 	int err;
-	const struct srxe_prot_entry *e = lookup_entry(c, &sc, &d, &err);
+	const struct srxe_prot_entry *e = sc_entry(c, lkey, false, &err);
 
 	if (!e)
 		return -EINVAL;
@@ -173,10 +180,8 @@ static int sc_find_mr(const struct srxe_mem_client *c, uint32_t lkey,
 
 static bool sc_rkey_live(const struct srxe_mem_client *c, uint32_t key)
 {
-	struct srxe_shortcut sc = decode_key(c, key, true);
-	const struct srxe_desc *d;
 	int err;
-	const struct srxe_prot_entry *e = lookup_entry(c, &sc, &d, &err);
+	const struct srxe_prot_entry *e = sc_entry(c, key, true, &err);
 
 	return e && (e->access & SRXE_ACCESS_REMOTE);
 }
@@ -184,13 +189,10 @@ static bool sc_rkey_live(const struct srxe_mem_client *c, uint32_t key)
 static struct srxe_prot_entry *sc_mr_entry(struct srxe_mem_client *c,
 					   uint32_t lkey)
 {
-	struct srxe_shortcut sc = decode_key(c, lkey, false);
-	const struct srxe_desc *d;
 	int err;
-	const struct srxe_prot_entry *e = lookup_entry(c, &sc, &d, &err);
 
 	/* the descriptor's block is the client's own, writable memory */
-	return (struct srxe_prot_entry *)e;
+	return (struct srxe_prot_entry *)sc_entry(c, lkey, false, &err);
 }
 
 static uint32_t sc_rkey_of(const struct srxe_mem_client *c, uint32_t lkey)
@@ -206,15 +208,6 @@ static int sc_window_walk(const struct srxe_mem_client *c,
 			  bool write, struct srxe_sg_out *out)
 {
 	return walk_range(c, mw->node, va, len, write, out);
-}
-
-static const struct srxe_prot_entry *
-sc_entry(const struct srxe_mem_client *c, uint32_t key, bool is_rkey, int *err)
-{
-	struct srxe_shortcut sc = decode_key(c, key, is_rkey);
-	const struct srxe_desc *d;
-
-	return lookup_entry(c, &sc, &d, err);
 }
 
 static uint64_t sc_key_state_bytes(const struct srxe_mem_client *c)
