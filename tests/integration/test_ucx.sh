@@ -4,8 +4,8 @@
 # tag_bw, ucp_put_bw, ucp_get, ucp_am_lat and the UCT transports rc_verbs
 # (am_lat, put_bw) and ud_verbs (am_lat, am_bw), on one host (both
 # processes in one network namespace) and between two hosts (two
-# namespaces joined by a veth).  Each run SRXE_UCX_REPS times (default 2;
-# issue #10's 10 by hand, docs/middleware.md); every run must finish
+# namespaces joined by a veth).  Each run SRXE_UCX_REPS times (default
+# 10, as issue #10 asks; docs/middleware.md); every run must finish
 # (no UCX UD endpoint timeout), print its result row and log no UCX error
 # or warning.  Afterwards every dropped packet must be counted under a
 # named reason in `srxe status`.
