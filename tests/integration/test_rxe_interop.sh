@@ -47,16 +47,20 @@ HOSTIP=10.0.0.254
 DEV=srxerxe$$
 WORK=$(mktemp -d /tmp/srxe-rxe.XXXXXX)
 chmod 755 "$WORK"
-# mw_peer runs on both sides; the guest has Debian 12's libibverbs and
-# glibc, not the sanitizer runtimes: only a plain build's can run there.
-MW_PEER=
+# Our programs staged into the guest (guest_script): mw_peer (memory
+# windows, also run here) and mcast_join.  The guest has Debian 12's
+# libibverbs and glibc, not the sanitizer runtimes: only a plain build's
+# can run there.
+STAGED=()
 if ldd "$SRXE_BUILD/tests/mw_peer" 2>/dev/null | grep -q 'lib[at]san'; then
-	echo "note: mw_peer is a sanitizer build; memory-window interop left out"
+	echo "note: a sanitizer build; memory-window and multicast interop left out"
 else
 	mkdir "$WORK/bin"
-	MW_PEER=$WORK/bin/mw_peer
-	strip -o "$MW_PEER" "$SRXE_BUILD/tests/mw_peer" ||
-		fail "no mw_peer in $SRXE_BUILD/tests (build all targets first)"
+	for p in mw_peer mcast_join; do
+		strip -o "$WORK/bin/$p" "$SRXE_BUILD/tests/$p" ||
+			fail "no $p in $SRXE_BUILD/tests (build all targets first)"
+		STAGED+=("$p")
+	done
 	export PATH=$WORK/bin:$PATH
 fi
 export SRXE_RUNDIR=$WORK/run
@@ -112,7 +116,8 @@ ud_pingpong_v6|ibv_ud_pingpong -g 0 -n $ITERS -s $pmtu
 EOF
 	# Memory windows (issue #10): our own verbs program, staged into the
 	# guest by guest_script.
-	[[ -n $MW_PEER ]] && echo "mw|mw_peer -x 1"
+	((${#STAGED[@]})) || return 0
+	echo "mw|mw_peer -x 1"
 	# UD multicast (issue #10): the server attaches its QP to the IPv4
 	# group 239.1.7.9 (GID ::ffff:239.1.7.9), the client sends to it.
 	echo "mcast|ib_send_bw -x 1 -F -c UD -g -M 0:0:0:0:0:0:0:0:0:0:255:255:239:1:7:9 -n $ITERS -s $pmtu"
@@ -158,9 +163,12 @@ guest_result() {
 # client of $HOSTIP retried while our server does not listen yet.
 guest_script() {
 	local role=$1 pmtu=$2 name args port=19000
-	[[ -n $MW_PEER ]] &&
-		echo "echo $(base64 -w0 "$MW_PEER") | base64 -d >/tmp/mw_peer &&
-  chmod +x /tmp/mw_peer; PATH=/tmp:\$PATH"
+	local p
+	for p in "${STAGED[@]}"; do
+		echo "echo $(base64 -w0 "$WORK/bin/$p") | base64 -d >/tmp/$p &&
+  chmod +x /tmp/$p"
+	done
+	echo "PATH=/tmp:\$PATH"
 	# shellcheck disable=SC2016 # expanded by the guest's shell
 	echo 'run() { n=$1; shift; echo "=== $n"; i=0; while :; do
   out=$(timeout '"$T"' "$@" 2>&1); rc=$?; i=$((i+1))
@@ -174,7 +182,7 @@ guest_script() {
 			# IP layer drops a group it has not joined (rdma_cm joins
 			# it, plain verbs do not): join it as rdma_cm would.
 			[[ $name == mcast ]] &&
-				echo "ip addr add 239.1.7.9/32 dev eth0 autojoin"
+				echo "mcast_join 239.1.7.9 eth0 $((T + 60)) &"
 			echo "run $name ${args/ / -d rxe0 -p $port }"
 		else
 			echo "run $name ${args/ / -d rxe0 -p $port } $HOSTIP"
@@ -192,7 +200,9 @@ host_clients() {
 			# shellcheck disable=SC2086
 			out=$(in_host "$SRXE" exec -- timeout "$T" \
 				${args/ / -d $DEV -p $port } $GUEST 2>&1) || rc=$?
-			grep -qE "Couldn't connect|Unable to open file descriptor" \
+			# Also retried: the bridge has no carrier (srxe's port
+			# is Down) until the guest's NIC is up.
+			grep -qE "Couldn't connect|Unable to open file descriptor|state is Down" \
 				<<<"$out" || break
 			sleep 1
 		done
