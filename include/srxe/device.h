@@ -17,13 +17,13 @@
  * IPv4-mapped), the rest are empty, as unused kernel entries are (zero
  * GID: ibv_query_gid_ex() answers ENODATA).
  */
-#define SRXE_GID_TBL_LEN 16
-#define SRXE_GID_COUNT 2
-#define SRXE_VENDOR_ID 0xFFFFFF	    /* "software device", as rxe reports */
-#define SRXE_VENDOR_PART_ID 0x5258 /* 'R' 'X' */
-#define SRXE_HW_VER 1
-#define SRXE_FW_VER "srxe-0.1"
-#define SRXE_ABI_VERSION 1 /* uverbs abi_version published in sysfs */
+#define SRXE_GID_TBL_LEN    16
+#define SRXE_GID_COUNT	    2
+#define SRXE_VENDOR_ID	    0xFFFFFF /* "software device", as rxe reports */
+#define SRXE_VENDOR_PART_ID 0x5258   /* 'R' 'X' */
+#define SRXE_HW_VER	    1
+#define SRXE_FW_VER	    "srxe-0.1"
+#define SRXE_ABI_VERSION    1 /* uverbs abi_version published in sysfs */
 
 /*
  * Node GUID in host order: EUI-64 of the netdev MAC when it is not all

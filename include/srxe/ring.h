@@ -177,7 +177,7 @@ struct srxe_cqe {
 	uint32_t wc_flags; /* enum ibv_wc_flags */
 	uint16_t pkey_index;
 	uint16_t slid;
-	uint8_t sl;          /* UD receives: SRXE_WC_SL_ROCEV2_IPV4 / _IPV6 */
+	uint8_t sl; /* UD receives: SRXE_WC_SL_ROCEV2_IPV4 / _IPV6 */
 	uint8_t dlid_path_bits;
 	uint16_t reserved;
 };

@@ -52,7 +52,7 @@ struct srxe_dest {
 	uint32_t qpn;
 	bool ipv6;
 	uint8_t tclass;
-	uint8_t hop_limit; /* IPv6; IPv4 multicast: the TTL */
+	uint8_t hop_limit;   /* IPv6; IPv4 multicast: the TTL */
 	uint32_t flow_label; /* 20 bits */
 	uint8_t ip6[16];     /* IPv6 peer (ipv6) */
 };

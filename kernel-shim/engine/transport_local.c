@@ -38,7 +38,8 @@ bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 	 * as on the wire. */
 	udp_len = 8 + tx->hdr_len + tx->payload_len +
 		  srxe_pad_len(tx->payload_len) + SRXE_ICRC_LEN;
-	pkt.ip_len = (uint32_t)srxe_ip_hdr_build(ip, &eng->cfg, dst, udp_len, 0);
+	pkt.ip_len =
+		(uint32_t)srxe_ip_hdr_build(ip, &eng->cfg, dst, udp_len, 0);
 	if (!dst->ipv6)
 		srxe_ipv4_hdr_checksum(ip); /* the kernel's part on the wire */
 	pkt.ip = ip;

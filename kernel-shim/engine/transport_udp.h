@@ -92,8 +92,8 @@ void srxe_udp_transport_stats(const struct srxe_xport *t,
  * device's addresses (eng->cfg: ipv4_be, ipv6_ll), then srxe_eng_rx()
  * (engine lock held by the caller as for any transport).  Returns
  * SRXE_RX_OK when the packet went to the engine, the enum srxe_rx_reason
- * it was dropped for, SRXE_UDP_RX_NOT_FOR_US or SRXE_UDP_RX_OTHER_GROUP.  *@pkt is the parse
- * (valid unless a drop).
+ * it was dropped for, SRXE_UDP_RX_NOT_FOR_US or SRXE_UDP_RX_OTHER_GROUP.  *@pkt
+ * is the parse (valid unless a drop).
  */
 int srxe_udp_rx_datagram(struct srxe_engine *eng, const uint8_t *ip, size_t len,
 			 struct srxe_pkt *pkt);

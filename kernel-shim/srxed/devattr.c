@@ -132,15 +132,13 @@ void srxed_query_device(const struct srxed *d,
 	a->vendor_part_id = SRXE_VENDOR_PART_ID;
 	a->hw_ver = SRXE_HW_VER;
 	/* Only what works today; later issues add flags with the feature. */
-	a->device_cap_flags = IBV_DEVICE_SYS_IMAGE_GUID |
-			      IBV_DEVICE_RC_RNR_NAK_GEN |
-			      IBV_DEVICE_PORT_ACTIVE_EVENT |
-			      IBV_DEVICE_UD_AV_PORT_ENFORCE |
-			      /* issue #10: memory windows, as rxe */
-			      IBV_DEVICE_MEM_WINDOW |
-			      IBV_DEVICE_MEM_WINDOW_TYPE_2B |
-			      /* issue #10: XRC domains, SRQs and QPs */
-			      IBV_DEVICE_XRC;
+	a->device_cap_flags =
+		IBV_DEVICE_SYS_IMAGE_GUID | IBV_DEVICE_RC_RNR_NAK_GEN |
+		IBV_DEVICE_PORT_ACTIVE_EVENT | IBV_DEVICE_UD_AV_PORT_ENFORCE |
+		/* issue #10: memory windows, as rxe */
+		IBV_DEVICE_MEM_WINDOW | IBV_DEVICE_MEM_WINDOW_TYPE_2B |
+		/* issue #10: XRC domains, SRQs and QPs */
+		IBV_DEVICE_XRC;
 	/* One engine applies every atomic of the device with CPU atomics. */
 	a->atomic_cap = IBV_ATOMIC_HCA;
 	a->phys_port_cnt = 1;

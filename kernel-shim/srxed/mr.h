@@ -51,8 +51,8 @@ int srxed_mr_dereg_done(struct srxed *d, struct srxed_session *s,
 int srxed_mw_alloc(struct srxed *d, struct srxed_session *s,
 		   const struct srxe_alloc_mw_req *req,
 		   struct srxe_alloc_mw_resp *resp, char *why);
-int srxed_mw_dealloc(struct srxed *d, struct srxed_session *s,
-		     uint32_t handle, char *why);
+int srxed_mw_dealloc(struct srxed *d, struct srxed_session *s, uint32_t handle,
+		     char *why);
 
 /* REREG_MR (PD and/or access, keys kept); EAGAIN: register anew. */
 int srxed_mr_rereg(struct srxed *d, struct srxed_session *s,

@@ -22,7 +22,7 @@
 #define SRXE_RC_SEND_OPS                                                       \
 	(SRXE_UC_SEND_OPS | IBV_QP_EX_WITH_RDMA_READ |                         \
 	 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |                                   \
-	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_SEND_WITH_INV | \
+	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_SEND_WITH_INV |  \
 	 IBV_QP_EX_WITH_ATOMIC_WRITE)
 
 uint64_t srxe_qp_ex_supported(enum ibv_qp_type qpt)

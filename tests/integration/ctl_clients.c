@@ -392,7 +392,8 @@ static void check_device_attrs(struct srxe_conn *c)
 	expect_err(c, query_port(c, 1, &port), 0, "QUERY_PORT 1");
 	EXPECT(port.state == IBV_PORT_ACTIVE && port.phys_state == 5 &&
 		       port.link_layer == IBV_LINK_LAYER_ETHERNET &&
-		       port.max_mtu == IBV_MTU_4096 && port.gid_tbl_len == SRXE_GID_TBL_LEN &&
+		       port.max_mtu == IBV_MTU_4096 &&
+		       port.gid_tbl_len == SRXE_GID_TBL_LEN &&
 		       port.pkey_tbl_len == 1 && port.max_msg_sz == 1u << 31,
 	       "port attributes");
 	EXPECT(port.active_mtu >= IBV_MTU_256 &&

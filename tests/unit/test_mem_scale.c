@@ -48,7 +48,7 @@ static void run(enum srxe_mem_mode mode, uint64_t base, uint64_t mr_len,
 		uint64_t va = base + i * mr_len;
 		struct srxe_xlate_req req = {
 			keys[i].rkey,		true, va, mr_len,
-			IBV_ACCESS_REMOTE_READ, 1, 0
+			IBV_ACCESS_REMOTE_READ, 1,    0
 		};
 
 		cr_assert_eq(srxe_mem_translate(c, &req, sg, 2), 1, "MR %u", i);
