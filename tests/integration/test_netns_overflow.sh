@@ -45,6 +45,7 @@ print(sent)' "$2" "$3" "$4" "${5:-4791}"
 # kernel_drops I FILE PORTHEX: the "drops" column of srxed's socket in
 # /proc/net/FILE of host I whose local port (raw: protocol) is PORTHEX.
 kernel_drops() {
+	# shellcheck disable=SC2016 # awk's own $2 and $NF
 	in_ns "$1" awk -v p=":$3" 'NR > 1 && substr($2, length($2) - 4) == p \
 		{ s += $NF } END { print s + 0 }' "/proc/net/$2"
 }
