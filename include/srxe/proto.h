@@ -140,6 +140,9 @@ enum srxe_wire_drop {
 	SRXE_WDROP_BAD_LENGTH,
 	SRXE_WDROP_TRUNCATED,  /* longer than the receive buffer */
 	SRXE_WDROP_NOT_FOR_US, /* another destination address */
+	/* The kernel dropped it before srxed read it: a receive socket's
+	 * buffer was full (docs/reliability.md, "Socket overflow"). */
+	SRXE_WDROP_SOCKET_OVERFLOW,
 	SRXE_WDROP_COUNT
 };
 

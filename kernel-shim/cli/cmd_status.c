@@ -56,6 +56,7 @@ static const char *const wire_drop_names[SRXE_WDROP_COUNT] = {
 	[SRXE_WDROP_BAD_LENGTH] = "bad_length",
 	[SRXE_WDROP_TRUNCATED] = "truncated",
 	[SRXE_WDROP_NOT_FOR_US] = "not_for_us",
+	[SRXE_WDROP_SOCKET_OVERFLOW] = "socket_overflow",
 };
 
 /* "wire drops:  N (reason n, ...)", every reason listed. */

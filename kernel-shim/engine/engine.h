@@ -243,6 +243,7 @@ struct srxe_wire_stats {
 	uint64_t tx_errors;		/* sendmmsg refused a datagram */
 	uint64_t rx_truncated;		/* larger than the receive buffer */
 	uint64_t rx_not_for_us;		/* other destination address */
+	uint64_t rx_overflow;		/* kernel dropped: socket full */
 	bool ipv6;			/* IPv6 sockets open too */
 	/* Decoder verdicts, by enum srxe_rx_reason (decode.h). */
 	uint64_t rx_drops[SRXE_WIRE_RX_REASONS];

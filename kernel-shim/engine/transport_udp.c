@@ -11,6 +11,7 @@
 #include <net/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/sock_diag.h>
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -87,8 +88,11 @@ union tx_sockaddr {
 	struct sockaddr_in6 v6;
 };
 
-/* Ancillary data of one IPv6 receive: flow info and hop limit. */
-#define RX6_CTL_LEN (CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int)))
+/* Ancillary data of one receive: the socket's drop count (SO_RXQ_OVFL);
+ * IPv6 also flow info and hop limit. */
+#define RX_CTL_LEN CMSG_SPACE(sizeof(uint32_t))
+#define RX6_CTL_LEN                                                            \
+	(RX_CTL_LEN + CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int)))
 
 struct udp_xport {
 	struct srxe_xport xport;
@@ -108,8 +112,15 @@ struct udp_xport {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;
 	} tx_ctl[UDP_BATCH];
+	/* Kernel drop counts of rx_fd and rx_fd6 already counted in
+	 * stats.rx_overflow (srxe_udp_drops_advance). */
+	uint32_t drops_seen, drops6_seen;
 	struct iovec rx_iov[RX_BATCH];
 	struct mmsghdr rx_msg[RX_BATCH];
+	union {
+		char buf[RX_CTL_LEN];
+		struct cmsghdr align;
+	} rx_ctl[RX_BATCH];
 	/* IPv6 receive (rx_fd6): into rx_buf behind RX6_HDR_ROOM, polled
 	 * after the IPv4 batch is done with the buffers. */
 	struct iovec rx6_iov[RX_BATCH];
@@ -515,6 +526,40 @@ static void rx6_one(struct udp_xport *u, unsigned int i, size_t n)
 	rx_one(u, ip, RX6_HDR_ROOM + n);
 }
 
+/*
+ * The drop count the kernel attached to the last datagram of a batch
+ * (SO_RXQ_OVFL; none while the socket has dropped nothing).  Datagrams
+ * leave the queue in the order they were queued, so the last one has the
+ * newest count of the batch.
+ */
+static void rx_overflow_cmsg(struct udp_xport *u, struct msghdr *mh,
+			     uint32_t *seen)
+{
+	uint32_t drops;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET ||
+		    c->cmsg_type != SO_RXQ_OVFL ||
+		    c->cmsg_len < CMSG_LEN(sizeof(drops)))
+			continue;
+		memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+		u->stats.rx_overflow += srxe_udp_drops_advance(seen, drops);
+	}
+}
+
+/* The kernel's drop count of @fd now: drops no datagram has reported
+ * yet (the socket stayed full, or nothing came after). */
+static void rx_overflow_now(struct udp_xport *u, int fd, uint32_t *seen)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (fd >= 0 && !getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) &&
+	    len > SK_MEMINFO_DROPS * sizeof(mem[0]))
+		u->stats.rx_overflow +=
+			srxe_udp_drops_advance(seen, mem[SK_MEMINFO_DROPS]);
+}
+
 static unsigned int udp_poll6(struct udp_xport *u)
 {
 	int n;
@@ -525,21 +570,30 @@ static unsigned int udp_poll6(struct udp_xport *u)
 		u->rx6_msg[i].msg_hdr.msg_controllen = sizeof(u->rx6_ctl[i]);
 	}
 	n = recvmmsg(u->xport.rx_fd6, u->rx6_msg, RX_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return 0;
 	for (int i = 0; i < n; i++) {
 		if (u->rx6_msg[i].msg_hdr.msg_flags & MSG_TRUNC)
 			u->stats.rx_truncated++;
 		else
 			rx6_one(u, (unsigned int)i, u->rx6_msg[i].msg_len);
 	}
-	return n > 0 ? (unsigned int)n : 0;
+	rx_overflow_cmsg(u, &u->rx6_msg[n - 1].msg_hdr, &u->drops6_seen);
+	return (unsigned int)n;
 }
 
 static unsigned int udp_poll(struct srxe_xport *t)
 {
 	struct udp_xport *u = t->priv;
-	int n = recvmmsg(t->rx_fd, u->rx_msg, RX_BATCH, MSG_DONTWAIT, NULL);
-	unsigned int done = n > 0 ? (unsigned int)n : 0;
+	unsigned int done;
+	int n;
 
+	for (int i = 0; i < RX_BATCH; i++) /* recvmmsg() rewrote it */
+		u->rx_msg[i].msg_hdr.msg_controllen = sizeof(u->rx_ctl[i]);
+	n = recvmmsg(t->rx_fd, u->rx_msg, RX_BATCH, MSG_DONTWAIT, NULL);
+	done = n > 0 ? (unsigned int)n : 0;
+	if (n > 0)
+		rx_overflow_cmsg(u, &u->rx_msg[n - 1].msg_hdr, &u->drops_seen);
 	for (int i = 0; i < n; i++) {
 		size_t len = u->rx_msg[i].msg_len;
 
@@ -644,6 +698,20 @@ static void grow_buffer(int fd, int force_opt, int opt)
 		setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
 }
 
+/*
+ * A receive socket: the largest buffer allowed, and the kernel's drop
+ * count with every datagram queued after a drop (socket_overflow).  Both
+ * are best effort: without them the socket still works, drops are then
+ * seen only through SO_MEMINFO.
+ */
+static void setup_rx_socket(int fd)
+{
+	int on = 1;
+
+	grow_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
+}
+
 /* Whatever queued before the filter was attached. */
 static void drain_unfiltered(int fd)
 {
@@ -671,7 +739,7 @@ static int open_rx(struct udp_xport *u, const char **why)
 		*why = "cannot filter or bind the raw receive socket";
 		return -errno;
 	}
-	grow_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+	setup_rx_socket(fd);
 	drain_unfiltered(fd);
 	return 0;
 }
@@ -701,7 +769,7 @@ static int open_packet_rx(struct udp_xport *u)
 		close(fd);
 		return err;
 	}
-	grow_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+	setup_rx_socket(fd);
 	u->xport.rx_fd = fd;
 	return 0;
 }
@@ -814,7 +882,7 @@ static int open_rx6(struct udp_xport *u, const char **why)
 		       "link-local address (another device on it?)";
 		return -errno;
 	}
-	grow_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+	setup_rx_socket(fd);
 	return 0;
 }
 
@@ -841,6 +909,8 @@ static void init_msgs(struct udp_xport *u)
 		u->rx_msg[i].msg_hdr = (struct msghdr){
 			.msg_iov = &u->rx_iov[i],
 			.msg_iovlen = 1,
+			.msg_control = u->rx_ctl[i].buf,
+			.msg_controllen = sizeof(u->rx_ctl[i]),
 		};
 		u->rx6_iov[i].iov_base = u->rx_buf[i] + RX6_HDR_ROOM;
 		u->rx6_iov[i].iov_len = RX_BUF_LEN - RX6_HDR_ROOM;
@@ -897,6 +967,10 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 		srxe_udp_transport_close(&u->xport);
 		return ret;
 	}
+	/* What the raw socket dropped before its filter was on is not ours. */
+	rx_overflow_now(u, u->xport.rx_fd, &u->drops_seen);
+	rx_overflow_now(u, u->xport.rx_fd6, &u->drops6_seen);
+	u->stats.rx_overflow = 0;
 	*out = &u->xport;
 	return 0;
 }
@@ -928,11 +1002,12 @@ bool srxe_udp_transport_mcast_ok(const struct srxe_xport *t)
 	return !u->gso;
 }
 
-void srxe_udp_transport_stats(const struct srxe_xport *t,
-			      struct srxe_wire_stats *out)
+void srxe_udp_transport_stats(struct srxe_xport *t, struct srxe_wire_stats *out)
 {
-	const struct udp_xport *u = t->priv;
+	struct udp_xport *u = t->priv;
 
+	rx_overflow_now(u, t->rx_fd, &u->drops_seen);
+	rx_overflow_now(u, t->rx_fd6, &u->drops6_seen);
 	*out = u->stats;
 	out->ipv6 = t->rx_fd6 >= 0;
 }

@@ -15,6 +15,10 @@
  *    checks: srxe_decode_udp) and hands the good ones to srxe_eng_rx().
  *    Bad ones are dropped and counted by reason.
  *  - rx_fd is readable when datagrams wait: the engine sleeps on it.
+ *  - What the kernel drops at a full receive socket before srxed reads
+ *    it (raw IPv4, IPv6 UDP and gso mode's packet socket alike) is
+ *    counted as socket_overflow: SO_RXQ_OVFL on every receive socket,
+ *    and SO_MEMINFO when the counters are read (srxe_udp_drops_advance).
  *
  * Why raw sockets: the ICRC covers the IPv4 identification field and the
  * UDP source port.  A UDP socket shows neither on receive, and sends every
@@ -76,8 +80,29 @@
 int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 			    struct srxe_xport **out, const char **why);
 void srxe_udp_transport_close(struct srxe_xport *t);
-void srxe_udp_transport_stats(const struct srxe_xport *t,
+/* The counters; also collects the receive sockets' kernel drop counts
+ * (engine lock held). */
+void srxe_udp_transport_stats(struct srxe_xport *t,
 			      struct srxe_wire_stats *out);
+
+/*
+ * The kernel counts what a receive socket drops (its buffer was full) in
+ * 32 bits, from the socket's creation, and tells srxe late: with each
+ * datagram queued after a drop (SO_RXQ_OVFL: the count when that datagram
+ * was queued) and on request (SO_MEMINFO: the count now).  Returns how
+ * many of @now are new since *@seen and moves *@seen on; a report older
+ * than *@seen (a queued datagram's, after a SO_MEMINFO read) adds
+ * nothing.  Wraps at 2^32.
+ */
+static inline uint32_t srxe_udp_drops_advance(uint32_t *seen, uint32_t now)
+{
+	uint32_t d = now - *seen;
+
+	if (d > INT32_MAX)
+		return 0;
+	*seen = now;
+	return d;
+}
 
 /* srxe_udp_rx_datagram(): a valid packet for another address. */
 #define SRXE_UDP_RX_NOT_FOR_US (-1)

@@ -125,6 +125,7 @@ static void wire_status(struct srxed *d, struct srxe_status_resp *st)
 		st->wire_drops[r] = w.rx_drops[r];
 	st->wire_drops[SRXE_WDROP_TRUNCATED] = w.rx_truncated;
 	st->wire_drops[SRXE_WDROP_NOT_FOR_US] = w.rx_not_for_us;
+	st->wire_drops[SRXE_WDROP_SOCKET_OVERFLOW] = w.rx_overflow;
 }
 
 void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)

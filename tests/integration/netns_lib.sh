@@ -329,7 +329,8 @@ netns_status() {
 # rnr_naks_sent drops (all transports); wire_pkts_sent wire_bytes_sent
 # wire_pkts_recv wire_bytes_recv wire_tx_errors wire_drops (RoCEv2/UDP);
 # or a wire drop reason (too_short bad_ip bad_udp bad_icrc bad_tver
-# bad_opcode bad_pad bad_length truncated not_for_us); reliability:
+# bad_opcode bad_pad bad_length truncated not_for_us socket_overflow);
+# reliability:
 # retransmitted ack_timeouts naks_recv rnr_naks_recv duplicates
 # reordered_held; engine receive drops: rx_drops and its reasons no_qp
 # bad_pkey bad_qkey bad_state bad_opcode_seq mcast_no_group no_recv_wqe
