@@ -1,7 +1,8 @@
 #!/bin/bash
 # Issue #10, UD multicast: ibv_attach_mcast / ibv_detach_mcast with
 # IPv4-mapped multicast GIDs.  Host 0 runs two srxe devices on two
-# addresses of its interface, host 1 one (netns_lib.sh).
+# addresses of its interface, host 1 one (netns_lib.sh).  Then IPv6
+# groups (ff0x::, GID 0 = link-local), see the section below.
 #  - mcast_multi: one sender, receivers on both devices of host 0 (and
 #    one with another Q_Key), every message once with its data, a detached
 #    QP gets no more; the attach/detach errors of rxe.
@@ -115,10 +116,40 @@ netns_dev_up 0 "$DA" --netdev "$LA"
 netns_dev_up 0 "$DB" --netdev "$LB"
 # A link-scope group per run (ff02::/16 stays on the link).
 GROUP6=ff02::5258:$(printf %x $(($$ & 0xffff)))
+# What crosses the veth, for the ICRC and tshark checks below.
+pcap=${ROOT[0]}/mc6.pcap
+if command -v tcpdump >/dev/null; then
+	netns_bg 0 tcpdump --immediate-mode -U -i "$LB" -s 0 -w "$pcap" \
+		ip6 and udp port 4791 2>"${ROOT[0]}/tcpdump.log"
+	tcpdump_pid=$NETNS_LAST_BG
+	for _ in $(seq 100); do
+		grep -q "listening on" "${ROOT[0]}/tcpdump.log" && break
+		sleep 0.1
+	done
+fi
 out=$(in_ns 0 "$SRXE" exec -- timeout 60 "$MULTI" "$DA" "$DB" "$GROUP6" 32 \
 	2>&1) || fail "mcast_multi IPv6: $out"
 echo "$out"
 assert_contains "$out" "^PASS$" "mcast_multi IPv6"
+if [[ -n ${tcpdump_pid:-} ]]; then
+	sleep 0.3
+	kill "$tcpdump_pid" 2>/dev/null || true
+	wait "$tcpdump_pid" 2>/dev/null || true
+	# 64 messages to the group, each once on the link (A's members get
+	# the kernel's loopback copy, not a second datagram).
+	n=$(tcpdump -r "$pcap" -n "dst $GROUP6" 2>/dev/null | wc -l)
+	((n == 64)) || fail "$n datagrams to $GROUP6 on the veth, want 64"
+	out=$("$PY" "$here/../tools/icrc_check.py" "$pcap") ||
+		fail "ICRC check of the IPv6 multicast frames: $out"
+	assert_contains "$out" "RoCEv2 packets, 64 valid ICRC, 0 invalid" \
+		"IPv6 multicast ICRCs"
+	if command -v tshark >/dev/null; then
+		n=$(tshark -r "$pcap" -Y "ipv6.dst == $GROUP6 && infiniband" \
+			2>/dev/null | wc -l)
+		((n == 64)) || fail "tshark: $n InfiniBand frames to $GROUP6"
+	fi
+	echo "ok: 64 RoCEv2 datagrams to $GROUP6 on the veth, ICRCs valid"
+fi
 (($(netns_counter 0 mcast_recv "$DA") >= 64)) ||
 	fail "$DA: $(netns_status 0 "$DA")"
 (($(netns_counter 0 mcast_recv "$DB") >= 64)) ||
@@ -151,7 +182,8 @@ mcg_bw6() {
 	assert_contains "$LAST_SERVER" "^ *1024 +1000 +[0-9.]+ +[0-9.]+" \
 		"server result row"
 	echo "ok: ib_send_bw --mcg -x 0 $* $cdev -> $sdev: $(grep -E \
-		'^ *1024 +1000 ' <<<"$LAST_SERVER" | awk '{print $4 " MB/s"}')"
+		'^ *1024 +1000 ' <<<"$LAST_SERVER" | awk '{print $4 " MB/s"}')," \
+		"$(grep -m 1 -o 'MGID: .*' <<<"$LAST_SERVER")"
 }
 before=$(netns_counter 0 mcast_recv "$DA")
 mcg_bw6 "$DA" "$DA" "10.198.$(($$ % 200)).1"
