@@ -227,10 +227,10 @@ static void peer_mac(struct srxe_capture *c, uint32_t ipv4_be, uint8_t *mac)
 }
 
 /*
- * IPv6 peers are link-local: the device's own MAC for its address, else
- * the MAC inside a modified EUI-64 interface identifier (ff:fe in the
- * middle, universal/local bit flipped), else zero.  Only the capture's
- * Ethernet header depends on it.
+ * IPv6 peers are link-local: the device's own MAC for its address, a
+ * group's multicast MAC, else the MAC inside a modified EUI-64 interface
+ * identifier (ff:fe in the middle, universal/local bit flipped), else
+ * zero.  Only the capture's Ethernet header depends on it.
  */
 static void peer_mac6(struct srxe_capture *c, const uint8_t *ip6, uint8_t *mac)
 {
@@ -238,6 +238,10 @@ static void peer_mac6(struct srxe_capture *c, const uint8_t *ip6, uint8_t *mac)
 
 	if (c->eng->cfg.ipv6 && !memcmp(ip6, c->eng->cfg.ipv6_ll, 16)) {
 		memcpy(mac, c->mac, 6);
+	} else if (ip6[0] == 0xff) {
+		/* a group: 33:33 and its last 32 bits (RFC 2464) */
+		mac[0] = mac[1] = 0x33;
+		memcpy(mac + 2, ip6 + 12, 4);
 	} else if (iid[3] == 0xff && iid[4] == 0xfe) {
 		mac[0] = iid[0] ^ 0x02;
 		mac[1] = iid[1];

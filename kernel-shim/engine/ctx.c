@@ -130,7 +130,8 @@ static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0,	0,
  * decides the family, as the GIDs srxe advertises do: IPv4-mapped GIDs
  * (GID 1) are IPv4 peers; link-local GIDs (fe80::/10, GID 0) are IPv6
  * peers on the device's netdev, reached with its ifindex as scope, and
- * need the device to have a link-local address itself (its source).  The
+ * need the device to have a link-local address itself (its source);
+ * IPv6 multicast groups (ff00::/8, docs/multicast.md) likewise.  The
  * source address is the device's own address of that family whatever
  * sgid_index says (kernel rxe would build a header of the sgid's family
  * around a destination of the other: srxe sends what the dgid names).
@@ -146,11 +147,18 @@ int srxe_resolve_av(const struct srxe_engine *eng,
 		memcpy(&out->ipv4_be, av->dgid + 12, 4);
 		return 0;
 	}
-	if (av->dgid[0] == 0xfe && (av->dgid[1] & 0xc0) == 0x80) {
+	if ((av->dgid[0] == 0xfe && (av->dgid[1] & 0xc0) == 0x80) ||
+	    av->dgid[0] == 0xff) {
 		if (!eng->cfg.ipv6) {
-			*why = "destination GID is IPv6 link-local, but this "
-			       "device's netdev has no IPv6 link-local "
-			       "address (its GID 0 is IPv4-mapped)";
+			*why = av->dgid[0] == 0xff
+				       ? "destination GID is an IPv6 multicast "
+					 "group, but this device's netdev has "
+					 "no IPv6 link-local address (the "
+					 "source)"
+				       : "destination GID is IPv6 link-local, "
+					 "but this device's netdev has no IPv6 "
+					 "link-local address (its GID 0 is "
+					 "IPv4-mapped)";
 			return -EINVAL;
 		}
 		out->ipv6 = true;
@@ -160,7 +168,8 @@ int srxe_resolve_av(const struct srxe_engine *eng,
 		out->flow_label = av->flow_label & 0xfffff;
 		return 0;
 	}
-	*why = "destination GID is neither IPv4-mapped nor IPv6 link-local";
+	*why = "destination GID is neither IPv4-mapped, IPv6 link-local nor "
+	       "an IPv6 multicast group";
 	return -EINVAL;
 }
 

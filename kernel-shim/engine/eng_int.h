@@ -256,9 +256,18 @@ void srxe_mcast_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		   const struct srxe_sg *payload, int nchunks);
 /* true: a multicast IPv4 destination with a group of this device. */
 bool srxe_mcast_ipv4_joined(const struct srxe_engine *eng, uint32_t ipv4_be);
+/* true: an IPv6 multicast destination that is a group of this device. */
+bool srxe_mcast_ipv6_joined(const struct srxe_engine *eng,
+			    const uint8_t ip6[16]);
 static inline bool srxe_ipv4_is_mcast(uint32_t ipv4_be)
 {
 	return (((const uint8_t *)&ipv4_be)[0] & 0xf0) == 0xe0;
+}
+/* 224.0.0.0/4 or ff00::/8 */
+static inline bool srxe_dest_is_mcast(const struct srxe_dest *dst)
+{
+	return dst->ipv6 ? dst->ip6[0] == 0xff
+			 : srxe_ipv4_is_mcast(dst->ipv4_be);
 }
 
 /* ---- transport_local.c ---- */

@@ -70,7 +70,7 @@ void srxe_eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
 	/* Multicast leaves on the wire, and the kernel loops it back to
 	 * every member on this host, this device included; without the
 	 * wire only this device's own members can get it. */
-	if (!t && srxe_ipv4_is_mcast(dst->ipv4_be))
+	if (!t && srxe_dest_is_mcast(dst))
 		t = &eng->local;
 	eng->stats.pkts_sent++;
 	eng->stats.bytes_sent += pkt->hdr_len + pkt->payload_len;
@@ -360,7 +360,9 @@ static int open_wire(struct srxe_engine *eng, const char **why)
 		return ret;
 	if (epoll_add(eng->epfd, eng->wire->rx_fd, EPOLL_WIRE) ||
 	    (eng->wire->rx_fd6 >= 0 &&
-	     epoll_add(eng->epfd, eng->wire->rx_fd6, EPOLL_WIRE))) {
+	     epoll_add(eng->epfd, eng->wire->rx_fd6, EPOLL_WIRE)) ||
+	    (eng->wire->rx_fd6mc >= 0 &&
+	     epoll_add(eng->epfd, eng->wire->rx_fd6mc, EPOLL_WIRE))) {
 		*why = "cannot watch the wire transport's socket";
 		return -EIO;
 	}

@@ -44,7 +44,11 @@ static void build_ipv6(uint8_t *ip, const uint8_t src[16],
 	srxe_put_be32(ip, word);
 	srxe_put_be16(ip + 4, (uint16_t)udp_len);
 	ip[6] = IPPROTO_UDP_NUM;
-	ip[7] = dst->hop_limit ? dst->hop_limit : SRXE_IP_TTL;
+	/* Multicast: the AH's hop limit as it is, 0 included (this host
+	 * only: the kernel loops it back, then discards it), as IPv4's
+	 * TTL; unicast: 0 is an AV that left it unset. */
+	ip[7] = dst->hop_limit || dst->ip6[0] == 0xff ? dst->hop_limit
+						      : SRXE_IP_TTL;
 	memcpy(ip + SRXE_IPV6_SRC_OFF, src, 16);
 	memcpy(ip + SRXE_IPV6_DST_OFF, dst->ip6, 16);
 }

@@ -12,8 +12,9 @@
  *  - IPv6 (dst->ipv6): 40 bytes, version 6, traffic class, flow label
  *    (low 20 bits) and hop limit from the address vector (a hop limit of
  *    0, an AV that left it unset, goes out as 64: RFC 8200 hosts do not
- *    send 0), next header UDP, payload length = @udp_len, from the
- *    netdev's link-local address.  No extension headers.
+ *    send 0; to a multicast group it goes out as it is), next header
+ *    UDP, payload length = @udp_len, from the netdev's link-local
+ *    address.  No extension headers.
  */
 #ifndef SRXE_ENGINE_IPHDR_H
 #define SRXE_ENGINE_IPHDR_H

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "eng_int.h"
+#include "iphdr.h"
 #include "transport_udp.h"
 
 static int join_ipv4(const struct srxe_engine *eng, uint32_t group_be)
@@ -208,6 +209,35 @@ bool srxe_mcast_ipv4_joined(const struct srxe_engine *eng, uint32_t ipv4_be)
 	return srxe_mcast_find(&eng->mcast, mgid) != NULL;
 }
 
+bool srxe_mcast_ipv6_joined(const struct srxe_engine *eng,
+			    const uint8_t ip6[16])
+{
+	return ip6[0] == 0xff && eng->mcast.ngroups &&
+	       srxe_mcast_find(&eng->mcast, ip6) != NULL;
+}
+
+/* The group a packet's IP destination names (IPv4-mapped for IPv4), or
+ * NULL: not multicast, or no group of this device. */
+static struct srxe_mcast_grp *dst_group(struct srxe_engine *eng,
+					const uint8_t *ip)
+{
+	uint8_t mgid[SRXE_MGID_LEN];
+	uint32_t dst_ipv4;
+
+	if (!ip)
+		return NULL;
+	if (ip[0] >> 4 == 6) {
+		if (ip[SRXE_IPV6_DST_OFF] != 0xff)
+			return NULL;
+		return srxe_mcast_find(&eng->mcast, ip + SRXE_IPV6_DST_OFF);
+	}
+	memcpy(&dst_ipv4, ip + 16, 4);
+	if (!srxe_ipv4_is_mcast(dst_ipv4))
+		return NULL;
+	srxe_mgid_from_ipv4(mgid, dst_ipv4);
+	return srxe_mcast_find(&eng->mcast, mgid);
+}
+
 /*
  * As rxe_rcv_mcast_pkt(): every attached QP gets the packet through its
  * own checks (state, transport, Q_Key: counted per QP under their
@@ -217,19 +247,8 @@ bool srxe_mcast_ipv4_joined(const struct srxe_engine *eng, uint32_t ipv4_be)
 void srxe_mcast_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		   const struct srxe_sg *payload, int nchunks)
 {
-	uint8_t mgid[SRXE_MGID_LEN];
-	struct srxe_mcast_grp *g = NULL;
-	uint32_t dst_ipv4;
+	struct srxe_mcast_grp *g = dst_group(eng, pkt->ip);
 
-	/* IPv4 groups only: the IPv6 transport receives its link-local
-	 * unicast address (docs/multicast.md). */
-	if (pkt->ip && pkt->ip[0] >> 4 == 4) {
-		memcpy(&dst_ipv4, pkt->ip + 16, 4);
-		if (srxe_ipv4_is_mcast(dst_ipv4)) {
-			srxe_mgid_from_ipv4(mgid, dst_ipv4);
-			g = srxe_mcast_find(&eng->mcast, mgid);
-		}
-	}
 	if (!g) {
 		eng->stats.drops++;
 		eng->stats.drop_mcast_no_group++;

@@ -44,8 +44,9 @@ struct srxe_tx_pkt {
  * Where a packet goes: the peer's address and the destination QP.  The
  * address family follows the destination GID (ctx.c srxe_resolve_av):
  * IPv4-mapped GIDs are IPv4 peers, link-local ones IPv6 peers on the
- * device's netdev.  The GRH fields apply to IPv6 (IPv4 keeps TOS 0 and
- * TTL 64).
+ * device's netdev, ff00::/8 ones IPv6 multicast groups.  The GRH fields
+ * apply to IPv6 (IPv4 keeps TOS 0 and TTL 64, multicast takes the hop
+ * limit as TTL).
  */
 struct srxe_dest {
 	uint32_t ipv4_be; /* IPv4 peer (!ipv6) */
@@ -70,8 +71,9 @@ struct srxe_xport {
 	 * xmit queued; the engine calls it at the end of every pass. */
 	unsigned int (*poll)(struct srxe_xport *t);
 	void (*flush)(struct srxe_xport *t);
-	int rx_fd;  /* readable when poll has work; -1: none */
-	int rx_fd6; /* a second one (the IPv6 socket); -1: none */
+	int rx_fd;    /* readable when poll has work; -1: none */
+	int rx_fd6;   /* a second one (the IPv6 socket); -1: none */
+	int rx_fd6mc; /* a third one (IPv6 multicast); -1: none */
 	void *priv;
 };
 

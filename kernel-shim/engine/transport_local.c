@@ -66,5 +66,6 @@ void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng)
 	t->flush = NULL;
 	t->rx_fd = -1;
 	t->rx_fd6 = -1;
+	t->rx_fd6mc = -1;
 	t->priv = eng;
 }

@@ -70,6 +70,9 @@ _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 #ifndef IPV6_FREEBIND
 #define IPV6_FREEBIND 78
 #endif
+#ifndef SO_BINDTOIFINDEX
+#define SO_BINDTOIFINDEX 62
+#endif
 
 /* Packets of the batch that leave with one sendmmsg entry: one datagram
  * (raw mode), or one GSO send of equal-sized segments of which only the
@@ -89,10 +92,12 @@ union tx_sockaddr {
 };
 
 /* Ancillary data of one receive: the socket's drop count (SO_RXQ_OVFL);
- * IPv6 also flow info and hop limit. */
+ * IPv6 also flow info, hop limit and, on the multicast socket, the
+ * destination address. */
 #define RX_CTL_LEN CMSG_SPACE(sizeof(uint32_t))
 #define RX6_CTL_LEN                                                            \
-	(RX_CTL_LEN + CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int)))
+	(RX_CTL_LEN + CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int)) + \
+	 CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
 struct udp_xport {
 	struct srxe_xport xport;
@@ -114,7 +119,7 @@ struct udp_xport {
 	} tx_ctl[UDP_BATCH];
 	/* Kernel drop counts of rx_fd and rx_fd6 already counted in
 	 * stats.rx_overflow (srxe_udp_drops_advance). */
-	uint32_t drops_seen, drops6_seen;
+	uint32_t drops_seen, drops6_seen, drops6mc_seen;
 	struct iovec rx_iov[RX_BATCH];
 	struct mmsghdr rx_msg[RX_BATCH];
 	union {
@@ -380,8 +385,12 @@ int srxe_udp_rx_datagram(struct srxe_engine *eng, const uint8_t *ip, size_t len,
 	if (reason != SRXE_RX_OK)
 		return reason;
 	if (ip[0] >> 4 == 6) {
-		ours = cfg->ipv6 &&
-		       !memcmp(ip + SRXE_IPV6_DST_OFF, cfg->ipv6_ll, 16);
+		const uint8_t *dst6 = ip + SRXE_IPV6_DST_OFF;
+
+		if (dst6[0] == 0xff && !srxe_mcast_ipv6_joined(eng, dst6))
+			return SRXE_UDP_RX_OTHER_GROUP;
+		ours = dst6[0] == 0xff ||
+		       (cfg->ipv6 && !memcmp(dst6, cfg->ipv6_ll, 16));
 	} else {
 		uint32_t dst_be;
 
@@ -494,11 +503,13 @@ static void rx_packet(struct udp_xport *u, uint8_t *buf, size_t len)
  * The headers are written back in front of the payload, and the datagram
  * takes the same path as an IPv4 one.
  */
-static void rx6_one(struct udp_xport *u, unsigned int i, size_t n)
+static void rx6_one(struct udp_xport *u, unsigned int i, size_t n, bool mc)
 {
 	struct msghdr *mh = &u->rx6_msg[i].msg_hdr;
 	const struct sockaddr_in6 *from = &u->rx6_from[i];
 	uint8_t *ip = u->rx_buf[i], *udp = ip + IPV6_HDR_LEN;
+	const uint8_t *dst = mc ? NULL : u->eng->cfg.ipv6_ll;
+	struct in6_pktinfo pi;
 	uint32_t flow = 0;
 	int hop = 0;
 
@@ -511,6 +522,17 @@ static void rx6_one(struct udp_xport *u, unsigned int i, size_t n)
 		else if (c->cmsg_type == IPV6_HOPLIMIT &&
 			 c->cmsg_len >= CMSG_LEN(sizeof(hop)))
 			memcpy(&hop, CMSG_DATA(c), sizeof(hop));
+		else if (mc && c->cmsg_type == IPV6_PKTINFO &&
+			 c->cmsg_len >= CMSG_LEN(sizeof(pi))) {
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			dst = pi.ipi6_addr.s6_addr;
+		}
+	}
+	/* The multicast socket's datagrams say where they went; one that
+	 * does not cannot be placed (the ICRC covers the destination). */
+	if (!dst) {
+		u->stats.rx_not_for_us++;
+		return;
 	}
 	/* flow info: traffic class and flow label, network order */
 	srxe_put_be32(ip, 6u << 28 | (ntohl(flow) & 0x0fffffffu));
@@ -518,7 +540,7 @@ static void rx6_one(struct udp_xport *u, unsigned int i, size_t n)
 	ip[6] = IPPROTO_UDP;
 	ip[7] = (uint8_t)hop;
 	memcpy(ip + SRXE_IPV6_SRC_OFF, &from->sin6_addr, 16);
-	memcpy(ip + SRXE_IPV6_DST_OFF, u->eng->cfg.ipv6_ll, 16);
+	memcpy(ip + SRXE_IPV6_DST_OFF, dst, 16);
 	memcpy(udp, &from->sin6_port, 2);
 	srxe_put_be16(udp + 2, SRXE_ROCE_UDP_PORT);
 	srxe_put_be16(udp + 4, (uint16_t)(UDP_HDR_LEN + n));
@@ -560,7 +582,11 @@ static void rx_overflow_now(struct udp_xport *u, int fd, uint32_t *seen)
 			srxe_udp_drops_advance(seen, mem[SK_MEMINFO_DROPS]);
 }
 
-static unsigned int udp_poll6(struct udp_xport *u)
+/* One batch of the IPv6 socket @fd: the unicast one, or the multicast
+ * one (@mc: its datagrams carry their destination as IPV6_PKTINFO);
+ * @seen: that socket's last drop count. */
+static unsigned int udp_poll6(struct udp_xport *u, int fd, bool mc,
+			      uint32_t *seen)
 {
 	int n;
 
@@ -569,16 +595,16 @@ static unsigned int udp_poll6(struct udp_xport *u)
 		u->rx6_msg[i].msg_hdr.msg_namelen = sizeof(u->rx6_from[i]);
 		u->rx6_msg[i].msg_hdr.msg_controllen = sizeof(u->rx6_ctl[i]);
 	}
-	n = recvmmsg(u->xport.rx_fd6, u->rx6_msg, RX_BATCH, MSG_DONTWAIT, NULL);
+	n = recvmmsg(fd, u->rx6_msg, RX_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return 0;
 	for (int i = 0; i < n; i++) {
 		if (u->rx6_msg[i].msg_hdr.msg_flags & MSG_TRUNC)
 			u->stats.rx_truncated++;
 		else
-			rx6_one(u, (unsigned int)i, u->rx6_msg[i].msg_len);
+			rx6_one(u, (unsigned int)i, u->rx6_msg[i].msg_len, mc);
 	}
-	rx_overflow_cmsg(u, &u->rx6_msg[n - 1].msg_hdr, &u->drops6_seen);
+	rx_overflow_cmsg(u, &u->rx6_msg[n - 1].msg_hdr, seen);
 	return (unsigned int)n;
 }
 
@@ -606,7 +632,9 @@ static unsigned int udp_poll(struct srxe_xport *t)
 	}
 	/* The IPv4 batch is done with rx_buf: the IPv6 one may reuse it. */
 	if (t->rx_fd6 >= 0)
-		done += udp_poll6(u);
+		done += udp_poll6(u, t->rx_fd6, false, &u->drops6_seen);
+	if (t->rx_fd6mc >= 0)
+		done += udp_poll6(u, t->rx_fd6mc, true, &u->drops6mc_seen);
 	return done;
 }
 
@@ -882,6 +910,58 @@ static int open_rx6(struct udp_xport *u, const char **why)
 		       "link-local address (another device on it?)";
 		return -errno;
 	}
+	/* Only now: the multicast socket's [::]:4791 on the same netdev
+	 * may join it (both need SO_REUSEADDR), a second device on this
+	 * address still may not (its bind comes without). */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on))) {
+		*why = "cannot set SO_REUSEADDR on the IPv6 UDP socket";
+		return -errno;
+	}
+	setup_rx_socket(fd);
+	return 0;
+}
+
+/*
+ * IPv6 multicast receive (docs/multicast.md): the unicast socket, bound
+ * to the link-local address, never sees a datagram sent to a group, so a
+ * second UDP socket listens on [::]:4791 of the netdev only
+ * (SO_BINDTOIFINDEX), with SO_REUSEADDR so that it shares the port with
+ * the unicast socket.  It receives the datagrams of every group joined
+ * on the netdev (IPV6_MULTICAST_ALL, the default: the joins are the
+ * membership sockets' in mcast_eng.c), and IPV6_PKTINFO says which group
+ * each went to (the ICRC covers it, the GRH shows it).  Other srxe
+ * devices have sockets of their own on their own netdevs; the kernel
+ * gives each socket its copy of a multicast datagram.
+ */
+static int open_rx6mc(struct udp_xport *u, const char **why)
+{
+	const struct srxe_engine_config *cfg = &u->eng->cfg;
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_port = htons(SRXE_ROCE_UDP_PORT) };
+	int on = 1, ifindex = (int)cfg->ifindex;
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	u->xport.rx_fd6mc = fd;
+	if (fd < 0) {
+		*why = "cannot open the IPv6 multicast UDP socket";
+		return -errno;
+	}
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof(on)) ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_FLOWINFO, &on, sizeof(on)) ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) ||
+	    setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_RX, &on, sizeof(on)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex,
+		       sizeof(ifindex))) {
+		*why = "cannot set the IPv6 multicast UDP socket's options";
+		return -errno;
+	}
+	if (bind(fd, (const struct sockaddr *)&a, sizeof(a))) {
+		*why = "cannot bind [::]:4791 on the netdev for IPv6 "
+		       "multicast (a socket without SO_REUSEADDR holds it)";
+		return -errno;
+	}
 	setup_rx_socket(fd);
 	return 0;
 }
@@ -895,6 +975,16 @@ static int open_tx6(struct udp_xport *u, const char **why)
 	if (u->tx6_fd < 0) {
 		*why = "cannot open the raw IPv6 send socket (needs "
 		       "CAP_NET_RAW)";
+		return -errno;
+	}
+	/* Multicast leaves on the netdev whatever the group's scope (the
+	 * scope id only picks it for link- and interface-local groups) and
+	 * loops back to this host's members (IPV6_MULTICAST_LOOP, on by
+	 * default); the hop limit is the header's. */
+	if (setsockopt(u->tx6_fd, IPPROTO_IPV6, IPV6_MULTICAST_IF,
+		       &u->eng->cfg.ifindex, sizeof(u->eng->cfg.ifindex))) {
+		*why = "cannot set IPV6_MULTICAST_IF on the raw IPv6 send "
+		       "socket";
 		return -errno;
 	}
 	grow_buffer(u->tx6_fd, SO_SNDBUFFORCE, SO_SNDBUF);
@@ -948,6 +1038,7 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 		.flush = udp_flush,
 		.rx_fd = -1,
 		.rx_fd6 = -1,
+		.rx_fd6mc = -1,
 		.priv = u,
 	};
 	init_msgs(u);
@@ -962,6 +1053,9 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 		ret = open_rx6(u, why);
 		if (!ret)
 			ret = open_tx6(u, why);
+		/* gso mode refuses multicast (srxe_udp_transport_mcast_ok) */
+		if (!ret && !u->gso)
+			ret = open_rx6mc(u, why);
 	}
 	if (ret) {
 		srxe_udp_transport_close(&u->xport);
@@ -970,6 +1064,7 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 	/* What the raw socket dropped before its filter was on is not ours. */
 	rx_overflow_now(u, u->xport.rx_fd, &u->drops_seen);
 	rx_overflow_now(u, u->xport.rx_fd6, &u->drops6_seen);
+	rx_overflow_now(u, u->xport.rx_fd6mc, &u->drops6mc_seen);
 	u->stats.rx_overflow = 0;
 	*out = &u->xport;
 	return 0;
@@ -986,6 +1081,8 @@ void srxe_udp_transport_close(struct srxe_xport *t)
 		close(t->rx_fd);
 	if (t->rx_fd6 >= 0)
 		close(t->rx_fd6);
+	if (t->rx_fd6mc >= 0)
+		close(t->rx_fd6mc);
 	if (u->tx6_fd >= 0)
 		close(u->tx6_fd);
 	if (u->tx_fd >= 0 && u->tx_fd != u->port_fd)
@@ -1008,6 +1105,7 @@ void srxe_udp_transport_stats(struct srxe_xport *t, struct srxe_wire_stats *out)
 
 	rx_overflow_now(u, t->rx_fd, &u->drops_seen);
 	rx_overflow_now(u, t->rx_fd6, &u->drops6_seen);
+	rx_overflow_now(u, t->rx_fd6mc, &u->drops6mc_seen);
 	*out = u->stats;
 	out->ipv6 = t->rx_fd6 >= 0;
 }

@@ -34,7 +34,11 @@
  * IP header and is ICRC-checked.  Multicast (docs/multicast.md) leaves
  * with IP_MULTICAST_IF on the netdev, the AH's hop limit as TTL, and
  * loops back to this host's members; a group's datagrams are taken only
- * while this device has QPs attached to it (else not_for_us).  A UDP socket
+ * while this device has QPs attached to it (else other_group).  IPv6
+ * groups: sent from the raw IPv6 socket (IPV6_MULTICAST_IF), received on
+ * a UDP socket on [::]:4791 of the netdev whose IPV6_PKTINFO names the
+ * group (the unicast socket, bound to the link-local address, sees no
+ * group's datagram).  A UDP socket
  * bound to address:4791 holds the port (no ICMP port-unreachable, no second
  * owner) and discards its copies with a drop-all filter.  Needs CAP_NET_RAW.
  *

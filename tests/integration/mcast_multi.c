@@ -15,8 +15,11 @@
  *	destroying anything: srxed must detach it (the caller checks
  *	`srxe status`).
  *
- * GROUP is an IPv4 multicast address; the GID is ::ffff:GROUP.  Devices
- * use GID index 1 (the IPv4 GID).
+ * GROUP is an IPv4 multicast address, whose GID is ::ffff:GROUP (the
+ * sender's AH uses GID index 1, the IPv4 GID; the GRH is 20 zero bytes
+ * and the IPv4 header), or an IPv6 one (ff0x::, GID index 0, the
+ * link-local GID; the GRH is the IPv6 header).  Either way the GRH's
+ * destination must be the group, and its TTL / hop limit the AH's (1).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +42,11 @@ static int failures;
 #define SLOT	  (GRH_LEN + MSG_LEN)
 #define MAX_MSGS  64
 #define MCAST_QPN 0xffffffu
+#define HOP_LIMIT 1
+
+/* The group: its GID, and whether it is an IPv6 one. */
+static union ibv_gid group;
+static bool group_v6;
 
 struct ep {
 	const char *name;
@@ -144,8 +152,19 @@ static uint8_t pattern(unsigned int seq, unsigned int i)
 	return (uint8_t)(seq * 31u + i * 7u + 1u);
 }
 
+/* The GRH names the group as destination, with the AH's hop limit. */
+static bool grh_ok(const uint8_t *grh)
+{
+	if (group_v6)
+		return grh[0] >> 4 == 6 && grh[7] == HOP_LIMIT &&
+		       !memcmp(grh + 24, group.raw, 16);
+	/* 20 zero bytes, then the IPv4 header */
+	return grh[20] >> 4 == 4 && grh[20 + 8] == HOP_LIMIT &&
+	       !memcmp(grh + 20 + 16, group.raw + 12, 4);
+}
+
 /* Consumes completions of @e; checks each one's data and GRH. */
-static void drain(struct ep *e, uint32_t src_qpn, uint32_t group_be)
+static void drain(struct ep *e, uint32_t src_qpn)
 {
 	struct ibv_wc wc[16];
 	int n;
@@ -154,7 +173,7 @@ static void drain(struct ep *e, uint32_t src_qpn, uint32_t group_be)
 		for (int i = 0; i < n; i++) {
 			const uint8_t *slot = e->buf + wc[i].wr_id * SLOT;
 			const uint8_t *msg = slot + GRH_LEN;
-			uint32_t seq, dst;
+			uint32_t seq;
 			bool data_ok = true;
 
 			if (!EXPECT(wc[i].status == IBV_WC_SUCCESS,
@@ -168,9 +187,10 @@ static void drain(struct ep *e, uint32_t src_qpn, uint32_t group_be)
 			       wc[i].opcode, wc[i].wc_flags, wc[i].byte_len);
 			EXPECT(wc[i].src_qp == src_qpn, "%s: src_qp 0x%x",
 			       e->name, wc[i].src_qp);
-			memcpy(&dst, slot + 20 + 16, 4);
-			EXPECT(dst == group_be,
-			       "%s: GRH destination is not the group", e->name);
+			EXPECT(grh_ok(slot),
+			       "%s: the GRH does not name the group with hop "
+			       "limit %d",
+			       e->name, HOP_LIMIT);
 			memcpy(&seq, msg, 4);
 			for (unsigned int b = 4; b < MSG_LEN; b++)
 				data_ok &= msg[b] == pattern(seq, b);
@@ -235,7 +255,7 @@ static void send_msgs(struct sender *s, unsigned int first, unsigned int n)
 /* Waits until every receiver in @want has @n messages, then a little more
  * so that a copy that should not come has its chance to. */
 static void collect(struct ep **eps, unsigned int neps, unsigned int n,
-		    uint32_t src_qpn, uint32_t group_be)
+		    uint32_t src_qpn)
 {
 	uint64_t t0 = now_ms(), done_at = 0;
 
@@ -243,7 +263,7 @@ static void collect(struct ep **eps, unsigned int neps, unsigned int n,
 		bool all = true;
 
 		for (unsigned int i = 0; i < neps; i++) {
-			drain(eps[i], src_qpn, group_be);
+			drain(eps[i], src_qpn);
 			if (eps[i]->name[0] != '-' && eps[i]->got < n)
 				all = false;
 		}
@@ -255,16 +275,30 @@ static void collect(struct ep **eps, unsigned int neps, unsigned int n,
 	}
 }
 
-static int die_mode(const char *dev, const char *group)
+/* GROUP: an IPv4 or IPv6 multicast address. */
+static void parse_group(const char *arg)
+{
+	memset(&group, 0, sizeof(group));
+	group_v6 = inet_pton(AF_INET6, arg, group.raw) == 1;
+	if (group_v6) {
+		if (group.raw[0] != 0xff)
+			die("%s is not an IPv6 multicast address", arg);
+		return;
+	}
+	group.raw[10] = group.raw[11] = 0xff;
+	if (inet_pton(AF_INET, arg, group.raw + 12) != 1 ||
+	    (group.raw[12] & 0xf0) != 0xe0)
+		die("%s is not an IPv4 or IPv6 multicast address", arg);
+}
+
+static int die_mode(const char *dev, const char *arg)
 {
 	struct ibv_context *ctx = open_dev(dev);
-	union ibv_gid gid = { .raw = { [10] = 0xff, [11] = 0xff } };
 	struct ep e;
 
-	if (inet_pton(AF_INET, group, gid.raw + 12) != 1)
-		die("bad group %s", group);
+	parse_group(arg);
 	ep_init(&e, "dying", ctx, QKEY);
-	if (ibv_attach_mcast(e.qp, &gid, 0))
+	if (ibv_attach_mcast(e.qp, &group, 0))
 		die("attach failed");
 	printf("attached QP 0x%x; exiting without cleanup\n", e.qp->qp_num);
 	fflush(stdout);
@@ -277,7 +311,6 @@ int main(int argc, char **argv)
 	struct ibv_device_attr da;
 	struct ep a1, a2, aq, b1, rc_ep;
 	struct sender s;
-	union ibv_gid gid = { .raw = { [10] = 0xff, [11] = 0xff } };
 	union ibv_gid ucast = {
 		.raw = { [10] = 0xff, [11] = 0xff, 10, 0, 0, 1 }
 	};
@@ -288,7 +321,6 @@ int main(int argc, char **argv)
 						.max_send_sge = 1,
 						.max_recv_sge = 1 } };
 	unsigned int msgs;
-	uint32_t group_be;
 	int ret;
 
 	if (argc == 4 && !strcmp(argv[1], "--die"))
@@ -299,9 +331,7 @@ int main(int argc, char **argv)
 	msgs = argc > 4 ? (unsigned int)atoi(argv[4]) : 32;
 	if (!msgs || msgs > MAX_MSGS)
 		die("MSGS must be 1..%d", MAX_MSGS);
-	if (inet_pton(AF_INET, argv[3], &group_be) != 1)
-		die("bad group %s", argv[3]);
-	memcpy(gid.raw + 12, &group_be, 4);
+	parse_group(argv[3]);
 	ca = open_dev(argv[1]);
 	cb = open_dev(argv[2]);
 
@@ -329,19 +359,19 @@ int main(int argc, char **argv)
 	rc_ep.qp = ibv_create_qp(a1.pd, &rc);
 	if (!rc_ep.qp)
 		die("RC QP: %s", strerror(errno));
-	ret = ibv_attach_mcast(rc_ep.qp, &gid, 0);
+	ret = ibv_attach_mcast(rc_ep.qp, &group, 0);
 	EXPECT(ret == EINVAL, "attach of an RC QP: %d, want EINVAL", ret);
 	ret = ibv_attach_mcast(a1.qp, &ucast, 0);
 	EXPECT(ret == EINVAL, "attach to a unicast GID: %d, want EINVAL", ret);
-	ret = ibv_detach_mcast(a1.qp, &gid, 0);
+	ret = ibv_detach_mcast(a1.qp, &group, 0);
 	EXPECT(ret == EINVAL, "detach before attach: %d, want EINVAL", ret);
 	ibv_destroy_qp(rc_ep.qp);
 
-	EXPECT(!ibv_attach_mcast(a1.qp, &gid, 0), "attach A1");
-	EXPECT(!ibv_attach_mcast(a1.qp, &gid, 0), "attach A1 again");
-	EXPECT(!ibv_attach_mcast(a2.qp, &gid, 0), "attach A2");
-	EXPECT(!ibv_attach_mcast(aq.qp, &gid, 0), "attach Aq");
-	EXPECT(!ibv_attach_mcast(b1.qp, &gid, 0), "attach B1");
+	EXPECT(!ibv_attach_mcast(a1.qp, &group, 0), "attach A1");
+	EXPECT(!ibv_attach_mcast(a1.qp, &group, 0), "attach A1 again");
+	EXPECT(!ibv_attach_mcast(a2.qp, &group, 0), "attach A2");
+	EXPECT(!ibv_attach_mcast(aq.qp, &group, 0), "attach Aq");
+	EXPECT(!ibv_attach_mcast(b1.qp, &group, 0), "attach B1");
 	ret = ibv_destroy_qp(a2.qp);
 	EXPECT(ret == EBUSY, "destroy of an attached QP: %d, want EBUSY", ret);
 	post_recvs(&a1, MAX_MSGS * 2);
@@ -349,9 +379,9 @@ int main(int argc, char **argv)
 	post_recvs(&aq, MAX_MSGS * 2);
 	post_recvs(&b1, MAX_MSGS * 2);
 
-	memcpy(ah.grh.dgid.raw, gid.raw, 16);
-	ah.grh.sgid_index = 1;
-	ah.grh.hop_limit = 1;
+	memcpy(ah.grh.dgid.raw, group.raw, 16);
+	ah.grh.sgid_index = group_v6 ? 0 : 1;
+	ah.grh.hop_limit = HOP_LIMIT;
 	s.ah = ibv_create_ah(s.ep.pd, &ah);
 	if (!s.ah)
 		die("create_ah to the group: %s", strerror(errno));
@@ -361,7 +391,7 @@ int main(int argc, char **argv)
 		struct ep *all[] = { &a1, &a2, &aq, &b1 };
 
 		send_msgs(&s, 0, msgs);
-		collect(all, 4, msgs, s.ep.qp->qp_num, group_be);
+		collect(all, 4, msgs, s.ep.qp->qp_num);
 		for (int i = 0; i < 4; i++) {
 			unsigned int want = all[i] == &aq ? 0 : msgs;
 
@@ -374,15 +404,15 @@ int main(int argc, char **argv)
 	}
 
 	/* Phase 2: A2 detached gets nothing more. */
-	EXPECT(!ibv_detach_mcast(a2.qp, &gid, 0), "detach A2");
-	ret = ibv_detach_mcast(a2.qp, &gid, 0);
+	EXPECT(!ibv_detach_mcast(a2.qp, &group, 0), "detach A2");
+	ret = ibv_detach_mcast(a2.qp, &group, 0);
 	EXPECT(ret == EINVAL, "second detach of A2: %d, want EINVAL", ret);
 	{
 		struct ep *all[] = { &a1, &a2, &b1 };
 
 		a2.name = "-A2";
 		send_msgs(&s, msgs, msgs);
-		collect(all, 3, msgs, s.ep.qp->qp_num, group_be);
+		collect(all, 3, msgs, s.ep.qp->qp_num);
 		for (int i = 0; i < 3; i++) {
 			unsigned int want = all[i] == &a2 ? 0 : msgs;
 
@@ -393,9 +423,9 @@ int main(int argc, char **argv)
 		}
 	}
 
-	EXPECT(!ibv_detach_mcast(a1.qp, &gid, 0), "detach A1");
-	EXPECT(!ibv_detach_mcast(aq.qp, &gid, 0), "detach Aq");
-	EXPECT(!ibv_detach_mcast(b1.qp, &gid, 0), "detach B1");
+	EXPECT(!ibv_detach_mcast(a1.qp, &group, 0), "detach A1");
+	EXPECT(!ibv_detach_mcast(aq.qp, &group, 0), "detach Aq");
+	EXPECT(!ibv_detach_mcast(b1.qp, &group, 0), "detach B1");
 	EXPECT(!ibv_destroy_qp(a2.qp), "destroy A2 after detach");
 	a2.qp = NULL;
 	ibv_destroy_ah(s.ah);

@@ -91,6 +91,10 @@ static inline void h_engine_start(enum ibv_mtu mtu)
 		.active_mtu = mtu,
 		.threads = 1,
 		.spin_us = 200,
+		/* UD multicast: same-host members only (no wire here) */
+		.max_mcast_grp = 4,
+		.max_mcast_qp_attach = 4,
+		.max_total_mcast_qp_attach = 8,
 	};
 	const char *why;
 

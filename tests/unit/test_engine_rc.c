@@ -632,6 +632,79 @@ Test(engine_ud, grh_ipv6, .init = setup, .fini = teardown)
 	cr_assert_eq(memcmp(dst.p + 40, loc.p, 1000), 0);
 }
 
+/*
+ * An IPv6 multicast group (docs/multicast.md): the AH takes it, the send
+ * to QPN 0xFFFFFF reaches the attached QP (the same-host path stands in
+ * for the kernel's loopback here: the harness has no wire), and the GRH
+ * is the IPv6 header to the group, with the AH's hop limit kept as it
+ * is, 0 included (this host only, as IPv4's TTL 0).  A QP that is not
+ * attached gets nothing; detached, the packet is an mcast_no_group drop.
+ */
+Test(engine_ud, mcast_ipv6_group, .init = setup, .fini = teardown)
+{
+	static const uint8_t ll[16] = H_IP6;
+	static const uint8_t grp[16] = { 0xff,
+					 0x02, [13] = 1, [14] = 2, [15] = 3 };
+	struct srxe_ah_wire av;
+	struct h_conn_opts o = { 0 };
+	struct h_mr loc, dst;
+	struct srxe_send_wqe *w;
+	struct srxe_eng_stats st;
+	struct srxe_cqe e;
+	const char *why;
+
+	h_qp_create(&A, &qa, IBV_QPT_UD, &acq, &acq);
+	h_qp_create(&B, &qb, IBV_QPT_UD, &bcq, &bcq);
+	h_to_rts(&qa, 0, &o);
+	h_to_rts(&qb, 0, &o);
+	h_av(&av);
+	memcpy(av.dgid, grp, 16);
+	av.sgid_index = 0;
+	av.hop_limit = 0;
+	srxe_engine_lock(h_eng);
+	cr_assert_eq(srxe_eng_mcast_attach(qb.qp, grp, &why), 0, "%s", why);
+	cr_assert_eq(srxe_eng_ah_create(A.ctx, H_PD, &av, &A.ah[0], &why), 0,
+		     "%s", why);
+	srxe_engine_unlock(h_eng);
+	A.nah = 1;
+	h_mr_reg(&A, &loc, 2048, 0);
+	h_mr_reg(&B, &dst, 2048, IBV_ACCESS_LOCAL_WRITE);
+	h_fill(loc.p, 500, 14);
+	h_post_recv(&qb, 96, &dst, 0, 2048);
+	for (uint64_t id = 97; id <= 98; id++) {
+		if (id == 98) {
+			srxe_engine_lock(h_eng);
+			cr_assert_eq(srxe_eng_mcast_detach(qb.qp, grp, &why),
+				     0);
+			srxe_engine_unlock(h_eng);
+		}
+		w = h_send_slot(&qa);
+		w->wr_id = id;
+		w->opcode = IBV_WR_SEND;
+		w->ud.ah_handle = 1;
+		w->ud.remote_qpn = 0xffffff;
+		w->ud.remote_qkey = 0x11111111;
+		h_sge(w, &loc, 0, 500);
+		h_send_publish(&qa);
+		expect_cqe(&acq, id, IBV_WC_SUCCESS, IBV_WC_SEND);
+		if (id == 97) {
+			e = expect_cqe(&bcq, 96, IBV_WC_SUCCESS, IBV_WC_RECV);
+			cr_assert_eq(e.byte_len, 500 + 40);
+			cr_assert(e.wc_flags & IBV_WC_GRH);
+			cr_assert_eq(e.src_qp, qa.qpn);
+		}
+	}
+	cr_assert_eq(dst.p[0] >> 4, 6);
+	cr_assert_eq(dst.p[7], 0, "the AH's hop limit 0 is kept");
+	cr_assert_eq(memcmp(dst.p + 8, ll, 16), 0);
+	cr_assert_eq(memcmp(dst.p + 24, grp, 16), 0);
+	cr_assert_eq(memcmp(dst.p + 40, loc.p, 500), 0);
+	srxe_engine_stats(h_eng, &st);
+	cr_assert_eq(st.mcast_recv, 1);
+	cr_assert_eq(st.mcast_copies, 1);
+	cr_assert_eq(st.drop_mcast_no_group, 1);
+}
+
 /* A global IPv6 GID is refused (srxe advertises none, and a link-local
  * source must not leave the link); EINVAL with a reason. */
 Test(engine_ud, ah_refuses_global_ipv6, .init = setup, .fini = teardown)
