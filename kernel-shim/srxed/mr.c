@@ -194,43 +194,97 @@ uint64_t srxed_mem_slab_bytes(const struct srxed_session *s)
 	return s->mem ? s->mem->slab.bytes : 0;
 }
 
-static int explain_invalid(const struct srxe_reg_mr_req *r, char *why)
-{
-	unsigned known = SRXE_ACCESS_SUPPORTED | SRXE_ACCESS_IGNORED;
+/*
+ * Access bits this device refuses as "not supported", as the kernel does:
+ * ib_check_mr_access() answers EOPNOTSUPP for ON_DEMAND without ODP and
+ * for a FLUSH type the device lacks, rxe (since 6.4) for ZERO_BASED and
+ * HUGETLB.  srxe has no ODP and no persistence domain, and does not
+ * implement zero-based MRs (rxe 6.1 accepted ZERO_BASED and ignored it).
+ */
+#define MR_ACCESS_NOT_SUPPORTED                                                \
+	(IBV_ACCESS_ZERO_BASED | IBV_ACCESS_ON_DEMAND | IBV_ACCESS_HUGETLB |   \
+	 SRXE_ACCESS_FLUSH_PERSISTENT)
 
+/*
+ * The access checks of the kernel's REG_MR / REREG_MR, in its order
+ * (docs/compat.md): local write needed for remote write or atomic
+ * (EINVAL), bits no device knows (EINVAL), bits this one lacks
+ * (EOPNOTSUPP).
+ */
+static int check_access(uint32_t access, char *why)
+{
+	unsigned known = SRXE_ACCESS_SUPPORTED | SRXE_ACCESS_IGNORED |
+			 MR_ACCESS_NOT_SUPPORTED;
+
+	if ((access & (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)) &&
+	    !(access & IBV_ACCESS_LOCAL_WRITE))
+		return say(why, EINVAL,
+			   "access flags 0x%x: REMOTE_WRITE and REMOTE_ATOMIC "
+			   "require LOCAL_WRITE",
+			   access);
+	if (access & ~known)
+		return say(why, EINVAL,
+			   "access flags 0x%x: bits 0x%x are not IBV_ACCESS_* "
+			   "flags",
+			   access, access & ~known);
+	if (access & MR_ACCESS_NOT_SUPPORTED)
+		return say(why, EOPNOTSUPP,
+			   "access flags 0x%x: 0x%x not supported (srxe has "
+			   "no ON_DEMAND paging, no ZERO_BASED MRs, no "
+			   "HUGETLB hint, no FLUSH_PERSISTENT: its memory is "
+			   "DRAM; it grants LOCAL_WRITE, REMOTE_READ, "
+			   "REMOTE_WRITE, REMOTE_ATOMIC, MW_BIND, "
+			   "FLUSH_GLOBAL)",
+			   access, access & MR_ACCESS_NOT_SUPPORTED);
+	return 0;
+}
+
+/*
+ * ib_uverbs_reg_mr() first: the buffer and the iova must have the same
+ * offset in their page (the device maps whole pages); then the access;
+ * then ib_umem_get(): a range of 0 bytes or one that wraps is EINVAL, one
+ * outside the user address space EFAULT.  srxe also refuses an iova range
+ * that wraps (EINVAL; rxe accepts it and can never reach its end).
+ */
+static int check_args(const struct srxe_reg_mr_req *r, char *why)
+{
+	int ret;
+
+	if ((r->va ^ r->iova) & (SRXE_FRAME_SIZE - 1))
+		return say(why, EINVAL,
+			   "buffer 0x%llx and iova 0x%llx are at different "
+			   "offsets in their page",
+			   (unsigned long long)r->va,
+			   (unsigned long long)r->iova);
+	ret = check_access(r->access, why);
+	if (ret)
+		return ret;
 	if (!r->length)
 		return say(why, EINVAL, "MR length is 0");
-	/* What the kernel answers for an access the device lacks. */
-	if (r->access & SRXE_ACCESS_FLUSH_PERSISTENT)
-		return say(why, EOPNOTSUPP,
-			   "access flags 0x%x: FLUSH_PERSISTENT is not "
-			   "supported (srxe memory is DRAM, with no "
-			   "persistence domain; FLUSH_GLOBAL is)",
-			   r->access);
-	if (r->access & ~known)
+	if (r->va + r->length < r->va || r->iova + r->length < r->iova)
 		return say(why, EINVAL,
-			   "access flags 0x%x: bits 0x%x are not supported "
-			   "(srxe grants LOCAL_WRITE, REMOTE_READ, MW_BIND, "
-			   "REMOTE_WRITE, REMOTE_ATOMIC, FLUSH_GLOBAL)",
-			   r->access, r->access & ~known);
-	return say(why, EINVAL,
-		   "access flags 0x%x: REMOTE_WRITE and REMOTE_ATOMIC "
-		   "require LOCAL_WRITE",
-		   r->access);
+			   "buffer 0x%llx or iova 0x%llx + %llu bytes wraps",
+			   (unsigned long long)r->va,
+			   (unsigned long long)r->iova,
+			   (unsigned long long)r->length);
+	return 0;
 }
 
 static int check_request(const struct srxed *d, const struct srxed_mem *m,
 			 const struct srxe_reg_mr_req *r, char *why)
 {
 	uint64_t max = d->cfg.max_reg_bytes;
-	int ret = srxe_prot_validate(r->va, r->length, r->iova, r->access);
+	int ret = check_args(r, why);
 
-	if (ret == -EINVAL)
-		return explain_invalid(r, why);
+	if (ret)
+		return ret;
+	ret = srxe_prot_validate(r->va, r->length, r->iova, r->access);
+	if (ret == -EINVAL) /* check_args() let through what prot refuses */
+		return say(why, EINVAL, "access flags 0x%x refused", r->access);
 	if (ret)
 		return say(why, EFAULT,
-			   "buffer 0x%llx + %llu (iova 0x%llx) wraps or leaves "
-			   "the user address space",
+			   "buffer 0x%llx + %llu (iova 0x%llx) leaves the user "
+			   "address space",
 			   (unsigned long long)r->va,
 			   (unsigned long long)r->length,
 			   (unsigned long long)r->iova);
@@ -598,6 +652,11 @@ int srxed_mr_rereg(struct srxed *d, struct srxed_session *s,
 			   "CHANGE_ACCESS (a new translation is a new "
 			   "registration)",
 			   req->flags);
+	if (req->flags & IBV_REREG_MR_CHANGE_ACCESS) {
+		ret = check_access(req->access, why);
+		if (ret)
+			return ret;
+	}
 	tables_lock(d);
 	ret = srxe_mem_rereg(m->client, mr->lkey, req->pd_handle, req->access,
 			     &keys);

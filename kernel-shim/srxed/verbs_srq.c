@@ -18,13 +18,18 @@ static int check_srq_req(const struct srxe_create_srq_req *req, char *why)
 	if (req->max_sge > SRXED_MAX_SGE)
 		return say(why, EINVAL, "max_sge %u exceeds max_srq_sge %u",
 			   req->max_sge, SRXED_MAX_SGE);
-	if (req->srq_limit > req->max_wr)
-		return say(why, EINVAL, "srq_limit %u exceeds max_wr %u",
-			   req->srq_limit, req->max_wr);
+	/* rxe_srq_chk_init(): an SRQ must hold at least one request */
+	if (!req->max_wr)
+		return say(why, EINVAL, "max_wr is 0");
+	/*
+	 * srq_limit is not checked here: ibv_create_srq(3) calls it
+	 * irrelevant at creation, and rxe takes it as it is (the limit
+	 * event then fires on the first receive consumed).
+	 */
 	return 0;
 }
 
-/* Like rxe, 0 work requests or SGEs are rounded up to 1. */
+/* Like rxe, 0 SGEs are rounded up to 1. */
 static void size_srq(const struct srxe_create_srq_req *req,
 		     struct srxed_srq *srq)
 {

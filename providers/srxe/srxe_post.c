@@ -85,8 +85,9 @@ static int srxe_send_check(const struct srxe_qp *qp,
 		return EINVAL;
 	if (qp->vqp.qp.qp_type == IBV_QPT_UD && !wr->wr.ud.ah)
 		return EINVAL;
+	/* rxe: a bind carries no SGE (its range is in bind_info) */
 	if (wr->opcode == IBV_WR_BIND_MW &&
-	    (!wr->bind_mw.mw ||
+	    (!wr->bind_mw.mw || wr->num_sge ||
 	     (!wr->bind_mw.bind_info.mr &&
 	      (wr->bind_mw.bind_info.addr || wr->bind_mw.bind_info.length))))
 		return EINVAL;

@@ -54,8 +54,9 @@ static struct srxe_send_wqe *srxe_ex_claim(struct ibv_qp_ex *ibqp,
 	struct srxe_qp *qp = to_srxe_qp_ex(ibqp);
 	struct srxe_send_wqe *wqe;
 
+	/* ENOSPC, like rxe's builders (ibv_post_send() says ENOMEM) */
 	if (!srxe_ring_room_from(&qp->sq.ring, qp->ex_next)) {
-		srxe_ex_fail(qp, ENOMEM);
+		srxe_ex_fail(qp, ENOSPC);
 		return NULL;
 	}
 	wqe = srxe_ring_at(&qp->sq.ring, qp->ex_next++);
@@ -240,8 +241,8 @@ static void srxe_wr_set_sge_list(struct ibv_qp_ex *ibqp, size_t num_sge,
 
 	if (!wqe)
 		return;
-	if (num_sge > qp->sq.max_sge) {
-		srxe_ex_fail(qp, EINVAL);
+	if (num_sge > qp->sq.max_sge) { /* the slot has no room: rxe's errno */
+		srxe_ex_fail(qp, ENOSPC);
 		return;
 	}
 	dst = (struct srxe_wqe_sge *)(wqe + 1);
@@ -275,8 +276,8 @@ static void srxe_wr_set_inline_data_list(struct ibv_qp_ex *ibqp, size_t num_buf,
 		return;
 	for (size_t i = 0; i < num_buf; i++)
 		total += buf_list[i].length;
-	if (total > qp->sq.max_inline) {
-		srxe_ex_fail(qp, EINVAL);
+	if (total > qp->sq.max_inline) { /* as rxe: the slot has no room */
+		srxe_ex_fail(qp, ENOSPC);
 		return;
 	}
 	dst = (uint8_t *)(wqe + 1);

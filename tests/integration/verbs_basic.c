@@ -486,7 +486,17 @@ static void check_qp_ex(struct fixture *f, struct ibv_cq *cq)
 	ibv_wr_send(qpx);
 	CHECK(init.cap.max_send_sge + 1 < MAX_SGES, "qp_ex max_send_sge");
 	ibv_wr_set_sge_list(qpx, init.cap.max_send_sge + 1, sg);
-	CHECK_ERR(ibv_wr_complete(qpx), EINVAL, "wr_set_sge_list above max");
+	CHECK_ERR(ibv_wr_complete(qpx), ENOSPC, "wr_set_sge_list above max");
+	ibv_wr_start(qpx);
+	ibv_wr_send(qpx);
+	ibv_wr_set_inline_data(qpx, f->buf, init.cap.max_inline_data + 1);
+	CHECK_ERR(ibv_wr_complete(qpx), ENOSPC, "wr_set_inline_data above max");
+	ibv_wr_start(qpx); /* one more builder than the SQ has slots */
+	for (uint32_t i = 0; i <= init.cap.max_send_wr; i++) {
+		ibv_wr_send(qpx);
+		ibv_wr_set_sge(qpx, sg[0].lkey, sg[0].addr, sg[0].length);
+	}
+	CHECK_ERR(ibv_wr_complete(qpx), ENOSPC, "more builders than slots");
 	ibv_wr_start(qpx);
 	ibv_wr_atomic_fetch_add(qpx, 0, (uintptr_t)f->buf + 1, 1);
 	CHECK_ERR(ibv_wr_complete(qpx), EINVAL, "misaligned wr_atomic");
@@ -500,6 +510,110 @@ static void check_qp_ex(struct fixture *f, struct ibv_cq *cq)
 	qp = ibv_create_qp_ex(f->ctx, &init);
 	CHECK(!qp && errno == EOPNOTSUPP, "UD with RDMA WRITE ops: errno %d",
 	      errno);
+}
+
+/* A create_qp that must fail with err (docs/compat.md, "create_qp"). */
+static void qp_refused(struct fixture *f, struct ibv_qp_init_attr_ex *init,
+		       int err, const char *what)
+{
+	struct ibv_qp *qp;
+
+	errno = 0;
+	qp = ibv_create_qp_ex(f->ctx, init);
+	CHECK(!qp, "%s: created", what);
+	CHECK_ERR(errno, err, what);
+}
+
+/*
+ * The attribute checks of create_qp, create_srq and post_send that
+ * docs/compat.md compares with kernel rxe, with rxe's answers.
+ */
+static void check_attrs(struct fixture *f, struct ibv_cq *cq)
+{
+	struct ibv_qp_init_attr_ex base = {
+		.send_cq = cq,
+		.recv_cq = cq,
+		.cap = { .max_send_wr = 4,
+			 .max_recv_wr = 4,
+			 .max_send_sge = 1,
+			 .max_recv_sge = 1 },
+		.qp_type = IBV_QPT_RC,
+		.comp_mask = IBV_QP_INIT_ATTR_PD,
+		.pd = f->pd,
+	};
+	struct ibv_qp_init_attr_ex init;
+	struct ibv_srq_init_attr sinit = { .attr = { .max_wr = 0,
+						     .max_sge = 1 } };
+	struct ibv_send_wr swr = { .opcode = IBV_WR_BIND_MW,
+				   .sg_list = f->sges,
+				   .num_sge = 1 };
+	struct ibv_srq_attr sattr;
+	struct ibv_srq *srq;
+	struct ibv_mw *mw;
+	struct ibv_qp *qp;
+
+	init = base;
+	init.cap.max_send_wr = f->dev.max_qp_wr + 1;
+	qp_refused(f, &init, EINVAL, "max_send_wr above max_qp_wr");
+	init = base;
+	init.cap.max_recv_wr = f->dev.max_qp_wr + 1;
+	qp_refused(f, &init, EINVAL, "max_recv_wr above max_qp_wr");
+	init = base;
+	init.cap.max_send_sge = f->dev.max_sge + 1;
+	qp_refused(f, &init, EINVAL, "max_send_sge above max_sge");
+	init = base;
+	init.cap.max_recv_sge = f->dev.max_sge + 1;
+	qp_refused(f, &init, EINVAL, "max_recv_sge above max_sge");
+	init = base;
+	init.cap.max_inline_data = 1u << 20;
+	qp_refused(f, &init, EINVAL, "max_inline_data above the device's");
+	init = base;
+	init.send_cq = NULL;
+	qp_refused(f, &init, EINVAL, "no send CQ");
+	init = base;
+	init.comp_mask |= IBV_QP_INIT_ATTR_CREATE_FLAGS;
+	init.create_flags = IBV_QP_CREATE_SCATTER_FCS;
+	qp_refused(f, &init, EOPNOTSUPP, "create_flags");
+	init = base;
+	init.comp_mask |= IBV_QP_INIT_ATTR_MAX_TSO_HEADER;
+	qp_refused(f, &init, EOPNOTSUPP, "unsupported comp_mask bit");
+	init = base;
+	init.qp_type = IBV_QPT_RAW_PACKET;
+	qp_refused(f, &init, EOPNOTSUPP, "RAW_PACKET QP");
+	init = base; /* any sq_sig_all counts as "all", as in uverbs */
+	init.sq_sig_all = 2;
+	qp = ibv_create_qp_ex(f->ctx, &init);
+	CHECK(qp, "sq_sig_all 2: %s", strerror(errno));
+	CHECK(ibv_destroy_qp(qp) == 0, "destroy sq_sig_all QP");
+
+	errno = 0;
+	srq = ibv_create_srq(f->pd, &sinit);
+	CHECK(!srq && errno == EINVAL, "SRQ of 0 WRs: errno %d", errno);
+	/* as rxe: srq_limit is not checked at creation */
+	sinit.attr.max_wr = 4;
+	sinit.attr.srq_limit = 100;
+	srq = ibv_create_srq(f->pd, &sinit);
+	CHECK(srq, "SRQ with srq_limit > max_wr: %s", strerror(errno));
+	sattr.srq_limit = sinit.attr.max_wr + 1;
+	CHECK_ERR(ibv_modify_srq(srq, &sattr, IBV_SRQ_LIMIT), EINVAL,
+		  "modify_srq limit above max_wr");
+	sattr.max_wr = 64;
+	CHECK_ERR(ibv_modify_srq(srq, &sattr, IBV_SRQ_MAX_WR), EOPNOTSUPP,
+		  "SRQ resize");
+	CHECK(ibv_destroy_srq(srq) == 0, "destroy SRQ");
+
+	/* as rxe's validate_send_wr(): a bind carries no SGE */
+	qp = make_qp(f, IBV_QPT_RC, cq, NULL);
+	to_init(qp);
+	to_rtr(f, qp, qp->qp_num);
+	to_rts(qp);
+	mw = ibv_alloc_mw(f->pd, IBV_MW_TYPE_2);
+	CHECK(mw, "alloc_mw: %s", strerror(errno));
+	swr.bind_mw.mw = mw;
+	swr.bind_mw.rkey = ibv_inc_rkey(mw->rkey);
+	send_rejected(qp, &swr, "BIND_MW with an SGE");
+	CHECK(ibv_destroy_qp(qp) == 0, "destroy bind QP");
+	CHECK(ibv_dealloc_mw(mw) == 0, "dealloc_mw");
 }
 
 /*
@@ -712,6 +826,7 @@ int main(int argc, char **argv)
 	check_ud(&f, cq);
 	check_srq(&f, cq);
 	check_qp_ex(&f, cq);
+	check_attrs(&f, cq);
 
 	check_cq_busy(&f, cq);
 	check_loopback(&f);

@@ -380,8 +380,13 @@ static void srq_ah_semantics(struct srxe_conn *c, uint32_t pd, uint32_t cq,
 					  .max_wr = 64 };
 	struct srxe_ah_wire av = own_av();
 
-	expect_err(c, create_srq(c, pd, 16, 17, &sr), EINVAL, "srq_limit",
-		   "srq_limit");
+	expect_err(c, create_srq(c, pd, 0, 0, &sr), EINVAL, "srq max_wr 0",
+		   "max_wr is 0");
+	/* as rxe: srq_limit is not checked at creation (docs/compat.md) */
+	expect_err(c, create_srq(c, pd, 16, 17, &sr), 0, "srq_limit > max_wr",
+		   NULL);
+	expect_err(c, destroy(c, SRXE_OP_DESTROY_SRQ, sr.srq_handle), 0,
+		   "DESTROY_SRQ", NULL);
 	expect_err(c, create_srq(c, pd, 16385, 0, &sr), EINVAL, "srq max_wr",
 		   "max_srq_wr");
 	expect_err(c, create_srq(c, pd + 1, 16, 0, &sr), EINVAL, "srq PD",
