@@ -24,13 +24,20 @@
 	 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |                                   \
 	 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_SEND_WITH_INV |  \
 	 IBV_QP_EX_WITH_ATOMIC_WRITE)
+/* XRC has no SEND with Invalidate or ATOMIC WRITE opcode, and windows
+ * are bound on RC/UC QPs only (srxe_opcode_allowed()). */
+#define SRXE_XRC_SEND_OPS                                                      \
+	(SRXE_RC_SEND_OPS &                                                    \
+	 ~(IBV_QP_EX_WITH_BIND_MW | IBV_QP_EX_WITH_LOCAL_INV |                 \
+	   IBV_QP_EX_WITH_SEND_WITH_INV | IBV_QP_EX_WITH_ATOMIC_WRITE))
 
 uint64_t srxe_qp_ex_supported(enum ibv_qp_type qpt)
 {
 	switch (qpt) {
 	case IBV_QPT_RC:
-	case IBV_QPT_XRC_SEND:
 		return SRXE_RC_SEND_OPS;
+	case IBV_QPT_XRC_SEND:
+		return SRXE_XRC_SEND_OPS;
 	case IBV_QPT_UC:
 		return SRXE_UC_SEND_OPS;
 	case IBV_QPT_UD:

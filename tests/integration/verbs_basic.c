@@ -580,6 +580,14 @@ static void check_attrs(struct fixture *f, struct ibv_cq *cq)
 	init = base;
 	init.qp_type = IBV_QPT_RAW_PACKET;
 	qp_refused(f, &init, EOPNOTSUPP, "RAW_PACKET QP");
+	/* XRC has no SEND with Invalidate; windows bind on RC/UC only */
+	init = base;
+	init.qp_type = IBV_QPT_XRC_SEND;
+	init.comp_mask |= IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
+	init.send_ops_flags = IBV_QP_EX_WITH_SEND_WITH_INV;
+	qp_refused(f, &init, EOPNOTSUPP, "XRC_SEND with SEND_WITH_INV");
+	init.send_ops_flags = IBV_QP_EX_WITH_BIND_MW;
+	qp_refused(f, &init, EOPNOTSUPP, "XRC_SEND with BIND_MW");
 	init = base; /* any sq_sig_all counts as "all", as in uverbs */
 	init.sq_sig_all = 2;
 	qp = ibv_create_qp_ex(f->ctx, &init);
