@@ -41,23 +41,69 @@ static int cmdfile_path(struct ibv_device *ibdev, char *path, size_t cap)
 	return 0;
 }
 
+/* @path if it is srxed's FUSE file, else -1: a plain file (srxed without
+ * /dev/fuse, or a mount namespace that does not see the mount) would
+ * swallow commands. */
+static int open_fuse_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	struct statfs sf;
+
+	if (fd >= 0 && (fstatfs(fd, &sf) || sf.f_type != FUSE_SUPER_MAGIC)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * The command file seen from srxed's mount namespace: `ip netns exec`
+ * gives every command a mount namespace of its own, so a client started
+ * that way does not see the FUSE mount of an srxed started the same way.
+ * /proc/<srxed>/root reaches it where the kernel lets us look (same
+ * user, or root); srxed's pid is in srxed.pid next to the file.  A wrong
+ * file is harmless: the channel binding needs srxed's one-time token.
+ */
+static int open_via_srxed_root(const char *path)
+{
+	char pidfile[IBV_SYSFS_PATH_MAX], alt[IBV_SYSFS_PATH_MAX + 32];
+	const char *slash = strrchr(path, '/');
+	char buf[24];
+	ssize_t n;
+	long pid;
+	int fd;
+
+	if (path[0] != '/' || !slash ||
+	    snprintf(pidfile, sizeof(pidfile), "%.*s/%s", (int)(slash - path),
+		     path, SRXE_PIDFILE_NAME) >= (int)sizeof(pidfile))
+		return -1;
+	fd = open(pidfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 0 || snprintf(alt, sizeof(alt), "/proc/%ld/root%s", pid,
+				 path) >= (int)sizeof(alt))
+		return -1;
+	return open_fuse_file(alt);
+}
+
 int srxe_cmdfile_adopt(struct ibv_device *ibdev, int cmd_fd)
 {
 	char path[IBV_SYSFS_PATH_MAX];
-	struct statfs sf;
 	int fd, saved;
 
 	if (cmdfile_path(ibdev, path, sizeof(path)))
 		return -1;
-	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_fuse_file(path);
+	if (fd < 0)
+		fd = open_via_srxed_root(path);
 	if (fd < 0)
 		return -1;
-	/* A plain file (srxed without /dev/fuse, or a mount namespace that
-	 * does not see the mount) would swallow commands: never use it. */
-	if (fstatfs(fd, &sf) || sf.f_type != FUSE_SUPER_MAGIC) {
-		close(fd);
-		return -1;
-	}
 	saved = fcntl(cmd_fd, F_DUPFD_CLOEXEC, 0);
 	if (saved < 0 || dup3(fd, cmd_fd, O_CLOEXEC) < 0) {
 		if (saved >= 0)

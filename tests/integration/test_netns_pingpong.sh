@@ -9,6 +9,9 @@
 # at the veth's default MTU (1500: path MTU 1024) and at MTU 9000 (path
 # MTU 4096, -m 4096 for rc_pingpong).  Afterwards each device's wire
 # counters must show datagrams sent and received and no ICRC drops.
+# ibv_rc_pingpong -e too: each `ip netns exec` command has a mount
+# namespace of its own, where srxed's FUSE command file (completion
+# channels) is reached through /proc/<srxed>/root.
 # Everything created (namespaces, veth, devices, temp dirs) is removed at
 # the end, also on failure (netns_lib.sh).
 here=$(dirname "$0")
@@ -49,6 +52,7 @@ run_all() {
 	shift
 	pingpong ibv_rc_pingpong "$@" -s 4096
 	pingpong ibv_rc_pingpong "$@" -s 65536
+	pingpong ibv_rc_pingpong "$@" -s 4096 -e
 	pingpong ibv_ud_pingpong -s "$mtu"
 	perftest_bw ib_write_bw "$mtu"
 	perftest_bw ib_read_bw "$mtu"
