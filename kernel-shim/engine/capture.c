@@ -252,17 +252,6 @@ static void peer_mac6(struct srxe_capture *c, const uint8_t *ip6, uint8_t *mac)
 	}
 }
 
-static uint16_t ipv4_checksum(const uint8_t *ip, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += srxe_get_be16(ip + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* Ethernet + the slot's datagram in c->frame; returns the frame length. */
 static uint32_t build_frame(struct srxe_capture *c, const struct cap_slot *s)
 {
@@ -294,10 +283,8 @@ static uint32_t build_frame(struct srxe_capture *c, const struct cap_slot *s)
 	peer_mac(c, dst_be, eth);
 	peer_mac(c, src_be, eth + 6);
 	srxe_put_be16(eth + 12, 0x0800);
-	if (s->fill_csum && ihl >= IPV4_HDR_LEN && ihl <= s->len) {
-		srxe_put_be16(ip + 10, 0);
-		srxe_put_be16(ip + 10, ipv4_checksum(ip, ihl));
-	}
+	if (s->fill_csum && ihl >= IPV4_HDR_LEN && ihl <= s->len)
+		srxe_ipv4_hdr_checksum(ip, ihl);
 	return ETH_HDR_LEN + s->len;
 }
 

@@ -65,12 +65,12 @@ size_t srxe_ip_hdr_build(uint8_t *ip, const struct srxe_engine_config *cfg,
 	return SRXE_IPV4_HDR_LEN;
 }
 
-void srxe_ipv4_hdr_checksum(uint8_t *ip)
+void srxe_ipv4_hdr_checksum(uint8_t *ip, size_t ihl)
 {
 	uint32_t sum = 0;
 
 	srxe_put_be16(ip + 10, 0);
-	for (int i = 0; i < SRXE_IPV4_HDR_LEN; i += 2)
+	for (size_t i = 0; i + 1 < ihl; i += 2)
 		sum += srxe_get_be16(ip + i);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);

@@ -37,8 +37,9 @@ size_t srxe_ip_hdr_build(uint8_t *ip, const struct srxe_engine_config *cfg,
 			 const struct srxe_dest *dst, size_t udp_len,
 			 uint16_t id);
 
-/* Fills in an IPv4 header's checksum (RFC 791), as a receiver sees it. */
-void srxe_ipv4_hdr_checksum(uint8_t *ip);
+/* Fills in the checksum (RFC 791) of an IPv4 header of @ihl bytes
+ * (options included), as a receiver sees it. */
+void srxe_ipv4_hdr_checksum(uint8_t *ip, size_t ihl);
 
 /*
  * The UDP checksum of an IPv6 datagram (RFC 8200 8.1: pseudo-header of

@@ -41,7 +41,7 @@ bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 	pkt.ip_len =
 		(uint32_t)srxe_ip_hdr_build(ip, &eng->cfg, dst, udp_len, 0);
 	if (!dst->ipv6)
-		srxe_ipv4_hdr_checksum(ip); /* the kernel's part on the wire */
+		srxe_ipv4_hdr_checksum(ip, pkt.ip_len); /* the kernel's part */
 	pkt.ip = ip;
 	srxe_eng_rx(eng, &pkt, tx->chunks, tx->nchunks);
 	return true;
