@@ -77,6 +77,20 @@ netns_bg() {
 	NETNS_BG_PIDS+=("$NETNS_LAST_BG")
 }
 
+# netns_tcpdump I FILE [tcpdump args...]: tcpdump in host I's namespace
+# writing FILE (log FILE.log), each packet at once (--immediate-mode -U);
+# returns once it listens (10 s at most), its pid in NETNS_LAST_BG.
+netns_tcpdump() {
+	local i=$1 file=$2
+	shift 2
+	netns_bg "$i" tcpdump --immediate-mode -U -w "$file" "$@" \
+		2>"$file.log"
+	for _ in $(seq 100); do
+		grep -q "listening on" "$file.log" && break
+		sleep 0.1
+	done
+}
+
 _netns_add() {
 	ip netns add "$1" 2>/dev/null || skip "cannot create a network namespace"
 	NETNS_MADE+=("$1")

@@ -119,13 +119,8 @@ GROUP6=ff02::5258:$(printf %x $(($$ & 0xffff)))
 # What crosses the veth, for the ICRC and tshark checks below.
 pcap=${ROOT[0]}/mc6.pcap
 if command -v tcpdump >/dev/null; then
-	netns_bg 0 tcpdump --immediate-mode -U -i "$LB" -s 0 -w "$pcap" \
-		ip6 and udp port 4791 2>"${ROOT[0]}/tcpdump.log"
+	netns_tcpdump 0 "$pcap" -i "$LB" -s 0 ip6 and udp port 4791
 	tcpdump_pid=$NETNS_LAST_BG
-	for _ in $(seq 100); do
-		grep -q "listening on" "${ROOT[0]}/tcpdump.log" && break
-		sleep 0.1
-	done
 fi
 out=$(in_ns 0 "$SRXE" exec -- timeout 60 "$MULTI" "$DA" "$DB" "$GROUP6" 32 \
 	2>&1) || fail "mcast_multi IPv6: $out"

@@ -71,13 +71,8 @@ echo "ok: GID 0 = $LL0 / $LL1 (the veths' link-local), GID 1 IPv4-mapped"
 
 # Across the namespaces, captured on host 1's veth.
 pcap=${ROOT[1]}/v6.pcap
-netns_bg 1 tcpdump --immediate-mode -U -i "${VETH[1]}" -s 0 -w "$pcap" \
-	ip6 and udp port 4791 2>"${ROOT[1]}/tcpdump.log"
+netns_tcpdump 1 "$pcap" -i "${VETH[1]}" -s 0 ip6 and udp port 4791
 tcpdump_pid=$NETNS_LAST_BG
-for _ in $(seq 100); do
-	grep -q "listening on" "${ROOT[1]}/tcpdump.log" && break
-	sleep 0.1
-done
 v6_pair 0 1 "${DEV[0]}" "${DEV[1]}" "${ADDR[0]}" "$LL0" ibv_rc_pingpong \
 	-s 4096
 v6_pair 0 1 "${DEV[0]}" "${DEV[1]}" "${ADDR[0]}" "$LL0" ibv_ud_pingpong \

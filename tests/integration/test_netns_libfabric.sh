@@ -22,13 +22,8 @@ netns_make 2 1500
 netns_up
 
 pcap=${ROOT[1]}/lf.pcap
-netns_bg 1 tcpdump --immediate-mode -U -i "${VETH[1]}" -s 96 -w "$pcap" \
-	ip6 and udp port 4791 2>"${ROOT[1]}/tcpdump.log"
+netns_tcpdump 1 "$pcap" -i "${VETH[1]}" -s 96 ip6 and udp port 4791
 tcpdump_pid=$NETNS_LAST_BG
-for _ in $(seq 100); do
-	grep -q "listening on" "${ROOT[1]}/tcpdump.log" && break
-	sleep 0.1
-done
 
 run_pair "fi_pingpong" fi_pingpong -p "verbs;ofi_rxd" -e rdm -- \
 	fi_pingpong -p "verbs;ofi_rxd" -e rdm "${ADDR[0]}"

@@ -35,15 +35,8 @@ local_ids() {
 xsrq_on_wire() {
 	local out=${ROOT[0]} port=$((20000 + RANDOM % 20000)) tcpd v
 	local -a args=(-g 1 -p "$port" -n 50 -s 3000)
-	ip netns exec "${NS[0]}" tcpdump --immediate-mode -i "${VETH[0]}" \
-		-U -s 0 -n -w "$out/xrc.pcap" udp port 4791 \
-		2>"$out/tcpdump.log" &
-	tcpd=$!
-	NETNS_BG_PIDS+=("$tcpd")
-	for _ in $(seq 100); do
-		grep -q "listening on" "$out/tcpdump.log" && break
-		sleep 0.05
-	done
+	netns_tcpdump 0 "$out/xrc.pcap" -i "${VETH[0]}" -s 0 -n udp port 4791
+	tcpd=$NETNS_LAST_BG
 	netns_pair 0 1 "ibv_xsrq_pingpong" ibv_xsrq_pingpong -d "${DEV[0]}" \
 		"${args[@]}" -- ibv_xsrq_pingpong -d "${DEV[1]}" "${args[@]}" \
 		"${ADDR[0]}"
@@ -53,7 +46,7 @@ xsrq_on_wire() {
 	echo "ok: ibv_xsrq_pingpong ${args[*]} (${DEV[0]} <- ${DEV[1]})"
 	sleep 0.3
 	kill -INT "$tcpd"
-	wait "$tcpd" || fail "tcpdump failed: $(cat "$out/tcpdump.log")"
+	wait "$tcpd" || fail "tcpdump failed: $(cat "$out/xrc.pcap.log")"
 
 	v=$("${TSHARK[@]}" -r "$out/xrc.pcap" -V 2>/dev/null) ||
 		fail "tshark -V failed"
