@@ -52,21 +52,6 @@ static struct ibv_pd *pd;
 static struct side a, b;
 static union ibv_gid gid;
 
-static struct ibv_context *open_device(const char *name)
-{
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct ibv_context *c = NULL;
-
-	for (int i = 0; list && list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			c = ibv_open_device(list[i]);
-	if (list)
-		ibv_free_device_list(list);
-	if (!c)
-		die("cannot open %s", name);
-	return c;
-}
-
 static struct ibv_qp *make_qp(struct ibv_cq *cq, enum ibv_qp_type type,
 			      uint64_t ops, int *err)
 {
@@ -342,7 +327,7 @@ int main(int argc, char **argv)
 	if (argc != 2 || !buf)
 		die("usage: awf_e2e DEV");
 	srandom((unsigned int)getpid());
-	ctx = open_device(argv[1]);
+	ctx = itest_open_device(argv[1]);
 	pd = ibv_alloc_pd(ctx);
 	a.cq = ibv_create_cq(ctx, 256, NULL, NULL, 0);
 	b.cq = ibv_create_cq(ctx, 256, NULL, NULL, 0);

@@ -60,22 +60,6 @@ struct ep {
 	bool seen[MAX_MSGS * 2];
 };
 
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	if (!list)
-		die("ibv_get_device_list: %s", strerror(errno));
-	for (int i = 0; list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	if (!ctx)
-		die("cannot open device %s", name);
-	return ctx;
-}
-
 static void to_rts(struct ibv_qp *qp, uint32_t qkey)
 {
 	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
@@ -293,7 +277,7 @@ static void parse_group(const char *arg)
 
 static int die_mode(const char *dev, const char *arg)
 {
-	struct ibv_context *ctx = open_dev(dev);
+	struct ibv_context *ctx = itest_open_device(dev);
 	struct ep e;
 
 	parse_group(arg);
@@ -332,8 +316,8 @@ int main(int argc, char **argv)
 	if (!msgs || msgs > MAX_MSGS)
 		die("MSGS must be 1..%d", MAX_MSGS);
 	parse_group(argv[3]);
-	ca = open_dev(argv[1]);
-	cb = open_dev(argv[2]);
+	ca = itest_open_device(argv[1]);
+	cb = itest_open_device(argv[2]);
 
 	if (ibv_query_device(ca, &da))
 		die("query_device failed");

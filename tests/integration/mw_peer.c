@@ -115,21 +115,6 @@ static int tcp_connect(const char *server, int port)
 	return s;
 }
 
-static struct ibv_context *open_device(const char *name)
-{
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	for (int i = 0; list && list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			ctx = ibv_open_device(list[i]);
-	if (list)
-		ibv_free_device_list(list);
-	if (!ctx)
-		die("cannot open device %s", name);
-	return ctx;
-}
-
 static void setup(struct peer *p, const char *dev)
 {
 	struct ibv_qp_init_attr qa = {
@@ -142,7 +127,7 @@ static void setup(struct peer *p, const char *dev)
 	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
 		     IBV_ACCESS_REMOTE_READ | IBV_ACCESS_MW_BIND;
 
-	p->ctx = open_device(dev);
+	p->ctx = itest_open_device(dev);
 	p->pd = ibv_alloc_pd(p->ctx);
 	p->cq = ibv_create_cq(p->ctx, 32, NULL, NULL, 0);
 	if (!p->pd || !p->cq)
