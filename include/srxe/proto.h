@@ -224,6 +224,8 @@ struct srxe_status_resp {
 #include "srxe/proto_xrc.h"
 /* Opcodes 48-49 (issue #10, UD multicast): include/srxe/proto_mcast.h. */
 #include "srxe/proto_mcast.h"
+/* Opcodes 64-79 (issue #11, rdma_cm): include/srxe/proto_cm.h. */
+#include "srxe/proto_cm.h"
 
 /*
  * Opcode ranges reserved for later groups (each group keeps its bodies in
@@ -233,9 +235,10 @@ struct srxe_status_resp {
  *   40-47  memory windows (issue #10)
  */
 /* Bound of the opcode tables: every assigned opcode is below it. */
-#define SRXE_OP_TABLE_SIZE 64
+#define SRXE_OP_TABLE_SIZE 80
 _Static_assert(SRXE_OP_VERBS_END <= SRXE_OP_TABLE_SIZE, "opcode table");
 _Static_assert(SRXE_OP_XRC_END <= 58, "XRC owns opcodes 50-57");
+_Static_assert(SRXE_OP_CM_END <= 80, "rdma_cm owns opcodes 64-79");
 
 /* Static facts about one opcode. */
 struct srxe_op_info {
