@@ -202,6 +202,42 @@ void srxe_eng_ctx_set_ah_lookup(struct srxe_eng_ctx *ctx,
  */
 void srxe_eng_port_event(struct srxe_engine *eng, uint32_t event);
 
+/*
+ * QP 1, the General Services Interface (issue #11): the engine hands every
+ * UD SEND Only packet for QPN 1 with the default P_Key to one callback
+ * (srxed's CM), and sends the MADs the CM builds.  The callback runs on an
+ * engine thread with the engine lock held (or inside srxe_eng_gsi_send,
+ * for a MAD this device sends to itself): it must copy the MAD and return,
+ * never call back into the engine.  Packets for QPN 1 without a callback,
+ * with another opcode, or with a payload other than 256 bytes are dropped
+ * (drop_no_qp / drop_bad_request).
+ */
+struct srxe_gsi_mad {
+	uint8_t sgid[16]; /* sender: IPv4-mapped for IPv4, else IPv6 */
+	uint8_t dgid[16]; /* the address it was sent to */
+	uint32_t src_qpn;
+	uint32_t qkey;
+	uint16_t pkey;
+	uint8_t traffic_class, hop_limit;
+	uint32_t flow_label;
+	uint32_t len; /* 256 */
+	uint8_t mad[256];
+};
+typedef void (*srxe_eng_gsi_rx_fn)(void *opaque, const struct srxe_gsi_mad *m);
+/* Caller holds srxe_engine_lock(); fn NULL: drop QPN 1 packets again. */
+void srxe_eng_set_gsi_rx(struct srxe_engine *eng, srxe_eng_gsi_rx_fn fn,
+			 void *opaque);
+/*
+ * Sends one MAD (len <= 256) from QPN 1 as UD SEND Only with DETH Q_Key
+ * @qkey to @dqpn at @dgid (IPv4-mapped, link-local IPv6, or this device's
+ * own GID), with the given GRH traffic class and hop limit.  Caller holds
+ * srxe_engine_lock().  0, or -EHOSTUNREACH / -EINVAL with *why.
+ */
+int srxe_eng_gsi_send(struct srxe_engine *eng, const uint8_t dgid[16],
+		      uint32_t dqpn, uint32_t qkey, uint8_t traffic_class,
+		      uint8_t hop_limit, const uint8_t *mad, uint32_t len,
+		      const char **why);
+
 struct srxe_eng_stats {
 	uint64_t qps, cqs, srqs, ahs;
 	uint64_t pkts_sent, pkts_recv, bytes_sent, bytes_recv;
