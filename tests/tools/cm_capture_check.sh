@@ -63,7 +63,10 @@ fi
 malformed=$("${ts[@]}" -Y '_ws.malformed' -T fields -e frame.number \
 	2>/dev/null | tr '\n' ' ')
 [[ -z ${malformed// /} ]] || err "malformed frames: $malformed"
-expert=$("${ts[@]}" -q -z expert 2>/dev/null)
+# Kernel rxe sends RoCEv2 over IPv6 with UDP checksum 0, which tshark
+# calls an error (RFC 8200 wants a checksum); srxe computes it.  That is
+# the IPv6 tests' business (docs/ipv6.md), not the CM's: left out here.
+expert=$("${ts[@]}" -q -z 'expert,warn,!(ipv6 && udp.checksum == 0)' 2>/dev/null)
 if grep -qE '^(Errors|Warnings) \(' <<<"$expert"; then
 	err "tshark expert info:"
 	echo "$expert" >&2
