@@ -143,6 +143,7 @@ cswap_bw|ib_atomic_bw -x 1 -F -n $ITERS -A CMP_AND_SWAP $m
 rc_pingpong_v6|ibv_rc_pingpong -g 0 -n $ITERS -s 4096 $m
 ud_pingpong_v6|ibv_ud_pingpong -g 0 -n $ITERS -s $pmtu
 EOF
+	cm_tests
 	# Memory windows (issue #10): our own verbs program, staged into the
 	# guest by guest_script.
 	((${#STAGED[@]})) || return 0
@@ -150,7 +151,6 @@ EOF
 	# UD multicast (issue #10): the server attaches its QP to the IPv4
 	# group 239.1.7.9 (GID ::ffff:239.1.7.9), the client sends to it.
 	echo "mcast|ib_send_bw -x 1 -F -c UD -g -M 0:0:0:0:0:0:0:0:0:0:255:255:239:1:7:9 -n $ITERS -s $pmtu"
-	cm_tests
 	[[ ${SRXE_RXE_EXTRA:-0} == 1 ]] || return 0
 	cat <<EOF
 uc_pingpong|ibv_uc_pingpong -g 1 -n $ITERS -s 4096 $m
