@@ -18,11 +18,11 @@ shift
 
 packages=(build-essential cmake pkg-config libibverbs-dev ibverbs-utils
 	ibverbs-providers rdma-core perftest python3-pyverbs libcriterion-dev
-	rdmacm-utils # rping, ucmatose, udaddy... against srxe's librdmacm (issue #11)
 	iproute2 util-linux procps psmisc
 	tshark tcpdump ethtool # the wire tests (issue #5)
 	ucx-utils openmpi-bin libopenmpi-dev mpich libmpich-dev bc # issue #10
 	libfabric-bin libfabric1) # fi_pingpong over IPv6 GID 0 (issue #10)
+missing=()
 vmdir=${SRXE_RXE_VM:-$(cd "$src/.." && pwd)/shared/rxe-vm}
 vmcache=${RXE_VM_CACHE:-$build/rxe-vm-cache}
 want_vm=0
@@ -32,7 +32,6 @@ if [[ ${SRXE_RXE_VM_PREPARE:-1} != 0 && -x $vmdir/build.sh ]]; then
 	# bc are in the list already).
 	packages+=(qemu-system-x86 cpio binutils)
 fi
-missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 		missing+=("$p")
