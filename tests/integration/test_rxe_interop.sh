@@ -218,6 +218,10 @@ record() {
 		echo "ok:   $what"
 	else
 		echo "FAIL: $what (exit $rc)"
+		# The tools' stderr (unbuffered) lands before their buffered
+		# stdout: the error lines may be far above the tail.
+		grep -iE "error|fail|couldn|unable|unexpected|timeout|abort" \
+			<<<"$out" | head -n 5 | sed 's/^/      ! /'
 		sed 's/^/      | /' <<<"$out" | tail -n 15
 		FAILED+=("$what")
 	fi
