@@ -294,7 +294,7 @@ const char *srxe_cm_attr_name(uint16_t attr_id)
 	case SRXE_CM_ATTR_APR:
 		return "AlternatePathResponse";
 	default:
-		return "Unknown";
+		return "(Unknown CM Attribute)";
 	}
 }
 

@@ -207,7 +207,7 @@ int srxe_cm_mad_decode(const uint8_t *mad, size_t len, struct srxe_cm_msg *out,
 void srxe_cm_mad_encode(const struct srxe_cm_msg *msg,
 			uint8_t mad[SRXE_MAD_LEN]);
 /* "ConnectRequest", "ConnectReply"... the names tshark prints after "CM: "
- * (for logs, tests); "Unknown" for an attribute that is none of them. */
+ * (for logs, tests); "(Unknown CM Attribute)" as tshark for any other. */
 const char *srxe_cm_attr_name(uint16_t attr_id);
 
 /* Service id of an rdma_cm port space and port (DESIGN.md section 6). */
