@@ -5,7 +5,8 @@
 #    system librdmacm.so.1 (objdump -T, name@version; objdump -p version
 #    definitions with their parents), and its SONAME is librdmacm.so.1;
 #  - under `srxe exec`, ldd resolves rping's librdmacm.so.1 to srxe's
-#    library (without it, to the system's: the check can tell them apart);
+#    library (without it, to the system's: the check can tell them apart),
+#    and rdmacm-utils, perftest and qperf bind every symbol (ldd -r);
 #  - an rsocket program run under `srxe exec` gets ENOSYS and srxe's one
 #    line on stderr, so the library really loaded is srxe's.
 # Needs no root: `srxe exec` only sets the environment.  When root can
@@ -79,6 +80,25 @@ $out"
 	fail "under srxe exec rping resolves librdmacm.so.1 to $under, not $OURS:
 $out"
 echo "ok: rping's librdmacm.so.1: $plain plain, $under under srxe exec"
+
+# Every installed rdma_cm client binds all its symbols and versions to
+# srxe's library (ldd -r does the relocations; a missing symbol or node
+# shows as "undefined symbol" or "version ... not found").
+checked=()
+for b in rping ucmatose udaddy mckey cmtime rdma_server rdma_client \
+	rdma_xserver rdma_xclient rstream riostream rcopy udpong ib_send_bw \
+	ib_write_bw ib_read_lat qperf; do
+	p=$(command -v "$b") || continue
+	out=$("$SRXE" exec --name "$DEV" -- ldd -r "$p" 2>&1)
+	[[ $(realpath "$(resolved "$out")") == "$(realpath "$OURS")" ]] ||
+		fail "$b under srxe exec does not load $OURS:
+$out"
+	assert_not_contains "$out" "undefined symbol|not found|not defined" \
+		"ldd -r $b under srxe exec"
+	checked+=("$b")
+done
+((${#checked[@]} >= 10)) || fail "only ${#checked[@]} rdma_cm binaries found: ${checked[*]}"
+echo "ok: ${#checked[@]} rdma_cm binaries bind every symbol to srxe's library"
 
 # rstream -T r resolves with rdma_getaddrinfo (srxe's: works without any
 # RDMA device, where the system's fails with ENODEV), then makes an rsocket,
