@@ -75,7 +75,9 @@ static bool split_service_id(uint64_t sid, uint16_t *ps, uint16_t *port)
 	return (sid >> 32) == 0;
 }
 
-static void hdr_to_addrs(const struct srxe_cma_hdr *h, struct cm_conn *c)
+/* The cma_hdr carries the source port only: ours is the service's. */
+static void hdr_to_addrs(const struct srxe_cma_hdr *h, uint64_t sid,
+			 struct cm_conn *c)
 {
 	if (h->ip_version == 4) {
 		c->src.family = c->dst.family = AF_INET;
@@ -86,7 +88,7 @@ static void hdr_to_addrs(const struct srxe_cma_hdr *h, struct cm_conn *c)
 		memcpy(c->src.addr, h->dst_addr, 16);
 		memcpy(c->dst.addr, h->src_addr, 16);
 	}
-	c->src.port = h->dst_port;
+	c->src.port = (uint16_t)sid;
 	c->dst.port = h->src_port;
 }
 
@@ -278,7 +280,7 @@ static void recv_req(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 		.path_mtu = r->path_mtu,
 	};
 	if (has_hdr)
-		hdr_to_addrs(&h, c);
+		hdr_to_addrs(&h, c->service_id, c);
 	else
 		c->src.port = (uint16_t)r->service_id;
 	cm_conn_set_remote(cm, c);
@@ -317,7 +319,7 @@ static void recv_sidr_req(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 	c->remote.qp_type = IBV_QPT_UD;
 	path_from_rx(c, rx);
 	if (has_hdr)
-		hdr_to_addrs(&h, c);
+		hdr_to_addrs(&h, c->service_id, c);
 	cm_conn_set_remote(cm, c);
 	off = l->ps == SRXE_CM_PS_IB ? 0 : SRXE_CM_CMA_HDR_LEN;
 	deliver_request(cm, c, l, r->private_data + off,

@@ -55,6 +55,8 @@ void cm_timer_rearm(struct srxe_cm *cm)
 			next = c->deadline;
 	if (next != cm->armed)
 		announce(cm, next);
+	else if (!next && cm->ops.set_timer)
+		cm->ops.set_timer(cm->opaque, 0);
 }
 
 void srxe_cm_timer(struct srxe_cm *cm)
