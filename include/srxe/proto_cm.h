@@ -157,7 +157,7 @@ struct srxe_cm_handle_resp {
  * cma_hdr carries the source port only; the destination port is the
  * service id's).  timeout_ms: one try's response timeout (the REQ's
  * remote CM response timeout is rounded up from it); 0: rdma_cm's
- * 2 * 2^16 + 2^20 times 4.096 us (~4.8 s; SIDR ~4.3 s).  15 retries.
+ * 2 * 2^18 + 2^20 times 4.096 us (~6.4 s; SIDR ~4.3 s).  15 retries.
  * Errors: EINVAL (private data too long: 56 TCP, 180 UDP, 92 IB, ...),
  * ENOMEM (the CM's connection limit, 8192 objects incl. TimeWait).
  */

@@ -83,10 +83,12 @@ struct srxe_cm_config {
 #define SRXE_CM_DEFAULT_MAX_CONNS 8192
 #define SRXE_CM_DEFAULT_BACKLOG	  128
 /* rdma_cm's settings (kernel cma.c): REQ response timeout 2^20 * 4.096
- * us (~4.3 s), 15 retries, RoCE packet lifetime 2^16 * 4.096 us. */
+ * us (~4.3 s), 15 retries; RoCE packet lifetime 2^18 * 4.096 us, what
+ * kernel 6.1's rdma_cm puts on a RoCE path (its REQs carry local ACK
+ * timeout 19 = cm_ack_timeout(15, 18), tests/data golden capture). */
 #define SRXE_CM_RESPONSE_TIMEOUT 20
 #define SRXE_CM_MAX_RETRIES	 15
-#define SRXE_CM_PACKET_LIFETIME	 16
+#define SRXE_CM_PACKET_LIFETIME	 18
 
 /* A received MAD and the GRH facts it came with. */
 struct srxe_cm_rx {

@@ -182,9 +182,25 @@ static unsigned int pump(void)
 	return moved;
 }
 
+/* Time passes by ms, every timer on the way firing at its deadline. */
 static void advance(uint64_t ms)
 {
-	now_ms += ms;
+	uint64_t end = now_ms + ms, next;
+	int guard = 0;
+
+	for (;;) {
+		next = A.deadline;
+		if (!next || (B.deadline && B.deadline < next))
+			next = B.deadline;
+		if (!next || next > end)
+			break;
+		cr_assert_lt(++guard, 100000, "timers never settle");
+		if (next > now_ms)
+			now_ms = next;
+		srxe_cm_timer(A.cm);
+		srxe_cm_timer(B.cm);
+	}
+	now_ms = end;
 	srxe_cm_timer(A.cm);
 	srxe_cm_timer(B.cm);
 }
@@ -337,10 +353,10 @@ Test(cm, connect_disconnect_timewait)
 	cr_assert_eq(srxe_cm_disconnect(B.cm, &owner_b, hb, &why), 0);
 	pump();
 	expect_ev(&A, 2, RDMA_CM_EVENT_DISCONNECTED, 0);
-	/* TimeWait: a packet lifetime (2^17 * 4.096 us ~ 537 ms). */
-	advance(100);
-	cr_assert_eq(A.nev, 2);
+	/* TimeWait: a packet lifetime (2^19 * 4.096 us ~ 2.1 s). */
 	advance(1000);
+	cr_assert_eq(A.nev, 2);
+	advance(1200);
 	expect_ev(&A, 3, RDMA_CM_EVENT_TIMEWAIT_EXIT, 0);
 	expect_ev(&B, 4, RDMA_CM_EVENT_TIMEWAIT_EXIT, 0);
 	cr_assert_eq(srxe_cm_destroy(A.cm, &owner_a, ha, &why), 0);
@@ -376,7 +392,7 @@ Test(cm, dreq_lost_times_out)
 	connect_both(&ha, &hb);
 	A.drop_out = 1000;
 	cr_assert_eq(srxe_cm_disconnect(A.cm, &owner_a, ha, &why), 0);
-	for (i = 0; i < 20; i++)
+	for (i = 0; i < 25; i++)
 		advance(6000);
 	expect_ev(&A, 3, RDMA_CM_EVENT_TIMEWAIT_EXIT, 0);
 	cr_assert_eq(A.ev[1].event, RDMA_CM_EVENT_DISCONNECTED);
@@ -452,9 +468,9 @@ Test(cm, req_default_timeout_is_kernels)
 {
 	A.drop_out = 100;
 	connect_to(SRXE_CM_PS_TCP, 7471, IBV_QPT_RC, 0);
-	/* 2 * 2^16 + 2^20 times 4.096 us: ~4.8 s per try */
-	cr_assert_geq(A.deadline, now_ms + 4800);
-	cr_assert_leq(A.deadline, now_ms + 4900);
+	/* 2 * 2^18 + 2^20 times 4.096 us: ~6.4 s per try */
+	cr_assert_geq(A.deadline, now_ms + 6400);
+	cr_assert_leq(A.deadline, now_ms + 6500);
 }
 
 Test(cm, rep_lost_retried_then_established)
@@ -470,7 +486,7 @@ Test(cm, rep_lost_retried_then_established)
 	accept_conn(hb);
 	pump();
 	cr_assert_eq(A.nev, 0);
-	advance(5000); /* REP again */
+	advance(7000); /* REP again */
 	pump();
 	expect_ev(&A, 1, RDMA_CM_EVENT_CONNECT_RESPONSE, 0);
 	cr_assert_eq(srxe_cm_establish(A.cm, &owner_a, ha, &why), 0);
@@ -490,7 +506,7 @@ Test(cm, rep_unanswered_unreachable)
 	B.drop_out = 1000;
 	accept_conn(hb);
 	for (i = 0; i < 20; i++)
-		advance(5000);
+		advance(7000);
 	/* kernel cma: IB_CM_REP_ERROR -> UNREACHABLE, -ETIMEDOUT */
 	expect_ev(&B, 2, RDMA_CM_EVENT_UNREACHABLE, -ETIMEDOUT);
 }
@@ -670,7 +686,7 @@ Test(cm, flood_bounded_by_backlog_then_real_client)
 	srxe_cm_get_stats(B.cm, &st);
 	cr_assert_eq(st.conns, 0);
 	/* ... and the real client's next try gets through. */
-	advance(5000);
+	advance(7000);
 	pump();
 	expect_ev(&B, 17, RDMA_CM_EVENT_CONNECT_REQUEST, 0);
 	accept_conn(last_ev(&B)->handle);
@@ -738,7 +754,7 @@ Test(cm, client_death_tears_down)
 	cr_assert_eq(st.listens, 0);
 	cr_assert_eq(st.channels, 0);
 	cr_assert_eq(st.conns, 1, "the established one sits out TimeWait");
-	advance(1000);
+	advance(2200);
 	srxe_cm_get_stats(B.cm, &st);
 	cr_assert_eq(st.conns, 0);
 	/* its handles are gone; another client may listen on the port */
