@@ -337,7 +337,9 @@ void srxed_cm_session_gone(struct srxed *d, struct srxed_session *s)
 	if (before.channels != after.channels ||
 	    before.listens != after.listens || before.conns != after.conns)
 		log_info("client %llu: CM state released (%u channels, %u "
-			 "listens; %u connections torn down or in TimeWait)",
+			 "listens, %u connections freed; established ones sit "
+			 "out "
+			 "TimeWait)",
 			 (unsigned long long)s->id,
 			 before.channels - after.channels,
 			 before.listens - after.listens,
