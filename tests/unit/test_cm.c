@@ -884,3 +884,114 @@ Test(cm, random_mads_leave_no_state)
 	cr_assert_leq(st.conns, 8);
 	cr_assert_eq(st.mads_in, 10000);
 }
+
+/* A random field value: mostly small, sometimes a live comm id. */
+static uint32_t pick_id(const uint32_t *ids, unsigned int n)
+{
+	long r = random();
+
+	if (n && (r & 3) != 0)
+		return ids[(r >> 2) % n];
+	return (uint32_t)random();
+}
+
+static void random_msg(struct srxe_cm_msg *m, const uint32_t *ids,
+		       unsigned int n)
+{
+	static const uint16_t attrs[] = {
+		SRXE_CM_ATTR_REQ,  SRXE_CM_ATTR_MRA,	  SRXE_CM_ATTR_REJ,
+		SRXE_CM_ATTR_REP,  SRXE_CM_ATTR_RTU,	  SRXE_CM_ATTR_DREQ,
+		SRXE_CM_ATTR_DREP, SRXE_CM_ATTR_SIDR_REQ, SRXE_CM_ATTR_SIDR_REP,
+	};
+	uint8_t *raw = (uint8_t *)&m->req;
+
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; i < sizeof(m->req); i++)
+		raw[i] = (uint8_t)random();
+	m->hdr.attr_id = attrs[random() % 9];
+	m->hdr.tid = (uint64_t)random();
+	/* comm ids sit first in every message but SIDR's (request_id) */
+	m->rep.local_comm_id = pick_id(ids, n);
+	m->rep.remote_comm_id = pick_id(ids, n);
+	if (m->hdr.attr_id == SRXE_CM_ATTR_REQ) {
+		m->req.service_id =
+			srxe_cm_service_id(SRXE_CM_PS_TCP, 7471 + random() % 2);
+		m->req.local_qpn = random() % 64;
+		m->req.local_ca_guid = random() % 4;
+	}
+	if (m->hdr.attr_id == SRXE_CM_ATTR_SIDR_REQ)
+		m->sidr_req.service_id =
+			srxe_cm_service_id(SRXE_CM_PS_UDP, 7471);
+	if (m->hdr.attr_id == SRXE_CM_ATTR_SIDR_REP)
+		m->sidr_rep.request_id = pick_id(ids, n);
+	if (m->hdr.attr_id == SRXE_CM_ATTR_REJ)
+		m->rej.ari_length %= 73;
+}
+
+/*
+ * 10,000 structured random MADs (encoded, so most pass the codec and
+ * reach the state machines) from a "peer" at A's GID, interleaved with
+ * the library's requests on whatever handles exist, then the client goes:
+ * once TimeWait is over nothing may be left.
+ */
+Test(cm, fuzzed_mads_leave_no_state)
+{
+	uint8_t mad[SRXE_MAD_LEN];
+	struct srxe_cm_msg m;
+	struct srxe_cm_stats st;
+	uint32_t ids[64];
+	unsigned int n = 0, i;
+	const char *why;
+
+	listen_on(&B, &owner_b, SRXE_CM_PS_TCP, 7471, 32);
+	listen_on(&B, &owner_b, SRXE_CM_PS_UDP, 7471, 32);
+	srandom(7);
+	for (i = 0; i < 10000; i++) {
+		random_msg(&m, ids, n);
+		srxe_cm_mad_encode(&m, mad);
+		deliver(&A, &B, mad);
+		B.nout = 0;
+		while (B.nev && n < 64)
+			ids[n++] = B.ev[--B.nev].handle;
+		B.nev = 0;
+		if (n && (i % 7) == 0) {
+			uint32_t h = ids[random() % n];
+			struct srxe_cm_accept_req acc = { .conn_handle = h };
+			struct srxe_cm_reject_req rej = { .conn_handle = h };
+
+			acc.param.qp_type = IBV_QPT_RC;
+			switch (random() % 6) {
+			case 0:
+				srxe_cm_accept(B.cm, &owner_b, &acc, &why);
+				break;
+			case 1:
+				srxe_cm_reject(B.cm, &owner_b, &rej, &why);
+				break;
+			case 2:
+				srxe_cm_disconnect(B.cm, &owner_b, h, &why);
+				break;
+			case 3:
+				srxe_cm_notify(B.cm, &owner_b, h, &why);
+				break;
+			case 4:
+				srxe_cm_destroy(B.cm, &owner_b, h, &why);
+				break;
+			default:
+				advance(random() % 3000);
+			}
+		}
+		if (n == 64)
+			n = 0;
+	}
+	srxe_cm_get_stats(B.cm, &st);
+	cr_assert_leq(st.conns, 1024);
+	cr_assert_gt(st.mads_in - st.mads_bad, 5000, "most reached the CM");
+	srxe_cm_owner_gone(B.cm, &owner_b);
+	B.nout = 0;
+	advance(200000);
+	srxe_cm_get_stats(B.cm, &st);
+	cr_assert_eq(st.conns, 0, "%u connections leaked", st.conns);
+	cr_assert_eq(st.listens, 0);
+	cr_assert_eq(st.channels, 0);
+	cr_assert_eq(B.deadline, 0);
+}
