@@ -259,7 +259,8 @@ static void copy_ud(struct rcm_event *evt, struct rcm_id *rid,
 	set_pdata(evt, raw, &u->private_data, &u->private_data_len);
 	rcm_fill_ah_attr(rid, &u->ah_attr);
 	u->qp_num = raw->param.qp_num & 0xffffff;
-	u->qkey = raw->param.qkey;
+	/* A SIDR_REQ carries no Q_Key; rdma_cm's UD QPs use RDMA_UDP_QKEY. */
+	u->qkey = raw->param.qkey ? raw->param.qkey : rid->qkey;
 }
 
 static void copy_param(struct rcm_event *evt, struct rcm_id *rid,
@@ -515,7 +516,7 @@ static void device_gone(struct rcm_chan *chan, int index)
 
 		if (rid->chan != chan)
 			continue;
-		on = rid->dev == dev;
+		on = rid->dev == dev || rid->ep.dev == dev;
 		for (x = rid->xeps; x && !on; x = x->next)
 			on = x->dev == dev;
 		if (!on)
