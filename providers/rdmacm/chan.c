@@ -293,6 +293,7 @@ static int conn_request(struct rcm_event *evt, struct rcm_id *lrid,
 	struct rcm_chan *nchan = lrid->chan;
 	struct rcm_id *nrid;
 	uint32_t chan_handle;
+	enum ibv_mtu mtu;
 	int ret, sgid_index;
 
 	if (lrid->sync) {
@@ -317,6 +318,16 @@ static int conn_request(struct rcm_event *evt, struct rcm_id *lrid,
 	if (rcm_dev_by_gid((const union ibv_gid *)raw->path.sgid,
 			   &sgid_index) == dev)
 		nrid->path.sgid_index = sgid_index;
+	/* What the event leaves open comes from our side, as for an
+	 * active id: the port's MTU (never above it), rdma_cm's packet life
+	 * time, a usable hop limit. */
+	if (!rcm_dev_active_mtu(dev, &mtu) &&
+	    (!nrid->path.mtu || nrid->path.mtu > mtu))
+		nrid->path.mtu = mtu;
+	if (!nrid->path.packet_life_time)
+		nrid->path.packet_life_time = RCM_PACKET_LIFETIME;
+	if (!nrid->path.hop_limit)
+		nrid->path.hop_limit = RCM_DEFAULT_HOP_LIMIT;
 	nrid->have_path = true;
 	rcm_fill_path_rec(nrid);
 	nrid->remote = raw->param;
