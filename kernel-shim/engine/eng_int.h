@@ -54,6 +54,8 @@ struct srxe_engine {
 	uint64_t now;		  /* srxe_now_ns() of the current pass */
 	uint64_t timer_armed; /* deadline timer_fd is armed to, 0: disarmed */
 	struct srxe_mcast_tbl mcast; /* UD multicast groups (mcast.h) */
+	srxe_eng_gsi_rx_fn gsi_rx;   /* QP 1 (gsi.c); NULL: no CM */
+	void *gsi_opaque;
 };
 
 struct srxe_eng_ctx {
@@ -277,6 +279,11 @@ bool srxe_dest_is_local(const struct srxe_engine *eng,
 /* Hands @tx to the destination QP on this device; false: no such QP. */
 bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 			const struct srxe_dest *dst);
+
+/* ---- gsi.c ---- */
+/* A packet for QPN 1: to the CM's callback, or dropped. */
+void srxe_gsi_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
+		 const struct srxe_sg *payload, int nchunks);
 
 /* ---- ctx.c ---- */
 void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event);

@@ -4,7 +4,8 @@
  * to its destination QP's responder (requests) or completer (responses).
  * Packets for unknown QPs are dropped, so their sender retries and finally
  * reports IBV_WC_RETRY_EXC_ERR.  Packets for the multicast QPN go to every
- * QP attached to their destination's group (mcast_eng.c).
+ * QP attached to their destination's group (mcast_eng.c); packets for
+ * QPN 1 to srxed's CM (gsi.c).
  */
 #include "eng_int.h"
 
@@ -23,6 +24,10 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 	eng->stats.bytes_recv += pkt->op->hdr_len + pkt->payload_len;
 	if (pkt->dqpn == SRXE_MCAST_QPN && pkey_ok(pkt->pkey)) {
 		srxe_mcast_rx(eng, pkt, payload, nchunks);
+		return;
+	}
+	if (pkt->dqpn == 1 && pkey_ok(pkt->pkey)) {
+		srxe_gsi_rx(eng, pkt, payload, nchunks);
 		return;
 	}
 	qp = srxe_qp_lookup(eng, pkt->dqpn);
