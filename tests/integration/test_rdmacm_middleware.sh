@@ -59,8 +59,9 @@ cc -O1 -o "$TEST_ROOT/ucp_client_server" "$UCX_EXAMPLE" -lucp -lucs ||
 # UCX picks its connection manager itself (rdmacm, or its own tcp one):
 # srxed's log below proves it was srxe's rdma_cm.  The server serves
 # clients until stopped.
+# stdbuf: the server is stopped, its output must not sit in a buffer.
 CM_SERVER_STAYS=1 cm_pair "ucp_client_server" \
-	"$TEST_ROOT/ucp_client_server" -l "$CM_ADDR" -- \
+	stdbuf -oL "$TEST_ROOT/ucp_client_server" -l "$CM_ADDR" -- \
 	"$TEST_ROOT/ucp_client_server" -a "$CM_ADDR"
 assert_contains "$LAST_SERVER" "UCP TEST SUCCESS" "ucp_client_server server"
 # srxed's CM saw UCX's listen on the example's port and the connect to it.
