@@ -50,7 +50,7 @@ cm_pair() {
 			break
 		}
 		kill -0 "$srv_pid" 2>/dev/null || break
-		grep -qiE "REJECTED|unreachable|refused|error 8|status 8|rdma_connect|connect error|failed to connect" \
+		grep -qiE "REJECTED|unreachable|refused|error 8|status 8|rdma_connect|connect error|failed to connect|Unexpected CM event" \
 			"$cli_out" || break
 	done
 	if [[ ${CM_SERVER_STAYS:-0} == 1 ]]; then
