@@ -474,6 +474,29 @@ static int bind_addr(struct rcm_id *rid, const struct sockaddr *addr)
 	return 0;
 }
 
+/*
+ * A wildcard bind is nearly always followed by rdma_listen, and the port it
+ * hands out may reach a peer before that listen does: qperf 0.4.11 sends
+ * the port to its client between rdma_bind_addr and rdma_listen.  The
+ * kernel's listen is one cheap system call, so the peer's REQ practically
+ * never overtakes it.  Opening a device (context, PD, CM connection to
+ * srxed) takes milliseconds, so it is done here, with the channel attached,
+ * and rdma_listen is left with one CM_LISTEN per device.  Failures are not
+ * reported here: rdma_listen reports them.
+ */
+static void prepare_wildcard(struct rcm_id *rid)
+{
+	uint32_t handle;
+	int i;
+
+	for (i = 0; i < rcm_dev_count(); i++) {
+		struct rcm_dev *dev = rcm_dev_at(i);
+
+		if (!rcm_dev_open(dev))
+			rcm_chan_attach(rid->chan, dev, &handle);
+	}
+}
+
 RCM_EXPORT int rdma_bind_addr(struct rdma_cm_id *id, struct sockaddr *addr)
 {
 	struct rcm_id *rid;
@@ -485,7 +508,11 @@ RCM_EXPORT int rdma_bind_addr(struct rdma_cm_id *id, struct sockaddr *addr)
 	if (rid->state != RCM_IDLE)
 		return rcm_err(EINVAL);
 	ret = bind_addr(rid, addr);
-	return ret ? rcm_err(ret) : 0;
+	if (ret)
+		return rcm_err(ret);
+	if (!rid->dev)
+		prepare_wildcard(rid);
+	return 0;
 }
 
 /* The source the routing table picks for dst, and the route's hop limit. */
