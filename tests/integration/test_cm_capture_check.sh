@@ -4,7 +4,10 @@
 # kernel's own CM exchange (tests/data/rxe-6.1-golden.pcap: two
 # ib_send_bw -R connections between two kernel rxe guests) and rejects
 # a capture where one CM MAD has an attribute tshark cannot name, a
-# management class other than CM, or a body cut short.
+# management class other than CM, or a body cut short.  And
+# tests/tools/cm_field_diff.sh, which lists where one side's CM MADs
+# differ from the other's, finds the two kernels alike and notices one
+# BTH bit changed.
 here=$(dirname "$0")
 set -euo pipefail
 command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
@@ -47,6 +50,8 @@ while off < len(data):
             pkt[mad + 16:mad + 18] = b'\x00\x99'
         elif kind == 'class':   # management class 0x04 (performance)
             pkt[mad + 1] = 0x04
+        elif kind == 'ackreq':  # BTH AckReq cleared
+            pkt[14 + 20 + 8 + 8] &= 0x7f
         elif kind == 'short':   # MAD cut to 64 of its 256 bytes
             pkt = pkt[:mad + 64 + 4]
             struct.pack_into('>H', pkt, 14 + 2, len(pkt) - 14)
@@ -64,4 +69,12 @@ for kind in attr class short; do
 	fi
 	echo "mutation $kind rejected: $(grep -m1 'frame 273' <<<"$out")"
 done
+diff=$here/../tools/cm_field_diff.sh
+out=$("$diff" "$golden" 10.0.0.2)
+echo "$out"
+grep -q "carry the same values" <<<"$out" || fail "the two kernels differ: $out"
+mutate ackreq
+out=$("$diff" "$work/ackreq.pcap" 10.0.0.2)
+echo "$out"
+grep -q "QP 1 BTH .*AckReq" <<<"$out" || fail "a cleared AckReq went unnoticed"
 echo PASS

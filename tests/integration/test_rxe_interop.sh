@@ -409,6 +409,8 @@ net_down() {
 			names+=(ServiceIDResReq ServiceIDResReqResp)
 		"$here/../tools/cm_capture_check.sh" "$PCAP" "${names[@]}" ||
 			FAILED+=("mtu $mtu: the CM MADs do not decode as they should")
+		# For the reader: where srxe's MADs differ from the kernel's.
+		((CM)) && "$here/../tools/cm_field_diff.sh" "$PCAP" "$HOSTIP"
 	fi
 	if [[ -n ${SRXE_RXE_PCAP_DIR:-} ]]; then
 		mkdir -p "$SRXE_RXE_PCAP_DIR"
