@@ -365,7 +365,7 @@ net_up() {
 	TCPDUMP_PID=$!
 	BG+=("$TCPDUMP_PID")
 	for ((i = 0; i < 50; i++)); do
-		grep -q "listening on" "$WORK/tcpdump.log" && break
+		grep -qs "listening on" "$WORK/tcpdump.log" && break
 		sleep 0.1
 	done
 }
