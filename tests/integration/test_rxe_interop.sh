@@ -222,8 +222,8 @@ record() {
 		echo "FAIL: $what (exit $rc)"
 		# The tools' stderr (unbuffered) lands before their buffered
 		# stdout: the error lines may be far above the tail.
-		grep -iE "error|fail|couldn|unable|unexpected|timeout|abort" \
-			<<<"$out" | head -n 5 | sed 's/^/      ! /'
+		{ grep -iE "error|fail|couldn|unable|unexpected|timeout|abort" \
+			<<<"$out" || true; } | head -n 5 | sed 's/^/      ! /'
 		sed 's/^/      | /' <<<"$out" | tail -n 15
 		FAILED+=("$what")
 	fi
