@@ -76,6 +76,9 @@ else
 	done
 	export PATH=$WORK/stage/bin:$PATH
 fi
+# The perftest -R shim (see cm_tests); built plain in every build.
+[[ -f $SRXE_BUILD/tests/rdmacm_delay.so ]] &&
+	strip -o "$WORK/stage/lib/rdmacm_delay.so" "$SRXE_BUILD/tests/rdmacm_delay.so"
 for p in "$RXE_VM_CACHE/stage/lib/x86_64-linux-gnu/libgcc_s.so.1" \
 	/lib/x86_64-linux-gnu/libgcc_s.so.1; do
 	[[ -f $p ]] && cp "$p" "$WORK/stage/lib/" && break
@@ -88,6 +91,8 @@ tar -C "$WORK/stage" -c bin lib | xz -9 | base64 -w0 >"$WORK/stage.b64"
 CM=0
 if [[ ${SRXE_RXE_CM:-1} != 0 ]]; then
 	if [[ -e $SRXE_BUILD/providers/rdmacm/librdmacm.so.1 ]]; then
+		[[ -f $SRXE_BUILD/tests/rdmacm_delay.so ]] ||
+			fail "no tests/rdmacm_delay.so in $SRXE_BUILD (build all targets first)"
 		CM=1
 	else
 		echo "note: no providers/rdmacm/librdmacm.so.1 in $SRXE_BUILD; rdma_cm interop left out"
@@ -170,11 +175,14 @@ EOF
 # come from rdma_cm (no -x, no -m), the link MTU decides the path MTU.
 # ucmatose and udaddy: 10 connections of 10 messages each; udaddy's UDP
 # port space resolves through SIDR, on port 7174 (it takes no port).
+# perftest -R's client runs with rdmacm_delay.so (tests/integration/
+# preload/rdmacm_delay.c: its test-QP connect waits 300 ms for the
+# server's second listen, a race of perftest's own).
 cm_tests() {
 	((CM)) || return 0
 	cat <<EOF
 cm_rping|rping -s -a @S@ -p @P@ -C $ITERS -v|rping -c -a @S@ -p @P@ -C $ITERS -v -V
-cm_send_bw|ib_send_bw -R -F -n $ITERS -s 65536
+cm_send_bw|ib_send_bw -d @D@ -p @P@ -R -F -n $ITERS -s 65536|env LD_PRELOAD=@PRELOAD@ ib_send_bw -d @D@ -p @P@ -R -F -n $ITERS -s 65536 @S@
 cm_ucmatose|ucmatose -b @S@ -p @P@ -c 10|ucmatose -s @S@ -p @P@ -c 10
 cm_udaddy|udaddy -b @S@ -c 10|udaddy -s @S@ -c 10
 EOF
@@ -182,8 +190,9 @@ EOF
 
 # cmd_of ROLE DEVICE PORT SERVER_ADDRESS LINE: one side's command line.
 # LINE NAME|ARGS: ARGS with "-d DEVICE -p PORT" after the tool's name, the
-# client adds the server's address; LINE NAME|SERVER|CLIENT: @D@, @P@ and
-# @S@ in them stand for device, port and server address.
+# client adds the server's address; LINE NAME|SERVER|CLIENT: @D@, @P@,
+# @S@ and @PRELOAD@ in them stand for device, port, server address and
+# the path of rdmacm_delay.so on that side.
 cmd_of() {
 	local role=$1 dev=$2 port=$3 srv=$4 name server client c
 	IFS='|' read -r name server client <<<"$5"
@@ -195,7 +204,12 @@ cmd_of() {
 	[[ $role == client ]] && c=$client
 	c=${c//@D@/$dev}
 	c=${c//@P@/$port}
-	echo "${c//@S@/$srv}"
+	c=${c//@S@/$srv}
+	if [[ $dev == rxe0 ]]; then
+		echo "${c//@PRELOAD@//usr/lib/x86_64-linux-gnu/rdmacm_delay.so}"
+	else
+		echo "${c//@PRELOAD@/$SRXE_BUILD/tests/rdmacm_delay.so}"
+	fi
 }
 
 # A client that found no server (yet): the verbs tools' TCP exchange, or
@@ -290,14 +304,20 @@ host_clients() {
 
 # srxe as server of the guest's clients.
 host_servers() {
-	local pmtu=$1 log=$2 line name port=19000 out rc
+	local pmtu=$1 log=$2 line name port=19000 out rc i
 	while read -r line; do
 		name=${line%%|*}
 		port=$((port + 1))
-		rc=0
-		# shellcheck disable=SC2046
-		out=$(in_host "$SRXE" exec -- timeout "$T" \
-			$(cmd_of server "$DEV" $port $HOSTIP "$line") 2>&1) || rc=$?
+		for ((i = 0; i < 90; i++)); do
+			rc=0
+			# shellcheck disable=SC2046
+			out=$(in_host "$SRXE" exec -- timeout "$T" \
+				$(cmd_of server "$DEV" $port $HOSTIP "$line") 2>&1) || rc=$?
+			# perftest refuses to start while srxe's port is Down (no
+			# carrier on the bridge until the guest's NIC is up).
+			grep -q "state is Down" <<<"$out" || break
+			sleep 1
+		done
 		wait_guest_result "$log" "$name"
 		record "$name pmtu $pmtu: rxe client -> srxe server" \
 			"$GUEST_RC" "$GUEST_OUT" client
