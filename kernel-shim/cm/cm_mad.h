@@ -13,7 +13,9 @@
  *    can be acted on without further validation (lengths of private data
  *    are the fixed sizes below).  Anything else: a negative errno and a
  *    static reason for the log (-EPROTO malformed, -EOPNOTSUPP unknown
- *    attribute or method, -EINVAL bad field).
+ *    attribute or method, -EINVAL bad field).  LAP and APR are known
+ *    to IBA but not decoded (-EOPNOTSUPP): rdma_cm never sends them.
+ *    On success *why is NULL; why may be NULL.
  *  - srxe_cm_mad_encode() writes 256 bytes from a struct; it never fails
  *    for a struct whose fields fit their widths (they are masked).
  *  - The rdma_cm header (cma_hdr) inside REQ/SIDR_REQ private data has its
@@ -74,7 +76,9 @@ struct srxe_mad_hdr {
 	uint32_t attr_mod;
 };
 
-/* REQ primary path (IBA 12.6.5); alternate path absent (all zero). */
+/* REQ primary path (IBA 12.6.5).  The alternate path is not decoded
+ * (rdma_cm never sets one; a CM without APM ignores it) and is encoded as
+ * zeros. */
 struct srxe_cm_path_fields {
 	uint16_t local_lid, remote_lid; /* 0xffff on RoCE, as rxe sends */
 	uint8_t local_gid[16], remote_gid[16];
@@ -82,8 +86,8 @@ struct srxe_cm_path_fields {
 	uint8_t packet_rate; /* 6 bits */
 	uint8_t traffic_class;
 	uint8_t hop_limit;
-	uint8_t sl;		 /* 4 bits */
-	uint8_t subnet_local;	 /* 1 bit */
+	uint8_t sl;		   /* 4 bits */
+	uint8_t subnet_local;	   /* 1 bit */
 	uint8_t local_ack_timeout; /* 5 bits */
 };
 
@@ -92,11 +96,11 @@ struct srxe_cm_req {
 	uint64_t service_id;
 	uint64_t local_ca_guid;
 	uint32_t local_qkey;
-	uint32_t local_qpn;		/* 24 bits */
-	uint8_t responder_resources;	/* 8 bits */
-	uint32_t local_eecn;		/* 24 bits */
-	uint8_t initiator_depth;	/* 8 bits */
-	uint32_t remote_eecn;		/* 24 bits */
+	uint32_t local_qpn;		    /* 24 bits */
+	uint8_t responder_resources;	    /* 8 bits */
+	uint32_t local_eecn;		    /* 24 bits */
+	uint8_t initiator_depth;	    /* 8 bits */
+	uint32_t remote_eecn;		    /* 24 bits */
 	uint8_t remote_cm_response_timeout; /* 5 bits */
 	uint8_t transport_service_type;	    /* 2 bits: 0 RC, 1 UC, 3 XRC */
 	uint8_t end_to_end_flow_control;    /* 1 bit */
@@ -104,19 +108,19 @@ struct srxe_cm_req {
 	uint8_t local_cm_response_timeout;  /* 5 bits */
 	uint8_t retry_count;		    /* 3 bits */
 	uint16_t partition_key;
-	uint8_t path_mtu;		   /* 4 bits, enum ibv_mtu */
-	uint8_t rdc_exists;		   /* 1 bit */
-	uint8_t rnr_retry_count;	   /* 3 bits */
-	uint8_t max_cm_retries;		   /* 4 bits */
-	uint8_t srq;			   /* 1 bit */
-	uint8_t extended_transport_type;   /* 3 bits */
+	uint8_t path_mtu;		 /* 4 bits, enum ibv_mtu */
+	uint8_t rdc_exists;		 /* 1 bit */
+	uint8_t rnr_retry_count;	 /* 3 bits */
+	uint8_t max_cm_retries;		 /* 4 bits */
+	uint8_t srq;			 /* 1 bit */
+	uint8_t extended_transport_type; /* 3 bits */
 	struct srxe_cm_path_fields primary;
 	uint8_t private_data[SRXE_CM_REQ_PRIV];
 };
 
 struct srxe_cm_mra {
 	uint32_t local_comm_id, remote_comm_id;
-	uint8_t message_mraed; /* 2 bits: 0 REQ, 1 REP, 2 LAP */
+	uint8_t message_mraed;	 /* 2 bits: 0 REQ, 1 REP, 2 LAP */
 	uint8_t service_timeout; /* 5 bits */
 	uint8_t private_data[SRXE_CM_MRA_PRIV];
 };
@@ -133,15 +137,15 @@ struct srxe_cm_rej {
 struct srxe_cm_rep {
 	uint32_t local_comm_id, remote_comm_id;
 	uint32_t local_qkey;
-	uint32_t local_qpn;  /* 24 bits */
-	uint32_t local_eecn; /* 24 bits */
+	uint32_t local_qpn;    /* 24 bits */
+	uint32_t local_eecn;   /* 24 bits */
 	uint32_t starting_psn; /* 24 bits */
 	uint8_t responder_resources, initiator_depth;
-	uint8_t target_ack_delay;   /* 5 bits */
-	uint8_t failover_accepted;  /* 2 bits */
+	uint8_t target_ack_delay;	 /* 5 bits */
+	uint8_t failover_accepted;	 /* 2 bits */
 	uint8_t end_to_end_flow_control; /* 1 bit */
-	uint8_t rnr_retry_count;	   /* 3 bits */
-	uint8_t srq;			   /* 1 bit */
+	uint8_t rnr_retry_count;	 /* 3 bits */
+	uint8_t srq;			 /* 1 bit */
 	uint64_t local_ca_guid;
 	uint8_t private_data[SRXE_CM_REP_PRIV];
 };
@@ -202,7 +206,8 @@ int srxe_cm_mad_decode(const uint8_t *mad, size_t len, struct srxe_cm_msg *out,
  * base_version/class/class_version/method are set by the encoder. */
 void srxe_cm_mad_encode(const struct srxe_cm_msg *msg,
 			uint8_t mad[SRXE_MAD_LEN]);
-/* "REQ", "ConnectReply"... the names tshark prints (for logs, tests). */
+/* "ConnectRequest", "ConnectReply"... the names tshark prints after "CM: "
+ * (for logs, tests); "(Unknown CM Attribute)" as tshark for any other. */
 const char *srxe_cm_attr_name(uint16_t attr_id);
 
 /* Service id of an rdma_cm port space and port (DESIGN.md section 6). */
@@ -214,11 +219,15 @@ static inline uint64_t srxe_cm_service_id(uint16_t port_space, uint16_t port)
 /* rdma_cm's header at the start of REQ / SIDR_REQ private data. */
 struct srxe_cma_hdr {
 	uint8_t ip_version; /* 4 or 6 */
-	uint16_t src_port, dst_port; /* host order */
+	/* Host order.  Only the source port is on the wire: decode sets
+	 * dst_port 0 (the destination port is the low 16 bits of the REQ's
+	 * service id), encode ignores it. */
+	uint16_t src_port, dst_port;
 	uint8_t src_addr[16], dst_addr[16]; /* IPv4: bytes 12..15 */
 };
 
-/* 0 or -EPROTO (version != 0, ip_version not 4/6, len < 36). */
+/* 0 or -EPROTO (version != 0, ip_version not 4/6, len < 36).  Addresses
+ * are copied as the 16 bytes on the wire (IPv4: zeros, then a.b.c.d). */
 int srxe_cma_hdr_decode(const uint8_t *priv, size_t len,
 			struct srxe_cma_hdr *out);
 void srxe_cma_hdr_encode(const struct srxe_cma_hdr *h, uint8_t priv[36]);
