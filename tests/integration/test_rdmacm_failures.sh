@@ -1,0 +1,256 @@
+#!/bin/bash
+# Issue #11, must-show 5: rdma_cm failure semantics and abuse, on one host.
+#  - connect to a port nobody listens on: REJECTED status 8, as kernel
+#    rdma_cm gives (IB_CM_REJ_INVALID_SERVICE_ID; see cm_failures.c);
+#    rdma_reject's reason (28) and private data reach the client;
+#  - a listener on a taken port: EADDRINUSE, in one process and from
+#    another; the port is free again when its owner dies;
+#  - a non-root user binding a port below 1024: EACCES (root may);
+#  - a peer SIGKILLed mid-connection (client, then server): the survivor
+#    gets DISCONNECTED (or a timeout event) within 10 s;
+#  - a destination without a route: the resolve fails, no hang;
+#  - 100,000 REQs from the network at one listener: srxed's VmRSS stays
+#    within a bound, the listener gets exactly its backlog, every other
+#    REQ is accounted for as dropped (srxed's CM counters), and a real
+#    client still connects to that listener afterwards;
+#  - 10,000 fuzzed CM MADs: srxed stays up, and its CM's connection count
+#    returns to 0 (after TimeWait) within a bound;
+#  - srxed killed while a program blocks in rdma_get_cm_event: the program
+#    gets DEVICE_REMOVAL and returns.
+# srxed's log must hold no sanitizer report (the ASan build runs this too).
+#
+# It runs in a network namespace of its own (unshare --net, same mount
+# namespace): its srxed then owns 127.0.0.1:4791 on a private lo, so the
+# flood's raw datagrams reach this test's srxed and no other's, and the
+# host-wide rdma_cm port reservations (abstract sockets, per namespace)
+# cannot collide with concurrent tests.
+here=$(cd "$(dirname "$0")" && pwd)
+if [[ -z ${SRXE_CMF_NETNS:-} ]]; then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "SKIP: needs root (raw sockets, a network namespace)"
+		exit 77
+	fi
+	unshare --net true 2>/dev/null || {
+		echo "SKIP: cannot create a network namespace (unshare --net)"
+		exit 77
+	}
+	SRXE_CMF_NETNS=1 exec unshare --net -- bash "$0" "$@"
+fi
+ip link set lo up
+# shellcheck source=rdmacm_lib.sh
+source "$here/rdmacm_lib.sh"
+rdmacm_prerequisites
+CMF=$SRXE_BUILD/tests/cm_failures
+FLOOD=$SRXE_BUILD/tests/cm_flood
+[[ -x $CMF && -x $FLOOD ]] || fail "cm_failures/cm_flood are not built"
+setup_root
+DEV=srxecf$$
+A=127.0.0.1
+PEER=127.0.0.2 # the flood's source: srxed's answers go there
+PORT=$((20000 + $$ % 20000))
+FLOOD_COUNT=${SRXE_CM_FLOOD_COUNT:-100000}
+FLOOD_RATE=${SRXE_CM_FLOOD_RATE:-50000}
+FUZZ_COUNT=${SRXE_CM_FUZZ_COUNT:-10000}
+BACKLOG=16
+T0=$SECONDS
+
+SANITIZED=0
+if nm -an "$SRXED_BIN" 2>/dev/null | grep -q "__asan_init"; then
+	SANITIZED=1
+	# A small quarantine, so that VmRSS shows what srxed keeps, not
+	# what ASan holds back from reuse (256 MiB by default).
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8
+fi
+# VmRSS growth allowed across the flood (KiB): 100,000 REQs kept in any
+# form would take far more (a connection object alone is > 256 B).
+RSS_BOUND_KB=$(((SANITIZED ? 64 : 16) * 1024))
+
+srxe_up "$DEV"
+st=$("$SRXE" status --name "$DEV")
+assert_contains "$st" "wire: +udp" "RoCEv2/UDP transport of $DEV"
+
+cmf() {
+	"$SRXE" exec -- timeout 60 "$CMF" "$@"
+}
+
+status() {
+	"$SRXE" status --name "$DEV" || fail "srxe status does not answer"
+}
+
+# cm_counter NAME: the number after NAME on the CM line(s) of srxe status.
+cm_counter() {
+	local v
+	v=$(status | grep -iE "^ *cm" | grep -oiE "$1[ :=]+[0-9]+" |
+		grep -oE "[0-9]+$" | head -n 1)
+	[[ -n $v ]] || fail "no CM counter '$1' in srxe status: $(status)"
+	echo "$v"
+}
+
+# wire_counter NAME: from the "wire drops" line.
+wire_counter() {
+	status | grep -E "wire drops" | grep -oE "$1 [0-9]+" | grep -oE "[0-9]+$"
+}
+
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$(daemon_pid "$DEV")/status"
+}
+
+# wait_conns_zero WHAT BOUND_S: the CM's connection count reaches 0.
+wait_conns_zero() {
+	local what=$1 bound=$2 start=$SECONDS n
+	while :; do
+		n=$(cm_counter "conn(ection)?s")
+		((n == 0)) && break
+		((SECONDS - start > bound)) &&
+			fail "$what: $n CM connections still exist after ${bound} s: $(status | grep -iE '^ *cm')"
+		sleep 0.5
+	done
+	echo "ok: $what: no CM connection left after $((SECONDS - start)) s"
+}
+
+check_srxed_log() {
+	local f=$SRXE_RUNDIR/$1/srxed.log
+	if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$f"; then
+		fail "srxed of $1 reported: $(grep -m 5 -A 20 -E \
+			"AddressSanitizer|LeakSanitizer|runtime error:" "$f")"
+	fi
+}
+
+run_ok() {
+	local what=$1 out
+	shift
+	out=$("$@" 2>&1) || fail "$what: $out"
+	grep "^ok:" <<<"$out" || fail "$what printed no ok line: $out"
+}
+
+echo "== no listener, reject with private data"
+run_ok "no-listener" cmf no-listener "$A" "$PORT"
+run_ok "reject" cmf reject "$A" $((PORT + 1))
+
+echo "== EADDRINUSE"
+run_ok "addr-in-use (one process)" cmf addr-in-use "$A" $((PORT + 2))
+# srxe exec execs: $! is cm_failures itself.
+"$SRXE" exec -- "$CMF" listen "$A" $((PORT + 3)) 60 \
+	>"$TEST_ROOT/holder.log" 2>&1 &
+holder=$!
+for _ in $(seq 100); do
+	grep -q "^listening" "$TEST_ROOT/holder.log" && break
+	kill -0 "$holder" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q "^listening" "$TEST_ROOT/holder.log" ||
+	fail "listener process: $(cat "$TEST_ROOT/holder.log")"
+run_ok "addr-in-use (other process)" \
+	cmf bind-expect "$A" $((PORT + 3)) EADDRINUSE
+# The holder dies without cleaning up: its port must come free.
+kill -KILL "$holder"
+wait "$holder" 2>/dev/null || true
+freed=
+for _ in $(seq 30); do
+	if out=$(cmf bind-expect "$A" $((PORT + 3)) ok 2>&1); then
+		freed=1
+		break
+	fi
+	sleep 0.1
+done
+[[ -n $freed ]] || fail "port of a SIGKILLed listener not freed in 3 s: $out"
+echo "ok: a SIGKILLed listener's port is free again"
+
+echo "== ports below 1024"
+run_ok "low port as nobody" \
+	"$SRXE" exec -- "${NOBODY[@]}" timeout 60 "$CMF" bind-expect "$A" 999 EACCES
+run_ok "low port as root" cmf bind-expect "$A" 999 ok
+run_ok "high port as nobody" \
+	"$SRXE" exec -- "${NOBODY[@]}" timeout 60 "$CMF" bind-expect "$A" \
+	$((PORT + 4)) ok
+
+echo "== peer killed mid-connection"
+run_ok "peer-killed client" cmf peer-killed "$A" $((PORT + 5)) client
+run_ok "peer-killed server" cmf peer-killed "$A" $((PORT + 6)) server
+
+echo "== no route"
+run_ok "no-route" cmf no-route 10.255.255.1
+
+wait_conns_zero "after the failure scenarios" 20
+
+echo "== flood: $FLOOD_COUNT REQs at one listener (backlog $BACKLOG)"
+FPORT=$((PORT + 7))
+gate=$TEST_ROOT/gate
+"$SRXE" exec -- timeout 120 "$CMF" serve "$A" "$FPORT" "$BACKLOG" "$gate" \
+	>"$TEST_ROOT/serve.log" 2>&1 &
+serve=$!
+for _ in $(seq 100); do
+	grep -q "^listening" "$TEST_ROOT/serve.log" && break
+	sleep 0.1
+done
+grep -q "^listening" "$TEST_ROOT/serve.log" ||
+	fail "flood listener: $(cat "$TEST_ROOT/serve.log")"
+rss0=$(rss_kb)
+dropped0=$(cm_counter "reqs?[ _]dropped")
+overflow0=$(wire_counter socket_overflow)
+flood_out=$(timeout 120 "$FLOOD" flood "$A" "$PEER" "$FPORT" "$FLOOD_COUNT" \
+	"$FLOOD_RATE") || fail "cm_flood flood: $flood_out"
+echo "$flood_out"
+rss1=$(rss_kb)
+dropped=$(($(cm_counter "reqs?[ _]dropped") - dropped0))
+overflow=$(($(wire_counter socket_overflow) - overflow0))
+echo "srxed VmRSS: before $rss0 KiB, after $rss1 KiB (bound +$RSS_BOUND_KB KiB)"
+echo "CM: REQs dropped $dropped, kernel socket overflow $overflow"
+((rss1 - rss0 <= RSS_BOUND_KB)) ||
+	fail "flood: srxed's VmRSS grew by $((rss1 - rss0)) KiB (> $RSS_BOUND_KB)"
+# Every REQ went to the backlog, or was dropped by the CM, or by the
+# kernel before srxed read it (a full socket).  None was answered: the
+# listener had not rejected anything yet.
+((dropped + overflow + BACKLOG == FLOOD_COUNT)) ||
+	fail "flood: $BACKLOG in the backlog + $dropped dropped by the CM + $overflow socket overflows != $FLOOD_COUNT REQs sent"
+((dropped >= FLOOD_COUNT / 2)) ||
+	fail "flood: only $dropped REQs reached the CM (socket overflow $overflow): not a flood of the CM"
+assert_contains "$flood_out" "ConnectReject 0," "no REJ before the app rejects"
+touch "$gate"
+sleep 1
+run_ok "real client after the flood" cmf connect "$A" "$FPORT"
+wait "$serve" || fail "flood listener: $(cat "$TEST_ROOT/serve.log")"
+cat "$TEST_ROOT/serve.log"
+assert_contains "$(cat "$TEST_ROOT/serve.log")" \
+	"flood requests delivered: $BACKLOG," "backlog honoured"
+echo "ok: flood: backlog $BACKLOG honoured, the rest dropped, VmRSS +$((rss1 - rss0)) KiB, real client accepted"
+wait_conns_zero "after the flood" 20
+
+echo "== fuzz: $FUZZ_COUNT mutated CM MADs"
+ZPORT=$((PORT + 8))
+touch "$gate.fuzz" # this listener rejects every request at once
+"$SRXE" exec -- timeout 120 "$CMF" serve "$A" "$ZPORT" "$BACKLOG" \
+	"$gate.fuzz" >"$TEST_ROOT/fserve.log" 2>&1 &
+fserve=$!
+for _ in $(seq 100); do
+	grep -q "^listening" "$TEST_ROOT/fserve.log" && break
+	sleep 0.1
+done
+fuzz_out=$(timeout 120 "$FLOOD" fuzz "$A" "$PEER" "$ZPORT" "$FUZZ_COUNT" 11) ||
+	fail "cm_flood fuzz: $fuzz_out"
+echo "$fuzz_out"
+status | grep -iE "^ *cm|wire drops|rx drops"
+run_ok "real client after the fuzz" cmf connect "$A" "$ZPORT"
+wait "$fserve" || fail "fuzz listener: $(cat "$TEST_ROOT/fserve.log")"
+wait_conns_zero "after the fuzz" 30
+check_srxed_log "$DEV"
+
+echo "== clean srxed exit (LeakSanitizer checks its heap in ASan builds)"
+pid=$(daemon_pid "$DEV")
+kill -TERM "$pid"
+for _ in $(seq 100); do
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$pid" 2>/dev/null && fail "srxed $pid did not exit on SIGTERM"
+check_srxed_log "$DEV"
+"$SRXE" down --name "$DEV" >/dev/null 2>&1 || true
+
+echo "== srxed killed under a blocked rdma_get_cm_event"
+DEV2=srxecg$$
+srxe_up "$DEV2"
+run_ok "device-removal" \
+	"$SRXE" exec -- timeout 60 "$CMF" device-removal "$A" $((PORT + 9)) \
+	"$(daemon_pid "$DEV2")"
+check_srxed_log "$DEV2"
+echo "PASS ($((SECONDS - T0)) s)"
