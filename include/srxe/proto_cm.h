@@ -25,10 +25,12 @@
  * SOCK_SEQPACKET socketpair the library made for one rdma_event_channel.
  * srxed writes one struct srxe_cm_event per datagram to it, without
  * blocking (a channel whose buffer is full has its events queued in srxed,
- * at most SRXE_CM_CHAN_QUEUE_MAX; beyond that the connection concerned is
- * rejected/disconnected as if it timed out).  The library itself writes
- * the events it makes locally (ADDR_RESOLVED, ROUTE_RESOLVED, ...) to the
- * same socket, so the channel's order is the order of happening.
+ * at most SRXE_CM_CHAN_QUEUE_MAX; beyond that events are dropped and
+ * counted, and a CONNECT_REQUEST that cannot be queued is a REQ never
+ * received: no answer, the peer's retry may get through).  The library
+ * itself writes the events it makes locally (ADDR_RESOLVED,
+ * ROUTE_RESOLVED, ...) to the same socket, so the channel's order is the
+ * order of happening.
  */
 #ifndef SRXE_PROTO_CM_H
 #define SRXE_PROTO_CM_H
@@ -107,7 +109,8 @@ struct srxe_cm_conn_param {
 	uint8_t reserved[3];
 };
 
-/* CM_ADD_CHANNEL: request fd is the channel's socket write end. */
+/* CM_ADD_CHANNEL: request fd is the channel's socket write end, a
+ * SOCK_SEQPACKET (or SOCK_DGRAM) socket; anything else: EINVAL. */
 struct srxe_cm_add_channel_resp {
 	uint32_t chan_handle;
 	uint32_t reserved;
@@ -123,8 +126,14 @@ struct srxe_cm_handle_req {
  * CM_LISTEN: a listen on this device.  addr.family 0 or the wildcard
  * address: any address of the device.  Errors: EADDRINUSE (same port
  * space and port already listened on, here, for an overlapping address),
- * EACCES (port < 1024 and the client's uid is not 0), EINVAL (bad port
- * space, backlog <= 0 is taken as the default, 128).
+ * EACCES (port < 1024 and the client's uid is not 0, any port space),
+ * EINVAL (bad port space, port 0: bind an ephemeral port first; backlog
+ * <= 0 is taken as the default, 128).  Backlog: connection requests
+ * delivered (CONNECT_REQUEST) and not yet accepted, rejected or destroyed;
+ * a REQ beyond it is dropped without an answer, as kernel ucma does with
+ * a full backlog (the peer's REQ retry may find room).  A REQ for a port
+ * nobody listens on gets REJ 8 (invalid service id), one for a listened
+ * port but another address REJ 28; SIDR_REQ: SIDR_REP status 1 / 2.
  */
 struct srxe_cm_listen_req {
 	uint64_t cookie; /* echoed in every event of this listen */
@@ -144,8 +153,13 @@ struct srxe_cm_handle_resp {
 /*
  * CM_CONNECT: send REQ (TCP, IB port spaces) or SIDR_REQ (UDP) to
  * dst's service (port space, dst.port) at path.dgid.  For TCP/UDP the CM
- * builds the cma_hdr from src/dst and puts private_data after it.
- * Errors: EINVAL (private data too long: 56 TCP, 180 UDP, 92 IB, ...).
+ * builds the cma_hdr from src/dst and puts private_data after it (the
+ * cma_hdr carries the source port only; the destination port is the
+ * service id's).  timeout_ms: one try's response timeout (the REQ's
+ * remote CM response timeout is rounded up from it); 0: rdma_cm's
+ * 2 * 2^18 + 2^20 times 4.096 us (~6.4 s; SIDR ~4.3 s).  15 retries.
+ * Errors: EINVAL (private data too long: 56 TCP, 180 UDP, 92 IB, ...),
+ * ENOMEM (the CM's connection limit, 8192 objects incl. TimeWait).
  */
 struct srxe_cm_connect_req {
 	uint64_t cookie;
@@ -173,7 +187,9 @@ struct srxe_cm_accept_req {
 	uint8_t private_data[SRXE_CM_PRIVATE_MAX];
 };
 
-/* CM_REJECT: REJ (or SIDR_REP status 1, "rejected") with a reason. */
+/* CM_REJECT: REJ with a reason, or SIDR_REP status 2 (IB_SIDR_REJECT,
+ * what kernel rdma_reject sends for UD); reason ignored then.  Also for
+ * an active connection in CONNECT_RESPONSE (REJ of the REP). */
 struct srxe_cm_reject_req {
 	uint32_t conn_handle;
 	uint16_t reason; /* IB CM reject reason, 28 (consumer defined) */
@@ -183,10 +199,13 @@ struct srxe_cm_reject_req {
 
 /*
  * CM_ESTABLISH (after CONNECT_RESPONSE: send RTU), CM_DISCONNECT (DREQ,
- * or DREP to a received DREQ), CM_NOTIFY (traffic arrived before RTU),
- * CM_DESTROY (a listen or a connection; an active connection is
- * disconnected first, a pending one rejected): struct srxe_cm_handle_req,
- * empty reply.
+ * or DREP to a received DREQ; in any other state it does nothing and
+ * answers 0, as kernel rdma_disconnect), CM_NOTIFY (traffic arrived
+ * before RTU: ESTABLISHED event), CM_DESTROY (a listen or a connection;
+ * an established connection gets DREQ once, a pending one REJ 28, one in
+ * REQ_SENT REJ 1 (timeout), a received DREQ its DREP, as kernel ib_cm's
+ * cm_destroy_id; the handle is gone at once, TimeWait runs on without
+ * events): struct srxe_cm_handle_req, empty reply.
  */
 
 /* CM_MIGRATE: the listen/connection's events go to another channel. */
@@ -199,19 +218,37 @@ struct srxe_cm_migrate_req {
 /*
  * One event, one datagram on the channel socket.  event is an
  * enum rdma_cm_event_type; status as librdmacm reports it (a negative
- * errno, or the IB CM reject reason for REJECTED).  Events srxed sends:
+ * errno, or the IB CM reject reason for REJECTED).  Events srxed sends
+ * (kernel cma.c cma_ib_handler / cma_sidr_rep_handler):
  *   CONNECT_REQUEST  listen's cookie; handle = the new connection
- *                    (id.route from src/dst/path, param = the REQ's)
- *   CONNECT_RESPONSE REP received (param = the REP's); the library moves
- *                    the QP to RTR/RTS and sends CM_ESTABLISH, then
- *                    reports ESTABLISHED (or CONNECT_RESPONSE if QP-less)
+ *                    (src = our address and the listened port, dst = the
+ *                    peer's from the cma_hdr; path.sgid = our GID, dgid =
+ *                    the peer's, mtu = the REQ's; param = the REQ's;
+ *                    private data after the cma_hdr: 56 bytes TCP, 180
+ *                    SIDR, 92 / 216 in the IB port space)
+ *   CONNECT_RESPONSE REP received (param = the REP's, 196 bytes private
+ *                    data); the library moves the QP to RTR/RTS and sends
+ *                    CM_ESTABLISH, then reports ESTABLISHED (or
+ *                    CONNECT_RESPONSE if QP-less)
  *   ESTABLISHED      passive: RTU received (or CM_NOTIFY); active UD:
- *                    SIDR_REP status 0 (param.qp_num/qkey)
- *   REJECTED         REJ or SIDR_REP status != 0; status = reason
- *   UNREACHABLE      REQ/SIDR_REQ not answered: status -ETIMEDOUT
- *   CONNECT_ERROR    REP not answered by RTU: status -ETIMEDOUT
- *   DISCONNECTED     DREQ or DREP received, or our DREQ timed out
+ *                    SIDR_REP status 0 (param.qp_num/qkey, 136 bytes)
+ *   REJECTED         REJ received; status = reason, 148 bytes private
+ *                    data, ari/ari_len
+ *   UNREACHABLE      REQ/SIDR_REQ not answered, or our REP not answered
+ *                    by RTU (kernel: IB_CM_REP_ERROR): status -ETIMEDOUT;
+ *                    SIDR_REP status != 0: status = that SIDR status (1
+ *                    no listener, 2 rejected)
+ *   DISCONNECTED     DREQ or DREP received (status 0), or our DREQ
+ *                    timed out (-ETIMEDOUT)
  *   TIMEWAIT_EXIT    the connection's TimeWait ended
+ * srxed never sends CONNECT_ERROR (the library's QP transitions fail
+ * locally).  param holds the peer's values as its MAD stated them
+ * (responder_resources/initiator_depth not swapped: the library swaps as
+ * kernel ib_cm does); ack_timeout: the REQ's local ACK timeout, or for
+ * CONNECT_RESPONSE the connect's own or kernel's cm_ack_timeout(REP
+ * target ACK delay, packet lifetime).  Events of a passive connection
+ * before CM_ACCEPT (REJECTED when the peer gives up, ...) carry cookie 0:
+ * the library finds the id by handle; after CM_ACCEPT its cookie.
  */
 struct srxe_cm_event {
 	uint64_t cookie;

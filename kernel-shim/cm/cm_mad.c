@@ -444,18 +444,19 @@ static int hdr_check(const uint8_t *mad, const struct srxe_mad_hdr *h,
 int srxe_cm_mad_decode(const uint8_t *mad, size_t len, struct srxe_cm_msg *out,
 		       const char **why)
 {
-	static const char *unused;
+	const char *unused; /* callers may pass why NULL */
 	const struct cm_layout *l;
-	const uint8_t *pl = mad + SRXE_MAD_HDR_LEN;
+	const uint8_t *pl;
 	int ret;
 
 	if (!why)
 		why = &unused;
 	memset(out, 0, sizeof(*out));
-	if (len != SRXE_MAD_LEN) {
+	if (!mad || len != SRXE_MAD_LEN) {
 		*why = "CM MAD is not 256 bytes";
 		return -EPROTO;
 	}
+	pl = mad + SRXE_MAD_HDR_LEN;
 	hdr_decode(mad, &out->hdr);
 	ret = hdr_check(mad, &out->hdr, why);
 	if (ret)

@@ -202,8 +202,10 @@ struct srxe_cm_msg {
 
 int srxe_cm_mad_decode(const uint8_t *mad, size_t len, struct srxe_cm_msg *out,
 		       const char **why);
-/* Writes SRXE_MAD_LEN bytes; hdr.attr_id selects the union member.
- * base_version/class/class_version/method are set by the encoder. */
+/* Writes SRXE_MAD_LEN bytes; hdr.attr_id selects the union member (an
+ * attribute the codec does not decode gets its header and a zero payload).
+ * base_version/class/class_version/method are set by the encoder; status,
+ * tid and attr_mod come from hdr.  Reserved bits are written as zero. */
 void srxe_cm_mad_encode(const struct srxe_cm_msg *msg,
 			uint8_t mad[SRXE_MAD_LEN]);
 /* "ConnectRequest", "ConnectReply"... the names tshark prints after "CM: "

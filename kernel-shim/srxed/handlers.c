@@ -9,6 +9,7 @@
 
 #include "capture_ctl.h"
 #include "chan.h"
+#include "cm_ctl.h"
 #include "devattr.h"
 #include "handlers.h"
 #include "log.h"
@@ -39,6 +40,7 @@ struct reply {
 		struct srxe_chan_open_resp chan_open;
 		struct srxe_alloc_mw_resp alloc_mw;
 		struct srxe_rereg_mr_resp rereg_mr;
+		union srxed_cm_reply cm;
 	} body;
 };
 
@@ -311,6 +313,14 @@ static int do_rereg_mr(struct srxed *d, struct srxed_session *s,
 					 rep->reason);
 }
 
+/* Opcodes 64-74: rdma_cm (cm_ctl.h); no context needed. */
+static int do_cm(struct srxed *d, struct srxed_session *s,
+		 const struct request *req, struct reply *rep)
+{
+	return rep->err = srxed_cm_request(d, s, req->hdr->opcode, req->body,
+					   req->fd, &rep->body.cm, rep->reason);
+}
+
 static const struct handler handlers[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_OPEN_CTX] = { do_open_ctx, false, true },
 	[SRXE_OP_CLOSE_CTX] = { do_close_ctx, true, false },
@@ -353,6 +363,18 @@ static const struct handler handlers[SRXE_OP_TABLE_SIZE] = {
 	[SRXE_OP_CREATE_XRC_TGT] = { do_verbs, true, false },
 	[SRXE_OP_ATTACH_MCAST] = { do_verbs, true, false },
 	[SRXE_OP_DETACH_MCAST] = { do_verbs, true, false },
+	/* Issue #11: rdma_cm (proto_cm.h), allowed without OPEN_CTX. */
+	[SRXE_OP_CM_ADD_CHANNEL] = { do_cm, false, true },
+	[SRXE_OP_CM_DEL_CHANNEL] = { do_cm, false, false },
+	[SRXE_OP_CM_LISTEN] = { do_cm, false, false },
+	[SRXE_OP_CM_CONNECT] = { do_cm, false, false },
+	[SRXE_OP_CM_ACCEPT] = { do_cm, false, false },
+	[SRXE_OP_CM_REJECT] = { do_cm, false, false },
+	[SRXE_OP_CM_ESTABLISH] = { do_cm, false, false },
+	[SRXE_OP_CM_DISCONNECT] = { do_cm, false, false },
+	[SRXE_OP_CM_DESTROY] = { do_cm, false, false },
+	[SRXE_OP_CM_NOTIFY] = { do_cm, false, false },
+	[SRXE_OP_CM_MIGRATE] = { do_cm, false, false },
 };
 
 static void run_handler(struct srxed *d, struct srxed_session *s,

@@ -13,6 +13,7 @@
 
 #include "srxe/paths.h"
 #include "chan.h"
+#include "cm_ctl.h"
 #include "conn.h"
 #include "log.h"
 #include "server.h"
@@ -177,6 +178,8 @@ int srxed_server_start(struct srxed_server *srv, struct srxed *d)
 	if (!ret)
 		ret = srxed_chans_start(d, srv->epoll_fd);
 	if (!ret)
+		ret = srxed_cm_start(d, srv->epoll_fd);
+	if (!ret)
 		ret = open_listener(srv);
 	if (!ret)
 		ret = write_pidfile(srv->pid_path);
@@ -322,6 +325,9 @@ static void handle_event(struct srxed_server *srv, struct epoll_event *ev)
 	case SRXED_POLL_CHANS:
 		srxed_chans_event(srv->d);
 		break;
+	case SRXED_POLL_CM:
+		srxed_cm_event(srv->d);
+		break;
 	}
 }
 
@@ -359,6 +365,7 @@ void srxed_server_stop(struct srxed_server *srv)
 	while (srv->conns)
 		retire_conn(srv, srv->conns);
 	bury_retired(srv);
+	srxed_cm_stop(srv->d); /* after the sessions: their DREQs are out */
 	srxed_chans_stop(srv->d);
 	if (srv->listen_fd >= 0) {
 		unlink(srv->sock_path);

@@ -8,6 +8,7 @@
 
 #include "capture_ctl.h"
 #include "chan.h"
+#include "cm_ctl.h"
 #include "devattr.h"
 #include "log.h"
 #include "mr.h"
@@ -86,6 +87,7 @@ void srxed_session_close_ctx(struct srxed *d, struct srxed_session *s)
 
 void srxed_session_destroy(struct srxed *d, struct srxed_session *s)
 {
+	srxed_cm_session_gone(d, s); /* DREQ/REJ to peers, listens freed */
 	srxed_capture_close(d, s);
 	srxed_session_close_ctx(d, s);
 	srxed_handles_destroy(&s->pds);

@@ -57,6 +57,7 @@ struct srxed_stats {
 };
 
 struct srxed_xdom;
+struct srxed_cm;
 
 struct srxed {
 	struct srxed_config cfg;
@@ -70,6 +71,7 @@ struct srxed {
 	/* XRC domains of every context (verbs_xrc.c), device-wide. */
 	struct srxed_xdom *xdoms;
 	uint32_t next_xdom_id;
+	struct srxed_cm *cm; /* connection manager (cm_ctl.h) or NULL */
 };
 
 #endif /* SRXED_SRXED_H */

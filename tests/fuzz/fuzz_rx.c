@@ -13,6 +13,13 @@
  * ICRC and length fix-up, destination QP steering, valid keys, expected
  * PSNs.  Inputs without them exercise the validators themselves.
  *
+ * QP 1 (GSI): UD SEND Only packets for QPN 1 reach the engine's GSI
+ * callback, which here runs srxed's CM MAD decoder (cm/cm_mad.h) with an
+ * oracle: a MAD either fails with a known errno and a reason, or encodes
+ * back to the same bytes (the REQ's ignored alternate path aside) and
+ * decodes again to the same struct.  Steering keeps DestQP 1 of UD
+ * packets, and FUZZ_RX_KEYS gives them the GSI Q_Key.
+ *
  * State: the memory clients and MRs live for the whole run (their bytes
  * are reset per input); the engine context with its CQs, SRQ and QPs is
  * created and destroyed per input, so inputs do not influence each other
@@ -31,6 +38,7 @@
 #include <unistd.h>
 
 #include "be_bytes.h"
+#include "cm_mad.h"
 #include "decode.h"
 #include "eng_int.h"
 #include "fuzz_entry.h"
@@ -134,6 +142,58 @@ static void mem_init(struct w_mem *m, enum srxe_mem_mode mode, uint32_t id)
 	free(runs.v);
 }
 
+/* ---- QP 1: the CM MAD decoder and its oracle ---- */
+
+/* REQ payload bytes 96..139: the alternate path, not decoded (cm_mad.h),
+ * so encode writes zeros there whatever came in. */
+static bool cm_same_bytes(const uint8_t *in, const uint8_t *out, uint16_t attr)
+{
+	size_t alt = SRXE_MAD_HDR_LEN + 96, alt_end = SRXE_MAD_HDR_LEN + 140;
+
+	if (attr != SRXE_CM_ATTR_REQ)
+		return !memcmp(in, out, SRXE_MAD_LEN);
+	return !memcmp(in, out, alt) &&
+	       !memcmp(in + alt_end, out + alt_end, SRXE_MAD_LEN - alt_end);
+}
+
+static void cm_mad_check(const uint8_t *mad, uint32_t len)
+{
+	struct srxe_cm_msg msg, again;
+	struct srxe_cma_hdr cma;
+	uint8_t out[SRXE_MAD_LEN];
+	const char *why = NULL;
+	int ret = srxe_cm_mad_decode(mad, len, &msg, &why);
+
+	if (trace)
+		fprintf(stderr, "fuzz_rx: CM MAD %s: %d %s\n",
+			srxe_cm_attr_name(msg.hdr.attr_id), ret,
+			why ? why : "ok");
+	if (ret) {
+		if (!why ||
+		    (ret != -EPROTO && ret != -EOPNOTSUPP && ret != -EINVAL))
+			die("CM MAD decode", "unexpected error or no reason");
+		return;
+	}
+	srxe_cm_mad_encode(&msg, out);
+	if (!cm_same_bytes(mad, out, msg.hdr.attr_id))
+		die("CM MAD", "encode(decode(mad)) differs from mad");
+	if (srxe_cm_mad_decode(out, sizeof(out), &again, &why) ||
+	    memcmp(&msg, &again, sizeof(msg)))
+		die("CM MAD", "decode(encode(msg)) differs from msg");
+	if (msg.hdr.attr_id == SRXE_CM_ATTR_REQ)
+		(void)srxe_cma_hdr_decode(msg.req.private_data,
+					  sizeof(msg.req.private_data), &cma);
+	if (msg.hdr.attr_id == SRXE_CM_ATTR_SIDR_REQ)
+		(void)srxe_cma_hdr_decode(msg.sidr_req.private_data,
+					  sizeof(msg.sidr_req.private_data),
+					  &cma);
+}
+
+static void gsi_rx(void *opaque, const struct srxe_gsi_mad *m)
+{
+	cm_mad_check(m->mad, m->len);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct srxe_engine_config cfg = {
@@ -152,6 +212,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.ifindex = 1;
 	if (srxe_engine_start(&cfg, &w_eng, &why))
 		die("engine", why);
+	srxe_engine_lock(w_eng);
+	srxe_eng_set_gsi_rx(w_eng, gsi_rx, NULL);
+	srxe_engine_unlock(w_eng);
 	mem_init(&w_mem[0], SRXE_MEM_SHORTCUT, 1);
 	mem_init(&w_mem[1], SRXE_MEM_MTT, 2);
 	w_arena = mmap(NULL, W_ARENA, PROT_READ | PROT_WRITE,
@@ -442,13 +505,13 @@ static uint8_t *bth_of(uint8_t *ip, size_t len, size_t *ihl_out)
 
 /* The QP of the opcode's transport.  RC responses go to the requester
  * with outstanding work; RC requests to the QP with its own RQ or the one
- * on the SRQ, as DestQP's low bit says.  Unknown transports: DestQP
- * modulo the QP count. */
+ * on the SRQ, as DestQP's low bit says; UD to QP 1 (the CM) stays there.
+ * Unknown transports: DestQP modulo the QP count. */
 static void steer_qp(uint8_t *ip, uint8_t *bth)
 {
 	uint32_t dqpn = srxe_get_be24(bth + 5);
 	const struct srxe_opcode_info *op;
-	int i;
+	int i = -1;
 
 	switch (bth[0] >> 5) {
 	case SRXE_TRANSPORT_RC:
@@ -461,12 +524,14 @@ static void steer_qp(uint8_t *ip, uint8_t *bth)
 		i = W_UC;
 		break;
 	case SRXE_TRANSPORT_UD:
-		i = W_UD;
+		if (dqpn != SRXE_GSI_QPN)
+			i = W_UD;
 		break;
 	default:
 		i = (int)(dqpn % W_NQP);
 	}
-	srxe_put_be24(bth + 5, w_qpn[i]);
+	if (i >= 0)
+		srxe_put_be24(bth + 5, w_qpn[i]);
 	if (ip[0] >> 4 == 6)
 		memcpy(ip + 24, w_ipv6, 16);
 	else
@@ -497,7 +562,9 @@ static void fix_keys(struct w_input *in, uint8_t *bth, size_t room)
 	}
 	off = op->ext_off[SRXE_EXT_DETH];
 	if (off)
-		srxe_put_be32(bth + off, W_QKEY);
+		srxe_put_be32(bth + off, srxe_get_be24(bth + 5) == SRXE_GSI_QPN
+						 ? SRXE_GSI_QKEY
+						 : W_QKEY);
 	off = op->ext_off[SRXE_EXT_IETH];
 	if (off)
 		srxe_put_be32(bth + off, m->rkey);

@@ -10,7 +10,8 @@
  * responder and completer) -- plus every run of three consecutive frames
  * as one FUZZ_RX_MULTI input, in both translation modes, some with no
  * receive WQEs posted; and the first frame of every opcode moved into an
- * IPv6 packet to the target's link-local address (rx_seeds_v6).
+ * IPv6 packet to the target's link-local address (rx_seeds_v6); and the
+ * CM MADs to QP 1 plus the CM messages the capture lacks (cm_seeds).
  * CTL_DIR: one valid request of every opcode on an open context, and
  * conversations that create, use and destroy each kind of object.
  *
@@ -23,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be_bytes.h"
+#include "cm_mad.h"
 #include "fuzz_ctl.h"
 #include "fuzz_rx.h"
 #include "icrc.h"
@@ -288,6 +291,101 @@ static void rx_seeds_v6(const struct frames *fr, const char *dir)
 	}
 }
 
+/*
+ * CM seeds (issue #11): the golden capture's CM MADs (UD SEND Only to
+ * QP 1) with every fix-up on -- steering keeps QP 1, so they reach the
+ * GSI callback and the CM MAD decoder -- one by one ("cm-NNN") and as one
+ * conversation ("cm-run"); and the messages the capture lacks (MRA, REJ,
+ * SIDR_REQ with an rdma_cm header, SIDR_REP) built by the codec into the
+ * first CM frame ("cm-mra", ...).
+ */
+static bool is_cm_frame(const uint8_t *f, uint32_t len, size_t *mad_off)
+{
+	struct srxe_frame_view v;
+
+	if (srxe_frame_locate_eth(f, len, &v) ||
+	    v.udp_len != 8 + 12 + 8 + SRXE_MAD_LEN + 4 || v.udp[8] != 0x64 ||
+	    srxe_get_be24(v.udp + 8 + 5) != SRXE_GSI_QPN)
+		return false;
+	*mad_off = (size_t)(v.udp - f) + 8 + 12 + 8;
+	return true;
+}
+
+static void cm_synth(const char *dir, const uint8_t *tmpl, uint32_t len,
+		     size_t mad_off)
+{
+	static const uint8_t rx_all = RX_ALL;
+	struct srxe_cma_hdr cma = { .ip_version = 4, .src_port = 0x9c41 };
+	struct srxe_cm_msg m[4];
+	static const char *const names[4] = { "cm-mra", "cm-rej", "cm-sidr-req",
+					      "cm-sidr-rep" };
+
+	memset(m, 0, sizeof(m));
+	m[0].hdr.attr_id = SRXE_CM_ATTR_MRA;
+	m[0].mra = (struct srxe_cm_mra){ .local_comm_id = 0x1234,
+					 .remote_comm_id = 0x94d37301,
+					 .message_mraed = 1,
+					 .service_timeout = 20 };
+	m[1].hdr.attr_id = SRXE_CM_ATTR_REJ;
+	m[1].rej = (struct srxe_cm_rej){ .remote_comm_id = 0x94d37301,
+					 .reason = 8 };
+	m[2].hdr.attr_id = SRXE_CM_ATTR_SIDR_REQ;
+	m[2].sidr_req = (struct srxe_cm_sidr_req){
+		.request_id = 0xcafe,
+		.partition_key = 0xffff,
+		.service_id = srxe_cm_service_id(0x0111, 7174),
+	};
+	cma.src_addr[15] = 2;
+	cma.dst_addr[15] = 1;
+	srxe_cma_hdr_encode(&cma, m[2].sidr_req.private_data);
+	m[3].hdr.attr_id = SRXE_CM_ATTR_SIDR_REP;
+	m[3].sidr_rep = (struct srxe_cm_sidr_rep){
+		.request_id = 0xcafe,
+		.qpn = 0x2e,
+		.service_id = srxe_cm_service_id(0x0111, 7174),
+		.qkey = 0x01234567,
+	};
+	for (int i = 0; i < 4; i++) {
+		struct buf b = { .n = 0 };
+
+		m[i].hdr.tid = 0x20173d3a0ull + (uint64_t)i;
+		put(&b, &rx_all, 1);
+		put(&b, tmpl, len);
+		srxe_cm_mad_encode(&m[i], b.b + 1 + mad_off);
+		save(dir, names[i], &b);
+	}
+}
+
+static void cm_seeds(const struct frames *fr, const char *dir)
+{
+	static const uint8_t rx_all = RX_ALL, multi = RX_ALL | FUZZ_RX_MULTI;
+	struct buf run = { .n = 0 };
+	int first = -1;
+	size_t mad_off = 0, off;
+	char name[64];
+
+	put(&run, &multi, 1);
+	for (int i = 0; i < fr->n; i++) {
+		struct buf b = { .n = 0 };
+
+		if (!is_cm_frame(fr->data[i], fr->len[i], &off))
+			continue;
+		if (first < 0) {
+			first = i;
+			mad_off = off;
+		}
+		put(&b, &rx_all, 1);
+		put(&b, fr->data[i], fr->len[i]);
+		snprintf(name, sizeof(name), "cm-%03d", i + 1);
+		save(dir, name, &b);
+		put_record(&run, fr->data[i], fr->len[i]);
+	}
+	if (first < 0)
+		return;
+	save(dir, "cm-run", &run);
+	cm_synth(dir, fr->data[first], fr->len[first], mad_off);
+}
+
 /* ---- ctl ---- */
 
 static void msg(struct buf *b, uint16_t opcode, const void *body, size_t len)
@@ -520,6 +618,7 @@ int main(int argc, char **argv)
 	rx_seeds(&fr, argv[2]);
 	awf_seeds(argv[2]);
 	rx_seeds_v6(&fr, argv[2]);
+	cm_seeds(&fr, argv[2]);
 	ctl_single(argv[3]);
 	ctl_mr(argv[3]);
 	ctl_conversations(argv[3]);

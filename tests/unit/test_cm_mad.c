@@ -719,6 +719,9 @@ Test(cm_mad, rejects, .init = golden_load, .fini = golden_free)
 	expect_reject(SRXE_MAD_LEN - 1, NULL, -EPROTO);
 	expect_reject(SRXE_MAD_LEN + 1, NULL, -EPROTO);
 	expect_reject(0, NULL, -EPROTO);
+	cr_assert_eq(
+		srxe_cm_mad_decode(NULL, 0, &(struct srxe_cm_msg){ 0 }, NULL),
+		-EPROTO);
 	expect_reject(SRXE_MAD_LEN, base_version_2, -EPROTO);
 	expect_reject(SRXE_MAD_LEN, class_sa, -EPROTO);
 	expect_reject(SRXE_MAD_LEN, class_version_1, -EPROTO);
