@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The srxe devices the library serves: found through libibverbs (the
+ * devices whose sysfs directory publishes srxed's socket), opened once and
+ * kept open while the library is loaded, as librdmacm does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <infiniband/verbs.h>
+
+#include "rdmacm_int.h"
+#include "srxe/paths.h"
+
+pthread_mutex_t rcm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static pthread_once_t rcm_once = PTHREAD_ONCE_INIT;
+static struct rcm_dev rcm_devs[RCM_MAX_DEVS];
+static int rcm_ndevs;
+static int rcm_init_err;
+
+/* 0 and the socket path, or a positive errno. */
+static int read_socket_path(const struct ibv_device *ibdev, char *path,
+			    size_t cap)
+{
+	char attr[IBV_SYSFS_PATH_MAX + sizeof(SRXE_IBDEV_SOCKET_ATTR) + 1];
+	ssize_t len;
+	int fd;
+
+	snprintf(attr, sizeof(attr), "%s/%s", ibdev->ibdev_path,
+		 SRXE_IBDEV_SOCKET_ATTR);
+	fd = open(attr, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	len = read(fd, path, cap);
+	close(fd);
+	if (len < 0)
+		return errno;
+	while (len > 0 && (path[len - 1] == '\n' || path[len - 1] == ' '))
+		len--;
+	if (len == 0 || (size_t)len >= cap || path[0] != '/')
+		return EINVAL;
+	path[len] = '\0';
+	return 0;
+}
+
+static void rcm_do_init(void)
+{
+	struct ibv_device **list;
+	char path[IBV_SYSFS_PATH_MAX];
+	int n, i;
+
+	list = ibv_get_device_list(&n);
+	if (!list) {
+		rcm_init_err = errno ? errno : ENODEV;
+		return;
+	}
+	/* The list stays allocated: the ibv_device pointers must live as
+	 * long as the contexts opened on them. */
+	for (i = 0; i < n && rcm_ndevs < RCM_MAX_DEVS; i++) {
+		if (read_socket_path(list[i], path, sizeof(path)))
+			continue; /* not an srxe device */
+		rcm_devs[rcm_ndevs].index = rcm_ndevs;
+		rcm_devs[rcm_ndevs].ibdev = list[i];
+		rcm_ndevs++;
+	}
+}
+
+int rcm_init(void)
+{
+	pthread_once(&rcm_once, rcm_do_init);
+	return rcm_init_err;
+}
+
+int rcm_dev_count(void)
+{
+	return rcm_ndevs;
+}
+
+struct rcm_dev *rcm_dev_at(int i)
+{
+	return i >= 0 && i < rcm_ndevs ? &rcm_devs[i] : NULL;
+}
+
+static int open_locked(struct rcm_dev *dev)
+{
+	struct ibv_device_attr attr;
+	struct ibv_port_attr pattr;
+	char path[IBV_SYSFS_PATH_MAX];
+	int ret;
+
+	if (dev->dead)
+		return ENODEV;
+	if (!dev->verbs) {
+		dev->verbs = ibv_open_device(dev->ibdev);
+		if (!dev->verbs)
+			return errno ? errno : ENODEV;
+		if (!ibv_query_device(dev->verbs, &attr)) {
+			dev->max_initiator_depth =
+				attr.max_qp_init_rd_atom > 255
+					? 255
+					: attr.max_qp_init_rd_atom;
+			dev->max_responder_resources =
+				attr.max_qp_rd_atom > 255 ? 255
+							  : attr.max_qp_rd_atom;
+		}
+		if (!ibv_query_port(dev->verbs, 1, &pattr))
+			dev->gid_tbl_len = pattr.gid_tbl_len;
+	}
+	if (!dev->pd) {
+		dev->pd = ibv_alloc_pd(dev->verbs);
+		if (!dev->pd)
+			return errno ? errno : ENOMEM;
+	}
+	if (!dev->conn_open) {
+		ret = read_socket_path(dev->ibdev, path, sizeof(path));
+		if (ret)
+			return ret == ENOENT ? ENODEV : ret;
+		ret = srxe_conn_open(&dev->conn, path);
+		if (ret) {
+			fprintf(stderr, "librdmacm (srxe): %s: %s\n",
+				dev->ibdev->name, dev->conn.reason);
+			return ENODEV;
+		}
+		dev->conn_open = true;
+	}
+	return 0;
+}
+
+int rcm_dev_open(struct rcm_dev *dev)
+{
+	int ret;
+
+	pthread_mutex_lock(&rcm_lock);
+	ret = open_locked(dev);
+	pthread_mutex_unlock(&rcm_lock);
+	return ret;
+}
+
+struct rcm_dev *rcm_dev_by_gid(const union ibv_gid *gid, int *sgid_index)
+{
+	union ibv_gid g;
+	int i, j;
+
+	for (i = 0; i < rcm_ndevs; i++) {
+		struct rcm_dev *dev = &rcm_devs[i];
+
+		if (rcm_dev_open(dev))
+			continue;
+		for (j = 0; j < dev->gid_tbl_len; j++) {
+			if (ibv_query_gid(dev->verbs, 1, j, &g))
+				break;
+			if (!memcmp(&g, gid, sizeof(g))) {
+				if (sgid_index)
+					*sgid_index = j;
+				return dev;
+			}
+		}
+	}
+	return NULL;
+}
+
+int rcm_dev_call(struct rcm_dev *dev, uint16_t op, const void *req,
+		 size_t req_len, int send_fd, void *reply, size_t reply_len)
+{
+	int ret;
+
+	if (!dev->conn_open || dev->dead)
+		return ENODEV;
+	ret = srxe_call(&dev->conn, op, req, req_len, send_fd, reply, reply_len,
+			NULL);
+	if (ret < 0) {
+		/* The transport broke: srxed is gone.  The channels learn it
+		 * from their epoll (EPOLLRDHUP) and report DEVICE_REMOVAL. */
+		if (getenv("SRXE_RDMACM_DEBUG"))
+			fprintf(stderr, "librdmacm (srxe): %s: %s\n",
+				dev->ibdev->name, dev->conn.reason);
+		return ENODEV;
+	}
+	if (ret > 0 && getenv("SRXE_RDMACM_DEBUG"))
+		fprintf(stderr, "librdmacm (srxe): %s: request %u: %s\n",
+			dev->ibdev->name, op, dev->conn.reason);
+	return ret;
+}
+
+int rcm_dev_active_mtu(struct rcm_dev *dev, enum ibv_mtu *mtu)
+{
+	struct ibv_port_attr pattr;
+	int ret;
+
+	ret = ibv_query_port(dev->verbs, 1, &pattr);
+	if (ret)
+		return ret;
+	*mtu = pattr.active_mtu;
+	return 0;
+}
+
+RCM_EXPORT struct ibv_context **rdma_get_devices(int *num_devices)
+{
+	struct ibv_context **list;
+	int i, n = 0;
+
+	if (num_devices)
+		*num_devices = 0;
+	if (rcm_init())
+		return NULL;
+	list = calloc(rcm_ndevs + 1, sizeof(*list));
+	if (!list)
+		return NULL;
+	for (i = 0; i < rcm_ndevs; i++)
+		if (!rcm_dev_open(&rcm_devs[i]))
+			list[n++] = rcm_devs[i].verbs;
+	if (num_devices)
+		*num_devices = n;
+	return list;
+}
+
+RCM_EXPORT void rdma_free_devices(struct ibv_context **list)
+{
+	/* The contexts stay open while the library is loaded. */
+	free(list);
+}
