@@ -11,7 +11,8 @@ packages=(build-essential cmake pkg-config libibverbs-dev ibverbs-utils
 	iproute2 util-linux procps psmisc
 	tshark tcpdump ethtool # the wire tests (issue #5)
 	ucx-utils openmpi-bin libopenmpi-dev mpich libmpich-dev bc # issue #10
-	libfabric-bin libfabric1) # fi_pingpong over IPv6 GID 0 (issue #10)
+	libfabric-bin libfabric1 # fi_pingpong over IPv6 GID 0 (issue #10)
+	librdmacm-dev rdmacm-utils qperf) # rdma_cm (issue #11)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -22,6 +22,12 @@ static int load_envvars(const struct srxe_cli_opts *o, struct srxe_envvars *e)
 		fprintf(stderr,
 			"srxe: warning: provider libsrxe-rdmav34.so not found "
 			"next to srxe nor installed; RDMAV_DRIVERS not set\n");
+	if (!e->rdmacm_found)
+		fprintf(stderr,
+			"srxe: warning: srxe's " SRXE_RDMACM_SONAME
+			" not found next to srxe nor installed; rdma_cm "
+			"programs get the system librdmacm and no srxe "
+			"device\n");
 	return 0;
 }
 
