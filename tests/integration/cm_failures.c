@@ -39,7 +39,8 @@
  *	listens with BACKLOG and reads no event until GATEFILE exists (a flood
  *	hits the listen meanwhile); then rejects every request whose private
  *	data is not REAL_CLIENT_TAG, accepts the real client, waits for its
- *	disconnect and prints "flood requests delivered: N".
+ *	disconnect and prints "flood requests delivered: N" (the script
+ *	compares N with BACKLOG).
  *   cm_failures connect ADDR PORT
  *	the real client: connects with REAL_CLIENT_TAG as private data
  *	(retried while REJECTED, up to 10 s), ESTABLISHED, disconnects.
@@ -663,10 +664,6 @@ static int cmd_serve(const char *addr, int port, int backlog, const char *gate)
 	       other);
 	EXPECT(real_done, "the real client did not connect and disconnect "
 			  "within 60 s");
-	EXPECT(flood <= (unsigned long)backlog,
-	       "%lu flood requests reached the listener, more than its "
-	       "backlog %d",
-	       flood, backlog);
 	destroy(lid);
 	rdma_destroy_event_channel(ch);
 	return failures ? 1 : 0;

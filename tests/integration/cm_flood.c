@@ -13,6 +13,9 @@
  *	COUNT REQs (rdma_cm TCP port space, service PORT) to DST, each with
  *	its own local comm id, QPN, UDP source port and cma_hdr source port,
  *	RATE per second (0: as fast as the socket takes them).
+ *   cm_flood keys DST SRC PORT
+ *	a REQ to PORT (no listener) with good keys must get REJ 8, one with
+ *	a wrong DETH Q_Key or BTH P_Key must be dropped (as kernel rxe).
  *   cm_flood fuzz DST SRC PORT COUNT SEED
  *	COUNT MADs mutated from valid REQ (to PORT and to a port nobody
  *	listens on), MRA, REJ, REP, RTU, DREQ, DREP, SIDR_REQ, SIDR_REP:
@@ -178,7 +181,9 @@ static void make_req(struct srxe_cm_msg *m, uint32_t comm_id, uint16_t port,
 	r->local_comm_id = comm_id;
 	r->service_id = srxe_cm_service_id(PS_TCP, port);
 	r->local_ca_guid = 0x0200c0fffe000001ull;
-	r->local_qpn = 0x100 + (comm_id & 0xffff);
+	/* Distinct QPNs: a REQ from the QPN and GID of a live connection
+	 * is stale (REJ 10), as kernel ib_cm's cm_insert_remote_qpn(). */
+	r->local_qpn = (0x100 + comm_id) & 0xffffff;
 	r->responder_resources = 1;
 	r->initiator_depth = 1;
 	r->remote_cm_response_timeout = 20;
@@ -219,6 +224,7 @@ static void encode_valid(const struct srxe_cm_msg *m, uint8_t mad[SRXE_MAD_LEN])
 
 /* The answers srxed sends to SRC:4791. */
 struct replies {
+	uint32_t last_rej_to; /* remote comm id of the last REJ */
 	uint64_t by_attr[0x20];
 	uint64_t rej_reason[64];
 	uint64_t undecodable;
@@ -243,8 +249,10 @@ static void drain(struct replies *r)
 			continue;
 		}
 		r->by_attr[m.hdr.attr_id & 0x1f]++;
-		if (m.hdr.attr_id == SRXE_CM_ATTR_REJ)
+		if (m.hdr.attr_id == SRXE_CM_ATTR_REJ) {
 			r->rej_reason[m.rej.reason < 64 ? m.rej.reason : 63]++;
+			r->last_rej_to = m.rej.remote_comm_id;
+		}
 	}
 }
 
@@ -614,6 +622,64 @@ static int do_fuzz(uint16_t port, uint32_t count, uint64_t seed)
 	return s.sent == count ? 0 : 1;
 }
 
+/*
+ * A REQ to a port nobody listens on gets REJ 8, unless QP 1 must not take
+ * it: kernel rxe drops a GSI packet whose DETH Q_Key is not 0x80010000 or
+ * whose P_Key does not match the default one, before any MAD layer sees
+ * it (drivers/infiniband/sw/rxe/rxe_recv.c, check_keys(): "u32 qkey =
+ * (qpn == 1) ? GSI_QKEY : qp->attr.qkey; if (unlikely(deth_qkey(pkt) !=
+ * qkey)) ... set_qkey_viol_cntr()"; "if (!pkey_match(pkey,
+ * IB_DEFAULT_PKEY_FULL)) ... set_bad_pkey_cntr()").  One REQ each: good
+ * keys (must be answered), a wrong Q_Key, a wrong P_Key (must not be).
+ */
+static int do_keys(uint16_t port)
+{
+	static const struct {
+		const char *what;
+		uint32_t qkey;
+		uint16_t pkey;
+		bool answered;
+	} cases[] = {
+		{ "good Q_Key and P_Key", SRXE_GSI_QKEY, 0xffff, true },
+		{ "Q_Key 0x12345678", 0x12345678, 0xffff, false },
+		{ "P_Key 0x1234", SRXE_GSI_QKEY, 0x1234, false },
+	};
+	struct replies r = { .fd = reply_socket() };
+	static struct sender s;
+	uint8_t mad[SRXE_MAD_LEN];
+	struct srxe_cm_msg m;
+	int bad = 0;
+
+	sender_init(&s);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct xport x = good_xport((uint16_t)(0xc000 + i));
+		uint32_t id = 0x30000000u + (uint32_t)i;
+		bool got;
+
+		x.qkey = cases[i].qkey;
+		x.pkey = cases[i].pkey;
+		make_req(&m, id, port, (uint16_t)(40000 + i));
+		encode_valid(&m, mad);
+		sender_commit(
+			&s, build(sender_slot(&s, &r), &x, mad, SRXE_MAD_LEN));
+		sender_flush(&s, &r);
+		r.last_rej_to = 0;
+		drain_until_quiet(&r, 1000, 3000);
+		got = r.last_rej_to == id;
+		if (got != cases[i].answered) {
+			bad++;
+			printf("FAIL: REQ with %s: %s (kernel rxe: %s)\n",
+			       cases[i].what,
+			       got ? "answered with REJ" : "not answered",
+			       cases[i].answered ? "REJ 8" : "dropped");
+		} else {
+			printf("ok: REQ with %s: %s\n", cases[i].what,
+			       got ? "REJ 8" : "dropped");
+		}
+	}
+	return bad ? 1 : 0;
+}
+
 static uint32_t parse_ip(const char *s)
 {
 	struct in_addr a;
@@ -631,17 +697,20 @@ int main(int argc, char **argv)
 	uint32_t count;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 7) {
+	if (argc != 7 && !(argc == 5 && !strcmp(argv[1], "keys"))) {
 		fprintf(stderr,
 			"usage: cm_flood flood DST SRC PORT COUNT RATE\n"
-			"       cm_flood fuzz DST SRC PORT COUNT SEED\n");
+			"       cm_flood fuzz DST SRC PORT COUNT SEED\n"
+			"       cm_flood keys DST SRC PORT\n");
 		return 2;
 	}
 	dst_ip = parse_ip(argv[2]);
 	src_ip = parse_ip(argv[3]);
 	port = (uint16_t)atoi(argv[4]);
-	count = (uint32_t)strtoul(argv[5], NULL, 0);
 	rng = 0x9e3779b97f4a7c15ull;
+	if (!strcmp(argv[1], "keys"))
+		return do_keys(port);
+	count = (uint32_t)strtoul(argv[5], NULL, 0);
 	if (!strcmp(argv[1], "flood"))
 		return do_flood(port, count, (uint32_t)atoi(argv[6]));
 	if (!strcmp(argv[1], "fuzz"))
