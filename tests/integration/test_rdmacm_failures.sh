@@ -3,6 +3,8 @@
 #  - connect to a port nobody listens on: REJECTED status 8, as kernel
 #    rdma_cm gives (IB_CM_REJ_INVALID_SERVICE_ID; see cm_failures.c);
 #    rdma_reject's reason (28) and private data reach the client;
+#  - a REQ with a wrong DETH Q_Key or BTH P_Key is dropped at QP 1, as
+#    kernel rxe drops it (cm_flood.c keys);
 #  - a listener on a taken port: EADDRINUSE, in one process and from
 #    another; the port is free again when its owner dies;
 #  - a non-root user binding a port below 1024: EACCES (root may);
@@ -37,10 +39,11 @@ if [[ -z ${SRXE_CMF_NETNS:-} ]]; then
 	SRXE_CMF_NETNS=1 exec unshare --net -- bash "$0" "$@"
 fi
 ip link set lo up
-# shellcheck source=rdmacm_lib.sh
-source "$here/rdmacm_lib.sh"
-# shellcheck disable=SC2119 # no third-party tool needed
-rdmacm_prerequisites
+# shellcheck source=cli_lib.sh
+source "$here/cli_lib.sh"
+require_prerequisites
+[[ -e $SRXE_BUILD/providers/rdmacm/librdmacm.so.1 ]] ||
+	fail "srxe's librdmacm (providers/rdmacm) is not built"
 CMF=$SRXE_BUILD/tests/cm_failures
 FLOOD=$SRXE_BUILD/tests/cm_flood
 [[ -x $CMF && -x $FLOOD ]] || fail "cm_failures/cm_flood are not built"
@@ -139,6 +142,7 @@ run_ok() {
 	out=$("$@" 2>&1) || rc=$?
 	if ((rc != 0)) || ! grep "^ok:" <<<"$out"; then
 		echo "FAILED: $what (exit $rc):"
+		# shellcheck disable=SC2001 # indent every line
 		sed 's/^/    /' <<<"$out"
 		FAILED+=("$what")
 	fi
