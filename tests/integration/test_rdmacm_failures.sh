@@ -59,7 +59,7 @@ BACKLOG=16
 T0=$SECONDS
 
 SANITIZED=0
-if nm -an "$SRXED_BIN" 2>/dev/null | grep -q "__asan_init"; then
+if [[ $(ldd "$SRXED_BIN" 2>/dev/null) == *libasan* ]]; then
 	SANITIZED=1
 	# A small quarantine, so that VmRSS shows what srxed keeps, not
 	# what ASan holds back from reuse (256 MiB by default).
