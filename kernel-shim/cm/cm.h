@@ -20,7 +20,8 @@
  *    static reason; a handle of another owner is "no such ..." (EINVAL).
  *  - Memory is bounded: at most cfg.max_conns connection objects (TimeWait
  *    included), max_listens listens, max_channels channels, and
- *    SRXE_CM_CHAN_QUEUE_MAX queued events per channel.  A REQ past a
+ *    SRXE_CM_CHAN_QUEUE_MAX queued events per channel (SRXE_CM_QUEUED_MAX
+ *    on all channels together).  A REQ past a
  *    listen's backlog (connection requests not yet accepted or rejected)
  *    or past max_conns is dropped without an answer, as kernel ib_cm does
  *    when ucma's backlog is full: the peer's retry may find room.
@@ -82,6 +83,9 @@ struct srxe_cm_config {
 
 #define SRXE_CM_DEFAULT_MAX_CONNS 8192
 #define SRXE_CM_DEFAULT_BACKLOG	  128
+/* Events queued on all channels together (~7.5 MB): clients that do not
+ * read cannot make srxed hold SRXE_CM_CHAN_QUEUE_MAX on each channel. */
+#define SRXE_CM_QUEUED_MAX 16384
 /* rdma_cm's settings (kernel cma.c): REQ response timeout 2^20 * 4.096
  * us (~4.3 s), 15 retries; RoCE packet lifetime 2^18 * 4.096 us, what
  * kernel 6.1's rdma_cm puts on a RoCE path (its REQs carry local ACK

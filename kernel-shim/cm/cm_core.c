@@ -161,6 +161,7 @@ static void chan_close(struct srxe_cm *cm, struct cm_chan *ch)
 
 	while ((e = ch->qhead)) {
 		ch->qhead = e->next;
+		cm->queued--;
 		free(e);
 	}
 	if (ch->want_out && cm->ops.want_write)
@@ -313,11 +314,13 @@ static void chan_flush(struct srxe_cm *cm, struct cm_chan *ch)
 		}
 		ch->qhead = e->next;
 		ch->qlen--;
+		cm->queued--;
 		free(e);
 	}
 	while ((e = ch->qhead)) {
 		ch->qhead = e->next;
 		cm->st.events_dropped++;
+		cm->queued--;
 		free(e);
 	}
 	ch->qtail = NULL;
@@ -364,7 +367,8 @@ bool cm_emit(struct srxe_cm *cm, uint32_t chan, const struct srxe_cm_event *ev)
 			return false;
 		}
 	}
-	if (ch->qlen >= SRXE_CM_CHAN_QUEUE_MAX) {
+	if (ch->qlen >= SRXE_CM_CHAN_QUEUE_MAX ||
+	    cm->queued >= SRXE_CM_QUEUED_MAX) {
 		cm->st.events_dropped++;
 		return false;
 	}
@@ -381,6 +385,7 @@ bool cm_emit(struct srxe_cm *cm, uint32_t chan, const struct srxe_cm_event *ev)
 		ch->qhead = e;
 	ch->qtail = e;
 	ch->qlen++;
+	cm->queued++;
 	cm->st.events++;
 	cm->st.events_queued++;
 	if (!ch->want_out) {

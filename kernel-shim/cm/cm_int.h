@@ -116,6 +116,7 @@ struct srxe_cm {
 	struct cm_listen *listens;
 	struct cm_chan *chans;
 	uint32_t next_chan;
+	uint32_t queued; /* events queued on all channels */
 	struct srxe_cm_stats st;
 };
 

@@ -33,8 +33,7 @@ static void answer_init(struct srxe_cm_msg *m, uint16_t attr,
 static void answer(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 		   const struct srxe_cm_msg *m)
 {
-	cm_send_to(cm, rx->sgid, rx->traffic_class,
-		   rx->hop_limit ? rx->hop_limit : 64, m);
+	cm_send_to(cm, rx->sgid, rx->traffic_class, 64, m);
 }
 
 /* REJ to a REQ that has (or gets) no connection here. */
@@ -96,9 +95,9 @@ static void path_from_rx(struct cm_conn *c, const struct srxe_cm_rx *rx)
 {
 	memcpy(c->peer_gid, rx->sgid, 16);
 	memcpy(c->local_gid, rx->dgid, 16);
+	/* Answers go with a fresh hop limit (64, as kernel rdma_cm's RoCE
+	 * paths), not what is left of the peer's. */
 	c->traffic_class = rx->traffic_class;
-	if (rx->hop_limit)
-		c->hop_limit = rx->hop_limit;
 	c->flow_label = rx->flow_label;
 	memcpy(c->path.sgid, rx->dgid, 16);
 	memcpy(c->path.dgid, rx->sgid, 16);

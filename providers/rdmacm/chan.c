@@ -259,7 +259,8 @@ static void copy_ud(struct rcm_event *evt, struct rcm_id *rid,
 	set_pdata(evt, raw, &u->private_data, &u->private_data_len);
 	rcm_fill_ah_attr(rid, &u->ah_attr);
 	u->qp_num = raw->param.qp_num & 0xffffff;
-	u->qkey = raw->param.qkey;
+	/* A SIDR_REQ carries no Q_Key; rdma_cm's UD QPs use RDMA_UDP_QKEY. */
+	u->qkey = raw->param.qkey ? raw->param.qkey : rid->qkey;
 }
 
 static void copy_param(struct rcm_event *evt, struct rcm_id *rid,
@@ -292,6 +293,7 @@ static int conn_request(struct rcm_event *evt, struct rcm_id *lrid,
 	struct rcm_chan *nchan = lrid->chan;
 	struct rcm_id *nrid;
 	uint32_t chan_handle;
+	enum ibv_mtu mtu;
 	int ret, sgid_index;
 
 	if (lrid->sync) {
@@ -316,6 +318,16 @@ static int conn_request(struct rcm_event *evt, struct rcm_id *lrid,
 	if (rcm_dev_by_gid((const union ibv_gid *)raw->path.sgid,
 			   &sgid_index) == dev)
 		nrid->path.sgid_index = sgid_index;
+	/* What the event leaves open comes from our side, as for an
+	 * active id: the port's MTU (never above it), rdma_cm's packet life
+	 * time, a usable hop limit. */
+	if (!rcm_dev_active_mtu(dev, &mtu) &&
+	    (!nrid->path.mtu || nrid->path.mtu > mtu))
+		nrid->path.mtu = mtu;
+	if (!nrid->path.packet_life_time)
+		nrid->path.packet_life_time = RCM_PACKET_LIFETIME;
+	if (!nrid->path.hop_limit)
+		nrid->path.hop_limit = RCM_DEFAULT_HOP_LIMIT;
 	nrid->have_path = true;
 	rcm_fill_path_rec(nrid);
 	nrid->remote = raw->param;
@@ -515,7 +527,7 @@ static void device_gone(struct rcm_chan *chan, int index)
 
 		if (rid->chan != chan)
 			continue;
-		on = rid->dev == dev;
+		on = rid->dev == dev || rid->ep.dev == dev;
 		for (x = rid->xeps; x && !on; x = x->next)
 			on = x->dev == dev;
 		if (!on)

@@ -392,7 +392,9 @@ static int listen_on(struct rcm_id *rid, struct rcm_ep *ep, struct rcm_dev *dev,
 	uint32_t chan_handle;
 	int ret;
 
-	ret = rcm_dev_open(dev);
+	/* A listen needs srxed only; the verbs context is opened when a
+	 * connection request arrives. */
+	ret = rcm_dev_conn(dev);
 	if (!ret)
 		ret = rcm_chan_attach(rid->chan, dev, &chan_handle);
 	if (ret)

@@ -85,15 +85,36 @@ struct rcm_dev *rcm_dev_at(int i)
 	return i >= 0 && i < rcm_ndevs ? &rcm_devs[i] : NULL;
 }
 
-static int open_locked(struct rcm_dev *dev)
+static int conn_locked(struct rcm_dev *dev)
 {
-	struct ibv_device_attr attr;
-	struct ibv_port_attr pattr;
 	char path[IBV_SYSFS_PATH_MAX];
 	int ret;
 
 	if (dev->dead)
 		return ENODEV;
+	if (dev->conn_open)
+		return 0;
+	ret = read_socket_path(dev->ibdev, path, sizeof(path));
+	if (ret)
+		return ret == ENOENT ? ENODEV : ret;
+	ret = srxe_conn_open(&dev->conn, path);
+	if (ret) {
+		fprintf(stderr, "librdmacm (srxe): %s: %s\n", dev->ibdev->name,
+			dev->conn.reason);
+		return ENODEV;
+	}
+	dev->conn_open = true;
+	return 0;
+}
+
+static int open_locked(struct rcm_dev *dev)
+{
+	struct ibv_device_attr attr;
+	int ret;
+
+	ret = conn_locked(dev);
+	if (ret)
+		return ret;
 	if (!dev->verbs) {
 		dev->verbs = ibv_open_device(dev->ibdev);
 		if (!dev->verbs)
@@ -107,25 +128,11 @@ static int open_locked(struct rcm_dev *dev)
 				attr.max_qp_rd_atom > 255 ? 255
 							  : attr.max_qp_rd_atom;
 		}
-		if (!ibv_query_port(dev->verbs, 1, &pattr))
-			dev->gid_tbl_len = pattr.gid_tbl_len;
 	}
 	if (!dev->pd) {
 		dev->pd = ibv_alloc_pd(dev->verbs);
 		if (!dev->pd)
 			return errno ? errno : ENOMEM;
-	}
-	if (!dev->conn_open) {
-		ret = read_socket_path(dev->ibdev, path, sizeof(path));
-		if (ret)
-			return ret == ENOENT ? ENODEV : ret;
-		ret = srxe_conn_open(&dev->conn, path);
-		if (ret) {
-			fprintf(stderr, "librdmacm (srxe): %s: %s\n",
-				dev->ibdev->name, dev->conn.reason);
-			return ENODEV;
-		}
-		dev->conn_open = true;
 	}
 	return 0;
 }
@@ -140,19 +147,59 @@ int rcm_dev_open(struct rcm_dev *dev)
 	return ret;
 }
 
+int rcm_dev_conn(struct rcm_dev *dev)
+{
+	int ret;
+
+	pthread_mutex_lock(&rcm_lock);
+	ret = conn_locked(dev);
+	pthread_mutex_unlock(&rcm_lock);
+	return ret;
+}
+
+/* GID index i of port 1 from sysfs: no verbs context needed, so finding
+ * the device of an address opens nothing.  0 or a positive errno. */
+static int sysfs_gid(const struct rcm_dev *dev, int i, union ibv_gid *gid)
+{
+	char attr[IBV_SYSFS_PATH_MAX + 32], buf[64];
+	unsigned v[8];
+	ssize_t len;
+	int fd, k;
+
+	snprintf(attr, sizeof(attr), "%s/ports/1/gids/%d",
+		 dev->ibdev->ibdev_path, i);
+	fd = open(attr, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return EINVAL;
+	buf[len] = '\0';
+	if (sscanf(buf, "%x:%x:%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]) != 8)
+		return EINVAL;
+	for (k = 0; k < 8; k++) {
+		gid->raw[2 * k] = (uint8_t)(v[k] >> 8);
+		gid->raw[2 * k + 1] = (uint8_t)v[k];
+	}
+	return 0;
+}
+
 struct rcm_dev *rcm_dev_by_gid(const union ibv_gid *gid, int *sgid_index)
 {
+	static const union ibv_gid zero;
 	union ibv_gid g;
 	int i, j;
 
+	if (!memcmp(gid, &zero, sizeof(zero)))
+		return NULL;
 	for (i = 0; i < rcm_ndevs; i++) {
 		struct rcm_dev *dev = &rcm_devs[i];
 
-		if (rcm_dev_open(dev))
+		if (dev->dead)
 			continue;
-		for (j = 0; j < dev->gid_tbl_len; j++) {
-			if (ibv_query_gid(dev->verbs, 1, j, &g))
-				break;
+		for (j = 0; !sysfs_gid(dev, j, &g); j++) {
 			if (!memcmp(&g, gid, sizeof(g))) {
 				if (sgid_index)
 					*sgid_index = j;

@@ -208,6 +208,7 @@ void rcm_id_free(struct rcm_id *rid)
 
 int rcm_id_set_dev(struct rcm_id *rid, struct rcm_dev *dev)
 {
+	uint32_t handle;
 	int ret = rcm_dev_open(dev);
 
 	if (ret)
@@ -217,7 +218,10 @@ int rcm_id_set_dev(struct rcm_id *rid, struct rcm_dev *dev)
 	rid->id.pd = dev->pd;
 	rid->id.port_num = 1;
 	rid->id.route.addr.addr.ibaddr.pkey = htobe16(0xffff);
-	rcm_chan_watch(rid->chan, dev);
+	/* Register the channel with srxed now, so that rdma_listen and
+	 * rdma_connect are a single request (a peer told our port may
+	 * connect right after rdma_listen); a failure is retried there. */
+	rcm_chan_attach(rid->chan, dev, &handle);
 	return 0;
 }
 

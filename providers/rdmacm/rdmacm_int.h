@@ -54,7 +54,6 @@ struct rcm_dev {
 	bool dead; /* srxed went away: DEVICE_REMOVAL was (being) reported */
 	uint8_t max_initiator_depth;
 	uint8_t max_responder_resources;
-	int gid_tbl_len;
 };
 
 /* A library-made event waiting for room in its channel's socket. */
@@ -175,6 +174,7 @@ struct rcm_dev *rcm_dev_at(int i);
 /* Device (and sgid index) whose GID table holds gid; NULL if none. */
 struct rcm_dev *rcm_dev_by_gid(const union ibv_gid *gid, int *sgid_index);
 int rcm_dev_open(struct rcm_dev *dev); /* verbs, PD, control connection */
+int rcm_dev_conn(struct rcm_dev *dev); /* the control connection only */
 int rcm_dev_call(struct rcm_dev *dev, uint16_t op, const void *req,
 		 size_t req_len, int send_fd, void *reply, size_t reply_len);
 int rcm_dev_active_mtu(struct rcm_dev *dev, enum ibv_mtu *mtu);

@@ -995,3 +995,38 @@ Test(cm, fuzzed_mads_leave_no_state)
 	cr_assert_eq(st.channels, 0);
 	cr_assert_eq(B.deadline, 0);
 }
+
+/* A channel nobody reads: SRXE_CM_CHAN_QUEUE_MAX events wait, further
+ * CONNECT_REQUESTs are REQs never received (no object kept). */
+Test(cm, full_channel_drops_requests)
+{
+	struct srxe_cm_config cfg = { .node_guid = 2, .max_conns = 4096 };
+	uint8_t mad[SRXE_MAD_LEN];
+	struct srxe_cm_stats st;
+	const char *why;
+	unsigned int i;
+	int sv[2];
+
+	/* B with room for more connections than a channel queues */
+	srxe_cm_free(B.cm);
+	cr_assert_eq(srxe_cm_create(&cfg, &ops, &B, &B.cm), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	cr_assert_eq(srxe_cm_add_channel(B.cm, &owner_b, sv[1], &B.chan, &why),
+		     0);
+	close(sv[0]);
+	listen_on(&B, &owner_b, SRXE_CM_PS_TCP, 7471, 5000);
+	B.eagain = true;
+	for (i = 0; i < 1500; i++) {
+		forge_req(0x40000000 + i, 0x2000 + i, mad);
+		deliver(&A, &B, mad);
+	}
+	srxe_cm_get_stats(B.cm, &st);
+	cr_assert_eq(st.events_queued, SRXE_CM_CHAN_QUEUE_MAX);
+	cr_assert_eq(st.conns, 1024);
+	cr_assert_eq(st.reqs_dropped, 1500 - 1024);
+	cr_assert_eq(st.events_dropped, 1500 - 1024, "dropped by the queue");
+	B.eagain = false;
+	srxe_cm_chan_writable(B.cm, B.chan);
+	cr_assert_eq(B.nev, SRXE_CM_CHAN_QUEUE_MAX);
+	cr_assert(!B.want_out);
+}
