@@ -38,7 +38,8 @@
  *   cm_failures serve ADDR PORT BACKLOG GATEFILE
  *	listens with BACKLOG and reads no event until GATEFILE exists (a flood
  *	hits the listen meanwhile); then rejects every request whose private
- *	data is not REAL_CLIENT_TAG, accepts the real client, waits for its
+ *	data is not REAL_CLIENT_TAG (printing "drained after N requests" once
+ *	no event came for 300 ms), accepts the real client, waits for its
  *	disconnect and prints "flood requests delivered: N" (the script
  *	compares N with BACKLOG).
  *   cm_failures connect ADDR PORT
@@ -605,7 +606,7 @@ static int cmd_serve(const char *addr, int port, int backlog, const char *gate)
 	struct rdma_cm_id *lid = new_id(ch);
 	struct sockaddr_in sin = ipv4(addr, port);
 	unsigned long flood = 0, other = 0;
-	bool real_done = false;
+	bool real_done = false, drained = false;
 	uint64_t until;
 	struct got g;
 
@@ -618,10 +619,16 @@ static int cmd_serve(const char *addr, int port, int backlog, const char *gate)
 		usleep(50 * 1000);
 	until = now_ms() + 60000;
 	while (!real_done && now_ms() < until) {
-		int ret = next_event(ch, 1000, &g);
+		int ret = next_event(ch, 300, &g);
 
-		if (ret == -ETIMEDOUT)
+		if (ret == -ETIMEDOUT) {
+			/* The backlog is empty now: a client's REQ cannot
+			 * be dropped for it any more. */
+			if (!drained)
+				printf("drained after %lu requests\n", flood);
+			drained = true;
 			continue;
+		}
 		if (ret)
 			die("rdma_get_cm_event: %s", strerror(-ret));
 		switch (g.type) {
