@@ -19,7 +19,11 @@
 #define SRXED_MAX_QP_WR	  16384u
 #define SRXED_MAX_SGE	  32u
 #define SRXED_MAX_CQ	  16384u
-#define SRXED_MAX_CQE	  32767u
+/* Kernel rxe allows 32767; libfabric's verbs;ofi_rxm asks for (tx + rx
+ * depth) * FI_UNIVERSE_SIZE = 262144 entries by default and fails on rxe
+ * (docs/compat.md).  2^20 - 1 entries are a 64 MiB ring: a quarter of the
+ * ring arena. */
+#define SRXED_MAX_CQE	  1048575u
 #define SRXED_MAX_SRQ	  16384u
 #define SRXED_MAX_SRQ_WR  16384u
 #define SRXED_MAX_AH	  32768u

@@ -492,8 +492,14 @@ RCM_EXPORT int rdma_bind_addr(struct rdma_cm_id *id, struct sockaddr *addr)
 	return ret ? rcm_err(ret) : 0;
 }
 
-/* The source the routing table picks for dst, and the route's hop limit. */
-static int route_source(const struct sockaddr *dst, struct sockaddr *src,
+/*
+ * The source the routing table picks for dst (from bound, when the id is
+ * bound to an address: the kernel then routes a multicast group out of
+ * that address's device without a route for it, as mckey -b needs), and
+ * the route's hop limit.
+ */
+static int route_source(const struct sockaddr *dst,
+			const struct sockaddr *bound, struct sockaddr *src,
 			uint8_t *hop_limit)
 {
 	struct sockaddr_storage d;
@@ -507,6 +513,16 @@ static int route_source(const struct sockaddr *dst, struct sockaddr *src,
 	s = socket(dst->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return errno;
+	if (bound && !rcm_addr_any(bound)) {
+		struct sockaddr_storage b;
+
+		memcpy(&b, bound, rcm_addrlen(bound));
+		rcm_addr_set_port((struct sockaddr *)&b, 0);
+		if (bind(s, (struct sockaddr *)&b, rcm_addrlen(bound))) {
+			ret = errno;
+			goto out;
+		}
+	}
 	if (connect(s, (struct sockaddr *)&d, rcm_addrlen(dst)) ||
 	    getsockname(s, src, &len)) {
 		ret = errno;
@@ -557,7 +573,8 @@ RCM_EXPORT int rdma_resolve_addr(struct rdma_cm_id *id,
 		return rcm_err(EINVAL);
 
 	memset(&chosen, 0, sizeof(chosen));
-	ret = route_source(dst_addr, (struct sockaddr *)&chosen, &hop);
+	ret = route_source(dst_addr, &id->route.addr.src_addr,
+			   (struct sockaddr *)&chosen, &hop);
 	if (ret)
 		return rcm_err(ret); /* no route: reported at once, as the
 					kernel does */

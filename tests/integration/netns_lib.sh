@@ -244,6 +244,8 @@ netns_add_addr() {
 		fail "cannot add $2 to ${NS[$1]}"
 }
 
+# Client output that means "the server does not listen yet": retry.
+NETNS_RETRY_DEFAULT="Couldn.t connect|Unable to open file descriptor|failed to connect"
 # netns_pair S C WHAT SERVER_CMD... -- CLIENT_CMD...: server in host S,
 # client in host C, both under `srxe exec` and `timeout $TOOL_TIMEOUT`.
 # The client is retried while the server does not listen yet.  Fails the
@@ -268,13 +270,16 @@ netns_pair() {
 		"$SRXE" exec -- timeout "$TOOL_TIMEOUT" "${srv[@]}" \
 		>"$srv_out" 2>&1 &
 	SERVER_PIDS=($!)
+	# NETNS_CLIENT_DELAY: seconds the server needs before a client may
+	# start (a multicast receiver joining its group).
+	sleep "${NETNS_CLIENT_DELAY:-0}"
 	for try in $(seq 50); do
 		in_ns "$c" "$SRXE" exec -- timeout "$TOOL_TIMEOUT" "${cli[@]}" \
 			>"$cli_out" 2>&1 && {
 			rc=0
 			break
 		}
-		grep -qE "Couldn.t connect|Unable to open file descriptor|failed to connect" \
+		grep -qE "${NETNS_RETRY_RE:-$NETNS_RETRY_DEFAULT}" \
 			"$cli_out" || break
 		sleep 0.2
 	done

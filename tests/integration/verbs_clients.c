@@ -248,7 +248,7 @@ static void cq_semantics(struct srxe_conn *c, const uint8_t *arena,
 	struct srxe_resize_cq_resp rr;
 
 	expect_err(c, create_cq(c, 0, 0, &r), EINVAL, "cqe 0", "cqe 0");
-	expect_err(c, create_cq(c, 32768, 0, &r), EINVAL, "cqe > max",
+	expect_err(c, create_cq(c, 1048576, 0, &r), EINVAL, "cqe > max",
 		   "max_cqe");
 	expect_err(c, create_cq(c, 10, 1, &r), EINVAL, "comp_vector 1",
 		   "comp_vector");
