@@ -202,6 +202,15 @@ struct srxe_status_resp {
 	uint64_t drop_no_recv_wqe, drop_bad_request, drop_rq_error;
 	/* Sent packets the engine could not hand to a transport. */
 	uint64_t drop_no_route, drop_tx_error;
+	/* rdma_cm (issue #11, kernel-shim/cm): live event channels, listens
+	 * and connections (TimeWait included); CM MADs received (malformed,
+	 * matching nothing, lost on a full queue), sent, sent again after a
+	 * timeout; exchanges given up; REQs dropped (backlog, connection
+	 * cap); events lost on a full channel. */
+	uint32_t cm_channels, cm_listens, cm_conns, reserved3;
+	uint64_t cm_mads_in, cm_mads_bad, cm_mads_unmatched, cm_mads_lost;
+	uint64_t cm_mads_out, cm_retries, cm_timeouts, cm_reqs_dropped;
+	uint64_t cm_events_dropped;
 };
 
 /*

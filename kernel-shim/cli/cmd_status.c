@@ -104,6 +104,15 @@ static void print_reliability(const struct srxe_status_resp *st)
 	       ", other groups %" PRIu64 "\n",
 	       "multicast:", st->mcast_groups, st->mcast_attached,
 	       st->mcast_recv, st->mcast_copies, st->mcast_other_group);
+	printf("  %-13s channels %u, listens %u, connections %u; MADs in "
+	       "%" PRIu64 " (malformed %" PRIu64 ", unmatched %" PRIu64
+	       ", lost %" PRIu64 "), out %" PRIu64 " (retries %" PRIu64
+	       "), timeouts %" PRIu64 ", reqs dropped %" PRIu64
+	       ", events dropped %" PRIu64 "\n",
+	       "rdma_cm:", st->cm_channels, st->cm_listens, st->cm_conns,
+	       st->cm_mads_in, st->cm_mads_bad, st->cm_mads_unmatched,
+	       st->cm_mads_lost, st->cm_mads_out, st->cm_retries,
+	       st->cm_timeouts, st->cm_reqs_dropped, st->cm_events_dropped);
 }
 
 static void print_packets(const struct srxe_status_resp *st)

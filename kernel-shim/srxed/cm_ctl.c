@@ -297,6 +297,30 @@ void srxed_cm_event(struct srxed *d)
 	}
 }
 
+void srxed_cm_status(struct srxed *d, struct srxe_status_resp *out)
+{
+	struct srxed_cm *sc = d->cm;
+	struct srxe_cm_stats st;
+
+	if (!sc)
+		return;
+	srxe_cm_get_stats(sc->cm, &st);
+	out->cm_channels = st.channels;
+	out->cm_listens = st.listens;
+	out->cm_conns = st.conns;
+	out->cm_mads_in = st.mads_in;
+	out->cm_mads_bad = st.mads_bad;
+	out->cm_mads_unmatched = st.mads_unmatched;
+	pthread_mutex_lock(&sc->lock);
+	out->cm_mads_lost = sc->rx_dropped;
+	pthread_mutex_unlock(&sc->lock);
+	out->cm_mads_out = st.mads_out;
+	out->cm_retries = st.retries;
+	out->cm_timeouts = st.timeouts;
+	out->cm_reqs_dropped = st.reqs_dropped;
+	out->cm_events_dropped = st.events_dropped;
+}
+
 void srxed_cm_stop(struct srxed *d)
 {
 	struct srxed_cm *sc = d->cm;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "session.h"
+#include "srxe/proto.h"
 #include "srxe/proto_cm.h"
 #include "srxed.h"
 
@@ -38,6 +39,8 @@ union srxed_cm_reply {
 int srxed_cm_start(struct srxed *d, int server_epoll_fd);
 void srxed_cm_event(struct srxed *d);
 void srxed_cm_stop(struct srxed *d);
+/* The CM counters of STATUS (left 0 without srxed_cm_start()). */
+void srxed_cm_status(struct srxed *d, struct srxe_status_resp *out);
 void srxed_cm_session_gone(struct srxed *d, struct srxed_session *s);
 
 /* Opcodes 64-74; *fd (CM_ADD_CHANNEL) is set to -1 when kept. */

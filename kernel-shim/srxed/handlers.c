@@ -208,6 +208,7 @@ static int do_status(struct srxed *d, struct srxed_session *s,
 	st->rejected = d->stats.rejected;
 	if (d->engine)
 		srxed_verbs_packet_status(d, st);
+	srxed_cm_status(d, st);
 	return 0;
 }
 

@@ -424,7 +424,7 @@ RCM_EXPORT int rdma_listen(struct rdma_cm_id *id, int backlog)
 	struct sockaddr_in any = { .sin_family = AF_INET };
 	struct rcm_id *rid;
 	uint16_t port;
-	int i, ret = 0, ok = 0, tried = 0;
+	int i, ret = 0, ok = 0;
 
 	if (!id)
 		return rcm_err(EINVAL);
@@ -461,7 +461,6 @@ RCM_EXPORT int rdma_listen(struct rdma_cm_id *id, int backlog)
 			}
 			if (dev->dead)
 				continue;
-			tried++;
 			r = listen_on(rid, ep, dev, backlog);
 			if (!r) {
 				ok++;
@@ -472,7 +471,9 @@ RCM_EXPORT int rdma_listen(struct rdma_cm_id *id, int backlog)
 			ret = r;
 			break;
 		}
-		if (ret || (tried && !ok)) {
+		/* No srxe device, or none listening: nothing would ever
+		 * see a connection request. */
+		if (ret || !ok) {
 			rcm_cm_destroy_eps(rid);
 			return rcm_err(ret ? ret : ENODEV);
 		}

@@ -478,6 +478,26 @@ static int bind_addr(struct rcm_id *rid, const struct sockaddr *addr)
 	return 0;
 }
 
+/*
+ * An explicit wildcard bind usually precedes rdma_listen, and programs
+ * like qperf tell the peer the port between the two: connect to every
+ * srxed and register the channel now, so that the listen itself is one
+ * request per device and a REQ rarely finds no listen yet.  Failures are
+ * retried by rdma_listen.
+ */
+static void prepare_wildcard(struct rcm_id *rid)
+{
+	uint32_t handle;
+	int i;
+
+	for (i = 0; i < rcm_dev_count(); i++) {
+		struct rcm_dev *dev = rcm_dev_at(i);
+
+		if (!dev->dead && !rcm_dev_conn(dev))
+			rcm_chan_attach(rid->chan, dev, &handle);
+	}
+}
+
 RCM_EXPORT int rdma_bind_addr(struct rdma_cm_id *id, struct sockaddr *addr)
 {
 	struct rcm_id *rid;
@@ -489,7 +509,11 @@ RCM_EXPORT int rdma_bind_addr(struct rdma_cm_id *id, struct sockaddr *addr)
 	if (rid->state != RCM_IDLE)
 		return rcm_err(EINVAL);
 	ret = bind_addr(rid, addr);
-	return ret ? rcm_err(ret) : 0;
+	if (ret)
+		return rcm_err(ret);
+	if (!rid->dev)
+		prepare_wildcard(rid);
+	return 0;
 }
 
 /*

@@ -26,6 +26,8 @@ rdmacm_prerequisites() {
 # fails the test when either side fails, else sets LAST_SERVER/LAST_CLIENT.
 # CM_SERVER_STAYS=1: the server does not exit by itself (it is stopped
 # after the client succeeded).
+# CM_RETRY_RE: the client output that means "not listening yet", for a
+# tool whose own handshake tells that apart (the default: any rejection).
 cm_pair() {
 	local what=$1 srv_out=$TEST_ROOT/server.log cli_out=$TEST_ROOT/client.log
 	local -a srv cli
@@ -50,7 +52,7 @@ cm_pair() {
 			break
 		}
 		kill -0 "$srv_pid" 2>/dev/null || break
-		grep -qiE "REJECTED|unreachable|refused|error 8|status 8|rdma_connect|connect error|failed to connect" \
+		grep -qiE "${CM_RETRY_RE:-REJECTED|unreachable|refused|error 8|status 8|rdma_connect|connect error|failed to connect|Unexpected CM event}" \
 			"$cli_out" || break
 	done
 	if [[ ${CM_SERVER_STAYS:-0} == 1 ]]; then

@@ -15,7 +15,7 @@ for t in rping udaddy mckey ib_send_bw; do
 	command -v "$t" >/dev/null || skip "$t is not installed"
 done
 # rdma_cm clients report a missing listener as a rejection.
-NETNS_RETRY_RE="REJECTED|unreachable|error 8|status 8|connect error|failed to connect|Couldn.t connect"
+NETNS_RETRY_RE="REJECTED|unreachable|error 8|status 8|connect error|failed to connect|Couldn.t connect|Unexpected CM event"
 
 netns_make 2 1500
 netns_up

@@ -39,6 +39,40 @@ if [[ -n $dst ]]; then
 	assert_contains "$out" "ADDR_ERROR status -19" "source not on srxe"
 fi
 
+# A wildcard bind readies every srxed before its port is out: qperf 0.4.11
+# sends the port to its client before rdma_listen, and a listen that still
+# had to open the device lost the race to the client's REQ (REJ).
+fifo=$TEST_ROOT/listenany.in
+log=$TEST_ROOT/listenany.log
+mkfifo "$fifo"
+(with_srxe_env "$PROG" listenany <"$fifo" >"$log" 2>&1; echo "rc=$?" >>"$log") &
+exec {go}>"$fifo"
+for _ in $(seq 50); do
+	grep -q bound "$log" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q bound "$log" || fail "listenany: not bound: $(cat "$log")"
+st=$("$SRXE" status --name "$DEV" 2>&1)
+# The event channel is registered with srxed at the bind already (a
+# listen needs no verbs context).
+assert_contains "$st" "rdma_cm: +channels 1, listens 0" \
+	"channel registered by the wildcard bind"
+echo go >&"$go"
+exec {go}>&-
+for _ in $(seq 50); do
+	grep -q '^rc=' "$log" && break
+	sleep 0.1
+done
+assert_contains "$(cat "$log")" "listening" "listen after the wildcard bind"
+assert_contains "$(cat "$log")" "^rc=0\$" "listenany exit"
+
+# No srxe device at all: a wildcard listen is ENODEV, not a silent no-op.
+mkdir -p "$TEST_ROOT/nosys/class/infiniband" \
+	"$TEST_ROOT/nosys/class/infiniband_verbs"
+echo 6 >"$TEST_ROOT/nosys/class/infiniband_verbs/abi_version"
+out=$(run env SYSFS_PATH="$TEST_ROOT/nosys" "$PROG" nodev)
+assert_contains "$out" "listen without a device: ENODEV" "listen without devices"
+
 # srxed dies while an id is bound to its device.
 log=$TEST_ROOT/removal.log
 (with_srxe_env "$PROG" removal 127.0.0.1 >"$log" 2>&1; echo "rc=$?" >>"$log") &

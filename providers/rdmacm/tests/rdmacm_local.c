@@ -8,6 +8,9 @@
  *   rdmacm_local resolve SRC DST  ADDR/ROUTE_RESOLVED, O_NONBLOCK, sync id
  *   rdmacm_local noroute DST      ADDR_ERROR -ENODEV (source not on srxe)
  *   rdmacm_local removal IP       DEVICE_REMOVAL when srxed dies
+ *   rdmacm_local listenany        wildcard bind prepares the devices, so
+ *                                 the listen after it is quick (qperf)
+ *   rdmacm_local nodev            wildcard listen without a device: ENODEV
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -238,6 +241,56 @@ static int cmd_removal(const char *ip)
 	return 0;
 }
 
+/*
+ * qperf 0.4.11 publishes the port of a wildcard bind before it listens: the
+ * devices must be ready when rdma_bind_addr returns (the script checks
+ * srxed's status between "bound" and the line it sends on stdin).
+ */
+static int cmd_listenany(void)
+{
+	struct rdma_event_channel *ch = rdma_create_event_channel();
+	struct sockaddr_storage ss = addr_of("0.0.0.0", 0);
+	struct rdma_cm_id *id;
+	char line[16];
+
+	CHECK(ch, "rdma_create_event_channel: %s", strerror(errno));
+	CHECK(!rdma_create_id(ch, &id, NULL, RDMA_PS_TCP), "create_id");
+	CHECK(!rdma_bind_addr(id, (struct sockaddr *)&ss), "bind: %s",
+	      strerror(errno));
+	printf("bound port %u\n", ntohs(rdma_get_src_port(id)));
+	fflush(stdout);
+	CHECK(fgets(line, sizeof(line), stdin), "no go-ahead on stdin");
+	CHECK(!rdma_listen(id, 0), "listen: %s", strerror(errno));
+	printf("listening\n");
+	rdma_destroy_id(id);
+	rdma_destroy_event_channel(ch);
+	return 0;
+}
+
+static int cmd_nodev(void)
+{
+	struct rdma_event_channel *ch = rdma_create_event_channel();
+	struct sockaddr_storage ss = addr_of("0.0.0.0", 0);
+	struct rdma_cm_id *id;
+
+	if (!ch) {
+		/* As rdma-core: no device at all fails here already. */
+		CHECK(errno == ENODEV, "create_event_channel: %s",
+		      strerror(errno));
+		printf("listen without a device: ENODEV\n");
+		return 0;
+	}
+	CHECK(!rdma_create_id(ch, &id, NULL, RDMA_PS_TCP), "create_id");
+	CHECK(!rdma_bind_addr(id, (struct sockaddr *)&ss), "bind: %s",
+	      strerror(errno));
+	CHECK(rdma_listen(id, 0) == -1 && errno == ENODEV,
+	      "listen without a device: %s", strerror(errno));
+	printf("listen without a device: ENODEV\n");
+	rdma_destroy_id(id);
+	rdma_destroy_event_channel(ch);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "bind"))
@@ -250,6 +303,10 @@ int main(int argc, char **argv)
 		return cmd_noroute(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "removal"))
 		return cmd_removal(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "listenany"))
+		return cmd_listenany();
+	if (argc == 2 && !strcmp(argv[1], "nodev"))
+		return cmd_nodev();
 	fprintf(stderr, "usage: see the comment at the top of %s\n", __FILE__);
 	return 2;
 }
