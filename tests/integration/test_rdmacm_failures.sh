@@ -273,7 +273,10 @@ done
 grep -q "^drained" "$TEST_ROOT/serve.log" ||
 	fail "flood listener did not drain its backlog: $(cat "$TEST_ROOT/serve.log")"
 run_ok "real client after the flood" cmf connect "$A" "$FPORT"
-wait "$serve" || fail "flood listener: $(cat "$TEST_ROOT/serve.log")"
+if ! wait "$serve"; then
+	echo "FAILED: flood listener: $(cat "$TEST_ROOT/serve.log")"
+	FAILED+=("flood listener")
+fi
 cat "$TEST_ROOT/serve.log"
 assert_contains "$(cat "$TEST_ROOT/serve.log")" \
 	"flood requests delivered: $BACKLOG," "backlog honoured"
@@ -299,7 +302,10 @@ fuzz_out=$(timeout 120 "$FLOOD" fuzz "$A" "$PEER" "$ZPORT" "$FUZZ_COUNT" 11) ||
 echo "$fuzz_out"
 status | grep -E "rdma_cm:|wire drops|rx drops"
 run_ok "real client after the fuzz" cmf connect "$A" "$ZPORT"
-wait "$fserve" || fail "fuzz listener: $(cat "$TEST_ROOT/fserve.log")"
+if ! wait "$fserve"; then
+	echo "FAILED: fuzz listener: $(cat "$TEST_ROOT/fserve.log")"
+	FAILED+=("fuzz listener")
+fi
 wait_cm_idle "after the fuzz" 30
 stop_dev "$DEV"
 "$SRXE" down --name "$DEV" >/dev/null 2>&1 || true
