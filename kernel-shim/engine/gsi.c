@@ -115,10 +115,14 @@ int srxe_eng_gsi_send(struct srxe_engine *eng, const uint8_t dgid[16],
 	if (ret)
 		return ret;
 	dest.qpn = dqpn & 0xffffff;
-	if (!srxe_tx_begin(&tx, UD_SEND_ONLY, dest.qpn, 0, len)) {
+	/* As kernel rxe's QP 1 does: AckReq set, PSNs counting up (a UD
+	 * receiver ignores both). */
+	if (!srxe_tx_begin(&tx, UD_SEND_ONLY, dest.qpn, eng->gsi_psn, len)) {
 		*why = "UD SEND Only is not in the opcode map";
 		return -EINVAL;
 	}
+	eng->gsi_psn = (eng->gsi_psn + 1) & 0xffffff;
+	srxe_bth_set_ackreq(tx.hdr, true);
 	deth = srxe_tx_ext(&tx, SRXE_EXT_DETH);
 	srxe_deth_set_qkey(deth, qkey);
 	srxe_deth_set_sqpn(deth, GSI_QPN);
