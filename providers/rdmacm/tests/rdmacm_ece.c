@@ -11,7 +11,9 @@
  *     REJECTED with status 35 (vendor option not supported);
  *  3. an id with a QP sends the QP's ECE, which srxe's provider (like
  *     kernel rxe) does not have: the server sees none, the connection is
- *     established, and rdma_get_remote_ece refuses an id with a QP.
+ *     established, and rdma_get_remote_ece refuses an id with a QP;
+ *  4. a server accepting with a QP echoes the REQ's vendor id with the
+ *     QP's options (none).
  * Only the public API (<rdma/rdma_cma.h>): it runs the same against
  * rdma-core's librdmacm on a kernel device.  Prints one line per step.
  */
@@ -229,6 +231,41 @@ static void with_qp(const char *ip, uint16_t port)
 	printf("id with a QP: established without ECE\n");
 }
 
+/* 4: the server accepts on an id with a QP: the REP echoes the REQ's
+ * vendor id with the QP's options (none), as librdmacm's accept. */
+static void server_qp(const char *ip, uint16_t port)
+{
+	struct ibv_ece ce = { .vendor_id = VENDOR, .options = 0x3 }, got;
+	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
+				       .cap = { .max_send_wr = 4,
+						.max_recv_wr = 4,
+						.max_send_sge = 1,
+						.max_recv_sge = 1 } };
+	struct rdma_conn_param cp = conn_param(0x1236), sp = conn_param(0);
+	struct rdma_cm_id *cid = client(ip, port, &ce), *sid;
+
+	CHECK(!rdma_connect(cid, &cp), "connect: %s", strerror(errno));
+	sid = request(&got);
+	CHECK(got.vendor_id == VENDOR && got.options == 0x3, "REQ's ECE lost");
+	CHECK(!rdma_create_qp(sid, NULL, &qa), "create_qp: %s",
+	      strerror(errno));
+	CHECK(!rdma_accept(sid, &sp), "accept: %s", strerror(errno));
+	rdma_ack_cm_event(wait_event(cch, RDMA_CM_EVENT_CONNECT_RESPONSE));
+	got = remote_ece(cid);
+	printf("server with a QP: client got REP ECE vendor %#x options %#x\n",
+	       got.vendor_id, got.options);
+	CHECK(got.vendor_id == VENDOR && !got.options, "REP's ECE");
+	CHECK(!rdma_establish(cid), "establish: %s", strerror(errno));
+	wait_ack(sch, RDMA_CM_EVENT_ESTABLISHED);
+	CHECK(!rdma_disconnect(cid), "disconnect: %s", strerror(errno));
+	wait_ack(sch, RDMA_CM_EVENT_DISCONNECTED);
+	CHECK(!rdma_disconnect(sid), "disconnect: %s", strerror(errno));
+	wait_ack(cch, RDMA_CM_EVENT_DISCONNECTED);
+	rdma_destroy_qp(sid);
+	rdma_destroy_id(sid);
+	rdma_destroy_id(cid);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -249,6 +286,7 @@ int main(int argc, char **argv)
 	qpless(argv[1], port);
 	reject(argv[1], port);
 	with_qp(argv[1], port);
+	server_qp(argv[1], port);
 	rdma_destroy_id(listen_id);
 	rdma_destroy_event_channel(cch);
 	rdma_destroy_event_channel(sch);
