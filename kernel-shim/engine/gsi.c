@@ -14,6 +14,7 @@
 #include "wire.h"
 
 #define GSI_QPN	     1u
+#define GSI_QKEY     0x80010000u
 #define UD_SEND_ONLY 0x64
 
 static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
@@ -68,6 +69,13 @@ void srxe_gsi_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 	if (!eng->gsi_rx) {
 		eng->stats.drops++;
 		eng->stats.drop_no_qp++;
+		return;
+	}
+	/* QP 1's Q_Key is fixed: kernel rxe drops any other as a Q_Key
+	 * violation (rxe_recv.c check_keys()), before a MAD layer sees it. */
+	if (pkt->opcode == UD_SEND_ONLY && pkt->deth.qkey != GSI_QKEY) {
+		eng->stats.drops++;
+		eng->stats.drop_bad_qkey++;
 		return;
 	}
 	if (pkt->opcode != UD_SEND_ONLY || pkt->payload_len != sizeof(m.mad) ||
