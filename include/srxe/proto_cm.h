@@ -82,8 +82,8 @@ struct srxe_cm_path {
 	uint32_t flow_label;
 	uint8_t sgid_index;
 	uint8_t hop_limit;
-	uint8_t traffic_class; /* rdma_set_option(RDMA_OPTION_ID_TOS) */
-	uint8_t mtu;	       /* enum ibv_mtu */
+	uint8_t traffic_class;	  /* rdma_set_option(RDMA_OPTION_ID_TOS) */
+	uint8_t mtu;		  /* enum ibv_mtu */
 	uint8_t packet_life_time; /* log2(4.096 us), 0: CM's default */
 	uint8_t reserved[3];
 };
@@ -92,6 +92,14 @@ struct srxe_cm_path {
  * Connection parameters in both directions (rdma_conn_param plus what the
  * CM exchange adds).  In CM_CONNECT/CM_ACCEPT they describe the local
  * side; in events, the remote side as its REQ/REP/SIDR_REP stated it.
+ *
+ * ECE (rdma_set_local_ece / rdma_get_remote_ece, kernel ib_cm since
+ * 5.8): ece_vendor_id goes in the 24-bit VendorID field of the REQ
+ * (CM_CONNECT), REP or SIDR_REP (CM_ACCEPT), ece_attr_mod in that MAD's
+ * AttributeModifier; 0 / 0 is "no ECE" (what a CM without ECE sends).
+ * CONNECT_REQUEST carries the REQ's, CONNECT_RESPONSE the REP's,
+ * ESTABLISHED of a UD connect the SIDR_REP's.  A vendor id wider than 24
+ * bits is cut to 24.
  */
 struct srxe_cm_conn_param {
 	uint32_t qp_num;       /* 24 bits */
@@ -107,6 +115,8 @@ struct srxe_cm_conn_param {
 	uint8_t ack_timeout; /* local ACK timeout (5 bits), 0: CM's choice */
 	uint8_t path_mtu;    /* enum ibv_mtu, from the REQ */
 	uint8_t reserved[3];
+	uint32_t ece_vendor_id; /* 24 bits */
+	uint32_t ece_attr_mod;
 };
 
 /* CM_ADD_CHANNEL: request fd is the channel's socket write end, a

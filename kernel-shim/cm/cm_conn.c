@@ -311,6 +311,8 @@ static void build_req(struct srxe_cm *cm, struct cm_conn *c,
 	const struct srxe_cm_conn_param *p = &req->param;
 
 	init_msg(m, SRXE_CM_ATTR_REQ, c->tid);
+	m->hdr.attr_mod = p->ece_attr_mod; /* ECE, as kernel cm_format_req */
+	r->vendor_id = p->ece_vendor_id & 0xffffff;
 	r->local_comm_id = c->o.id;
 	r->service_id = c->service_id;
 	r->local_ca_guid = cm->cfg.node_guid;
@@ -436,6 +438,8 @@ int srxe_cm_accept(struct srxe_cm *cm, void *owner,
 			return EINVAL;
 		}
 		init_msg(&m, SRXE_CM_ATTR_SIDR_REP, c->tid);
+		m.hdr.attr_mod = p->ece_attr_mod;
+		m.sidr_rep.vendor_id = p->ece_vendor_id & 0xffffff;
 		m.sidr_rep.request_id = c->remote_id;
 		m.sidr_rep.status = 0;
 		m.sidr_rep.qpn = p->qp_num & 0xffffff;
@@ -462,6 +466,8 @@ int srxe_cm_accept(struct srxe_cm *cm, void *owner,
 		return EINVAL;
 	}
 	init_msg(&m, SRXE_CM_ATTR_REP, c->tid);
+	m.hdr.attr_mod = p->ece_attr_mod; /* ECE, as kernel cm_format_rep */
+	m.rep.vendor_id = p->ece_vendor_id & 0xffffff;
 	m.rep.local_comm_id = c->o.id;
 	m.rep.remote_comm_id = c->remote_id;
 	m.rep.local_qkey = c->qp_type == IBV_QPT_UD ? p->qkey : 0;

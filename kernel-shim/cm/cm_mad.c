@@ -18,7 +18,9 @@
 
 /* One field: a width-bit value at bit @shift (from the LSB) of the
  * @len-byte big-endian container at payload offset @off; width 0 is a
- * byte string of @len bytes.  @soff/@ssize locate the host member. */
+ * byte string of @len bytes.  @soff/@ssize locate the host member;
+ * @mshift is where the value sits in the member, for a member IBA
+ * splits over several places (REP's VendorID: three separate bytes). */
 struct cm_field {
 	uint8_t off;
 	uint8_t len;
@@ -26,18 +28,20 @@ struct cm_field {
 	uint8_t width;
 	uint16_t soff;
 	uint8_t ssize;
+	uint8_t mshift;
 };
 
-#define FLD(T, m, off, len, shift, width)                                      \
+#define PART(T, m, off, len, shift, width, mshift)                             \
 	{                                                                      \
 		(off), (len), (shift), (width), offsetof(T, m),                \
-			sizeof(((T *)0)->m)                                    \
+			sizeof(((T *)0)->m), (mshift)                          \
 	}
-#define BYTES(T, m, off, len) FLD(T, m, off, len, 0, 0)
+#define FLD(T, m, off, len, shift, width) PART(T, m, off, len, shift, width, 0)
+#define BYTES(T, m, off, len)		  FLD(T, m, off, len, 0, 0)
 /* A reserved field IBA fixes at zero (kernel CM sends zeroed MADs). */
 #define RSV(off, len, shift, width)                                            \
 	{                                                                      \
-		(off), (len), (shift), (width), 0, 0                           \
+		(off), (len), (shift), (width), 0, 0, 0                        \
 	}
 
 /* The comm id pair every connected-mode message starts with. */
@@ -47,6 +51,7 @@ struct cm_field {
 #define R struct srxe_cm_req
 static const struct cm_field req_fields[] = {
 	FLD(R, local_comm_id, 0, 4, 0, 32),
+	FLD(R, vendor_id, 4, 4, 0, 24),
 	FLD(R, service_id, 8, 8, 0, 64),
 	FLD(R, local_ca_guid, 16, 8, 0, 64),
 	FLD(R, local_qkey, 28, 4, 0, 32),
@@ -87,7 +92,7 @@ static const struct cm_field req_fields[] = {
  * but an IB CM with APM may, and ignoring it is what a CM without
  * alternate path support does. */
 static const struct cm_field req_rsv[] = {
-	RSV(4, 4, 0, 32), RSV(24, 4, 0, 32), RSV(88, 4, 6, 6),
+	RSV(4, 1, 0, 8),  RSV(24, 4, 0, 32), RSV(88, 4, 6, 6),
 	RSV(94, 1, 0, 3), RSV(95, 1, 0, 3),
 };
 
@@ -126,8 +131,11 @@ static const struct cm_field rep_fields[] = {
 	COMM_IDS(P),
 	FLD(P, local_qkey, 8, 4, 0, 32),
 	FLD(P, local_qpn, 12, 4, 8, 24),
+	PART(P, vendor_id, 15, 1, 0, 8, 16),
 	FLD(P, local_eecn, 16, 4, 8, 24),
+	PART(P, vendor_id, 19, 1, 0, 8, 8),
 	FLD(P, starting_psn, 20, 4, 8, 24),
+	PART(P, vendor_id, 23, 1, 0, 8, 0),
 	FLD(P, responder_resources, 24, 1, 0, 8),
 	FLD(P, initiator_depth, 25, 1, 0, 8),
 	FLD(P, target_ack_delay, 26, 1, 3, 5),
@@ -141,9 +149,6 @@ static const struct cm_field rep_fields[] = {
 #undef P
 
 static const struct cm_field rep_rsv[] = {
-	RSV(15, 1, 0, 8),
-	RSV(19, 1, 0, 8),
-	RSV(23, 1, 0, 8),
 	RSV(27, 1, 0, 4),
 };
 
@@ -191,18 +196,15 @@ static const struct cm_field sidr_rep_fields[] = {
 	FLD(S, request_id, 0, 4, 0, 32),
 	FLD(S, status, 4, 1, 0, 8),
 	FLD(S, add_info_length, 5, 1, 0, 8),
+	PART(S, vendor_id, 6, 2, 0, 16, 8),
 	FLD(S, qpn, 8, 4, 8, 24),
+	PART(S, vendor_id, 11, 1, 0, 8, 0),
 	FLD(S, service_id, 12, 8, 0, 64),
 	FLD(S, qkey, 20, 4, 0, 32),
 	BYTES(S, add_info, 24, sizeof(((S *)0)->add_info)),
 	BYTES(S, private_data, 96, SRXE_CM_SIDR_REP_PRIV),
 };
 #undef S
-
-static const struct cm_field sidr_rep_rsv[] = {
-	RSV(6, 2, 0, 16),
-	RSV(11, 1, 0, 8),
-};
 
 /* Enumerated fields with values IBA leaves undefined; NULL when none. */
 typedef const char *(*cm_check_fn)(const struct srxe_cm_msg *msg);
@@ -257,6 +259,11 @@ struct cm_layout {
 	{                                                                      \
 		SRXE_CM_ATTR_##a, n, f, NELEM(f), NULL, 0, NULL                \
 	}
+/* The same with a check of its enumerated fields. */
+#define LAYOUT_NC(a, n, f, c)                                                  \
+	{                                                                      \
+		SRXE_CM_ATTR_##a, n, f, NELEM(f), NULL, 0, c                   \
+	}
 
 static const struct cm_layout layouts[] = {
 	LAYOUT(REQ, "ConnectRequest", req_fields, req_rsv, req_check),
@@ -268,8 +275,8 @@ static const struct cm_layout layouts[] = {
 	LAYOUT_NR(DREP, "DisconnectReply", drep_fields),
 	LAYOUT(SIDR_REQ, "ServiceIDResReq", sidr_req_fields, sidr_req_rsv,
 	       NULL),
-	LAYOUT(SIDR_REP, "ServiceIDResReqResp", sidr_rep_fields, sidr_rep_rsv,
-	       sidr_rep_check),
+	LAYOUT_NC(SIDR_REP, "ServiceIDResReqResp", sidr_rep_fields,
+		  sidr_rep_check),
 };
 
 static const struct cm_layout *layout_of(uint16_t attr)
@@ -372,12 +379,16 @@ static void fields_decode(const uint8_t *pl, const struct cm_layout *l,
 {
 	for (size_t i = 0; i < l->nfields; i++) {
 		const struct cm_field *f = &l->fields[i];
+		uint64_t v;
 
-		if (!f->width)
+		if (!f->width) {
 			memcpy(base + f->soff, pl + f->off, f->len);
-		else
-			member_store(base + f->soff, f->ssize,
-				     field_get(pl, f));
+			continue;
+		}
+		/* The struct starts zeroed: parts of one member OR in. */
+		v = member_load(base + f->soff, f->ssize);
+		v |= field_get(pl, f) << f->mshift;
+		member_store(base + f->soff, f->ssize, v);
 	}
 }
 
@@ -393,7 +404,8 @@ static void fields_encode(uint8_t *pl, const struct cm_layout *l,
 			memcpy(pl + f->off, base + f->soff, f->len);
 			continue;
 		}
-		v = member_load(base + f->soff, f->ssize) << f->shift;
+		v = member_load(base + f->soff, f->ssize) >> f->mshift;
+		v = (v & width_mask(f->width)) << f->shift;
 		c = get_be(pl + f->off, f->len);
 		put_be(pl + f->off, f->len, (c & ~mask) | (v & mask));
 	}

@@ -91,8 +91,15 @@ struct srxe_cm_path_fields {
 	uint8_t local_ack_timeout; /* 5 bits */
 };
 
+/*
+ * ECE (Enhanced Connection Establishment, kernel ib_cm since 5.8): the
+ * vendor id travels in the 24-bit VendorID field of REQ and REP (and
+ * SIDR_REP), the vendor options in the MAD header's AttributeModifier
+ * (hdr.attr_mod).  0 / 0: no ECE.
+ */
 struct srxe_cm_req {
 	uint32_t local_comm_id;
+	uint32_t vendor_id; /* 24 bits (ECE) */
 	uint64_t service_id;
 	uint64_t local_ca_guid;
 	uint32_t local_qkey;
@@ -136,6 +143,7 @@ struct srxe_cm_rej {
 
 struct srxe_cm_rep {
 	uint32_t local_comm_id, remote_comm_id;
+	uint32_t vendor_id; /* 24 bits (ECE), in three bytes on the wire */
 	uint32_t local_qkey;
 	uint32_t local_qpn;    /* 24 bits */
 	uint32_t local_eecn;   /* 24 bits */
@@ -178,7 +186,8 @@ struct srxe_cm_sidr_rep {
 	uint32_t request_id;
 	uint8_t status; /* 0 valid, 1 no service, 2 rejected, ... */
 	uint8_t add_info_length;
-	uint32_t qpn; /* 24 bits */
+	uint32_t vendor_id; /* 24 bits (ECE) */
+	uint32_t qpn;	    /* 24 bits */
 	uint64_t service_id;
 	uint32_t qkey;
 	uint8_t add_info[72];

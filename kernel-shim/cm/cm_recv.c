@@ -270,6 +270,8 @@ static void recv_req(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 		.srq = r->srq,
 		.ack_timeout = r->primary.local_ack_timeout,
 		.path_mtu = r->path_mtu,
+		.ece_vendor_id = r->vendor_id,
+		.ece_attr_mod = in->hdr.attr_mod,
 	};
 	if (has_hdr)
 		hdr_to_addrs(&h, c->service_id, c);
@@ -454,6 +456,8 @@ static void recv_rep(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 				       : cm_ack_timeout(r->target_ack_delay,
 							c->lifetime),
 		.path_mtu = c->local.path_mtu ? c->local.path_mtu : c->path.mtu,
+		.ece_vendor_id = r->vendor_id,
+		.ece_attr_mod = in->hdr.attr_mod,
 	};
 	cm_conn_set_remote(cm, c);
 	c->state = CM_REP_RCVD;
@@ -558,6 +562,8 @@ static void recv_sidr_rep(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 		c->remote.qp_num = r->qpn;
 		c->remote.qkey = r->qkey;
 		c->remote.qp_type = IBV_QPT_UD;
+		c->remote.ece_vendor_id = r->vendor_id;
+		c->remote.ece_attr_mod = in->hdr.attr_mod;
 		cm_event_init(c, RDMA_CM_EVENT_ESTABLISHED, 0, &ev);
 	}
 	ev.private_data_len = SRXE_CM_SIDR_REP_PRIV;

@@ -331,6 +331,8 @@ static int conn_request(struct rcm_event *evt, struct rcm_id *lrid,
 	nrid->have_path = true;
 	rcm_fill_path_rec(nrid);
 	nrid->remote = raw->param;
+	nrid->remote_ece.vendor_id = raw->param.ece_vendor_id;
+	nrid->remote_ece.options = raw->param.ece_attr_mod;
 	nrid->psn = random_psn();
 	nrid->initiator_depth = raw->param.responder_resources;
 	nrid->responder_resources = raw->param.initiator_depth;
@@ -381,12 +383,20 @@ static void conn_response(struct rcm_event *evt, struct rcm_id *rid,
 
 	rid->remote = raw->param;
 	copy_conn(evt, raw);
-	if (!rid->id.qp)
-		return; /* the app calls rdma_establish */
-	ret = rcm_qp_rtr_rts(rid, true);
+	if (!rid->id.qp) {
+		/* the app reads the REP's ECE, then calls rdma_establish */
+		rid->remote_ece.vendor_id = raw->param.ece_vendor_id;
+		rid->remote_ece.options = raw->param.ece_attr_mod;
+		return;
+	}
+	ret = rcm_ece_rep(rid, &raw->param);
+	if (!ret)
+		ret = rcm_qp_rtr_rts(rid, true);
 	if (!ret)
 		ret = rcm_dev_call(rid->ep.dev, SRXE_OP_CM_ESTABLISH, &req,
 				   sizeof(req), -1, NULL, 0);
+	if (!ret)
+		rcm_ece_query(rid);
 	if (ret) {
 		rcm_qp_to_err(rid);
 		rid->connect_error = true;

@@ -245,6 +245,66 @@ err:
 	return -1;
 }
 
+/*
+ * ECE and QPs, as librdmacm does it: a QP states its own ECE
+ * (ibv_query_ece; a provider without ECE, srxe as kernel rxe, answers
+ * EOPNOTSUPP, which is "none"), and that replaces what
+ * rdma_set_local_ece set.  A QP created for a request is told the
+ * peer's options when the vendor matches, else ours without options.
+ */
+static int ece_init_qp(struct rcm_id *rid, struct ibv_qp *qp)
+{
+	struct ibv_ece ece = { 0 };
+	int ret = ibv_query_ece(qp, &ece);
+
+	if (ret && ret != EOPNOTSUPP)
+		return ret;
+	rid->local_ece.vendor_id = ece.vendor_id;
+	rid->local_ece.options = ece.options;
+	if (!rid->remote_ece.vendor_id)
+		return 0; /* not a QP for a received request */
+	if (rid->remote_ece.vendor_id != rid->local_ece.vendor_id) {
+		ece.vendor_id = rid->local_ece.vendor_id;
+		ece.options = 0;
+	} else {
+		ece = rid->remote_ece;
+	}
+	ece.comp_mask = 0;
+	ret = ibv_set_ece(qp, &ece);
+	return ret && ret != EOPNOTSUPP ? ret : 0;
+}
+
+/* The options the QP settled on (none if it cannot say). */
+void rcm_ece_query(struct rcm_id *rid)
+{
+	struct ibv_ece ece = { 0 };
+
+	if (rid->id.qp && !ibv_query_ece(rid->id.qp, &ece))
+		rid->local_ece.options = ece.options;
+	else
+		rid->local_ece.options = 0;
+}
+
+int rcm_ece_rep(struct rcm_id *rid, const struct srxe_cm_conn_param *rep)
+{
+	struct ibv_ece ece = { .vendor_id = rep->ece_vendor_id,
+			       .options = rep->ece_attr_mod };
+	int ret;
+
+	if (!rep->ece_vendor_id) {
+		/* The peer has no ECE: ours, without options. */
+		ece.vendor_id = rid->local_ece.vendor_id;
+		ece.options = 0;
+	} else if (rep->ece_vendor_id != rid->local_ece.vendor_id) {
+		/* A REP answers with the REQ's vendor: anything else is a
+		 * broken handshake. */
+		return EINVAL;
+	}
+	rid->remote_ece.vendor_id = rep->ece_vendor_id;
+	ret = ibv_set_ece(rid->id.qp, &ece);
+	return ret && ret != EOPNOTSUPP ? ret : 0;
+}
+
 RCM_EXPORT int rdma_create_qp_ex(struct rdma_cm_id *id,
 				 struct ibv_qp_init_attr_ex *attr)
 {
@@ -281,8 +341,10 @@ RCM_EXPORT int rdma_create_qp_ex(struct rdma_cm_id *id,
 		destroy_cqs(id);
 		return rcm_err(ret ? ret : ENOMEM);
 	}
+	ret = ece_init_qp(rid, qp);
 	/* INIT now; a datagram QP goes on to RTS (it needs no peer). */
-	ret = modify(rid, qp, IBV_QPS_INIT);
+	if (!ret)
+		ret = modify(rid, qp, IBV_QPS_INIT);
 	if (!ret && id->qp_type == IBV_QPT_UD) {
 		ret = modify(rid, qp, IBV_QPS_RTR);
 		if (!ret)
@@ -295,6 +357,8 @@ RCM_EXPORT int rdma_create_qp_ex(struct rdma_cm_id *id,
 	}
 	id->pd = qp->pd;
 	id->qp = qp;
+	if (rid->remote_ece.vendor_id)
+		rcm_ece_query(rid);
 	return 0;
 }
 
@@ -626,6 +690,9 @@ RCM_EXPORT int rdma_connect(struct rdma_cm_id *id,
 	req.param.rnr_retry_count = rid->rnr_retry_count & 7;
 	req.param.ack_timeout = rid->timeout_set ? rid->ack_timeout : 0;
 	req.param.path_mtu = rid->path.mtu;
+	/* REQ: our ECE (rdma_set_local_ece, or the QP's) */
+	req.param.ece_vendor_id = rid->local_ece.vendor_id;
+	req.param.ece_attr_mod = rid->local_ece.options;
 	ret = rcm_dev_call(rid->dev, SRXE_OP_CM_CONNECT, &req, sizeof(req), -1,
 			   &resp, sizeof(resp));
 	if (ret)
@@ -707,6 +774,11 @@ RCM_EXPORT int rdma_accept(struct rdma_cm_id *id,
 		(conn_param ? conn_param->rnr_retry_count : 7) & 7;
 	req.param.ack_timeout = rid->timeout_set ? rid->ack_timeout : 0;
 	req.param.path_mtu = rid->path.mtu;
+	/* REP: the REQ's vendor id back with our options, as librdmacm
+	 * (an application that cannot take the REQ's options rejects
+	 * with rdma_reject_ece instead) */
+	req.param.ece_vendor_id = rid->remote_ece.vendor_id;
+	req.param.ece_attr_mod = rid->local_ece.options;
 	ret = rcm_dev_call(rid->dev, SRXE_OP_CM_ACCEPT, &req, sizeof(req), -1,
 			   NULL, 0);
 	if (ret) {

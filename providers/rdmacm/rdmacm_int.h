@@ -135,6 +135,9 @@ struct rcm_id {
 	uint8_t retry_count, rnr_retry_count;
 	bool connect_error;
 	uint32_t qkey;
+	/* ECE: local_ece is what rdma_set_local_ece set (or, once the id
+	 * has a QP, the QP's: none on srxe); remote_ece the peer's REQ/REP
+	 * VendorID and AttributeModifier. */
 	struct ibv_ece local_ece, remote_ece;
 	struct ibv_qp_init_attr *qp_init_attr; /* rdma_create_ep, passive */
 	void *connect_data;
@@ -228,6 +231,10 @@ int rcm_port_reserve(int ps, uint16_t *port, bool reuse, int *fd);
 /* conn.c */
 int rcm_qp_to_err(struct rcm_id *rid);
 int rcm_qp_rtr_rts(struct rcm_id *rid, bool active);
+/* ECE of an id with a QP on a REP (librdmacm's conn_resp_ece): 0 or an
+ * errno (EINVAL: the REP names another vendor than ours). */
+int rcm_ece_rep(struct rcm_id *rid, const struct srxe_cm_conn_param *rep);
+void rcm_ece_query(struct rcm_id *rid);
 void rcm_cm_destroy_eps(struct rcm_id *rid);
 
 /* mcast.c */

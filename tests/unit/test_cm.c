@@ -321,6 +321,8 @@ static void connect_both(uint32_t *ha, uint32_t *hb)
 	cr_assert(!memcmp(ev->path.dgid, A.gid, 16));
 	cr_assert_eq(ev->private_data_len, 56);
 	cr_assert(!memcmp(ev->private_data, "hello", 5));
+	cr_assert_eq(ev->param.ece_vendor_id, 0);
+	cr_assert_eq(ev->param.ece_attr_mod, 0);
 	*hb = ev->handle;
 	accept_conn(*hb);
 	pump();
@@ -417,6 +419,90 @@ Test(cm, reject_with_private_data)
 	cr_assert(!memcmp(last_ev(&A)->private_data, "nope", 4));
 	/* rejected twice: the connection waits for nothing any more */
 	cr_assert_eq(srxe_cm_reject(B.cm, &owner_b, &rej, &why), EINVAL);
+}
+
+/* ECE (kernel ib_cm since 5.8): the connect's vendor id / options go in
+ * the REQ's VendorID / AttributeModifier and up in CONNECT_REQUEST, the
+ * accept's in the REP and up in CONNECT_RESPONSE; REJ 35 is what
+ * rdma_reject_ece sends.  Without ECE both are 0. */
+Test(cm, ece_in_req_rep_and_reject)
+{
+	struct srxe_cm_accept_req acc = { .cookie = 0xb0b };
+	struct srxe_cm_reject_req rej = { .reason = 35 };
+	struct srxe_cm_connect_req req;
+	const struct srxe_cm_event *ev;
+	struct srxe_cm_msg m;
+	const char *why = NULL;
+	uint32_t ha = 0;
+
+	listen_on(&B, &owner_b, SRXE_CM_PS_TCP, 7471, 8);
+	fill_connect(&req, SRXE_CM_PS_TCP, 7471, IBV_QPT_RC);
+	req.param.ece_vendor_id = 0xff02c901; /* cut to 24 bits */
+	req.param.ece_attr_mod = 0x80000005;
+	cr_assert_eq(srxe_cm_connect(A.cm, &owner_a, &req, &ha, &why), 0, "%s",
+		     why);
+	cr_assert_eq(A.nout, 1);
+	cr_assert_eq(srxe_cm_mad_decode(A.out[0].mad, SRXE_MAD_LEN, &m, &why),
+		     0, "%s", why);
+	cr_assert_eq(m.req.vendor_id, 0x02c901);
+	cr_assert_eq(m.hdr.attr_mod, 0x80000005);
+	pump();
+	expect_ev(&B, 1, RDMA_CM_EVENT_CONNECT_REQUEST, 0);
+	ev = last_ev(&B);
+	cr_assert_eq(ev->param.ece_vendor_id, 0x02c901);
+	cr_assert_eq(ev->param.ece_attr_mod, 0x80000005);
+
+	acc.conn_handle = ev->handle;
+	acc.param.qp_type = IBV_QPT_RC;
+	acc.param.qp_num = 0x456;
+	acc.param.ece_vendor_id = 0x02c901;
+	acc.param.ece_attr_mod = 0x1;
+	cr_assert_eq(srxe_cm_accept(B.cm, &owner_b, &acc, &why), 0, "%s", why);
+	cr_assert_eq(B.nout, 1);
+	cr_assert_eq(srxe_cm_mad_decode(B.out[0].mad, SRXE_MAD_LEN, &m, &why),
+		     0, "%s", why);
+	cr_assert_eq(m.rep.vendor_id, 0x02c901);
+	cr_assert_eq(m.hdr.attr_mod, 1);
+	pump();
+	expect_ev(&A, 1, RDMA_CM_EVENT_CONNECT_RESPONSE, 0);
+	cr_assert_eq(last_ev(&A)->param.ece_vendor_id, 0x02c901);
+	cr_assert_eq(last_ev(&A)->param.ece_attr_mod, 1);
+	cr_assert_eq(srxe_cm_establish(A.cm, &owner_a, ha, &why), 0);
+	pump();
+	expect_ev(&B, 2, RDMA_CM_EVENT_ESTABLISHED, 0);
+
+	/* A second connect: the passive side refuses the vendor option. */
+	connect_to(SRXE_CM_PS_TCP, 7471, IBV_QPT_RC, 0);
+	pump();
+	expect_ev(&B, 3, RDMA_CM_EVENT_CONNECT_REQUEST, 0);
+	cr_assert_eq(last_ev(&B)->param.ece_vendor_id, 0, "no ECE: 0");
+	cr_assert_eq(last_ev(&B)->param.ece_attr_mod, 0);
+	rej.conn_handle = last_ev(&B)->handle;
+	cr_assert_eq(srxe_cm_reject(B.cm, &owner_b, &rej, &why), 0, "%s", why);
+	pump();
+	expect_ev(&A, 2, RDMA_CM_EVENT_REJECTED, 35);
+}
+
+/* SIDR_REP carries the accept's ECE like kernel cm_format_sidr_rep. */
+Test(cm, ece_in_sidr_rep)
+{
+	struct srxe_cm_accept_req acc = { .cookie = 5 };
+	const char *why = NULL;
+
+	listen_on(&B, &owner_b, SRXE_CM_PS_UDP, 7174, 8);
+	connect_to(SRXE_CM_PS_UDP, 7174, IBV_QPT_UD, 0);
+	pump();
+	expect_ev(&B, 1, RDMA_CM_EVENT_CONNECT_REQUEST, 0);
+	acc.conn_handle = last_ev(&B)->handle;
+	acc.param.qp_type = IBV_QPT_UD;
+	acc.param.qp_num = 0x99;
+	acc.param.ece_vendor_id = 0x1234;
+	acc.param.ece_attr_mod = 0x77;
+	cr_assert_eq(srxe_cm_accept(B.cm, &owner_b, &acc, &why), 0, "%s", why);
+	pump();
+	expect_ev(&A, 1, RDMA_CM_EVENT_ESTABLISHED, 0);
+	cr_assert_eq(last_ev(&A)->param.ece_vendor_id, 0x1234);
+	cr_assert_eq(last_ev(&A)->param.ece_attr_mod, 0x77);
 }
 
 Test(cm, no_listener_invalid_service_id)

@@ -809,3 +809,75 @@ Test(cm_mad, attr_names)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		cr_assert_str_eq(srxe_cm_attr_name(names[i].id), names[i].name);
 }
+
+/* ECE (kernel cm.c since 5.8): REQ's VendorID is bytes 5..7 (byte 4
+ * stays reserved), the options are the MAD header's AttributeModifier. */
+Test(cm_mad, req_ece, .init = golden_load, .fini = golden_free)
+{
+	uint8_t mad[SRXE_MAD_LEN], again[SRXE_MAD_LEN];
+	uint8_t *b = mad + SRXE_MAD_HDR_LEN;
+	struct srxe_cm_msg msg;
+	size_t n;
+
+	memcpy(mad, golden_mad(273, &n), SRXE_MAD_LEN);
+	cr_assert_eq(srxe_cm_mad_decode(mad, SRXE_MAD_LEN, &msg, NULL), 0);
+	cr_assert_eq(msg.req.vendor_id, 0, "kernel without ECE sends 0");
+	cr_assert_eq(msg.hdr.attr_mod, 0);
+	memcpy(b + 5, "\x02\xc9\x01", 3);
+	memcpy(mad + 20, "\x80\x00\x00\x05", 4);
+	cr_assert_eq(srxe_cm_mad_decode(mad, SRXE_MAD_LEN, &msg, NULL), 0);
+	cr_assert_eq(msg.req.vendor_id, 0x02c901);
+	cr_assert_eq(msg.hdr.attr_mod, 0x80000005);
+	srxe_cm_mad_encode(&msg, again);
+	cr_assert_arr_eq(again, mad, SRXE_MAD_LEN);
+	msg.req.vendor_id = 0xff123456; /* 24 bits: byte 4 untouched */
+	srxe_cm_mad_encode(&msg, again);
+	cr_assert_eq(again[SRXE_MAD_HDR_LEN + 4], 0);
+	cr_assert_eq(again[SRXE_MAD_HDR_LEN + 5], 0x12);
+	cr_assert_eq(again[SRXE_MAD_HDR_LEN + 7], 0x56);
+	b[4] = 1; /* still reserved */
+	cr_assert_eq(srxe_cm_mad_decode(mad, SRXE_MAD_LEN, &msg, NULL),
+		     -EINVAL);
+}
+
+/* REP's VendorID is split over the bytes after LocalQPN (15: bits
+ * 23..16), LocalEECN (19: 15..8) and StartingPSN (23: 7..0). */
+Test(cm_mad, rep_ece)
+{
+	struct srxe_cm_msg msg = { .hdr.attr_id = SRXE_CM_ATTR_REP };
+	uint8_t mad[SRXE_MAD_LEN], *b = mad + SRXE_MAD_HDR_LEN;
+	struct srxe_cm_msg back;
+
+	msg.hdr.attr_mod = 0x12345678;
+	msg.rep.local_qpn = 0x000011;
+	msg.rep.local_eecn = 0x000022;
+	msg.rep.starting_psn = 0x000033;
+	msg.rep.vendor_id = 0xffabcdef;
+	srxe_cm_mad_encode(&msg, mad);
+	cr_assert_arr_eq(mad + 20, "\x12\x34\x56\x78", 4);
+	cr_assert_arr_eq(b + 12, "\x00\x00\x11\xab\x00\x00\x22\xcd", 8);
+	cr_assert_arr_eq(b + 20, "\x00\x00\x33\xef", 4);
+	cr_assert_eq(srxe_cm_mad_decode(mad, SRXE_MAD_LEN, &back, NULL), 0);
+	cr_assert_eq(back.rep.vendor_id, 0xabcdef);
+	cr_assert_eq(back.hdr.attr_mod, 0x12345678);
+	cr_assert_eq(back.rep.local_qpn, 0x11);
+	cr_assert_eq(back.rep.local_eecn, 0x22);
+	cr_assert_eq(back.rep.starting_psn, 0x33);
+}
+
+/* SIDR_REP's VendorID: bits 23..8 in bytes 6..7, 7..0 in byte 11 (kernel
+ * SIDR_REP_VENDOR_ID_H/_L); a kernel SIDR_REP with ECE decodes. */
+Test(cm_mad, sidr_rep_ece)
+{
+	struct srxe_cm_msg msg = { .hdr.attr_id = SRXE_CM_ATTR_SIDR_REP };
+	uint8_t mad[SRXE_MAD_LEN], *b = mad + SRXE_MAD_HDR_LEN;
+	struct srxe_cm_msg back;
+
+	msg.sidr_rep.qpn = 0x123456;
+	msg.sidr_rep.vendor_id = 0x02c901;
+	srxe_cm_mad_encode(&msg, mad);
+	cr_assert_arr_eq(b + 6, "\x02\xc9\x12\x34\x56\x01", 6);
+	cr_assert_eq(srxe_cm_mad_decode(mad, SRXE_MAD_LEN, &back, NULL), 0);
+	cr_assert_eq(back.sidr_rep.vendor_id, 0x02c901);
+	cr_assert_eq(back.sidr_rep.qpn, 0x123456);
+}
