@@ -244,6 +244,16 @@ netns_add_addr() {
 		fail "cannot add $2 to ${NS[$1]}"
 }
 
+# wait_for_output FILE REGEX TRIES: until FILE matches (0.1 s per try).
+wait_for_output() {
+	local try
+	for ((try = 0; try < $3; try++)); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Client output that means "the server does not listen yet": retry.
 NETNS_RETRY_DEFAULT="Couldn.t connect|Unable to open file descriptor|failed to connect"
 # netns_pair S C WHAT SERVER_CMD... -- CLIENT_CMD...: server in host S,
@@ -270,16 +280,18 @@ netns_pair() {
 		"$SRXE" exec -- timeout "$TOOL_TIMEOUT" "${srv[@]}" \
 		>"$srv_out" 2>&1 &
 	SERVER_PIDS=($!)
-	# NETNS_CLIENT_DELAY: seconds the server needs before a client may
-	# start (a multicast receiver joining its group).
-	sleep "${NETNS_CLIENT_DELAY:-0}"
+	# NETNS_SERVER_READY: output of the server that says a client may
+	# start (a multicast receiver has joined its group); waited for up to
+	# 30 s.
+	[[ -z ${NETNS_SERVER_READY:-} ]] ||
+		wait_for_output "$srv_out" "$NETNS_SERVER_READY" 300
 	for try in $(seq 50); do
 		in_ns "$c" "$SRXE" exec -- timeout "$TOOL_TIMEOUT" "${cli[@]}" \
 			>"$cli_out" 2>&1 && {
 			rc=0
 			break
 		}
-		grep -qE "${NETNS_RETRY_RE:-$NETNS_RETRY_DEFAULT}" \
+		grep -qiE "${NETNS_RETRY_RE:-$NETNS_RETRY_DEFAULT}" \
 			"$cli_out" || break
 		sleep 0.2
 	done

@@ -28,6 +28,16 @@ rdmacm_prerequisites() {
 # after the client succeeded).
 # CM_RETRY_RE: the client output that means "not listening yet", for a
 # tool whose own handshake tells that apart (the default: any rejection).
+# wait_for_output FILE REGEX TRIES: until FILE matches (0.1 s per try).
+wait_for_output() {
+	local try
+	for ((try = 0; try < $3; try++)); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 cm_pair() {
 	local what=$1 srv_out=$TEST_ROOT/server.log cli_out=$TEST_ROOT/client.log
 	local -a srv cli
@@ -41,9 +51,10 @@ cm_pair() {
 	cli=("$@")
 	"$SRXE" exec -- timeout "$CM_TIMEOUT" "${srv[@]}" >"$srv_out" 2>&1 &
 	srv_pid=$!
-	# CM_CLIENT_DELAY: seconds the server needs before a client may start
-	# (a multicast receiver joining its group).
-	sleep "${CM_CLIENT_DELAY:-0}"
+	# CM_SERVER_READY: output of the server that says a client may start
+	# (a multicast receiver has joined its group); waited for up to 30 s.
+	[[ -z ${CM_SERVER_READY:-} ]] ||
+		wait_for_output "$srv_out" "$CM_SERVER_READY" 300
 	for try in $(seq 50); do
 		sleep 0.2
 		"$SRXE" exec -- timeout "$CM_TIMEOUT" "${cli[@]}" \

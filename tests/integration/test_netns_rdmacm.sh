@@ -50,8 +50,11 @@ udaddy_pair() {
 
 mckey_pair() {
 	local s=$1 c=$2
-	NETNS_CLIENT_DELAY=1 netns_pair "$s" "$c" "mckey" mckey -m 239.7.7.7 -b "${ADDR[$s]}" \
-		-C 10 -- mckey -m 239.7.7.7 -b "${ADDR[$c]}" -s -C 10
+	# The sender starts once the receiver has joined (its line-buffered
+	# output says so).
+	NETNS_SERVER_READY="receiving data transfers" netns_pair "$s" "$c" \
+		"mckey" stdbuf -oL mckey -m 239.7.7.7 -b "${ADDR[$s]}" -C 10 -- \
+		mckey -m 239.7.7.7 -b "${ADDR[$c]}" -s -C 10
 	assert_contains "$LAST_SERVER" "test complete" "mckey receiver"
 	assert_contains "$LAST_CLIENT" "test complete" "mckey sender"
 	echo "ok: mckey host $c sends to the group, host $s receives"

@@ -49,8 +49,10 @@ assert_contains "$LAST_SERVER" "rdma_xserver: end 0" "rdma_xserver"
 echo "ok: rdma_xserver/rdma_xclient"
 
 # mckey: a receiver joins 239.1.2.3 and waits for 10 messages; the sender
+# starts once the receiver has joined (its line-buffered output says so),
 # joins the same group and sends them.
-CM_CLIENT_DELAY=1 cm_pair "mckey" mckey -m 239.1.2.3 -b "$CM_ADDR" -C 10 -- \
+CM_SERVER_READY="receiving data transfers" cm_pair "mckey" \
+	stdbuf -oL mckey -m 239.1.2.3 -b "$CM_ADDR" -C 10 -- \
 	mckey -m 239.1.2.3 -b "$CM_ADDR" -s -C 10
 assert_contains "$LAST_SERVER" "receiving data transfers" "mckey receiver"
 assert_contains "$LAST_SERVER" "test complete" "mckey receiver"
