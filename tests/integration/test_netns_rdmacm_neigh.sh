@@ -6,9 +6,12 @@
 # retries minutes later); the id is bound again afterwards, a synchronous
 # id fails with ETIMEDOUT, and ids destroyed while resolving get no event.
 # The other host's address: ADDR_RESOLVED once its neighbour entry is
-# there (a fresh namespace: it is not yet), then ROUTE_RESOLVED.
+# there (a fresh namespace: it is not yet), then ROUTE_RESOLVED.  The
+# same over IPv6 link-local addresses (neighbour discovery), and local
+# addresses resolve at once even with timeout 0.
 here=$(dirname "$0")
 NETNS_TAG=nb # read by netns_lib.sh
+NETNS_IPV6=1 # link-local addresses on the veth (GID 0)
 # shellcheck source=netns_lib.sh
 source "$here/netns_lib.sh"
 require_prerequisites
@@ -53,6 +56,23 @@ assert_contains "$out" "sync: resolved" "synchronous id resolved"
 state=$(ip -n "${NS[1]}" neigh show "${ADDR[0]}" dev "${VETH[1]}")
 assert_contains "$state" "lladdr" "neighbour entry of the peer"
 echo "ok: ${ADDR[0]}: ADDR_RESOLVED after $ms ms (neighbour: $state)"
+
+# IPv6: neighbour discovery for a link-local address nobody has, and for
+# the peer's.
+ll0=$(netns_wait_ll 0 "${VETH[0]}")
+out=$(neigh "fe80::dead:beef%${VETH[1]}" 500)
+ms=$(sed -nE 's/^RDMA_CM_EVENT_ADDR_ERROR status -110 after ([0-9]+) ms$/\1/p' <<<"$out")
+[[ -n $ms ]] || fail "no ADDR_ERROR -ETIMEDOUT for fe80::dead:beef: $out"
+((ms >= 450 && ms <= 3000)) || fail "IPv6 ADDR_ERROR after $ms ms, want ~500"
+echo "ok: fe80::dead:beef: ADDR_ERROR -ETIMEDOUT after $ms ms"
+ip -n "${NS[1]}" -6 neigh flush dev "${VETH[1]}" 2>/dev/null
+out=$(neigh "$ll0%${VETH[1]}" 2000)
+ms=$(sed -nE 's/^RDMA_CM_EVENT_ADDR_RESOLVED status 0 after ([0-9]+) ms$/\1/p' <<<"$out")
+[[ -n $ms ]] || fail "no ADDR_RESOLVED for $ll0: $out"
+assert_contains "$out" "then ROUTE_RESOLVED" "IPv6 route after the address"
+state=$(ip -n "${NS[1]}" -6 neigh show "$ll0" dev "${VETH[1]}")
+assert_contains "$state" "lladdr" "IPv6 neighbour entry of the peer"
+echo "ok: $ll0: ADDR_RESOLVED after $ms ms (neighbour: $state)"
 
 # This host's own address and loopback need no neighbour.
 out=$(neigh "${ADDR[1]}" 0)

@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,22 +41,22 @@
 		}                                                              \
 	} while (0)
 
+/* A numeric address; IPv6 may carry a scope (fe80::1%eth0). */
 static struct sockaddr_storage addr_of(const char *ip, uint16_t port)
 {
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST,
+				  .ai_socktype = SOCK_DGRAM };
 	struct sockaddr_storage ss;
-	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	struct addrinfo *res;
 
+	CHECK(!getaddrinfo(ip, NULL, &hints, &res), "bad address %s", ip);
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, ip, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-	} else {
-		CHECK(inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1,
-		      "bad address %s", ip);
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-	}
+	memcpy(&ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
 	return ss;
 }
 
