@@ -457,6 +457,8 @@ int rcm_neigh_resolve(struct rcm_id *rid, const struct sockaddr *src,
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Small: a program may resolve many ids at once (cmtime). */
+	pthread_attr_setstacksize(&attr, 256 * 1024);
 	ret = pthread_create(&t, &attr, worker, r);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -6,7 +6,8 @@
 # retries minutes later); the id is bound again afterwards, a synchronous
 # id fails with ETIMEDOUT, and ids destroyed while resolving get no event.
 # The other host's address: ADDR_RESOLVED once its neighbour entry is
-# there (a fresh namespace: it is not yet), then ROUTE_RESOLVED.  The
+# there (a fresh namespace: it is not yet), then ROUTE_RESOLVED.  rping
+# to the address nobody holds fails with ADDR_ERROR in seconds.  The
 # same over IPv6 link-local addresses (neighbour discovery), and local
 # addresses resolve at once even with timeout 0.
 here=$(dirname "$0")
@@ -17,6 +18,7 @@ source "$here/netns_lib.sh"
 require_prerequisites
 PROG=$SRXE_BUILD/providers/rdmacm/rdmacm_local
 [[ -x $PROG ]] || fail "$PROG is not built"
+command -v rping >/dev/null || skip "rping is not installed"
 
 netns_make 2 1500
 netns_up
@@ -41,6 +43,15 @@ ms=$(sed -nE 's/^sync: ETIMEDOUT after ([0-9]+) ms$/\1/p' <<<"$out")
 [[ -n $ms ]] || fail "synchronous id: no ETIMEDOUT: $out"
 ((ms >= 450 && ms <= 3000)) || fail "sync ETIMEDOUT after $ms ms"
 echo "ok: $nobody: ADDR_ERROR -ETIMEDOUT after the 500 ms timeout"
+
+# An unmodified client (rping resolves with a 2000 ms timeout) learns it
+# within seconds, not after the CM's REQ retries.
+start=$SECONDS
+out=$(in_ns 1 "$SRXE" exec -- timeout 60 rping -c -a "$nobody" -C 1 2>&1) &&
+	fail "rping to $nobody succeeded: $out"
+((SECONDS - start <= 10)) || fail "rping to $nobody took $((SECONDS - start)) s"
+assert_contains "$out" "ADDR_ERROR" "rping's address error"
+echo "ok: rping -c -a $nobody: $(grep -m1 ADDR_ERROR <<<"$out") after $((SECONDS - start)) s"
 
 # A real peer whose neighbour entry does not exist yet.
 ip -n "${NS[1]}" neigh flush dev "${VETH[1]}" 2>/dev/null
