@@ -1,6 +1,16 @@
 #!/usr/bin/env bash
 # Install what srxe needs from Debian (only what is missing) and build it.
 # Usage: tests/bootstrap.sh BUILD_DIR [extra cmake args...]
+#
+# Also prepares the kernel rdma_rxe guest that test_rxe_interop runs
+# against (docs/interop.md): ../shared/rxe-vm/build.sh into
+# ${RXE_VM_CACHE:-BUILD_DIR/rxe-vm-cache}, where the test looks for it,
+# when that has no guest yet or was built by other rxe-vm scripts, and
+# installs the host packages it needs (qemu-system-x86, cpio, binutils).
+# Env: SRXE_RXE_VM (the rxe-vm scripts, default ../shared/rxe-vm beside
+# the source tree; the guest is left out when they are not there),
+# SRXE_RXE_VM_PREPARE=0 (leave the guest out: a build whose tests do not
+# run test_rxe_interop).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?build dir}
@@ -14,6 +24,15 @@ packages=(build-essential cmake pkg-config libibverbs-dev ibverbs-utils
 	libfabric-bin libfabric1 # fi_pingpong over IPv6 GID 0 (issue #10)
 	librdmacm-dev rdmacm-utils qperf) # rdma_cm (issue #11)
 missing=()
+vmdir=${SRXE_RXE_VM:-$(cd "$src/.." && pwd)/shared/rxe-vm}
+vmcache=${RXE_VM_CACHE:-$build/rxe-vm-cache}
+want_vm=0
+if [[ ${SRXE_RXE_VM_PREPARE:-1} != 0 && -x $vmdir/build.sh ]]; then
+	want_vm=1
+	# ../shared/rxe-vm/README.md "Host requirements" (tcpdump, tshark and
+	# bc are in the list already).
+	packages+=(qemu-system-x86 cpio binutils)
+fi
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 		missing+=("$p")
@@ -34,3 +53,29 @@ fi
 
 cmake -S "$src" -B "$build" "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"
+
+# The guest: rebuilt when the rxe-vm scripts that make it changed (the
+# stamp is their checksum), otherwise left as it is (a few seconds to
+# rebuild, but ~80 MB of packages to fetch again).
+if ((want_vm)); then
+	stamp=$(cat "$vmdir/build.sh" "$vmdir/init" | md5sum | cut -d' ' -f1)
+	if [[ ! -s $vmcache/vmlinuz || ! -s $vmcache/initramfs.cpio.gz ||
+		$(cat "$vmcache/.srxe-stamp" 2>/dev/null) != "$stamp" ]]; then
+		echo "srxe: preparing the rxe-vm guest in $vmcache"
+		mkdir -p "$vmcache"
+		vmcache=$(cd "$vmcache" && pwd) # build.sh changes directory
+		start=$SECONDS
+		# build.sh asks apt-cache for the kernel package: package
+		# lists are needed even when nothing was installed above.
+		apt-cache show linux-image-amd64 >/dev/null 2>&1 ||
+			apt-get update -q >/dev/null
+		RXE_VM_CACHE=$vmcache "$vmdir/build.sh" >"$vmcache/build.log" 2>&1 ||
+			{
+				tail -n 20 "$vmcache/build.log" >&2
+				echo "srxe: $vmdir/build.sh failed (log: $vmcache/build.log)" >&2
+				exit 1
+			}
+		echo "$stamp" >"$vmcache/.srxe-stamp"
+		echo "srxe: rxe-vm guest ready ($((SECONDS - start)) s, $(cat "$vmcache/kver"))"
+	fi
+fi

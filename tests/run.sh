@@ -4,6 +4,9 @@
 # in the plain one).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
+# One kernel rxe guest (test_rxe_interop) for both builds: the first
+# bootstrap prepares it, the second finds it.
+export RXE_VM_CACHE=${RXE_VM_CACHE:-$src/build/rxe-vm-cache}
 "$src/tests/bootstrap.sh" "$src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd "$src/build" && ctest --output-on-failure -j2)
 "$src/tests/bootstrap.sh" "$src/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSRXE_SANITIZE=ON

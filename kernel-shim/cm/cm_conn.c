@@ -494,7 +494,7 @@ static void send_rej(struct srxe_cm *cm, struct cm_conn *c, uint8_t msg_rej,
 	m.rej.remote_comm_id = c->remote_id;
 	m.rej.message_rejected = msg_rej;
 	m.rej.reason = reason;
-	if (reason == 1) { /* timeout: ARI is our CA GUID (IBA 12.6.7.2) */
+	if (reason == CM_REJ_TIMEOUT) { /* ARI: our CA GUID (IBA 12.6.7.2) */
 		uint64_t g = cm->cfg.node_guid;
 		int i;
 
@@ -649,18 +649,18 @@ void cm_conn_release(struct srxe_cm *cm, struct cm_conn *c)
 	switch (c->state) {
 	case CM_REQ_SENT:
 	case CM_MRA_REQ_RCVD:
-		send_rej(cm, c, 2, 1, NULL, 0);
+		send_rej(cm, c, 2, CM_REJ_TIMEOUT, NULL, 0);
 		break;
 	case CM_REQ_RCVD:
 	case CM_MRA_REQ_SENT:
-		send_rej(cm, c, 0, 28, NULL, 0);
+		send_rej(cm, c, 0, CM_REJ_CONSUMER, NULL, 0);
 		break;
 	case CM_REP_SENT:
 	case CM_MRA_REP_RCVD:
-		send_rej(cm, c, 1, 28, NULL, 0);
+		send_rej(cm, c, 1, CM_REJ_CONSUMER, NULL, 0);
 		break;
 	case CM_REP_RCVD:
-		send_rej(cm, c, 1, 28, NULL, 0);
+		send_rej(cm, c, 1, CM_REJ_CONSUMER, NULL, 0);
 		c->owner = NULL;
 		cm_enter_timewait(cm, c);
 		return;

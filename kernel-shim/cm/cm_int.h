@@ -14,6 +14,15 @@
 
 enum cm_kind { CM_OBJ_LISTEN = 1, CM_OBJ_CONN };
 
+/* IB CM reject reasons (IBA table 112, the kernel's enum ib_cm_rej_reason)
+ * srxe sends or matches. */
+enum cm_rej_reason {
+	CM_REJ_TIMEOUT = 4,
+	CM_REJ_INVALID_SERVICE_ID = 8,
+	CM_REJ_STALE_CONN = 10,
+	CM_REJ_CONSUMER = 28,
+};
+
 struct cm_obj {
 	uint32_t id; /* the handle; a connection's local comm id */
 	uint8_t kind;

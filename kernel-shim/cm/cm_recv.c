@@ -14,14 +14,6 @@
 
 #include "cm_int.h"
 
-/* IB CM reject reasons (IBA table 112) srxe sends itself. */
-enum {
-	REJ_TIMEOUT = 1,
-	REJ_INVALID_SERVICE_ID = 8,
-	REJ_STALE_CONN = 10,
-	REJ_CONSUMER = 28,
-};
-
 static void answer_init(struct srxe_cm_msg *m, uint16_t attr,
 			const struct srxe_cm_msg *in)
 {
@@ -129,7 +121,7 @@ static void dup_req(struct srxe_cm *cm, struct cm_conn *c,
 		cm_send(cm, c, c->mad); /* the MRA or REP again */
 		break;
 	case CM_TIMEWAIT:
-		issue_rej(cm, rx, in, REJ_STALE_CONN);
+		issue_rej(cm, rx, in, CM_REJ_STALE_CONN);
 		break;
 	default:
 		break;
@@ -166,7 +158,8 @@ req_listen(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 		issue_sidr_rep(cm, rx, in, listened ? 2 : 1);
 	else
 		issue_rej(cm, rx, in,
-			  listened ? REJ_CONSUMER : REJ_INVALID_SERVICE_ID);
+			  listened ? CM_REJ_CONSUMER
+				   : CM_REJ_INVALID_SERVICE_ID);
 	return NULL;
 }
 
@@ -231,7 +224,7 @@ static void recv_req(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 		cm_log(cm, SRXE_CM_LOG_INFO,
 		       "REQ from QPN 0x%x of a live connection: stale",
 		       r->local_qpn);
-		issue_rej(cm, rx, in, REJ_STALE_CONN);
+		issue_rej(cm, rx, in, CM_REJ_STALE_CONN);
 		if (old->state == CM_ESTABLISHED) {
 			cm_send_dreq(cm, old);
 			old->state = CM_DREQ_SENT;
@@ -245,7 +238,7 @@ static void recv_req(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 	if (!l)
 		return;
 	if (r->transport_service_type > 1) {
-		issue_rej(cm, rx, in, REJ_CONSUMER); /* XRC */
+		issue_rej(cm, rx, in, CM_REJ_CONSUMER); /* XRC */
 		return;
 	}
 	c = new_passive(cm, l);
@@ -373,7 +366,7 @@ static struct cm_conn *rej_target(struct srxe_cm *cm,
 	if (r->remote_comm_id)
 		return ours(cm, rx, r->remote_comm_id, r->local_comm_id);
 	/* A timeout REJ from an active side names itself and its GUID. */
-	if (r->reason != REJ_TIMEOUT || r->ari_length < 8)
+	if (r->reason != CM_REJ_TIMEOUT || r->ari_length < 8)
 		return NULL;
 	for (i = 0; i < 8; i++)
 		guid = guid << 8 | r->ari[i];
@@ -399,7 +392,7 @@ static void recv_rej(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 	case CM_MRA_REP_RCVD:
 	case CM_REQ_RCVD:
 	case CM_MRA_REQ_SENT:
-		if (r->reason == REJ_STALE_CONN) {
+		if (r->reason == CM_REJ_STALE_CONN) {
 			cm_timer_stop(cm, c);
 			cm_enter_timewait(cm, c);
 		} else {

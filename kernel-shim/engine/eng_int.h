@@ -56,6 +56,7 @@ struct srxe_engine {
 	struct srxe_mcast_tbl mcast; /* UD multicast groups (mcast.h) */
 	srxe_eng_gsi_rx_fn gsi_rx;   /* QP 1 (gsi.c); NULL: no CM */
 	void *gsi_opaque;
+	uint32_t gsi_psn; /* next PSN of a MAD QP 1 sends */
 };
 
 struct srxe_eng_ctx {

@@ -14,6 +14,7 @@
 #include "wire.h"
 
 #define GSI_QPN	     1u
+#define GSI_QKEY     0x80010000u
 #define UD_SEND_ONLY 0x64
 
 static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
@@ -70,6 +71,13 @@ void srxe_gsi_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		eng->stats.drop_no_qp++;
 		return;
 	}
+	/* QP 1's Q_Key is fixed: kernel rxe drops any other as a Q_Key
+	 * violation (rxe_recv.c check_keys()), before a MAD layer sees it. */
+	if (pkt->opcode == UD_SEND_ONLY && pkt->deth.qkey != GSI_QKEY) {
+		eng->stats.drops++;
+		eng->stats.drop_bad_qkey++;
+		return;
+	}
 	if (pkt->opcode != UD_SEND_ONLY || pkt->payload_len != sizeof(m.mad) ||
 	    !pkt->ip || !gather(m.mad, sizeof(m.mad), payload, nchunks)) {
 		eng->stats.drops++;
@@ -107,10 +115,14 @@ int srxe_eng_gsi_send(struct srxe_engine *eng, const uint8_t dgid[16],
 	if (ret)
 		return ret;
 	dest.qpn = dqpn & 0xffffff;
-	if (!srxe_tx_begin(&tx, UD_SEND_ONLY, dest.qpn, 0, len)) {
+	/* As kernel rxe's QP 1 does: AckReq set, PSNs counting up (a UD
+	 * receiver ignores both). */
+	if (!srxe_tx_begin(&tx, UD_SEND_ONLY, dest.qpn, eng->gsi_psn, len)) {
 		*why = "UD SEND Only is not in the opcode map";
 		return -EINVAL;
 	}
+	eng->gsi_psn = (eng->gsi_psn + 1) & 0xffffff;
+	srxe_bth_set_ackreq(tx.hdr, true);
 	deth = srxe_tx_ext(&tx, SRXE_EXT_DETH);
 	srxe_deth_set_qkey(deth, qkey);
 	srxe_deth_set_sqpn(deth, GSI_QPN);

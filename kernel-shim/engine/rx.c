@@ -26,8 +26,13 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		srxe_mcast_rx(eng, pkt, payload, nchunks);
 		return;
 	}
-	if (pkt->dqpn == 1 && pkey_ok(pkt->pkey)) {
-		srxe_gsi_rx(eng, pkt, payload, nchunks);
+	if (pkt->dqpn == 1) {
+		if (pkey_ok(pkt->pkey)) {
+			srxe_gsi_rx(eng, pkt, payload, nchunks);
+		} else {
+			eng->stats.drops++;
+			eng->stats.drop_bad_pkey++;
+		}
 		return;
 	}
 	qp = srxe_qp_lookup(eng, pkt->dqpn);

@@ -21,6 +21,8 @@ static pthread_once_t rcm_once = PTHREAD_ONCE_INIT;
 static struct rcm_dev rcm_devs[RCM_MAX_DEVS];
 static int rcm_ndevs;
 static int rcm_init_err;
+/* The device list, kept for the life of the process (rcm_do_init). */
+static struct ibv_device **rcm_dev_list;
 
 /* 0 and the socket path, or a positive errno. */
 static int read_socket_path(const struct ibv_device *ibdev, char *path,
@@ -59,7 +61,9 @@ static void rcm_do_init(void)
 		return;
 	}
 	/* The list stays allocated: the ibv_device pointers must live as
-	 * long as the contexts opened on them. */
+	 * long as the contexts opened on them.  Kept in a static, so that
+	 * LeakSanitizer in an instrumented program sees it reachable. */
+	rcm_dev_list = list;
 	for (i = 0; i < n && rcm_ndevs < RCM_MAX_DEVS; i++) {
 		if (read_socket_path(list[i], path, sizeof(path)))
 			continue; /* not an srxe device */

@@ -29,9 +29,10 @@
 
 #define RCM_EXPORT   __attribute__((visibility("default")))
 #define RCM_MAX_DEVS 16
-/* rdma_cm's default packet life time on RoCE (kernel CMA_IBOE_PACKET_LIFETIME)
- * and the local ACK timeout derived from it (IB CM: packet life time + 1). */
-#define RCM_PACKET_LIFETIME   16
+/* rdma_cm's default packet life time on RoCE (kernel 6.1's
+ * CMA_IBOE_PACKET_LIFETIME: its REQs carry local ACK timeout 19) and the
+ * local ACK timeout derived from it (IB CM: packet life time + 1). */
+#define RCM_PACKET_LIFETIME   18
 #define RCM_DEFAULT_HOP_LIMIT 64
 /* User private data after the cma header (TCP/UDP) or raw (IB). */
 #define RCM_PDATA_REQ_TCP (92 - SRXE_CM_CMA_HDR_LEN)

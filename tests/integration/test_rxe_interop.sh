@@ -10,30 +10,38 @@
 # at path MTU 1024 (link MTU 1500) and 4096 (link MTU 9000).  tcpdump
 # captures the bridge; icrc-check.py must find every ICRC correct, and
 # srxe must have dropped nothing.
+# Issue #11: with srxe's librdmacm built (providers/rdmacm), rdma_cm
+# against the kernel's rdma_cm too: rping, ib_send_bw -R, ucmatose -c 10
+# (RC: REQ/REP/RTU/DREQ/DREP) and udaddy -c 10 (UD: SIDR), both
+# directions; tests/tools/cm_capture_check.sh then checks that tshark
+# names every CM MAD on the bridge and finds nothing malformed.
 #
-# Opt-in: runs only with RXE_VM_CACHE set to the rxe-vm artifacts (see
-# ../shared/rxe-vm/README.md) and with qemu-system-x86 and tcpdump
-# installed; skips (77) otherwise.  Run it with
-#   RXE_VM_CACHE=/work/rxe-vm-cache ctest -L rxevm --output-on-failure
-# Env: SRXE_RXE_VM (scripts dir), SRXE_RXE_MTUS ("1500 9000"),
+# The guest: tests/bootstrap.sh prepares it in BUILD/rxe-vm-cache (CI
+# does so); RXE_VM_CACHE names another cache.  Skips (77) without a
+# guest, qemu-system-x86, tcpdump or /dev/net/tun.  Run it with
+#   ctest -L rxevm --output-on-failure
+# Env: RXE_VM_CACHE (BUILD/rxe-vm-cache), SRXE_RXE_VM (scripts dir),
+# SRXE_RXE_MTUS ("1500 9000"),
 # SRXE_RXE_ITERS (20), SRXE_RXE_PCAP_DIR (keep the captures there),
 # SRXE_RXE_EXTRA=1 (also UC, SRQ, UD ib_send_bw and the latency tools),
-# SRXE_RXE_ONLY (regex of test names, e.g. "mw|mcast").
+# SRXE_RXE_ONLY (regex of test names, e.g. "mw|mcast|cm_.*"),
+# SRXE_RXE_CM=0 (leave the rdma_cm cases out).
 here=$(dirname "$0")
 # shellcheck source=cli_lib.sh
 source "$here/cli_lib.sh"
 require_prerequisites
 
 VMDIR=${SRXE_RXE_VM:-$(cd "$here/../../.." && pwd)/shared/rxe-vm}
-# Opt-in: four guest boots under TCG take minutes.
-[[ -n ${RXE_VM_CACHE:-} ]] ||
-	skip "opt-in: set RXE_VM_CACHE to an rxe-vm cache (docs/interop.md)"
-export RXE_VM_CACHE
+# Where tests/bootstrap.sh prepares the guest.
+export RXE_VM_CACHE=${RXE_VM_CACHE:-$SRXE_BUILD/rxe-vm-cache}
 [[ -x $VMDIR/run-vm.sh ]] || skip "no rxe-vm scripts in $VMDIR (SRXE_RXE_VM)"
 [[ -f $RXE_VM_CACHE/vmlinuz && -f $RXE_VM_CACHE/initramfs.cpio.gz ]] ||
-	skip "no rxe-vm guest in $RXE_VM_CACHE: run $VMDIR/build.sh (RXE_VM_CACHE)"
+	skip "no rxe-vm guest in $RXE_VM_CACHE: tests/bootstrap.sh prepares it (or set RXE_VM_CACHE)"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86 not installed"
 command -v tcpdump >/dev/null || skip "tcpdump not installed"
+# A container may lack the node though the kernel has tun (built in).
+[[ -c /dev/net/tun ]] ||
+	{ mkdir -p /dev/net && mknod -m 666 /dev/net/tun c 10 200; } 2>/dev/null || true
 [[ -c /dev/net/tun ]] || skip "no /dev/net/tun"
 command -v ib_write_bw >/dev/null || fail "perftest is not installed"
 
@@ -47,21 +55,48 @@ HOSTIP=10.0.0.254
 DEV=srxerxe$$
 WORK=$(mktemp -d /tmp/srxe-rxe.XXXXXX)
 chmod 755 "$WORK"
-# Our programs staged into the guest (guest_script): mw_peer (memory
-# windows, also run here) and mcast_join.  The guest has Debian 12's
-# libibverbs and glibc, not the sanitizer runtimes: only a plain build's
-# can run there.
+# Staged into the guest (guest_script): our programs mw_peer (memory
+# windows, also run here) and mcast_join, and libgcc_s.so.1, which glibc
+# dlopens for pthread_cancel and pthread_exit (rping; "libgcc_s.so.1 must
+# be installed for pthread_exit to work") and rxe-vm's initramfs lacks (no
+# binary names it in DT_NEEDED).  The guest has Debian 12's libibverbs and
+# glibc, not the sanitizer runtimes: only a plain build's programs can run
+# there.
 STAGED=()
-if ldd "$SRXE_BUILD/tests/mw_peer" 2>/dev/null | grep -q 'lib[at]san'; then
+mkdir -p "$WORK/stage/bin" "$WORK/stage/lib"
+# (ldd's output taken whole: grep -q stops reading early, and ldd's
+# SIGPIPE then fails the pipeline under pipefail.)
+if grep -q 'lib[at]san' <<<"$(ldd "$SRXE_BUILD/tests/mw_peer" 2>/dev/null)"; then
 	echo "note: a sanitizer build; memory-window and multicast interop left out"
 else
-	mkdir "$WORK/bin"
 	for p in mw_peer mcast_join; do
-		strip -o "$WORK/bin/$p" "$SRXE_BUILD/tests/$p" ||
+		strip -o "$WORK/stage/bin/$p" "$SRXE_BUILD/tests/$p" ||
 			fail "no $p in $SRXE_BUILD/tests (build all targets first)"
 		STAGED+=("$p")
 	done
-	export PATH=$WORK/bin:$PATH
+	export PATH=$WORK/stage/bin:$PATH
+fi
+# The perftest -R shim (see cm_tests); built plain in every build.
+[[ -f $SRXE_BUILD/tests/rdmacm_delay.so ]] &&
+	strip -o "$WORK/stage/lib/rdmacm_delay.so" "$SRXE_BUILD/tests/rdmacm_delay.so"
+for p in "$RXE_VM_CACHE/stage/lib/x86_64-linux-gnu/libgcc_s.so.1" \
+	/lib/x86_64-linux-gnu/libgcc_s.so.1; do
+	[[ -f $p ]] && cp "$p" "$WORK/stage/lib/" && break
+done
+# One argument of run-vm.sh: at most 128 KiB (MAX_ARG_STRLEN).
+tar -C "$WORK/stage" -c bin lib | xz -9 | base64 -w0 >"$WORK/stage.b64"
+(($(stat -c %s "$WORK/stage.b64") < 100000)) ||
+	fail "the programs staged into the guest are too big for its command line"
+# rdma_cm (issue #11): srxe's librdmacm, which `srxe exec` puts first.
+CM=0
+if [[ ${SRXE_RXE_CM:-1} != 0 ]]; then
+	if [[ -e $SRXE_BUILD/providers/rdmacm/librdmacm.so.1 ]]; then
+		[[ -f $SRXE_BUILD/tests/rdmacm_delay.so ]] ||
+			fail "no tests/rdmacm_delay.so in $SRXE_BUILD (build all targets first)"
+		CM=1
+	else
+		echo "note: no providers/rdmacm/librdmacm.so.1 in $SRXE_BUILD; rdma_cm interop left out"
+	fi
 fi
 export SRXE_RUNDIR=$WORK/run
 BG=()
@@ -93,8 +128,9 @@ in_host() {
 }
 
 # The tests: NAME|ARGS, the same on both sides but for -d and the
-# server's address.  Each gets its own TCP port so that a client that
-# retries never reaches the server of another test.
+# server's address, or NAME|SERVER|CLIENT (see cmd_of).  Each gets its
+# own TCP port so that a client that retries never reaches the server of
+# another test.
 # SRXE_RXE_ONLY: an extended regex of test names to run (all by default).
 tests_for() {
 	tests_all "$@" | grep -E "^(${SRXE_RXE_ONLY:-.*})\|"
@@ -114,6 +150,7 @@ cswap_bw|ib_atomic_bw -x 1 -F -n $ITERS -A CMP_AND_SWAP $m
 rc_pingpong_v6|ibv_rc_pingpong -g 0 -n $ITERS -s 4096 $m
 ud_pingpong_v6|ibv_ud_pingpong -g 0 -n $ITERS -s $pmtu
 EOF
+	cm_tests
 	# Memory windows (issue #10): our own verbs program, staged into the
 	# guest by guest_script.
 	((${#STAGED[@]})) || return 0
@@ -133,11 +170,60 @@ read_lat|ib_read_lat -x 1 -F -n $ITERS $m
 EOF
 }
 
+# rdma_cm (issue #11): the connection is made by the CMs, kernel rdma_cm
+# in the guest and srxed's, with CM MADs on QP 1; the GID and path MTU
+# come from rdma_cm (no -x, no -m), the link MTU decides the path MTU.
+# ucmatose and udaddy: 10 connections of 10 messages each; udaddy's UDP
+# port space resolves through SIDR, on port 7174 (it takes no port).
+# perftest -R's client runs with rdmacm_delay.so (tests/integration/
+# preload/rdmacm_delay.c: its test-QP connect waits 300 ms for the
+# server's second listen, a race of perftest's own).
+cm_tests() {
+	((CM)) || return 0
+	cat <<EOF
+cm_rping|rping -s -a @S@ -p @P@ -C $ITERS -v|rping -c -a @S@ -p @P@ -C $ITERS -v -V
+cm_send_bw|ib_send_bw -d @D@ -p @P@ -R -F -n $ITERS -s 65536|env LD_PRELOAD=@PRELOAD@ ib_send_bw -d @D@ -p @P@ -R -F -n $ITERS -s 65536 @S@
+cm_ucmatose|ucmatose -b @S@ -p @P@ -c 10|ucmatose -s @S@ -p @P@ -c 10
+cm_udaddy|udaddy -b @S@ -c 10|udaddy -s @S@ -c 10
+EOF
+}
+
+# cmd_of ROLE DEVICE PORT SERVER_ADDRESS LINE: one side's command line.
+# LINE NAME|ARGS: ARGS with "-d DEVICE -p PORT" after the tool's name, the
+# client adds the server's address; LINE NAME|SERVER|CLIENT: @D@, @P@,
+# @S@ and @PRELOAD@ in them stand for device, port, server address and
+# the path of rdmacm_delay.so on that side.
+cmd_of() {
+	local role=$1 dev=$2 port=$3 srv=$4 name server client c
+	IFS='|' read -r name server client <<<"$5"
+	if [[ -z $client ]]; then
+		server=${server/ / -d @D@ -p @P@ }
+		client="$server @S@"
+	fi
+	c=$server
+	[[ $role == client ]] && c=$client
+	c=${c//@D@/$dev}
+	c=${c//@P@/$port}
+	c=${c//@S@/$srv}
+	if [[ $dev == rxe0 ]]; then
+		echo "${c//@PRELOAD@//usr/lib/x86_64-linux-gnu/rdmacm_delay.so}"
+	else
+		echo "${c//@PRELOAD@/$SRXE_BUILD/tests/rdmacm_delay.so}"
+	fi
+}
+
+# A client that found no server (yet): the verbs tools' TCP exchange, or
+# rdma_cm's REJECTED (no listener), UNREACHABLE (SIDR: no listener),
+# ADDR_ERROR (no ARP answer yet; perftest -R: "Received 10 times
+# ADDR_ERROR") or perftest -R's "Unexpected CM event" (REJECTED).
+NO_SERVER="Couldn't connect|Unable to open file descriptor|_REJECTED|_UNREACHABLE"
+NO_SERVER+="|_ADDR_ERROR|_ROUTE_ERROR|times ADDR_ERROR|Unexpected CM event"
+
 # What a successful run prints: the pingpongs' iteration line, perftest's
 # result row.  A perftest server (ROLE server) may print only its header
 # (ib_read_lat does): there the exchange with the peer must be in it.
 ok_output() {
-	grep -qE "^$ITERS iters in|^ *[0-9]+ +$ITERS +[0-9.]+ +[0-9.]+|^mw_peer [a-z]+: PASS" <<<"$1" ||
+	grep -qE "^$ITERS iters in|^ *[0-9]+ +$ITERS +[0-9.]+ +[0-9.]+|^mw_peer [a-z]+: PASS|rdma-ping-$((ITERS - 1)): |^return status 0\$" <<<"$1" ||
 		{ [[ $2 == server ]] && grep -q "remote address: LID" <<<"$1"; }
 }
 
@@ -148,6 +234,10 @@ record() {
 		echo "ok:   $what"
 	else
 		echo "FAIL: $what (exit $rc)"
+		# The tools' stderr (unbuffered) lands before their buffered
+		# stdout: the error lines may be far above the tail.
+		{ grep -iE "error|fail|couldn|unable|unexpected|timeout|abort" \
+			<<<"$out" || true; } | head -n 5 | sed 's/^/      ! /'
 		sed 's/^/      | /' <<<"$out" | tail -n 15
 		FAILED+=("$what")
 	fi
@@ -162,20 +252,18 @@ guest_result() {
 # A busybox sh script: every test in turn, as server (role server) or as
 # client of $HOSTIP retried while our server does not listen yet.
 guest_script() {
-	local role=$1 pmtu=$2 name args port=19000
-	local p
-	for p in "${STAGED[@]}"; do
-		echo "echo $(base64 -w0 "$WORK/bin/$p") | base64 -d >/tmp/$p &&
-  chmod +x /tmp/$p"
-	done
-	echo "PATH=/tmp:\$PATH"
+	local role=$1 pmtu=$2 line name port=19000
+	echo "echo $(cat "$WORK/stage.b64") | base64 -d | unxz | tar -x -C /tmp &&
+  cp /tmp/lib/* /usr/lib/x86_64-linux-gnu/"
+	echo "PATH=/tmp/bin:\$PATH"
 	# shellcheck disable=SC2016 # expanded by the guest's shell
 	echo 'run() { n=$1; shift; echo "=== $n"; i=0; while :; do
   out=$(timeout '"$T"' "$@" 2>&1); rc=$?; i=$((i+1))
-  case "$out" in *"Couldn'"'"'t connect"*|*"Unable to open file descriptor"*)
-    [ $i -lt 60 ] && { sleep 1; continue; };; esac; break; done
+  if echo "$out" | grep -qE "'"$NO_SERVER"'"; then
+    [ $i -lt 60 ] && { sleep 1; continue; }; fi; break; done
   echo "$out"; echo "RESULT $n $rc"; }'
-	while IFS='|' read -r name args; do
+	while read -r line; do
+		name=${line%%|*}
 		port=$((port + 1))
 		if [[ $role == server ]]; then
 			# ibv_attach_mcast on kernel rxe only filters the MAC; the
@@ -183,27 +271,27 @@ guest_script() {
 			# it, plain verbs do not): join it as rdma_cm would.
 			[[ $name == mcast ]] &&
 				echo "mcast_join 239.1.7.9 eth0 $((T + 60)) &"
-			echo "run $name ${args/ / -d rxe0 -p $port }"
+			echo "run $name $(cmd_of server rxe0 $port $GUEST "$line")"
 		else
-			echo "run $name ${args/ / -d rxe0 -p $port } $HOSTIP"
+			echo "run $name $(cmd_of client rxe0 $port $HOSTIP "$line")"
 		fi
 	done < <(tests_for "$pmtu")
 }
 
 # srxe as client of the guest's servers.
 host_clients() {
-	local pmtu=$1 log=$2 name args port=19000 out rc i
-	while IFS='|' read -r name args; do
+	local pmtu=$1 log=$2 line name port=19000 out rc i
+	while read -r line; do
+		name=${line%%|*}
 		port=$((port + 1))
 		for ((i = 0; i < 90; i++)); do
 			rc=0
-			# shellcheck disable=SC2086
+			# shellcheck disable=SC2046
 			out=$(in_host "$SRXE" exec -- timeout "$T" \
-				${args/ / -d $DEV -p $port } $GUEST 2>&1) || rc=$?
+				$(cmd_of client "$DEV" $port $GUEST "$line") 2>&1) || rc=$?
 			# Also retried: the bridge has no carrier (srxe's port
 			# is Down) until the guest's NIC is up.
-			grep -qE "Couldn't connect|Unable to open file descriptor|state is Down" \
-				<<<"$out" || break
+			grep -qE "$NO_SERVER|state is Down" <<<"$out" || break
 			sleep 1
 		done
 		record "$name pmtu $pmtu: srxe client -> rxe server" "$rc" "$out" \
@@ -216,13 +304,20 @@ host_clients() {
 
 # srxe as server of the guest's clients.
 host_servers() {
-	local pmtu=$1 log=$2 name args port=19000 out rc
-	while IFS='|' read -r name args; do
+	local pmtu=$1 log=$2 line name port=19000 out rc i
+	while read -r line; do
+		name=${line%%|*}
 		port=$((port + 1))
-		rc=0
-		# shellcheck disable=SC2086
-		out=$(in_host "$SRXE" exec -- timeout "$T" \
-			${args/ / -d $DEV -p $port } 2>&1) || rc=$?
+		for ((i = 0; i < 90; i++)); do
+			rc=0
+			# shellcheck disable=SC2046
+			out=$(in_host "$SRXE" exec -- timeout "$T" \
+				$(cmd_of server "$DEV" $port $HOSTIP "$line") 2>&1) || rc=$?
+			# perftest refuses to start while srxe's port is Down (no
+			# carrier on the bridge until the guest's NIC is up).
+			grep -q "state is Down" <<<"$out" || break
+			sleep 1
+		done
 		wait_guest_result "$log" "$name"
 		record "$name pmtu $pmtu: rxe client -> srxe server" \
 			"$GUEST_RC" "$GUEST_OUT" client
@@ -283,21 +378,25 @@ net_up() {
 	PCAP=$WORK/rxe-$mtu.pcap
 	# Not through a function: $! must be tcpdump itself (ip netns exec
 	# execs it), and SIGTERM, since background jobs ignore SIGINT.
-	ip netns exec "$RXE_NS" tcpdump --immediate-mode -i rxebr0 -s 0 -U -w "$PCAP" \
-		udp port 4791 2>"$WORK/tcpdump.log" &
+	# -B: the guests' bursts (ucmatose: 10 QPs x 10 SENDs at once)
+	# overflowed the default buffer of a loaded machine.
+	ip netns exec "$RXE_NS" tcpdump --immediate-mode -B 16384 -i rxebr0 -s 0 -U \
+		-w "$PCAP" udp port 4791 2>"$WORK/tcpdump.log" &
 	TCPDUMP_PID=$!
 	BG+=("$TCPDUMP_PID")
 	for ((i = 0; i < 50; i++)); do
-		grep -q "listening on" "$WORK/tcpdump.log" && break
+		grep -qs "listening on" "$WORK/tcpdump.log" && break
 		sleep 0.1
 	done
 }
 
 net_down() {
-	local mtu=$1 st drops
+	local mtu=$1 pmtu=$2 st drops
 	sleep 0.5
 	kill -TERM "$TCPDUMP_PID"
 	wait "$TCPDUMP_PID" || true
+	# A capture with holes cannot show every CM MAD: say so.
+	grep -E "dropped by kernel" "$WORK/tcpdump.log" | sed 's/^/tcpdump: /'
 	st=$(in_host "$SRXE" status --name "$DEV")
 	grep -E "wire" <<<"$st"
 	drops=$(sed -nE 's/.*wire drops: +([0-9]+) .*/\1/p' <<<"$st")
@@ -319,6 +418,20 @@ net_down() {
 			-Y _ws.malformed 2>/dev/null | wc -l) != 0 ]]; then
 		FAILED+=("mtu $mtu: tshark finds malformed packets")
 	fi
+	# rdma_cm (issue #11): tshark names every CM MAD, and the exchanges
+	# the tools make are all there.
+	local names=()
+	if command -v tshark >/dev/null; then
+		tests_for "$pmtu" | grep -qE '^cm_(rping|send_bw|ucmatose)\|' &&
+			names+=(ConnectRequest ConnectReply ReadyToUse
+				DisconnectRequest DisconnectReply)
+		tests_for "$pmtu" | grep -q '^cm_udaddy|' &&
+			names+=(ServiceIDResReq ServiceIDResReqResp)
+		"$here/../tools/cm_capture_check.sh" "$PCAP" "${names[@]}" ||
+			FAILED+=("mtu $mtu: the CM MADs do not decode as they should")
+		# For the reader: where srxe's MADs differ from the kernel's.
+		((CM)) && "$here/../tools/cm_field_diff.sh" "$PCAP" "$HOSTIP"
+	fi
 	if [[ -n ${SRXE_RXE_PCAP_DIR:-} ]]; then
 		mkdir -p "$SRXE_RXE_PCAP_DIR"
 		cp "$PCAP" "$SRXE_RXE_PCAP_DIR/"
@@ -335,7 +448,7 @@ for mtu in $MTUS; do
 	net_up "$mtu"
 	run_direction server "$mtu" "$pmtu"
 	run_direction client "$mtu" "$pmtu"
-	net_down "$mtu"
+	net_down "$mtu" "$pmtu"
 done
 
 if ((${#FAILED[@]})); then

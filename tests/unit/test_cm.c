@@ -784,6 +784,33 @@ Test(cm, active_death_rejects_req_and_dreqs)
 	expect_ev(&B, 3, RDMA_CM_EVENT_DISCONNECTED, 0);
 }
 
+/*
+ * An active side that gives up while its REQ waits (kernel cm_destroy_id
+ * in REQ_SENT) sends REJ reason 4 (IB_CM_REJ_TIMEOUT) with its CA GUID as
+ * ARI and no remote comm id; the passive side ties it to the pending
+ * request by (comm id, GUID) and reports REJECTED.
+ */
+Test(cm, active_gives_up_timeout_rej)
+{
+	struct srxe_cm_msg m;
+
+	listen_on(&B, &owner_b, SRXE_CM_PS_TCP, 7471, 8);
+	connect_to(SRXE_CM_PS_TCP, 7471, IBV_QPT_RC, 0);
+	pump();
+	expect_ev(&B, 1, RDMA_CM_EVENT_CONNECT_REQUEST, 0);
+	srxe_cm_owner_gone(A.cm, &owner_a);
+	cr_assert_eq(A.nout, 1);
+	cr_assert_eq(srxe_cm_mad_decode(A.out[0].mad, SRXE_MAD_LEN, &m, NULL),
+		     0);
+	cr_assert_eq(m.hdr.attr_id, SRXE_CM_ATTR_REJ);
+	cr_assert_eq(m.rej.reason, 4);
+	cr_assert_eq(m.rej.remote_comm_id, 0);
+	cr_assert_eq(m.rej.ari_length, 8);
+	cr_assert_eq(m.rej.ari[7], 0x01);
+	pump();
+	expect_ev(&B, 2, RDMA_CM_EVENT_REJECTED, 4);
+}
+
 Test(cm, listen_errors)
 {
 	struct srxe_cm_listen_req req = { .chan_handle = B.chan,
