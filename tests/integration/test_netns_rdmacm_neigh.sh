@@ -36,12 +36,13 @@ neigh() {
 out=$(neigh "$nobody" 500)
 ms=$(sed -nE 's/^RDMA_CM_EVENT_ADDR_ERROR status -110 after ([0-9]+) ms$/\1/p' <<<"$out")
 [[ -n $ms ]] || fail "no ADDR_ERROR -ETIMEDOUT for $nobody: $out"
-((ms >= 450 && ms <= 3000)) || fail "ADDR_ERROR after $ms ms, want ~500"
+# Upper bounds leave room for a loaded machine (sanitizer builds).
+((ms >= 450 && ms <= 5000)) || fail "ADDR_ERROR after $ms ms, want ~500"
 assert_contains "$out" "after ADDR_ERROR: resolve_route EINVAL" "id bound again"
 assert_contains "$out" "destroyed while resolving: no event" "destroy while resolving"
 ms=$(sed -nE 's/^sync: ETIMEDOUT after ([0-9]+) ms$/\1/p' <<<"$out")
 [[ -n $ms ]] || fail "synchronous id: no ETIMEDOUT: $out"
-((ms >= 450 && ms <= 3000)) || fail "sync ETIMEDOUT after $ms ms"
+((ms >= 450 && ms <= 8000)) || fail "sync ETIMEDOUT after $ms ms"
 echo "ok: $nobody: ADDR_ERROR -ETIMEDOUT after the 500 ms timeout"
 
 # An unmodified client (rping resolves with a 2000 ms timeout) learns it
@@ -74,7 +75,7 @@ ll0=$(netns_wait_ll 0 "${VETH[0]}")
 out=$(neigh "fe80::dead:beef%${VETH[1]}" 500)
 ms=$(sed -nE 's/^RDMA_CM_EVENT_ADDR_ERROR status -110 after ([0-9]+) ms$/\1/p' <<<"$out")
 [[ -n $ms ]] || fail "no ADDR_ERROR -ETIMEDOUT for fe80::dead:beef: $out"
-((ms >= 450 && ms <= 3000)) || fail "IPv6 ADDR_ERROR after $ms ms, want ~500"
+((ms >= 450 && ms <= 5000)) || fail "IPv6 ADDR_ERROR after $ms ms, want ~500"
 echo "ok: fe80::dead:beef: ADDR_ERROR -ETIMEDOUT after $ms ms"
 ip -n "${NS[1]}" -6 neigh flush dev "${VETH[1]}" 2>/dev/null
 out=$(neigh "$ll0%${VETH[1]}" 2000)

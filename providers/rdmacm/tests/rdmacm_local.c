@@ -250,9 +250,9 @@ static int cmd_neigh(const char *dst, int timeout_ms)
 
 	CHECK(ch, "channel");
 	CHECK(!rdma_create_id(ch, &id, NULL, RDMA_PS_TCP), "create_id");
-	t0 = now_ms();
 	CHECK(!rdma_resolve_addr(id, NULL, (struct sockaddr *)&d, timeout_ms),
 	      "resolve_addr: %s", strerror(errno));
+	t0 = now_ms(); /* the timeout runs from the call */
 	/* Until its event is read the id is resolving: no route yet, and
 	 * no second resolution (kernel rdma_cm: EINVAL both). */
 	CHECK(rdma_resolve_route(id, 1000) && errno == EINVAL,
