@@ -453,7 +453,15 @@ static int process(struct rcm_chan *chan, struct rcm_event *evt,
 
 	switch (raw->event) {
 	case RDMA_CM_EVENT_ADDR_RESOLVED:
+		/* The id is resolved when its application learns it (the
+		 * kernel's addr_handler moves ADDR_QUERY on the same way). */
+		if (rid->state == RCM_ADDR_QUERY)
+			rid->state = RCM_ADDR_RESOLVED;
+		break;
 	case RDMA_CM_EVENT_ADDR_ERROR:
+		if (rid->state == RCM_ADDR_QUERY)
+			rid->state = RCM_BOUND;
+		break;
 	case RDMA_CM_EVENT_ROUTE_RESOLVED:
 	case RDMA_CM_EVENT_ROUTE_ERROR:
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:

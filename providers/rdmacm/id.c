@@ -575,6 +575,7 @@ RCM_EXPORT int rdma_resolve_addr(struct rdma_cm_id *id,
 	union ibv_gid sgid, dgid;
 	int ret, idx = 0;
 	uint8_t hop = RCM_DEFAULT_HOP_LIMIT;
+	bool pending;
 
 	if (!id || !rcm_addrlen(dst_addr) ||
 	    (src_addr && !rcm_addrlen(src_addr)))
@@ -651,13 +652,17 @@ RCM_EXPORT int rdma_resolve_addr(struct rdma_cm_id *id,
 	rid->path.hop_limit = hop;
 	memcpy(&id->route.addr.addr.ibaddr.sgid, &sgid, 16);
 	memcpy(&id->route.addr.addr.ibaddr.dgid, &dgid, 16);
-	rid->state = RCM_ADDR_RESOLVED;
-	/* srxe needs no neighbour resolution (it addresses peers by IP), so
-	 * resolution completes at once and timeout_ms never expires. */
-	(void)timeout_ms;
-	ret = rcm_post_local(rid, RDMA_CM_EVENT_ADDR_RESOLVED, 0, 0);
-	if (ret)
+	/* ADDR_RESOLVED once the next hop's neighbour is valid (neigh.c);
+	 * the event moves the id on (chan.c). */
+	rid->state = RCM_ADDR_QUERY;
+	ret = rcm_neigh_resolve(rid, &id->route.addr.src_addr, dst_addr,
+				timeout_ms, &pending);
+	if (!ret && !pending)
+		ret = rcm_post_local(rid, RDMA_CM_EVENT_ADDR_RESOLVED, 0, 0);
+	if (ret) {
+		rid->state = RCM_BOUND;
 		return rcm_err(ret);
+	}
 	return rcm_complete(rid);
 }
 

@@ -103,6 +103,7 @@ struct rcm_mc {
 enum rcm_state {
 	RCM_IDLE,
 	RCM_BOUND,
+	RCM_ADDR_QUERY, /* rdma_resolve_addr: its event is on the way */
 	RCM_ADDR_RESOLVED,
 	RCM_ROUTE_RESOLVED,
 	RCM_LISTEN,
@@ -236,6 +237,14 @@ int rcm_qp_rtr_rts(struct rcm_id *rid, bool active);
 int rcm_ece_rep(struct rcm_id *rid, const struct srxe_cm_conn_param *rep);
 void rcm_ece_query(struct rcm_id *rid);
 void rcm_cm_destroy_eps(struct rcm_id *rid);
+
+/* neigh.c: the neighbour step of rdma_resolve_addr.  *pending: a thread
+ * posts ADDR_RESOLVED or ADDR_ERROR -ETIMEDOUT for the id later; else no
+ * neighbour is needed or it is already valid (the caller posts
+ * ADDR_RESOLVED).  0 or a positive errno. */
+int rcm_neigh_resolve(struct rcm_id *rid, const struct sockaddr *src,
+		      const struct sockaddr *dst, int timeout_ms,
+		      bool *pending);
 
 /* mcast.c */
 int rcm_mc_join_event(struct rcm_event *evt, struct rcm_id *rid, uint32_t num);

@@ -14,8 +14,9 @@ require_prerequisites
 for t in rping udaddy mckey ib_send_bw; do
 	command -v "$t" >/dev/null || skip "$t is not installed"
 done
-# rdma_cm clients report a missing listener as a rejection.
-NETNS_RETRY_RE="REJECTED|unreachable|error 8|status 8|connect error|failed to connect|Couldn.t connect|Unexpected CM event"
+# rdma_cm clients report a missing listener as a rejection (RC) or as
+# UNREACHABLE (UD: SIDR_REP "no service"; netns_pair matches case-sensitively).
+NETNS_RETRY_RE="REJECTED|UNREACHABLE|unreachable|error 8|status 8|connect error|failed to connect|Couldn.t connect|Unexpected CM event"
 
 netns_make 2 1500
 netns_up

@@ -7,6 +7,12 @@
  *   rdmacm_local eacces IP        port < 1024 as non-root: EACCES
  *   rdmacm_local resolve SRC DST  ADDR/ROUTE_RESOLVED, O_NONBLOCK, sync id
  *   rdmacm_local noroute DST      ADDR_ERROR -ENODEV (source not on srxe)
+ *   rdmacm_local neigh DST MS     address resolution with timeout MS:
+ *                                 ADDR_RESOLVED or ADDR_ERROR -ETIMEDOUT
+ *                                 (printed with the time it took), the
+ *                                 id's state meanwhile and afterwards, a
+ *                                 synchronous id, rdma_destroy_id while
+ *                                 resolving (no event after it)
  *   rdmacm_local removal IP       DEVICE_REMOVAL when srxed dies
  *   rdmacm_local listenany        wildcard bind prepares the devices, so
  *                                 the listen after it is quick (qperf)
@@ -15,10 +21,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <rdma/rdma_cma.h>
 
@@ -32,22 +41,22 @@
 		}                                                              \
 	} while (0)
 
+/* A numeric address; IPv6 may carry a scope (fe80::1%eth0). */
 static struct sockaddr_storage addr_of(const char *ip, uint16_t port)
 {
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST,
+				  .ai_socktype = SOCK_DGRAM };
 	struct sockaddr_storage ss;
-	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	struct addrinfo *res;
 
+	CHECK(!getaddrinfo(ip, NULL, &hints, &res), "bad address %s", ip);
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, ip, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-	} else {
-		CHECK(inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1,
-		      "bad address %s", ip);
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-	}
+	memcpy(&ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
 	return ss;
 }
 
@@ -220,6 +229,117 @@ static int cmd_noroute(const char *dst)
 	return 0;
 }
 
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int cmd_neigh(const char *dst, int timeout_ms)
+{
+	struct rdma_event_channel *ch = rdma_create_event_channel();
+	struct sockaddr_storage d = addr_of(dst, 7471);
+	struct pollfd pfd;
+	struct rdma_cm_event *ev;
+	struct rdma_cm_id *id, *ids[8];
+	long t0, dt;
+	int i, ret;
+	bool resolved;
+
+	CHECK(ch, "channel");
+	CHECK(!rdma_create_id(ch, &id, NULL, RDMA_PS_TCP), "create_id");
+	CHECK(!rdma_resolve_addr(id, NULL, (struct sockaddr *)&d, timeout_ms),
+	      "resolve_addr: %s", strerror(errno));
+	t0 = now_ms(); /* the timeout runs from the call */
+	/* Until its event is read the id is resolving: no route yet, and
+	 * no second resolution (kernel rdma_cm: EINVAL both). */
+	CHECK(rdma_resolve_route(id, 1000) && errno == EINVAL,
+	      "resolve_route while resolving: %s", strerror(errno));
+	CHECK(rdma_resolve_addr(id, NULL, (struct sockaddr *)&d, timeout_ms) &&
+		      errno == EINVAL,
+	      "second resolve_addr while resolving: %s", strerror(errno));
+	pfd.fd = ch->fd;
+	pfd.events = POLLIN;
+	CHECK(poll(&pfd, 1, timeout_ms + 5000) == 1, "no event within %d ms",
+	      timeout_ms + 5000);
+	CHECK(!rdma_get_cm_event(ch, &ev), "get_cm_event: %s", strerror(errno));
+	dt = now_ms() - t0;
+	CHECK(ev->id == id, "event of another id");
+	resolved = ev->event == RDMA_CM_EVENT_ADDR_RESOLVED;
+	CHECK(resolved || ev->event == RDMA_CM_EVENT_ADDR_ERROR,
+	      "unexpected %s", rdma_event_str(ev->event));
+	printf("%s status %d after %ld ms\n", rdma_event_str(ev->event),
+	       ev->status, dt);
+	CHECK(resolved || ev->status == -ETIMEDOUT, "ADDR_ERROR status %d",
+	      ev->status);
+	rdma_ack_cm_event(ev);
+
+	if (resolved) {
+		CHECK(!rdma_resolve_route(id, 1000), "resolve_route: %s",
+		      strerror(errno));
+		rdma_ack_cm_event(
+			wait_event(ch, RDMA_CM_EVENT_ROUTE_RESOLVED, 2000));
+		printf("then ROUTE_RESOLVED\n");
+		CHECK(!rdma_destroy_id(id), "destroy");
+	} else {
+		/* Back to bound, as the kernel's addr_handler leaves it. */
+		CHECK(rdma_resolve_route(id, 1000) && errno == EINVAL,
+		      "resolve_route after ADDR_ERROR: %s", strerror(errno));
+		printf("after ADDR_ERROR: resolve_route EINVAL, id bound\n");
+		CHECK(!rdma_resolve_addr(id, NULL, (struct sockaddr *)&d,
+					 timeout_ms),
+		      "resolve_addr again: %s", strerror(errno));
+		/* Destroyed while resolving, with more ids resolving on the
+		 * channel: nothing arrives for it afterwards. */
+		for (i = 0; i < 8; i++) {
+			CHECK(!rdma_create_id(ch, &ids[i], NULL, RDMA_PS_TCP),
+			      "create_id %d", i);
+			CHECK(!rdma_resolve_addr(ids[i], NULL,
+						 (struct sockaddr *)&d,
+						 timeout_ms / (i + 1)),
+			      "resolve_addr %d", i);
+		}
+		CHECK(!rdma_destroy_id(id), "destroy while resolving");
+		for (i = 0; i < 8; i += 2)
+			CHECK(!rdma_destroy_id(ids[i]), "destroy %d", i);
+		for (i = 1; i < 8; i += 2) {
+			ev = wait_event(ch, RDMA_CM_EVENT_ADDR_ERROR,
+					timeout_ms + 5000);
+			CHECK(ev->id == ids[1] || ev->id == ids[3] ||
+				      ev->id == ids[5] || ev->id == ids[7],
+			      "event for a destroyed id");
+			rdma_ack_cm_event(ev);
+		}
+		CHECK(poll(&pfd, 1, timeout_ms + 500) == 0,
+		      "an event after the ids were destroyed");
+		for (i = 1; i < 8; i += 2)
+			CHECK(!rdma_destroy_id(ids[i]), "destroy %d", i);
+		printf("destroyed while resolving: no event\n");
+	}
+
+	/* A synchronous id: the call returns with the outcome. */
+	CHECK(!rdma_create_id(NULL, &id, NULL, RDMA_PS_TCP), "sync create_id");
+	t0 = now_ms();
+	ret = rdma_resolve_addr(id, NULL, (struct sockaddr *)&d, timeout_ms);
+	dt = now_ms() - t0;
+	if (resolved) {
+		CHECK(!ret, "sync resolve_addr: %s", strerror(errno));
+		CHECK(id->event &&
+			      id->event->event == RDMA_CM_EVENT_ADDR_RESOLVED,
+		      "sync: no ADDR_RESOLVED");
+		printf("sync: resolved after %ld ms\n", dt);
+	} else {
+		CHECK(ret && errno == ETIMEDOUT, "sync resolve_addr: %d %s",
+		      ret, strerror(errno));
+		printf("sync: ETIMEDOUT after %ld ms\n", dt);
+	}
+	CHECK(!rdma_destroy_id(id), "sync destroy");
+	rdma_destroy_event_channel(ch);
+	return 0;
+}
+
 static int cmd_removal(const char *ip)
 {
 	struct rdma_event_channel *ch = rdma_create_event_channel();
@@ -293,6 +413,7 @@ static int cmd_nodev(void)
 
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && !strcmp(argv[1], "bind"))
 		return cmd_bind(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "eacces"))
@@ -301,6 +422,8 @@ int main(int argc, char **argv)
 		return cmd_resolve(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "noroute"))
 		return cmd_noroute(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "neigh"))
+		return cmd_neigh(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "removal"))
 		return cmd_removal(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "listenany"))
