@@ -93,8 +93,11 @@ static int parse_line(char *line, struct sysv_list *out)
 		if (!s.writable || ino > INT_MAX)
 			return 0;
 		s.shmid = (int)ino;
-	} else if (!ino) {
-		return 0; /* no object behind it (device memory) */
+	} else if (!ino || !strncmp(line + path_at, "/memfd:srxe-", 12)) {
+		/* No object behind it (device memory), or srxed's own slab
+		 * or rings of some context: a buffer registered in another
+		 * context stays refused (its frames move back at dereg). */
+		return 0;
 	}
 	return list_push(out, &s);
 }

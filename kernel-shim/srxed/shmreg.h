@@ -30,9 +30,10 @@
  * pid gets nothing) and the file's device and inode are the ones the maps
  * line named.  srxed maps it MAP_SHARED|MAP_FIXED over the frames at the
  * VMA's file offset, with the client's protection (read-only mappings stay
- * read-only in srxed too).  Only regular files (no device memory), not the
- * slab itself; hugetlbfs is left out (its pages cannot sit on 4 KiB
- * frames: the provider refuses them with EOPNOTSUPP).
+ * read-only in srxed too).  Only regular files (no device memory), not
+ * srxed's own memfds (any context's slab or rings: a buffer registered in
+ * another context stays refused, EOPNOTSUPP); hugetlbfs is left out (its pages
+ * cannot sit on 4 KiB frames: the provider refuses them with EOPNOTSUPP).
  *
  * Rights: a read-only shared mapping may be registered for read access
  * only.  If the registration asks LOCAL_WRITE, REMOTE_WRITE or
