@@ -72,6 +72,21 @@ static int list_push(struct sysv_list *l, const struct sysv_vma *s)
 	return 0;
 }
 
+/* srxed's own memfds, as a maps line names them (slab.c, arena.c). */
+static bool srxed_memfd(const char *path)
+{
+	static const char *const own[] = { "/memfd:srxe-slab",
+					   "/memfd:srxe-rings" };
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		size_t n = strlen(own[i]);
+
+		if (!strncmp(path, own[i], n) && (!path[n] || path[n] == ' '))
+			return true;
+	}
+	return false;
+}
+
 static int parse_line(char *line, struct sysv_list *out)
 {
 	unsigned long start, end, ino;
@@ -93,7 +108,7 @@ static int parse_line(char *line, struct sysv_list *out)
 		if (!s.writable || ino > INT_MAX)
 			return 0;
 		s.shmid = (int)ino;
-	} else if (!ino || !strncmp(line + path_at, "/memfd:srxe-", 12)) {
+	} else if (!ino || srxed_memfd(line + path_at)) {
 		/* No object behind it (device memory), or srxed's own slab
 		 * or rings of some context: a buffer registered in another
 		 * context stays refused (its frames move back at dereg). */

@@ -125,7 +125,7 @@ static int kind_fd(int k, char *path, size_t plen)
 
 	path[0] = '\0';
 	if (k == 1)
-		fd = memfd_create("srxe-shared-reg", MFD_CLOEXEC);
+		fd = memfd_create("shared-reg-test", MFD_CLOEXEC);
 	if (k == 2)
 		snprintf(path, plen, "/dev/shm/srxe-shared-reg.%d", getpid());
 	if (k == 3)
