@@ -327,6 +327,7 @@ int main(int argc, char **argv)
 	printf("ok: unmapped\n");
 
 	CHECK(!ibv_dereg_mr(pmr), "dereg MR");
+	free(priv);
 	ibv_destroy_qp(qp);
 	ibv_destroy_cq(cq);
 	ibv_dealloc_pd(pd);
