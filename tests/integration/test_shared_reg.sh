@@ -15,5 +15,15 @@ for mode in shortcut mtt; do
 	out=$(with_srxe_env timeout 60 "$PROG" "$dev" 2>&1) ||
 		fail "shared_reg ($mode): $out"
 	echo "ok: $mode: $out"
+	# A sanitizer build of srxed must not have reported anything (the log
+	# goes with the device).
+	log=$SRXE_RUNDIR/$dev/srxed.log
+	[[ -f $log ]] || fail "no srxed log at $log"
+	if grep -qE "runtime error:|Sanitizer" "$log"; then
+		fail "srxed ($mode) reported: $(grep -m 5 -A 10 -E \
+			"runtime error:|Sanitizer" "$log")"
+	fi
+	grep -E "not mapped in place" "$log" || true
+	"$SRXE" down --name "$dev" >/dev/null || fail "srxe down $dev failed"
 done
 echo "PASS"
