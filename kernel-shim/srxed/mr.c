@@ -389,8 +389,8 @@ static int adopt_shm(struct srxed_mem *m, const struct srxed_session *s,
 		     const struct srxe_mr_keys *keys, struct srxe_runs *runs,
 		     char *why)
 {
-	long n = srxed_shmreg_adopt(&m->shm, &m->slab, &s->cred, req->access,
-				    runs);
+	long n = srxed_shmreg_adopt(&m->shm, &m->slab, &s->cred, s->pidfd,
+				    req->access, runs);
 	struct srxe_runs freed = { 0 };
 
 	if (n < 0 && n != -EFAULT)

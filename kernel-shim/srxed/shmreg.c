@@ -206,11 +206,6 @@ static int map_piece(int shmid, uint64_t seg_off, uint64_t len, void *dst)
 	return ret;
 }
 
-static int pidfd_open_(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 static bool pidfd_alive(int pidfd)
 {
 	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
@@ -352,24 +347,20 @@ static void filter_vmas(struct sysv_list *l, pid_t pid, int slab_fd)
 }
 
 long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
-			const struct ucred *cred, uint32_t access,
+			const struct ucred *cred, int pidfd, uint32_t access,
 			struct srxe_runs *runs)
 {
 	struct sysv_list l = { 0 };
 	long adopted = 0, got;
-	int ret, pidfd;
+	int ret;
 
 	if (!runs->n)
 		return 0;
-	/* Before looking: a pid reused later is not this process. */
-	pidfd = pidfd_open_(cred->pid);
 	ret = read_sysv_vmas(cred->pid, &l);
 	if (!ret)
 		filter_vmas(&l, cred->pid, slab->fd);
 	if (ret || !l.n) {
 		free(l.v);
-		if (pidfd >= 0)
-			close(pidfd);
 		return ret;
 	}
 	if (!sr->adopted) {
@@ -377,8 +368,6 @@ long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
 		sr->adopted = calloc((sr->nframes + 63) / 64, sizeof(uint64_t));
 		if (!sr->adopted) {
 			free(l.v);
-			if (pidfd >= 0)
-				close(pidfd);
 			return -ENOMEM;
 		}
 	}
@@ -393,8 +382,6 @@ long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
 				adopted += got;
 		}
 	free(l.v);
-	if (pidfd >= 0)
-		close(pidfd);
 	if (adopted) {
 		int dret = drop_adopted(sr, runs);
 

@@ -24,9 +24,11 @@
  *
  * Other shared mappings (issue #12): the same, but srxed opens the very
  * object the client maps through /proc/PID/map_files/<start>-<end> (PID:
- * the client's SO_PEERCRED pid, never one a request names).  A pidfd of the
- * client is taken before /proc/PID/maps is read, and the object opened is
- * kept only if that pidfd still names a live process afterwards (a reused
+ * the client's SO_PEERCRED pid, never one a request names).  @pidfd is the
+ * session's pidfd of the connecting process (SO_PEERPIDFD, so it can never
+ * name another process; pidfd_open() at accept on kernels before 6.5), and
+ * the object opened is kept only if that pidfd still names a live process
+ * afterwards (a reused
  * pid gets nothing) and the file's device and inode are the ones the maps
  * line named.  srxed maps it MAP_SHARED|MAP_FIXED over the frames at the
  * VMA's file offset, with the client's protection (read-only mappings stay
@@ -62,7 +64,8 @@ struct srxed_shmreg {
 /*
  * For every page of runs (just allocated, not yet written) that the client
  * @cred maps from a shareable object as described above: map it at its
- * frame, mark the frame and remove the page from runs.  @access: the
+ * frame, mark the frame and remove the page from runs.  @pidfd: the
+ * client's (session.h; -1: files are not adopted, SysV is).  @access: the
  * registration's IBV_ACCESS_* flags.  Returns the number of pages adopted,
  * or a negative errno (runs then lists at least every page that was not
  * adopted; adopted pages are marked either way).  -EFAULT: a read-only
@@ -70,7 +73,7 @@ struct srxed_shmreg {
  * registration (and release what was adopted).
  */
 long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
-			const struct ucred *cred, uint32_t access,
+			const struct ucred *cred, int pidfd, uint32_t access,
 			struct srxe_runs *runs);
 
 /*
