@@ -20,7 +20,7 @@
 
 struct srxed_mem {
 	struct srxed_slab slab;
-	struct srxed_shmreg shm; /* SysV memory registered in place */
+	struct srxed_shmreg shm; /* shared memory registered in place */
 	struct srxe_mem_client *client;
 	struct srxed_handles mrs;
 	struct srxed_handles mws;   /* memory windows */
@@ -379,26 +379,35 @@ static int pin(struct srxed_mem *m, const struct srxe_reg_mr_req *r,
 }
 
 /*
- * SysV pages of the new runs are mapped by srxed in place (shmreg.h) and
- * leave the runs; a failure leaves them in, and the provider refuses them.
+ * Shareable pages of the new runs (SysV, shmem, memfd, files) are mapped by
+ * srxed in place (shmreg.h) and leave the runs; a failure leaves them in,
+ * and the provider refuses them (EOPNOTSUPP).  A read-only shared mapping
+ * registered with write access fails the registration with EFAULT.
  */
 static int adopt_shm(struct srxed_mem *m, const struct srxed_session *s,
+		     const struct srxe_reg_mr_req *req,
 		     const struct srxe_mr_keys *keys, struct srxe_runs *runs,
 		     char *why)
 {
-	long n = srxed_shmreg_adopt(&m->shm, &m->slab, &s->cred, runs);
+	long n = srxed_shmreg_adopt(&m->shm, &m->slab, &s->cred, s->pidfd,
+				    req->access, runs);
 	struct srxe_runs freed = { 0 };
 
-	if (n < 0)
-		log_warn("client %llu: SysV memory not registered in place: "
+	if (n < 0 && n != -EFAULT)
+		log_warn("client %llu: shared memory not registered in place: "
 			 "%s",
 			 (unsigned long long)s->id, strerror((int)-n));
-	if (runs->n <= SRXE_MR_RUNS_MAX)
+	if (n != -EFAULT && runs->n <= SRXE_MR_RUNS_MAX)
 		return 0;
-	/* Split around SysV parts into more runs than a reply holds. */
 	srxe_mem_dereg(m->client, keys->lkey, &freed);
 	srxed_shmreg_release(&m->shm, &m->slab, &freed);
 	srxe_runs_free(&freed);
+	if (n == -EFAULT)
+		return say(why, EFAULT,
+			   "the buffer lies in a read-only shared mapping: it "
+			   "may be registered for read access only (no "
+			   "LOCAL_WRITE, REMOTE_WRITE or REMOTE_ATOMIC)");
+	/* Split around shared parts into more runs than a reply holds. */
 	return say(why, ENOMEM,
 		   "the buffer would need %zu separate frame runs, more than "
 		   "%d per registration: register it in smaller pieces",
@@ -433,7 +442,7 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	tables_lock(d);
 	ret = pin(m, req, &keys, &runs, why);
 	if (!ret)
-		ret = adopt_shm(m, s, &keys, &runs, why);
+		ret = adopt_shm(m, s, req, &keys, &runs, why);
 	tables_unlock(d);
 	if (ret) {
 		srxed_handle_free(&m->mrs, mr->handle);
@@ -482,7 +491,7 @@ int srxed_mr_dereg(struct srxed *d, struct srxed_session *s, uint32_t handle,
 			   handle);
 	tables_lock(d);
 	ret = srxe_mem_dereg(m->client, mr->lkey, &mr->released);
-	if (!ret) /* SysV frames: srxed's own mapping, nothing to move back */
+	if (!ret) /* shared frames: srxed's own mapping, nothing to move back */
 		srxed_shmreg_release(&m->shm, &m->slab, &mr->released);
 	/* The application maps these frames until DEREG_DONE. */
 	hold = ret ? 0 : srxe_mem_hold_frames(m->client, &mr->released);

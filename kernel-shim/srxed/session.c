@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "capture_ctl.h"
@@ -36,6 +37,26 @@ static void read_comm(pid_t pid, char *comm, size_t cap)
 	comm[strcspn(comm, "\n")] = '\0';
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* The connecting process as a pidfd (race-free where the kernel has
+ * SO_PEERPIDFD, 6.5+), else pidfd_open() of its pid now; -1 if neither. */
+static int peer_pidfd(int sock_fd, pid_t pid)
+{
+	int fd = -1;
+	socklen_t len = sizeof(fd);
+
+	if (!getsockopt(sock_fd, SOL_SOCKET, SO_PEERPIDFD, &fd, &len) &&
+	    fd >= 0)
+		return fd;
+	if (pid <= 0)
+		return -1;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return fd >= 0 ? fd : -1;
+}
+
 struct srxed_session *srxed_session_new(uint64_t id, int sock_fd)
 {
 	struct srxed_session *s = calloc(1, sizeof(*s));
@@ -53,6 +74,7 @@ struct srxed_session *srxed_session_new(uint64_t id, int sock_fd)
 		s->cred.gid = (gid_t)-1;
 	}
 	read_comm(s->cred.pid, s->comm, sizeof(s->comm));
+	s->pidfd = peer_pidfd(sock_fd, s->cred.pid);
 	srxed_handles_init(&s->pds, SRXED_MAX_PD);
 	return s;
 }
@@ -91,6 +113,8 @@ void srxed_session_destroy(struct srxed *d, struct srxed_session *s)
 	srxed_capture_close(d, s);
 	srxed_session_close_ctx(d, s);
 	srxed_handles_destroy(&s->pds);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
 	free(s);
 }
 

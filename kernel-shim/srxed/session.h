@@ -28,6 +28,10 @@ struct srxe_capture;
 struct srxed_session {
 	uint64_t id; /* daemon-unique, shown in the log and as ctx_handle */
 	struct ucred cred;
+	/* pidfd of the process that connected (SO_PEERPIDFD; older kernels:
+	 * pidfd_open(cred.pid) at accept), or -1.  shmreg.h uses it so that
+	 * a pid reused after the client exited gets nothing. */
+	int pidfd;
 	char comm[17]; /* the peer's /proc/PID/comm, for the log */
 	bool has_ctx;
 	int async_fd; /* write end of the client's async-event pipe, or -1 */

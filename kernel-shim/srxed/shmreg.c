@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* SysV shared memory registered in place; contract in shmreg.h. */
+/*
+ * Shareable memory registered in place; contract in shmreg.h.  Two finders:
+ * SysV attachments (by shmid) and every other shared mapping of a regular
+ * file (shmem, memfd, tmpfs, disk files), opened via /proc/PID/map_files.
+ */
 #include "shmreg.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,17 +17,29 @@
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <infiniband/verbs.h>
 
 #include "log.h"
 
 #define PAGE SRXE_FRAME_SIZE
 
-/* One writable SysV attachment of the client. */
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
+
+/* One shared mapping of the client: a SysV attachment or a file. */
 struct sysv_vma {
 	uint64_t start, end;
-	uint64_t seg_off; /* segment offset backing start */
-	int shmid;
+	uint64_t seg_off; /* segment / file offset backing start */
+	int shmid;	  /* SysV: the segment; -1: a file */
+	bool writable;
+	unsigned int maj, min;
+	unsigned long ino; /* file: must match what map_files opens */
 };
 
 struct sysv_list {
@@ -55,6 +72,21 @@ static int list_push(struct sysv_list *l, const struct sysv_vma *s)
 	return 0;
 }
 
+/* srxed's own memfds, as a maps line names them (slab.c, arena.c). */
+static bool srxed_memfd(const char *path)
+{
+	static const char *const own[] = { "/memfd:srxe-slab",
+					   "/memfd:srxe-rings" };
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		size_t n = strlen(own[i]);
+
+		if (!strncmp(path, own[i], n) && (!path[n] || path[n] == ' '))
+			return true;
+	}
+	return false;
+}
+
 static int parse_line(char *line, struct sysv_list *out)
 {
 	unsigned long start, end, ino;
@@ -68,10 +100,20 @@ static int parse_line(char *line, struct sysv_list *out)
 		   &off, &maj, &min, &ino, &path_at) < 7 ||
 	    !path_at)
 		return 0;
-	if (strncmp(line + path_at, "/SYSV", 5) || perms[3] != 's' ||
-	    perms[0] != 'r' || perms[1] != 'w' || ino > INT_MAX)
+	if (perms[3] != 's' || perms[0] != 'r' || perms[2] == 'x')
 		return 0;
-	s = (struct sysv_vma){ start, end, off, (int)ino };
+	s = (struct sysv_vma){ start,		end, off, -1,
+			       perms[1] == 'w', maj, min, ino };
+	if (!strncmp(line + path_at, "/SYSV", 5)) {
+		if (!s.writable || ino > INT_MAX)
+			return 0;
+		s.shmid = (int)ino;
+	} else if (!ino || srxed_memfd(line + path_at)) {
+		/* No object behind it (device memory), or srxed's own slab
+		 * or rings of some context: a buffer registered in another
+		 * context stays refused (its frames move back at dereg). */
+		return 0;
+	}
 	return list_push(out, &s);
 }
 
@@ -164,10 +206,67 @@ static int map_piece(int shmid, uint64_t seg_off, uint64_t len, void *dst)
 	return ret;
 }
 
+static bool pidfd_alive(int pidfd)
+{
+	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
+}
+
+/*
+ * Open the object behind the client's mapping s through map_files, and
+ * only if it is still the file the maps line named and the process behind
+ * pidfd still lives (a reused pid gets nothing).  fd or -errno.
+ */
+static int open_mapped_file(pid_t pid, int pidfd, const struct sysv_vma *s)
+{
+	char path[96];
+	struct stat st;
+	struct statfs fs;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
+		 (unsigned long long)s->start, (unsigned long long)s->end);
+	fd = open(path,
+		  (s->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (!pidfd_alive(pidfd) || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_ino != s->ino || major(st.st_dev) != s->maj ||
+	    minor(st.st_dev) != s->min) {
+		close(fd);
+		return -ESRCH;
+	}
+	if (!fstatfs(fd, &fs) && fs.f_type == HUGETLBFS_MAGIC) {
+		close(fd);
+		return -EOPNOTSUPP; /* huge pages cannot sit on 4 KiB frames */
+	}
+	return fd;
+}
+
+/* Put [off, off + len) of the client's mapped file s over @dst. */
+static int map_file_piece(pid_t pid, int pidfd, const struct sysv_vma *s,
+			  uint64_t off, uint64_t len, void *dst)
+{
+	int prot = PROT_READ | (s->writable ? PROT_WRITE : 0);
+	int fd = open_mapped_file(pid, pidfd, s);
+	int ret = 0;
+
+	if (fd < 0)
+		return fd;
+	if (mmap(dst, len, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)off) ==
+	    MAP_FAILED)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+#define WRITE_ACCESS                                                           \
+	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                    \
+	 IBV_ACCESS_REMOTE_ATOMIC)
+
 /* Adopt the part of run r inside s; returns pages adopted or -errno. */
 static long adopt_piece(struct srxed_shmreg *sr, struct srxed_slab *slab,
 			const struct srxe_run *r, const struct sysv_vma *s,
-			const struct ucred *cred)
+			const struct ucred *cred, int pidfd, uint32_t access)
 {
 	uint64_t rend = r->va + (uint64_t)r->npages * PAGE;
 	uint64_t from = r->va > s->start ? r->va : s->start;
@@ -178,14 +277,25 @@ static long adopt_piece(struct srxed_shmreg *sr, struct srxed_slab *slab,
 
 	if (from >= to)
 		return 0;
-	if (!may_adopt(s->shmid, cred, seg_off + (to - from)))
-		return 0;
-	ret = map_piece(s->shmid, seg_off, to - from,
-			(char *)slab->base + frame * PAGE);
+	if (!s->writable && (access & WRITE_ACCESS))
+		return -EFAULT; /* as ib_umem_get's FOLL_WRITE pin on rxe */
+	if (s->shmid >= 0) {
+		if (!may_adopt(s->shmid, cred, seg_off + (to - from)))
+			return 0;
+		ret = map_piece(s->shmid, seg_off, to - from,
+				(char *)slab->base + frame * PAGE);
+	} else {
+		if (pidfd < 0)
+			return 0;
+		ret = map_file_piece(cred->pid, pidfd, s, seg_off, to - from,
+				     (char *)slab->base + frame * PAGE);
+	}
 	if (ret) {
-		log_warn("client pid %d: SysV segment %d not mapped in place: "
-			 "%s",
-			 (int)cred->pid, s->shmid, strerror(-ret));
+		log_warn("client pid %d: shared mapping %llx-%llx (%s) not "
+			 "mapped in place: %s",
+			 (int)cred->pid, (unsigned long long)s->start,
+			 (unsigned long long)s->end,
+			 s->shmid >= 0 ? "SysV" : "file", strerror(-ret));
 		return 0;
 	}
 	mark(sr, frame, (to - from) / PAGE, true);
@@ -214,17 +324,42 @@ static int drop_adopted(const struct srxed_shmreg *sr, struct srxe_runs *runs)
 	return 0;
 }
 
+/* Drop SysV entries when the client is in another IPC namespace, and
+ * the mappings of the slab itself (already frames). */
+static void filter_vmas(struct sysv_list *l, pid_t pid, int slab_fd)
+{
+	bool ipc_ok = same_ipc_ns(pid);
+	struct stat slab_st;
+	bool have_slab = !fstat(slab_fd, &slab_st);
+	size_t k = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct sysv_vma *s = &l->v[i];
+
+		if (s->shmid >= 0 ? !ipc_ok
+				  : have_slab && s->ino == slab_st.st_ino &&
+					    s->maj == major(slab_st.st_dev) &&
+					    s->min == minor(slab_st.st_dev))
+			continue;
+		l->v[k++] = *s;
+	}
+	l->n = k;
+}
+
 long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
-			const struct ucred *cred, struct srxe_runs *runs)
+			const struct ucred *cred, int pidfd, uint32_t access,
+			struct srxe_runs *runs)
 {
 	struct sysv_list l = { 0 };
-	long adopted = 0;
+	long adopted = 0, got;
 	int ret;
 
 	if (!runs->n)
 		return 0;
 	ret = read_sysv_vmas(cred->pid, &l);
-	if (ret || !l.n || !same_ipc_ns(cred->pid)) {
+	if (!ret)
+		filter_vmas(&l, cred->pid, slab->fd);
+	if (ret || !l.n) {
 		free(l.v);
 		return ret;
 	}
@@ -236,17 +371,24 @@ long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
 			return -ENOMEM;
 		}
 	}
-	for (size_t i = 0; i < runs->n; i++)
-		for (size_t j = 0; j < l.n; j++)
-			adopted += adopt_piece(sr, slab, &runs->v[i], &l.v[j],
-					       cred);
+	ret = 0;
+	for (size_t i = 0; !ret && i < runs->n; i++)
+		for (size_t j = 0; !ret && j < l.n; j++) {
+			got = adopt_piece(sr, slab, &runs->v[i], &l.v[j], cred,
+					  pidfd, access);
+			if (got < 0)
+				ret = (int)got;
+			else
+				adopted += got;
+		}
 	free(l.v);
 	if (adopted) {
-		ret = drop_adopted(sr, runs);
-		if (ret)
-			return ret;
+		int dret = drop_adopted(sr, runs);
+
+		if (dret)
+			return dret;
 	}
-	return adopted;
+	return ret ? ret : adopted;
 }
 
 void srxed_shmreg_release(struct srxed_shmreg *sr, struct srxed_slab *slab,
@@ -277,7 +419,8 @@ void srxed_shmreg_release(struct srxed_shmreg *sr, struct srxed_slab *slab,
 			if (mmap(at, n * PAGE, PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
 				 slab->fd, (off_t)(f * PAGE)) == MAP_FAILED)
-				log_err("frames %llu+%llu keep a SysV segment: "
+				log_err("frames %llu+%llu keep a shared "
+					"object: "
 					"%s",
 					(unsigned long long)f,
 					(unsigned long long)n, strerror(errno));

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Registering SysV shared memory in place (issue #10).
+ * Registering shareable memory in place (issue #10: SysV; issue #12: every
+ * shared mapping of a regular file -- MAP_SHARED|MAP_ANONYMOUS (shmem),
+ * memfd, tmpfs and disk files).
  *
  * Private memory is moved onto slab frames by the provider (srxe_move.h).
  * A SysV segment cannot be moved without breaking its sharing: UCX
@@ -20,6 +22,26 @@
  * Pages that do not qualify stay in the runs: the provider then refuses
  * them as other shared memory (EOPNOTSUPP), as before.
  *
+ * Other shared mappings (issue #12): the same, but srxed opens the very
+ * object the client maps through /proc/PID/map_files/<start>-<end> (PID:
+ * the client's SO_PEERCRED pid, never one a request names).  @pidfd is the
+ * session's pidfd of the connecting process (SO_PEERPIDFD, so it can never
+ * name another process; pidfd_open() at accept on kernels before 6.5), and
+ * the object opened is kept only if that pidfd still names a live process
+ * afterwards (a reused
+ * pid gets nothing) and the file's device and inode are the ones the maps
+ * line named.  srxed maps it MAP_SHARED|MAP_FIXED over the frames at the
+ * VMA's file offset, with the client's protection (read-only mappings stay
+ * read-only in srxed too).  Only regular files (no device memory), not
+ * srxed's own memfds (any context's slab or rings: a buffer registered in
+ * another context stays refused, EOPNOTSUPP); hugetlbfs is left out (its pages
+ * cannot sit on 4 KiB frames: the provider refuses them with EOPNOTSUPP).
+ *
+ * Rights: a read-only shared mapping may be registered for read access
+ * only.  If the registration asks LOCAL_WRITE, REMOTE_WRITE or
+ * REMOTE_ATOMIC, srxed_shmreg_adopt() fails with -EFAULT, as rxe's
+ * ib_umem_get() does when its FOLL_WRITE pin meets a read-only VMA.
+ *
  * When the frames are freed, srxed puts its memfd mapping back over them
  * (which drops its attachment) before they can be handed out again.
  */
@@ -32,7 +54,7 @@
 #include "frames.h"
 #include "slab.h"
 
-/* Frames of one slab that show a SysV segment; zero-initialized. */
+/* Frames of one slab that show a shared object; zero-initialized. */
 struct srxed_shmreg {
 	uint64_t *adopted; /* bitmap, one bit per frame; NULL: none yet */
 	uint64_t nframes;
@@ -41,13 +63,18 @@ struct srxed_shmreg {
 
 /*
  * For every page of runs (just allocated, not yet written) that the client
- * @cred maps from a SysV segment as described above: map it at its frame,
- * mark the frame and remove the page from runs.  Returns the number of
- * pages adopted, or a negative errno (runs then lists at least every page
- * that was not adopted; adopted pages are marked either way).
+ * @cred maps from a shareable object as described above: map it at its
+ * frame, mark the frame and remove the page from runs.  @pidfd: the
+ * client's (session.h; -1: files are not adopted, SysV is).  @access: the
+ * registration's IBV_ACCESS_* flags.  Returns the number of pages adopted,
+ * or a negative errno (runs then lists at least every page that was not
+ * adopted; adopted pages are marked either way).  -EFAULT: a read-only
+ * shared mapping with write access asked; the caller must fail the
+ * registration (and release what was adopted).
  */
 long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
-			const struct ucred *cred, struct srxe_runs *runs);
+			const struct ucred *cred, int pidfd, uint32_t access,
+			struct srxe_runs *runs);
 
 /*
  * freed: runs just freed by srxe_mem_dereg().  Adopted frames among them
