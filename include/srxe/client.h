@@ -41,4 +41,14 @@ int srxe_call(struct srxe_conn *c, uint16_t op, const void *req,
 	      size_t req_len, int send_fd, void *reply, size_t reply_len,
 	      int *recv_fd);
 
+/*
+ * The path of srxed's socket that `srxe up` published in sysfs next to
+ * the device (SRXE_IBDEV_SOCKET_ATTR), so whatever SYSFS_PATH found the
+ * device also finds its daemon.  Used by the provider and by srxe's
+ * librdmacm.  Returns 0 or a positive errno (EINVAL: not an absolute
+ * path, or longer than @cap).
+ */
+int srxe_read_socket_path(const struct ibv_device *ibdev, char *path,
+			  size_t cap);
+
 #endif /* SRXE_CLIENT_H */

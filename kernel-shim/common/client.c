@@ -5,6 +5,7 @@
  * never leaks a received descriptor and retries interrupted system calls.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "srxe/client.h"
 #include "srxe/fdpass.h"
+#include "srxe/paths.h"
 
 /* Room for a few descriptors so that a misbehaving peer's extras are seen
  * (and closed) instead of being silently truncated.
@@ -213,4 +215,29 @@ int srxe_call(struct srxe_conn *c, uint16_t op, const void *req, size_t req_len,
 			  recv_fd);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
+}
+
+/* Clients need no notion of SRXE_RUNDIR: sysfs leads to the socket. */
+int srxe_read_socket_path(const struct ibv_device *ibdev, char *path,
+			  size_t cap)
+{
+	char attr[IBV_SYSFS_PATH_MAX + sizeof(SRXE_IBDEV_SOCKET_ATTR) + 1];
+	ssize_t len;
+	int fd;
+
+	snprintf(attr, sizeof(attr), "%s/%s", ibdev->ibdev_path,
+		 SRXE_IBDEV_SOCKET_ATTR);
+	fd = open(attr, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	len = read(fd, path, cap);
+	close(fd);
+	if (len < 0)
+		return errno;
+	while (len > 0 && (path[len - 1] == '\n' || path[len - 1] == ' '))
+		len--;
+	if (len == 0 || (size_t)len >= cap || path[0] != '/')
+		return EINVAL;
+	path[len] = '\0';
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include <infiniband/verbs.h>
 
 #include "rdmacm_int.h"
+#include "srxe/client.h"
 #include "srxe/paths.h"
 
 pthread_mutex_t rcm_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -23,31 +24,6 @@ static int rcm_ndevs;
 static int rcm_init_err;
 /* The device list, kept for the life of the process (rcm_do_init). */
 static struct ibv_device **rcm_dev_list;
-
-/* 0 and the socket path, or a positive errno. */
-static int read_socket_path(const struct ibv_device *ibdev, char *path,
-			    size_t cap)
-{
-	char attr[IBV_SYSFS_PATH_MAX + sizeof(SRXE_IBDEV_SOCKET_ATTR) + 1];
-	ssize_t len;
-	int fd;
-
-	snprintf(attr, sizeof(attr), "%s/%s", ibdev->ibdev_path,
-		 SRXE_IBDEV_SOCKET_ATTR);
-	fd = open(attr, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	len = read(fd, path, cap);
-	close(fd);
-	if (len < 0)
-		return errno;
-	while (len > 0 && (path[len - 1] == '\n' || path[len - 1] == ' '))
-		len--;
-	if (len == 0 || (size_t)len >= cap || path[0] != '/')
-		return EINVAL;
-	path[len] = '\0';
-	return 0;
-}
 
 static void rcm_do_init(void)
 {
@@ -65,7 +41,7 @@ static void rcm_do_init(void)
 	 * LeakSanitizer in an instrumented program sees it reachable. */
 	rcm_dev_list = list;
 	for (i = 0; i < n && rcm_ndevs < RCM_MAX_DEVS; i++) {
-		if (read_socket_path(list[i], path, sizeof(path)))
+		if (srxe_read_socket_path(list[i], path, sizeof(path)))
 			continue; /* not an srxe device */
 		rcm_devs[rcm_ndevs].index = rcm_ndevs;
 		rcm_devs[rcm_ndevs].ibdev = list[i];
@@ -98,7 +74,7 @@ static int conn_locked(struct rcm_dev *dev)
 		return ENODEV;
 	if (dev->conn_open)
 		return 0;
-	ret = read_socket_path(dev->ibdev, path, sizeof(path));
+	ret = srxe_read_socket_path(dev->ibdev, path, sizeof(path));
 	if (ret)
 		return ret == ENOENT ? ENODEV : ret;
 	ret = srxe_conn_open(&dev->conn, path);

@@ -52,13 +52,6 @@ static inline const char *srxe_devname(const struct srxe_context *ctx)
 	return ctx->vctx.context.device->name;
 }
 
-/*
- * srxe_context.c: the socket path published in sysfs next to the device;
- * 0 or a positive errno.
- */
-int srxe_read_socket_path(const struct ibv_device *ibdev, char *path,
-			  size_t cap);
-
 /* srxe_context.c: verbs_device_ops.alloc_context and the ops table. */
 struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
 					 void *private_data);

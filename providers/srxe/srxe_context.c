@@ -64,35 +64,6 @@ int srxe_ctx_call_fd(struct srxe_context *ctx, uint16_t op, const void *req,
 	return ret;
 }
 
-/*
- * The socket path is published next to the device in sysfs, so whatever
- * SYSFS_PATH found the device also finds its daemon; the provider needs no
- * notion of SRXE_RUNDIR.  Returns 0 or a positive errno.
- */
-int srxe_read_socket_path(const struct ibv_device *ibdev, char *path,
-			  size_t cap)
-{
-	char attr[IBV_SYSFS_PATH_MAX + sizeof(SRXE_IBDEV_SOCKET_ATTR) + 1];
-	ssize_t len;
-	int fd;
-
-	snprintf(attr, sizeof(attr), "%s/%s", ibdev->ibdev_path,
-		 SRXE_IBDEV_SOCKET_ATTR);
-	fd = open(attr, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	len = read(fd, path, cap);
-	close(fd);
-	if (len < 0)
-		return errno;
-	while (len > 0 && (path[len - 1] == '\n' || path[len - 1] == ' '))
-		len--;
-	if (len == 0 || (size_t)len >= cap || path[0] != '/')
-		return EINVAL;
-	path[len] = '\0';
-	return 0;
-}
-
 static bool srxe_means_not_running(int err)
 {
 	return err == ENOENT || err == ECONNREFUSED;
