@@ -106,6 +106,26 @@ uint32_t srxe_frames_alloc(struct srxe_frames *fa, uint32_t want,
 	return best.len;
 }
 
+int srxe_frames_aim_aligned(struct srxe_frames *fa, uint32_t want,
+			    uint32_t align, uint32_t phase)
+{
+	if (!want || !align || phase >= align || want > fa->nframes)
+		return -ENOMEM;
+	for (uint64_t f = phase; f + want <= fa->nframes; f += align) {
+		uint32_t used =
+			find_bit(fa, (uint32_t)f, (uint32_t)f + want, 1);
+
+		if (used == f + want) {
+			fa->cursor = (uint32_t)f;
+			return 0;
+		}
+		/* Skip every candidate that would still cover that frame. */
+		if (used >= f + align)
+			f += (used - f) / align * align;
+	}
+	return -ENOMEM;
+}
+
 int srxe_frames_claim(struct srxe_frames *fa, uint32_t first, uint32_t n)
 {
 	if (first > fa->nframes || n > fa->nframes - first)

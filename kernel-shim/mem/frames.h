@@ -43,6 +43,19 @@ uint32_t srxe_frames_alloc(struct srxe_frames *fa, uint32_t want,
 			   uint32_t *first);
 
 /*
+ * Aim the next allocation at an aligned free run (huge pages in place,
+ * srxed/shmreg.h): find the lowest free run of exactly want frames whose
+ * first frame f has f % align == phase, and point the next-fit cursor at
+ * it, so that the next srxe_frames_alloc(fa, want, ..) returns exactly that
+ * run (next-fit stops at the first free run of the whole length).  Nothing
+ * is marked in use: the caller allocates right away, under the same lock,
+ * and checks what it got.  align > 0, phase < align.  0, or -ENOMEM when
+ * no such run is free.
+ */
+int srxe_frames_aim_aligned(struct srxe_frames *fa, uint32_t want,
+			    uint32_t align, uint32_t phase);
+
+/*
  * Mark frames [first, first + n) in use again (the daemon's quarantine of
  * frames that were just freed).  -EBUSY, changing nothing, if any of them
  * is in use; -EINVAL if the range leaves the slab.

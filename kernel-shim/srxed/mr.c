@@ -38,6 +38,7 @@ struct srxed_mr {
 	struct srxed_pd *pd;	   /* NULL once DYING */
 	struct srxe_runs released; /* quarantined frames while DYING */
 	bool held;		   /* released frames are in quarantine */
+	uint64_t va, len;	   /* kinds: its huge pages (shmreg.h) */
 };
 
 static int say(char *why, int err, const char *fmt, ...)
@@ -414,6 +415,18 @@ static int adopt_shm(struct srxed_mem *m, const struct srxed_session *s,
 		   runs->n, SRXE_MR_RUNS_MAX);
 }
 
+/* Huge pages of shared hugetlbfs mappings, placed whole (shmreg.h). */
+static int huge_get(struct srxed_mem *m, const struct srxed_session *s,
+		    const struct srxe_reg_mr_req *req, char *why)
+{
+	const char *reason = "";
+	int ret = srxed_shmreg_huge_get(
+		&m->shm, &m->slab, srxe_mem_client_pt(m->client), &s->cred,
+		s->pidfd, req->va, req->length, req->access, &reason);
+
+	return ret ? say(why, -ret, "%s", reason) : 0;
+}
+
 int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 		 const struct srxe_reg_mr_req *req,
 		 struct srxe_reg_mr_resp *resp, char *why)
@@ -440,9 +453,16 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 			   d->cfg.max_mrs);
 	}
 	tables_lock(d);
-	ret = pin(m, req, &keys, &runs, why);
-	if (!ret)
-		ret = adopt_shm(m, s, req, &keys, &runs, why);
+	ret = huge_get(m, s, req, why); /* kinds: huge pages, whole */
+	if (!ret) {
+		ret = pin(m, req, &keys, &runs, why);
+		if (!ret)
+			ret = adopt_shm(m, s, req, &keys, &runs, why);
+		if (ret)
+			srxed_shmreg_huge_put(&m->shm, &m->slab,
+					      srxe_mem_client_pt(m->client),
+					      req->va, req->length);
+	}
 	tables_unlock(d);
 	if (ret) {
 		srxed_handle_free(&m->mrs, mr->handle);
@@ -451,6 +471,8 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 		return ret;
 	}
 	mr->lkey = keys.lkey;
+	mr->va = req->va;
+	mr->len = req->length;
 	mr->pd = pd;
 	pd->users++;
 	d->stats.mr_handles++;
@@ -491,8 +513,13 @@ int srxed_mr_dereg(struct srxed *d, struct srxed_session *s, uint32_t handle,
 			   handle);
 	tables_lock(d);
 	ret = srxe_mem_dereg(m->client, mr->lkey, &mr->released);
-	if (!ret) /* shared frames: srxed's own mapping, nothing to move back */
+	if (!ret) {
+		/* shared frames: srxed's own mapping, nothing to move back */
 		srxed_shmreg_release(&m->shm, &m->slab, &mr->released);
+		srxed_shmreg_huge_put(&m->shm, &m->slab,
+				      srxe_mem_client_pt(m->client), mr->va,
+				      mr->len);
+	}
 	/* The application maps these frames until DEREG_DONE. */
 	hold = ret ? 0 : srxe_mem_hold_frames(m->client, &mr->released);
 	tables_unlock(d);

@@ -3,6 +3,8 @@
  * Shareable memory registered in place; contract in shmreg.h.  Two finders:
  * SysV attachments (by shmid) and every other shared mapping of a regular
  * file (shmem, memfd, tmpfs, disk files), opened via /proc/PID/map_files.
+ * Huge pages (hugetlbfs objects of either kind) are put in place whole
+ * before the registration pins its pages (srxed_shmreg_huge_get()).
  */
 #include "shmreg.h"
 
@@ -87,8 +89,9 @@ static bool srxed_memfd(const char *path)
 	return false;
 }
 
-static int parse_line(char *line, struct sysv_list *out)
+static int parse_line(char *line, void *arg)
 {
+	struct sysv_list *out = arg;
 	unsigned long start, end, ino;
 	unsigned long long off;
 	unsigned int maj, min;
@@ -117,8 +120,8 @@ static int parse_line(char *line, struct sysv_list *out)
 	return list_push(out, &s);
 }
 
-/* The client's writable SysV attachments, from /proc/PID/maps. */
-static int read_sysv_vmas(pid_t pid, struct sysv_list *out)
+/* Feed each line of /proc/PID/maps to fn(line, arg); stop at its error. */
+static int read_maps(pid_t pid, int (*fn)(char *line, void *arg), void *arg)
 {
 	char path[64], buf[8192];
 	size_t have = 0;
@@ -141,7 +144,7 @@ static int read_sysv_vmas(pid_t pid, struct sysv_list *out)
 		buf[have] = '\0';
 		while (!ret && (nl = memchr(buf, '\n', have))) {
 			*nl = '\0';
-			ret = parse_line(buf, out);
+			ret = fn(buf, arg);
 			have -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, have);
 		}
@@ -152,6 +155,12 @@ static int read_sysv_vmas(pid_t pid, struct sysv_list *out)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/* The client's writable SysV attachments, from /proc/PID/maps. */
+static int read_sysv_vmas(pid_t pid, struct sysv_list *out)
+{
+	return read_maps(pid, parse_line, out);
 }
 
 static bool may_adopt(int shmid, const struct ucred *cred, uint64_t seg_end)
@@ -436,5 +445,309 @@ void srxed_shmreg_release(struct srxed_shmreg *sr, struct srxed_slab *slab,
 void srxed_shmreg_destroy(struct srxed_shmreg *sr)
 {
 	free(sr->adopted);
+	free(sr->huge);
 	*sr = (struct srxed_shmreg){ 0 };
+}
+
+/*
+ * Huge pages.  Everything below runs under the engine lock (mr.c), like
+ * the rest of a registration.
+ */
+
+/* A mapping of an object (file or SysV) that a registration touches. */
+struct obj_vma {
+	struct sysv_vma v; /* v.shmid >= 0: SysV; v.writable */
+	bool shared;
+};
+
+struct obj_list {
+	struct obj_vma *v;
+	size_t n, cap;
+	uint64_t from, to; /* only VMAs that meet [from, to) */
+};
+
+static int obj_line(char *line, void *arg)
+{
+	struct obj_list *out = arg;
+	unsigned long start, end, ino;
+	unsigned long long off;
+	unsigned int maj, min;
+	char perms[5];
+	int path_at = 0;
+	struct obj_vma o;
+
+	if (sscanf(line, "%lx-%lx %4s %llx %x:%x %lu %n", &start, &end, perms,
+		   &off, &maj, &min, &ino, &path_at) < 7 ||
+	    !path_at)
+		return 0;
+	/* No object behind it (anonymous private, device memory), or one
+	 * of srxed's own memfds: never huge. */
+	if (end <= out->from || start >= out->to || !ino ||
+	    srxed_memfd(line + path_at))
+		return 0;
+	o = (struct obj_vma){ .v = { start, end, off, -1, perms[1] == 'w', maj,
+				     min, ino },
+			      .shared = perms[3] == 's' };
+	if (o.shared && !strncmp(line + path_at, "/SYSV", 5) && ino <= INT_MAX)
+		o.v.shmid = (int)ino;
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? 2 * out->cap : 4;
+		struct obj_vma *v = realloc(out->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		out->v = v;
+		out->cap = cap;
+	}
+	out->v[out->n++] = o;
+	return 0;
+}
+
+static struct srxed_huge *huge_find(struct srxed_shmreg *sr, uint64_t va)
+{
+	for (size_t i = 0; i < sr->nhuge; i++)
+		if (va >= sr->huge[i].va &&
+		    va - sr->huge[i].va < sr->huge[i].bytes)
+			return &sr->huge[i];
+	return NULL;
+}
+
+static void *view_of(const struct srxed_slab *slab, uint32_t frame)
+{
+	return (char *)slab->base + (uint64_t)frame * PAGE;
+}
+
+/* Unpin a huge page nobody references and give its view the memfd back. */
+static void huge_drop(struct srxed_shmreg *sr, struct srxed_slab *slab,
+		      struct srxe_pt *pt, struct srxed_huge *h)
+{
+	struct srxe_runs freed = { 0 };
+
+	srxe_pt_unpin(pt, h->va, h->bytes, &freed);
+	if (mmap(view_of(slab, h->frame), h->bytes, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED | MAP_NORESERVE, slab->fd,
+		 (off_t)h->frame * PAGE) == MAP_FAILED)
+		log_err("frames %u+%llu keep a huge page: %s", h->frame,
+			(unsigned long long)(h->bytes / PAGE), strerror(errno));
+	srxe_runs_free(&freed);
+	*h = sr->huge[--sr->nhuge];
+}
+
+void srxed_shmreg_huge_put(struct srxed_shmreg *sr, struct srxed_slab *slab,
+			   struct srxe_pt *pt, uint64_t va, uint64_t len)
+{
+	uint64_t end = va + len;
+
+	for (size_t i = 0; i < sr->nhuge;) {
+		struct srxed_huge *h = &sr->huge[i];
+
+		if (h->va >= end || h->va + h->bytes <= va) {
+			i++;
+			continue;
+		}
+		if (--h->refs) {
+			i++;
+			continue;
+		}
+		huge_drop(sr, slab, pt, h); /* moves the last entry to i */
+	}
+}
+
+/* Some page of [va, va + bytes) is present in the table already. */
+static bool any_present(const struct srxe_pt *pt, uint64_t va, uint64_t bytes)
+{
+	for (uint64_t p = va; p < va + bytes; p += PAGE)
+		if (srxe_pt_lookup(pt, p) & SRXE_PTE_PRESENT)
+			return true;
+	return false;
+}
+
+/*
+ * Pin the huge page at hva (bytes long) whole on frames aligned in srxed's
+ * view and map [off, off + bytes) of the object fd there.
+ */
+static int huge_place(struct srxed_shmreg *sr, struct srxed_slab *slab,
+		      struct srxe_pt *pt, int fd, int prot, uint64_t hva,
+		      uint64_t bytes, uint64_t off, const char **why)
+{
+	uint32_t nfr = (uint32_t)(bytes / PAGE);
+	uint32_t phase =
+		(uint32_t)((nfr - ((uintptr_t)slab->base / PAGE) % nfr) % nfr);
+	struct srxe_runs got = { 0 };
+	struct srxed_huge *h;
+	int ret;
+
+	if (any_present(pt, hva, bytes)) {
+		*why = "part of a huge page is registered already as the "
+		       "memory mapped there before";
+		return -EBUSY;
+	}
+	if (sr->nhuge == sr->huge_cap) {
+		size_t cap = sr->huge_cap ? 2 * sr->huge_cap : 8;
+		struct srxed_huge *v = realloc(sr->huge, cap * sizeof(*v));
+
+		if (!v) {
+			*why = "srxed is out of memory";
+			return -ENOMEM;
+		}
+		sr->huge = v;
+		sr->huge_cap = cap;
+	}
+	/* The pin's next-fit allocation takes the aimed run; check it did. */
+	ret = srxe_frames_aim_aligned(pt->frames, nfr, nfr, phase);
+	if (!ret)
+		ret = srxe_pt_pin(pt, hva, bytes, false, &got);
+	if (!ret && (got.n != 1 || got.v[0].npages != nfr ||
+		     got.v[0].frame % nfr != phase)) {
+		srxe_pt_unpin(pt, hva, bytes, NULL);
+		ret = -ENOMEM;
+	}
+	if (ret) {
+		srxe_runs_free(&got);
+		*why = "the memory slab has no free huge-page-aligned run of "
+		       "frames for a huge page (see srxe up --max-reg-bytes)";
+		return -ENOMEM;
+	}
+	if (mmap(view_of(slab, got.v[0].frame), bytes, prot,
+		 MAP_SHARED | MAP_FIXED, fd, (off_t)off) == MAP_FAILED) {
+		ret = -errno;
+		srxe_pt_unpin(pt, hva, bytes, NULL);
+		/* A failed MAP_FIXED may have unmapped the view there. */
+		mmap(view_of(slab, got.v[0].frame), bytes,
+		     PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_FIXED | MAP_NORESERVE, slab->fd,
+		     (off_t)got.v[0].frame * PAGE);
+		srxe_runs_free(&got);
+		*why = "srxed cannot map the huge pages";
+		return ret;
+	}
+	h = &sr->huge[sr->nhuge++];
+	*h = (struct srxed_huge){ hva, bytes, got.v[0].frame, 1 };
+	srxe_runs_free(&got);
+	return 0;
+}
+
+/* Open the object of o; *huge_bytes: its huge page size, 0 if not huge. */
+static int open_obj(pid_t pid, int pidfd, const struct obj_vma *o,
+		    uint64_t *huge_bytes)
+{
+	char path[96];
+	struct stat st;
+	struct statfs fs;
+	int fd;
+
+	*huge_bytes = 0;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
+		 (unsigned long long)o->v.start, (unsigned long long)o->v.end);
+	/* O_PATH first: finding out that a device file is no hugetlbfs
+	 * must not call its driver's open. */
+	for (int pass = 0; pass < 2; pass++) {
+		int flags = pass ? (o->shared && o->v.writable ? O_RDWR
+							       : O_RDONLY) |
+					    O_NOCTTY
+				 : O_PATH;
+
+		fd = open(path, flags | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (!pidfd_alive(pidfd) || fstat(fd, &st) ||
+		    st.st_ino != o->v.ino || major(st.st_dev) != o->v.maj ||
+		    minor(st.st_dev) != o->v.min) {
+			close(fd);
+			return -ESRCH;
+		}
+		if (pass)
+			return fd;
+		if (fstatfs(fd, &fs) || fs.f_type != HUGETLBFS_MAGIC ||
+		    fs.f_bsize <= (long)PAGE ||
+		    (fs.f_bsize & (fs.f_bsize - 1))) {
+			close(fd);
+			return -ENOENT; /* not huge: nothing to do here */
+		}
+		*huge_bytes = (uint64_t)fs.f_bsize;
+		close(fd);
+	}
+	return -EIO; /* not reached */
+}
+
+/* Put in place every huge page of o that [va, end) touches. */
+static int huge_vma(struct srxed_shmreg *sr, struct srxed_slab *slab,
+		    struct srxe_pt *pt, const struct ucred *cred, int pidfd,
+		    const struct obj_vma *o, uint64_t va, uint64_t end,
+		    uint32_t access, const char **why)
+{
+	uint64_t hb, from, to;
+	int fd, ret = 0;
+
+	if (pidfd < 0)
+		return 0; /* no in-place mapping without (shmreg.h) */
+	fd = open_obj(cred->pid, pidfd, o, &hb);
+	if (fd == -ESRCH) {
+		*why = "the process that registers is gone, or its mapping "
+		       "changed";
+		return fd;
+	}
+	if (fd < 0)
+		return 0; /* not huge, or not srxed's to judge here */
+	if (!o->shared) {
+		*why = "the buffer lies in private huge pages "
+		       "(MAP_PRIVATE|MAP_HUGETLB): srxe cannot share them "
+		       "and moving them would split them into 4 KiB pages; "
+		       "map them MAP_SHARED (hugetlbfs file, MFD_HUGETLB "
+		       "memfd, SHM_HUGETLB) to register them in place";
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	if (!o->v.writable && (access & WRITE_ACCESS)) {
+		*why = "the buffer lies in a read-only shared mapping: it may "
+		       "be registered for read access only";
+		ret = -EFAULT;
+		goto out;
+	}
+	if (o->v.shmid >= 0 &&
+	    (!same_ipc_ns(cred->pid) || !may_adopt(o->v.shmid, cred, 0))) {
+		*why = "SysV huge-page segment of another user or IPC "
+		       "namespace";
+		ret = -EACCES;
+		goto out;
+	}
+	from = (va > o->v.start ? va : o->v.start) & ~(hb - 1);
+	to = end < o->v.end ? end : o->v.end;
+	for (uint64_t h = from; !ret && h < to; h += hb) {
+		if (huge_find(sr, h))
+			continue; /* referenced already by the caller */
+		ret = huge_place(sr, slab, pt, fd,
+				 PROT_READ | (o->v.writable ? PROT_WRITE : 0),
+				 h, hb, o->v.seg_off + (h - o->v.start), why);
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+int srxed_shmreg_huge_get(struct srxed_shmreg *sr, struct srxed_slab *slab,
+			  struct srxe_pt *pt, const struct ucred *cred,
+			  int pidfd, uint64_t va, uint64_t len, uint32_t access,
+			  const char **why)
+{
+	uint64_t end = (va + len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+	struct obj_list l = { .from = va & ~(uint64_t)(PAGE - 1), .to = end };
+	int ret;
+
+	/* One reference per registration on every huge page it touches:
+	 * those in place already now, the new ones as they are placed. */
+	for (size_t i = 0; i < sr->nhuge; i++)
+		if (sr->huge[i].va < end &&
+		    sr->huge[i].va + sr->huge[i].bytes > va)
+			sr->huge[i].refs++;
+	ret = read_maps(cred->pid, obj_line, &l);
+	if (ret)
+		*why = "srxed cannot read the client's mappings";
+	for (size_t i = 0; !ret && i < l.n; i++)
+		ret = huge_vma(sr, slab, pt, cred, pidfd, &l.v[i], va, end,
+			       access, why);
+	free(l.v);
+	if (ret)
+		srxed_shmreg_huge_put(sr, slab, pt, va, len);
+	return ret;
 }

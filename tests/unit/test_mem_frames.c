@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Frame allocator: runs, next-fit, fragmentation, accounting. */
 #include <criterion/criterion.h>
+#include <errno.h>
 
 #include "mem/frames.h"
 
@@ -110,4 +111,26 @@ Test(mem_frames, runs_merge_only_when_contiguous_in_va_and_frame)
 	cr_assert_eq(runs.v[1].frame, 8);
 	cr_assert_eq(runs.v[2].va, 0x14000);
 	srxe_runs_free(&runs);
+}
+
+/* kinds (issue #12): huge pages need frame runs on a huge-page boundary. */
+Test(mem_frames, aim_aligned_makes_the_next_alloc_aligned)
+{
+	uint32_t first = 0;
+
+	cr_assert_eq(srxe_frames_alloc(&fa, 10, &first), 10); /* 0..9 */
+	/* Runs of 100 frames with f % 128 == 5: 5 is taken, 133 is free. */
+	cr_assert_eq(srxe_frames_aim_aligned(&fa, 100, 128, 5), 0);
+	cr_assert_eq(srxe_frames_in_use(&fa), 10, "aiming allocates nothing");
+	cr_assert_eq(srxe_frames_alloc(&fa, 100, &first), 100);
+	cr_assert_eq(first, 133);
+	/* Next candidates: 261 (free), then a taken one is skipped. */
+	cr_assert_eq(srxe_frames_claim(&fa, 300, 1), 0);
+	cr_assert_eq(srxe_frames_aim_aligned(&fa, 128, 128, 5), 0);
+	cr_assert_eq(srxe_frames_alloc(&fa, 128, &first), 128);
+	cr_assert_eq(first, 389, "261..388 holds frame 300");
+	/* No room left for another run of that alignment and length. */
+	cr_assert_eq(srxe_frames_aim_aligned(&fa, 500, 128, 5), -ENOMEM);
+	cr_assert_eq(srxe_frames_aim_aligned(&fa, 1001, 1, 0), -ENOMEM);
+	cr_assert_eq(srxe_frames_aim_aligned(&fa, 10, 128, 128), -ENOMEM);
 }
