@@ -4,15 +4,26 @@
  *   1. translate() ns/op at several MR sizes and access sizes, next to a
  *      memcpy of the same bytes (what the engine does after translating);
  *   2. registration and deregistration time vs MR size;
- *   3. translation state bytes vs MR size.
- * Usage: bench_translate [seconds-per-point, default 0.1]
+ *   3. translation state bytes vs MR size;
+ *   4. with a DEVICE (a running srxe device): ibv_reg_mr/ibv_dereg_mr
+ *      through srxed per kind of memory, pages untouched vs touched --
+ *      private memory (moved onto the slab: the baseline) next to the
+ *      shareable kinds srxed maps in place (issue #12: no copy, so their
+ *      time must not depend on whether the pages were touched).
+ * Usage: bench_translate [seconds-per-point, default 0.1] [DEVICE]
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
 
 #include "mem/translate.h"
 
@@ -232,6 +243,194 @@ static void overlap_table(void *slab)
 	}
 }
 
+/*
+ * 4. Registration through srxed by kind of memory (kinds, issue #12).
+ * Each sample makes a fresh object (so "untouched" pages were never
+ * allocated), touches every page or not, then times ibv_reg_mr and
+ * ibv_dereg_mr; making and unmapping the object is not timed.
+ */
+enum kind { K_PRIVATE, K_MEMFD, K_TMPFS, K_ANON_SHARED, K_SYSV, K_HUGE, NK };
+
+static const char *const kind_names[NK] = {
+	"private anon (moved)", "memfd",    "tmpfs file (/dev/shm)",
+	"anon shared",		"SysV shm", "hugetlbfs 2 MiB (MFD_HUGETLB)",
+};
+
+struct obj {
+	uint8_t *p;
+	int shmid;
+};
+
+static int make_obj(enum kind k, uint64_t len, struct obj *o)
+{
+	int fd = -1, flags = MAP_SHARED;
+	char path[64];
+
+	o->shmid = -1;
+	switch (k) {
+	case K_PRIVATE:
+		flags = MAP_PRIVATE | MAP_ANONYMOUS;
+		break;
+	case K_ANON_SHARED:
+		flags |= MAP_ANONYMOUS;
+		break;
+	case K_MEMFD:
+	case K_HUGE:
+		fd = memfd_create("bench", k == K_HUGE ? MFD_HUGETLB : 0);
+		break;
+	case K_TMPFS:
+		snprintf(path, sizeof(path), "/dev/shm/srxe-bench.%d",
+			 (int)getpid());
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		unlink(path);
+		break;
+	case K_SYSV:
+		o->shmid = shmget(IPC_PRIVATE, len, IPC_CREAT | 0600);
+		if (o->shmid < 0)
+			return -errno;
+		o->p = shmat(o->shmid, NULL, 0);
+		shmctl(o->shmid, IPC_RMID, NULL);
+		return o->p == (void *)-1 ? -errno : 0;
+	default:
+		return -EINVAL;
+	}
+	if (!(flags & MAP_ANONYMOUS) && (fd < 0 || ftruncate(fd, (off_t)len))) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	o->p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	return o->p == MAP_FAILED ? -errno : 0;
+}
+
+static void drop_obj(const struct obj *o, uint64_t len)
+{
+	if (o->shmid >= 0)
+		shmdt(o->p);
+	else
+		munmap(o->p, len);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+#define MAX_SAMPLES 64
+
+/* Median us of ibv_reg_mr and of ibv_dereg_mr (a loaded host is noisy);
+ * false if a step failed. */
+static bool time_kind(struct ibv_pd *pd, enum kind k, uint64_t len,
+		      bool touched, double *reg_us, double *dereg_us)
+{
+	double reg[MAX_SAMPLES], dereg[MAX_SAMPLES], spent = 0;
+	int n = 0;
+
+	do {
+		struct obj o = { NULL, -1 };
+		struct ibv_mr *mr;
+		double t0, t1, t2;
+
+		if (make_obj(k, len, &o))
+			return false;
+		if (touched)
+			for (uint64_t i = 0; i < len; i += PAGE)
+				o.p[i] = (uint8_t)i | 1;
+		/* Start each sample as a waking task in both columns: on a
+		 * loaded host, one that just burnt its slice touching pages
+		 * waits longer for srxed's replies. */
+		usleep(1000);
+		t0 = now();
+		mr = ibv_reg_mr(pd, o.p, len,
+				IBV_ACCESS_LOCAL_WRITE |
+					IBV_ACCESS_REMOTE_WRITE |
+					IBV_ACCESS_REMOTE_READ);
+		t1 = now();
+		if (!mr || ibv_dereg_mr(mr)) {
+			drop_obj(&o, len);
+			return false;
+		}
+		t2 = now();
+		drop_obj(&o, len);
+		reg[n] = (t1 - t0) * 1e6;
+		dereg[n] = (t2 - t1) * 1e6;
+		spent += t2 - t0;
+		n++;
+	} while (n < MAX_SAMPLES && (n < 5 || spent < point_seconds));
+	qsort(reg, n, sizeof(reg[0]), cmp_double);
+	qsort(dereg, n, sizeof(dereg[0]), cmp_double);
+	*reg_us = reg[n / 2];
+	*dereg_us = dereg[n / 2];
+	return true;
+}
+
+static uint64_t free_huge_2m(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/"
+			"free_hugepages",
+			"r");
+	unsigned long long n = 0;
+
+	if (f) {
+		if (fscanf(f, "%llu", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n;
+}
+
+static void kinds_table(const char *dev)
+{
+	static const uint64_t sizes[] = { 2 << 20, 16 << 20, 64 << 20 };
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_context *ctx = NULL;
+	struct ibv_pd *pd;
+
+	for (int i = 0; list && list[i]; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), dev))
+			ctx = ibv_open_device(list[i]);
+	if (list)
+		ibv_free_device_list(list);
+	pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+	if (!pd) {
+		fprintf(stderr, "cannot open %s\n", dev);
+		exit(1);
+	}
+	printf("\n## ibv_reg_mr through srxed by kind of memory (%s)\n\n", dev);
+	printf("Median of >= 5 samples per cell.\n\n");
+	printf("| kind | MR size | reg us, untouched | reg us, touched "
+	       "| dereg us, untouched | dereg us, touched |\n");
+	printf("|---|---:|---:|---:|---:|---:|\n");
+	for (int k = 0; k < NK; k++)
+		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+			double ru, rt, du, dt;
+
+			if (k == K_HUGE && free_huge_2m() < (sizes[s] >> 21)) {
+				printf("| %s | %" PRIu64 " MiB | (not enough "
+				       "free 2 MiB huge pages) | | | |\n",
+				       kind_names[k], sizes[s] >> 20);
+				continue;
+			}
+			if (!time_kind(pd, k, sizes[s], false, &ru, &du) ||
+			    !time_kind(pd, k, sizes[s], true, &rt, &dt)) {
+				printf("| %s | %" PRIu64 " MiB | failed: %s "
+				       "| | | |\n",
+				       kind_names[k], sizes[s] >> 20,
+				       strerror(errno));
+				continue;
+			}
+			printf("| %s | %" PRIu64 " MiB | %.0f | %.0f | %.0f "
+			       "| %.0f |\n",
+			       kind_names[k], sizes[s] >> 20, ru, rt, du, dt);
+		}
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	void *slab;
@@ -249,5 +448,7 @@ int main(int argc, char **argv)
 	registration_table(slab);
 	overlap_table(slab);
 	munmap(slab, (size_t)SLAB_FRAMES * PAGE);
+	if (argc > 2)
+		kinds_table(argv[2]);
 	return 0;
 }

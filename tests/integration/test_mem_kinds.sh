@@ -40,8 +40,15 @@ restore_huge() {
 		umount "$HUGEMNT" || true
 	fi
 }
-# cli_lib's cleanup runs on EXIT; ours first, then it.
-trap 'restore_huge; cleanup' EXIT
+# cli_lib's cleanup runs on EXIT and exits with the status it finds in $?:
+# ours first, then it, with the test's status.
+on_exit() {
+	local rc=$?
+	restore_huge
+	(exit "$rc")
+	cleanup
+}
+trap on_exit EXIT
 reserve 2048 8
 reserve 1048576 1
 
