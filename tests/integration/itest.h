@@ -73,7 +73,7 @@ static inline struct ibv_context *itest_open_device(const char *name)
 /*
  * Bring an RC QP to RTS towards (dest_qpn, dgid) on port 1, GID index 1
  * (srxe's IPv4-mapped GID), with remote READ/WRITE/ATOMIC allowed and one
- * READ in flight each way; dies on failure.  (mem_kinds.c, issue #12.)
+ * READ in flight each way; dies on failure.  (mem_kinds, shared_reg, shm_reg.)
  */
 static inline void itest_rc_connect(struct ibv_qp *qp, uint32_t dest_qpn,
 				    const union ibv_gid *dgid)

@@ -18,6 +18,11 @@
 
 #include <infiniband/verbs.h>
 
+static const char *who = "shm_reg";
+static int failures __attribute__((unused)); /* CHECK() exits instead */
+
+#include "itest.h"
+
 #define LEN (64 * 1024)
 
 #define CHECK(c, ...)                                                          \
@@ -29,62 +34,6 @@
 			exit(1);                                               \
 		}                                                              \
 	} while (0)
-
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **l = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	CHECK(l, "no device list");
-	for (int i = 0; l[i]; i++)
-		if (!strcmp(ibv_get_device_name(l[i]), name))
-			ctx = ibv_open_device(l[i]);
-	ibv_free_device_list(l);
-	CHECK(ctx, "cannot open %s", name);
-	return ctx;
-}
-
-static void connect_self(struct ibv_qp *qp, const union ibv_gid *gid)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = 1,
-		.qp_access_flags =
-			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ,
-	};
-
-	CHECK(!ibv_modify_qp(qp, &a,
-			     IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-				     IBV_QP_ACCESS_FLAGS),
-	      "INIT");
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = qp->qp_num;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.port_num = 1;
-	a.ah_attr.grh.sgid_index = 1;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.grh.dgid = *gid;
-	CHECK(!ibv_modify_qp(qp, &a,
-			     IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-				     IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-				     IBV_QP_MAX_DEST_RD_ATOMIC |
-				     IBV_QP_MIN_RNR_TIMER),
-	      "RTR");
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	CHECK(!ibv_modify_qp(qp, &a,
-			     IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-				     IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-				     IBV_QP_MAX_QP_RD_ATOMIC),
-	      "RTS");
-}
 
 static void rdma(struct ibv_qp *qp, struct ibv_cq *cq, enum ibv_wr_opcode op,
 		 void *local, uint32_t lkey, void *remote, uint32_t rkey)
@@ -129,14 +78,14 @@ int main(int argc, char **argv)
 	int id;
 
 	CHECK(argc == 2, "usage: shm_reg DEVICE");
-	ctx = open_dev(argv[1]);
+	ctx = itest_open_device(argv[1]);
 	pd = ibv_alloc_pd(ctx);
 	cq = ibv_create_cq(ctx, 8, NULL, NULL, 0);
 	CHECK(pd && cq, "pd/cq");
 	qa.send_cq = qa.recv_cq = cq;
 	qp = ibv_create_qp(pd, &qa);
 	CHECK(qp && !ibv_query_gid(ctx, 1, 1, &gid), "qp/gid");
-	connect_self(qp, &gid);
+	itest_rc_connect(qp, qp->qp_num, &gid);
 
 	id = shmget(IPC_PRIVATE, LEN, IPC_CREAT | 0600);
 	CHECK(id >= 0, "shmget: %s", strerror(errno));
