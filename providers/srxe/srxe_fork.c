@@ -12,12 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "srxe.h"
@@ -47,6 +49,7 @@ struct fork_seg {
 	uint64_t off;
 	int fd;
 	int prot;
+	bool done; /* restored in the child (by the fault handler) */
 };
 
 /* A growable array in anonymous memory. */
@@ -383,20 +386,6 @@ static int make_plan(void)
 	return ret;
 }
 
-static void fork_prepare(void)
-{
-	pthread_mutex_lock(&fork_lock);
-	plan_failed = false;
-	segs.n = 0;
-	if (runs.n && mode == FORK_MODE_COPY)
-		plan_failed = make_plan() != 0;
-}
-
-static void fork_parent(void)
-{
-	pthread_mutex_unlock(&fork_lock);
-}
-
 /* ---- child ---- */
 
 static void say(const char *what)
@@ -440,10 +429,13 @@ static int fill(int fd, char *va, size_t len, uint64_t off)
 	return 0;
 }
 
-static void restore(const struct fork_seg *sg)
+static void restore(struct fork_seg *sg)
 {
 	void *va = (void *)sg->va;
 
+	if (sg->done)
+		return;
+	sg->done = true;
 	if (mmap(va, sg->len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
 		 0) == MAP_FAILED) {
@@ -521,6 +513,127 @@ static void inherit(struct srxe_context *ctx)
 	privatize_arena(&ctx->arena);
 }
 
+/*
+ * ---- repair on fault ----
+ *
+ * In a multithreaded parent glibc's fork writes malloc arena headers and
+ * FILE locks in the child before any atfork child handler runs: such a
+ * touch of a hole would be SIGSEGV.  For the duration of fork() a SIGSEGV
+ * handler (on an alternate stack, in case the stack itself is the hole)
+ * restores, in the child, the segment that holds the faulting address and
+ * lets the access retry.  Any other fault, or any fault in the parent,
+ * puts the application's handler back and retries, so it meets that
+ * handler (or the default action) as if we had never been there.
+ */
+#define FORK_ALTSTACK_SIZE (64 * 1024)
+
+static struct sigaction app_segv;
+static bool altstack_set; /* ours, on the forking thread */
+static void *our_altstack;
+static pid_t forking_pid;
+static bool repairing; /* our handler is installed */
+
+static void give_back_segv(void)
+{
+	sigaction(SIGSEGV, &app_segv, NULL);
+	repairing = false;
+}
+
+/*
+ * A fault on the running stack is not repaired: the pages fork()'s own
+ * frames use were written by the parent after fork (it returned from the
+ * same calls with other values), so the child would run on the parent's
+ * frames.  Dying with SIGSEGV is the honest outcome there.
+ */
+static bool on_running_stack(uintptr_t a, const void *uc)
+{
+#if defined(__x86_64__)
+	uintptr_t sp =
+		(uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RSP];
+
+	return a + 2 * SRXE_PAGE_SIZE > sp && a < sp + 64 * 1024;
+#else
+	(void)a;
+	(void)uc;
+	return true; /* no way to tell: never repair */
+#endif
+}
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+	int saved = errno;
+
+	(void)sig;
+	if (si->si_code == SEGV_MAPERR && getpid() != forking_pid &&
+	    !on_running_stack(a, uc)) {
+		for (size_t i = 0; i < segs.n; i++) {
+			struct fork_seg *sg = (struct fork_seg *)segs.base + i;
+
+			if (!sg->done && a - sg->va < sg->len) {
+				restore(sg);
+				errno = saved;
+				return;
+			}
+		}
+	}
+	give_back_segv();
+	errno = saved;
+}
+
+static void install_repair(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_segv,
+				.sa_flags = SA_SIGINFO | SA_ONSTACK };
+	stack_t ss = { .ss_size = FORK_ALTSTACK_SIZE }, cur;
+
+	forking_pid = getpid();
+	sigfillset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, &app_segv))
+		return;
+	repairing = true;
+	/* a thread with an alternate stack of its own keeps it */
+	if (sigaltstack(NULL, &cur) || !(cur.ss_flags & SS_DISABLE))
+		return;
+	if (!our_altstack) {
+		our_altstack =
+			mmap(NULL, FORK_ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (our_altstack == MAP_FAILED)
+			our_altstack = NULL;
+	}
+	ss.ss_sp = our_altstack;
+	altstack_set = our_altstack && !sigaltstack(&ss, NULL);
+}
+
+static void remove_repair(void)
+{
+	stack_t off = { .ss_flags = SS_DISABLE };
+
+	if (repairing)
+		give_back_segv();
+	if (altstack_set)
+		sigaltstack(&off, NULL);
+	altstack_set = false;
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&fork_lock);
+	plan_failed = false;
+	segs.n = 0;
+	if (runs.n && mode == FORK_MODE_COPY)
+		plan_failed = make_plan() != 0;
+	if (segs.n)
+		install_repair();
+}
+
+static void fork_parent(void)
+{
+	remove_repair();
+	pthread_mutex_unlock(&fork_lock);
+}
+
 static void fork_child(void)
 {
 	bool copied = !plan_failed;
@@ -530,6 +643,7 @@ static void fork_child(void)
 		    "memory is not mapped in this process");
 	for (size_t i = 0; copied && i < segs.n; i++)
 		restore((struct fork_seg *)segs.base + i);
+	remove_repair();
 	for (size_t i = 0; i < slabs.n; i++) {
 		struct fork_slab *s = slab_at(i);
 

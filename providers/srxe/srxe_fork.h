@@ -52,13 +52,16 @@
  *    an inherited CQ cannot consume the parent's completions.  The child
  *    opens the device again to use it.
  *
- * Residual hazard (documented in providers/srxe/README.md): in a
- * multithreaded parent, glibc's fork writes malloc arena headers and FILE
- * locks in the child *before* any atfork child handler runs.  If such an
- * object lies on a registered page (a non-main arena's first page, a
- * heap-allocated FILE next to a registered buffer), or if fork()'s own
- * stack frames lie on a registered stack page, the child dies with
- * SIGSEGV inside fork(), as it did before this module.
+ * glibc's fork, in a multithreaded parent, writes malloc arena headers
+ * and FILE locks in the child *before* any atfork child handler runs.
+ * While fork() runs, a SIGSEGV handler (alternate stack) restores the
+ * segment such a write hits in the child, and the write retries; any other
+ * fault goes to the application's handler, which is put back at once.
+ *
+ * Residual hazard (providers/srxe/README.md): registered pages of the
+ * forking thread's stack that fork()'s own frames use are not repaired
+ * (the parent has rewritten them by then): the child dies with SIGSEGV
+ * inside fork(), as every child did before this module.
  */
 #ifndef SRXE_FORK_H
 #define SRXE_FORK_H
