@@ -231,6 +231,8 @@ static bool reaped_ok(pid_t pid, const char *what)
 struct bufs {
 	uint8_t *heap, *stack, *anon, *ro, *src;
 	size_t heap_len;
+	uint8_t *part;	/* two overlapping MRs, one deregistered */
+	uint8_t *remap; /* registered, then unmapped and mapped anew */
 };
 
 /* Checks in the child; returns the exit status. */
@@ -250,6 +252,10 @@ static int copy_child(const char *name, struct dev *inh, struct bufs *b,
 	       "anon (RDMA-written) byte %ld", at);
 	EXPECT((at = check(b->ro, PAGE, 4)) < 0, "read-only byte %ld", at);
 	EXPECT(write_faults(b->ro), "read-only page writable in the child");
+	EXPECT((at = check(b->part, 5 * PAGE, 7)) < 0,
+	       "partly released byte %ld", at);
+	EXPECT((at = check(b->remap, LEN, 15)) < 0,
+	       "the application's new mapping, byte %ld", at);
 	/* our own copy: write it */
 	fill(b->heap, b->heap_len, 11);
 	fill(b->stack, 2 * PAGE, 12);
@@ -294,7 +300,7 @@ static int copy_child(const char *name, struct dev *inh, struct bufs *b,
 static int run_copy(const char *name)
 {
 	uint8_t stack[2 * PAGE] __attribute__((aligned(PAGE)));
-	struct ibv_mr *mh, *ms, *ma, *mro, *msrc;
+	struct ibv_mr *mh, *ms, *ma, *mro, *msrc, *mpart, *mpart2, *mremap_mr;
 	struct bufs b = { .stack = stack, .heap_len = 3 * PAGE + 123 };
 	struct dev d;
 	pid_t pid;
@@ -320,6 +326,26 @@ static int run_copy(const char *name)
 	ma = reg(d.pd, b.anon, LEN, ACC);
 	mro = reg(d.pd, b.ro, PAGE, IBV_ACCESS_REMOTE_READ);
 	msrc = reg(d.pd, b.src, LEN, ACC);
+	/*
+	 * Pages 0-2 then 2-4: the second MR moves only 3-4; dropping the
+	 * first releases 0-1 (a piece of the first run).
+	 */
+	b.part = mmap(NULL, 5 * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	b.remap = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b.part == MAP_FAILED || b.remap == MAP_FAILED)
+		die("buffers");
+	fill(b.part, 5 * PAGE, 7);
+	mpart = reg(d.pd, b.part, 3 * PAGE, ACC);
+	mpart2 = reg(d.pd, b.part + 2 * PAGE, 3 * PAGE, ACC);
+	EXPECT(!ibv_dereg_mr(mpart), "dereg of the first overlapping MR");
+	/* registered, then replaced by the application without dereg */
+	mremap_mr = reg(d.pd, b.remap, LEN, ACC);
+	if (mmap(b.remap, LEN, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != b.remap)
+		die("mmap over a registered buffer");
+	fill(b.remap, LEN, 15);
 	/* the anonymous buffer's bytes come from srxed's engine */
 	fill(b.src, LEN, 9);
 	EXPECT(rdma(&d, IBV_WR_RDMA_WRITE, b.src, msrc->lkey, b.anon, ma->rkey,
@@ -358,6 +384,13 @@ static int run_copy(const char *name)
 	EXPECT(check(b.heap, b.heap_len, 1) < 0 &&
 		       check(b.stack, sizeof(stack), 2) < 0,
 	       "contents after dereg");
+	EXPECT((at = check(b.part, 5 * PAGE, 7)) < 0,
+	       "partly released byte %ld", at);
+	EXPECT((at = check(b.remap, LEN, 15)) < 0, "new mapping byte %ld", at);
+	EXPECT(!ibv_dereg_mr(mpart2) && !ibv_dereg_mr(mremap_mr),
+	       "dereg of the overlapping / replaced MRs");
+	EXPECT(check(b.part, 5 * PAGE, 7) < 0 && check(b.remap, LEN, 15) < 0,
+	       "contents after those deregs");
 	dev_close(&d);
 	free(b.heap);
 	return 0;
@@ -501,7 +534,7 @@ static int run_holes(const char *name)
 		dev_close(&nd);
 		if (failures)
 			_exit(5);
-		signal(SIGSEGV, SIG_DFL); /* not a sanitizer's report */
+		signal(SIGSEGV, SIG_DFL);	/* not a sanitizer's report */
 		(void)*(volatile uint8_t *)buf; /* SIGSEGV */
 		_exit(6);
 	}
