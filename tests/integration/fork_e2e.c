@@ -17,6 +17,8 @@
  *   fork_e2e holes DEV     run with RDMAV_FORK_SAFE=1: ibv_is_fork_
  *                          initialized() is IBV_FORK_ENABLED and the child
  *                          has no mapping at registered pages.
+ *   fork_e2e closed DEV    the context is closed without deregistering:
+ *                          a child still gets the registered bytes.
  *   fork_e2e arena DEV     a buffer in the first page of a non-main malloc
  *                          arena is registered: glibc's fork writes that
  *                          arena's header in the child before atfork
@@ -548,7 +550,32 @@ static int run_holes(const char *name)
 	return 0;
 }
 
-/* ---- the residual hazard ---- */
+/* ---- a context closed with its MR still registered ---- */
+
+static struct ibv_mr *closed_mr; /* reachable: not a leak */
+
+static int run_closed(const char *name)
+{
+	uint8_t *buf = aligned_alloc(PAGE, LEN);
+	struct ibv_context *ctx = itest_open_device(name);
+	struct ibv_pd *pd = ibv_alloc_pd(ctx);
+	pid_t pid;
+
+	if (!buf || !pd)
+		die("buffer/pd");
+	fill(buf, LEN, 8);
+	closed_mr = reg(pd, buf, LEN, ACC); /* never deregistered */
+	EXPECT(!ibv_close_device(ctx), "close: %s", strerror(errno));
+	pid = fork();
+	if (!pid)
+		_exit(check(buf, LEN, 8) < 0 ? 0 : 3);
+	reaped_ok(pid, "closed");
+	EXPECT(check(buf, LEN, 8) < 0, "parent's buffer");
+	free(buf);
+	return 0;
+}
+
+/* ---- glibc's writes before the atfork handlers ---- */
 
 static void *arena_alloc(void *arg)
 {
@@ -633,10 +660,13 @@ int main(int argc, char **argv)
 		run_holes(argv[2]);
 	else if (argc == 3 && !strcmp(argv[1], "arena"))
 		run_arena(argv[2]);
+	else if (argc == 3 && !strcmp(argv[1], "closed"))
+		run_closed(argv[2]);
 	else if (argc == 3 && !strcmp(argv[1], "stack"))
 		run_stack(argv[2]);
 	else
-		die("usage: fork_e2e copy|holes|arena|stack DEV | traffic DEV "
+		die("usage: fork_e2e copy|holes|closed|arena|stack DEV | "
+		    "traffic DEV "
 		    "N");
 	if (failures)
 		return 1;

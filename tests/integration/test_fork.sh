@@ -27,6 +27,7 @@ for mode in shortcut mtt; do
 	run "$mode copy" "$PROG" copy "$dev"
 	run "$mode traffic" "$PROG" traffic "$dev" 100
 	run "$mode holes" env RDMAV_FORK_SAFE=1 "$PROG" holes "$dev"
+	run "$mode closed" "$PROG" closed "$dev"
 	run "$mode pool" "$PY" "$here/fork_pool.py" "$dev"
 	# glibc writes a non-main arena's header in the child before atfork
 	# handlers run: repaired on fault (README "Fork").
