@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -621,6 +622,44 @@ static void remove_repair(void)
 	altstack_set = false;
 }
 
+/*
+ * ---- the parent waits for the child's copy ----
+ *
+ * The forking thread does not return from fork() in the parent until the
+ * child has copied the registered memory (or died, or 30 s passed): what
+ * the parent writes after fork() returns never reaches the child, as with
+ * the kernel's copy at fork.  Other parent threads and srxed's engine are
+ * not held back.  A pipe: the child writes one byte, or its death closes
+ * the write end.
+ */
+#define FORK_COPY_WAIT_MS (30 * 1000)
+
+static int copied_pipe[2] = { -1, -1 };
+
+static void wait_for_copy(void)
+{
+	struct pollfd p = { .fd = copied_pipe[0], .events = POLLIN };
+
+	if (copied_pipe[0] < 0)
+		return;
+	close(copied_pipe[1]);
+	while (poll(&p, 1, FORK_COPY_WAIT_MS) < 0 && errno == EINTR)
+		;
+	close(copied_pipe[0]);
+	copied_pipe[0] = copied_pipe[1] = -1;
+}
+
+static void tell_copied(void)
+{
+	if (copied_pipe[0] < 0)
+		return;
+	close(copied_pipe[0]);
+	if (write(copied_pipe[1], "", 1) < 0)
+		say("cannot tell the parent that the copy is done");
+	close(copied_pipe[1]);
+	copied_pipe[0] = copied_pipe[1] = -1;
+}
+
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&fork_lock);
@@ -628,13 +667,17 @@ static void fork_prepare(void)
 	segs.n = 0;
 	if (runs.n && mode == FORK_MODE_COPY)
 		plan_failed = make_plan() != 0;
-	if (segs.n)
-		install_repair();
+	if (!segs.n)
+		return;
+	install_repair();
+	if (pipe2(copied_pipe, O_CLOEXEC))
+		copied_pipe[0] = copied_pipe[1] = -1;
 }
 
 static void fork_parent(void)
 {
 	remove_repair();
+	wait_for_copy(); /* also when fork() failed: nobody else writes */
 	pthread_mutex_unlock(&fork_lock);
 }
 
@@ -648,6 +691,7 @@ static void fork_child(void)
 	for (size_t i = 0; copied && i < segs.n; i++)
 		restore((struct fork_seg *)segs.base + i);
 	remove_repair();
+	tell_copied();
 	for (size_t i = 0; i < slabs.n; i++) {
 		struct fork_slab *s = slab_at(i);
 

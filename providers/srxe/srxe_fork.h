@@ -42,9 +42,11 @@
  *  - otherwise (DISABLED, UNNEEDED): the child gets, at every page the
  *    parent maps from a slab frame that was recorded, a private anonymous
  *    page holding the frame's bytes as read by the child handler, with the
- *    parent's protection.  The parent keeps running meanwhile (its other
- *    threads and srxed's engine may write to the frames), so the bytes are
- *    those of a moment during fork(), not exactly of the fork() call.
+ *    parent's protection.  fork() returns in the parent only once the
+ *    child has copied (or died, or 30 s passed), so the forking thread's
+ *    later writes never reach the child; the parent's other threads and
+ *    srxed's engine are not held back, and their writes during fork() may
+ *    or may not show: the bytes are those of a moment during fork().
  *  - In both cases every context inherited by the child is dead there:
  *    no request goes out on the inherited sockets, control verbs fail with
  *    EIO, posts fail with EIO, destroy/dereg/close succeed locally
@@ -60,7 +62,7 @@
  *
  * Residual hazard (providers/srxe/README.md): registered pages of the
  * forking thread's stack that fork()'s own frames use are not repaired
- * (the parent has rewritten them by then): the child dies with SIGSEGV
+ * (the parent's fork path rewrote them): the child dies with SIGSEGV
  * inside fork(), as every child did before this module.
  */
 #ifndef SRXE_FORK_H

@@ -235,6 +235,7 @@ struct bufs {
 	size_t heap_len;
 	uint8_t *part;	/* two overlapping MRs, one deregistered */
 	uint8_t *remap; /* registered, then unmapped and mapped anew */
+	uint8_t *later; /* the parent rewrites it as soon as fork returns */
 };
 
 /* Checks in the child; returns the exit status. */
@@ -258,6 +259,9 @@ static int copy_child(const char *name, struct dev *inh, struct bufs *b,
 	       "partly released byte %ld", at);
 	EXPECT((at = check(b->remap, LEN, 15)) < 0,
 	       "the application's new mapping, byte %ld", at);
+	EXPECT((at = check(b->later, LEN, 16)) < 0,
+	       "the parent's write after fork() reached the child (byte %ld)",
+	       at);
 	/* our own copy: write it */
 	fill(b->heap, b->heap_len, 11);
 	fill(b->stack, 2 * PAGE, 12);
@@ -302,7 +306,8 @@ static int copy_child(const char *name, struct dev *inh, struct bufs *b,
 static int run_copy(const char *name)
 {
 	uint8_t stack[2 * PAGE] __attribute__((aligned(PAGE)));
-	struct ibv_mr *mh, *ms, *ma, *mro, *msrc, *mpart, *mpart2, *mremap_mr;
+	struct ibv_mr *mh, *ms, *ma, *mro, *msrc, *mpart, *mpart2, *mremap_mr,
+		*mlater;
 	struct bufs b = { .stack = stack, .heap_len = 3 * PAGE + 123 };
 	struct dev d;
 	pid_t pid;
@@ -348,6 +353,12 @@ static int run_copy(const char *name)
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != b.remap)
 		die("mmap over a registered buffer");
 	fill(b.remap, LEN, 15);
+	b.later = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b.later == MAP_FAILED)
+		die("buffers");
+	fill(b.later, LEN, 16);
+	mlater = reg(d.pd, b.later, LEN, ACC);
 	/* the anonymous buffer's bytes come from srxed's engine */
 	fill(b.src, LEN, 9);
 	EXPECT(rdma(&d, IBV_WR_RDMA_WRITE, b.src, msrc->lkey, b.anon, ma->rkey,
@@ -361,6 +372,7 @@ static int run_copy(const char *name)
 		die("fork: %s", strerror(errno));
 	if (!pid)
 		_exit(copy_child(name, &d, &b, ma));
+	fill(b.later, LEN, 17); /* fork() returned: the child has its copy */
 	reaped_ok(pid, "copy");
 
 	/* the child's writes stayed in the child */
@@ -389,7 +401,9 @@ static int run_copy(const char *name)
 	EXPECT((at = check(b.part, 5 * PAGE, 7)) < 0,
 	       "partly released byte %ld", at);
 	EXPECT((at = check(b.remap, LEN, 15)) < 0, "new mapping byte %ld", at);
-	EXPECT(!ibv_dereg_mr(mpart2) && !ibv_dereg_mr(mremap_mr),
+	EXPECT(check(b.later, LEN, 17) < 0, "parent's write after fork");
+	EXPECT(!ibv_dereg_mr(mpart2) && !ibv_dereg_mr(mremap_mr) &&
+		       !ibv_dereg_mr(mlater),
 	       "dereg of the overlapping / replaced MRs");
 	EXPECT(check(b.part, 5 * PAGE, 7) < 0 && check(b.remap, LEN, 15) < 0,
 	       "contents after those deregs");
