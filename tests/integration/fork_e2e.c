@@ -421,7 +421,34 @@ struct traffic {
 	volatile int stop;
 	volatile unsigned long rounds;
 	volatile int bad; /* first failed round, or 0 */
+	uint8_t *churn;	  /* registered and deregistered all the time */
+	volatile unsigned long churns;
+	volatile int churn_err; /* errno of a failed reg/dereg, or 0 */
 };
+
+/*
+ * Overlapping registrations come and go on a buffer nobody writes, so
+ * every fork happens with runs being moved, split and moved back.
+ */
+static void *churn_main(void *arg)
+{
+	struct traffic *t = arg;
+
+	for (unsigned int k = 0; !t->stop; k++) {
+		size_t a = (k % 8) * PAGE, b = ((k + 3) % 8) * PAGE;
+		struct ibv_mr *m1 = ibv_reg_mr(t->d->pd, t->churn + a,
+					       (1 + k % 5) * PAGE, ACC);
+		struct ibv_mr *m2 =
+			ibv_reg_mr(t->d->pd, t->churn + b, 6 * PAGE, ACC);
+
+		if (!m1 || !m2 || ibv_dereg_mr(m1) || ibv_dereg_mr(m2)) {
+			t->churn_err = errno ?: EIO;
+			break;
+		}
+		t->churns++;
+	}
+	return NULL;
+}
 
 static void *traffic_main(void *arg)
 {
@@ -463,11 +490,16 @@ static int run_traffic(const char *name, int nforks)
 	unsigned long before, during, after;
 	uint8_t *still;
 	struct ibv_mr *smr;
-	pthread_t th;
+	pthread_t th, ch;
 	struct dev d;
 
 	dev_open(&d, name);
 	t.d = &d;
+	t.churn = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t.churn == MAP_FAILED)
+		die("churn buffer");
+	fill(t.churn, LEN, 23);
 	t.local = aligned_alloc(PAGE, PAGE);
 	t.remote = aligned_alloc(PAGE, 2 * PAGE);
 	still = aligned_alloc(PAGE, LEN);
@@ -478,7 +510,8 @@ static int run_traffic(const char *name, int nforks)
 	t.lmr = reg(d.pd, t.local, PAGE, ACC);
 	t.rmr = reg(d.pd, t.remote, 2 * PAGE, ACC);
 	smr = reg(d.pd, still, LEN, ACC);
-	if (pthread_create(&th, NULL, traffic_main, &t))
+	if (pthread_create(&th, NULL, traffic_main, &t) ||
+	    pthread_create(&ch, NULL, churn_main, &t))
 		die("pthread_create");
 	before = wait_rounds(&t, 20);
 	during = t.rounds;
@@ -488,12 +521,13 @@ static int run_traffic(const char *name, int nforks)
 		if (pid < 0)
 			die("fork %d: %s", i, strerror(errno));
 		if (!pid) {
-			/* an inherited registered buffer, and the traffic's
-			 * read source, which nobody writes */
-			_exit(check(still, LEN, 5) < 0 && check(t.remote + PAGE,
-								PAGE, 77) < 0
-				      ? 0
-				      : 3);
+			/* an inherited registered buffer, the traffic's
+			 * read source and the churned buffer: nobody
+			 * writes them */
+			_exit(check(still, LEN, 5) >= 0		      ? 3
+			      : check(t.remote + PAGE, PAGE, 77) >= 0 ? 4
+			      : check(t.churn, LEN, 23) >= 0	      ? 5
+								      : 0);
 		}
 		if (!reaped_ok(pid, "traffic fork"))
 			break;
@@ -502,8 +536,13 @@ static int run_traffic(const char *name, int nforks)
 	after = wait_rounds(&t, 20);
 	t.stop = 1;
 	pthread_join(th, NULL);
-	printf("traffic: %lu rounds before, %lu during %d forks, %lu after\n",
-	       before, during, nforks, after);
+	pthread_join(ch, NULL);
+	printf("traffic: %lu rounds before, %lu during %d forks, %lu after; "
+	       "%lu reg/dereg cycles\n",
+	       before, during, nforks, after, t.churns);
+	EXPECT(!t.churn_err, "reg/dereg failed: %s", strerror(t.churn_err));
+	EXPECT(t.churns > 0, "no reg/dereg cycle");
+	EXPECT(check(t.churn, LEN, 23) < 0, "churned buffer changed");
 	EXPECT(!t.bad, "traffic round %d failed", t.bad);
 	EXPECT(before >= 20 && after >= 20, "traffic did not progress");
 	EXPECT(during > 0, "no traffic while forking");
@@ -515,6 +554,7 @@ static int run_traffic(const char *name, int nforks)
 	free(t.local);
 	free(t.remote);
 	free(still);
+	munmap(t.churn, LEN);
 	return 0;
 }
 
