@@ -212,6 +212,68 @@ static void run_remove(size_t at)
 }
 
 /*
+ * Drop the records of [a, b); with want (not NULL) only those of runs that
+ * map their pages to the same frames as want does: a deregistration must
+ * not forget a newer registration of the same addresses.
+ */
+static void forget(uintptr_t a, uintptr_t b, const struct fork_run *want)
+{
+	size_t i = run_search(a);
+
+	while (i < runs.n && run_at(i)->va < b) {
+		struct fork_run *r = run_at(i);
+		uintptr_t end = r->va + r->len;
+
+		if (want && (r->slab != want->slab ||
+			     r->off - r->va != want->off - want->va)) {
+			i++;
+			continue;
+		}
+		if (r->va < a && end > b) { /* a hole in the middle: split */
+			struct fork_run tail = *r;
+
+			tail.off += b - r->va;
+			tail.va = b;
+			tail.len = end - b;
+			r->len = a - r->va;
+			run_insert(&tail); /* no room: a hole in the child */
+			return;
+		}
+		if (r->va < a) { /* keep the head */
+			r->len = a - r->va;
+			i++;
+		} else if (end > b) { /* keep the tail */
+			r->off += b - r->va;
+			r->len = end - b;
+			r->va = b;
+			i++;
+		} else {
+			run_remove(i);
+		}
+	}
+}
+
+static int slab_of(const struct srxe_context *ctx)
+{
+	for (size_t i = 0; i < slabs.n; i++)
+		if (slab_at(i)->fd >= 0 && slab_at(i)->ctx == ctx)
+			return (int)i;
+	return -1;
+}
+
+void srxe_fork_untrack(struct srxe_context *ctx, void *va, size_t len,
+		       uint64_t slab_off)
+{
+	struct fork_run want = { .va = (uintptr_t)va, .off = slab_off };
+	int slab = slab_of(ctx);
+
+	if (slab < 0)
+		return;
+	want.slab = (uint32_t)slab;
+	forget(want.va, want.va + len, &want);
+}
+
+/*
  * Decided once: libibverbs refuses ibv_fork_init() after the first
  * registration, which precedes our first track.
  */
@@ -229,14 +291,11 @@ int srxe_fork_track(struct srxe_context *ctx, void *va, size_t len,
 	struct fork_run r = { .va = (uintptr_t)va,
 			      .len = len,
 			      .off = slab_off };
-	size_t i;
+	int slab = slab_of(ctx);
 
-	for (i = 0; i < slabs.n; i++)
-		if (slab_at(i)->fd >= 0 && slab_at(i)->ctx == ctx)
-			break;
-	if (i == slabs.n)
+	if (slab < 0)
 		return EINVAL; /* srxe_fork_ctx_add() was not called */
-	r.slab = (uint32_t)i;
+	r.slab = (uint32_t)slab;
 	decide_mode();
 	/*
 	 * Never let a child inherit the shared frames: under fork_init this
@@ -245,42 +304,9 @@ int srxe_fork_track(struct srxe_context *ctx, void *va, size_t len,
 	 */
 	if (madvise(va, len, MADV_DONTFORK))
 		return errno;
+	/* records of a range the application unmapped without dereg */
+	forget(r.va, r.va + len, NULL);
 	return run_insert(&r);
-}
-
-void srxe_fork_untrack(void *va, size_t len)
-{
-	uintptr_t a = (uintptr_t)va, b = a + len;
-	size_t i = run_search(a);
-
-	while (i < runs.n && run_at(i)->va < b) {
-		struct fork_run *r = run_at(i);
-		uintptr_t end = r->va + r->len;
-
-		if (r->va < a && end > b) { /* a hole in the middle: split */
-			struct fork_run tail = *r;
-
-			tail.off += b - r->va;
-			tail.va = b;
-			tail.len = end - b;
-			r->len = a - r->va;
-			/* no room: the tail is forgotten, the child has a hole
-			 */
-			run_insert(&tail);
-			return;
-		}
-		if (r->va < a) { /* keep the head */
-			r->len = a - r->va;
-			i++;
-		} else if (end > b) { /* keep the tail */
-			r->off += b - r->va;
-			r->len = end - b;
-			r->va = b;
-			i++;
-		} else {
-			run_remove(i);
-		}
-	}
 }
 
 /* ---- prepare: what the child must restore ---- */

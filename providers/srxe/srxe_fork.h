@@ -23,8 +23,11 @@
  *    [slab_off, slab_off + len) of ctx's slab.  Marks the range
  *    MADV_DONTFORK and records it.  0 or a positive errno (ENOMEM; then
  *    nothing is recorded and the caller moves the run back).
- *  - srxe_fork_untrack() (lock held): [va, va + len) no longer maps slab
- *    frames (moved back, or found unmapped); any part of a recorded run.
+ *  - srxe_fork_untrack() (lock held): [va, va + len) no longer maps the
+ *    frames [slab_off, slab_off + len) of ctx's slab (moved back, or found
+ *    unmapped); any part of a recorded run.  Records of the same addresses
+ *    that name other frames (a newer registration after the application
+ *    replaced the mapping) stay; srxe_fork_track() drops them instead.
  *  - The registry keeps its own duplicate of each slab fd, shared by the
  *    context and every run recorded on it, so a child can still read the
  *    frames of MRs whose context was closed without deregistering them.
@@ -78,7 +81,8 @@ void srxe_fork_release(void);
 
 int srxe_fork_track(struct srxe_context *ctx, void *va, size_t len,
 		    uint64_t slab_off);
-void srxe_fork_untrack(void *va, size_t len);
+void srxe_fork_untrack(struct srxe_context *ctx, void *va, size_t len,
+		       uint64_t slab_off);
 
 int srxe_fork_ctx_add(struct srxe_context *ctx);
 void srxe_fork_ctx_del(struct srxe_context *ctx);

@@ -58,7 +58,8 @@ static int run_to_private(struct srxe_context *ctx, const struct srxe_mr_run *r)
 	srxe_fork_hold();
 	ret = run_to_private_locked(ctx, r);
 	if (!ret)
-		srxe_fork_untrack((void *)(uintptr_t)r->va, r->len);
+		srxe_fork_untrack(ctx, (void *)(uintptr_t)r->va, r->len,
+				  r->slab_off);
 	srxe_fork_release();
 	return ret;
 }

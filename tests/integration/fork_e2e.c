@@ -307,7 +307,7 @@ static int run_copy(const char *name)
 {
 	uint8_t stack[2 * PAGE] __attribute__((aligned(PAGE)));
 	struct ibv_mr *mh, *ms, *ma, *mro, *msrc, *mpart, *mpart2, *mremap_mr,
-		*mlater;
+		*mremap2, *mlater;
 	struct bufs b = { .stack = stack, .heap_len = 3 * PAGE + 123 };
 	struct dev d;
 	pid_t pid;
@@ -353,6 +353,15 @@ static int run_copy(const char *name)
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != b.remap)
 		die("mmap over a registered buffer");
 	fill(b.remap, LEN, 15);
+	/*
+	 * ... and registered again.  Where srxed moves the new pages (new
+	 * frames at the same addresses), the old MR's dereg must not make
+	 * the registry forget them; either way the child must see the
+	 * application's bytes.
+	 */
+	mremap2 = reg(d.pd, b.remap, LEN, ACC);
+	EXPECT(!ibv_dereg_mr(mremap_mr), "dereg of the replaced buffer's MR");
+	EXPECT(check(b.remap, LEN, 15) < 0, "new mapping after the old dereg");
 	b.later = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b.later == MAP_FAILED)
@@ -402,7 +411,7 @@ static int run_copy(const char *name)
 	       "partly released byte %ld", at);
 	EXPECT((at = check(b.remap, LEN, 15)) < 0, "new mapping byte %ld", at);
 	EXPECT(check(b.later, LEN, 17) < 0, "parent's write after fork");
-	EXPECT(!ibv_dereg_mr(mpart2) && !ibv_dereg_mr(mremap_mr) &&
+	EXPECT(!ibv_dereg_mr(mpart2) && !ibv_dereg_mr(mremap2) &&
 		       !ibv_dereg_mr(mlater),
 	       "dereg of the overlapping / replaced MRs");
 	EXPECT(check(b.part, 5 * PAGE, 7) < 0 && check(b.remap, LEN, 15) < 0,
