@@ -14,6 +14,7 @@
 
 #include "srxe.h"
 #include "srxe_fatal.h"
+#include "srxe_fork.h"
 #include "srxe_verbs.h"
 #include "srxe/paths.h"
 
@@ -199,7 +200,9 @@ struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
 		goto err_slab;
 	srxe_svc_start(ctx, saved_cmd_fd); /* takes saved_cmd_fd */
 	saved_cmd_fd = -1;
-	ret = srxe_fatal_start(ctx);
+	ret = srxe_fork_ctx_add(ctx); /* dead in fork children */
+	if (!ret)
+		ret = srxe_fatal_start(ctx);
 	if (ret)
 		goto err_arena;
 
@@ -207,6 +210,7 @@ struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
 	return &ctx->vctx;
 
 err_arena:
+	srxe_fork_ctx_del(ctx);
 	srxe_svc_stop(ctx);
 	srxe_arena_close(&ctx->arena);
 err_slab:
@@ -228,6 +232,7 @@ static void srxe_free_context(struct ibv_context *ibctx)
 {
 	struct srxe_context *ctx = to_srxe_context(ibctx);
 
+	srxe_fork_ctx_del(ctx);
 	srxe_svc_stop(ctx);
 	srxe_fatal_stop(ctx);
 	/* srxed also cleans up when the socket closes; this is the polite way

@@ -63,6 +63,27 @@ void srxe_ctx_daemon_gone(struct srxe_context *ctx)
 	close(fd);
 }
 
+void srxe_fatal_inherited(struct srxe_context *ctx)
+{
+	struct srxe_fatal *f = ctx->fatal;
+
+	__atomic_store_n(&ctx->dead, 1, __ATOMIC_RELEASE);
+	if (ctx->async_wfd >= 0)
+		close(ctx->async_wfd);
+	ctx->async_wfd = -1;
+	if (!f)
+		return;
+	/* threads do not survive fork: nothing to join in free_context */
+	f->watching = false;
+	pthread_mutex_init(&f->lock, NULL);
+	for (size_t i = 0; i < f->nqps; i++) {
+		pthread_spin_init(&f->qps[i].qp->sq.lock,
+				  PTHREAD_PROCESS_PRIVATE);
+		pthread_spin_init(&f->qps[i].qp->rq.lock,
+				  PTHREAD_PROCESS_PRIVATE);
+	}
+}
+
 bool srxe_fatal_conn_lost(int err)
 {
 	return err == EPIPE || err == ECONNRESET || err == ENOTCONN ||

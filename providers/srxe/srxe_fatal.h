@@ -43,6 +43,15 @@ void srxe_ctx_daemon_gone(struct srxe_context *ctx);
 bool srxe_ctx_dead(const struct srxe_context *ctx);
 
 /*
+ * In a fork() child, for a context inherited from the parent (srxe_fork.h):
+ * dead as above but without an event (the parent's device is fine), the
+ * parent's watcher thread is not there to stop, the child's copy of the
+ * async write end is closed and the locks are fresh (a parent thread may
+ * have held them at fork).  Only from the child's atfork handler.
+ */
+void srxe_fatal_inherited(struct srxe_context *ctx);
+
+/*
  * alloc_context: state + watcher (0 or a positive errno);
  * free_context: stop and free (safe on a context whose start failed).
  */

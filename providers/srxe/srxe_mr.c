@@ -12,21 +12,23 @@
  * same time would lose data.
  *
  * Fork: pages on the slab are MAP_SHARED.  A child inheriting them would
- * share (not copy) the parent's buffers and keep its slab frames mapped,
- * so every moved run is marked MADV_DONTFORK, which is what ibv_fork_init()
- * promises RDMA applications anyway (the child sees no mapping there).
+ * share (not copy) the parent's buffers, so every move and its record in
+ * srxe_fork.h's registry happen under srxe_fork_hold(), which fork()
+ * waits for; the registry marks moved runs MADV_DONTFORK and gives the
+ * child private copies (or holes under ibv_fork_init()).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "srxe.h"
+#include "srxe_fork.h"
 #include "srxe_move.h"
 
 /* Move one run back; the application may have unmapped parts of it. */
-static int run_to_private(struct srxe_context *ctx, const struct srxe_mr_run *r)
+static int run_to_private_locked(struct srxe_context *ctx,
+				 const struct srxe_mr_run *r)
 {
 	int ret = srxe_move_to_private((void *)(uintptr_t)r->va, r->len,
 				       ctx->slab_fd, r->slab_off);
@@ -46,6 +48,20 @@ static int run_to_private(struct srxe_context *ctx, const struct srxe_mr_run *r)
 			return ret;
 	}
 	return 0;
+}
+
+/* A run that failed to move back stays recorded (srxe_fork.h). */
+static int run_to_private(struct srxe_context *ctx, const struct srxe_mr_run *r)
+{
+	int ret;
+
+	srxe_fork_hold();
+	ret = run_to_private_locked(ctx, r);
+	if (!ret)
+		srxe_fork_untrack(ctx, (void *)(uintptr_t)r->va, r->len,
+				  r->slab_off);
+	srxe_fork_release();
+	return ret;
 }
 
 static int runs_to_private(struct srxe_context *ctx,
@@ -111,12 +127,15 @@ static int runs_to_slab(struct srxe_context *ctx,
 	for (uint32_t i = 0; i < resp->nruns; i++) {
 		const struct srxe_mr_run *r = &resp->runs[i];
 		void *va = (void *)(uintptr_t)r->va;
-		int ret = srxe_move_to_slab(va, r->len, ctx->slab_fd,
-					    r->slab_off);
+		int ret;
 
+		srxe_fork_hold();
+		ret = -srxe_move_to_slab(va, r->len, ctx->slab_fd, r->slab_off);
+		if (!ret) /* also MADV_DONTFORK; dereg moves it back on error */
+			ret = srxe_fork_track(ctx, va, r->len, r->slab_off);
+		srxe_fork_release();
 		if (ret)
-			return -ret;
-		madvise(va, r->len, MADV_DONTFORK);
+			return ret;
 	}
 	return 0;
 }
