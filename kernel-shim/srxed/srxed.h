@@ -72,6 +72,7 @@ struct srxed {
 	struct srxed_xdom *xdoms;
 	uint32_t next_xdom_id;
 	struct srxed_cm *cm; /* connection manager (cm_ctl.h) or NULL */
+	struct srxed_proc *procs; /* client processes (proc.h) */
 };
 
 #endif /* SRXED_SRXED_H */

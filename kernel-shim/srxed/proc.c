@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Client processes: identity and the memory every context of a process
+ * shares (contract in proc.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proc.h"
+#include "session.h"
+#include "srxe/proto.h"
+
+#ifndef PIDFS_MAGIC
+#define PIDFS_MAGIC 0x50494446
+#endif
+
+enum {
+	SRXED_PROC_KEY_NONE = 0,  /* matches nothing: a process of its own */
+	SRXED_PROC_KEY_PIDFS = 1, /* a = st_dev, b = st_ino of the pidfd */
+	SRXED_PROC_KEY_START = 2, /* a = pid, b = start time (clock ticks) */
+};
+
+static bool pidfd_alive(int pidfd)
+{
+	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
+}
+
+/* Field 22 of /proc/PID/stat (after the parenthesized comm), or 0. */
+static uint64_t start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* state is field 3; skip fields 3..21 to reach 22 */
+	for (int field = 2; p && field < 21; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &t) != 1)
+		return 0;
+	return t;
+}
+
+static struct srxed_proc_key key_of(const struct srxed_session *s)
+{
+	struct srxed_proc_key k = { .kind = SRXED_PROC_KEY_NONE };
+	struct statfs fs;
+	struct stat st;
+
+	if (s->pidfd < 0)
+		return k;
+	if (!fstatfs(s->pidfd, &fs) && fs.f_type == PIDFS_MAGIC &&
+	    !fstat(s->pidfd, &st)) {
+		k.kind = SRXED_PROC_KEY_PIDFS;
+		k.a = st.st_dev;
+		k.b = st.st_ino;
+		return k;
+	}
+	/* Older kernels: the pid is the process's while its pidfd lives. */
+	k.a = (uint64_t)s->cred.pid;
+	k.b = s->cred.pid > 0 ? start_time(s->cred.pid) : 0;
+	if (k.b && pidfd_alive(s->pidfd))
+		k.kind = SRXED_PROC_KEY_START;
+	return k;
+}
+
+static bool same_key(const struct srxed_proc_key *x,
+		     const struct srxed_proc_key *y)
+{
+	return x->kind != SRXED_PROC_KEY_NONE && x->kind == y->kind &&
+	       x->a == y->a && x->b == y->b;
+}
+
+static int say(char *why, int err, const char *what, int ret)
+{
+	snprintf(why, SRXE_REASON_MAX + 1, "%s: %s", what, strerror(-ret));
+	return err;
+}
+
+static uint64_t slab_bytes_for(uint64_t max_reg_bytes)
+{
+	/* One spare frame: a registration of the full limit may start and
+	 * end in the middle of a page.
+	 */
+	return ((max_reg_bytes + SRXE_FRAME_SIZE - 1) &
+		~(uint64_t)(SRXE_FRAME_SIZE - 1)) +
+	       SRXE_FRAME_SIZE;
+}
+
+static int proc_new(struct srxed *d, const struct srxed_proc_key *key,
+		    struct srxed_proc **out, char *why)
+{
+	struct srxed_proc *p = calloc(1, sizeof(*p));
+	struct srxe_mem_config cfg = {
+		.mode = d->cfg.translation == SRXE_TRANSLATION_MTT
+				? SRXE_MEM_MTT
+				: SRXE_MEM_SHORTCUT,
+		.max_reg_bytes = d->cfg.max_reg_bytes,
+	};
+	const char *step;
+	int ret;
+
+	if (!p) {
+		snprintf(why, SRXE_REASON_MAX + 1, "srxed is out of memory");
+		return ENOMEM;
+	}
+	ret = srxed_slab_create(&p->slab, slab_bytes_for(d->cfg.max_reg_bytes),
+				&step);
+	if (ret) {
+		free(p);
+		snprintf(why, SRXE_REASON_MAX + 1,
+			 "cannot create the memory slab: %s: %s", step,
+			 strerror(-ret));
+		return -ret;
+	}
+	cfg.slab = p->slab.base;
+	cfg.slab_frames = (uint32_t)(p->slab.bytes >> SRXE_FRAME_SHIFT);
+	ret = srxe_mem_space_create(&cfg, &p->space);
+	if (ret) {
+		srxed_slab_destroy(&p->slab);
+		free(p);
+		return say(why, -ret, "cannot create the translation state",
+			   ret);
+	}
+	p->key = *key;
+	p->refs = 1;
+	p->next = d->procs;
+	d->procs = p;
+	*out = p;
+	return 0;
+}
+
+int srxed_proc_get(struct srxed *d, const struct srxed_session *s,
+		   struct srxed_proc **out, char *why)
+{
+	struct srxed_proc_key key = key_of(s);
+
+	for (struct srxed_proc *p = d->procs; p; p = p->next) {
+		if (same_key(&p->key, &key)) {
+			p->refs++;
+			*out = p;
+			return 0;
+		}
+	}
+	if (key.kind == SRXED_PROC_KEY_NONE)
+		log_warn("client %llu: process identity unknown (no pidfd): "
+			 "its contexts do not share registrations",
+			 (unsigned long long)s->id);
+	return proc_new(d, &key, out, why);
+}
+
+void srxed_proc_put(struct srxed *d, struct srxed_proc *p)
+{
+	struct srxed_proc **link = &d->procs;
+
+	if (!p || --p->refs)
+		return;
+	while (*link != p)
+		link = &(*link)->next;
+	*link = p->next;
+	if (srxe_mem_space_destroy(p->space))
+		log_err("srxed internal error: a memory space outlived its "
+			"clients");
+	srxed_slab_destroy(&p->slab);
+	srxed_shmreg_destroy(&p->shm);
+	free(p);
+}
+
+unsigned srxed_proc_count(const struct srxed *d)
+{
+	unsigned n = 0;
+
+	for (const struct srxed_proc *p = d->procs; p; p = p->next)
+		n++;
+	return n;
+}
