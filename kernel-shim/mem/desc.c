@@ -12,7 +12,7 @@ void srxe_desc_table_init(struct srxe_desc_table *t, uint32_t owner)
 	t->owner = owner;
 }
 
-static void deactivate(struct srxe_desc_table *t, struct srxe_pt *pt,
+static void leave_node(struct srxe_desc_table *t, struct srxe_pt *pt,
 		       int32_t idx);
 
 /* Live descriptors leave their nodes' lists and drop their holds: in a
@@ -23,7 +23,7 @@ void srxe_desc_table_destroy(struct srxe_desc_table *t, struct srxe_pt *pt)
 		if (!t->v[i])
 			continue;
 		if (t->v[i]->node)
-			deactivate(t, pt, (int32_t)i);
+			leave_node(t, pt, (int32_t)i);
 		free(t->v[i]->block);
 		free(t->v[i]);
 	}
@@ -140,7 +140,8 @@ static int32_t activate(struct srxe_desc_table *t, struct srxe_pt_node *node)
 	return idx;
 }
 
-static void deactivate(struct srxe_desc_table *t, struct srxe_pt *pt,
+/* Unlink descriptor idx from its node's chain and drop its hold. */
+static void leave_node(struct srxe_desc_table *t, struct srxe_pt *pt,
 		       int32_t idx)
 {
 	struct srxe_desc *d = t->v[idx];
@@ -151,12 +152,20 @@ static void deactivate(struct srxe_desc_table *t, struct srxe_pt *pt,
 		link = &t->v[*link]->next;
 	*link = d->next;
 	put_head(t, node);
+	d->node = NULL;
+	srxe_pt_release(pt, node);
+}
+
+static void deactivate(struct srxe_desc_table *t, struct srxe_pt *pt,
+		       int32_t idx)
+{
+	struct srxe_desc *d = t->v[idx];
+
 	free(d->block);
 	d->block = NULL;
-	d->node = NULL;
 	t->active--;
+	leave_node(t, pt, idx);
 	push_free(t, idx);
-	srxe_pt_release(pt, node);
 }
 
 static int32_t desc_with_room(struct srxe_desc_table *t,

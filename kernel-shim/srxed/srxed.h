@@ -30,7 +30,7 @@ struct srxed_config {
 	uint8_t ipv6_ll[16];
 	enum srxe_translation translation;
 	unsigned int max_clients; /* connections served at once */
-	uint64_t max_reg_bytes;	  /* per client context: slab size */
+	uint64_t max_reg_bytes;	  /* per client process: slab size */
 	uint32_t max_mrs;	  /* device-wide MR limit (max_mr) */
 	/* Per client context (--max-qp, --max-cq, --max-mr), issue #6. */
 	uint32_t max_qp, max_cq, max_mr;
