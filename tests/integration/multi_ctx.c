@@ -20,7 +20,10 @@
  *     2's rkey over a QP connected to context 0 and READ with context 1's
  *     rkey over one connected to context 2 complete with REM_ACCESS_ERR,
  *     and no byte of B changes;
- *  4. the MRs are deregistered in the order 1, 0, 2; after each, the
+ *  4. a child forked now (the parent's MRs live) opens the device, and its
+ *     registration lands on a slab of its own (srxed sees another
+ *     process; the provider's process state was reset in the child);
+ *  5. the MRs are deregistered in the order 1, 0, 2; after each, the
  *     remaining contexts' traffic (step 1 and 2 again) still works and B
  *     stays on srxed's slab (/proc/self/maps), after the last it is private
  *     memory again; B always holds exactly what the application and the
@@ -436,6 +439,66 @@ static void foreign_keys(void)
 	printf("ok: keys of one context refused in the others\n");
 }
 
+/* Inode of the file mapped at addr (/proc/self/maps), 0 if none. */
+static unsigned long inode_at(const void *addr)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	uintptr_t a = (uintptr_t)addr;
+	unsigned long ino = 0;
+	char line[512];
+
+	CHECK(f, "maps");
+	while (fgets(line, sizeof(line), f)) {
+		uintptr_t lo, hi;
+		unsigned long i;
+
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %*s %*s %*s %lu",
+			   &lo, &hi, &i) == 3 &&
+		    lo <= a && a < hi)
+			ino = i;
+	}
+	fclose(f);
+	return ino;
+}
+
+/* Step 4: a forked child is another process with a slab of its own. */
+static void fork_child_context(const char *dev)
+{
+	unsigned long parent_slab = inode_at(B);
+	int status;
+	pid_t pid;
+
+	CHECK(parent_slab, "B is not on a mapped slab");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (!pid) {
+		struct ibv_context *ctx = open_dev(dev);
+		struct ibv_pd *pd = ibv_alloc_pd(ctx);
+		uint8_t *buf = aligned_alloc(4096, 4 * 4096);
+		struct ibv_mr *mr;
+		unsigned long child_slab;
+
+		CHECK(pd && buf, "child pd");
+		memset(buf, 0x77, 4 * 4096);
+		mr = ibv_reg_mr(pd, buf, 4 * 4096, RW);
+		CHECK(mr, "child reg_mr: %s", strerror(errno));
+		child_slab = inode_at(buf);
+		CHECK(child_slab && child_slab != parent_slab,
+		      "child's buffer on slab inode %lu, parent's is %lu",
+		      child_slab, parent_slab);
+		CHECK(buf[100] == 0x77 && !ibv_dereg_mr(mr) && buf[5000] == 0x77,
+		      "child dereg");
+		CHECK(!ibv_dealloc_pd(pd) && !ibv_close_device(ctx),
+		      "child close");
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		      !WEXITSTATUS(status),
+	      "fork child failed (status 0x%x)", status);
+	check_contents("after a child used the device");
+	printf("ok: a forked child registers on a slab of its own\n");
+}
+
 static void setup_main(const char *dev)
 {
 	struct ibv_qp_init_attr qa = {
@@ -529,6 +592,7 @@ int main(int argc, char **argv)
 	       ROUNDS, NCTX);
 
 	foreign_keys();
+	fork_child_context(argv[1]);
 
 	for (int k = 0; k < NCTX; k++) {
 		int i = order[k];
