@@ -26,6 +26,7 @@ enum {
 	SRXED_PROC_KEY_NONE = 0,  /* matches nothing: a process of its own */
 	SRXED_PROC_KEY_PIDFS = 1, /* a = st_dev, b = st_ino of the pidfd */
 	SRXED_PROC_KEY_START = 2, /* a = pid, b = start time (clock ticks) */
+	/* c (both): the program image (image_tag) */
 };
 
 static bool pidfd_alive(int pidfd)
@@ -33,50 +34,77 @@ static bool pidfd_alive(int pidfd)
 	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
 }
 
-/* Field 22 of /proc/PID/stat (after the parenthesized comm), or 0. */
-static uint64_t start_time(pid_t pid)
+/* Fields of /proc/PID/stat (man 5 proc numbering, from 3 on); 0 each
+ * where unreadable. */
+static void stat_fields(pid_t pid, const int *want, int n, uint64_t *out)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long t = 0;
-	ssize_t n;
-	int fd;
+	char path[64], buf[2048], *p;
+	ssize_t len;
+	int fd, field = 2;
 
+	memset(out, 0, (size_t)n * sizeof(*out));
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return;
+	len = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	/* state is field 3; skip fields 3..21 to reach 22 */
-	for (int field = 2; p && field < 21; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &t) != 1)
-		return 0;
-	return t;
+	if (len <= 0)
+		return;
+	buf[len] = '\0';
+	p = strrchr(buf, ')'); /* the comm may hold spaces and ')' */
+	for (int i = 0; p && i < n; i++) {
+		unsigned long long v;
+
+		while (p && field < want[i]) {
+			p = strchr(p + 1, ' ');
+			field++;
+		}
+		if (p && sscanf(p + 1, "%llu", &v) == 1)
+			out[i] = v;
+	}
+}
+
+/*
+ * Which program image the process runs: execve() keeps the pid and the
+ * pidfs inode but gives a new mm, whose argument and environment areas
+ * (fields 48 and 50, randomized by ASLR) move.  Contexts the old image
+ * left open (srxed may not have seen their sockets close yet) must not
+ * share pins with the new image, whose buffers live at unrelated
+ * addresses.  0 where unreadable (then images are not told apart).
+ */
+static uint64_t image_tag(pid_t pid)
+{
+	static const int want[] = { 48, 50 };
+	uint64_t v[2];
+
+	stat_fields(pid, want, 2, v);
+	return v[0] ^ (v[1] << 1);
 }
 
 static struct srxed_proc_key key_of(const struct srxed_session *s)
 {
 	struct srxed_proc_key k = { .kind = SRXED_PROC_KEY_NONE };
+	static const int start[] = { 22 };
 	struct statfs fs;
 	struct stat st;
 
-	if (s->pidfd < 0)
+	if (s->pidfd < 0 || s->cred.pid <= 0)
 		return k;
+	/* Read while the pidfd shows the process alive: the pid is then
+	 * still the process's, not a reused one. */
+	k.c = image_tag(s->cred.pid);
 	if (!fstatfs(s->pidfd, &fs) && fs.f_type == PIDFS_MAGIC &&
 	    !fstat(s->pidfd, &st)) {
-		k.kind = SRXED_PROC_KEY_PIDFS;
 		k.a = st.st_dev;
 		k.b = st.st_ino;
+		if (pidfd_alive(s->pidfd))
+			k.kind = SRXED_PROC_KEY_PIDFS;
 		return k;
 	}
-	/* Older kernels: the pid is the process's while its pidfd lives. */
+	/* Older kernels: the pid plus its start time. */
 	k.a = (uint64_t)s->cred.pid;
-	k.b = s->cred.pid > 0 ? start_time(s->cred.pid) : 0;
+	stat_fields(s->cred.pid, start, 1, &k.b);
 	if (k.b && pidfd_alive(s->pidfd))
 		k.kind = SRXED_PROC_KEY_START;
 	return k;
@@ -86,7 +114,7 @@ static bool same_key(const struct srxed_proc_key *x,
 		     const struct srxed_proc_key *y)
 {
 	return x->kind != SRXED_PROC_KEY_NONE && x->kind == y->kind &&
-	       x->a == y->a && x->b == y->b;
+	       x->a == y->a && x->b == y->b && x->c == y->c;
 }
 
 static int say(char *why, int err, const char *what, int ret)

@@ -16,7 +16,12 @@
  * (kernels before 6.9 give every pidfd one anon inode) the key is the pid
  * plus its start time (/proc/PID/stat), read while the pidfd shows the
  * process alive so the pid cannot have been reused in between.  A session
- * without a pidfd gets a process of its own (no sharing).
+ * without a pidfd gets a process of its own (no sharing).  After execve()
+ * (same pid, same pidfs inode, a new address space) the new image is a
+ * new process here: the key also holds where its argument and environment
+ * areas lie (/proc/PID/stat), which a new mm moves (ASLR), so pages the
+ * old image's still-open contexts pinned never stand in for the new
+ * image's buffers.
  *
  * Lifetime: each session with a context holds one reference
  * (srxed_mem_open .. srxed_mem_close); the last put frees the space, the
@@ -39,7 +44,7 @@ struct srxed_session;
 
 struct srxed_proc_key {
 	uint32_t kind; /* SRXED_PROC_KEY_* (proc.c) */
-	uint64_t a, b;
+	uint64_t a, b, c;
 };
 
 struct srxed_proc {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -227,5 +228,74 @@ Test(srxed_proc, no_pidfd_no_sharing, .init = setup)
 	close(sp[0]);
 	close(sp[1]);
 	close_peers();
+	stats_zero();
+}
+
+/*
+ * execve() keeps the pid and the pidfd's inode but starts a new address
+ * space: a context opened by the new image (python3 here) must not join
+ * the process object of a context the old image left open.
+ */
+Test(srxed_proc, exec_starts_another_process, .init = setup)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char why[SRXE_REASON_MAX + 1], name[64], c = 1;
+	struct srxed_session *old, *new;
+	int l, c1, c2, go[2];
+	socklen_t salen;
+	pid_t pid;
+
+	if (access("/usr/bin/python3", X_OK))
+		cr_skip_test("no /usr/bin/python3 to exec");
+	snprintf(name, sizeof(name), "srxed-exec-%d", getpid());
+	memcpy(sa.sun_path + 1, name, strlen(name));
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			    strlen(name));
+	l = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	cr_assert(l >= 0 && !bind(l, (struct sockaddr *)&sa, salen) &&
+		  !listen(l, 2) && !pipe(go));
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		/* no CLOEXEC: the old image's connection survives exec */
+		int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+		char arg[80];
+
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, salen))
+			_exit(1);
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		snprintf(arg, sizeof(arg), "%s", name);
+		execl("/usr/bin/python3", "python3", "-c",
+		      "import socket,sys\n"
+		      "s=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\n"
+		      "s.connect('\\0'+sys.argv[1])\n"
+		      "s.recv(1)\n",
+		      arg, (char *)NULL);
+		_exit(127);
+	}
+	close(go[0]);
+	c1 = accept(l, NULL, NULL);
+	cr_assert_geq(c1, 0);
+	old = srxed_session_new(1, c1);
+	cr_assert(old && old->cred.pid == pid);
+	cr_assert_eq(srxed_session_open_ctx(&d, old, -1, why), 0, "%s", why);
+	cr_assert_eq(write(go[1], &c, 1), 1);
+	c2 = accept(l, NULL, NULL);
+	cr_assert_geq(c2, 0);
+	new = srxed_session_new(2, c2);
+	cr_assert(new && new->cred.pid == pid);
+	cr_assert_eq(srxed_session_open_ctx(&d, new, -1, why), 0, "%s", why);
+	cr_assert_neq(new->proc, old->proc,
+		      "the new image joined the old image's memory");
+	cr_assert_eq(srxed_proc_count(&d), 2);
+	drop(new);
+	drop(old);
+	close(c2); /* python3 returns from recv and exits */
+	close(c1);
+	close(go[1]);
+	waitpid(pid, NULL, 0);
+	close(l);
 	stats_zero();
 }
