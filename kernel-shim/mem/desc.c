@@ -114,8 +114,8 @@ static void put_head(struct srxe_desc_table *t, struct srxe_pt_node *node)
 static int32_t activate(struct srxe_desc_table *t, struct srxe_pt_node *node)
 {
 	struct srxe_pt_desc_head *head = get_head(t, node);
-	int32_t idx = head ? (t->free_head >= 0 ? pop_free(t) : new_index(t))
-			   : -1;
+	int32_t idx =
+		head ? (t->free_head >= 0 ? pop_free(t) : new_index(t)) : -1;
 	struct srxe_desc *d;
 
 	if (idx < 0) {

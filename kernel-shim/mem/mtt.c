@@ -131,8 +131,8 @@ static int mtt_add_mr(struct srxe_mem_client *c,
  * Live MR of key of client c, or NULL with *err set.  The index space is
  * the process's: an index holding another client's MR is no key of c.
  */
-static struct srxe_mtt_mr *lookup(const struct srxe_mem_client *c,
-				  uint32_t key, int *err)
+static struct srxe_mtt_mr *lookup(const struct srxe_mem_client *c, uint32_t key,
+				  int *err)
 {
 	const struct srxe_mtt *m = &c->space->mtt;
 	uint32_t idx = key >> 8;

@@ -215,7 +215,8 @@ int srxe_mem_mw_bind(struct srxe_mem_client *c,
 		if (err)
 			return err;
 		if (c->mode == SRXE_MEM_SHORTCUT) {
-			node = srxe_pt_covering_node(&c->space->pt, va, req->len);
+			node = srxe_pt_covering_node(&c->space->pt, va,
+						     req->len);
 			srxe_pt_hold(node);
 		}
 	}

@@ -55,7 +55,8 @@ static int sc_add_mr(struct srxe_mem_client *c,
 		if (keys->lkey && keys->rkey &&
 		    !srxe_mw_tag_live(c, keys->rkey >> 8))
 			break;
-		srxe_desc_release(&c->sc.descs, &c->space->pt, sc.desc, sc.slot);
+		srxe_desc_release(&c->sc.descs, &c->space->pt, sc.desc,
+				  sc.slot);
 	}
 	d->block[sc.slot] = *mr;
 	d->block[sc.slot].gen = sc.gen;

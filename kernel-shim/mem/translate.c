@@ -208,8 +208,8 @@ int srxe_mem_reg(struct srxe_mem_client *c, uint32_t pd, uint64_t va,
 	if (!err)
 		err = check_limits(c, len);
 	if (!err)
-		err = srxe_pt_pin(&c->space->pt, va, len, srxe_access_writes(access),
-				  new_runs);
+		err = srxe_pt_pin(&c->space->pt, va, len,
+				  srxe_access_writes(access), new_runs);
 	if (err)
 		return err;
 	err = c->ops->add_mr(c, &mr, keys);

@@ -251,8 +251,9 @@ void srxe_mem_mw_qp_gone(struct srxe_mem_client *client, uint32_t qpn);
 uint32_t srxe_mem_mw_count(const struct srxe_mem_client *client);
 
 /*
- * The client's (= its space's) translation table: introspection for the daemon's status
- * and for tests that simulate a corrupted table under a live MR.
+ * The client's (= its space's) translation table: introspection for the
+ * daemon's status and for tests that simulate a corrupted table under a live
+ * MR.
  */
 struct srxe_pt *srxe_mem_client_pt(struct srxe_mem_client *client);
 

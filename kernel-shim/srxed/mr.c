@@ -20,7 +20,7 @@
 #include "translate.h"
 
 struct srxed_mem {
-	struct srxed_proc *proc; /* slab, in-place shm, frames + table */
+	struct srxed_proc *proc;	/* slab, in-place shm, frames + table */
 	struct srxe_mem_client *client; /* keys of this context, in proc */
 	struct srxed_handles mrs;
 	struct srxed_handles mws;   /* memory windows */

@@ -22,11 +22,11 @@
 #define PIDFS_MAGIC 0x50494446
 #endif
 
+/* Key kinds; c is the program image (image_tag) in both real kinds. */
 enum {
 	SRXED_PROC_KEY_NONE = 0,  /* matches nothing: a process of its own */
 	SRXED_PROC_KEY_PIDFS = 1, /* a = st_dev, b = st_ino of the pidfd */
 	SRXED_PROC_KEY_START = 2, /* a = pid, b = start time (clock ticks) */
-	/* c (both): the program image (image_tag) */
 };
 
 static bool pidfd_alive(int pidfd)

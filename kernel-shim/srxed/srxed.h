@@ -72,7 +72,8 @@ struct srxed {
 	struct srxed_xdom *xdoms;
 	uint32_t next_xdom_id;
 	struct srxed_cm *cm; /* connection manager (cm_ctl.h) or NULL */
-	struct srxed_proc *procs; /* client processes (proc.h) */
+	/* Client processes and the memory their contexts share (proc.h). */
+	struct srxed_proc *procs;
 };
 
 #endif /* SRXED_SRXED_H */

@@ -233,12 +233,11 @@ static int rereg_in_place(struct srxe_context *ctx, const struct ibv_mr *m,
  * ibv_rereg_mr().  A PD or access change keeps the MR's keys, as kernel
  * rxe does (srxed changes the protection entry in place: REREG_MR).  A new
  * translation is a new registration followed by the old one's
- * deregistration under one hold of the process lock: new keys, the old ones stop working
- * (rxe refuses translation changes).  Pages shared
- * by both ranges keep their frames (srxed pins them twice for a moment);
- * pages only the old range had are moved back.  If the old MR cannot go
- * (memory windows are bound to it: EBUSY) the new one is undone and the
- * MR stays exactly as it was.
+ * deregistration under one hold of the process lock: new keys, the old ones
+ * stop working (rxe refuses translation changes).  Pages shared by both ranges
+ * keep their frames (srxed pins them twice for a moment); pages only the old
+ * range had are moved back.  If the old MR cannot go (memory windows are bound
+ * to it: EBUSY) the new one is undone and the MR stays exactly as it was.
  */
 int srxe_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
 		  void *addr, size_t length, int access)

@@ -84,8 +84,8 @@ struct cmd {
 };
 
 struct reply {
-	int status;   /* ibv_wc_status, or -1: no completion */
-	int data_ok;  /* 'R': the bytes read are pattern(seed) */
+	int status;  /* ibv_wc_status, or -1: no completion */
+	int data_ok; /* 'R': the bytes read are pattern(seed) */
 };
 
 static uint8_t pattern(uint32_t seed, uint32_t i)
@@ -486,7 +486,8 @@ static void fork_child_context(const char *dev)
 		CHECK(child_slab && child_slab != parent_slab,
 		      "child's buffer on slab inode %lu, parent's is %lu",
 		      child_slab, parent_slab);
-		CHECK(buf[100] == 0x77 && !ibv_dereg_mr(mr) && buf[5000] == 0x77,
+		CHECK(buf[100] == 0x77 && !ibv_dereg_mr(mr) &&
+			      buf[5000] == 0x77,
 		      "child dereg");
 		CHECK(!ibv_dealloc_pd(pd) && !ibv_close_device(ctx),
 		      "child close");

@@ -32,9 +32,10 @@
 #define PAGE	    4096ull
 #define SLAB_FRAMES 1024u
 #define BASE	    0x7f1234400000ull /* 2 MiB aligned */
-#define RW	    (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
-		     IBV_ACCESS_REMOTE_READ)
-#define NCLIENTS    3
+#define RW                                                                     \
+	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                    \
+	 IBV_ACCESS_REMOTE_READ)
+#define NCLIENTS 3
 
 struct proc {
 	struct srxe_mem_space *space;
@@ -42,8 +43,7 @@ struct proc {
 	uint8_t *slab;
 };
 
-static void proc_up(struct proc *p, enum srxe_mem_mode mode,
-		    uint64_t max_bytes)
+static void proc_up(struct proc *p, enum srxe_mem_mode mode, uint64_t max_bytes)
 {
 	struct srxe_mem_config cfg = { .mode = mode,
 				       .slab_frames = SLAB_FRAMES,
@@ -98,8 +98,8 @@ static int xlate(struct srxe_mem_client *c, uint32_t key, bool rkey,
 		.is_rkey = rkey,
 		.addr = va,
 		.len = len,
-		.access = rkey ? IBV_ACCESS_REMOTE_WRITE
-			       : IBV_ACCESS_LOCAL_WRITE,
+		.access =
+			rkey ? IBV_ACCESS_REMOTE_WRITE : IBV_ACCESS_LOCAL_WRITE,
 		.pd = pd,
 	};
 	int n = srxe_mem_translate(c, &req, sg, 64);
@@ -171,14 +171,14 @@ static void same_buffer_three_clients(enum srxe_mem_mode mode)
 				cr_assert_eq(frames_in_use(&p), 0);
 			}
 			/* The dead key is dead, the others live. */
-			cr_assert_lt(xlate(p.c[i], k[i].lkey, false, va, 1, 1,
-					   NULL),
-				     0);
+			cr_assert_lt(
+				xlate(p.c[i], k[i].lkey, false, va, 1, 1, NULL),
+				0);
 			for (int later = step + 1; later < NCLIENTS; later++) {
 				int j = orders[o][later];
 
-				cr_assert_eq(xlate(p.c[j], k[j].lkey, false,
-						   va, len, 1, NULL),
+				cr_assert_eq(xlate(p.c[j], k[j].lkey, false, va,
+						   len, 1, NULL),
 					     1);
 			}
 		}
@@ -205,9 +205,9 @@ static void partial_overlap(enum srxe_mem_mode mode)
 	struct srxe_runs runs = { 0 };
 
 	proc_up(&p, mode, 0);
-	cr_assert_eq(srxe_mem_reg(p.c[0], 1, BASE, 8 * PAGE, BASE, RW, &a,
-				  &runs),
-		     0);
+	cr_assert_eq(
+		srxe_mem_reg(p.c[0], 1, BASE, 8 * PAGE, BASE, RW, &a, &runs),
+		0);
 	runs.n = 0;
 	cr_assert_eq(srxe_mem_reg(p.c[1], 7, BASE + 4 * PAGE, 8 * PAGE,
 				  BASE + 4 * PAGE, RW, &b, &runs),
@@ -270,17 +270,17 @@ Test(mem_space, shortcut_node_shared_by_clients_descriptors)
 	cr_assert_null(leaf->descs->next->next);
 	for (int i = 0; i < 300; i += 2)
 		cr_assert_eq(srxe_mem_dereg(p.c[0], a[i].lkey, NULL), 0);
-	cr_assert_eq(xlate(p.c[1], b.lkey, false, BASE + 5 * PAGE, PAGE, 1,
-			   NULL),
-		     1);
+	cr_assert_eq(
+		xlate(p.c[1], b.lkey, false, BASE + 5 * PAGE, PAGE, 1, NULL),
+		1);
 	/* A disappears with 150 live MRs: its pins stay, its keys die. */
 	srxe_mem_client_destroy(p.c[0]);
 	p.c[0] = NULL;
 	cr_assert_eq(leaf->holds, 1);
 	cr_assert_null(leaf->descs->next);
-	cr_assert_eq(xlate(p.c[1], b.lkey, false, BASE + 5 * PAGE, PAGE, 1,
-			   NULL),
-		     1);
+	cr_assert_eq(
+		xlate(p.c[1], b.lkey, false, BASE + 5 * PAGE, PAGE, 1, NULL),
+		1);
 	/* even pages lost all of A's pins (i and i % 100 share parity) */
 	cr_assert_eq(frames_in_use(&p), 50, "orphaned pins keep frames");
 	cr_assert_eq(srxe_mem_dereg(p.c[1], b.lkey, NULL), 0);
@@ -304,9 +304,9 @@ static void keys_stay_per_client(enum srxe_mem_mode mode)
 	for (int m = 0; m < 64; m++)
 		for (int i = 0; i < NCLIENTS; i++)
 			cr_assert_eq(srxe_mem_reg(p.c[i], 1,
-						  BASE + m * 3 * PAGE,
-						  2 * PAGE, BASE + m * 3 * PAGE,
-						  RW, &k[i][m], NULL),
+						  BASE + m * 3 * PAGE, 2 * PAGE,
+						  BASE + m * 3 * PAGE, RW,
+						  &k[i][m], NULL),
 				     0);
 	for (int i = 0; i < NCLIENTS; i++) {
 		for (int j = 0; j < NCLIENTS; j++) {
@@ -329,10 +329,9 @@ static void keys_stay_per_client(enum srxe_mem_mode mode)
 					}
 					for (int n = 0; n < 64; n++)
 						cr_assert_lt(
-							xlate(p.c[j], keys[kind],
-							      kind,
-							      BASE + n * 3 *
-								      PAGE,
+							xlate(p.c[j],
+							      keys[kind], kind,
+							      BASE + n * 3 * PAGE,
 							      1, 1, NULL),
 							0,
 							"client %d accepted "
@@ -390,16 +389,15 @@ static void limit_per_space(enum srxe_mem_mode mode)
 	struct srxe_runs runs = { 0 };
 
 	proc_up(&p, mode, 16 * PAGE);
-	cr_assert_eq(srxe_mem_reg(p.c[0], 1, BASE, 10 * PAGE, BASE, RW, &a,
-				  NULL),
-		     0);
-	cr_assert_eq(srxe_mem_reg(p.c[1], 1, BASE, 8 * PAGE, BASE, RW, &b,
-				  NULL),
-		     -ENOMEM);
+	cr_assert_eq(
+		srxe_mem_reg(p.c[0], 1, BASE, 10 * PAGE, BASE, RW, &a, NULL),
+		0);
+	cr_assert_eq(
+		srxe_mem_reg(p.c[1], 1, BASE, 8 * PAGE, BASE, RW, &b, NULL),
+		-ENOMEM);
 	cr_assert_eq(srxe_mem_space_reg_bytes(p.space), 10 * PAGE);
-	cr_assert_eq(srxe_mem_reg(p.c[1], 1, BASE, 6 * PAGE, BASE, RW, &b,
-				  NULL),
-		     0);
+	cr_assert_eq(
+		srxe_mem_reg(p.c[1], 1, BASE, 6 * PAGE, BASE, RW, &b, NULL), 0);
 	cr_assert_eq(srxe_mem_space_reg_bytes(p.space), 16 * PAGE);
 	/* A goes away holding its MR: bytes freed, pins kept. */
 	srxe_mem_client_destroy(p.c[0]);
@@ -407,9 +405,9 @@ static void limit_per_space(enum srxe_mem_mode mode)
 	cr_assert_eq(srxe_mem_space_reg_bytes(p.space), 6 * PAGE);
 	cr_assert_eq(frames_in_use(&p), 10);
 	/* C registers A's buffer: still pinned, nothing to move. */
-	cr_assert_eq(srxe_mem_reg(p.c[2], 1, BASE, 10 * PAGE, BASE, RW, &c,
-				  &runs),
-		     0);
+	cr_assert_eq(
+		srxe_mem_reg(p.c[2], 1, BASE, 10 * PAGE, BASE, RW, &c, &runs),
+		0);
 	cr_assert_eq(runs.n, 0);
 	cr_assert_eq(srxe_mem_dereg(p.c[2], c.lkey, &runs), 0);
 	cr_assert_eq(runs.n, 0, "orphaned pins must not be freed");
@@ -541,8 +539,9 @@ static void check_all(struct proc *p, struct model *m)
 				     off += PAGE, done++) {
 					uint64_t pg = mr->first + done;
 
-					cr_assert_eq((uint8_t *)sg[s].addr + off,
-						     slab + m->frame[pg] * PAGE);
+					cr_assert_eq(
+						(uint8_t *)sg[s].addr + off,
+						slab + m->frame[pg] * PAGE);
 				}
 			}
 		}
@@ -578,12 +577,11 @@ static void random_model(enum srxe_mem_mode mode)
 			mr->n = 1 + rand_r(&seed) % (MPAGES - mr->first);
 			if (mr->n > 30)
 				mr->n = 1 + mr->n % 30;
-			cr_assert_eq(srxe_mem_reg(p.c[i], 1 + i,
-						  win_va(mr->first),
-						  mr->n * PAGE,
-						  win_va(mr->first), RW, &k,
-						  &runs),
-				     0);
+			cr_assert_eq(
+				srxe_mem_reg(p.c[i], 1 + i, win_va(mr->first),
+					     mr->n * PAGE, win_va(mr->first),
+					     RW, &k, &runs),
+				0);
 			check_runs_new(m, &runs, mr->first, mr->n);
 			mr->lkey = k.lkey;
 			mr->live = true;

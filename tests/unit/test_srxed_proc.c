@@ -37,10 +37,17 @@ static int npeers;
 
 static void setup(void)
 {
-	char *argv[] = { "srxed",	   "--name",	  "srxeproc",
-			 "--rundir",	   "/nonexistent/proc",
-			 "--ip",	   "127.0.0.1",	  "--netdev",
-			 "lo",		   "--max-reg-bytes", "1M",
+	char *argv[] = { "srxed",
+			 "--name",
+			 "srxeproc",
+			 "--rundir",
+			 "/nonexistent/proc",
+			 "--ip",
+			 "127.0.0.1",
+			 "--netdev",
+			 "lo",
+			 "--max-reg-bytes",
+			 "1M",
 			 NULL };
 	char err[256];
 
@@ -100,13 +107,14 @@ static uint32_t pd_of(struct srxed_session *s)
 	return pd;
 }
 
-static int reg(struct srxed_session *s, uint32_t pd, uint64_t va,
-	       uint64_t len, struct srxe_reg_mr_resp *r)
+static int reg(struct srxed_session *s, uint32_t pd, uint64_t va, uint64_t len,
+	       struct srxe_reg_mr_resp *r)
 {
-	struct srxe_reg_mr_req req = {
-		.pd_handle = pd, .access = RW, .va = va, .length = len,
-		.iova = va
-	};
+	struct srxe_reg_mr_req req = { .pd_handle = pd,
+				       .access = RW,
+				       .va = va,
+				       .length = len,
+				       .iova = va };
 	char why[SRXE_REASON_MAX + 1];
 
 	return srxed_mr_reg(&d, s, &req, r, why);
@@ -285,7 +293,7 @@ Test(srxed_proc, exec_starts_another_process, .init = setup)
 	c2 = accept(l, NULL, NULL);
 	cr_assert_geq(c2, 0);
 	new = srxed_session_new(2, c2);
-	cr_assert(new && new->cred.pid == pid);
+	cr_assert(new &&new->cred.pid == pid);
 	cr_assert_eq(srxed_session_open_ctx(&d, new, -1, why), 0, "%s", why);
 	cr_assert_neq(new->proc, old->proc,
 		      "the new image joined the old image's memory");
