@@ -43,8 +43,9 @@ static const struct cmd_desc commands[] = {
 	  "  Start srxed for NAME (default " SRXE_DEFAULT_DEVICE ") on IF or\n"
 	  "  the netdev owning A.B.C.D (default lo / 127.0.0.1) and publish\n"
 	  "  it in the runtime root's sysfs tree and /dev/infiniband.\n"
-	  "  --max-reg-bytes: bytes one context may register (its memory\n"
-	  "  slab), e.g. 512M or 16G; default 8G.\n"
+	  "  --max-reg-bytes: bytes one process may register, all its\n"
+	  "  contexts together (its memory slab), e.g. 512M or 16G;\n"
+	  "  default 8G.\n"
 	  "  --max-qp, --max-cq, --max-mr: QPs, CQs and MRs one context may\n"
 	  "  hold at once (default: 65536, 16384, 65536); query_device\n"
 	  "  reports them as max_qp, max_cq and max_mr.\n" },

@@ -12,13 +12,18 @@ void srxe_desc_table_init(struct srxe_desc_table *t, uint32_t owner)
 	t->owner = owner;
 }
 
+static void leave_node(struct srxe_desc_table *t, struct srxe_pt *pt,
+		       int32_t idx);
+
+/* Live descriptors leave their nodes' lists and drop their holds: in a
+ * shared table other clients' descriptors and the pins stay. */
 void srxe_desc_table_destroy(struct srxe_desc_table *t, struct srxe_pt *pt)
 {
 	for (uint32_t i = 0; i < t->n; i++) {
 		if (!t->v[i])
 			continue;
 		if (t->v[i]->node)
-			srxe_pt_release(pt, t->v[i]->node);
+			leave_node(t, pt, (int32_t)i);
 		free(t->v[i]->block);
 		free(t->v[i]);
 	}
@@ -66,52 +71,109 @@ static int32_t new_index(struct srxe_desc_table *t)
 	return t->v[t->n] ? (int32_t)t->n++ : -1;
 }
 
+/* This table's entry in the node's list, or NULL. */
+static struct srxe_pt_desc_head **find_head(const struct srxe_desc_table *t,
+					    struct srxe_pt_node *node)
+{
+	struct srxe_pt_desc_head **h = &node->descs;
+
+	while (*h && (*h)->table != t)
+		h = &(*h)->next;
+	return *h ? h : NULL;
+}
+
+static struct srxe_pt_desc_head *get_head(struct srxe_desc_table *t,
+					  struct srxe_pt_node *node)
+{
+	struct srxe_pt_desc_head **h = find_head(t, node);
+	struct srxe_pt_desc_head *head;
+
+	if (h)
+		return *h;
+	head = malloc(sizeof(*head));
+	if (!head)
+		return NULL;
+	head->table = t;
+	head->first = -1;
+	head->next = node->descs;
+	node->descs = head;
+	return head;
+}
+
+static void put_head(struct srxe_desc_table *t, struct srxe_pt_node *node)
+{
+	struct srxe_pt_desc_head **h = find_head(t, node);
+	struct srxe_pt_desc_head *head = h ? *h : NULL;
+
+	if (head && head->first < 0) {
+		*h = head->next;
+		free(head);
+	}
+}
+
 static int32_t activate(struct srxe_desc_table *t, struct srxe_pt_node *node)
 {
-	int32_t idx = t->free_head >= 0 ? pop_free(t) : new_index(t);
+	struct srxe_pt_desc_head *head = get_head(t, node);
+	int32_t idx =
+		head ? (t->free_head >= 0 ? pop_free(t) : new_index(t)) : -1;
 	struct srxe_desc *d;
 
-	if (idx < 0)
+	if (idx < 0) {
+		put_head(t, node);
 		return -1;
+	}
 	d = t->v[idx];
 	d->block = calloc(SRXE_PROT_SLOTS, sizeof(*d->block));
 	if (!d->block) {
 		push_free(t, idx);
+		put_head(t, node);
 		return -1;
 	}
 	d->node = node;
 	d->owner = t->owner;
 	d->level = node->level;
 	d->live = 0;
-	d->next = node->desc;
-	node->desc = idx;
+	d->next = head->first;
+	head->first = idx;
 	srxe_pt_hold(node);
 	t->active++;
 	return idx;
+}
+
+/* Unlink descriptor idx from its node's chain and drop its hold. */
+static void leave_node(struct srxe_desc_table *t, struct srxe_pt *pt,
+		       int32_t idx)
+{
+	struct srxe_desc *d = t->v[idx];
+	struct srxe_pt_node *node = d->node;
+	int32_t *link = &(*find_head(t, node))->first;
+
+	while (*link != idx)
+		link = &t->v[*link]->next;
+	*link = d->next;
+	put_head(t, node);
+	d->node = NULL;
+	srxe_pt_release(pt, node);
 }
 
 static void deactivate(struct srxe_desc_table *t, struct srxe_pt *pt,
 		       int32_t idx)
 {
 	struct srxe_desc *d = t->v[idx];
-	struct srxe_pt_node *node = d->node;
-	int32_t *link = &node->desc;
 
-	while (*link != idx)
-		link = &t->v[*link]->next;
-	*link = d->next;
 	free(d->block);
 	d->block = NULL;
-	d->node = NULL;
 	t->active--;
+	leave_node(t, pt, idx);
 	push_free(t, idx);
-	srxe_pt_release(pt, node);
 }
 
 static int32_t desc_with_room(struct srxe_desc_table *t,
 			      struct srxe_pt_node *node)
 {
-	for (int32_t i = node->desc; i >= 0; i = t->v[i]->next)
+	struct srxe_pt_desc_head **h = find_head(t, node);
+
+	for (int32_t i = h ? (*h)->first : -1; i >= 0; i = t->v[i]->next)
 		if (t->v[i]->live < SRXE_PROT_SLOTS)
 			return i;
 	return activate(t, node);

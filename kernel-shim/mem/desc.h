@@ -18,6 +18,11 @@
  * spreads reuse and delays that wrap.
  *
  * A descriptor holds its node (srxe_pt_hold) while it has live slots.
+ * The table is per client while the translation table may be shared by
+ * the clients of one process (translate.h): a node then carries one
+ * alias chain per client (struct srxe_pt_desc_head), so a client never
+ * reserves a slot in, or finds, another client's descriptor, and every
+ * client's descriptors count in the node's holds.
  */
 #ifndef SRXE_MEM_DESC_H
 #define SRXE_MEM_DESC_H

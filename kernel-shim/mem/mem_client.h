@@ -40,6 +40,7 @@ struct srxe_xlate_ops {
 	const struct srxe_prot_entry *(*entry)(const struct srxe_mem_client *c,
 					       uint32_t key, bool is_rkey,
 					       int *err);
+	/* Key state of this client alone (not the space's). */
 	uint64_t (*key_state_bytes)(const struct srxe_mem_client *c);
 	/* Live MR of an lkey, copied to *mr; -EINVAL.  (Windows.) */
 	int (*find_mr)(const struct srxe_mem_client *c, uint32_t lkey,
@@ -61,23 +62,42 @@ struct srxe_xlate_ops {
 extern const struct srxe_xlate_ops srxe_shortcut_ops;
 extern const struct srxe_xlate_ops srxe_mtt_ops;
 
+/*
+ * What the clients of one process share: the slab's frames, the page
+ * table with its pin counts (so a page pinned by one context is pinned
+ * for all, and freed when the last pin of any context goes), the byte
+ * limit, and in MTT mode the MR index space (so one client's key never
+ * names another client's MR, as rxe's device-wide indices).
+ */
+struct srxe_mem_space {
+	enum srxe_mem_mode mode;
+	uint8_t *slab;
+	uint64_t max_reg_bytes;
+	uint64_t reg_bytes; /* sum of the clients' reg_bytes */
+	uint32_t clients;
+	struct srxe_frames frames;
+	struct srxe_pt pt;
+	struct srxe_mtt mtt; /* MTT mode: slots of every client's MRs */
+};
+
 struct srxe_mem_client {
 	const struct srxe_xlate_ops *ops;
 	enum srxe_mem_mode mode;
 	uint32_t id;
-	uint8_t *slab;
-	uint64_t max_reg_bytes;
+	struct srxe_mem_space *space;
+	bool own_space; /* srxe_mem_client_create(): destroyed with it */
 	uint32_t max_mrs;
 	uint32_t mrs;
 	uint64_t reg_bytes;
-	struct srxe_frames frames;
-	struct srxe_pt pt;
 	union {
 		struct {
 			struct srxe_codec codec;
 			struct srxe_desc_table descs;
 		} sc;
-		struct srxe_mtt mtt;
+		struct {
+			uint32_t live;	   /* this client's slots in space */
+			uint64_t mr_bytes; /* its MR records */
+		} mtt;
 	};
 	struct srxe_mw_table mws;
 };
@@ -98,7 +118,7 @@ int srxe_sg_append(struct srxe_sg_out *out, void *addr, uint32_t len);
 static inline void *srxe_frame_addr(const struct srxe_mem_client *c,
 				    uint64_t frame, uint64_t offset)
 {
-	return c->slab + (frame << SRXE_FRAME_SHIFT) + offset;
+	return c->space->slab + (frame << SRXE_FRAME_SHIFT) + offset;
 }
 
 #endif /* SRXE_MEM_CLIENT_H */

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 
 #include "mem_client.h"
@@ -39,7 +40,7 @@ static uint32_t fresh_index(struct srxe_mtt *m)
 		m->n = 1; /* index 0 stays unused */
 	if (m->n > SRXE_MTT_MAX_INDEX || (m->n >= m->cap && grow_slots(m)))
 		return 0;
-	m->slots[m->n] = (struct srxe_mtt_slot){ NULL, random_key_byte() };
+	m->slots[m->n] = (struct srxe_mtt_slot){ .key = random_key_byte() };
 	return m->n++;
 }
 
@@ -66,7 +67,7 @@ static int fill_mtt(const struct srxe_mem_client *c, struct srxe_mtt_mr *mr)
 {
 	for (uint64_t i = 0; i < mr->npages; i++) {
 		uint64_t va = (mr->first_page + i) << SRXE_FRAME_SHIFT;
-		uint64_t pte = srxe_pt_lookup(&c->pt, va);
+		uint64_t pte = srxe_pt_lookup(&c->space->pt, va);
 
 		if (!(pte & SRXE_PTE_PINNED))
 			return -EFAULT;
@@ -104,7 +105,7 @@ static int mtt_add_mr(struct srxe_mem_client *c,
 		      const struct srxe_prot_entry *prot,
 		      struct srxe_mr_keys *keys)
 {
-	struct srxe_mtt *m = &c->mtt;
+	struct srxe_mtt *m = &c->space->mtt;
 	struct srxe_mtt_mr *mr = new_mr(c, prot);
 	uint32_t idx;
 
@@ -116,21 +117,29 @@ static int mtt_add_mr(struct srxe_mem_client *c,
 		return -ENOMEM;
 	}
 	m->slots[idx].mr = mr;
+	m->slots[idx].owner = c;
 	m->live++;
 	m->mr_bytes += mr_bytes(mr);
+	c->mtt.live++;
+	c->mtt.mr_bytes += mr_bytes(mr);
 	keys->lkey = idx << 8 | m->slots[idx].key;
 	keys->rkey = keys->lkey; /* as rxe, also without remote rights */
 	return 0;
 }
 
-/* Live MR of key, or NULL with *err set. */
-static struct srxe_mtt_mr *lookup(const struct srxe_mtt *m, uint32_t key,
+/*
+ * Live MR of key of client c, or NULL with *err set.  The index space is
+ * the process's: an index holding another client's MR is no key of c.
+ */
+static struct srxe_mtt_mr *lookup(const struct srxe_mem_client *c, uint32_t key,
 				  int *err)
 {
+	const struct srxe_mtt *m = &c->space->mtt;
 	uint32_t idx = key >> 8;
 	const struct srxe_mtt_slot *slot;
 
-	if (idx == 0 || idx >= m->n) {
+	if (idx == 0 || idx >= m->n ||
+	    (m->slots[idx].mr && m->slots[idx].owner != c)) {
 		*err = SRXE_XLATE_BAD_KEY;
 		return NULL;
 	}
@@ -142,21 +151,31 @@ static struct srxe_mtt_mr *lookup(const struct srxe_mtt *m, uint32_t key,
 	return slot->mr;
 }
 
+static void free_slot(struct srxe_mem_client *c, uint32_t idx)
+{
+	struct srxe_mtt *m = &c->space->mtt;
+	struct srxe_mtt_mr *mr = m->slots[idx].mr;
+
+	m->slots[idx].mr = NULL;
+	m->slots[idx].owner = NULL;
+	m->slots[idx].key++;
+	m->live--;
+	m->mr_bytes -= mr_bytes(mr);
+	c->mtt.live--;
+	c->mtt.mr_bytes -= mr_bytes(mr);
+	free(mr);
+}
+
 static int mtt_remove_mr(struct srxe_mem_client *c, uint32_t lkey,
 			 struct srxe_prot_entry *prot)
 {
-	struct srxe_mtt *m = &c->mtt;
 	int err;
-	struct srxe_mtt_mr *mr = lookup(m, lkey, &err);
+	struct srxe_mtt_mr *mr = lookup(c, lkey, &err);
 
 	if (!mr)
 		return -EINVAL;
 	*prot = mr->prot;
-	m->slots[lkey >> 8].mr = NULL;
-	m->slots[lkey >> 8].key++;
-	m->live--;
-	m->mr_bytes -= mr_bytes(mr);
-	free(mr);
+	free_slot(c, lkey >> 8);
 	return 0;
 }
 
@@ -190,7 +209,7 @@ static int mtt_translate(const struct srxe_mem_client *c,
 	struct srxe_sg_out out = { sg, 0, max };
 	uint64_t va;
 	int err;
-	const struct srxe_mtt_mr *mr = lookup(&c->mtt, req->key, &err);
+	const struct srxe_mtt_mr *mr = lookup(c, req->key, &err);
 
 	if (!mr)
 		return -err;
@@ -203,7 +222,7 @@ static int mtt_find_mr(const struct srxe_mem_client *c, uint32_t lkey,
 		       struct srxe_prot_entry *prot)
 {
 	int err;
-	const struct srxe_mtt_mr *mr = lookup(&c->mtt, lkey, &err);
+	const struct srxe_mtt_mr *mr = lookup(c, lkey, &err);
 
 	if (!mr)
 		return -EINVAL;
@@ -215,7 +234,7 @@ static struct srxe_prot_entry *mtt_mr_entry(struct srxe_mem_client *c,
 					    uint32_t lkey)
 {
 	int err;
-	struct srxe_mtt_mr *mr = lookup(&c->mtt, lkey, &err);
+	struct srxe_mtt_mr *mr = lookup(c, lkey, &err);
 
 	return mr ? &mr->prot : NULL;
 }
@@ -232,7 +251,7 @@ static int mtt_window_walk(const struct srxe_mem_client *c,
 			   bool write, struct srxe_sg_out *out)
 {
 	int err;
-	const struct srxe_mtt_mr *mr = lookup(&c->mtt, mw->mr_lkey, &err);
+	const struct srxe_mtt_mr *mr = lookup(c, mw->mr_lkey, &err);
 
 	(void)write; /* the window's rights were checked against the MR's */
 	if (!mr)
@@ -243,7 +262,7 @@ static int mtt_window_walk(const struct srxe_mem_client *c,
 static const struct srxe_prot_entry *
 mtt_entry(const struct srxe_mem_client *c, uint32_t key, bool is_rkey, int *err)
 {
-	const struct srxe_mtt_mr *mr = lookup(&c->mtt, key, err);
+	const struct srxe_mtt_mr *mr = lookup(c, key, err);
 
 	(void)is_rkey; /* MTT keys: the rkey is the lkey */
 	return mr ? &mr->prot : NULL;
@@ -251,15 +270,30 @@ mtt_entry(const struct srxe_mem_client *c, uint32_t key, bool is_rkey, int *err)
 
 static uint64_t mtt_key_state_bytes(const struct srxe_mem_client *c)
 {
-	return (uint64_t)c->mtt.cap * sizeof(struct srxe_mtt_slot) +
-	       c->mtt.mr_bytes;
+	return c->mtt.mr_bytes;
 }
 
+/* The client's MRs leave the space's index table (their pins stay). */
 static void mtt_fini(struct srxe_mem_client *c)
 {
-	for (uint32_t i = 1; i < c->mtt.n; i++)
-		free(c->mtt.slots[i].mr);
-	free(c->mtt.slots);
+	const struct srxe_mtt *m = &c->space->mtt;
+
+	for (uint32_t i = 1; i < m->n && c->mtt.live; i++)
+		if (m->slots[i].mr && m->slots[i].owner == c)
+			free_slot(c, i);
+}
+
+uint64_t srxe_mtt_table_bytes(const struct srxe_mtt *m)
+{
+	return (uint64_t)m->cap * sizeof(struct srxe_mtt_slot);
+}
+
+void srxe_mtt_destroy(struct srxe_mtt *m)
+{
+	for (uint32_t i = 1; i < m->n; i++)
+		free(m->slots[i].mr);
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
 }
 
 const struct srxe_xlate_ops srxe_mtt_ops = {

@@ -12,6 +12,11 @@
  * checks are the shared ones of prot.h.  The MTT is the pin record of this
  * mode: its entries never point at unpinned frames, so NOT_PRESENT and
  * NOT_PINNED cannot occur here.
+ *
+ * The index table belongs to the memory space (one per client process,
+ * translate.h), each slot naming the client whose MR it holds: the
+ * contexts of one process never share an index, so a key of one context
+ * is BAD_KEY in another (rxe's indices are per device).
  */
 #ifndef SRXE_MEM_MTT_H
 #define SRXE_MEM_MTT_H
@@ -27,9 +32,12 @@ struct srxe_mtt_mr {
 	uint64_t frame[]; /* one per page */
 };
 
+struct srxe_mem_client;
+
 struct srxe_mtt_slot {
-	struct srxe_mtt_mr *mr; /* NULL: free */
-	uint8_t key;		/* key byte of the current/next MR */
+	struct srxe_mtt_mr *mr;		     /* NULL: free */
+	const struct srxe_mem_client *owner; /* client of mr */
+	uint8_t key; /* key byte of the current/next MR */
 };
 
 struct srxe_mtt {
@@ -40,6 +48,10 @@ struct srxe_mtt {
 	uint32_t live;
 	uint64_t mr_bytes; /* MR records incl. their MTT arrays */
 };
+
+/* Bytes of the index table itself; free it and any MR left in it. */
+uint64_t srxe_mtt_table_bytes(const struct srxe_mtt *m);
+void srxe_mtt_destroy(struct srxe_mtt *m);
 
 /* Indices above this one are memory-window tags (mw.h). */
 #define SRXE_MTT_MAX_INDEX ((1u << 24) - 1 - (1u << 16))

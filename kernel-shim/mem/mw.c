@@ -143,7 +143,7 @@ static void unbind(struct srxe_mem_client *c, struct srxe_mw *mw)
 {
 	if (mw->state == SRXE_MW_BOUND) {
 		if (mw->node)
-			srxe_pt_release(&c->pt, mw->node);
+			srxe_pt_release(&c->space->pt, mw->node);
 		c->mws.bound--;
 	}
 	mw->state = SRXE_MW_UNBOUND;
@@ -215,7 +215,8 @@ int srxe_mem_mw_bind(struct srxe_mem_client *c,
 		if (err)
 			return err;
 		if (c->mode == SRXE_MEM_SHORTCUT) {
-			node = srxe_pt_covering_node(&c->pt, va, req->len);
+			node = srxe_pt_covering_node(&c->space->pt, va,
+						     req->len);
 			srxe_pt_hold(node);
 		}
 	}
@@ -302,7 +303,7 @@ void srxe_mw_fini(struct srxe_mem_client *c)
 {
 	for (uint32_t i = 0; i < c->mws.n; i++)
 		if (c->mws.v[i].state == SRXE_MW_BOUND && c->mws.v[i].node)
-			srxe_pt_release(&c->pt, c->mws.v[i].node);
+			srxe_pt_release(&c->space->pt, c->mws.v[i].node);
 	free(c->mws.v);
 	memset(&c->mws, 0, sizeof(c->mws));
 }

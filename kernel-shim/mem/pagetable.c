@@ -34,7 +34,6 @@ static struct srxe_pt_node *node_new(struct srxe_pt *pt, unsigned level,
 	node->index_in_parent = idx;
 	node->va_base = va_base;
 	node->level = level;
-	node->desc = -1;
 	pt->nodes[level]++;
 	return node;
 }
@@ -42,6 +41,13 @@ static struct srxe_pt_node *node_new(struct srxe_pt *pt, unsigned level,
 static void node_free(struct srxe_pt *pt, struct srxe_pt_node *node)
 {
 	pt->nodes[node->level]--;
+	/* Only left when the table dies under live descriptors. */
+	while (node->descs) {
+		struct srxe_pt_desc_head *h = node->descs;
+
+		node->descs = h->next;
+		free(h);
+	}
 	free(node->pins);
 	free(node);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Per-client 4-level translation table (x86-64 shape) mapping the client's
- * virtual pages onto data frames of its slab, with per-page pin counts.
+ * 4-level translation table (x86-64 shape) of one memory space (one client
+ * process: every context of the process shares it, translate.h) mapping
+ * the process's virtual pages onto data frames of its slab, with per-page
+ * pin counts.
  *
  * Shape: 48-bit VA, table pages of 512 8-byte entries.  Level 1 is the leaf
  * (one table page covers 2 MiB), level 2 covers 1 GiB, level 3 512 GiB and
@@ -20,6 +22,9 @@
  * freed when it has no present entry and no holder: descriptors that point
  * at a node take a hold (srxe_pt_hold) so a key can never reach freed
  * memory, even if pages under it were unpinned behind the MR's back.
+ * Several clients' descriptors may point at one node: holds count them
+ * all, and each client finds its own descriptors of a node through its
+ * entry in the node's descs list (desc.h).
  *
  * Not thread-safe; walks are read-only and may run concurrently with each
  * other, not with pin/unpin.
@@ -43,6 +48,13 @@
 #define SRXE_PTE_OWNED	  (1ull << 3)
 #define SRXE_PTE_FLAGS	  0xfffull
 
+/* The descriptors one descriptor table (one client) has for a node. */
+struct srxe_pt_desc_head {
+	struct srxe_pt_desc_head *next;
+	const void *table; /* the struct srxe_desc_table */
+	int32_t first;	   /* first descriptor index of the alias chain */
+};
+
 struct srxe_pt_node {
 	uint64_t e[SRXE_PT_ENTRIES]; /* first: the node *is* the table page */
 	uint32_t *pins;		     /* leaf only: pin count per entry */
@@ -51,8 +63,8 @@ struct srxe_pt_node {
 	uint16_t used;	  /* present entries */
 	uint16_t index_in_parent;
 	uint8_t level;	/* 1 = leaf ... 4 = root */
-	uint32_t holds; /* descriptors pointing here */
-	int32_t desc;	/* owner's first descriptor, -1 if none */
+	uint32_t holds; /* descriptors and windows pointing here */
+	struct srxe_pt_desc_head *descs; /* per client; NULL if none */
 };
 
 struct srxe_pt {

@@ -38,7 +38,7 @@ static int sc_add_mr(struct srxe_mem_client *c,
 		     struct srxe_mr_keys *keys)
 {
 	struct srxe_pt_node *node =
-		srxe_pt_covering_node(&c->pt, mr->va, mr->len);
+		srxe_pt_covering_node(&c->space->pt, mr->va, mr->len);
 	struct srxe_shortcut sc = { .level = node->level };
 	struct srxe_desc *d;
 
@@ -55,7 +55,8 @@ static int sc_add_mr(struct srxe_mem_client *c,
 		if (keys->lkey && keys->rkey &&
 		    !srxe_mw_tag_live(c, keys->rkey >> 8))
 			break;
-		srxe_desc_release(&c->sc.descs, &c->pt, sc.desc, sc.slot);
+		srxe_desc_release(&c->sc.descs, &c->space->pt, sc.desc,
+				  sc.slot);
 	}
 	d->block[sc.slot] = *mr;
 	d->block[sc.slot].gen = sc.gen;
@@ -96,7 +97,7 @@ static int sc_remove_mr(struct srxe_mem_client *c, uint32_t lkey,
 	if (!e)
 		return -EINVAL;
 	*mr = *e;
-	srxe_desc_release(&c->sc.descs, &c->pt, sc.desc, sc.slot);
+	srxe_desc_release(&c->sc.descs, &c->space->pt, sc.desc, sc.slot);
 	return 0;
 }
 
@@ -217,7 +218,7 @@ static uint64_t sc_key_state_bytes(const struct srxe_mem_client *c)
 
 static void sc_fini(struct srxe_mem_client *c)
 {
-	srxe_desc_table_destroy(&c->sc.descs, &c->pt);
+	srxe_desc_table_destroy(&c->sc.descs, &c->space->pt);
 	srxe_codec_wipe(&c->sc.codec);
 }
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mem_client.h"
 
@@ -60,68 +61,131 @@ static int init_mode(struct srxe_mem_client *c,
 	return srxe_codec_init_random(&c->sc.codec);
 }
 
+static bool mode_valid(enum srxe_mem_mode mode)
+{
+	return mode == SRXE_MEM_SHORTCUT || mode == SRXE_MEM_MTT;
+}
+
 static bool config_valid(const struct srxe_mem_config *cfg)
 {
-	if (cfg->mode != SRXE_MEM_SHORTCUT && cfg->mode != SRXE_MEM_MTT)
+	if (!mode_valid(cfg->mode))
 		return false;
 	if (cfg->slab_frames && !cfg->slab)
 		return false;
 	return cfg->max_mrs <= SRXE_MEM_MAX_MRS;
 }
 
-int srxe_mem_client_create(const struct srxe_mem_config *cfg,
-			   struct srxe_mem_client **out)
+int srxe_mem_space_create(const struct srxe_mem_config *cfg,
+			  struct srxe_mem_space **out)
+{
+	struct srxe_mem_space *s;
+	int err;
+
+	if (!config_valid(cfg))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->mode = cfg->mode;
+	s->slab = cfg->slab;
+	s->max_reg_bytes = cfg->max_reg_bytes ? cfg->max_reg_bytes
+					      : SRXE_MEM_DEFAULT_MAX_REG_BYTES;
+	err = srxe_frames_init(&s->frames, cfg->slab_frames);
+	if (err)
+		goto free_space;
+	err = srxe_pt_init(&s->pt, &s->frames);
+	if (err)
+		goto free_frames;
+	*out = s;
+	return 0;
+free_frames:
+	srxe_frames_destroy(&s->frames);
+free_space:
+	free(s);
+	return err;
+}
+
+int srxe_mem_space_destroy(struct srxe_mem_space *s)
+{
+	if (!s)
+		return 0;
+	if (s->clients)
+		return -EBUSY;
+	srxe_mtt_destroy(&s->mtt);
+	srxe_pt_destroy(&s->pt);
+	srxe_frames_destroy(&s->frames);
+	free(s);
+	return 0;
+}
+
+int srxe_mem_client_join(const struct srxe_mem_config *cfg,
+			 struct srxe_mem_space *space,
+			 struct srxe_mem_client **out)
 {
 	struct srxe_mem_client *c;
 	int err;
 
-	if (!config_valid(cfg))
+	if (!space || cfg->mode != space->mode ||
+	    cfg->max_mrs > SRXE_MEM_MAX_MRS)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->mode = cfg->mode;
 	c->id = cfg->client_id;
-	c->slab = cfg->slab;
-	c->max_reg_bytes = cfg->max_reg_bytes ? cfg->max_reg_bytes
-					      : SRXE_MEM_DEFAULT_MAX_REG_BYTES;
+	c->space = space;
 	c->max_mrs = cfg->max_mrs ? cfg->max_mrs : SRXE_MEM_DEFAULT_MAX_MRS;
-	err = srxe_frames_init(&c->frames, cfg->slab_frames);
-	if (err)
-		goto free_client;
-	err = srxe_pt_init(&c->pt, &c->frames);
-	if (err)
-		goto free_frames;
 	err = init_mode(c, cfg);
-	if (err)
-		goto free_pt;
+	if (err) {
+		free(c);
+		return err;
+	}
+	space->clients++;
 	*out = c;
 	return 0;
-free_pt:
-	srxe_pt_destroy(&c->pt);
-free_frames:
-	srxe_frames_destroy(&c->frames);
-free_client:
-	free(c);
-	return err;
+}
+
+int srxe_mem_client_create(const struct srxe_mem_config *cfg,
+			   struct srxe_mem_client **out)
+{
+	struct srxe_mem_space *space;
+	int err = srxe_mem_space_create(cfg, &space);
+
+	if (err)
+		return err;
+	err = srxe_mem_client_join(cfg, space, out);
+	if (err) {
+		srxe_mem_space_destroy(space);
+		return err;
+	}
+	(*out)->own_space = true;
+	return 0;
 }
 
 void srxe_mem_client_destroy(struct srxe_mem_client *c)
 {
+	struct srxe_mem_space *space;
+
 	if (!c)
 		return;
+	space = c->space;
 	srxe_mw_fini(c);
 	c->ops->fini(c);
-	srxe_pt_destroy(&c->pt);
-	srxe_frames_destroy(&c->frames);
+	/* Pins of MRs still live stay in the space (translate.h). */
+	space->reg_bytes -= c->reg_bytes;
+	space->clients--;
+	if (c->own_space)
+		srxe_mem_space_destroy(space);
 	free(c);
 }
 
 static int check_limits(const struct srxe_mem_client *c, uint64_t len)
 {
+	const struct srxe_mem_space *s = c->space;
+
 	if (c->mrs >= c->max_mrs)
 		return -ENOMEM;
-	if (len > c->max_reg_bytes - c->reg_bytes)
+	if (len > s->max_reg_bytes - s->reg_bytes)
 		return -ENOMEM;
 	return 0;
 }
@@ -144,19 +208,20 @@ int srxe_mem_reg(struct srxe_mem_client *c, uint32_t pd, uint64_t va,
 	if (!err)
 		err = check_limits(c, len);
 	if (!err)
-		err = srxe_pt_pin(&c->pt, va, len, srxe_access_writes(access),
-				  new_runs);
+		err = srxe_pt_pin(&c->space->pt, va, len,
+				  srxe_access_writes(access), new_runs);
 	if (err)
 		return err;
 	err = c->ops->add_mr(c, &mr, keys);
 	if (err) {
-		srxe_pt_unpin(&c->pt, va, len, NULL);
+		srxe_pt_unpin(&c->space->pt, va, len, NULL);
 		if (new_runs)
 			new_runs->n = runs_before;
 		return err;
 	}
 	c->mrs++;
 	c->reg_bytes += len;
+	c->space->reg_bytes += len;
 	return 0;
 }
 
@@ -171,9 +236,10 @@ int srxe_mem_dereg(struct srxe_mem_client *c, uint32_t lkey,
 	err = c->ops->remove_mr(c, lkey, &mr);
 	if (err)
 		return err;
-	srxe_pt_unpin(&c->pt, mr.va, mr.len, freed);
+	srxe_pt_unpin(&c->space->pt, mr.va, mr.len, freed);
 	c->mrs--;
 	c->reg_bytes -= mr.len;
+	c->space->reg_bytes -= mr.len;
 	return 0;
 }
 
@@ -207,7 +273,7 @@ void srxe_mem_unhold_frames(struct srxe_mem_client *c,
 			    const struct srxe_runs *runs)
 {
 	for (size_t i = 0; i < runs->n; i++)
-		srxe_frames_free(&c->frames, runs->v[i].frame,
+		srxe_frames_free(&c->space->frames, runs->v[i].frame,
 				 runs->v[i].npages);
 }
 
@@ -218,7 +284,7 @@ int srxe_mem_hold_frames(struct srxe_mem_client *c,
 	int err = 0;
 
 	for (size_t i = 0; i < runs->n && !err; i++) {
-		err = srxe_frames_claim(&c->frames, runs->v[i].frame,
+		err = srxe_frames_claim(&c->space->frames, runs->v[i].frame,
 					runs->v[i].npages);
 		if (!err)
 			done.n = i + 1;
@@ -259,17 +325,51 @@ int srxe_mem_check_mr(const struct srxe_mem_client *c,
 			       req->pd, &va);
 }
 
-void srxe_mem_stats(const struct srxe_mem_client *c, struct srxe_mem_stats *st)
+void srxe_mem_client_stats(const struct srxe_mem_client *c,
+			   struct srxe_mem_stats *st)
 {
+	memset(st, 0, sizeof(*st));
 	st->mrs = c->mrs;
 	st->reg_bytes = c->reg_bytes;
-	st->frames_in_use = srxe_frames_in_use(&c->frames);
-	st->table_pages = srxe_pt_table_pages(&c->pt);
-	st->table_bytes = srxe_pt_bytes(&c->pt);
 	st->key_state_bytes = c->ops->key_state_bytes(c);
 	st->translation_bytes = st->key_state_bytes;
-	if (c->mode == SRXE_MEM_SHORTCUT)
+}
+
+void srxe_mem_space_stats(const struct srxe_mem_space *s,
+			  struct srxe_mem_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->frames_in_use = srxe_frames_in_use(&s->frames);
+	st->table_pages = srxe_pt_table_pages(&s->pt);
+	st->table_bytes = srxe_pt_bytes(&s->pt);
+	if (s->mode == SRXE_MEM_MTT)
+		st->key_state_bytes = srxe_mtt_table_bytes(&s->mtt);
+	st->translation_bytes = st->key_state_bytes;
+	if (s->mode == SRXE_MEM_SHORTCUT)
 		st->translation_bytes += st->table_bytes;
+}
+
+void srxe_mem_stats(const struct srxe_mem_client *c, struct srxe_mem_stats *st)
+{
+	struct srxe_mem_stats sp;
+
+	srxe_mem_client_stats(c, st);
+	srxe_mem_space_stats(c->space, &sp);
+	st->frames_in_use = sp.frames_in_use;
+	st->table_pages = sp.table_pages;
+	st->table_bytes = sp.table_bytes;
+	st->key_state_bytes += sp.key_state_bytes;
+	st->translation_bytes += sp.translation_bytes;
+}
+
+uint64_t srxe_mem_space_reg_bytes(const struct srxe_mem_space *s)
+{
+	return s->reg_bytes;
+}
+
+struct srxe_mem_space *srxe_mem_client_space(const struct srxe_mem_client *c)
+{
+	return c->space;
 }
 
 enum srxe_mem_mode srxe_mem_mode(const struct srxe_mem_client *c)
@@ -279,5 +379,5 @@ enum srxe_mem_mode srxe_mem_mode(const struct srxe_mem_client *c)
 
 struct srxe_pt *srxe_mem_client_pt(struct srxe_mem_client *c)
 {
-	return &c->pt;
+	return &c->space->pt;
 }

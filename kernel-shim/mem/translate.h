@@ -1,10 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * srxe memory core: one srxe_mem_client per client context.  It owns the
- * client's frame allocator (over the client's slab), its translation table,
- * its protection state and its key secret, and offers the one interface the
- * daemon uses for REG_MR / DEREG_MR and the engine for every SGE and remote
- * address, whichever translation mode (shortcut or MTT) the daemon runs.
+ * srxe memory core: one srxe_mem_client per client context, and one
+ * srxe_mem_space per client process that every context of the process
+ * joins.  The space owns the frame allocator (over the process's slab),
+ * the translation table with its pin counts and the byte limit; the client
+ * owns its keys (shortcut: secret + descriptors; MTT: its slots of the
+ * space's index table), its protection state and its windows.  This is
+ * the one interface the daemon uses for REG_MR / DEREG_MR and the engine
+ * for every SGE and remote address, whichever translation mode (shortcut
+ * or MTT) the daemon runs.
+ *
+ * Sharing: a page pinned by any client of a space is present for all of
+ * them, so a buffer registered in one context is registered in another
+ * without new frames (new_runs stays empty), and a frame is freed only
+ * when the last pin of any client goes.  Keys never cross clients: a key
+ * is looked up in the presenting client's own key state only.
  *
  * Threading: nothing here locks.  srxe_mem_translate() and
  * srxe_mem_stats() only read and may run concurrently with each other;
@@ -38,15 +48,18 @@ enum srxe_mem_mode {
 struct srxe_mem_config {
 	enum srxe_mem_mode mode;
 	uint32_t client_id;
+	/* The space's (ignored by srxe_mem_client_join()): */
 	void *slab;		/* daemon mapping of frame 0 */
 	uint32_t slab_frames;	/* frames in the slab */
-	uint64_t max_reg_bytes; /* 0: SRXE_MEM_DEFAULT_MAX_REG_BYTES */
-	uint32_t max_mrs;	/* 0: SRXE_MEM_DEFAULT_MAX_MRS */
+	uint64_t max_reg_bytes; /* all clients: 0 = SRXE_MEM_DEFAULT_... */
+	/* The client's: */
+	uint32_t max_mrs; /* 0: SRXE_MEM_DEFAULT_MAX_MRS */
 	/* NULL: fresh secret from getrandom().  Tests/benchmarks only. */
 	const uint64_t *fixed_secret; /* [2] */
 };
 
 struct srxe_mem_client;
+struct srxe_mem_space;
 
 struct srxe_mr_keys {
 	uint32_t lkey;
@@ -83,11 +96,38 @@ struct srxe_mem_stats {
 				     * MTT: key state only */
 };
 
-/* 0, -EINVAL (bad config), -ENOMEM, or getrandom()'s -errno. */
+/*
+ * A memory space over cfg's slab (mode, slab, slab_frames, max_reg_bytes
+ * used).  0, -EINVAL (bad config) or -ENOMEM.
+ */
+int srxe_mem_space_create(const struct srxe_mem_config *cfg,
+			  struct srxe_mem_space **out);
+/*
+ * Frees the space (frames, table, pins left by destroyed clients); the
+ * slab belongs to the caller.  -EBUSY, freeing nothing, while clients
+ * remain.
+ */
+int srxe_mem_space_destroy(struct srxe_mem_space *space);
+
+/*
+ * A client in space (cfg: mode, which must be the space's, client_id,
+ * max_mrs, fixed_secret).  0, -EINVAL, -ENOMEM, or getrandom()'s -errno.
+ */
+int srxe_mem_client_join(const struct srxe_mem_config *cfg,
+			 struct srxe_mem_space *space,
+			 struct srxe_mem_client **out);
+/* A client with a space of its own, destroyed with it.  As above. */
 int srxe_mem_client_create(const struct srxe_mem_config *cfg,
 			   struct srxe_mem_client **out);
-/* Frees all state; the slab itself belongs to the caller. */
+/*
+ * Frees the client's keys, windows and key state: its keys are dead.  The
+ * pins of its live MRs stay in a shared space ("orphaned": the process may
+ * still map those frames, so they must not be handed out again) until the
+ * space is destroyed; their bytes leave the space's reg_bytes.  Frames it
+ * held (srxe_mem_hold_frames) stay held likewise.
+ */
 void srxe_mem_client_destroy(struct srxe_mem_client *client);
+struct srxe_mem_space *srxe_mem_client_space(const struct srxe_mem_client *c);
 
 /*
  * Register [va, va + len) for PD pd, addressed by work requests at iova.
@@ -96,14 +136,16 @@ void srxe_mem_client_destroy(struct srxe_mem_client *client);
  * npages) runs: the provider must copy the pages into these frames and map
  * each run at its va.  Errors: -EINVAL (len 0, bad access combination),
  * -EFAULT (range overflow/outside user VA), -ENOMEM (byte or MR limit,
- * slab full, keys exhausted).  On error nothing changed.
+ * slab full, keys exhausted; the byte limit is the space's, over every
+ * client).  On error nothing changed.
  */
 int srxe_mem_reg(struct srxe_mem_client *client, uint32_t pd, uint64_t va,
 		 uint64_t len, uint64_t iova, unsigned access,
 		 struct srxe_mr_keys *keys, struct srxe_runs *new_runs);
 
 /*
- * Deregister the MR of lkey.  Frames no longer pinned by any MR are freed
+ * Deregister the MR of lkey.  Frames no longer pinned by any MR of any
+ * client of the space are freed
  * and appended to freed (may be NULL) so the daemon can punch holes.
  * -EINVAL if lkey names no live MR of this client.
  */
@@ -149,8 +191,22 @@ int srxe_mem_translate(const struct srxe_mem_client *client,
 int srxe_mem_check_mr(const struct srxe_mem_client *client,
 		      const struct srxe_xlate_req *req);
 
+/*
+ * Statistics split so that sums over clients and spaces count nothing
+ * twice: client_stats has mrs, reg_bytes and the client's own key state
+ * (other fields 0); space_stats has frames_in_use, table_pages,
+ * table_bytes and the space's key state (MTT index table; shortcut
+ * translation_bytes include the table); srxe_mem_stats() is the sum of
+ * both, i.e. everything a client translates with.
+ */
+void srxe_mem_client_stats(const struct srxe_mem_client *client,
+			   struct srxe_mem_stats *stats);
+void srxe_mem_space_stats(const struct srxe_mem_space *space,
+			  struct srxe_mem_stats *stats);
 void srxe_mem_stats(const struct srxe_mem_client *client,
 		    struct srxe_mem_stats *stats);
+/* Sum of the live MR lengths of every client (the limit's measure). */
+uint64_t srxe_mem_space_reg_bytes(const struct srxe_mem_space *space);
 
 enum srxe_mem_mode srxe_mem_mode(const struct srxe_mem_client *client);
 
@@ -195,8 +251,9 @@ void srxe_mem_mw_qp_gone(struct srxe_mem_client *client, uint32_t qpn);
 uint32_t srxe_mem_mw_count(const struct srxe_mem_client *client);
 
 /*
- * The client's translation table: introspection for the daemon's status
- * and for tests that simulate a corrupted table under a live MR.
+ * The client's (= its space's) translation table: introspection for the
+ * daemon's status and for tests that simulate a corrupted table under a live
+ * MR.
  */
 struct srxe_pt *srxe_mem_client_pt(struct srxe_mem_client *client);
 

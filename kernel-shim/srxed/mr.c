@@ -13,15 +13,15 @@
 #include "engine.h"
 #include "log.h"
 #include "mr.h"
+#include "proc.h"
 #include "prot.h"
 #include "shmreg.h"
 #include "slab.h"
 #include "translate.h"
 
 struct srxed_mem {
-	struct srxed_slab slab;
-	struct srxed_shmreg shm; /* shared memory registered in place */
-	struct srxe_mem_client *client;
+	struct srxed_proc *proc;	/* slab, in-place shm, frames + table */
+	struct srxe_mem_client *client; /* keys of this context, in proc */
 	struct srxed_handles mrs;
 	struct srxed_handles mws;   /* memory windows */
 	struct srxe_mem_stats seen; /* this context's share of d->stats.mem */
@@ -66,22 +66,37 @@ static void stats_move(struct srxe_mem_stats *sum,
 		a[i] = add ? a[i] + b[i] : a[i] - b[i];
 }
 
-/* Refresh this context's share of the daemon-wide statistics. */
-static void account(struct srxed *d, struct srxed_mem *m)
+/*
+ * Engine threads translate through the clients' tables, the process's page
+ * table among them: every change to
+ * them happens under the engine lock (engine.h).
+ */
+static void tables_lock(struct srxed *d)
 {
-	stats_move(&d->stats.mem, &m->seen, false);
-	srxe_mem_stats(m->client, &m->seen);
-	stats_move(&d->stats.mem, &m->seen, true);
+	if (d->engine)
+		srxe_engine_lock(d->engine);
 }
 
-static uint64_t slab_bytes_for(uint64_t max_reg_bytes)
+static void tables_unlock(struct srxed *d)
 {
-	/* One spare frame: a registration of the full limit may start and
-	 * end in the middle of a page.
-	 */
-	return ((max_reg_bytes + SRXE_FRAME_SIZE - 1) &
-		~(uint64_t)(SRXE_FRAME_SIZE - 1)) +
-	       SRXE_FRAME_SIZE;
+	if (d->engine)
+		srxe_engine_unlock(d->engine);
+}
+
+/*
+ * Refresh this context's share of the daemon-wide statistics and its
+ * process's (the frames and the table are counted once per process).
+ */
+static void account(struct srxed *d, struct srxed_mem *m)
+{
+	struct srxed_proc *p = m->proc;
+
+	stats_move(&d->stats.mem, &m->seen, false);
+	srxe_mem_client_stats(m->client, &m->seen);
+	stats_move(&d->stats.mem, &m->seen, true);
+	stats_move(&d->stats.mem, &p->seen, false);
+	srxe_mem_space_stats(p->space, &p->seen);
+	stats_move(&d->stats.mem, &p->seen, true);
 }
 
 static int create_client(struct srxed *d, struct srxed_session *s,
@@ -92,12 +107,9 @@ static int create_client(struct srxed *d, struct srxed_session *s,
 				? SRXE_MEM_MTT
 				: SRXE_MEM_SHORTCUT,
 		.client_id = (uint32_t)s->id,
-		.slab = m->slab.base,
-		.slab_frames = (uint32_t)(m->slab.bytes >> SRXE_FRAME_SHIFT),
-		.max_reg_bytes = d->cfg.max_reg_bytes,
 		.max_mrs = d->cfg.max_mrs,
 	};
-	int ret = srxe_mem_client_create(&cfg, &m->client);
+	int ret = srxe_mem_client_join(&cfg, m->proc->space, &m->client);
 
 	if (ret)
 		return say(why, -ret, "cannot create the translation state: %s",
@@ -110,17 +122,14 @@ int srxed_mem_open(struct srxed *d, struct srxed_session *s, char *why)
 	uint32_t cap = d->cfg.max_mrs < SRXED_HANDLES_MAX ? d->cfg.max_mrs
 							  : SRXED_HANDLES_MAX;
 	struct srxed_mem *m = calloc(1, sizeof(*m));
-	const char *step;
 	int ret;
 
 	if (!m)
 		return say(why, ENOMEM, "srxed is out of memory");
-	ret = srxed_slab_create(&m->slab, slab_bytes_for(d->cfg.max_reg_bytes),
-				&step);
+	ret = srxed_proc_get(d, s, &m->proc, why);
 	if (ret) {
 		free(m);
-		return say(why, -ret, "cannot create the memory slab: %s: %s",
-			   step, strerror(-ret));
+		return ret;
 	}
 	ret = create_client(d, s, m, why);
 	if (!ret && srxed_handles_init(&m->mrs, cap))
@@ -131,11 +140,12 @@ int srxed_mem_open(struct srxed *d, struct srxed_session *s, char *why)
 	}
 	if (ret) {
 		srxe_mem_client_destroy(m->client);
-		srxed_slab_destroy(&m->slab);
+		srxed_proc_put(d, m->proc);
 		free(m);
 		return ret;
 	}
 	s->mem = m;
+	s->proc = m->proc;
 	account(d, m);
 	return 0;
 }
@@ -172,12 +182,25 @@ void srxed_mem_close(struct srxed *d, struct srxed_session *s)
 	srxed_handles_destroy(&m->mws);
 	srxed_handles_drain(&m->mrs, release_mr, d);
 	srxed_handles_destroy(&m->mrs);
-	stats_move(&d->stats.mem, &m->seen, false);
+	/*
+	 * Pages of MRs still live stay pinned in the process's space and
+	 * frames in quarantine stay held (translate.h): the application
+	 * still maps them, so other contexts of the process must not get
+	 * them.  The last context of the process frees it all.
+	 */
+	tables_lock(d);
 	srxe_mem_client_destroy(m->client);
-	srxed_slab_destroy(&m->slab);
-	srxed_shmreg_destroy(&m->shm);
+	tables_unlock(d);
+	stats_move(&d->stats.mem, &m->seen, false);
+	stats_move(&d->stats.mem, &m->proc->seen, false);
+	if (m->proc->refs > 1) {
+		srxe_mem_space_stats(m->proc->space, &m->proc->seen);
+		stats_move(&d->stats.mem, &m->proc->seen, true);
+	}
+	srxed_proc_put(d, m->proc);
 	free(m);
 	s->mem = NULL;
+	s->proc = NULL;
 }
 
 struct srxe_mem_client *srxed_mem_client(const struct srxed_session *s)
@@ -187,12 +210,12 @@ struct srxe_mem_client *srxed_mem_client(const struct srxed_session *s)
 
 int srxed_mem_slab_fd(const struct srxed_session *s)
 {
-	return s->mem ? s->mem->slab.fd : -1;
+	return s->mem ? s->mem->proc->slab.fd : -1;
 }
 
 uint64_t srxed_mem_slab_bytes(const struct srxed_session *s)
 {
-	return s->mem ? s->mem->slab.bytes : 0;
+	return s->mem ? s->mem->proc->slab.bytes : 0;
 }
 
 /*
@@ -275,6 +298,7 @@ static int check_request(const struct srxed *d, const struct srxed_mem *m,
 			 const struct srxe_reg_mr_req *r, char *why)
 {
 	uint64_t max = d->cfg.max_reg_bytes;
+	uint64_t used = srxe_mem_space_reg_bytes(m->proc->space);
 	int ret = check_args(r, why);
 
 	if (ret)
@@ -297,13 +321,12 @@ static int check_request(const struct srxed *d, const struct srxed_mem *m,
 	if (d->stats.mr_handles >= d->cfg.max_mrs)
 		return say(why, ENOMEM, "device MR limit (max_mr %u) reached",
 			   d->cfg.max_mrs);
-	if (r->length > max - m->seen.reg_bytes)
+	if (r->length > max - used)
 		return say(why, ENOMEM,
 			   "registration limit of %llu bytes reached (%llu "
-			   "registered, %llu more asked; see srxe up "
-			   "--max-reg-bytes)",
-			   (unsigned long long)max,
-			   (unsigned long long)m->seen.reg_bytes,
+			   "registered by this process's contexts, %llu more "
+			   "asked; see srxe up --max-reg-bytes)",
+			   (unsigned long long)max, (unsigned long long)used,
 			   (unsigned long long)r->length);
 	return 0;
 }
@@ -314,14 +337,15 @@ static int explain_nomem(const struct srxed_mem *m,
 	uint64_t first = r->va >> SRXE_FRAME_SHIFT;
 	uint64_t pages =
 		((r->va + r->length - 1) >> SRXE_FRAME_SHIFT) - first + 1;
+	const struct srxed_slab *slab = &m->proc->slab;
 	uint64_t free_frames =
-		(m->slab.bytes >> SRXE_FRAME_SHIFT) - m->seen.frames_in_use;
+		(slab->bytes >> SRXE_FRAME_SHIFT) - m->proc->seen.frames_in_use;
 
 	if (pages > free_frames)
 		return say(why, ENOMEM,
 			   "memory slab of %llu bytes is full (%llu free "
 			   "frames, up to %llu needed)",
-			   (unsigned long long)m->slab.bytes,
+			   (unsigned long long)slab->bytes,
 			   (unsigned long long)free_frames,
 			   (unsigned long long)pages);
 	return say(why, ENOMEM,
@@ -338,22 +362,6 @@ static void put_runs(struct srxe_mr_run *out, const struct srxe_runs *runs,
 		out[i].slab_off = (uint64_t)r->frame << SRXE_FRAME_SHIFT;
 		out[i].len = (uint64_t)r->npages << SRXE_FRAME_SHIFT;
 	}
-}
-
-/*
- * Engine threads translate through the client's tables: every change to
- * them happens under the engine lock (engine.h).
- */
-static void tables_lock(struct srxed *d)
-{
-	if (d->engine)
-		srxe_engine_lock(d->engine);
-}
-
-static void tables_unlock(struct srxed *d)
-{
-	if (d->engine)
-		srxe_engine_unlock(d->engine);
 }
 
 /* srxe_mem_reg() with the reply-size rule: all or nothing. */
@@ -390,7 +398,8 @@ static int adopt_shm(struct srxed_mem *m, const struct srxed_session *s,
 		     const struct srxe_mr_keys *keys, struct srxe_runs *runs,
 		     char *why)
 {
-	long n = srxed_shmreg_adopt(&m->shm, &m->slab, &s->cred, s->pidfd,
+	struct srxed_proc *p = m->proc;
+	long n = srxed_shmreg_adopt(&p->shm, &p->slab, &s->cred, s->pidfd,
 				    req->access, runs);
 	struct srxe_runs freed = { 0 };
 
@@ -401,7 +410,7 @@ static int adopt_shm(struct srxed_mem *m, const struct srxed_session *s,
 	if (n != -EFAULT && runs->n <= SRXE_MR_RUNS_MAX)
 		return 0;
 	srxe_mem_dereg(m->client, keys->lkey, &freed);
-	srxed_shmreg_release(&m->shm, &m->slab, &freed);
+	srxed_shmreg_release(&p->shm, &p->slab, &freed);
 	srxe_runs_free(&freed);
 	if (n == -EFAULT)
 		return say(why, EFAULT,
@@ -421,8 +430,8 @@ static int huge_get(struct srxed_mem *m, const struct srxed_session *s,
 {
 	const char *reason = "";
 	int ret = srxed_shmreg_huge_get(
-		&m->shm, &m->slab, srxe_mem_client_pt(m->client), &s->cred,
-		s->pidfd, req->va, req->length, req->access, &reason);
+		&m->proc->shm, &m->proc->slab, srxe_mem_client_pt(m->client),
+		&s->cred, s->pidfd, req->va, req->length, req->access, &reason);
 
 	return ret ? say(why, -ret, "%s", reason) : 0;
 }
@@ -459,7 +468,7 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 		if (!ret)
 			ret = adopt_shm(m, s, req, &keys, &runs, why);
 		if (ret)
-			srxed_shmreg_huge_put(&m->shm, &m->slab,
+			srxed_shmreg_huge_put(&m->proc->shm, &m->proc->slab,
 					      srxe_mem_client_pt(m->client),
 					      req->va, req->length);
 	}
@@ -515,8 +524,9 @@ int srxed_mr_dereg(struct srxed *d, struct srxed_session *s, uint32_t handle,
 	ret = srxe_mem_dereg(m->client, mr->lkey, &mr->released);
 	if (!ret) {
 		/* shared frames: srxed's own mapping, nothing to move back */
-		srxed_shmreg_release(&m->shm, &m->slab, &mr->released);
-		srxed_shmreg_huge_put(&m->shm, &m->slab,
+		srxed_shmreg_release(&m->proc->shm, &m->proc->slab,
+				     &mr->released);
+		srxed_shmreg_huge_put(&m->proc->shm, &m->proc->slab,
 				      srxe_mem_client_pt(m->client), mr->va,
 				      mr->len);
 	}
@@ -588,7 +598,7 @@ int srxed_mr_dereg_done(struct srxed *d, struct srxed_session *s,
 	for (size_t i = 0; i < mr->released.n; i++) {
 		const struct srxe_run *r = &mr->released.v[i];
 
-		err = srxed_slab_punch(&m->slab,
+		err = srxed_slab_punch(&m->proc->slab,
 				       (uint64_t)r->frame << SRXE_FRAME_SHIFT,
 				       (uint64_t)r->npages << SRXE_FRAME_SHIFT);
 		if (err)

@@ -1,21 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Memory of one client context: its slab, its srxe_mem client (frames,
- * translation table, keys, protection state) and its MR handle table,
- * driven by REG_MR / DEREG_MR / DEREG_RUNS / DEREG_DONE
- * (include/srxe/proto_mr.h).
+ * Memory of one client context: its srxe_mem client (keys, protection
+ * state, windows) in its process's memory space (proc.h: slab, frames,
+ * translation table and pin counts, shared by every context of the
+ * process) and its MR handle table, driven by REG_MR / DEREG_MR /
+ * DEREG_RUNS / DEREG_DONE (include/srxe/proto_mr.h).
  *
  * Contract:
  *  - An MR handle is LIVE from REG_MR to DEREG_MR and then DYING until
  *    DEREG_DONE: its keys are dead, its PD no longer counts it, but the
  *    frames it released stay quarantined (held in the allocator, not
  *    punched) because the application still maps them.
- *  - srxed_mem_close() ends everything at once (CLOSE_CTX, client death):
- *    no frame is punched, since the application's mappings of the memfd
- *    keep its data alive after srxed lets go.
+ *  - Another context of the same process may register the same pages:
+ *    they are pinned once more and REG_MR returns no run for them;
+ *    DEREG_MR of one context releases only frames no context pins.
+ *  - srxed_mem_close() ends everything of the context at once
+ *    (CLOSE_CTX, client death): its keys die, no frame is punched, and
+ *    the frames its live or dying MRs had stay pinned or quarantined in
+ *    the process's space until the process's last context closes, since
+ *    the application's mappings of the memfd keep its data there.
+ *  - max_reg_bytes limits the MRs of all contexts of one process
+ *    together (the slab is the process's).
  *  - d->stats.mem always equals the sum of every context's
- *    srxe_mem_stats; d->stats.mr_handles counts LIVE + DYING handles
- *    against cfg.max_mrs.
+ *    srxe_mem_client_stats plus every process's srxe_mem_space_stats;
+ *    d->stats.mr_handles counts LIVE + DYING handles against
+ *    cfg.max_mrs.
  *  - Functions return 0 or a positive errno with rep_why (a buffer of
  *    SRXE_REASON_MAX + 1 bytes) saying what a person should know.
  */

@@ -15,7 +15,7 @@
 
 #define SRXED_DEFAULT_MAX_CLIENTS 1024u
 #define SRXED_MAX_CLIENTS_LIMIT	  65536u
-/* Per-context registration limit = slab size. */
+/* Per-process registration limit (all contexts) = slab size. */
 #define SRXED_DEFAULT_MAX_REG_BYTES (8ull << 30)
 #define SRXED_MIN_REG_BYTES	    4096ull
 /* Frame numbers are 32-bit: 16 TiB of 4 KiB frames. */

@@ -21,6 +21,7 @@
 #include "srxed.h"
 
 struct srxed_mem;
+struct srxed_proc;
 struct srxed_verbs_ctx;
 struct srxed_chan_ctx;
 struct srxe_capture;
@@ -36,8 +37,10 @@ struct srxed_session {
 	bool has_ctx;
 	int async_fd; /* write end of the client's async-event pipe, or -1 */
 	struct srxed_handles pds;
-	struct srxed_mem *mem; /* slab, translation, MRs (mr.h); NULL
+	struct srxed_mem *mem; /* translation, MRs (mr.h); NULL
 				* without a context */
+	/* The process's shared memory (proc.h) while there is a context. */
+	struct srxed_proc *proc;
 	/* Rings, doorbell, CQs, QPs, SRQs, AHs (verbs.h); NULL until the
 	 * first request that needs them.
 	 */

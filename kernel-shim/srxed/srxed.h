@@ -30,7 +30,7 @@ struct srxed_config {
 	uint8_t ipv6_ll[16];
 	enum srxe_translation translation;
 	unsigned int max_clients; /* connections served at once */
-	uint64_t max_reg_bytes;	  /* per client context: slab size */
+	uint64_t max_reg_bytes;	  /* per client process: slab size */
 	uint32_t max_mrs;	  /* device-wide MR limit (max_mr) */
 	/* Per client context (--max-qp, --max-cq, --max-mr), issue #6. */
 	uint32_t max_qp, max_cq, max_mr;
@@ -72,6 +72,8 @@ struct srxed {
 	struct srxed_xdom *xdoms;
 	uint32_t next_xdom_id;
 	struct srxed_cm *cm; /* connection manager (cm_ctl.h) or NULL */
+	/* Client processes and the memory their contexts share (proc.h). */
+	struct srxed_proc *procs;
 };
 
 #endif /* SRXED_SRXED_H */

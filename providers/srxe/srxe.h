@@ -31,9 +31,10 @@ struct srxe_context {
 	struct srxe_conn conn;
 	uint32_t ctx_handle;  /* srxed's name for this context */
 	uint32_t translation; /* enum srxe_translation */
-	int slab_fd;	      /* memfd of the context's frames */
+	/* memfd of the process's frames: the descriptor every context of
+	 * this srxed shares (srxe_proc.h); moves use it */
+	int slab_fd;
 	uint64_t slab_bytes;
-	pthread_mutex_t mr_lock;   /* serializes reg/dereg (srxe_mr.c) */
 	struct srxe_arena arena;   /* work rings, doorbell (srxe_rings.h) */
 	struct srxe_svc svc;	   /* completion channels (srxe_svc.h) */
 	struct verbs_context vctx; /* ibv_context is its last member */

@@ -15,6 +15,7 @@
 #include "srxe.h"
 #include "srxe_fatal.h"
 #include "srxe_fork.h"
+#include "srxe_proc.h"
 #include "srxe_verbs.h"
 #include "srxe/paths.h"
 
@@ -155,7 +156,14 @@ static int srxe_open_ctx(struct srxe_context *ctx)
 		return ret;
 	}
 
-	ctx->slab_fd = slab_fd;
+	/* srxed hands every context of this process the same memfd */
+	ctx->slab_fd = srxe_proc_get_slab(slab_fd);
+	if (ctx->slab_fd < 0) {
+		ret = errno;
+		close(pipefd[1]);
+		close(pipefd[0]);
+		return ret;
+	}
 	ctx->slab_bytes = resp.slab_bytes;
 	ctx->ctx_handle = resp.ctx_handle;
 	ctx->translation = resp.translation;
@@ -188,7 +196,6 @@ struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
 	ctx->conn.fd = -1;
 	ctx->slab_fd = -1;
 	ctx->async_wfd = -1;
-	pthread_mutex_init(&ctx->mr_lock, NULL);
 	ret = srxe_connect(ctx);
 	if (ret)
 		goto err_uninit;
@@ -214,14 +221,13 @@ err_arena:
 	srxe_svc_stop(ctx);
 	srxe_arena_close(&ctx->arena);
 err_slab:
-	close(ctx->slab_fd);
+	srxe_proc_put_slab(ctx->slab_fd);
 	close(ctx->async_wfd);
 err_close:
 	srxe_conn_close(&ctx->conn);
 err_uninit:
 	if (saved_cmd_fd >= 0)
 		close(saved_cmd_fd);
-	pthread_mutex_destroy(&ctx->mr_lock);
 	verbs_uninit_context(&ctx->vctx);
 	free(ctx);
 	errno = ret;
@@ -247,8 +253,7 @@ static void srxe_free_context(struct ibv_context *ibctx)
 	/* MRs the application did not deregister keep their pages: each
 	 * mapping holds its own reference to the memfd.
 	 */
-	close(ctx->slab_fd);
-	pthread_mutex_destroy(&ctx->mr_lock);
+	srxe_proc_put_slab(ctx->slab_fd);
 	verbs_uninit_context(&ctx->vctx);
 	free(ctx);
 }

@@ -540,7 +540,6 @@ static void inherit(struct srxe_context *ctx)
 	if (ctx->conn.fd >= 0)
 		close(ctx->conn.fd);
 	ctx->conn.fd = -1;
-	pthread_mutex_init(&ctx->mr_lock, NULL);
 	privatize_arena(&ctx->arena);
 }
 

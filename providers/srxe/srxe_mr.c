@@ -5,11 +5,14 @@
  * back (srxe_move.h), following the conversation in
  * include/srxe/proto_mr.h.
  *
- * Registration and deregistration of one context are serialized by
- * ctx->mr_lock: a DEREG_MR ... DEREG_DONE conversation must not interleave
- * with a REG_MR that could be handed the frames being moved back (srxed
- * quarantines them anyway), and two moves of overlapping pages at the
- * same time would lose data.
+ * Registration and deregistration of all contexts of the process are
+ * serialized by the process lock (srxe_proc.h): the contexts share one
+ * slab and one set of pinned pages in srxed, so a DEREG_MR ... DEREG_DONE
+ * conversation must not interleave with a REG_MR that could be handed the
+ * frames being moved back (srxed quarantines them anyway), two moves of
+ * overlapping pages at the same time would lose data, and a REG_MR that
+ * finds pages already pinned by another context (no run to move) must not
+ * return before that context's move of them is complete.
  *
  * Fork: pages on the slab are MAP_SHARED.  A child inheriting them would
  * share (not copy) the parent's buffers, so every move and its record in
@@ -25,6 +28,7 @@
 #include "srxe.h"
 #include "srxe_fork.h"
 #include "srxe_move.h"
+#include "srxe_proc.h"
 
 /* Move one run back; the application may have unmapped parts of it. */
 static int run_to_private_locked(struct srxe_context *ctx,
@@ -81,8 +85,8 @@ static int runs_to_private(struct srxe_context *ctx,
 /*
  * DEREG_MR, move every released run back, DEREG_DONE.  Returns 0 or a
  * positive errno.  If a page cannot be moved back, DEREG_DONE is not sent:
- * srxed then keeps the frames quarantined until the context closes rather
- * than zeroing memory the application still uses.
+ * srxed then keeps the frames quarantined until the process's last
+ * context closes rather than zeroing memory the application still uses.
  */
 static int dereg_locked(struct srxe_context *ctx, uint32_t handle)
 {
@@ -191,9 +195,9 @@ struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 		return NULL;
 	}
 	mr->iova = hca_va;
-	pthread_mutex_lock(&ctx->mr_lock);
+	srxe_proc_lock();
 	ret = reg_locked(ctx, &req, vmr);
-	pthread_mutex_unlock(&ctx->mr_lock);
+	srxe_proc_unlock();
 	if (ret) {
 		free(vmr);
 		errno = ret;
@@ -214,9 +218,9 @@ int srxe_dereg_mr(struct verbs_mr *vmr)
 	struct srxe_context *ctx = to_srxe_context(vmr->ibv_mr.context);
 	int ret;
 
-	pthread_mutex_lock(&ctx->mr_lock);
+	srxe_proc_lock();
 	ret = dereg_locked(ctx, vmr->ibv_mr.handle);
-	pthread_mutex_unlock(&ctx->mr_lock);
+	srxe_proc_unlock();
 	if (ret)
 		return ret;
 	free(vmr);
@@ -248,12 +252,11 @@ static int rereg_in_place(struct srxe_context *ctx, const struct ibv_mr *m,
  * ibv_rereg_mr().  A PD or access change keeps the MR's keys, as kernel
  * rxe does (srxed changes the protection entry in place: REREG_MR).  A new
  * translation is a new registration followed by the old one's
- * deregistration under one mr_lock: new keys, the old ones stop working
- * (rxe refuses translation changes).  Pages shared
- * by both ranges keep their frames (srxed pins them twice for a moment);
- * pages only the old range had are moved back.  If the old MR cannot go
- * (memory windows are bound to it: EBUSY) the new one is undone and the
- * MR stays exactly as it was.
+ * deregistration under one hold of the process lock: new keys, the old ones
+ * stop working (rxe refuses translation changes).  Pages shared by both ranges
+ * keep their frames (srxed pins them twice for a moment); pages only the old
+ * range had are moved back.  If the old MR cannot go (memory windows are bound
+ * to it: EBUSY) the new one is undone and the MR stays exactly as it was.
  */
 int srxe_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
 		  void *addr, size_t length, int access)
@@ -283,7 +286,7 @@ int srxe_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
 	}
 	if (!flags)
 		return 0;
-	pthread_mutex_lock(&ctx->mr_lock);
+	srxe_proc_lock();
 	ret = xlate ? EAGAIN : rereg_in_place(ctx, m, &req, &fresh);
 	if (ret == EAGAIN)
 		ret = reg_locked(ctx, &req, &fresh);
@@ -294,7 +297,7 @@ int srxe_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
 		if (ret)
 			dereg_locked(ctx, fresh.ibv_mr.handle);
 	}
-	pthread_mutex_unlock(&ctx->mr_lock);
+	srxe_proc_unlock();
 	if (ret) {
 		errno = ret;
 		return IBV_REREG_MR_ERR_CMD;
