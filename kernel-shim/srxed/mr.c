@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "log.h"
 #include "mr.h"
+#include "peer_mem.h"
 #include "prot.h"
 #include "shmreg.h"
 #include "slab.h"
@@ -392,12 +393,13 @@ static int adopt_shm(struct srxed_mem *m, const struct srxed_session *s,
 	long n = srxed_shmreg_adopt(&m->shm, &m->slab, &s->cred, s->pidfd,
 				    req->access, runs);
 	struct srxe_runs freed = { 0 };
+	bool fatal = n == -EFAULT || n == -EACCES || n == -ESRCH;
 
-	if (n < 0 && n != -EFAULT)
+	if (n < 0 && !fatal)
 		log_warn("client %llu: shared memory not registered in place: "
 			 "%s",
 			 (unsigned long long)s->id, strerror((int)-n));
-	if (n != -EFAULT && runs->n <= SRXE_MR_RUNS_MAX)
+	if (!fatal && runs->n <= SRXE_MR_RUNS_MAX)
 		return 0;
 	srxe_mem_dereg(m->client, keys->lkey, &freed);
 	srxed_shmreg_release(&m->shm, &m->slab, &freed);
@@ -407,6 +409,11 @@ static int adopt_shm(struct srxed_mem *m, const struct srxed_session *s,
 			   "the buffer lies in a read-only shared mapping: it "
 			   "may be registered for read access only (no "
 			   "LOCAL_WRITE, REMOTE_WRITE or REMOTE_ATOMIC)");
+	if (fatal) /* peer_mem.h: not the client's to map so, or it exited */
+		return say(why, (int)-n,
+			   "the client %s the shared object it maps there",
+			   n == -ESRCH ? "exited while registering"
+				       : "may not open");
 	/* Split around shared parts into more runs than a reply holds. */
 	return say(why, ENOMEM,
 		   "the buffer would need %zu separate frame runs, more than "
@@ -429,6 +436,10 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 		return say(why, EINVAL, "no such PD 0x%x in this context",
 			   req->pd_handle);
 	ret = check_request(d, m, req, why);
+	/* Only the client's own mapped memory, with its rights (peer_mem.h). */
+	if (!ret)
+		ret = srxed_peer_check_reg(s, req->va, req->length, req->access,
+					   why);
 	if (ret)
 		return ret;
 	mr = calloc(1, sizeof(*mr));

@@ -25,6 +25,7 @@
 #include <infiniband/verbs.h>
 
 #include "log.h"
+#include "peer_mem.h"
 
 #define PAGE SRXE_FRAME_SIZE
 
@@ -47,13 +48,12 @@ struct sysv_list {
 	size_t n, cap;
 };
 
-static bool same_ipc_ns(pid_t pid)
+static bool same_ipc_ns(int dir)
 {
-	char path[64];
 	struct stat mine, theirs;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", (int)pid);
-	return !stat("/proc/self/ns/ipc", &mine) && !stat(path, &theirs) &&
+	return !stat("/proc/self/ns/ipc", &mine) &&
+	       !fstatat(dir, "ns/ipc", &theirs, 0) &&
 	       mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
 }
 
@@ -117,16 +117,16 @@ static int parse_line(char *line, struct sysv_list *out)
 	return list_push(out, &s);
 }
 
-/* The client's writable SysV attachments, from /proc/PID/maps. */
-static int read_sysv_vmas(pid_t pid, struct sysv_list *out)
+/* The client's writable SysV attachments, from /proc/PID/maps (dir:
+ * srxed_peer_open()). */
+static int read_sysv_vmas(int dir, struct sysv_list *out)
 {
-	char path[64], buf[8192];
+	char buf[8192];
 	size_t have = 0;
 	ssize_t got;
 	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dir, "maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	for (;;) {
@@ -206,30 +206,24 @@ static int map_piece(int shmid, uint64_t seg_off, uint64_t len, void *dst)
 	return ret;
 }
 
-static bool pidfd_alive(int pidfd)
-{
-	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
-}
-
 /*
- * Open the object behind the client's mapping s through map_files, and
- * only if it is still the file the maps line named and the process behind
- * pidfd still lives (a reused pid gets nothing).  fd or -errno.
+ * Open the object behind the client's mapping s through map_files of the
+ * client's /proc directory (dir: a reused pid gets nothing, peer_mem.h),
+ * if the client may open it itself with the rights asked (-EACCES), and
+ * only if it is still the file the maps line named.  fd or -errno.
  */
-static int open_mapped_file(pid_t pid, int pidfd, const struct sysv_vma *s)
+static int open_mapped_file(int dir, const struct ucred *cred, bool write,
+			    const struct sysv_vma *s)
 {
-	char path[96];
 	struct stat st;
 	struct statfs fs;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
-		 (unsigned long long)s->start, (unsigned long long)s->end);
-	fd = open(path,
-		  (s->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+	fd = srxed_peer_open_object(dir, cred, s->start, s->end,
+				    s->writable ? O_RDWR : O_RDONLY, write);
 	if (fd < 0)
-		return -errno;
-	if (!pidfd_alive(pidfd) || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+		return fd;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
 	    st.st_ino != s->ino || major(st.st_dev) != s->maj ||
 	    minor(st.st_dev) != s->min) {
 		close(fd);
@@ -243,11 +237,12 @@ static int open_mapped_file(pid_t pid, int pidfd, const struct sysv_vma *s)
 }
 
 /* Put [off, off + len) of the client's mapped file s over @dst. */
-static int map_file_piece(pid_t pid, int pidfd, const struct sysv_vma *s,
-			  uint64_t off, uint64_t len, void *dst)
+static int map_file_piece(int dir, const struct ucred *cred, bool write,
+			  const struct sysv_vma *s, uint64_t off, uint64_t len,
+			  void *dst)
 {
 	int prot = PROT_READ | (s->writable ? PROT_WRITE : 0);
-	int fd = open_mapped_file(pid, pidfd, s);
+	int fd = open_mapped_file(dir, cred, write, s);
 	int ret = 0;
 
 	if (fd < 0)
@@ -266,7 +261,7 @@ static int map_file_piece(pid_t pid, int pidfd, const struct sysv_vma *s,
 /* Adopt the part of run r inside s; returns pages adopted or -errno. */
 static long adopt_piece(struct srxed_shmreg *sr, struct srxed_slab *slab,
 			const struct srxe_run *r, const struct sysv_vma *s,
-			const struct ucred *cred, int pidfd, uint32_t access)
+			const struct ucred *cred, int dir, uint32_t access)
 {
 	uint64_t rend = r->va + (uint64_t)r->npages * PAGE;
 	uint64_t from = r->va > s->start ? r->va : s->start;
@@ -285,10 +280,11 @@ static long adopt_piece(struct srxed_shmreg *sr, struct srxed_slab *slab,
 		ret = map_piece(s->shmid, seg_off, to - from,
 				(char *)slab->base + frame * PAGE);
 	} else {
-		if (pidfd < 0)
-			return 0;
-		ret = map_file_piece(cred->pid, pidfd, s, seg_off, to - from,
+		ret = map_file_piece(dir, cred, access & WRITE_ACCESS, s,
+				     seg_off, to - from,
 				     (char *)slab->base + frame * PAGE);
+		if (ret == -EACCES) /* the client may not open it so */
+			return ret;
 	}
 	if (ret) {
 		log_warn("client pid %d: shared mapping %llx-%llx (%s) not "
@@ -326,9 +322,9 @@ static int drop_adopted(const struct srxed_shmreg *sr, struct srxe_runs *runs)
 
 /* Drop SysV entries when the client is in another IPC namespace, and
  * the mappings of the slab itself (already frames). */
-static void filter_vmas(struct sysv_list *l, pid_t pid, int slab_fd)
+static void filter_vmas(struct sysv_list *l, int dir, int slab_fd)
 {
-	bool ipc_ok = same_ipc_ns(pid);
+	bool ipc_ok = same_ipc_ns(dir);
 	struct stat slab_st;
 	bool have_slab = !fstat(slab_fd, &slab_st);
 	size_t k = 0;
@@ -352,15 +348,19 @@ long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
 {
 	struct sysv_list l = { 0 };
 	long adopted = 0, got;
-	int ret;
+	int ret, dir;
 
 	if (!runs->n)
 		return 0;
-	ret = read_sysv_vmas(cred->pid, &l);
+	dir = srxed_peer_open(cred->pid, pidfd); /* the client's, alive */
+	if (dir < 0)
+		return dir;
+	ret = read_sysv_vmas(dir, &l);
 	if (!ret)
-		filter_vmas(&l, cred->pid, slab->fd);
+		filter_vmas(&l, dir, slab->fd);
 	if (ret || !l.n) {
 		free(l.v);
+		close(dir);
 		return ret;
 	}
 	if (!sr->adopted) {
@@ -368,6 +368,7 @@ long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
 		sr->adopted = calloc((sr->nframes + 63) / 64, sizeof(uint64_t));
 		if (!sr->adopted) {
 			free(l.v);
+			close(dir);
 			return -ENOMEM;
 		}
 	}
@@ -375,13 +376,14 @@ long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
 	for (size_t i = 0; !ret && i < runs->n; i++)
 		for (size_t j = 0; !ret && j < l.n; j++) {
 			got = adopt_piece(sr, slab, &runs->v[i], &l.v[j], cred,
-					  pidfd, access);
+					  dir, access);
 			if (got < 0)
 				ret = (int)got;
 			else
 				adopted += got;
 		}
 	free(l.v);
+	close(dir);
 	if (adopted) {
 		int dret = drop_adopted(sr, runs);
 
