@@ -430,6 +430,7 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	struct srxe_runs runs = { 0 };
 	struct srxe_mr_keys keys;
 	struct srxed_mr *mr;
+	bool shared = false;
 	int ret;
 
 	if (!pd)
@@ -439,7 +440,7 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	/* Only the client's own mapped memory, with its rights (peer_mem.h). */
 	if (!ret)
 		ret = srxed_peer_check_reg(s, req->va, req->length, req->access,
-					   why);
+					   &shared, why);
 	if (ret)
 		return ret;
 	mr = calloc(1, sizeof(*mr));
@@ -452,7 +453,7 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	}
 	tables_lock(d);
 	ret = pin(m, req, &keys, &runs, why);
-	if (!ret)
+	if (!ret && shared) /* else nothing to map in place */
 		ret = adopt_shm(m, s, req, &keys, &runs, why);
 	tables_unlock(d);
 	if (ret) {

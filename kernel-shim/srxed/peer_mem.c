@@ -82,11 +82,6 @@ int srxed_peer_sender_ok(const struct srxed_session *s,
 			   "%d: a process may not use a context it inherited "
 			   "or was given",
 			   (int)sender->pid, (int)s->cred.pid);
-	if (s->pidfd >= 0 && !srxed_peer_alive(s->pidfd))
-		return say(why, EACCES,
-			   "pid %d that opened this connection has exited; "
-			   "pid %d is another process now",
-			   (int)s->cred.pid, (int)sender->pid);
 	return 0;
 }
 
@@ -250,6 +245,7 @@ struct range_walk {
 	const struct ucred *cred;
 	uint64_t cur, end; /* page-aligned: the next byte to cover, the end */
 	uint32_t access;
+	bool shared; /* a shared mapping was seen in the range */
 	char *why;
 	int err; /* first refusal, or an internal error */
 };
@@ -311,6 +307,7 @@ static int walk_vma(struct range_walk *w, const struct vma *v)
 			     (unsigned long long)w->cur, (int)w->cred->pid);
 		return -1;
 	}
+	w->shared |= v->perms[3] == 's';
 	if (v->perms[3] == 's' && v->ino && !v->sysv) {
 		w->err = check_object(w, v);
 		if (w->err)
@@ -374,7 +371,8 @@ static int walk_maps(struct range_walk *w)
 }
 
 int srxed_peer_check_reg(const struct srxed_session *s, uint64_t va,
-			 uint64_t length, uint32_t access, char *why)
+			 uint64_t length, uint32_t access, bool *shared,
+			 char *why)
 {
 	struct range_walk w = {
 		.cred = &s->cred,
@@ -388,14 +386,16 @@ int srxed_peer_check_reg(const struct srxed_session *s, uint64_t va,
 	w.dir = srxed_peer_open(s->cred.pid, s->pidfd);
 	if (w.dir < 0)
 		return w.dir == -ESRCH
-			       ? say(why, ESRCH,
+			       ? say(why, EACCES,
 				     "the process that opened this context "
-				     "(pid %d) has exited",
+				     "(pid %d) has exited: whoever sends now "
+				     "is not it",
 				     (int)s->cred.pid)
 			       : say(why, -w.dir,
 				     "cannot look at the client's memory: %s",
 				     strerror(-w.dir));
 	ret = walk_maps(&w);
 	close(w.dir);
+	*shared = w.shared;
 	return ret;
 }

@@ -20,13 +20,20 @@
  * lookups fail, they never reach another process.
  *
  * Who sends.  A context's socket can be inherited (fork) or passed to
- * another process.  srxed_peer_sender_ok() checks every request's
- * SCM_CREDENTIALS (the kernel fills in the sender's tgid and refuses a
- * forged one to anyone without CAP_SYS_ADMIN) against the session's pid,
- * and that the pidfd's process still lives: if it does, no other process
- * can hold its pid, so the sender was it.
+ * another process.  srxed_peer_sender_ok() compares every request's
+ * SCM_CREDENTIALS pid (the kernel fills in the sender's tgid at send
+ * time and refuses a forged one to anyone without CAP_SYS_ADMIN) with
+ * the session's: while the owner lives no other process has its pid, so
+ * a forked child or a process the socket was handed to is refused
+ * (EACCES).  Only after the owner exited can another process carry its
+ * pid (pid reuse); the liveness test is not repeated per request (a
+ * system call, measurable on the control path) but wherever srxed looks
+ * at or maps client memory: srxed_peer_open() refuses a dead owner, so
+ * such a sender may drive the dead owner's remaining objects but gets
+ * no memory (REG_MR: EACCES).
  *
  * Registration (srxed_peer_check_reg(), before any frame is allocated):
+ *  - the owner still lives, else EACCES (see above);
  *  - every page of [va, va + length) lies in a VMA of the client, else
  *    EFAULT;
  *  - the VMA is readable, and writable when the registration asks
@@ -74,10 +81,15 @@ bool srxed_peer_alive(int pidfd);
 int srxed_peer_sender_ok(const struct srxed_session *s,
 			 const struct ucred *sender, char *why);
 
-/* The REG_MR checks above for [va, va + length) with IBV_ACCESS_* access:
- * 0, EFAULT, EACCES or ESRCH (the client exited) with why. */
+/*
+ * The REG_MR checks above for [va, va + length) with IBV_ACCESS_* access:
+ * 0, EFAULT, EACCES (also: the owner exited) or ESRCH (it exited while
+ * registering) with why.  *shared: some page lies in a shared mapping
+ * (else shmreg has nothing to adopt and need not read the maps again).
+ */
 int srxed_peer_check_reg(const struct srxed_session *s, uint64_t va,
-			 uint64_t length, uint32_t access, char *why);
+			 uint64_t length, uint32_t access, bool *shared,
+			 char *why);
 
 /*
  * Open the object behind the client's mapping [start, end) (dir: from

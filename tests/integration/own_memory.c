@@ -285,6 +285,7 @@ static int uid_child(const char *ro_path, int rw_fd, struct sync *s)
 	int fd;
 
 	who = "own_memory uid 65534";
+	failures = 0; /* the parent's count came along */
 	drop_to_nobody();
 	fd = open(ro_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -561,6 +562,7 @@ static void case_fork(void)
 		struct ibv_pd *cpd;
 
 		who = "own_memory forked child";
+		failures = 0;
 		send_on_inherited(pd->handle, "child on its parent's socket");
 		/* Through the provider too (it must not hang or succeed). */
 		errno = 0;
@@ -656,6 +658,7 @@ static void case_exit(void)
 			char res;
 
 			who = "own_memory orphan";
+			failures = 0;
 			/* Until the owner is gone (we are reparented). */
 			while (getppid() == owner_pid)
 				usleep(1000);
@@ -726,6 +729,7 @@ static void case_pid(void)
 		       (int)owner_pid, strerror(errno));
 	} else if (!reborn) {
 		who = "own_memory reborn pid";
+		failures = 0;
 		_exit(send_on_inherited(pd, "a new process with the owner's "
 					    "pid"));
 	} else {
