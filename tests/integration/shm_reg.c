@@ -173,6 +173,7 @@ int main(int argc, char **argv)
 	seg[0] = 0x11;
 	CHECK(view[0] == 0x11, "segment still shared after dereg");
 	CHECK(!shmdt(seg) && !shmdt(view), "shmdt: %s", strerror(errno));
+	free(priv); /* LeakSanitizer */
 	ibv_destroy_qp(qp);
 	ibv_destroy_cq(cq);
 	ibv_dealloc_pd(pd);
