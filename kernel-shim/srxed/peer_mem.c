@@ -316,15 +316,14 @@ static int walk_vma(struct range_walk *w, const struct vma *v)
 			return -1;
 	}
 	if (v->perms[0] != 'r' || (write && v->perms[1] != 'w')) {
-		w->err = say(w->why, EFAULT,
-			     "0x%llx lies in a %s mapping (%s): %s",
-			     (unsigned long long)w->cur,
-			     v->perms[0] != 'r' ? "non-readable" : "read-only",
-			     v->perms,
-			     v->perms[0] != 'r'
-				     ? "it cannot be registered"
-				     : "register it without LOCAL_WRITE, "
-				       "REMOTE_WRITE, REMOTE_ATOMIC");
+		w->err = say(
+			w->why, EFAULT, "0x%llx lies in a %s mapping (%s): %s",
+			(unsigned long long)w->cur,
+			v->perms[0] != 'r' ? "non-readable" : "read-only",
+			v->perms,
+			v->perms[0] != 'r' ? "it cannot be registered"
+					   : "register it without LOCAL_WRITE, "
+					     "REMOTE_WRITE, REMOTE_ATOMIC");
 		return -1;
 	}
 	w->cur = v->end;

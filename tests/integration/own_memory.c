@@ -108,8 +108,8 @@ static void expect_no_new_mapping(char *before, const char *what)
 }
 
 /* ibv_reg_mr must fail with @want (and nothing mapped in srxed). */
-static void expect_refused(struct ibv_pd *pd, void *buf, size_t len,
-			   int access, int want, const char *what)
+static void expect_refused(struct ibv_pd *pd, void *buf, size_t len, int access,
+			   int want, const char *what)
 {
 	char *before = srxed_foreign_maps();
 	struct ibv_mr *mr;
@@ -291,8 +291,7 @@ static int uid_child(const char *ro_path, int rw_fd, struct sync *s)
 	if (fd < 0)
 		die("open %s as uid %d: %s", ro_path, NOBODY, strerror(errno));
 	EXPECT(open(ro_path, O_RDWR | O_CLOEXEC) < 0 && errno == EACCES,
-	       "uid %d may write %s: the case proves nothing", NOBODY,
-	       ro_path);
+	       "uid %d may write %s: the case proves nothing", NOBODY, ro_path);
 	ro = mmap(NULL, LEN, PROT_READ, MAP_SHARED, fd, 0);
 	rw = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, rw_fd, 0);
 	if (ro == MAP_FAILED || rw == MAP_FAILED)
@@ -301,8 +300,9 @@ static int uid_child(const char *ro_path, int rw_fd, struct sync *s)
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
 		die("alloc_pd: %s", strerror(errno));
-	refused_synced(s, pd, ro, RW, EACCES,
-		       "root's 0644 file mapped read-only, registered writable");
+	refused_synced(
+		s, pd, ro, RW, EACCES,
+		"root's 0644 file mapped read-only, registered writable");
 	refused_synced(s, pd, ro, IBV_ACCESS_LOCAL_WRITE, EACCES,
 		       "root's 0644 file mapped read-only, LOCAL_WRITE");
 	expect_registered(pd, ro, LEN, IBV_ACCESS_REMOTE_READ,
@@ -466,11 +466,11 @@ static void connect_self(struct ibv_qp *qp, const union ibv_gid *gid)
 	a.retry_cnt = 7;
 	a.rnr_retry = 7;
 	a.max_rd_atomic = 1;
-	ok = ok && !ibv_modify_qp(qp, &a,
-				  IBV_QP_STATE | IBV_QP_TIMEOUT |
-					  IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-					  IBV_QP_SQ_PSN |
-					  IBV_QP_MAX_QP_RD_ATOMIC);
+	ok = ok &&
+	     !ibv_modify_qp(qp, &a,
+			    IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
+				    IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
+				    IBV_QP_MAX_QP_RD_ATOMIC);
 	if (!ok)
 		die("connecting a QP to itself: %s", strerror(errno));
 }
@@ -485,7 +485,8 @@ static void parent_still_served(struct ibv_context *ctx, struct ibv_pd *pd)
 			 .max_recv_sge = 1 },
 		.qp_type = IBV_QPT_RC,
 	};
-	uint8_t *src = aligned_alloc(4096, LEN), *dst = aligned_alloc(4096, LEN);
+	uint8_t *src = aligned_alloc(4096, LEN),
+		*dst = aligned_alloc(4096, LEN);
 	struct ibv_cq *cq = ibv_create_cq(ctx, 4, NULL, NULL, 0);
 	struct ibv_mr *smr, *dmr;
 	struct ibv_send_wr wr = { .num_sge = 1,
@@ -663,8 +664,8 @@ static void case_exit(void)
 			while (getppid() == owner_pid)
 				usleep(1000);
 			res = (char)send_on_inherited(pd->handle,
-						     "orphan after its parent "
-						     "(the owner) exited");
+						      "orphan after its parent "
+						      "(the owner) exited");
 			_exit(write(sp[1], &res, 1) == 1 ? 0 : 1);
 		}
 		/* Report the grandchild, then exit without closing. */
