@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
@@ -29,6 +30,10 @@
 /* Supplementary groups taken into the check; more are ignored (which can
  * only refuse, never grant). */
 #define GROUPS_MAX 256
+
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546
+#endif
 
 static int say(char *why, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -197,6 +202,23 @@ static int open_map_file_path(int dir, uint64_t start, uint64_t end)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Whether srxed may open the object at all (0, else -EOPNOTSUPP): only
+ * regular files -- opening a device node has side effects in its driver
+ * -- and none of a FUSE file system, whose server (possibly the client)
+ * could stall srxed's control thread in open() forever.
+ */
+static int openable(int obj)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (fstat(obj, &st) || !S_ISREG(st.st_mode) || fstatfs(obj, &fs) ||
+	    fs.f_type == FUSE_SUPER_MAGIC)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
 int srxed_peer_open_object(int dir, const struct ucred *cred, uint64_t start,
 			   uint64_t end, int flags, bool write)
 {
@@ -205,7 +227,9 @@ int srxed_peer_open_object(int dir, const struct ucred *cred, uint64_t start,
 
 	if (obj < 0)
 		return obj;
-	ret = client_may_open(dir, cred, obj, write, &kerr);
+	ret = openable(obj);
+	if (!ret)
+		ret = client_may_open(dir, cred, obj, write, &kerr);
 	if (ret) {
 		close(obj);
 		return ret;
@@ -276,6 +300,12 @@ static int check_object(struct range_walk *w, const struct vma *v)
 		return say(w->why, EFAULT,
 			   "the mapping at 0x%llx changed while registering",
 			   (unsigned long long)v->start);
+	}
+	/* srxed will not open it (shmreg leaves it to the provider, which
+	 * refuses shared memory it cannot move: EOPNOTSUPP). */
+	if (openable(obj)) {
+		close(obj);
+		return 0;
 	}
 	ret = client_may_open(w->dir, w->cred, obj, write, &kerr);
 	close(obj);

@@ -48,7 +48,9 @@
  *    The check is the kernel's own: srxed reopens the object (an O_PATH
  *    descriptor of map_files/<start>-<end>) through /proc/self/fd on its
  *    control thread with the client's fsuid/fsgid/groups, so modes, ACLs,
- *    read-only mounts and LSMs all count.  Root clients pass.
+ *    read-only mounts and LSMs all count.  Root clients pass.  srxed
+ *    opens nothing but regular files, and none on FUSE (its server could
+ *    stall srxed in open()): srxed_peer_open_object() gives EOPNOTSUPP.
  * shmreg.c repeats the object check at the moment it really opens the
  * object (the client may remap between the two), via
  * srxed_peer_open_object().
