@@ -11,7 +11,8 @@
  *          a read-only private mapping and a read-only shared mapping
  *          registered with LOCAL_WRITE: EFAULT (both may be registered
  *          for REMOTE_READ, as on rxe)
- *   uid  - as uid 65534: root's 0644 file on tmpfs mapped read-only,
+ *   uid  - as uid 65534: an address where root's process (only) maps a
+ *          memfd: EFAULT; root's 0644 file on tmpfs mapped read-only,
  *          registered writable: EACCES; registered for REMOTE_READ: fine;
  *          root's file mapped read-write through a descriptor root opened
  *          (the mapping is writable, the client's own rights are not):
@@ -277,7 +278,8 @@ static void drop_to_nobody(void)
 		die("cannot become uid %d: %s", NOBODY, strerror(errno));
 }
 
-static int uid_child(const char *ro_path, int rw_fd, struct sync *s)
+static int uid_child(const char *ro_path, int rw_fd, uint8_t *roots,
+		     struct sync *s)
 {
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
@@ -296,10 +298,15 @@ static int uid_child(const char *ro_path, int rw_fd, struct sync *s)
 	rw = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, rw_fd, 0);
 	if (ro == MAP_FAILED || rw == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
+	/* Root's memfd stays mapped at @roots in root's process only. */
+	if (munmap(roots, LEN))
+		die("munmap: %s", strerror(errno));
 	ctx = itest_open_device(dev_name);
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
 		die("alloc_pd: %s", strerror(errno));
+	refused_synced(s, pd, roots, IBV_ACCESS_REMOTE_READ, EFAULT,
+		       "an address where root's process maps its memfd");
 	refused_synced(
 		s, pd, ro, RW, EACCES,
 		"root's 0644 file mapped read-only, registered writable");
@@ -319,6 +326,7 @@ static void case_uid(void)
 {
 	char dir[64], ro_path[96], rw_path[96];
 	int ask[2], answer[2], fd, rw_fd, status;
+	uint8_t *roots = map_memfd(PROT_READ | PROT_WRITE, NULL);
 	struct sync s;
 	pid_t child;
 
@@ -343,7 +351,7 @@ static void case_uid(void)
 		close(answer[1]);
 		s.ask = ask[1];
 		s.answer = answer[0];
-		_exit(uid_child(ro_path, rw_fd, &s));
+		_exit(uid_child(ro_path, rw_fd, roots, &s));
 	}
 	close(ask[1]);
 	close(answer[0]);
@@ -357,6 +365,7 @@ static void case_uid(void)
 	unlink(ro_path);
 	unlink(rw_path);
 	rmdir(dir);
+	munmap(roots, LEN);
 	printf("ok: uid: another user's file\n");
 }
 
