@@ -440,7 +440,7 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	/* Only the client's own mapped memory, with its rights (peer_mem.h). */
 	if (!ret)
 		ret = srxed_peer_check_reg(s, req->va, req->length, req->access,
-					   &shared, why);
+					   m->slab.fd, &shared, why);
 	if (ret)
 		return ret;
 	mr = calloc(1, sizeof(*mr));

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -30,6 +31,24 @@
 /* Supplementary groups taken into the check; more are ignored (which can
  * only refuse, never grant). */
 #define GROUPS_MAX 256
+
+#ifndef PROCMAP_QUERY
+/* The /proc/PID/maps query (Linux 6.11 uapi linux/fs.h), for older
+ * headers: one VMA by address, without formatting and parsing them all. */
+struct procmap_query {
+	uint64_t size, query_flags, query_addr;
+	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset;
+	uint64_t inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define PROCMAP_QUERY			   _IOWR('f', 17, struct procmap_query)
+#define PROCMAP_QUERY_VMA_READABLE	   0x01
+#define PROCMAP_QUERY_VMA_WRITABLE	   0x02
+#define PROCMAP_QUERY_VMA_EXECUTABLE	   0x04
+#define PROCMAP_QUERY_VMA_SHARED	   0x08
+#define PROCMAP_QUERY_COVERING_OR_NEXT_VMA 0x10
+#endif
 
 #ifndef FUSE_SUPER_MAGIC
 #define FUSE_SUPER_MAGIC 0x65735546
@@ -271,7 +290,8 @@ struct range_walk {
 	const struct ucred *cred;
 	uint64_t cur, end; /* page-aligned: the next byte to cover, the end */
 	uint32_t access;
-	bool shared; /* a shared mapping was seen in the range */
+	bool shared;	  /* a shared mapping was seen in the range */
+	struct stat slab; /* st_ino 0: no slab */
 	char *why;
 	int err; /* first refusal, or an internal error */
 };
@@ -329,7 +349,7 @@ static int check_object(struct range_walk *w, const struct vma *v)
  * refused (w->err, w->why). */
 static int walk_vma(struct range_walk *w, const struct vma *v)
 {
-	bool write = w->access & WRITE_ACCESS;
+	bool write = w->access & WRITE_ACCESS, other;
 
 	if (v->end <= w->cur)
 		return 1;
@@ -339,8 +359,13 @@ static int walk_vma(struct range_walk *w, const struct vma *v)
 			     (unsigned long long)w->cur, (int)w->cred->pid);
 		return -1;
 	}
-	w->shared |= v->perms[3] == 's';
-	if (v->perms[3] == 's' && v->ino && !v->sysv) {
+	/* A shared mapping other than the context's own slab (frames srxed
+	 * handed out: a buffer registered before). */
+	other = v->perms[3] == 's' &&
+		!(w->slab.st_ino == v->ino && major(w->slab.st_dev) == v->maj &&
+		  minor(w->slab.st_dev) == v->min);
+	w->shared |= other;
+	if (other && v->ino && !v->sysv) {
 		w->err = check_object(w, v);
 		if (w->err)
 			return -1;
@@ -360,17 +385,73 @@ static int walk_vma(struct range_walk *w, const struct vma *v)
 	return w->cur < w->end;
 }
 
-/* Feed maps lines to walk_vma() until the range is covered. */
-static int walk_maps(struct range_walk *w)
+/* Whether the VMA at @start is a SysV attachment ("/SYSV<key>"). */
+static bool query_sysv(int fd, uint64_t start)
 {
-	int fd = openat(w->dir, "maps", O_RDONLY | O_CLOEXEC);
+	char name[64] = "";
+	struct procmap_query q = {
+		.size = sizeof(q),
+		.query_addr = start,
+		.vma_name_size = sizeof(name),
+		.vma_name_addr = (uintptr_t)name,
+	};
+
+	/* A longer name (ENAMETOOLONG) is no SysV one. */
+	return !ioctl(fd, PROCMAP_QUERY, &q) && !strncmp(name, "/SYSV", 5);
+}
+
+/*
+ * walk_vma() over the VMAs PROCMAP_QUERY returns from w->cur on: only the
+ * range's, however many the process has.  2 when the kernel lacks the
+ * query (before 6.11: parse the text instead), else the walk's more.
+ */
+static int walk_query(struct range_walk *w, int fd)
+{
+	int more = 1;
+
+	while (more > 0) {
+		struct procmap_query q = {
+			.size = sizeof(q),
+			.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA,
+			.query_addr = w->cur,
+		};
+		struct vma v = { 0 };
+
+		if (ioctl(fd, PROCMAP_QUERY, &q)) {
+			if (errno == ENOTTY || errno == EINVAL)
+				return 2; /* no such query here */
+			if (errno == ENOENT)
+				return 1; /* nothing at or above w->cur */
+			w->err = say(w->why, ESRCH,
+				     "cannot look up the client's mappings: %s",
+				     strerror(errno));
+			return -1;
+		}
+		v.start = q.vma_start;
+		v.end = q.vma_end;
+		v.perms[0] =
+			q.vma_flags & PROCMAP_QUERY_VMA_READABLE ? 'r' : '-';
+		v.perms[1] =
+			q.vma_flags & PROCMAP_QUERY_VMA_WRITABLE ? 'w' : '-';
+		v.perms[2] =
+			q.vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE ? 'x' : '-';
+		v.perms[3] = q.vma_flags & PROCMAP_QUERY_VMA_SHARED ? 's' : 'p';
+		v.ino = q.inode;
+		v.maj = q.dev_major;
+		v.min = q.dev_minor;
+		v.sysv = v.perms[3] == 's' && v.ino && query_sysv(fd, v.start);
+		more = walk_vma(w, &v);
+	}
+	return more;
+}
+
+/* walk_vma() over the text of maps, line by line; the walk's more. */
+static int walk_text(struct range_walk *w, int fd)
+{
 	char buf[8192];
 	size_t have = 0;
 	int more = 1;
 
-	if (fd < 0)
-		return say(w->why, ESRCH, "cannot read the client's maps: %s",
-			   strerror(errno));
 	while (more > 0) {
 		ssize_t got = read(fd, buf + have, sizeof(buf) - 1 - have);
 		char *nl;
@@ -393,8 +474,22 @@ static int walk_maps(struct range_walk *w)
 		if (have == sizeof(buf) - 1)
 			break; /* no maps line is that long */
 	}
+	return more;
+}
+
+/* Walk the client's mappings until the range is covered. */
+static int walk_maps(struct range_walk *w)
+{
+	int fd = openat(w->dir, "maps", O_RDONLY | O_CLOEXEC), more;
+
+	if (fd < 0)
+		return say(w->why, ESRCH, "cannot read the client's maps: %s",
+			   strerror(errno));
+	more = walk_query(w, fd);
+	if (more == 2)
+		more = walk_text(w, fd);
 	close(fd);
-	if (more > 0) /* maps ended (or broke off) before the range did */
+	if (more > 0) /* the mappings ended before the range did */
 		return say(w->why, EFAULT,
 			   "0x%llx is not mapped by the client (pid %d)",
 			   (unsigned long long)w->cur, (int)w->cred->pid);
@@ -402,8 +497,8 @@ static int walk_maps(struct range_walk *w)
 }
 
 int srxed_peer_check_reg(const struct srxed_session *s, uint64_t va,
-			 uint64_t length, uint32_t access, bool *shared,
-			 char *why)
+			 uint64_t length, uint32_t access, int slab_fd,
+			 bool *shared, char *why)
 {
 	struct range_walk w = {
 		.cred = &s->cred,
@@ -414,6 +509,8 @@ int srxed_peer_check_reg(const struct srxed_session *s, uint64_t va,
 	};
 	int ret;
 
+	if (slab_fd < 0 || fstat(slab_fd, &w.slab))
+		w.slab.st_ino = 0;
 	w.dir = srxed_peer_open(s->cred.pid, s->pidfd);
 	if (w.dir < 0)
 		return w.dir == -ESRCH

@@ -86,12 +86,14 @@ int srxed_peer_sender_ok(const struct srxed_session *s,
 /*
  * The REG_MR checks above for [va, va + length) with IBV_ACCESS_* access:
  * 0, EFAULT, EACCES (also: the owner exited) or ESRCH (it exited while
- * registering) with why.  *shared: some page lies in a shared mapping
- * (else shmreg has nothing to adopt and need not read the maps again).
+ * registering) with why.  Mappings of @slab_fd (the context's slab: frames
+ * srxed itself handed the client; -1: none) need no object check.
+ * *shared: some page lies in another shared mapping (else shmreg has
+ * nothing to adopt and need not read the maps again).
  */
 int srxed_peer_check_reg(const struct srxed_session *s, uint64_t va,
-			 uint64_t length, uint32_t access, bool *shared,
-			 char *why);
+			 uint64_t length, uint32_t access, int slab_fd,
+			 bool *shared, char *why);
 
 /*
  * Open the object behind the client's mapping [start, end) (dir: from
