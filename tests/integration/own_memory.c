@@ -12,7 +12,8 @@
  *          registered with LOCAL_WRITE: EFAULT (both may be registered
  *          for REMOTE_READ, as on rxe)
  *   uid  - as uid 65534: an address where root's process (only) maps a
- *          memfd: EFAULT; root's 0644 file on tmpfs mapped read-only,
+ *          memfd: EFAULT; its own memfd and shared memory: registered;
+ *          root's 0644 file on tmpfs mapped read-only,
  *          registered writable: EACCES; registered for REMOTE_READ: fine;
  *          root's file mapped read-write through a descriptor root opened
  *          (the mapping is writable, the client's own rights are not):
@@ -283,7 +284,7 @@ static int uid_child(const char *ro_path, int rw_fd, uint8_t *roots,
 {
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
-	uint8_t *ro, *rw;
+	uint8_t *ro, *rw, *own;
 	int fd;
 
 	who = "own_memory uid 65534";
@@ -307,6 +308,16 @@ static int uid_child(const char *ro_path, int rw_fd, uint8_t *roots,
 		die("alloc_pd: %s", strerror(errno));
 	refused_synced(s, pd, roots, IBV_ACCESS_REMOTE_READ, EFAULT,
 		       "an address where root's process maps its memfd");
+	/* Its own shared objects register as before. */
+	own = map_memfd(PROT_READ | PROT_WRITE, NULL);
+	expect_registered(pd, own, LEN, RW, "uid 65534's own memfd");
+	munmap(own, LEN);
+	own = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (own == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	expect_registered(pd, own, LEN, RW, "uid 65534's own shared memory");
+	munmap(own, LEN);
 	refused_synced(
 		s, pd, ro, RW, EACCES,
 		"root's 0644 file mapped read-only, registered writable");
