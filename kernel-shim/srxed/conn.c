@@ -10,6 +10,7 @@
 #include "srxe/fdpass.h"
 #include "handlers.h"
 #include "log.h"
+#include "peer_mem.h"
 
 /* Enough room to see (and close) the descriptors of a sender that
  * attaches too many; the kernel closes whatever does not fit.
@@ -25,6 +26,8 @@ struct datagram {
 	int fd;	    /* first descriptor received, or -1 */
 	int nfds;
 	bool bad_ancillary;
+	bool has_sender; /* SCM_CREDENTIALS came (always, with SO_PASSCRED) */
+	struct ucred sender;
 };
 
 static unsigned long long conn_id(const struct srxed_conn *c)
@@ -42,6 +45,9 @@ struct srxed_conn *conn_new(struct srxed_server *srv, int fd, bool refused)
 	c->fd = fd;
 	c->reply_fd = -1;
 	c->refused = refused;
+	/* Every request then says who sent it (peer_mem.h); the listener
+	 * has it already, this covers a kernel that does not pass it on. */
+	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
 	c->session = srxed_session_new(++srv->next_id, fd);
 	if (!c->session) {
 		free(c);
@@ -50,18 +56,34 @@ struct srxed_conn *conn_new(struct srxed_server *srv, int fd, bool refused)
 	return c;
 }
 
+/* Descriptors, and the sender's credentials, which alone may come along. */
 static void collect_fds(struct msghdr *msg, struct datagram *dg)
 {
+	struct cmsghdr *cm;
+	bool other = false;
+
+	dg->has_sender = false;
+	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			memcpy(&dg->sender, CMSG_DATA(cm), sizeof(dg->sender));
+			dg->has_sender = true;
+		} else if (cm->cmsg_level != SOL_SOCKET ||
+			   cm->cmsg_type != SCM_RIGHTS) {
+			other = true;
+		}
+	}
 	dg->nfds = srxe_take_fds(msg, &dg->fd, &dg->bad_ancillary);
-	if (msg->msg_flags & MSG_CTRUNC)
-		dg->bad_ancillary = true;
+	dg->bad_ancillary = other || (msg->msg_flags & MSG_CTRUNC);
 }
 
 /* Returns 1 with a datagram, 0 when none is waiting, -errno to close. */
 static int receive(int sock, struct datagram *dg)
 {
 	union {
-		char space[CMSG_SPACE(RECV_FDS_MAX * sizeof(int))];
+		char space[CMSG_SPACE(RECV_FDS_MAX * sizeof(int)) +
+			   CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { dg->buf.bytes, sizeof(dg->buf.bytes) };
@@ -86,6 +108,27 @@ static int receive(int sock, struct datagram *dg)
 	return n == 0 ? -ECONNRESET : 1;
 }
 
+/*
+ * Only the process that opened the connection may use it (peer_mem.h): a
+ * forked child or a process handed the socket is answered EACCES, and the
+ * session goes on serving its owner.  Not a protocol error, so a child
+ * cannot make srxed close its parent's connection.  Logged once per
+ * connection.
+ */
+static bool sender_ok(struct srxed_conn *c, const struct datagram *dg,
+		      int *err)
+{
+	if (!srxed_peer_sender_ok(c->session,
+				  dg->has_sender ? &dg->sender : NULL,
+				  c->refusal))
+		return true;
+	*err = EACCES;
+	if (!c->foreign_requests++)
+		log_warn("client %llu (pid %d): request refused: %s",
+			 conn_id(c), (int)c->session->cred.pid, c->refusal);
+	return false;
+}
+
 static size_t answer(struct srxed_server *srv, struct srxed_conn *c,
 		     struct datagram *dg, int *err)
 {
@@ -104,6 +147,11 @@ static size_t answer(struct srxed_server *srv, struct srxed_conn *c,
 				    "connections; try again later",
 				    out, cap);
 	}
+	if (!sender_ok(c, dg, err))
+		return srxed_reject(d, dg->buf.bytes,
+				    dg->len < SRXE_MSG_MAX ? dg->len
+							   : SRXE_MSG_MAX,
+				    EACCES, c->refusal, out, cap);
 	if (dg->len > SRXE_MSG_MAX)
 		return srxed_reject(d, dg->buf.bytes, SRXE_MSG_MAX, EMSGSIZE,
 				    "datagram larger than SRXE_MSG_MAX (4096)",

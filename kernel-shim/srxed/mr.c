@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "log.h"
 #include "mr.h"
+#include "peer_mem.h"
 #include "proc.h"
 #include "prot.h"
 #include "shmreg.h"
@@ -402,12 +403,13 @@ static int adopt_shm(struct srxed_mem *m, const struct srxed_session *s,
 	long n = srxed_shmreg_adopt(&p->shm, &p->slab, &s->cred, s->pidfd,
 				    req->access, runs);
 	struct srxe_runs freed = { 0 };
+	bool fatal = n == -EFAULT || n == -EACCES || n == -ESRCH;
 
-	if (n < 0 && n != -EFAULT)
+	if (n < 0 && !fatal)
 		log_warn("client %llu: shared memory not registered in place: "
 			 "%s",
 			 (unsigned long long)s->id, strerror((int)-n));
-	if (n != -EFAULT && runs->n <= SRXE_MR_RUNS_MAX)
+	if (!fatal && runs->n <= SRXE_MR_RUNS_MAX)
 		return 0;
 	srxe_mem_dereg(m->client, keys->lkey, &freed);
 	srxed_shmreg_release(&p->shm, &p->slab, &freed);
@@ -417,6 +419,11 @@ static int adopt_shm(struct srxed_mem *m, const struct srxed_session *s,
 			   "the buffer lies in a read-only shared mapping: it "
 			   "may be registered for read access only (no "
 			   "LOCAL_WRITE, REMOTE_WRITE or REMOTE_ATOMIC)");
+	if (fatal) /* peer_mem.h: not the client's to map so, or it exited */
+		return say(why, (int)-n,
+			   "the client %s the shared object it maps there",
+			   n == -ESRCH ? "exited while registering"
+				       : "may not open");
 	/* Split around shared parts into more runs than a reply holds. */
 	return say(why, ENOMEM,
 		   "the buffer would need %zu separate frame runs, more than "
@@ -445,12 +452,17 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	struct srxe_runs runs = { 0 };
 	struct srxe_mr_keys keys;
 	struct srxed_mr *mr;
+	bool shared = false;
 	int ret;
 
 	if (!pd)
 		return say(why, EINVAL, "no such PD 0x%x in this context",
 			   req->pd_handle);
 	ret = check_request(d, m, req, why);
+	/* Only the client's own mapped memory, with its rights (peer_mem.h). */
+	if (!ret)
+		ret = srxed_peer_check_reg(s, req->va, req->length, req->access,
+					   m->proc->slab.fd, &shared, why);
 	if (ret)
 		return ret;
 	mr = calloc(1, sizeof(*mr));
@@ -465,7 +477,7 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	ret = huge_get(m, s, req, why); /* kinds: huge pages, whole */
 	if (!ret) {
 		ret = pin(m, req, &keys, &runs, why);
-		if (!ret)
+		if (!ret && shared) /* else nothing to map in place */
 			ret = adopt_shm(m, s, req, &keys, &runs, why);
 		if (ret)
 			srxed_shmreg_huge_put(&m->proc->shm, &m->proc->slab,

@@ -107,7 +107,11 @@ static int open_listener(struct srxed_server *srv)
 	/* Any local user may run verbs applications; no listen() yet, so
 	 * nobody connects before the mode is right.
 	 */
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	/* Accepted sockets inherit SO_PASSCRED: every request, even one sent
+	 * before srxed accepts, carries its sender (conn.c, peer_mem.h). */
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 },
+		       sizeof(int)) < 0 ||
+	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
 	    chmod(srv->sock_path, 0666) < 0 || listen(fd, SOMAXCONN) < 0) {
 		ret = -errno;
 		log_err("cannot listen on %s: %s", srv->sock_path,

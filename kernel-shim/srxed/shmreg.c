@@ -27,6 +27,7 @@
 #include <infiniband/verbs.h>
 
 #include "log.h"
+#include "peer_mem.h"
 
 #define PAGE SRXE_FRAME_SIZE
 
@@ -49,13 +50,12 @@ struct sysv_list {
 	size_t n, cap;
 };
 
-static bool same_ipc_ns(pid_t pid)
+static bool same_ipc_ns(int dir)
 {
-	char path[64];
 	struct stat mine, theirs;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/ipc", (int)pid);
-	return !stat("/proc/self/ns/ipc", &mine) && !stat(path, &theirs) &&
+	return !stat("/proc/self/ns/ipc", &mine) &&
+	       !fstatat(dir, "ns/ipc", &theirs, 0) &&
 	       mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
 }
 
@@ -120,16 +120,16 @@ static int parse_line(char *line, void *arg)
 	return list_push(out, &s);
 }
 
-/* Feed each line of /proc/PID/maps to fn(line, arg); stop at its error. */
-static int read_maps(pid_t pid, int (*fn)(char *line, void *arg), void *arg)
+/* Feed each line of the client's maps (dir: srxed_peer_open()) to
+ * fn(line, arg); stop at its error. */
+static int read_maps(int dir, int (*fn)(char *line, void *arg), void *arg)
 {
-	char path[64], buf[8192];
+	char buf[8192];
 	size_t have = 0;
 	ssize_t got;
 	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dir, "maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	for (;;) {
@@ -157,10 +157,10 @@ static int read_maps(pid_t pid, int (*fn)(char *line, void *arg), void *arg)
 	return ret;
 }
 
-/* The client's writable SysV attachments, from /proc/PID/maps. */
-static int read_sysv_vmas(pid_t pid, struct sysv_list *out)
+/* The client's writable SysV attachments, from its maps. */
+static int read_sysv_vmas(int dir, struct sysv_list *out)
 {
-	return read_maps(pid, parse_line, out);
+	return read_maps(dir, parse_line, out);
 }
 
 static bool may_adopt(int shmid, const struct ucred *cred, uint64_t seg_end)
@@ -215,32 +215,25 @@ static int map_piece(int shmid, uint64_t seg_off, uint64_t len, void *dst)
 	return ret;
 }
 
-static bool pidfd_alive(int pidfd)
-{
-	return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
-}
-
 /*
- * Open the object behind the client's mapping s through map_files, and
- * only if it is still the file the maps line named and the process behind
- * pidfd still lives (a reused pid gets nothing).  fd or -errno.
+ * Open the object behind the client's mapping s through map_files of the
+ * client's /proc directory (dir: a reused pid gets nothing, peer_mem.h),
+ * if the client may open it itself with the rights asked (-EACCES), and
+ * only if it is still the file the maps line named.  fd or -errno.
  */
-static int open_mapped_file(pid_t pid, int pidfd, const struct sysv_vma *s)
+static int open_mapped_file(int dir, const struct ucred *cred, bool write,
+			    const struct sysv_vma *s)
 {
-	char path[96];
 	struct stat st;
 	struct statfs fs;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
-		 (unsigned long long)s->start, (unsigned long long)s->end);
-	fd = open(path,
-		  (s->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+	fd = srxed_peer_open_object(dir, cred, s->start, s->end,
+				    s->writable ? O_RDWR : O_RDONLY, write);
 	if (fd < 0)
-		return -errno;
-	if (!pidfd_alive(pidfd) || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    st.st_ino != s->ino || major(st.st_dev) != s->maj ||
-	    minor(st.st_dev) != s->min) {
+		return fd;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != s->ino ||
+	    major(st.st_dev) != s->maj || minor(st.st_dev) != s->min) {
 		close(fd);
 		return -ESRCH;
 	}
@@ -252,11 +245,12 @@ static int open_mapped_file(pid_t pid, int pidfd, const struct sysv_vma *s)
 }
 
 /* Put [off, off + len) of the client's mapped file s over @dst. */
-static int map_file_piece(pid_t pid, int pidfd, const struct sysv_vma *s,
-			  uint64_t off, uint64_t len, void *dst)
+static int map_file_piece(int dir, const struct ucred *cred, bool write,
+			  const struct sysv_vma *s, uint64_t off, uint64_t len,
+			  void *dst)
 {
 	int prot = PROT_READ | (s->writable ? PROT_WRITE : 0);
-	int fd = open_mapped_file(pid, pidfd, s);
+	int fd = open_mapped_file(dir, cred, write, s);
 	int ret = 0;
 
 	if (fd < 0)
@@ -275,7 +269,7 @@ static int map_file_piece(pid_t pid, int pidfd, const struct sysv_vma *s,
 /* Adopt the part of run r inside s; returns pages adopted or -errno. */
 static long adopt_piece(struct srxed_shmreg *sr, struct srxed_slab *slab,
 			const struct srxe_run *r, const struct sysv_vma *s,
-			const struct ucred *cred, int pidfd, uint32_t access)
+			const struct ucred *cred, int dir, uint32_t access)
 {
 	uint64_t rend = r->va + (uint64_t)r->npages * PAGE;
 	uint64_t from = r->va > s->start ? r->va : s->start;
@@ -294,10 +288,11 @@ static long adopt_piece(struct srxed_shmreg *sr, struct srxed_slab *slab,
 		ret = map_piece(s->shmid, seg_off, to - from,
 				(char *)slab->base + frame * PAGE);
 	} else {
-		if (pidfd < 0)
-			return 0;
-		ret = map_file_piece(cred->pid, pidfd, s, seg_off, to - from,
+		ret = map_file_piece(dir, cred, access & WRITE_ACCESS, s,
+				     seg_off, to - from,
 				     (char *)slab->base + frame * PAGE);
+		if (ret == -EACCES) /* the client may not open it so */
+			return ret;
 	}
 	if (ret) {
 		log_warn("client pid %d: shared mapping %llx-%llx (%s) not "
@@ -335,9 +330,9 @@ static int drop_adopted(const struct srxed_shmreg *sr, struct srxe_runs *runs)
 
 /* Drop SysV entries when the client is in another IPC namespace, and
  * the mappings of the slab itself (already frames). */
-static void filter_vmas(struct sysv_list *l, pid_t pid, int slab_fd)
+static void filter_vmas(struct sysv_list *l, int dir, int slab_fd)
 {
-	bool ipc_ok = same_ipc_ns(pid);
+	bool ipc_ok = same_ipc_ns(dir);
 	struct stat slab_st;
 	bool have_slab = !fstat(slab_fd, &slab_st);
 	size_t k = 0;
@@ -361,15 +356,19 @@ long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
 {
 	struct sysv_list l = { 0 };
 	long adopted = 0, got;
-	int ret;
+	int ret, dir;
 
 	if (!runs->n)
 		return 0;
-	ret = read_sysv_vmas(cred->pid, &l);
+	dir = srxed_peer_open(cred->pid, pidfd); /* the client's, alive */
+	if (dir < 0)
+		return dir;
+	ret = read_sysv_vmas(dir, &l);
 	if (!ret)
-		filter_vmas(&l, cred->pid, slab->fd);
+		filter_vmas(&l, dir, slab->fd);
 	if (ret || !l.n) {
 		free(l.v);
+		close(dir);
 		return ret;
 	}
 	if (!sr->adopted) {
@@ -377,6 +376,7 @@ long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
 		sr->adopted = calloc((sr->nframes + 63) / 64, sizeof(uint64_t));
 		if (!sr->adopted) {
 			free(l.v);
+			close(dir);
 			return -ENOMEM;
 		}
 	}
@@ -384,13 +384,14 @@ long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
 	for (size_t i = 0; !ret && i < runs->n; i++)
 		for (size_t j = 0; !ret && j < l.n; j++) {
 			got = adopt_piece(sr, slab, &runs->v[i], &l.v[j], cred,
-					  pidfd, access);
+					  dir, access);
 			if (got < 0)
 				ret = (int)got;
 			else
 				adopted += got;
 		}
 	free(l.v);
+	close(dir);
 	if (adopted) {
 		int dret = drop_adopted(sr, runs);
 
@@ -627,61 +628,72 @@ static int huge_place(struct srxed_shmreg *sr, struct srxed_slab *slab,
 	return 0;
 }
 
-/* Open the object of o; *huge_bytes: its huge page size, 0 if not huge. */
-static int open_obj(pid_t pid, int pidfd, const struct obj_vma *o,
-		    uint64_t *huge_bytes)
+/*
+ * Open the object of o as the client could (peer_mem.h: EACCES where its
+ * own rights do not allow @write); *huge_bytes: its huge page size.
+ * -ENOENT: not huge, nothing to do here.
+ */
+static int open_obj(int dir, const struct ucred *cred, const struct obj_vma *o,
+		    bool write, uint64_t *huge_bytes)
 {
-	char path[96];
+	char name[64];
 	struct stat st;
 	struct statfs fs;
-	int fd;
+	int fd, flags;
 
 	*huge_bytes = 0;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
+	snprintf(name, sizeof(name), "map_files/%llx-%llx",
 		 (unsigned long long)o->v.start, (unsigned long long)o->v.end);
 	/* O_PATH first: finding out that a device file is no hugetlbfs
 	 * must not call its driver's open. */
-	for (int pass = 0; pass < 2; pass++) {
-		int flags = pass ? (o->shared && o->v.writable ? O_RDWR
-							       : O_RDONLY) |
-					    O_NOCTTY
-				 : O_PATH;
-
-		fd = open(path, flags | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		if (!pidfd_alive(pidfd) || fstat(fd, &st) ||
-		    st.st_ino != o->v.ino || major(st.st_dev) != o->v.maj ||
-		    minor(st.st_dev) != o->v.min) {
-			close(fd);
-			return -ESRCH;
-		}
-		if (pass)
-			return fd;
-		if (fstatfs(fd, &fs) || fs.f_type != HUGETLBFS_MAGIC ||
-		    fs.f_bsize <= (long)PAGE ||
-		    (fs.f_bsize & (fs.f_bsize - 1))) {
-			close(fd);
-			return -ENOENT; /* not huge: nothing to do here */
-		}
-		*huge_bytes = (uint64_t)fs.f_bsize;
+	fd = openat(dir, name, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || st.st_ino != o->v.ino ||
+	    major(st.st_dev) != o->v.maj || minor(st.st_dev) != o->v.min) {
 		close(fd);
+		return -ESRCH;
 	}
-	return -EIO; /* not reached */
+	if (fstatfs(fd, &fs) || fs.f_type != HUGETLBFS_MAGIC ||
+	    fs.f_bsize <= (long)PAGE || (fs.f_bsize & (fs.f_bsize - 1))) {
+		close(fd);
+		return -ENOENT;
+	}
+	close(fd);
+	flags = (o->shared && o->v.writable ? O_RDWR : O_RDONLY) | O_NOCTTY;
+	if (o->v.shmid >= 0) /* SysV: the IPC owner check decides (huge_vma) */
+		fd = openat(dir, name, flags | O_CLOEXEC);
+	else
+		fd = srxed_peer_open_object(dir, cred, o->v.start, o->v.end,
+					    flags, write && o->shared);
+	if (fd == -1)
+		return -errno;
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) || st.st_ino != o->v.ino ||
+	    major(st.st_dev) != o->v.maj || minor(st.st_dev) != o->v.min) {
+		close(fd);
+		return -ESRCH;
+	}
+	*huge_bytes = (uint64_t)fs.f_bsize;
+	return fd;
 }
 
 /* Put in place every huge page of o that [va, end) touches. */
 static int huge_vma(struct srxed_shmreg *sr, struct srxed_slab *slab,
-		    struct srxe_pt *pt, const struct ucred *cred, int pidfd,
+		    struct srxe_pt *pt, const struct ucred *cred, int dir,
 		    const struct obj_vma *o, uint64_t va, uint64_t end,
 		    uint32_t access, const char **why)
 {
 	uint64_t hb, from, to;
 	int fd, ret = 0;
 
-	if (pidfd < 0)
-		return 0; /* no in-place mapping without (shmreg.h) */
-	fd = open_obj(cred->pid, pidfd, o, &hb);
+	fd = open_obj(dir, cred, o, access & WRITE_ACCESS, &hb);
+	if (fd == -EACCES) {
+		*why = "the client itself may not open the huge-page file it "
+		       "maps there with the rights asked";
+		return fd;
+	}
 	if (fd == -ESRCH) {
 		*why = "the process that registers is gone, or its mapping "
 		       "changed";
@@ -705,7 +717,7 @@ static int huge_vma(struct srxed_shmreg *sr, struct srxed_slab *slab,
 		goto out;
 	}
 	if (o->v.shmid >= 0 &&
-	    (!same_ipc_ns(cred->pid) || !may_adopt(o->v.shmid, cred, 0))) {
+	    (!same_ipc_ns(dir) || !may_adopt(o->v.shmid, cred, 0))) {
 		*why = "SysV huge-page segment of another user or IPC "
 		       "namespace";
 		ret = -EACCES;
@@ -732,7 +744,7 @@ int srxed_shmreg_huge_get(struct srxed_shmreg *sr, struct srxed_slab *slab,
 {
 	uint64_t end = (va + len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
 	struct obj_list l = { .from = va & ~(uint64_t)(PAGE - 1), .to = end };
-	int ret;
+	int dir, ret;
 
 	/* One reference per registration on every huge page it touches:
 	 * those in place already now, the new ones as they are placed. */
@@ -740,12 +752,18 @@ int srxed_shmreg_huge_get(struct srxed_shmreg *sr, struct srxed_slab *slab,
 		if (sr->huge[i].va < end &&
 		    sr->huge[i].va + sr->huge[i].bytes > va)
 			sr->huge[i].refs++;
-	ret = read_maps(cred->pid, obj_line, &l);
+	if (pidfd < 0)
+		return 0; /* no in-place mapping without (shmreg.h) */
+	dir = srxed_peer_open(cred->pid, pidfd); /* the client's, alive */
+	ret = dir < 0 ? dir : read_maps(dir, obj_line, &l);
 	if (ret)
-		*why = "srxed cannot read the client's mappings";
+		*why = "srxed cannot read the client's mappings (has it "
+		       "exited?)";
 	for (size_t i = 0; !ret && i < l.n; i++)
-		ret = huge_vma(sr, slab, pt, cred, pidfd, &l.v[i], va, end,
+		ret = huge_vma(sr, slab, pt, cred, dir, &l.v[i], va, end,
 			       access, why);
+	if (dir >= 0)
+		close(dir);
 	free(l.v);
 	if (ret)
 		srxed_shmreg_huge_put(sr, slab, pt, va, len);

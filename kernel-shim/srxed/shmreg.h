@@ -23,14 +23,11 @@
  * them as other shared memory (EOPNOTSUPP), as before.
  *
  * Other shared mappings (issue #12): the same, but srxed opens the very
- * object the client maps through /proc/PID/map_files/<start>-<end> (PID:
- * the client's SO_PEERCRED pid, never one a request names).  @pidfd is the
- * session's pidfd of the connecting process (SO_PEERPIDFD, so it can never
- * name another process; pidfd_open() at accept on kernels before 6.5), and
- * the object opened is kept only if that pidfd still names a live process
- * afterwards (a reused
- * pid gets nothing) and the file's device and inode are the ones the maps
- * line named.  srxed maps it MAP_SHARED|MAP_FIXED over the frames at the
+ * object the client maps through /proc/PID/map_files/<start>-<end> of the
+ * client's /proc directory pinned by its session pidfd (peer_mem.h: a
+ * reused pid gets nothing), only if the client's own credentials could
+ * open it with the rights asked (-EACCES otherwise), and keeps it only if
+ * the file's device and inode are the ones the maps line named.  srxed maps it MAP_SHARED|MAP_FIXED over the frames at the
  * VMA's file offset, with the client's protection (read-only mappings stay
  * read-only in srxed too).  Only regular files (no device memory), not
  * srxed's own memfds (any context's slab or rings: a buffer registered in
@@ -97,8 +94,10 @@ struct srxed_shmreg {
  * registration's IBV_ACCESS_* flags.  Returns the number of pages adopted,
  * or a negative errno (runs then lists at least every page that was not
  * adopted; adopted pages are marked either way).  -EFAULT: a read-only
- * shared mapping with write access asked; the caller must fail the
- * registration (and release what was adopted).
+ * shared mapping with write access asked; -EACCES: the client may not
+ * open the object with the rights asked; -ESRCH: the client exited.  On
+ * those the caller must fail the registration (and release what was
+ * adopted).
  */
 long srxed_shmreg_adopt(struct srxed_shmreg *sr, struct srxed_slab *slab,
 			const struct ucred *cred, int pidfd, uint32_t access,

@@ -630,18 +630,12 @@ static void run_kind(struct ibv_pd *pd, struct kind *k, uint32_t seed)
 	if (k->ro) {
 		errno = 0;
 		mr = ibv_reg_mr(pd, p, k->len, RW_ACCESS);
-		/* Private read-only memory: checking the VMA's rights is
-		 * must-show 5's (helper "own", srxed/peer_mem); until then
-		 * srxe moves it and grants the write: say so. */
-		if (k->fd < 0 && mr)
-			printf("note: %s: registered with write access (rxe: "
-			       "EFAULT)\n",
-			       k->name);
-		else
-			EXPECT(!mr && errno == EFAULT,
-			       "%s: read-only memory with write access: %p "
-			       "errno %d (want EFAULT)",
-			       k->name, (void *)mr, errno);
+		/* srxed checks the VMA's rights (peer_mem.h), as rxe's
+		 * FOLL_WRITE pin: private or shared, EFAULT. */
+		EXPECT(!mr && errno == EFAULT,
+		       "%s: read-only memory with write access: %p "
+		       "errno %d (want EFAULT)",
+		       k->name, (void *)mr, errno);
 		if (mr)
 			ibv_dereg_mr(mr);
 	}

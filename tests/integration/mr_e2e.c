@@ -544,6 +544,20 @@ static void too_many_runs(struct raw_ctx *c)
 	       "odd page after refusal: %s", c->conn.reason);
 }
 
+/* srxed registers only what the client has mapped (srxed/peer_mem.h):
+ * give the raw registrations' fixed addresses real pages. */
+static void reserve(uint64_t va, uint64_t len)
+{
+	void *p = mmap((void *)(uintptr_t)va, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			       MAP_FIXED_NOREPLACE,
+		       -1, 0);
+
+	if (p != (void *)(uintptr_t)va)
+		die("cannot map 0x%llx: %s", (unsigned long long)va,
+		    strerror(errno));
+}
+
 static int proto(const char *sock, const char *dev)
 {
 	static struct srxe_reg_mr_resp r;
@@ -559,6 +573,9 @@ static int proto(const char *sock, const char *dev)
 	EXPECT(ret == EINVAL, "length 0: %d", ret);
 	EXPECT(a.slab_bytes <= (16ul << 20),
 	       "run proto on a device with --max-reg-bytes <= 16M");
+	reserve(0x10000000, 2 * PAGE);
+	reserve(0x20000000, a.slab_bytes / PAGE * 4 * PAGE);
+	reserve(0x40000000, 2 * (SRXE_MR_RUNS_MAX + 40) * PAGE);
 	quarantine(&a, a.slab_bytes / PAGE);
 	too_many_runs(&b);
 	srxe_conn_close(&a.conn); /* drops every MR of both */

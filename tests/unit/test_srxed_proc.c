@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <stddef.h>
 #include <sys/un.h>
@@ -25,8 +26,9 @@
 #include "srxed/session.h"
 #include "srxed/srxed.h"
 
-#define PAGE 4096ull
-#define VA   0x7f5500000000ull
+#define PAGE	4096ull
+#define VA	0x7f5500000000ull
+#define VA_SPAN (4ull << 20)
 #define RW                                                                     \
 	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                    \
 	 IBV_ACCESS_REMOTE_READ)
@@ -34,6 +36,11 @@
 static struct srxed d;
 static int peers[8];
 static int npeers;
+
+static void teardown(void)
+{
+	munmap((void *)VA, VA_SPAN);
+}
 
 static void setup(void)
 {
@@ -55,6 +62,12 @@ static void setup(void)
 	cr_assert_eq(srxed_parse_options(11, argv, &d.cfg, err, sizeof(err)),
 		     SRXED_PARSE_OK, "%s", err);
 	npeers = 0;
+	/* srxed registers only memory its client maps (peer_mem.h): map the
+	 * addresses the tests name, in this process, the sessions' peer. */
+	cr_assert_neq(mmap((void *)VA, VA_SPAN, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			   -1, 0),
+		      MAP_FAILED, "mmap at 0x%llx: %s", VA, strerror(errno));
 }
 
 /* A session whose peer is this process. */
@@ -131,7 +144,8 @@ static int dereg(struct srxed_session *s, uint32_t handle,
 	return ret;
 }
 
-Test(srxed_proc, contexts_of_one_process_share_memory, .init = setup)
+Test(srxed_proc, contexts_of_one_process_share_memory, .init = setup,
+     .fini = teardown)
 {
 	static struct srxe_reg_mr_resp ra, rb;
 	static struct srxe_dereg_mr_resp da;
@@ -169,7 +183,8 @@ Test(srxed_proc, contexts_of_one_process_share_memory, .init = setup)
 }
 
 /* A child is another process: its own slab and space. */
-Test(srxed_proc, child_process_is_another_process, .init = setup)
+Test(srxed_proc, child_process_is_another_process, .init = setup,
+     .fini = teardown)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct srxed_session *own = own_session(1), *kid;
@@ -213,7 +228,7 @@ Test(srxed_proc, child_process_is_another_process, .init = setup)
 }
 
 /* Without a pidfd nobody can tell the process: no sharing. */
-Test(srxed_proc, no_pidfd_no_sharing, .init = setup)
+Test(srxed_proc, no_pidfd_no_sharing, .init = setup, .fini = teardown)
 {
 	struct srxed_session *a = own_session(1), *b = own_session(2);
 	struct srxed_session *c;
@@ -244,7 +259,7 @@ Test(srxed_proc, no_pidfd_no_sharing, .init = setup)
  * space: a context opened by the new image (python3 here) must not join
  * the process object of a context the old image left open.
  */
-Test(srxed_proc, exec_starts_another_process, .init = setup)
+Test(srxed_proc, exec_starts_another_process, .init = setup, .fini = teardown)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char why[SRXE_REASON_MAX + 1], name[64], c = 1;
