@@ -1,27 +1,41 @@
 // SPDX-License-Identifier: MIT
 /*
- * Page mover, see srxe_move.h for the contract.
+ * Page mover, see srxe_move.h for the contract and docs/move-atomicity.md
+ * for why no write is lost.
  *
  * A move is: learn the VMAs under the range (/proc/self/maps), decide which
  * pages may hold non-zero data, map the destination at a temporary address,
  * copy those pages, and mremap(MREMAP_FIXED) the temporary mapping over the
- * range.  The last two steps run in one asm block (copy_and_remap) because
- * any store to a source page after it was copied is lost, and the source
- * may be the very stack this code runs on.
+ * range.  Any store into a source page after it was copied would vanish
+ * with the old pages, so the copy and the remap run on the mover thread
+ * (srxe_uffd.h) while the range is write-protected with userfaultfd: a
+ * writer, including the caller whose stack may be in the range, waits in
+ * its fault until the new pages are in place, then writes those.
  *
- * Everything between the residency scan and the asm block avoids the heap:
- * a malloc() there could write into a page of the range that the scan saw
- * as untouched and therefore does not copy.  Scratch arrays live in their
- * own anonymous mappings instead.
+ * Only where the kernel refuses userfaultfd and SRXE_MOVE_UNSAFE=1 asks for
+ * it does the old unprotected mover run (move_unsafe): on the calling
+ * thread, the last copy and the mremap in one assembly block
+ * (copy_and_remap) that writes nothing but the destination, because the
+ * source may be the very stack it runs on.  That mode loses writes of
+ * other threads; it is for single-threaded registration only.
+ *
+ * Between the residency scan and the remap nothing may use the heap: a
+ * malloc() there could write into a page of the range (in unsafe mode, one
+ * the scan saw as untouched and does not copy; in the protected window,
+ * one that is write-protected, which would block the mover for good).
+ * Scratch arrays live in their own anonymous mappings instead.
  */
 #include "srxe_move.h"
+#include "srxe_uffd.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -30,15 +44,16 @@
 #include <unistd.h>
 
 #if !defined(__x86_64__)
-#error "srxe_move.c: copy_and_remap() is written for x86-64 only"
+#error "srxe_move.c: copy_and_remap() and copy_bytes() are x86-64 only"
 #endif
 
 #define PAGE SRXE_MOVE_PAGE_SIZE
 
 /*
- * Stack below the mover's frame that its callees (libc wrappers, the
- * sanitizer runtime) may dirty after the residency scan.  Pages of the range
- * in that window are always copied, whatever the scan said.
+ * Unsafe mode only: stack below the mover's frame that its callees (libc
+ * wrappers, the sanitizer runtime) may dirty after the residency scan.
+ * Pages of the range in that window are always copied, whatever the scan
+ * said.
  */
 #define CALLEE_STACK_SLACK (256UL * 1024)
 
@@ -339,11 +354,14 @@ static int data_extents(int fd, uint64_t off, uint64_t len, struct vec *out)
  * Pages of an anonymous private segment that were ever faulted in: present
  * or in swap, per /proc/self/pagemap.  mincore() is not enough: it reports a
  * swapped-out anonymous page as not resident, and skipping it would lose it.
- * Without pagemap (pm_fd < 0) every page counts.
+ * Without pagemap (pm_fd < 0) every page counts.  Under write-protection a
+ * never-populated page holds a marker that pagemap shows as a swap entry:
+ * it is no data (srxe_uffd_marker_pme()).
  */
 static int touched_anon_pages(int pm_fd, uintptr_t va, const struct seg *s,
 			      struct vec *out)
 {
+	const uint64_t marker = srxe_uffd_marker_pme();
 	uint64_t ents[512];
 
 	if (pm_fd < 0)
@@ -362,6 +380,8 @@ static int touched_anon_pages(int pm_fd, uintptr_t va, const struct seg *s,
 			return got < 0 ? -errno : -EIO;
 		for (size_t i = 0; i < (size_t)got / sizeof(ents[0]); i++)
 			if ((ents[i] & (PM_PRESENT | PM_SWAPPED)) &&
+			    (!marker ||
+			     (ents[i] & SRXE_UFFD_PME_MASK) != marker) &&
 			    runs_add(out, a + i * PAGE - va, PAGE))
 				return -ENOMEM;
 		a += (size_t)got / sizeof(ents[0]) * PAGE;
@@ -488,8 +508,9 @@ static int check_args(void *va, size_t len, int slab_fd, uint64_t slab_off,
 	return 0;
 }
 
-static int move_range(void *va, size_t len, int slab_fd, uint64_t slab_off,
-		      bool to_slab)
+/* Unsafe mode (see top): the whole move on the calling thread. */
+static int move_unsafe(void *va, size_t len, int slab_fd, uint64_t slab_off,
+		       bool to_slab)
 {
 	uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
 	uintptr_t base = (uintptr_t)va;
@@ -571,12 +592,202 @@ out:
 	return ret;
 }
 
+/* Undo frames written by a failed move to the slab: daemon expects holes. */
+static void punch(int slab_fd, uint64_t slab_off, size_t len)
+{
+	fallocate(slab_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		  (off_t)slab_off, (off_t)len);
+}
+
+/*
+ * Copy n bytes without compiler-generated calls: a sanitizer's memcpy
+ * would check the source (malloc redzones of neighbours share the pages)
+ * and the interceptor might take locks.
+ */
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+	asm volatile("rep movsb"
+		     : "+D"(dst), "+S"(src), "+c"(n)
+		     :
+		     : "memory");
+}
+
+struct move_req {
+	uintptr_t va;
+	size_t len;
+	uint64_t slab_off;
+	int slab_fd;
+	bool to_slab;
+};
+
+/* Internal: userfaultfd cannot write-protect a VMA of this range. */
+#define MOVE_UNPROTECTABLE (-EMEDIUMTYPE)
+
+static void (*window_hook)(void *arg);
+static void *window_hook_arg;
+
+void srxe_move_set_window_hook(void (*fn)(void *arg), void *arg)
+{
+	window_hook_arg = arg;
+	window_hook = fn;
+}
+
+/*
+ * Runs on the mover thread.  Between srxe_uffd_protect() and
+ * srxe_uffd_release(): raw system calls, copy_bytes() and stores into the
+ * mover's stack and its own mappings only (srxe_uffd.h).
+ */
+static int move_protected(void *arg)
+{
+	const struct move_req *rq = arg;
+	uintptr_t base = rq->va;
+	size_t len = rq->len;
+	struct vec segs = VEC_INIT(struct seg);
+	struct vec src = VEC_INIT(struct run), dst = VEC_INIT(struct run);
+	struct vec runs = VEC_INIT(struct run);
+	const struct run *r;
+	struct stat st;
+	void *tmp;
+	int ret;
+
+	ret = check_args((void *)base, len, rq->slab_fd, rq->slab_off, &st);
+	if (!ret)
+		ret = read_segments(base, base + len, &segs);
+	if (!ret)
+		ret = rq->to_slab
+			      ? check_private_source(&segs, &st)
+			      : check_slab_source(&segs, &st, base, rq->slab_off);
+	if (!ret) {
+		ret = srxe_uffd_protect(base, len);
+		if (ret == -EOPNOTSUPP)
+			ret = MOVE_UNPROTECTABLE;
+	}
+	if (ret)
+		goto out;
+
+	/* The window: every store into the range now waits for us. */
+	if (window_hook)
+		window_hook(window_hook_arg);
+	/*
+	 * The scan is stable now: a page that is not populated stays so until
+	 * the release (a write faults and waits; a read maps the zero page,
+	 * which reads as the zero we skip).  A page is copied if the source
+	 * may be non-zero or the destination may be (a dirty frame must not
+	 * shine through).
+	 */
+	if (rq->to_slab) {
+		ret = private_source_runs(base, &segs, &src);
+		if (!ret)
+			ret = data_extents(rq->slab_fd, rq->slab_off, len, &dst);
+	} else {
+		ret = data_extents(rq->slab_fd, rq->slab_off, len, &src);
+	}
+	if (!ret)
+		ret = runs_union(&runs, &src, &dst);
+	if (ret)
+		goto unprotect;
+	if (rq->to_slab)
+		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   rq->slab_fd, (off_t)rq->slab_off);
+	else
+		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tmp == MAP_FAILED) {
+		ret = -errno;
+		goto unprotect;
+	}
+	r = runs.p;
+	for (size_t i = 0; i < runs.n; i++)
+		copy_bytes((uint8_t *)tmp + r[i].off,
+			   (const uint8_t *)base + r[i].off, r[i].len);
+	if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   (void *)base) == MAP_FAILED) {
+		ret = -errno;
+		munmap(tmp, len);
+		if (rq->to_slab && runs.n)
+			punch(rq->slab_fd, rq->slab_off, len);
+		goto unprotect;
+	}
+	/* Before the wake, so that no waiter writes a page meant read-only. */
+	ret = restore_read_only(&segs);
+	srxe_uffd_release(base, len, true);
+	goto out;
+unprotect:
+	srxe_uffd_release(base, len, false);
+out:
+	vec_free(&runs);
+	vec_free(&dst);
+	vec_free(&src);
+	vec_free(&segs);
+	return ret;
+}
+
+static bool unsafe_allowed(void)
+{
+	const char *v = getenv("SRXE_MOVE_UNSAFE");
+
+	return v && !strcmp(v, "1");
+}
+
+/* Once per process: why moves are refused, or why they are not atomic. */
+static void say_once(const char *why)
+{
+	static atomic_flag said = ATOMIC_FLAG_INIT;
+
+	if (atomic_flag_test_and_set(&said))
+		return;
+	if (unsafe_allowed())
+		fprintf(stderr,
+			"srxe: page moves are not atomic (%s); "
+			"SRXE_MOVE_UNSAFE=1: register from one thread only\n",
+			why);
+	else
+		fprintf(stderr,
+			"srxe: memory registration refused: %s; a move could "
+			"lose other threads' writes (SRXE_MOVE_UNSAFE=1 allows "
+			"single-threaded registration)\n",
+			why);
+}
+
+static int move(void *va, size_t len, int slab_fd, uint64_t slab_off,
+		bool to_slab)
+{
+	struct move_req rq = {
+		.va = (uintptr_t)va,
+		.len = len,
+		.slab_off = slab_off,
+		.slab_fd = slab_fd,
+		.to_slab = to_slab,
+	};
+	const char *why = NULL;
+	struct stat st;
+	int ret = check_args(va, len, slab_fd, slab_off, &st);
+
+	if (ret)
+		return ret;
+	/* The mover must never write-protect its own stack or mailbox. */
+	if (srxe_uffd_owns(rq.va, len))
+		return -EINVAL;
+	ret = srxe_uffd_run(move_protected, &rq, sizeof(rq));
+	if (ret == -EOPNOTSUPP && srxe_uffd_refusal())
+		why = srxe_uffd_refusal();
+	else if (ret == MOVE_UNPROTECTABLE)
+		why = "userfaultfd cannot write-protect this mapping "
+		      "(a private mapping of a disk file?)";
+	if (!why)
+		return ret;
+	say_once(why);
+	if (!unsafe_allowed())
+		return -EOPNOTSUPP;
+	return move_unsafe(va, len, slab_fd, slab_off, to_slab);
+}
+
 int srxe_move_to_slab(void *va, size_t len, int slab_fd, uint64_t slab_off)
 {
-	return move_range(va, len, slab_fd, slab_off, true);
+	return move(va, len, slab_fd, slab_off, true);
 }
 
 int srxe_move_to_private(void *va, size_t len, int slab_fd, uint64_t slab_off)
 {
-	return move_range(va, len, slab_fd, slab_off, false);
+	return move(va, len, slab_fd, slab_off, false);
 }
