@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -211,10 +212,90 @@ static int classify(const char *perms, unsigned int maj, unsigned int min,
 	return 0;
 }
 
+/* PROCMAP_QUERY (Linux 6.11, linux/fs.h; newer than Debian 12's headers). */
+struct procmap_query_v1 {
+	uint64_t size, query_flags, query_addr;
+	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset;
+	uint64_t inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+
+#define PROCMAP_QUERY_V1	 _IOWR('f', 17, struct procmap_query_v1)
+#define PMQ_VMA_READABLE	 0x01
+#define PMQ_VMA_WRITABLE	 0x02
+#define PMQ_VMA_EXECUTABLE	 0x04
+#define PMQ_VMA_SHARED		 0x08
+#define PMQ_COVERING_OR_NEXT_VMA 0x10
+
 /*
- * Fill segs with the VMAs covering [start, end), clipped to it.  Reads
- * /proc/self/maps with plain read() (no stdio, no heap) and stops at the
- * first VMA past the range, so the cost grows with the VMAs below it only.
+ * The VMA at or after addr, from the kernel directly: the cost no longer
+ * grows with the VMAs below the range (moves back leave many behind: a
+ * moved-back range is a new mapping that does not merge).  The name is
+ * asked for anonymous VMAs only, where classify() needs it.  -ENOTTY on a
+ * kernel without the ioctl.
+ */
+static int query_vma(int fd, uintptr_t addr, struct procmap_query_v1 *q,
+		     char *name, size_t name_len)
+{
+	*q = (struct procmap_query_v1){
+		.size = sizeof(*q),
+		.query_flags = PMQ_COVERING_OR_NEXT_VMA,
+		.query_addr = addr,
+	};
+	if (ioctl(fd, PROCMAP_QUERY_V1, q))
+		return errno == ENOENT ? -EFAULT : -errno;
+	name[0] = '\0';
+	if (q->inode || q->dev_major || q->dev_minor)
+		return 0;
+	q->query_flags = 0; /* exactly this VMA now */
+	q->query_addr = q->vma_start;
+	q->vma_name_size = (uint32_t)name_len;
+	q->vma_name_addr = (uintptr_t)name;
+	if (ioctl(fd, PROCMAP_QUERY_V1, q))
+		/* A name too long for us is no special mapping's. */
+		return errno == ENAMETOOLONG ? -EFAULT : -errno;
+	return 0;
+}
+
+static int query_segments(int fd, uintptr_t start, uintptr_t end,
+			  struct vec *segs)
+{
+	uintptr_t covered = start;
+	int ret = 0;
+
+	while (!ret && covered < end) {
+		struct procmap_query_v1 q;
+		char name[128], perms[5];
+		struct seg s;
+
+		ret = query_vma(fd, covered, &q, name, sizeof(name));
+		if (ret)
+			break;
+		if (q.vma_start > covered || q.vma_end <= covered)
+			return -EFAULT; /* hole in the range */
+		perms[0] = q.vma_flags & PMQ_VMA_READABLE ? 'r' : '-';
+		perms[1] = q.vma_flags & PMQ_VMA_WRITABLE ? 'w' : '-';
+		perms[2] = q.vma_flags & PMQ_VMA_EXECUTABLE ? 'x' : '-';
+		perms[3] = q.vma_flags & PMQ_VMA_SHARED ? 's' : 'p';
+		perms[4] = '\0';
+		ret = classify(perms, q.dev_major, q.dev_minor,
+			       (unsigned long)q.inode, name, &s);
+		s.start = covered;
+		s.end = q.vma_end < end ? q.vma_end : end;
+		s.file_off = q.vma_offset + (s.start - q.vma_start);
+		if (!ret)
+			ret = segs_push(segs, &s);
+		covered = q.vma_end;
+	}
+	return ret;
+}
+
+/*
+ * Fill segs with the VMAs covering [start, end), clipped to it: by
+ * PROCMAP_QUERY where the kernel has it, else from the text of
+ * /proc/self/maps read with plain read() (no stdio, no heap), stopping at
+ * the first VMA past the range.
  */
 static int read_segments(uintptr_t start, uintptr_t end, struct vec *segs)
 {
@@ -227,6 +308,13 @@ static int read_segments(uintptr_t start, uintptr_t end, struct vec *segs)
 
 	if (fd < 0)
 		return -errno;
+	ret = query_segments(fd, start, end, segs);
+	if (ret != -ENOTTY && ret != -EINVAL) {
+		close(fd);
+		return ret;
+	}
+	segs->n = 0;
+	ret = 0;
 	while (!ret && covered < end) {
 		char *nl = memchr(buf, '\n', have);
 		unsigned long vm_start, vm_end, ino;

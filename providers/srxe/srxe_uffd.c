@@ -66,6 +66,7 @@ _Static_assert(sizeof(struct mailbox) <= BOX_BYTES, "mailbox fits its page");
 static pthread_mutex_t mover_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static int uffd = -1;
+static pid_t owner_pid; /* the process that opened it */
 static bool full_mode;
 static uint64_t marker_pme;
 static unsigned char *region; /* NULL until the thread is started */
@@ -154,6 +155,7 @@ static int open_uffd(void)
 		return -EOPNOTSUPP;
 	}
 	uffd = fd;
+	owner_pid = getpid();
 	marker_pme = learn_marker_pme();
 	return 0;
 }
@@ -183,6 +185,7 @@ static void *mover_main(void *unused)
  */
 static void forget_in_child(void)
 {
+	owner_pid = 0;
 	if (uffd >= 0)
 		close(uffd);
 	uffd = -1;
@@ -216,6 +219,7 @@ static int start_thread(void)
 		return -ENOMEM;
 	}
 	region = m;
+	owner_pid = getpid();
 	box = (struct mailbox *)(region + GUARD_BYTES + STACK_BYTES);
 	atomic_store(&box->state, BOX_IDLE);
 
@@ -228,6 +232,8 @@ static int start_thread(void)
 	ret = pthread_create(&t, &attr, mover_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+	if (!ret)
+		pthread_setname_np(t, "srxe-mover");
 	if (ret) {
 		munmap(region, REGION_BYTES);
 		region = NULL;
@@ -260,6 +266,14 @@ int srxe_uffd_run(int (*fn)(void *arg), const void *arg, size_t arg_len)
 
 	if (arg_len > SRXE_UFFD_ARG_MAX)
 		return -EINVAL;
+	/*
+	 * A child of fork() whose atfork handler has not run yet (another
+	 * library's child handler, registered before ours, may move pages):
+	 * the state is the parent's.  Checked before taking the lock, which
+	 * a parent thread that is not in the child may have held.
+	 */
+	if (owner_pid && getpid() != owner_pid)
+		forget_in_child();
 	pthread_mutex_lock(&mover_lock);
 	ret = ensure_started();
 	if (ret) {

@@ -99,16 +99,17 @@ static void *writer_main(void *arg)
 {
 	struct writer *wr = arg;
 	uint64_t x = 0x9e3779b97f4a7c15ULL * (wr->id + 1), seq = 0;
-
 	/*
-	 * Writers never pause, but at nice 10 the main thread, the mover and
-	 * srxed (who sleep and wake thousands of times a second) get the CPU
-	 * when they need it on a machine with two cores.
+	 * Bursts of 1024 stores (a few microseconds) with 50 us naps, at nice
+	 * 10: each writer still stores into pages inside most moves' windows
+	 * (a move takes hundreds of microseconds), while the main thread, the
+	 * mover and srxed get the CPU on a shared two-core machine.
 	 */
+	const struct timespec nap = { 0, 50000 };
+
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-
 		for (int i = 0; i < 1024; i++) {
 			uint64_t p = xorshift(&x) % NPAGES;
 			volatile uint64_t *slot =
@@ -124,6 +125,7 @@ static void *writer_main(void *arg)
 			atomic_store_explicit(&wr->seq, seq,
 					      memory_order_release);
 		}
+		nanosleep(&nap, NULL);
 	}
 	return NULL;
 }

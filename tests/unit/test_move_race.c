@@ -488,3 +488,50 @@ Test(move_race, child_of_fork_moves_with_its_own_mover)
 	cr_assert_eq(m[6], 0x33);
 	munmap(m, len);
 }
+
+/*
+ * A child handler of another library (the provider's fork support, say)
+ * registered before the mover's own and moving pages in the child: the
+ * mover must notice it is in a new process although its own handler has
+ * not run yet.
+ */
+static uint8_t *early_buf;
+static volatile int *early_result; /* shared with the parent */
+
+static void early_child_handler(void)
+{
+	int ok;
+
+	alarm(20); /* a mover waiting for the parent's thread hangs: die */
+	ok = srxe_move_to_slab(early_buf, PAGE, slab_fd, 12 * PAGE) == 0;
+
+	early_buf[1] = 0x66;
+	ok = ok && daemon_view[12 * PAGE + 1] == 0x66 &&
+	     srxe_move_to_private(early_buf, PAGE, slab_fd, 12 * PAGE) == 0;
+	*early_result = ok ? 1 : 2;
+}
+
+Test(move_race, child_handler_registered_before_the_movers_own_can_move)
+{
+	int status;
+	pid_t child;
+
+	early_result = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cr_assert(early_result != MAP_FAILED);
+	early_buf = map_anon(PAGE);
+	early_buf[0] = 0x55;
+	/* Before the first move, hence before the mover's own handler. */
+	cr_assert(!pthread_atfork(NULL, NULL, early_child_handler));
+	cr_assert_eq(srxe_move_to_slab(early_buf, PAGE, slab_fd, 0), 0);
+	cr_assert_eq(srxe_move_to_private(early_buf, PAGE, slab_fd, 0), 0);
+	child = fork();
+	cr_assert(child >= 0);
+	if (!child)
+		_exit(*early_result == 1 && early_buf[0] == 0x55 ? 0 : 1);
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	cr_assert_eq(*early_result, 1, "the child handler's moves failed");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(early_buf[1], 0, "the parent's page is its own");
+	munmap(early_buf, PAGE);
+}
