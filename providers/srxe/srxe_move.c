@@ -3,14 +3,15 @@
  * Page mover, see srxe_move.h for the contract and docs/move-atomicity.md
  * for why no write is lost.
  *
- * A move is: learn the VMAs under the range (/proc/self/maps), decide which
- * pages may hold non-zero data, map the destination at a temporary address,
- * copy those pages, and mremap(MREMAP_FIXED) the temporary mapping over the
- * range.  Any store into a source page after it was copied would vanish
- * with the old pages, so the copy and the remap run on the mover thread
- * (srxe_uffd.h) while the range is write-protected with userfaultfd: a
- * writer, including the caller whose stack may be in the range, waits in
- * its fault until the new pages are in place, then writes those.
+ * A move is: learn the VMAs under the range (PROCMAP_QUERY, else the text
+ * of /proc/self/maps), decide which pages may hold non-zero data, map the
+ * destination at a temporary address, copy those pages, and
+ * mremap(MREMAP_FIXED) the temporary mapping over the range.  Any store into a
+ * source page after it was copied would vanish with the old pages, so the copy
+ * and the remap run on the mover thread (srxe_uffd.h) while the range is
+ * write-protected with userfaultfd: a writer, including the caller whose stack
+ * may be in the range, waits in its fault until the new pages are in place,
+ * then writes those.
  *
  * Only where the kernel refuses userfaultfd and SRXE_MOVE_UNSAFE=1 asks for
  * it does the old unprotected mover run (move_unsafe): on the calling
@@ -694,10 +695,7 @@ static void punch(int slab_fd, uint64_t slab_off, size_t len)
  */
 static void copy_bytes(void *dst, const void *src, size_t n)
 {
-	asm volatile("rep movsb"
-		     : "+D"(dst), "+S"(src), "+c"(n)
-		     :
-		     : "memory");
+	asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
 }
 
 struct move_req {
@@ -742,9 +740,9 @@ static int move_protected(void *arg)
 	if (!ret)
 		ret = read_segments(base, base + len, &segs);
 	if (!ret)
-		ret = rq->to_slab
-			      ? check_private_source(&segs, &st)
-			      : check_slab_source(&segs, &st, base, rq->slab_off);
+		ret = rq->to_slab ? check_private_source(&segs, &st)
+				  : check_slab_source(&segs, &st, base,
+						      rq->slab_off);
 	if (!ret) {
 		ret = srxe_uffd_protect(base, len);
 		if (ret == -EOPNOTSUPP)
@@ -766,7 +764,8 @@ static int move_protected(void *arg)
 	if (rq->to_slab) {
 		ret = private_source_runs(base, &segs, &src);
 		if (!ret)
-			ret = data_extents(rq->slab_fd, rq->slab_off, len, &dst);
+			ret = data_extents(rq->slab_fd, rq->slab_off, len,
+					   &dst);
 	} else {
 		ret = data_extents(rq->slab_fd, rq->slab_off, len, &src);
 	}

@@ -211,7 +211,8 @@ static int start_thread(void)
 	int ret;
 
 	m = mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1,
+		 0);
 	if (m == MAP_FAILED)
 		return -ENOMEM;
 	if (mprotect(m, GUARD_BYTES, PROT_NONE)) {

@@ -44,24 +44,24 @@
 
 #include <infiniband/verbs.h>
 
-#define BUF_BYTES  (64UL << 20)
-#define PAGE	   4096UL
-#define NPAGES	   (BUF_BYTES / PAGE)
-#define NWRITERS   4
-#define SLOT_STEP  1024UL /* writer w's slot: page offset w * SLOT_STEP */
-#define GRAN	   (64UL << 10)
-#define NGRAN	   (BUF_BYTES / GRAN)
-#define MAX_READ   (16UL << 10)
-#define LIVE_MRS   4
-#define MAGIC	   0x5afeULL
-#define SEQ_BITS   40
-#define SEQ_MASK   ((1ULL << SEQ_BITS) - 1)
+#define BUF_BYTES (64UL << 20)
+#define PAGE	  4096UL
+#define NPAGES	  (BUF_BYTES / PAGE)
+#define NWRITERS  4
+#define SLOT_STEP 1024UL /* writer w's slot: page offset w * SLOT_STEP */
+#define GRAN	  (64UL << 10)
+#define NGRAN	  (BUF_BYTES / GRAN)
+#define MAX_READ  (16UL << 10)
+#define LIVE_MRS  4
+#define MAGIC	  0x5afeULL
+#define SEQ_BITS  40
+#define SEQ_MASK  ((1ULL << SEQ_BITS) - 1)
 
 #define CHECK(c, ...)                                                          \
 	do {                                                                   \
 		if (!(c)) {                                                    \
-			fprintf(stderr, "FAIL (move_stress.c:%d): ",           \
-				__LINE__);                                     \
+			fprintf(stderr,                                        \
+				"FAIL (move_stress.c:%d): ", __LINE__);        \
 			fprintf(stderr, __VA_ARGS__);                          \
 			fputc('\n', stderr);                                   \
 			exit(1);                                               \
@@ -114,9 +114,9 @@ static void *writer_main(void *arg)
 			uint64_t p = xorshift(&x) % NPAGES;
 			volatile uint64_t *slot =
 				&buf[(p * PAGE + wr->id * SLOT_STEP) / 8];
-			uint64_t want = wr->last[p]
-						? slot_value(wr->id, wr->last[p])
-						: 0;
+			uint64_t want =
+				wr->last[p] ? slot_value(wr->id, wr->last[p])
+					    : 0;
 
 			if (*slot != want && !wr->lost++)
 				wr->first_lost_page = p;
@@ -255,8 +255,7 @@ static void check_read(const uint64_t *got, uint64_t from, uint32_t len)
 		}
 		if (!v)
 			continue; /* page not written yet */
-		CHECK(v >> 48 == MAGIC &&
-			      ((v >> SEQ_BITS) & 0xff) == w &&
+		CHECK(v >> 48 == MAGIC && ((v >> SEQ_BITS) & 0xff) == w &&
 			      (v & SEQ_MASK) && (v & SEQ_MASK) <= seq_now[w],
 		      "READ at +%lu: 0x%lx is no value writer %u stored "
 		      "(its count: %lu)",
@@ -315,8 +314,8 @@ int main(int argc, char **argv)
 	for (long i = 0; i < iterations; i++) {
 		uint64_t g = xorshift(&x) % (NGRAN - 1);
 		uint64_t start = g * GRAN + xorshift(&x) % PAGE;
-		uint64_t end = (g + 1 + xorshift(&x) % 2) * GRAN -
-			       xorshift(&x) % PAGE;
+		uint64_t end =
+			(g + 1 + xorshift(&x) % 2) * GRAN - xorshift(&x) % PAGE;
 		uint64_t len = end - start;
 		struct ibv_mr **slot = &live[i % LIVE_MRS];
 		uint64_t rfrom, rlen;

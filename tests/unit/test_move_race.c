@@ -52,8 +52,7 @@ static void slab_teardown(void)
 	close(slab_fd);
 }
 
-TestSuite(move_race, .init = slab_setup, .fini = slab_teardown,
-	  .timeout = 60);
+TestSuite(move_race, .init = slab_setup, .fini = slab_teardown, .timeout = 60);
 
 static void *map_anon(size_t len)
 {
@@ -86,7 +85,7 @@ struct one_store {
 	volatile uint64_t *target;
 	uint64_t value;
 	_Atomic int go, done;
-	int held;		/* hook saw: store not done, old value */
+	int held; /* hook saw: store not done, old value */
 	int hook_runs;
 	pid_t hook_tid;
 };
@@ -189,9 +188,9 @@ Test(move_race, store_during_move_back_lands_in_private_copy)
 	cr_assert_eq(m[0], 0x22);
 	/* Private now: the slab frame does not see later stores. */
 	*st.target = 1;
-	cr_assert_neq(*(volatile uint64_t *)(daemon_view + 48 * PAGE +
-					     3 * PAGE + 16),
-		      1);
+	cr_assert_neq(
+		*(volatile uint64_t *)(daemon_view + 48 * PAGE + 3 * PAGE + 16),
+		1);
 	munmap(m, len);
 }
 
@@ -321,8 +320,8 @@ stack_move_with_signal(void)
 	} s;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	uintptr_t va = (sp - 256 * 1024) & ~(PAGE - 1);
-	size_t len = (((uintptr_t)&s + sizeof(s) + PAGE - 1) & ~(PAGE - 1)) -
-		     va;
+	size_t len =
+		(((uintptr_t)&s + sizeof(s) + PAGE - 1) & ~(PAGE - 1)) - va;
 	struct sigaction sa = { .sa_handler = on_usr1 };
 
 	cr_assert_eq(grow_stack(512 * 1024), 1);
