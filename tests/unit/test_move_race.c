@@ -11,16 +11,21 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -533,4 +538,143 @@ Test(move_race, child_handler_registered_before_the_movers_own_can_move)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	cr_assert_eq(early_buf[1], 0, "the parent's page is its own");
 	munmap(early_buf, PAGE);
+}
+
+/* Runs fn in a child process; fails the test unless it exits with 0. */
+static void in_child(int (*fn)(void))
+{
+	int status;
+	pid_t child = fork();
+
+	cr_assert(child >= 0);
+	if (!child) {
+		alarm(30);
+		_exit(fn());
+	}
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	cr_assert(WIFEXITED(status), "child died (status 0x%x)", status);
+	cr_assert_eq(WEXITSTATUS(status), 0, "child check %d failed",
+		     WEXITSTATUS(status));
+}
+
+/*
+ * A kernel that refuses userfaultfd (here: a seccomp filter, as container
+ * runtimes install) makes the move fail with EOPNOTSUPP and a line on
+ * stderr, rather than move unprotected; SRXE_MOVE_UNSAFE=1 allows the old
+ * mover.
+ */
+static int refused_child(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_userfaultfd, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	uint8_t *m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char line[512] = "";
+	int err[2];
+	ssize_t n;
+
+	if (m == MAP_FAILED || pipe(err))
+		return 1;
+	m[0] = 9;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return 2;
+	dup2(err[1], 2);
+	unsetenv("SRXE_MOVE_UNSAFE");
+	if (srxe_move_to_slab(m, PAGE, slab_fd, 0) != -EOPNOTSUPP)
+		return 3;
+	if (m[0] != 9)
+		return 4;
+	n = read(err[0], line, sizeof(line) - 1);
+	if (n <= 0 || !strstr(line, "srxe: memory registration refused: "
+				    "userfaultfd() refused"))
+		return 5;
+	setenv("SRXE_MOVE_UNSAFE", "1", 1);
+	if (srxe_move_to_slab(m, PAGE, slab_fd, 0) || m[0] != 9 ||
+	    daemon_view[0] != 9)
+		return 6;
+	if (srxe_move_to_private(m, PAGE, slab_fd, 0) || m[0] != 9)
+		return 7;
+	return 0;
+}
+
+Test(move_race, kernel_refusing_userfaultfd_gives_eopnotsupp_unless_unsafe)
+{
+	in_child(refused_child);
+}
+
+/*
+ * Without the privilege for a full-mode userfaultfd the mover uses a
+ * user-mode-only one: moves still hold user stores, but a kernel write
+ * into the range during the move fails with EFAULT (documented in
+ * srxe_move.h) instead of waiting.
+ */
+static int user_mode_child(void)
+{
+	uint8_t *m = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int p[2];
+	pthread_t t;
+
+	if (m == MAP_FAILED || pipe(p))
+		return 1;
+	m[0] = 1;
+	if (getuid() == 0) {
+		FILE *f = fopen("/proc/sys/vm/unprivileged_userfaultfd", "re");
+		int allowed = 1;
+
+		if (f && fscanf(f, "%d", &allowed) != 1)
+			allowed = 1;
+		if (f)
+			fclose(f);
+		if (allowed)
+			return 0; /* full mode for anyone: nothing to see */
+		/* Keep /proc/self readable (pagemap, maps) after the switch. */
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534) ||
+		    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+			return 2;
+	}
+	if (srxe_move_to_slab(m, PAGE, slab_fd, 0) ||
+	    srxe_move_to_private(m, PAGE, slab_fd, 0))
+		return 3;
+	if (srxe_uffd_full_mode())
+		return 0; /* privileged after all (CAP_SYS_PTRACE) */
+	pipe_w = p[1];
+	rd = (struct pipe_reader){ .fd = p[0], .dst = m + PAGE + 100 };
+	atomic_store(&rd.got, -2);
+	if (pthread_create(&t, NULL, pipe_reader, &rd))
+		return 4;
+	sleep_ms(50);
+	srxe_move_set_window_hook(hook_feed_pipe, NULL);
+	if (srxe_move_to_slab(m, 4 * PAGE, slab_fd, 512 * PAGE))
+		return 5;
+	srxe_move_set_window_hook(NULL, NULL);
+	pthread_join(t, NULL);
+	if (atomic_load(&rd.got) != -1 || atomic_load(&rd.err) != EFAULT)
+		return 6;
+	/* A store from user space still waits and lands. */
+	memset(&st, 0, sizeof(st));
+	st.target = (volatile uint64_t *)(m + 2 * PAGE);
+	st.value = 77;
+	srxe_move_set_window_hook(hook_release_writer, &st);
+	if (pthread_create(&t, NULL, one_writer, &st))
+		return 7;
+	if (srxe_move_to_private(m, 4 * PAGE, slab_fd, 512 * PAGE))
+		return 8;
+	pthread_join(t, NULL);
+	if (!st.held || *st.target != 77)
+		return 9;
+	return 0;
+}
+
+Test(move_race, user_mode_only_uffd_holds_stores_and_fails_kernel_writes)
+{
+	in_child(user_mode_child);
 }
