@@ -440,15 +440,27 @@ static int data_extents(int fd, uint64_t off, uint64_t len, struct vec *out)
 }
 
 /*
+ * What a swap-like pagemap entry means to a scan.  Under write-protection
+ * a never-populated page holds a marker that pagemap shows as a swap entry
+ * (srxe_uffd_marker_pme()): no data.  Where pagemap hides swap details
+ * (no CAP_SYS_ADMIN), a marker and a swapped-out page look the same; the
+ * scan after the protection then ignores swap entries, and a scan before
+ * it (where no marker exists yet) supplies the swapped pages.
+ */
+enum swap_policy {
+	SWAP_IS_DATA,	    /* no markers in the range */
+	SWAP_UNLESS_MARKER, /* markers are recognizable */
+	SWAP_IGNORED,	    /* markers are not: swapped pages come elsewhere */
+};
+
+/*
  * Pages of an anonymous private segment that were ever faulted in: present
- * or in swap, per /proc/self/pagemap.  mincore() is not enough: it reports a
- * swapped-out anonymous page as not resident, and skipping it would lose it.
- * Without pagemap (pm_fd < 0) every page counts.  Under write-protection a
- * never-populated page holds a marker that pagemap shows as a swap entry:
- * it is no data (srxe_uffd_marker_pme()).
+ * or in swap, per /proc/self/pagemap.  mincore() is not enough: it reports
+ * a swapped-out anonymous page as not resident, and skipping it would lose
+ * it.  Without pagemap (pm_fd < 0) every page counts.
  */
 static int touched_anon_pages(int pm_fd, uintptr_t va, const struct seg *s,
-			      struct vec *out)
+			      enum swap_policy swap, struct vec *out)
 {
 	const uint64_t marker = srxe_uffd_marker_pme();
 	uint64_t ents[512];
@@ -467,12 +479,17 @@ static int touched_anon_pages(int pm_fd, uintptr_t va, const struct seg *s,
 			continue;
 		if (got <= 0 || got % sizeof(ents[0]))
 			return got < 0 ? -errno : -EIO;
-		for (size_t i = 0; i < (size_t)got / sizeof(ents[0]); i++)
-			if ((ents[i] & (PM_PRESENT | PM_SWAPPED)) &&
-			    (!marker ||
-			     (ents[i] & SRXE_UFFD_PME_MASK) != marker) &&
-			    runs_add(out, a + i * PAGE - va, PAGE))
+		for (size_t i = 0; i < (size_t)got / sizeof(ents[0]); i++) {
+			uint64_t e = ents[i];
+			bool data = e & PM_PRESENT;
+
+			if (!data && (e & PM_SWAPPED))
+				data = swap == SWAP_IS_DATA ||
+				       (swap == SWAP_UNLESS_MARKER &&
+					(e & SRXE_UFFD_PME_MASK) != marker);
+			if (data && runs_add(out, a + i * PAGE - va, PAGE))
 				return -ENOMEM;
+		}
 		a += (size_t)got / sizeof(ents[0]) * PAGE;
 	}
 	return 0;
@@ -480,7 +497,7 @@ static int touched_anon_pages(int pm_fd, uintptr_t va, const struct seg *s,
 
 /* Pages of the private source that may be non-zero, as runs. */
 static int private_source_runs(uintptr_t va, const struct vec *segs,
-			       struct vec *out)
+			       enum swap_policy swap, struct vec *out)
 {
 	const struct seg *s = segs->p;
 	int pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -488,7 +505,7 @@ static int private_source_runs(uintptr_t va, const struct vec *segs,
 
 	for (size_t i = 0; !ret && i < segs->n; i++)
 		ret = s[i].kind == SEG_ANON_PRIVATE
-			      ? touched_anon_pages(pm_fd, va, &s[i], out)
+			      ? touched_anon_pages(pm_fd, va, &s[i], swap, out)
 			      : runs_add(out, s[i].start - va,
 					 s[i].end - s[i].start);
 	if (pm_fd >= 0)
@@ -628,7 +645,7 @@ static int move_unsafe(void *va, size_t len, int slab_fd, uint64_t slab_off,
 	 * may still write it before copy_and_remap() (add_own_stack).
 	 */
 	if (to_slab) {
-		ret = private_source_runs(base, &segs, &src);
+		ret = private_source_runs(base, &segs, SWAP_IS_DATA, &src);
 		if (!ret)
 			ret = data_extents(slab_fd, slab_off, len, &dst);
 	} else {
@@ -731,6 +748,7 @@ static int move_protected(void *arg)
 	struct vec segs = VEC_INIT(struct seg);
 	struct vec src = VEC_INIT(struct run), dst = VEC_INIT(struct run);
 	struct vec runs = VEC_INIT(struct run);
+	struct vec before = VEC_INIT(struct run), after = VEC_INIT(struct run);
 	const struct run *r;
 	struct stat st;
 	void *tmp;
@@ -743,6 +761,9 @@ static int move_protected(void *arg)
 		ret = rq->to_slab ? check_private_source(&segs, &st)
 				  : check_slab_source(&segs, &st, base,
 						      rq->slab_off);
+	/* Swapped pages, where the scan after the protection cannot tell. */
+	if (!ret && rq->to_slab && !srxe_uffd_marker_pme())
+		ret = private_source_runs(base, &segs, SWAP_IS_DATA, &before);
 	if (!ret) {
 		ret = srxe_uffd_protect(base, len);
 		if (ret == -EOPNOTSUPP)
@@ -762,7 +783,13 @@ static int move_protected(void *arg)
 	 * shine through).
 	 */
 	if (rq->to_slab) {
-		ret = private_source_runs(base, &segs, &src);
+		ret = private_source_runs(base, &segs,
+					  srxe_uffd_marker_pme()
+						  ? SWAP_UNLESS_MARKER
+						  : SWAP_IGNORED,
+					  &after);
+		if (!ret)
+			ret = runs_union(&src, &before, &after);
 		if (!ret)
 			ret = data_extents(rq->slab_fd, rq->slab_off, len,
 					   &dst);
@@ -803,6 +830,8 @@ unprotect:
 	srxe_uffd_release(base, len, false);
 out:
 	vec_free(&runs);
+	vec_free(&after);
+	vec_free(&before);
 	vec_free(&dst);
 	vec_free(&src);
 	vec_free(&segs);

@@ -121,8 +121,12 @@ static uint64_t learn_marker_pme(void)
 		close(pm);
 	munmap(p, page);
 	pme &= SRXE_UFFD_PME_MASK;
-	/* Only a non-present swap-like entry can be the marker. */
-	return (pme & (1ULL << 62)) ? pme : 0;
+	/*
+	 * Only a non-present swap-like entry can be the marker, and only one
+	 * that shows its type tells it apart from swapped-out pages: without
+	 * CAP_SYS_ADMIN pagemap zeroes those bits for every swap entry.
+	 */
+	return (pme & (1ULL << 62)) && (pme & ((1ULL << 55) - 1)) ? pme : 0;
 }
 
 uint64_t srxe_uffd_marker_pme(void)

@@ -60,7 +60,9 @@ bool srxe_uffd_full_mode(void);
 /*
  * The /proc/self/pagemap entry (masked with SRXE_UFFD_PME_MASK) of a
  * never-populated anonymous page that srxe_uffd_protect() protected: such a
- * page holds no data although pagemap calls it swapped.  0 if unknown.
+ * page holds no data although pagemap calls it swapped.  0 if unknown or
+ * not distinguishable from a swapped-out page (pagemap hides swap details
+ * from processes without CAP_SYS_ADMIN).
  */
 #define SRXE_UFFD_PME_MASK ((1ULL << 63) | (1ULL << 62) | ((1ULL << 55) - 1))
 uint64_t srxe_uffd_marker_pme(void);

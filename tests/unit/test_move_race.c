@@ -26,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -677,4 +678,48 @@ static int user_mode_child(void)
 Test(move_race, user_mode_only_uffd_holds_stores_and_fails_kernel_writes)
 {
 	in_child(user_mode_child);
+}
+
+/*
+ * Unprivileged, pagemap does not tell a write-protect marker from a
+ * swapped-out page; the mover then takes swapped pages from a scan made
+ * before the protection and still skips never-touched pages.
+ */
+static int unprivileged_scan_child(void)
+{
+	const size_t pages = 64, len = pages * PAGE;
+	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct stat before, after;
+
+	if (m == MAP_FAILED || madvise(m, len, MADV_NOHUGEPAGE))
+		return 1;
+	for (size_t i = 0; i < pages; i += 8)
+		m[i * PAGE + 3] = (uint8_t)(i + 1);
+	if (getuid() == 0 &&
+	    (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534) ||
+	     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)))
+		return 2;
+	if (fstat(slab_fd, &before))
+		return 3;
+	if (srxe_move_to_slab(m, len, slab_fd, 2048 * PAGE))
+		return 4;
+	if (fstat(slab_fd, &after) ||
+	    (uint64_t)(after.st_blocks - before.st_blocks) * 512 !=
+		    pages / 8 * PAGE)
+		return 5;
+	for (size_t i = 0; i < pages; i++)
+		if (m[i * PAGE + 3] != (i % 8 ? 0 : (uint8_t)(i + 1)))
+			return 6;
+	if (srxe_move_to_private(m, len, slab_fd, 2048 * PAGE))
+		return 7;
+	for (size_t i = 0; i < pages; i += 8)
+		if (m[i * PAGE + 3] != (uint8_t)(i + 1))
+			return 8;
+	return 0;
+}
+
+Test(move_race, unprivileged_scan_skips_untouched_pages)
+{
+	in_child(unprivileged_scan_child);
 }
