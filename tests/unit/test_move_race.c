@@ -723,3 +723,40 @@ Test(move_race, unprivileged_scan_skips_untouched_pages)
 {
 	in_child(unprivileged_scan_child);
 }
+
+/*
+ * userfaultfd cannot write-protect a private mapping of a disk file (an
+ * executable's .data, say): refused, unless SRXE_MOVE_UNSAFE=1.
+ */
+static int disk_file_child(void)
+{
+	char path[64];
+	int fd, ret;
+	uint8_t *m;
+
+	snprintf(path, sizeof(path), "/var/tmp/srxe-move-race.%d", getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, 2 * PAGE))
+		return 1;
+	m = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	unlink(path);
+	if (m == MAP_FAILED)
+		return 1;
+	m[0] = 42;
+	unsetenv("SRXE_MOVE_UNSAFE");
+	ret = srxe_move_to_slab(m, 2 * PAGE, slab_fd, 0);
+	if (!ret) /* /var/tmp is tmpfs (shmem) here: protected, fine */
+		return srxe_move_to_private(m, 2 * PAGE, slab_fd, 0) ? 2 : 0;
+	if (ret != -EOPNOTSUPP || m[0] != 42)
+		return 3;
+	setenv("SRXE_MOVE_UNSAFE", "1", 1);
+	if (srxe_move_to_slab(m, 2 * PAGE, slab_fd, 0) || m[0] != 42 ||
+	    daemon_view[0] != 42)
+		return 4;
+	return srxe_move_to_private(m, 2 * PAGE, slab_fd, 0) ? 5 : 0;
+}
+
+Test(move_race, private_disk_file_mapping_refused_unless_unsafe)
+{
+	in_child(disk_file_child);
+}
