@@ -19,10 +19,10 @@
  *    readable (-EACCES otherwise).  Only r-- and rw- mappings are accepted;
  *    executable ones give -EOPNOTSUPP.  Special kernel mappings ([vdso],
  *    [vvar], ...) give -EFAULT.
- *  - The range may span several VMAs (heap, mmap, stack, private mappings of
- *    memfd/tmpfs files; of disk files see below); the
- *    replacement is always a single mremap() of one VMA, split again only
- *    where read-only pages need their protection back.
+ *  - The range may span several VMAs (heap, mmap, stack, private mappings
+ *    of memfd/tmpfs files; of disk files see below); the replacement is
+ *    always a single mremap() of one VMA, split again only where read-only
+ *    pages need their protection back.
  *  - Bytes outside the buffer that share its first or last page (malloc
  *    neighbours, the caller's own locals) move with it and stay intact.
  *  - Atomic with respect to the application's other threads
