@@ -79,7 +79,7 @@ static _Atomic int stop;
 struct writer {
 	pthread_t thread;
 	unsigned int id;
-	_Atomic uint64_t seq; /* last seq stored (published after the store) */
+	_Atomic uint64_t seq; /* last seq stored (published before the store) */
 	uint64_t *last;	      /* per page: last seq this writer stored */
 	uint64_t lost;	      /* slots found not holding the last store */
 	uint64_t first_lost_page;
@@ -120,10 +120,15 @@ static void *writer_main(void *arg)
 
 			if (*slot != want && !wr->lost++)
 				wr->first_lost_page = p;
-			*slot = slot_value(wr->id, ++seq);
+			/*
+			 * Announce seq before storing it: a READ that sees
+			 * the store must find the count at least that high.
+			 */
+			atomic_store_explicit(&wr->seq, ++seq,
+					      memory_order_relaxed);
+			atomic_thread_fence(memory_order_release);
+			*slot = slot_value(wr->id, seq);
 			wr->last[p] = seq;
-			atomic_store_explicit(&wr->seq, seq,
-					      memory_order_release);
 		}
 		nanosleep(&nap, NULL);
 	}
