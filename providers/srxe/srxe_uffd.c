@@ -145,6 +145,9 @@ static int open_uffd(void)
 	if (fd < 0 && errno == EPERM)
 		fd = (int)syscall(SYS_userfaultfd,
 				  O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	/* Out of descriptors or memory: not a refusal, try again next time. */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+		return -errno;
 	if (fd < 0) {
 		refuse("userfaultfd() refused", errno);
 		return -EOPNOTSUPP;
