@@ -1,28 +1,44 @@
 // SPDX-License-Identifier: MIT
 /*
- * Page mover, see srxe_move.h for the contract.
+ * Page mover, see srxe_move.h for the contract and docs/move-atomicity.md
+ * for why no write is lost.
  *
- * A move is: learn the VMAs under the range (/proc/self/maps), decide which
- * pages may hold non-zero data, map the destination at a temporary address,
- * copy those pages, and mremap(MREMAP_FIXED) the temporary mapping over the
- * range.  The last two steps run in one asm block (copy_and_remap) because
- * any store to a source page after it was copied is lost, and the source
- * may be the very stack this code runs on.
+ * A move is: learn the VMAs under the range (PROCMAP_QUERY, else the text
+ * of /proc/self/maps), decide which pages may hold non-zero data, map the
+ * destination at a temporary address, copy those pages, and
+ * mremap(MREMAP_FIXED) the temporary mapping over the range.  Any store into a
+ * source page after it was copied would vanish with the old pages, so the copy
+ * and the remap run on the mover thread (srxe_uffd.h) while the range is
+ * write-protected with userfaultfd: a writer, including the caller whose stack
+ * may be in the range, waits in its fault until the new pages are in place,
+ * then writes those.
  *
- * Everything between the residency scan and the asm block avoids the heap:
- * a malloc() there could write into a page of the range that the scan saw
- * as untouched and therefore does not copy.  Scratch arrays live in their
- * own anonymous mappings instead.
+ * Only where the kernel refuses userfaultfd and SRXE_MOVE_UNSAFE=1 asks for
+ * it does the old unprotected mover run (move_unsafe): on the calling
+ * thread, the last copy and the mremap in one assembly block
+ * (copy_and_remap) that writes nothing but the destination, because the
+ * source may be the very stack it runs on.  That mode loses writes of
+ * other threads; it is for single-threaded registration only.
+ *
+ * Between the residency scan and the remap nothing may use the heap: a
+ * malloc() there could write into a page of the range (in unsafe mode, one
+ * the scan saw as untouched and does not copy; in the protected window,
+ * one that is write-protected, which would block the mover for good).
+ * Scratch arrays live in their own anonymous mappings instead.
  */
 #include "srxe_move.h"
+#include "srxe_uffd.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -30,15 +46,16 @@
 #include <unistd.h>
 
 #if !defined(__x86_64__)
-#error "srxe_move.c: copy_and_remap() is written for x86-64 only"
+#error "srxe_move.c: copy_and_remap() and copy_bytes() are x86-64 only"
 #endif
 
 #define PAGE SRXE_MOVE_PAGE_SIZE
 
 /*
- * Stack below the mover's frame that its callees (libc wrappers, the
- * sanitizer runtime) may dirty after the residency scan.  Pages of the range
- * in that window are always copied, whatever the scan said.
+ * Unsafe mode only: stack below the mover's frame that its callees (libc
+ * wrappers, the sanitizer runtime) may dirty after the residency scan.
+ * Pages of the range in that window are always copied, whatever the scan
+ * said.
  */
 #define CALLEE_STACK_SLACK (256UL * 1024)
 
@@ -196,10 +213,90 @@ static int classify(const char *perms, unsigned int maj, unsigned int min,
 	return 0;
 }
 
+/* PROCMAP_QUERY (Linux 6.11, linux/fs.h; newer than Debian 12's headers). */
+struct procmap_query_v1 {
+	uint64_t size, query_flags, query_addr;
+	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset;
+	uint64_t inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+
+#define PROCMAP_QUERY_V1	 _IOWR('f', 17, struct procmap_query_v1)
+#define PMQ_VMA_READABLE	 0x01
+#define PMQ_VMA_WRITABLE	 0x02
+#define PMQ_VMA_EXECUTABLE	 0x04
+#define PMQ_VMA_SHARED		 0x08
+#define PMQ_COVERING_OR_NEXT_VMA 0x10
+
 /*
- * Fill segs with the VMAs covering [start, end), clipped to it.  Reads
- * /proc/self/maps with plain read() (no stdio, no heap) and stops at the
- * first VMA past the range, so the cost grows with the VMAs below it only.
+ * The VMA at or after addr, from the kernel directly: the cost no longer
+ * grows with the VMAs below the range (moves back leave many behind: a
+ * moved-back range is a new mapping that does not merge).  The name is
+ * asked for anonymous VMAs only, where classify() needs it.  -ENOTTY on a
+ * kernel without the ioctl.
+ */
+static int query_vma(int fd, uintptr_t addr, struct procmap_query_v1 *q,
+		     char *name, size_t name_len)
+{
+	*q = (struct procmap_query_v1){
+		.size = sizeof(*q),
+		.query_flags = PMQ_COVERING_OR_NEXT_VMA,
+		.query_addr = addr,
+	};
+	if (ioctl(fd, PROCMAP_QUERY_V1, q))
+		return errno == ENOENT ? -EFAULT : -errno;
+	name[0] = '\0';
+	if (q->inode || q->dev_major || q->dev_minor)
+		return 0;
+	q->query_flags = 0; /* exactly this VMA now */
+	q->query_addr = q->vma_start;
+	q->vma_name_size = (uint32_t)name_len;
+	q->vma_name_addr = (uintptr_t)name;
+	if (ioctl(fd, PROCMAP_QUERY_V1, q))
+		/* A name too long for us is no special mapping's. */
+		return errno == ENAMETOOLONG ? -EFAULT : -errno;
+	return 0;
+}
+
+static int query_segments(int fd, uintptr_t start, uintptr_t end,
+			  struct vec *segs)
+{
+	uintptr_t covered = start;
+	int ret = 0;
+
+	while (!ret && covered < end) {
+		struct procmap_query_v1 q;
+		char name[128], perms[5];
+		struct seg s;
+
+		ret = query_vma(fd, covered, &q, name, sizeof(name));
+		if (ret)
+			break;
+		if (q.vma_start > covered || q.vma_end <= covered)
+			return -EFAULT; /* hole in the range */
+		perms[0] = q.vma_flags & PMQ_VMA_READABLE ? 'r' : '-';
+		perms[1] = q.vma_flags & PMQ_VMA_WRITABLE ? 'w' : '-';
+		perms[2] = q.vma_flags & PMQ_VMA_EXECUTABLE ? 'x' : '-';
+		perms[3] = q.vma_flags & PMQ_VMA_SHARED ? 's' : 'p';
+		perms[4] = '\0';
+		ret = classify(perms, q.dev_major, q.dev_minor,
+			       (unsigned long)q.inode, name, &s);
+		s.start = covered;
+		s.end = q.vma_end < end ? q.vma_end : end;
+		s.file_off = q.vma_offset + (s.start - q.vma_start);
+		if (!ret)
+			ret = segs_push(segs, &s);
+		covered = q.vma_end;
+	}
+	return ret;
+}
+
+/*
+ * Fill segs with the VMAs covering [start, end), clipped to it: by
+ * PROCMAP_QUERY where the kernel has it, else from the text of
+ * /proc/self/maps read with plain read() (no stdio, no heap), stopping at
+ * the first VMA past the range.
  */
 static int read_segments(uintptr_t start, uintptr_t end, struct vec *segs)
 {
@@ -212,6 +309,13 @@ static int read_segments(uintptr_t start, uintptr_t end, struct vec *segs)
 
 	if (fd < 0)
 		return -errno;
+	ret = query_segments(fd, start, end, segs);
+	if (ret != -ENOTTY && ret != -EINVAL) {
+		close(fd);
+		return ret;
+	}
+	segs->n = 0;
+	ret = 0;
 	while (!ret && covered < end) {
 		char *nl = memchr(buf, '\n', have);
 		unsigned long vm_start, vm_end, ino;
@@ -336,14 +440,29 @@ static int data_extents(int fd, uint64_t off, uint64_t len, struct vec *out)
 }
 
 /*
+ * What a swap-like pagemap entry means to a scan.  Under write-protection
+ * a never-populated page holds a marker that pagemap shows as a swap entry
+ * (srxe_uffd_marker_pme()): no data.  Where pagemap hides swap details
+ * (no CAP_SYS_ADMIN), a marker and a swapped-out page look the same; the
+ * scan after the protection then ignores swap entries, and a scan before
+ * it (where no marker exists yet) supplies the swapped pages.
+ */
+enum swap_policy {
+	SWAP_IS_DATA,	    /* no markers in the range */
+	SWAP_UNLESS_MARKER, /* markers are recognizable */
+	SWAP_IGNORED,	    /* markers are not: swapped pages come elsewhere */
+};
+
+/*
  * Pages of an anonymous private segment that were ever faulted in: present
- * or in swap, per /proc/self/pagemap.  mincore() is not enough: it reports a
- * swapped-out anonymous page as not resident, and skipping it would lose it.
- * Without pagemap (pm_fd < 0) every page counts.
+ * or in swap, per /proc/self/pagemap.  mincore() is not enough: it reports
+ * a swapped-out anonymous page as not resident, and skipping it would lose
+ * it.  Without pagemap (pm_fd < 0) every page counts.
  */
 static int touched_anon_pages(int pm_fd, uintptr_t va, const struct seg *s,
-			      struct vec *out)
+			      enum swap_policy swap, struct vec *out)
 {
+	const uint64_t marker = srxe_uffd_marker_pme();
 	uint64_t ents[512];
 
 	if (pm_fd < 0)
@@ -360,10 +479,17 @@ static int touched_anon_pages(int pm_fd, uintptr_t va, const struct seg *s,
 			continue;
 		if (got <= 0 || got % sizeof(ents[0]))
 			return got < 0 ? -errno : -EIO;
-		for (size_t i = 0; i < (size_t)got / sizeof(ents[0]); i++)
-			if ((ents[i] & (PM_PRESENT | PM_SWAPPED)) &&
-			    runs_add(out, a + i * PAGE - va, PAGE))
+		for (size_t i = 0; i < (size_t)got / sizeof(ents[0]); i++) {
+			uint64_t e = ents[i];
+			bool data = e & PM_PRESENT;
+
+			if (!data && (e & PM_SWAPPED))
+				data = swap == SWAP_IS_DATA ||
+				       (swap == SWAP_UNLESS_MARKER &&
+					(e & SRXE_UFFD_PME_MASK) != marker);
+			if (data && runs_add(out, a + i * PAGE - va, PAGE))
 				return -ENOMEM;
+		}
 		a += (size_t)got / sizeof(ents[0]) * PAGE;
 	}
 	return 0;
@@ -371,7 +497,7 @@ static int touched_anon_pages(int pm_fd, uintptr_t va, const struct seg *s,
 
 /* Pages of the private source that may be non-zero, as runs. */
 static int private_source_runs(uintptr_t va, const struct vec *segs,
-			       struct vec *out)
+			       enum swap_policy swap, struct vec *out)
 {
 	const struct seg *s = segs->p;
 	int pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -379,7 +505,7 @@ static int private_source_runs(uintptr_t va, const struct vec *segs,
 
 	for (size_t i = 0; !ret && i < segs->n; i++)
 		ret = s[i].kind == SEG_ANON_PRIVATE
-			      ? touched_anon_pages(pm_fd, va, &s[i], out)
+			      ? touched_anon_pages(pm_fd, va, &s[i], swap, out)
 			      : runs_add(out, s[i].start - va,
 					 s[i].end - s[i].start);
 	if (pm_fd >= 0)
@@ -488,8 +614,9 @@ static int check_args(void *va, size_t len, int slab_fd, uint64_t slab_off,
 	return 0;
 }
 
-static int move_range(void *va, size_t len, int slab_fd, uint64_t slab_off,
-		      bool to_slab)
+/* Unsafe mode (see top): the whole move on the calling thread. */
+static int move_unsafe(void *va, size_t len, int slab_fd, uint64_t slab_off,
+		       bool to_slab)
 {
 	uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
 	uintptr_t base = (uintptr_t)va;
@@ -518,7 +645,7 @@ static int move_range(void *va, size_t len, int slab_fd, uint64_t slab_off,
 	 * may still write it before copy_and_remap() (add_own_stack).
 	 */
 	if (to_slab) {
-		ret = private_source_runs(base, &segs, &src);
+		ret = private_source_runs(base, &segs, SWAP_IS_DATA, &src);
 		if (!ret)
 			ret = data_extents(slab_fd, slab_off, len, &dst);
 	} else {
@@ -571,12 +698,212 @@ out:
 	return ret;
 }
 
+/* Undo frames written by a failed move to the slab: daemon expects holes. */
+static void punch(int slab_fd, uint64_t slab_off, size_t len)
+{
+	fallocate(slab_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		  (off_t)slab_off, (off_t)len);
+}
+
+/*
+ * Copy n bytes without compiler-generated calls: a sanitizer's memcpy
+ * would check the source (malloc redzones of neighbours share the pages)
+ * and the interceptor might take locks.
+ */
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+	asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+}
+
+struct move_req {
+	uintptr_t va;
+	size_t len;
+	uint64_t slab_off;
+	int slab_fd;
+	bool to_slab;
+};
+
+/* Internal: userfaultfd cannot write-protect a VMA of this range. */
+#define MOVE_UNPROTECTABLE (-EMEDIUMTYPE)
+
+static void (*window_hook)(void *arg);
+static void *window_hook_arg;
+
+void srxe_move_set_window_hook(void (*fn)(void *arg), void *arg)
+{
+	window_hook_arg = arg;
+	window_hook = fn;
+}
+
+/*
+ * Runs on the mover thread.  Between srxe_uffd_protect() and
+ * srxe_uffd_release(): raw system calls, copy_bytes() and stores into the
+ * mover's stack and its own mappings only (srxe_uffd.h).
+ */
+static int move_protected(void *arg)
+{
+	const struct move_req *rq = arg;
+	uintptr_t base = rq->va;
+	size_t len = rq->len;
+	struct vec segs = VEC_INIT(struct seg);
+	struct vec src = VEC_INIT(struct run), dst = VEC_INIT(struct run);
+	struct vec runs = VEC_INIT(struct run);
+	struct vec before = VEC_INIT(struct run), after = VEC_INIT(struct run);
+	const struct run *r;
+	struct stat st;
+	void *tmp;
+	int ret;
+
+	ret = check_args((void *)base, len, rq->slab_fd, rq->slab_off, &st);
+	if (!ret)
+		ret = read_segments(base, base + len, &segs);
+	if (!ret)
+		ret = rq->to_slab ? check_private_source(&segs, &st)
+				  : check_slab_source(&segs, &st, base,
+						      rq->slab_off);
+	/* Swapped pages, where the scan after the protection cannot tell. */
+	if (!ret && rq->to_slab && !srxe_uffd_marker_pme())
+		ret = private_source_runs(base, &segs, SWAP_IS_DATA, &before);
+	if (!ret) {
+		ret = srxe_uffd_protect(base, len);
+		if (ret == -EOPNOTSUPP)
+			ret = MOVE_UNPROTECTABLE;
+	}
+	if (ret)
+		goto out;
+
+	/* The window: every store into the range now waits for us. */
+	if (window_hook)
+		window_hook(window_hook_arg);
+	/*
+	 * The scan is stable now: a page that is not populated stays so until
+	 * the release (a write faults and waits; a read maps the zero page,
+	 * which reads as the zero we skip).  A page is copied if the source
+	 * may be non-zero or the destination may be (a dirty frame must not
+	 * shine through).
+	 */
+	if (rq->to_slab) {
+		ret = private_source_runs(base, &segs,
+					  srxe_uffd_marker_pme()
+						  ? SWAP_UNLESS_MARKER
+						  : SWAP_IGNORED,
+					  &after);
+		if (!ret)
+			ret = runs_union(&src, &before, &after);
+		if (!ret)
+			ret = data_extents(rq->slab_fd, rq->slab_off, len,
+					   &dst);
+	} else {
+		ret = data_extents(rq->slab_fd, rq->slab_off, len, &src);
+	}
+	if (!ret)
+		ret = runs_union(&runs, &src, &dst);
+	if (ret)
+		goto unprotect;
+	if (rq->to_slab)
+		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   rq->slab_fd, (off_t)rq->slab_off);
+	else
+		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tmp == MAP_FAILED) {
+		ret = -errno;
+		goto unprotect;
+	}
+	r = runs.p;
+	for (size_t i = 0; i < runs.n; i++)
+		copy_bytes((uint8_t *)tmp + r[i].off,
+			   (const uint8_t *)base + r[i].off, r[i].len);
+	if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   (void *)base) == MAP_FAILED) {
+		ret = -errno;
+		munmap(tmp, len);
+		if (rq->to_slab && runs.n)
+			punch(rq->slab_fd, rq->slab_off, len);
+		goto unprotect;
+	}
+	/* Before the wake, so that no waiter writes a page meant read-only. */
+	ret = restore_read_only(&segs);
+	srxe_uffd_release(base, len, true);
+	goto out;
+unprotect:
+	srxe_uffd_release(base, len, false);
+out:
+	vec_free(&runs);
+	vec_free(&after);
+	vec_free(&before);
+	vec_free(&dst);
+	vec_free(&src);
+	vec_free(&segs);
+	return ret;
+}
+
+static bool unsafe_allowed(void)
+{
+	const char *v = getenv("SRXE_MOVE_UNSAFE");
+
+	return v && !strcmp(v, "1");
+}
+
+/* Once per process: why moves are refused, or why they are not atomic. */
+static void say_once(const char *why)
+{
+	static atomic_flag said = ATOMIC_FLAG_INIT;
+
+	if (atomic_flag_test_and_set(&said))
+		return;
+	if (unsafe_allowed())
+		fprintf(stderr,
+			"srxe: page moves are not atomic (%s); "
+			"SRXE_MOVE_UNSAFE=1: register from one thread only\n",
+			why);
+	else
+		fprintf(stderr,
+			"srxe: memory registration refused: %s; a move could "
+			"lose other threads' writes (SRXE_MOVE_UNSAFE=1 allows "
+			"single-threaded registration)\n",
+			why);
+}
+
+static int move(void *va, size_t len, int slab_fd, uint64_t slab_off,
+		bool to_slab)
+{
+	struct move_req rq = {
+		.va = (uintptr_t)va,
+		.len = len,
+		.slab_off = slab_off,
+		.slab_fd = slab_fd,
+		.to_slab = to_slab,
+	};
+	const char *why = NULL;
+	struct stat st;
+	int ret = check_args(va, len, slab_fd, slab_off, &st);
+
+	if (ret)
+		return ret;
+	/* The mover must never write-protect its own stack or mailbox. */
+	if (srxe_uffd_owns(rq.va, len))
+		return -EINVAL;
+	ret = srxe_uffd_run(move_protected, &rq, sizeof(rq));
+	if (ret == -EOPNOTSUPP && srxe_uffd_refusal())
+		why = srxe_uffd_refusal();
+	else if (ret == MOVE_UNPROTECTABLE)
+		why = "userfaultfd cannot write-protect this mapping "
+		      "(a private mapping of a disk file?)";
+	if (!why)
+		return ret;
+	say_once(why);
+	if (!unsafe_allowed())
+		return -EOPNOTSUPP;
+	return move_unsafe(va, len, slab_fd, slab_off, to_slab);
+}
+
 int srxe_move_to_slab(void *va, size_t len, int slab_fd, uint64_t slab_off)
 {
-	return move_range(va, len, slab_fd, slab_off, true);
+	return move(va, len, slab_fd, slab_off, true);
 }
 
 int srxe_move_to_private(void *va, size_t len, int slab_fd, uint64_t slab_off)
 {
-	return move_range(va, len, slab_fd, slab_off, false);
+	return move(va, len, slab_fd, slab_off, false);
 }

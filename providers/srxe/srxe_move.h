@@ -19,24 +19,43 @@
  *    readable (-EACCES otherwise).  Only r-- and rw- mappings are accepted;
  *    executable ones give -EOPNOTSUPP.  Special kernel mappings ([vdso],
  *    [vvar], ...) give -EFAULT.
- *  - The range may span several VMAs (heap, mmap, file-private, stack); the
- *    replacement is always a single mremap() of one VMA, split again only
- *    where read-only pages need their protection back.
+ *  - The range may span several VMAs (heap, mmap, stack, private mappings
+ *    of memfd/tmpfs files; of disk files see below); the replacement is
+ *    always a single mremap() of one VMA, split again only where read-only
+ *    pages need their protection back.
  *  - Bytes outside the buffer that share its first or last page (malloc
  *    neighbours, the caller's own locals) move with it and stay intact.
- *  - Safe for buffers on the calling thread's stack, including the page the
- *    mover itself runs on: the final copy and the mremap run in one
- *    assembly block that writes no memory but the destination (x86-64).
- *    Signals are blocked on the calling thread for the duration of a move.
- *  - NOT safe against other threads writing to the range's pages while a
- *    move is in progress: such writes may be lost.  This includes unrelated
- *    heap objects sharing the first/last page; the provider should not
- *    register memory another thread is modifying at the same moment.
+ *  - Atomic with respect to the application's other threads
+ *    (docs/move-atomicity.md): while a range moves it is write-protected
+ *    with userfaultfd, so a store into it by any thread -- unrelated heap
+ *    objects on the first/last page, the caller's own stack, a kernel
+ *    copy_to_user such as read(2) -- either lands before the copy or waits
+ *    and lands in the new pages.  Reads are never blocked.  The protected
+ *    part runs on the provider's mover thread (srxe_uffd.h); the caller
+ *    sleeps meanwhile, and may itself block in a fault and be woken.
+ *  - With a user-mode-only userfaultfd (the kernel refuses full mode to
+ *    unprivileged processes: vm.unprivileged_userfaultfd = 0), a kernel
+ *    write into the range during a move fails with EFAULT instead of
+ *    waiting (for example read(2) by another thread).
+ *  - Not covered (no mover can): DMA and kernel writes through pages pinned
+ *    before the move -- O_DIRECT I/O in flight, io_uring fixed buffers,
+ *    another device's MR, vmsplice -- still write the old pages.
+ *  - If the kernel refuses userfaultfd write-protection (ENOSYS, EPERM
+ *    under seccomp, a kernel without WP_UNPOPULATED or shmem WP), or cannot
+ *    protect the range's mappings (a private mapping of a disk file), the
+ *    move fails with -EOPNOTSUPP after one line on stderr.  With
+ *    SRXE_MOVE_UNSAFE=1 in the environment it then moves unprotected on the
+ *    calling thread instead: other threads' writes to the pages may be
+ *    lost, so register from one thread only.  -EBUSY: another userfaultfd
+ *    (the application's) has the range registered.
+ *  - The mover's own stack and mailbox cannot be moved (-EINVAL).
  *  - On failure the range is left as it was and the slab frames are
  *    returned to holes (to_slab) or untouched (to_private); the exception is
  *    restoring read-only protection after a successful mremap, see below.
  *  - The new mapping is a fresh VMA: mlock(), madvise() hints, VMA names and
  *    uffd registrations of the old range are not carried over.
+ *  - Moves are serialized process-wide; after fork() the child's first move
+ *    sets the mover up afresh.
  */
 #ifndef SRXE_MOVE_H
 #define SRXE_MOVE_H
@@ -86,5 +105,12 @@ int srxe_move_to_slab(void *va, size_t len, int slab_fd, uint64_t slab_off);
  * srxe_move_to_slab().
  */
 int srxe_move_to_private(void *va, size_t len, int slab_fd, uint64_t slab_off);
+
+/*
+ * Tests only: call fn(arg) on the mover thread inside every write-protected
+ * window (after the protection, before the copy).  fn must keep to the
+ * window's rules (srxe_uffd.h) and must not write the range.  NULL removes.
+ */
+void srxe_move_set_window_hook(void (*fn)(void *arg), void *arg);
 
 #endif /* SRXE_MOVE_H */

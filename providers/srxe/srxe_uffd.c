@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The mover's userfaultfd and thread, see srxe_uffd.h for the contract and
+ * docs/move-atomicity.md for why this makes a move lose no write.
+ *
+ * Hand-over: the caller (under mover_lock) fills the mailbox, sets state to
+ * BOX_REQUEST and wakes the futex; the thread runs the function, stores the
+ * result, sets BOX_DONE and wakes.  The mailbox lives in the mover's own
+ * mapping, so neither side ever writes a page that may be write-protected
+ * while the other waits for it: the caller may block in a write-protect
+ * fault (its stack being moved), the thread never does.
+ */
+#include "srxe_uffd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Newer than the uapi headers Debian 12 ships (kernel 6.4+/6.7+). */
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1ULL << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
+#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM (1ULL << 12)
+#endif
+
+#define WANT_FEATURES                                                          \
+	(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED |        \
+	 UFFD_FEATURE_WP_HUGETLBFS_SHMEM)
+
+/*
+ * The mover's mapping: a guard page, the stack (glibc puts the thread's
+ * descriptor and static TLS at its top), then the mailbox page.  Generous:
+ * it is only committed as used, and sanitizer builds need larger frames.
+ */
+#define GUARD_BYTES  4096UL
+#define STACK_BYTES  (1UL << 20)
+#define BOX_BYTES    4096UL
+#define REGION_BYTES (GUARD_BYTES + STACK_BYTES + BOX_BYTES)
+
+enum { BOX_IDLE, BOX_REQUEST, BOX_DONE };
+
+struct mailbox {
+	_Atomic uint32_t state; /* futex word */
+	int (*fn)(void *arg);
+	int result;
+	_Alignas(16) unsigned char arg[SRXE_UFFD_ARG_MAX];
+};
+
+_Static_assert(sizeof(struct mailbox) <= BOX_BYTES, "mailbox fits its page");
+
+static pthread_mutex_t mover_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int uffd = -1;
+static pid_t owner_pid; /* the process that opened it */
+static bool full_mode;
+static uint64_t marker_pme;
+static unsigned char *region; /* NULL until the thread is started */
+static struct mailbox *box;
+/* Why the kernel refused (set once, under mover_lock), or NULL. */
+static const char *refusal;
+static char refusal_buf[160];
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t val)
+{
+	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+static void refuse(const char *what, int err)
+{
+	snprintf(refusal_buf, sizeof(refusal_buf), "%s: %s", what,
+		 strerror(err));
+	refusal = refusal_buf;
+}
+
+/*
+ * What /proc/self/pagemap shows for a never-populated page once it is
+ * write-protected: the kernel keeps a "PTE marker" there, which pagemap
+ * reports as a swap entry of a type no swap device has.  Learned on a
+ * scratch page rather than hard-coded, because the type number depends on
+ * the kernel's configuration.  0 if it cannot be learned: every swap entry
+ * then counts as data, which costs copies but never loses one.
+ */
+static uint64_t learn_marker_pme(void)
+{
+	const size_t page = 4096;
+	void *p = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct uffdio_range r = { .start = (uintptr_t)p, .len = page };
+	struct uffdio_register reg = { .range = r,
+				       .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .range = r,
+					  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	uint64_t pme = 0;
+	int pm;
+
+	if (p == MAP_FAILED)
+		return 0;
+	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm >= 0 && !ioctl(uffd, UFFDIO_REGISTER, &reg) &&
+	    !ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) &&
+	    pread(pm, &pme, sizeof(pme), (off_t)((uintptr_t)p / page * 8)) !=
+		    sizeof(pme))
+		pme = 0;
+	ioctl(uffd, UFFDIO_UNREGISTER, &r);
+	if (pm >= 0)
+		close(pm);
+	munmap(p, page);
+	pme &= SRXE_UFFD_PME_MASK;
+	/*
+	 * Only a non-present swap-like entry can be the marker, and only one
+	 * that shows its type tells it apart from swapped-out pages: without
+	 * CAP_SYS_ADMIN pagemap zeroes those bits for every swap entry.
+	 */
+	return (pme & (1ULL << 62)) && (pme & ((1ULL << 55) - 1)) ? pme : 0;
+}
+
+uint64_t srxe_uffd_marker_pme(void)
+{
+	return marker_pme;
+}
+
+/* Full mode if allowed, else user-mode-only; then the feature handshake. */
+static int open_uffd(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = WANT_FEATURES };
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int err;
+
+	full_mode = fd >= 0;
+	if (fd < 0 && errno == EPERM)
+		fd = (int)syscall(SYS_userfaultfd,
+				  O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	/* Out of descriptors or memory: not a refusal, try again next time. */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+		return -errno;
+	if (fd < 0) {
+		refuse("userfaultfd() refused", errno);
+		return -EOPNOTSUPP;
+	}
+	/* EINVAL here: a feature we need is not offered by this kernel. */
+	err = ioctl(fd, UFFDIO_API, &api) ? errno : 0;
+	if (err || (api.features & WANT_FEATURES) != WANT_FEATURES) {
+		refuse("userfaultfd lacks write-protect of unpopulated and "
+		       "shmem pages (kernel 6.7+)",
+		       err ? err : EOPNOTSUPP);
+		close(fd);
+		return -EOPNOTSUPP;
+	}
+	uffd = fd;
+	owner_pid = getpid();
+	marker_pme = learn_marker_pme();
+	return 0;
+}
+
+static void *mover_main(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		uint32_t s = atomic_load(&box->state);
+
+		if (s != BOX_REQUEST) {
+			futex(&box->state, FUTEX_WAIT_PRIVATE, s);
+			continue;
+		}
+		box->result = box->fn(box->arg);
+		atomic_store(&box->state, BOX_DONE);
+		futex(&box->state, FUTEX_WAKE_PRIVATE, 1);
+	}
+	return NULL;
+}
+
+/*
+ * In the child of fork() the thread does not exist and the descriptor
+ * still names the parent's mm.  The lock may have been held by a thread
+ * that is not in the child.  The mapping goes too (nothing of the parent's
+ * mover is live in it); a later request starts everything again.
+ */
+static void forget_in_child(void)
+{
+	owner_pid = 0;
+	if (uffd >= 0)
+		close(uffd);
+	uffd = -1;
+	if (region)
+		munmap(region, REGION_BYTES);
+	region = NULL;
+	box = NULL;
+	refusal = NULL;
+	pthread_mutex_init(&mover_lock, NULL);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, forget_in_child);
+}
+
+static int start_thread(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	void *m;
+	int ret;
+
+	m = mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1,
+		 0);
+	if (m == MAP_FAILED)
+		return -ENOMEM;
+	if (mprotect(m, GUARD_BYTES, PROT_NONE)) {
+		munmap(m, REGION_BYTES);
+		return -ENOMEM;
+	}
+	region = m;
+	owner_pid = getpid();
+	box = (struct mailbox *)(region + GUARD_BYTES + STACK_BYTES);
+	atomic_store(&box->state, BOX_IDLE);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, region + GUARD_BYTES, STACK_BYTES);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* No signal handler may run on the mover (it could write anywhere). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&t, &attr, mover_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (!ret)
+		pthread_setname_np(t, "srxe-mover");
+	if (ret) {
+		munmap(region, REGION_BYTES);
+		region = NULL;
+		box = NULL;
+		return -ret;
+	}
+	return 0;
+}
+
+/* Under mover_lock. */
+static int ensure_started(void)
+{
+	int ret;
+
+	pthread_once(&atfork_once, register_atfork);
+	if (refusal)
+		return -EOPNOTSUPP;
+	if (uffd < 0) {
+		ret = open_uffd();
+		if (ret)
+			return ret;
+	}
+	return region ? 0 : start_thread();
+}
+
+int srxe_uffd_run(int (*fn)(void *arg), const void *arg, size_t arg_len)
+{
+	uint32_t s;
+	int ret;
+
+	if (arg_len > SRXE_UFFD_ARG_MAX)
+		return -EINVAL;
+	/*
+	 * A child of fork() whose atfork handler has not run yet (another
+	 * library's child handler, registered before ours, may move pages):
+	 * the state is the parent's.  Checked before taking the lock, which
+	 * a parent thread that is not in the child may have held.
+	 */
+	if (owner_pid && getpid() != owner_pid)
+		forget_in_child();
+	pthread_mutex_lock(&mover_lock);
+	ret = ensure_started();
+	if (ret) {
+		pthread_mutex_unlock(&mover_lock);
+		return ret;
+	}
+	box->fn = fn;
+	memcpy(box->arg, arg, arg_len);
+	atomic_store(&box->state, BOX_REQUEST);
+	futex(&box->state, FUTEX_WAKE_PRIVATE, 1);
+	/*
+	 * These stores to our own stack may block in a write-protect fault
+	 * while the thread moves the page they hit: that is fine, it wakes
+	 * us when done, and the result is in the mailbox.
+	 */
+	while ((s = atomic_load(&box->state)) != BOX_DONE)
+		futex(&box->state, FUTEX_WAIT_PRIVATE, s);
+	ret = box->result;
+	atomic_store(&box->state, BOX_IDLE);
+	pthread_mutex_unlock(&mover_lock);
+	return ret;
+}
+
+const char *srxe_uffd_refusal(void)
+{
+	return refusal;
+}
+
+int srxe_uffd_fd(void)
+{
+	return uffd;
+}
+
+bool srxe_uffd_full_mode(void)
+{
+	return full_mode;
+}
+
+bool srxe_uffd_owns(uintptr_t va, size_t len)
+{
+	uintptr_t r = (uintptr_t)region;
+
+	return region && va < r + REGION_BYTES && r < va + len;
+}
+
+int srxe_uffd_protect(uintptr_t va, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = va, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct uffdio_writeprotect wp = {
+		.range = { .start = va, .len = len },
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+	struct uffdio_range r = { .start = va, .len = len };
+	int err;
+
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		/* EINVAL: a VMA kind uffd cannot write-protect. */
+		return errno == EINVAL ? -EOPNOTSUPP : -errno;
+	if (!(reg.ioctls & (1ULL << _UFFDIO_WRITEPROTECT))) {
+		ioctl(uffd, UFFDIO_UNREGISTER, &r);
+		return -EOPNOTSUPP;
+	}
+	while (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		if (errno == EAGAIN || errno == EINTR)
+			continue;
+		err = errno;
+		srxe_uffd_release(va, len, false);
+		return -err;
+	}
+	return 0;
+}
+
+void srxe_uffd_release(uintptr_t va, size_t len, bool replaced)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = va, .len = len },
+		.mode = 0, /* clear, and wake whoever waits */
+	};
+	struct uffdio_range r = { .start = va, .len = len };
+
+	if (replaced) {
+		ioctl(uffd, UFFDIO_WAKE, &r);
+		return;
+	}
+	while (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) &&
+	       (errno == EAGAIN || errno == EINTR))
+		;
+	ioctl(uffd, UFFDIO_UNREGISTER, &r);
+	/* Unregistering wakes too; this covers a failed clear. */
+	ioctl(uffd, UFFDIO_WAKE, &r);
+}
