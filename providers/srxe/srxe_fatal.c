@@ -15,6 +15,7 @@
 
 #include "srxe/wc_opcode.h"
 #include "srxe_fatal.h"
+#include "srxe_threads.h"
 #include "srxe_verbs.h"
 
 /* Flush cursor of one QP: the next SQ / RQ index to report. */
@@ -158,7 +159,7 @@ static int start_watcher(struct srxe_fatal *f, struct srxe_context *ctx)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&f->thread, NULL, watch, ctx);
+	ret = srxe_thread_create(&f->thread, NULL, watch, ctx);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret;
 }

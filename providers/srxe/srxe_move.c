@@ -13,12 +13,14 @@
  * may be in the range, waits in its fault until the new pages are in place,
  * then writes those.
  *
- * Only where the kernel refuses userfaultfd and SRXE_MOVE_UNSAFE=1 asks for
- * it does the old unprotected mover run (move_unsafe): on the calling
+ * Only where userfaultfd cannot protect the range and either no other
+ * thread exists (srxe_threads.h) or SRXE_MOVE_UNSAFE=1 asks for it does
+ * the old unprotected mover run (move_unsafe): on the calling
  * thread, the last copy and the mremap in one assembly block
  * (copy_and_remap) that writes nothing but the destination, because the
  * source may be the very stack it runs on.  That mode loses writes of
- * other threads; it is for single-threaded registration only.
+ * other threads, so without SRXE_MOVE_UNSAFE it runs only when there are
+ * none.
  *
  * Between the residency scan and the remap nothing may use the heap: a
  * malloc() there could write into a page of the range (in unsafe mode, one
@@ -27,6 +29,7 @@
  * Scratch arrays live in their own anonymous mappings instead.
  */
 #include "srxe_move.h"
+#include "srxe_threads.h"
 #include "srxe_uffd.h"
 
 #include <errno.h>
@@ -892,6 +895,10 @@ static int move(void *va, size_t len, int slab_fd, uint64_t slab_off,
 		      "(a private mapping of a disk file?)";
 	if (!why)
 		return ret;
+	/* No thread but ours could store into the range (srxe_threads.h):
+	 * the unprotected move loses nothing. */
+	if (srxe_threads_only_caller())
+		return move_unsafe(va, len, slab_fd, slab_off, to_slab);
 	say_once(why);
 	if (!unsafe_allowed())
 		return -EOPNOTSUPP;

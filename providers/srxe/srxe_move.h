@@ -43,7 +43,10 @@
  *  - If the kernel refuses userfaultfd write-protection (ENOSYS, EPERM
  *    under seccomp, a kernel without WP_UNPOPULATED or shmem WP), or cannot
  *    protect the range's mappings (a private mapping of a disk file), the
- *    move fails with -EOPNOTSUPP after one line on stderr.  With
+ *    move still runs, unprotected on the calling thread, when no thread
+ *    but the caller and libsrxe's own exists (srxe_threads.h: nobody else
+ *    could store into the range).  Otherwise it fails with -EOPNOTSUPP
+ *    after one line on stderr.  With
  *    SRXE_MOVE_UNSAFE=1 in the environment it then moves unprotected on the
  *    calling thread instead: other threads' writes to the pages may be
  *    lost, so register from one thread only.  -EBUSY: another userfaultfd

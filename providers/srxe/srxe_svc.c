@@ -20,6 +20,7 @@
 #include "srxe.h"
 #include "srxe_fatal.h"
 #include "srxe/fdpass.h"
+#include "srxe_threads.h"
 #include "srxe/paths.h"
 
 #ifndef FUSE_SUPER_MAGIC
@@ -270,7 +271,7 @@ static int start_thread(struct srxe_context *ctx)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&ctx->svc.thread, NULL, svc_main, ctx);
+	ret = srxe_thread_create(&ctx->svc.thread, NULL, svc_main, ctx);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret)
 		return ret;

@@ -10,6 +10,7 @@
  * while the other waits for it: the caller may block in a write-protect
  * fault (its stack being moved), the thread never does.
  */
+#include "srxe_threads.h"
 #include "srxe_uffd.h"
 
 #include <errno.h>
@@ -237,7 +238,7 @@ static int start_thread(void)
 	/* No signal handler may run on the mover (it could write anywhere). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&t, &attr, mover_main, NULL);
+	ret = srxe_thread_create(&t, &attr, mover_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (!ret)

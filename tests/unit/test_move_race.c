@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "srxe_move.h"
+#include "srxe_threads.h"
 #include "srxe_uffd.h"
 
 #define PAGE	  SRXE_MOVE_PAGE_SIZE
@@ -559,10 +560,48 @@ static void in_child(int (*fn)(void))
 }
 
 /*
+ * An application thread that idles until stopped: with it the process has
+ * a thread that could store into a range, so an unprotectable move is
+ * refused; without it (only the caller) the move runs unprotected.
+ */
+static int app_idle_pipe[2];
+
+static void *app_idle(void *unused)
+{
+	char c;
+
+	(void)unused;
+	if (read(app_idle_pipe[0], &c, 1) < 0)
+		return NULL;
+	return NULL;
+}
+
+static bool start_app_thread(pthread_t *t)
+{
+	return !pipe(app_idle_pipe) && !pthread_create(t, NULL, app_idle, NULL);
+}
+
+/* Join it and wait until its task is gone: the caller and libsrxe's
+ * threads (the mover) remain. */
+static bool stop_app_thread(pthread_t t)
+{
+	close(app_idle_pipe[1]);
+	pthread_join(t, NULL);
+	close(app_idle_pipe[0]);
+	for (int i = 0; i < 1000; i++) {
+		if (srxe_threads_only_caller())
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
  * A kernel that refuses userfaultfd (here: a seccomp filter, as container
  * runtimes install) makes the move fail with EOPNOTSUPP and a line on
- * stderr, rather than move unprotected; SRXE_MOVE_UNSAFE=1 allows the old
- * mover.
+ * stderr while another thread exists, rather than move unprotected;
+ * SRXE_MOVE_UNSAFE=1 allows the old mover; with the caller alone the move
+ * runs unprotected without being asked (nobody else could store).
  */
 static int refused_child(void)
 {
@@ -577,10 +616,11 @@ static int refused_child(void)
 	uint8_t *m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char line[512] = "";
+	pthread_t app;
 	int err[2];
 	ssize_t n;
 
-	if (m == MAP_FAILED || pipe(err))
+	if (m == MAP_FAILED || pipe(err) || !start_app_thread(&app))
 		return 1;
 	m[0] = 9;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
@@ -602,6 +642,13 @@ static int refused_child(void)
 		return 6;
 	if (srxe_move_to_private(m, PAGE, slab_fd, 0) || m[0] != 9)
 		return 7;
+	unsetenv("SRXE_MOVE_UNSAFE");
+	if (!stop_app_thread(app))
+		return 8;
+	m[0] = 10;
+	if (srxe_move_to_slab(m, PAGE, slab_fd, 0) || daemon_view[0] != 10 ||
+	    srxe_move_to_private(m, PAGE, slab_fd, 0) || m[0] != 10)
+		return 9;
 	return 0;
 }
 
@@ -726,11 +773,13 @@ Test(move_race, unprivileged_scan_skips_untouched_pages)
 
 /*
  * userfaultfd cannot write-protect a private mapping of a disk file (an
- * executable's .data, say): refused, unless SRXE_MOVE_UNSAFE=1.
+ * executable's .data, say): refused while another thread exists, unless
+ * SRXE_MOVE_UNSAFE=1; moved unprotected when the caller is alone.
  */
 static int disk_file_child(void)
 {
 	char path[64];
+	pthread_t app;
 	int fd, ret;
 	uint8_t *m;
 
@@ -744,6 +793,8 @@ static int disk_file_child(void)
 		return 1;
 	m[0] = 42;
 	unsetenv("SRXE_MOVE_UNSAFE");
+	if (!start_app_thread(&app))
+		return 1;
 	ret = srxe_move_to_slab(m, 2 * PAGE, slab_fd, 0);
 	if (!ret) /* /var/tmp is tmpfs (shmem) here: protected, fine */
 		return srxe_move_to_private(m, 2 * PAGE, slab_fd, 0) ? 2 : 0;
@@ -753,7 +804,16 @@ static int disk_file_child(void)
 	if (srxe_move_to_slab(m, 2 * PAGE, slab_fd, 0) || m[0] != 42 ||
 	    daemon_view[0] != 42)
 		return 4;
-	return srxe_move_to_private(m, 2 * PAGE, slab_fd, 0) ? 5 : 0;
+	if (srxe_move_to_private(m, 2 * PAGE, slab_fd, 0))
+		return 5;
+	unsetenv("SRXE_MOVE_UNSAFE");
+	if (!stop_app_thread(app))
+		return 6;
+	m[0] = 43;
+	if (srxe_move_to_slab(m, 2 * PAGE, slab_fd, 0) || daemon_view[0] != 43)
+		return 7;
+	return srxe_move_to_private(m, 2 * PAGE, slab_fd, 0) || m[0] != 43 ? 8
+									   : 0;
 }
 
 Test(move_race, private_disk_file_mapping_refused_unless_unsafe)

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+/* libsrxe's own threads, see srxe_threads.h for the contract. */
+#include "srxe_threads.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* A few per context (service, fatal watch) and the mover: plenty. */
+#define KNOWN_MAX 256
+
+static _Atomic pid_t known[KNOWN_MAX];
+
+static pid_t own_tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* Slot index, or -1 when full (the thread then counts as unknown). */
+static int remember(pid_t tid)
+{
+	for (int i = 0; i < KNOWN_MAX; i++) {
+		pid_t free_slot = 0;
+
+		if (atomic_compare_exchange_strong(&known[i], &free_slot, tid))
+			return i;
+	}
+	return -1;
+}
+
+static bool is_known(pid_t tid)
+{
+	for (int i = 0; i < KNOWN_MAX; i++)
+		if (atomic_load(&known[i]) == tid)
+			return true;
+	return false;
+}
+
+struct start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *trampoline(void *p)
+{
+	struct start s = *(struct start *)p;
+	int slot = remember(own_tid());
+	void *ret;
+
+	free(p);
+	ret = s.fn(s.arg);
+	if (slot >= 0)
+		atomic_store(&known[slot], 0);
+	return ret;
+}
+
+int srxe_thread_create(pthread_t *thread, const pthread_attr_t *attr,
+		       void *(*fn)(void *), void *arg)
+{
+	struct start *s = malloc(sizeof(*s));
+	int ret;
+
+	if (!s)
+		return ENOMEM;
+	*s = (struct start){ fn, arg };
+	ret = pthread_create(thread, attr, trampoline, s);
+	if (ret)
+		free(s);
+	return ret;
+}
+
+bool srxe_threads_only_caller(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	pid_t me = own_tid();
+	bool only = d != NULL;
+	struct dirent *e;
+
+	while (only && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		if (tid > 0 && tid != me && !is_known(tid))
+			only = false;
+	}
+	if (d)
+		closedir(d);
+	return only;
+}
+
+static void forget_all(void)
+{
+	for (int i = 0; i < KNOWN_MAX; i++)
+		atomic_store(&known[i], 0);
+}
+
+__attribute__((constructor)) static void srxe_threads_init(void)
+{
+	pthread_atfork(NULL, NULL, forget_all);
+}
