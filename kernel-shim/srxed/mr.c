@@ -388,6 +388,51 @@ static int pin(struct srxed_mem *m, const struct srxe_reg_mr_req *r,
 		   runs->n, SRXE_MR_RUNS_MAX);
 }
 
+/* The new run holding page @va, or NULL. */
+static const struct srxe_run *run_at(const struct srxe_runs *runs, uint64_t va)
+{
+	for (size_t i = 0; i < runs->n; i++)
+		if (va >= runs->v[i].va &&
+		    va - runs->v[i].va <
+			    (uint64_t)runs->v[i].npages * SRXE_FRAME_SIZE)
+			return &runs->v[i];
+	return NULL;
+}
+
+/*
+ * Every page in a private mapping must be new to the page table: a page
+ * pinned earlier was moved onto the slab, so private memory there means
+ * the application unmapped or remapped it under a live MR.  Registering it
+ * again would hand the new MR the old frames, which the application no
+ * longer sees (kernel rxe would pin the new pages; srxe has one frame per
+ * address and process).  EBUSY, undone.
+ */
+static int check_private_new(struct srxed_mem *m,
+			     const struct srxe_mr_keys *keys,
+			     const struct srxed_peer_ranges *priv,
+			     const struct srxe_runs *runs, char *why)
+{
+	for (unsigned int i = 0; i < priv->n; i++) {
+		uint64_t va = priv->v[i].start;
+		const struct srxe_run *r;
+
+		for (; va < priv->v[i].end;
+		     va = r->va + (uint64_t)r->npages * SRXE_FRAME_SIZE) {
+			r = run_at(runs, va);
+			if (r)
+				continue;
+			srxe_mem_dereg(m->client, keys->lkey, NULL);
+			return say(why, EBUSY,
+				   "an MR still registers the page at 0x%llx, "
+				   "but the application has unmapped or "
+				   "remapped it since: deregister that MR "
+				   "before registering the new memory",
+				   (unsigned long long)va);
+		}
+	}
+	return 0;
+}
+
 /*
  * Shareable pages of the new runs (SysV, shmem, memfd, files) are mapped by
  * srxed in place (shmreg.h) and leave the runs; a failure leaves them in,
@@ -452,6 +497,7 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	struct srxe_runs runs = { 0 };
 	struct srxe_mr_keys keys;
 	struct srxed_mr *mr;
+	struct srxed_peer_ranges priv;
 	bool shared = false;
 	int ret;
 
@@ -462,7 +508,8 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	/* Only the client's own mapped memory, with its rights (peer_mem.h). */
 	if (!ret)
 		ret = srxed_peer_check_reg(s, req->va, req->length, req->access,
-					   m->proc->slab.fd, &shared, why);
+					   m->proc->slab.fd, &shared, &priv,
+					   why);
 	if (ret)
 		return ret;
 	mr = calloc(1, sizeof(*mr));
@@ -477,6 +524,8 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	ret = huge_get(m, s, req, why); /* kinds: huge pages, whole */
 	if (!ret) {
 		ret = pin(m, req, &keys, &runs, why);
+		if (!ret && !priv.overflow)
+			ret = check_private_new(m, &keys, &priv, &runs, why);
 		if (!ret && shared) /* else nothing to map in place */
 			ret = adopt_shm(m, s, req, &keys, &runs, why);
 		if (ret)

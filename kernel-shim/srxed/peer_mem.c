@@ -290,8 +290,9 @@ struct range_walk {
 	const struct ucred *cred;
 	uint64_t cur, end; /* page-aligned: the next byte to cover, the end */
 	uint32_t access;
-	bool shared;	  /* a shared mapping was seen in the range */
-	struct stat slab; /* st_ino 0: no slab */
+	bool shared; /* a shared mapping was seen in the range */
+	struct srxed_peer_ranges *priv; /* NULL: not wanted */
+	struct stat slab;		/* st_ino 0: no slab */
 	char *why;
 	int err; /* first refusal, or an internal error */
 };
@@ -345,6 +346,21 @@ static int check_object(struct range_walk *w, const struct vma *v)
 	return 0;
 }
 
+/* [w->cur, end) is private memory: append it, merged with the last. */
+static void note_private(struct range_walk *w, uint64_t end)
+{
+	struct srxed_peer_ranges *p = w->priv;
+
+	if (!p)
+		return;
+	if (p->n && p->v[p->n - 1].end == w->cur)
+		p->v[p->n - 1].end = end;
+	else if (p->n < SRXED_PEER_RANGES_MAX)
+		p->v[p->n++] = (typeof(p->v[0])){ w->cur, end };
+	else
+		p->overflow = true;
+}
+
 /* One VMA of the walk: 1 to go on, 0 when the range is covered, -1 when
  * refused (w->err, w->why). */
 static int walk_vma(struct range_walk *w, const struct vma *v)
@@ -381,6 +397,8 @@ static int walk_vma(struct range_walk *w, const struct vma *v)
 					     "REMOTE_WRITE, REMOTE_ATOMIC");
 		return -1;
 	}
+	if (v->perms[3] == 'p')
+		note_private(w, v->end < w->end ? v->end : w->end);
 	w->cur = v->end;
 	return w->cur < w->end;
 }
@@ -498,9 +516,11 @@ static int walk_maps(struct range_walk *w)
 
 int srxed_peer_check_reg(const struct srxed_session *s, uint64_t va,
 			 uint64_t length, uint32_t access, int slab_fd,
-			 bool *shared, char *why)
+			 bool *shared, struct srxed_peer_ranges *priv,
+			 char *why)
 {
 	struct range_walk w = {
+		.priv = priv,
 		.cred = &s->cred,
 		.cur = va & ~(PAGE - 1),
 		.end = (va + length + PAGE - 1) & ~(PAGE - 1),
@@ -522,6 +542,8 @@ int srxed_peer_check_reg(const struct srxed_session *s, uint64_t va,
 			       : say(why, -w.dir,
 				     "cannot look at the client's memory: %s",
 				     strerror(-w.dir));
+	if (priv)
+		*priv = (struct srxed_peer_ranges){ .n = 0 };
 	ret = walk_maps(&w);
 	close(w.dir);
 	*shared = w.shared;

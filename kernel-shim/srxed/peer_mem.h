@@ -83,17 +83,31 @@ bool srxed_peer_alive(int pidfd);
 int srxed_peer_sender_ok(const struct srxed_session *s,
 			 const struct ucred *sender, char *why);
 
+/* The parts of a registration that lie in private mappings (page-aligned,
+ * ascending); more than fit: overflow, the list is incomplete. */
+#define SRXED_PEER_RANGES_MAX 32
+
+struct srxed_peer_ranges {
+	struct {
+		uint64_t start, end;
+	} v[SRXED_PEER_RANGES_MAX];
+	unsigned int n;
+	bool overflow;
+};
+
 /*
  * The REG_MR checks above for [va, va + length) with IBV_ACCESS_* access:
  * 0, EFAULT, EACCES (also: the owner exited) or ESRCH (it exited while
  * registering) with why.  Mappings of @slab_fd (the context's slab: frames
  * srxed itself handed the client; -1: none) need no object check.
  * *shared: some page lies in another shared mapping (else shmreg has
- * nothing to adopt and need not read the maps again).
+ * nothing to adopt and need not read the maps again).  *priv (may be
+ * NULL): the parts in private mappings, which the provider moves.
  */
 int srxed_peer_check_reg(const struct srxed_session *s, uint64_t va,
 			 uint64_t length, uint32_t access, int slab_fd,
-			 bool *shared, char *why);
+			 bool *shared, struct srxed_peer_ranges *priv,
+			 char *why);
 
 /*
  * Open the object behind the client's mapping [start, end) (dir: from

@@ -799,6 +799,52 @@ static void case_pid(void)
 	expect_no_new_mapping(before, "reused pid");
 }
 
+/*
+ * stale: the application unmaps a registered buffer and maps new memory
+ * at the same address while the MR lives.  A new registration there would
+ * get the old frames, which the application no longer sees: EBUSY until
+ * the old MR is gone, then it registers and the new memory is what an
+ * RDMA READ of it returns.
+ */
+static void case_stale(struct ibv_pd *pd)
+{
+	uint8_t *buf = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct ibv_mr *old, *fresh;
+
+	if (buf == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	memset(buf, 0x11, LEN);
+	old = ibv_reg_mr(pd, buf, LEN, RW);
+	if (!old)
+		die("reg_mr: %s", strerror(errno));
+	if (mmap(buf, LEN, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf)
+		die("mmap over the buffer: %s", strerror(errno));
+	memset(buf, 0x22, LEN);
+	errno = 0;
+	fresh = ibv_reg_mr(pd, buf, LEN, RW);
+	EXPECT(!fresh && errno == EBUSY,
+	       "stale: registered over a live MR's remapped pages: %p errno "
+	       "%d (want EBUSY)",
+	       (void *)fresh, errno);
+	if (fresh)
+		ibv_dereg_mr(fresh);
+	EXPECT(!ibv_dereg_mr(old), "stale: dereg of the old MR: %s",
+	       strerror(errno));
+	EXPECT(buf[0] == 0x22 && buf[LEN - 1] == 0x22,
+	       "stale: the old MR's dereg changed the new memory");
+	fresh = ibv_reg_mr(pd, buf, LEN, RW);
+	EXPECT(fresh, "stale: register after the old MR is gone: %s",
+	       strerror(errno));
+	EXPECT(buf[0] == 0x22 && buf[LEN - 1] == 0x22,
+	       "stale: registration changed the new memory");
+	if (fresh)
+		ibv_dereg_mr(fresh);
+	munmap(buf, LEN);
+	printf("ok: stale: remapped pages under a live MR refused\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct ibv_context *ctx;
@@ -818,6 +864,7 @@ int main(int argc, char **argv)
 	if (!pd)
 		die("alloc_pd: %s", strerror(errno));
 	case_own(pd);
+	case_stale(pd);
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
 
