@@ -129,8 +129,17 @@ static int reg(struct srxed_session *s, uint32_t pd, uint64_t va, uint64_t len,
 				       .length = len,
 				       .iova = va };
 	char why[SRXE_REASON_MAX + 1];
+	int ret = srxed_mr_reg(&d, s, &req, r, why);
 
-	return srxed_mr_reg(&d, s, &req, r, why);
+	/* The provider's part: the new runs' pages go onto the slab (srxed
+	 * checks at the next registration that pinned pages are there). */
+	for (uint32_t i = 0; !ret && i < r->nruns; i++)
+		cr_assert_neq(mmap((void *)(uintptr_t)r->runs[i].va,
+				   r->runs[i].len, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_FIXED, srxed_mem_slab_fd(s),
+				   (off_t)r->runs[i].slab_off),
+			      MAP_FAILED);
+	return ret;
 }
 
 static int dereg(struct srxed_session *s, uint32_t handle,
@@ -139,6 +148,14 @@ static int dereg(struct srxed_session *s, uint32_t handle,
 	char why[SRXE_REASON_MAX + 1];
 	int ret = srxed_mr_dereg(&d, s, handle, r, why);
 
+	/* The provider's part: released runs become private again. */
+	cr_assert(ret || r->nruns == r->nruns_total);
+	for (uint32_t i = 0; !ret && i < r->nruns; i++)
+		cr_assert_neq(mmap((void *)(uintptr_t)r->runs[i].va,
+				   r->runs[i].len, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				   0),
+			      MAP_FAILED);
 	if (!ret)
 		ret = srxed_mr_dereg_done(&d, s, handle, why);
 	return ret;
