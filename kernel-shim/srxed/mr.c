@@ -163,6 +163,47 @@ static void release_mr(void *obj, uint32_t handle, void *arg)
 	d->stats.mr_handles--;
 }
 
+/*
+ * The live MR's keys die and its pages leave the page table; the frames
+ * no other MR pins go to mr->released and are held, not reused: the
+ * application maps them until it moved them back (DEREG_DONE), or for good
+ * if its context closes first.  *hold: the hold's error.  Under
+ * tables_lock.  0, or srxe_mem_dereg's -EBUSY (windows bound) / -EINVAL.
+ */
+static int unpin_mr(struct srxed_mem *m, struct srxed_mr *mr, int *hold)
+{
+	int ret = srxe_mem_dereg(m->client, mr->lkey, &mr->released);
+
+	*hold = 0;
+	if (ret)
+		return ret;
+	/* shared frames: srxed's own mapping, nothing to move back */
+	srxed_shmreg_release(&m->proc->shm, &m->proc->slab, &mr->released);
+	srxed_shmreg_huge_put(&m->proc->shm, &m->proc->slab,
+			      srxe_mem_client_pt(m->client), mr->va, mr->len);
+	*hold = srxe_mem_hold_frames(m->client, &mr->released);
+	return 0;
+}
+
+struct closing {
+	struct srxed *d;
+	struct srxed_mem *m;
+};
+
+/* A closing context's MR (srxed_mem_close, under tables_lock). */
+static void close_mr(void *obj, uint32_t handle, void *arg)
+{
+	struct closing *c = arg;
+	struct srxed_mr *mr = obj;
+	int hold;
+
+	if (mr->pd && !unpin_mr(c->m, mr, &hold) && hold)
+		log_err("cannot hold the frames of a closed context's MR 0x%x "
+			"(%d): the application may see them reused",
+			handle, hold);
+	release_mr(mr, handle, c->d);
+}
+
 static void release_mw(void *obj, uint32_t handle, void *arg)
 {
 	struct srxed_mw *mw = obj;
@@ -181,17 +222,19 @@ void srxed_mem_close(struct srxed *d, struct srxed_session *s)
 		return;
 	srxed_handles_drain(&m->mws, release_mw, NULL);
 	srxed_handles_destroy(&m->mws);
-	srxed_handles_drain(&m->mrs, release_mr, d);
-	srxed_handles_destroy(&m->mrs);
 	/*
-	 * Pages of MRs still live stay pinned in the process's space and
-	 * frames in quarantine stay held (translate.h): the application
-	 * still maps them, so other contexts of the process must not get
-	 * them.  The last context of the process frees it all.
+	 * MRs still live are unpinned, so that the application may register
+	 * those addresses again (once it unmapped them, new memory there is
+	 * new pages), and their frames are held like those in quarantine:
+	 * the application may still map them, so no context of the process
+	 * gets them again.  The last context of the process frees it all.
+	 * An MR with windows bound stays pinned (translate.h: orphaned).
 	 */
 	tables_lock(d);
+	srxed_handles_drain(&m->mrs, close_mr, &(struct closing){ d, m });
 	srxe_mem_client_destroy(m->client);
 	tables_unlock(d);
+	srxed_handles_destroy(&m->mrs);
 	stats_move(&d->stats.mem, &m->seen, false);
 	stats_move(&d->stats.mem, &m->proc->seen, false);
 	if (m->proc->refs > 1) {
@@ -582,17 +625,7 @@ int srxed_mr_dereg(struct srxed *d, struct srxed_session *s, uint32_t handle,
 			   "pending)",
 			   handle);
 	tables_lock(d);
-	ret = srxe_mem_dereg(m->client, mr->lkey, &mr->released);
-	if (!ret) {
-		/* shared frames: srxed's own mapping, nothing to move back */
-		srxed_shmreg_release(&m->proc->shm, &m->proc->slab,
-				     &mr->released);
-		srxed_shmreg_huge_put(&m->proc->shm, &m->proc->slab,
-				      srxe_mem_client_pt(m->client), mr->va,
-				      mr->len);
-	}
-	/* The application maps these frames until DEREG_DONE. */
-	hold = ret ? 0 : srxe_mem_hold_frames(m->client, &mr->released);
+	ret = unpin_mr(m, mr, &hold);
 	tables_unlock(d);
 	if (ret == -EBUSY)
 		return say(why, EBUSY,
