@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "srxe.h"
+#include "srxe_sys.h"
 #include "srxe_fatal.h"
 #include "srxe_fork.h"
 
@@ -85,10 +86,11 @@ static int vec_reserve(struct fork_vec *v, size_t n)
 		n = 2 * v->cap;
 	bytes = (n * v->elem + page - 1) / page * page;
 	if (v->base)
-		p = mremap(v->base, v->cap * v->elem, bytes, MREMAP_MAYMOVE);
+		p = srxe_sys_mremap(v->base, v->cap * v->elem, bytes,
+				    MREMAP_MAYMOVE, NULL);
 	else
-		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = srxe_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return ENOMEM;
 	v->base = p;
@@ -302,7 +304,7 @@ int srxe_fork_track(struct srxe_context *ctx, void *va, size_t len,
 	 * is libibverbs' contract (its own madvise went to the VMA the move
 	 * replaced), otherwise the child handler fills the hole.
 	 */
-	if (madvise(va, len, MADV_DONTFORK))
+	if (srxe_sys_madvise(va, len, MADV_DONTFORK))
 		return errno;
 	/* records of a range the application unmapped without dereg */
 	forget(r.va, r.va + len, NULL);
@@ -467,16 +469,16 @@ static void restore(struct fork_seg *sg)
 	if (sg->done)
 		return;
 	sg->done = true;
-	if (mmap(va, sg->len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
-		 0) == MAP_FAILED) {
+	if (srxe_sys_mmap(va, sg->len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+			  0) == MAP_FAILED) {
 		say("cannot map a private copy of registered memory");
 		return;
 	}
 	if (fill(sg->fd, va, sg->len, sg->off))
 		say("cannot read registered memory from the slab");
 	if (sg->prot != (PROT_READ | PROT_WRITE) &&
-	    mprotect(va, sg->len, sg->prot))
+	    srxe_sys_mprotect(va, sg->len, sg->prot))
 		say("cannot restore the protection of registered memory");
 }
 
@@ -512,16 +514,17 @@ static void privatize_arena(struct srxe_arena *arena)
 
 	if (!arena->base)
 		return;
-	copy = mmap(NULL, arena->bytes, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	copy = srxe_sys_mmap(NULL, arena->bytes, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (copy == MAP_FAILED)
 		goto fail;
 	if (copy_present(copy, arena->base, arena->bytes))
 		memcpy(copy, arena->base, arena->bytes);
-	if (mremap(copy, arena->bytes, arena->bytes,
-		   MREMAP_MAYMOVE | MREMAP_FIXED, arena->base) != MAP_FAILED)
+	if (srxe_sys_mremap(copy, arena->bytes, arena->bytes,
+			    MREMAP_MAYMOVE | MREMAP_FIXED,
+			    arena->base) != MAP_FAILED)
 		return;
-	munmap(copy, arena->bytes);
+	srxe_sys_munmap(copy, arena->bytes);
 fail:
 	/* nothing reads the rings of a dead context but poll_cq: */
 	say("cannot copy an inherited context's rings");
@@ -626,9 +629,9 @@ static void install_repair(void)
 	if (sigaltstack(NULL, &cur) || !(cur.ss_flags & SS_DISABLE))
 		return;
 	if (!our_altstack) {
-		our_altstack =
-			mmap(NULL, FORK_ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		our_altstack = srxe_sys_mmap(
+			NULL, FORK_ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (our_altstack == MAP_FAILED)
 			our_altstack = NULL;
 	}

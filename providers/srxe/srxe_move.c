@@ -29,6 +29,7 @@
  * Scratch arrays live in their own anonymous mappings instead.
  */
 #include "srxe_move.h"
+#include "srxe_sys.h"
 #include "srxe_threads.h"
 #include "srxe_uffd.h"
 
@@ -123,10 +124,11 @@ static int vec_reserve_one(struct vec *v)
 	while (cap < need)
 		cap *= 2;
 	if (v->p != v->inline_buf)
-		p = mremap(v->p, v->cap_bytes, cap, MREMAP_MAYMOVE);
+		p = srxe_sys_mremap(v->p, v->cap_bytes, cap, MREMAP_MAYMOVE,
+				    NULL);
 	else
-		p = mmap(NULL, cap, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = srxe_sys_mmap(NULL, cap, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -ENOMEM;
 	if (v->p == v->inline_buf)
@@ -139,7 +141,7 @@ static int vec_reserve_one(struct vec *v)
 static void vec_free(struct vec *v)
 {
 	if (v->cap_bytes && v->p != v->inline_buf)
-		munmap(v->p, v->cap_bytes);
+		srxe_sys_munmap(v->p, v->cap_bytes);
 	v->p = NULL;
 	v->n = v->cap_bytes = 0;
 }
@@ -594,8 +596,8 @@ static int restore_read_only(const struct vec *segs)
 
 	for (size_t i = 0; i < segs->n; i++)
 		if (!(s[i].prot & PROT_WRITE) &&
-		    mprotect((void *)s[i].start, s[i].end - s[i].start,
-			     PROT_READ))
+		    srxe_sys_mprotect((void *)s[i].start, s[i].end - s[i].start,
+				      PROT_READ))
 			return -errno;
 	return 0;
 }
@@ -664,11 +666,11 @@ static int move_unsafe(void *va, size_t len, int slab_fd, uint64_t slab_off,
 		goto out;
 
 	if (to_slab)
-		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			   slab_fd, (off_t)slab_off);
+		tmp = srxe_sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
+				    MAP_SHARED, slab_fd, (off_t)slab_off);
 	else
-		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		tmp = srxe_sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (tmp == MAP_FAILED) {
 		ret = -errno;
 		goto out;
@@ -681,7 +683,7 @@ static int move_unsafe(void *va, size_t len, int slab_fd, uint64_t slab_off,
 
 	if (moved < 0 && moved >= -4095) {
 		ret = (int)moved;
-		munmap(tmp, len);
+		srxe_sys_munmap(tmp, len);
 		/* Frames we wrote must go back to the zero the daemon expects.
 		 */
 		if (to_slab && runs.n)
@@ -804,11 +806,12 @@ static int move_protected(void *arg)
 	if (ret)
 		goto unprotect;
 	if (rq->to_slab)
-		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			   rq->slab_fd, (off_t)rq->slab_off);
+		tmp = srxe_sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
+				    MAP_SHARED, rq->slab_fd,
+				    (off_t)rq->slab_off);
 	else
-		tmp = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		tmp = srxe_sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (tmp == MAP_FAILED) {
 		ret = -errno;
 		goto unprotect;
@@ -817,10 +820,10 @@ static int move_protected(void *arg)
 	for (size_t i = 0; i < runs.n; i++)
 		copy_bytes((uint8_t *)tmp + r[i].off,
 			   (const uint8_t *)base + r[i].off, r[i].len);
-	if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-		   (void *)base) == MAP_FAILED) {
+	if (srxe_sys_mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			    (void *)base) == MAP_FAILED) {
 		ret = -errno;
-		munmap(tmp, len);
+		srxe_sys_munmap(tmp, len);
 		if (rq->to_slab && runs.n)
 			punch(rq->slab_fd, rq->slab_off, len);
 		goto unprotect;

@@ -10,6 +10,7 @@
  * while the other waits for it: the caller may block in a write-protect
  * fault (its stack being moved), the thread never does.
  */
+#include "srxe_sys.h"
 #include "srxe_threads.h"
 #include "srxe_uffd.h"
 
@@ -99,8 +100,8 @@ static void refuse(const char *what, int err)
 static uint64_t learn_marker_pme(void)
 {
 	const size_t page = 4096;
-	void *p = mmap(NULL, page, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = srxe_sys_mmap(NULL, page, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct uffdio_range r = { .start = (uintptr_t)p, .len = page };
 	struct uffdio_register reg = { .range = r,
 				       .mode = UFFDIO_REGISTER_MODE_WP };
@@ -120,7 +121,7 @@ static uint64_t learn_marker_pme(void)
 	ioctl(uffd, UFFDIO_UNREGISTER, &r);
 	if (pm >= 0)
 		close(pm);
-	munmap(p, page);
+	srxe_sys_munmap(p, page);
 	pme &= SRXE_UFFD_PME_MASK;
 	/*
 	 * Only a non-present swap-like entry can be the marker, and only one
@@ -198,7 +199,7 @@ static void forget_in_child(void)
 		close(uffd);
 	uffd = -1;
 	if (region)
-		munmap(region, REGION_BYTES);
+		srxe_sys_munmap(region, REGION_BYTES);
 	region = NULL;
 	box = NULL;
 	refusal = NULL;
@@ -218,13 +219,13 @@ static int start_thread(void)
 	void *m;
 	int ret;
 
-	m = mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1,
-		 0);
+	m = srxe_sys_mmap(
+		NULL, REGION_BYTES, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
 		return -ENOMEM;
-	if (mprotect(m, GUARD_BYTES, PROT_NONE)) {
-		munmap(m, REGION_BYTES);
+	if (srxe_sys_mprotect(m, GUARD_BYTES, PROT_NONE)) {
+		srxe_sys_munmap(m, REGION_BYTES);
 		return -ENOMEM;
 	}
 	region = m;
@@ -244,7 +245,7 @@ static int start_thread(void)
 	if (!ret)
 		pthread_setname_np(t, "srxe-mover");
 	if (ret) {
-		munmap(region, REGION_BYTES);
+		srxe_sys_munmap(region, REGION_BYTES);
 		region = NULL;
 		box = NULL;
 		return -ret;
