@@ -21,6 +21,8 @@
 #include "srxe/fdpass.h"
 #include "srxe/paths.h"
 
+#define say srxed_say
+
 #define CHAN_MAX_PER_CTX 256
 #define CHAN_PENDING_MAX 16 /* command-file writes waiting per context */
 #define CHAN_EVENTS	 32
@@ -84,19 +86,6 @@ struct srxed_chans {
 };
 
 static const enum srxed_poll_kind chans_poll_tag = SRXED_POLL_CHANS;
-
-static int say(char *why, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int say(char *why, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, SRXE_REASON_MAX + 1, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 static int watch(struct srxed_chans *cs, int fd, uint32_t events,
 		 struct tag *tag)

@@ -115,8 +115,7 @@ static int receive(int sock, struct datagram *dg)
  * cannot make srxed close its parent's connection.  Logged once per
  * connection.
  */
-static bool sender_ok(struct srxed_conn *c, const struct datagram *dg,
-		      int *err)
+static bool sender_ok(struct srxed_conn *c, const struct datagram *dg, int *err)
 {
 	if (!srxed_peer_sender_ok(c->session,
 				  dg->has_sender ? &dg->sender : NULL,

@@ -45,7 +45,8 @@ struct srxed_conn {
 	bool parked;  /* waiting for EPOLLOUT */
 	bool retired; /* closed, freed after the current epoll batch */
 	unsigned int proto_errors;
-	uint64_t foreign_requests; /* refused: not from the owner (peer_mem.h) */
+	uint64_t
+		foreign_requests; /* refused: not from the owner (peer_mem.h) */
 	char refusal[SRXE_REASON_MAX + 1]; /* why the last one was */
 	uint64_t requests;
 	const char *close_why;

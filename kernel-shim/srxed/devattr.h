@@ -14,11 +14,11 @@
 
 #include "srxed.h"
 
-#define SRXED_MAX_PD	  65536u
-#define SRXED_MAX_QP	  65536u
-#define SRXED_MAX_QP_WR	  16384u
-#define SRXED_MAX_SGE	  32u
-#define SRXED_MAX_CQ	  16384u
+#define SRXED_MAX_PD	65536u
+#define SRXED_MAX_QP	65536u
+#define SRXED_MAX_QP_WR 16384u
+#define SRXED_MAX_SGE	32u
+#define SRXED_MAX_CQ	16384u
 /* Kernel rxe allows 32767; libfabric's verbs;ofi_rxm asks for (tx + rx
  * depth) * FI_UNIVERSE_SIZE = 262144 entries by default and fails on rxe
  * (docs/compat.md).  2^20 - 1 entries are a 64 MiB ring: a quarter of the

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "srxe/proto.h"
 
 static bool log_verbose;
 
@@ -37,4 +38,14 @@ void srxed_log(enum srxed_log_level level, const char *fmt, ...)
 	fprintf(stderr, "%02d:%02d:%02d.%03ld srxed %s: %s\n", tm.tm_hour,
 		tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level],
 		line);
+}
+
+int srxed_say(char *why, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, SRXE_REASON_MAX + 1, fmt, ap);
+	va_end(ap);
+	return err;
 }

@@ -20,6 +20,8 @@
 #include "slab.h"
 #include "translate.h"
 
+#define say srxed_say
+
 struct srxed_mem {
 	struct srxed_proc *proc;	/* slab, in-place shm, frames + table */
 	struct srxe_mem_client *client; /* keys of this context, in proc */
@@ -41,19 +43,6 @@ struct srxed_mr {
 	bool held;		   /* released frames are in quarantine */
 	uint64_t va, len;	   /* kinds: its huge pages (shmreg.h) */
 };
-
-static int say(char *why, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int say(char *why, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, SRXE_REASON_MAX + 1, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 static void stats_move(struct srxe_mem_stats *sum,
 		       const struct srxe_mem_stats *x, bool add)

@@ -24,6 +24,8 @@
 #include "log.h"
 #include "srxe/proto.h"
 
+#define say srxed_say
+
 #define PAGE 4096ULL
 #define WRITE_ACCESS                                                           \
 	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                    \
@@ -53,19 +55,6 @@ struct procmap_query {
 #ifndef FUSE_SUPER_MAGIC
 #define FUSE_SUPER_MAGIC 0x65735546
 #endif
-
-static int say(char *why, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int say(char *why, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, SRXE_REASON_MAX + 1, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 bool srxed_peer_alive(int pidfd)
 {

@@ -109,8 +109,8 @@ static int open_listener(struct srxed_server *srv)
 	 */
 	/* Accepted sockets inherit SO_PASSCRED: every request, even one sent
 	 * before srxed accepts, carries its sender (conn.c, peer_mem.h). */
-	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 },
-		       sizeof(int)) < 0 ||
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int)) <
+		    0 ||
 	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
 	    chmod(srv->sock_path, 0666) < 0 || listen(fd, SOMAXCONN) < 0) {
 		ret = -errno;

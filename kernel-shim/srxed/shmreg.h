@@ -27,12 +27,13 @@
  * client's /proc directory pinned by its session pidfd (peer_mem.h: a
  * reused pid gets nothing), only if the client's own credentials could
  * open it with the rights asked (-EACCES otherwise), and keeps it only if
- * the file's device and inode are the ones the maps line named.  srxed maps it MAP_SHARED|MAP_FIXED over the frames at the
- * VMA's file offset, with the client's protection (read-only mappings stay
- * read-only in srxed too).  Only regular files (no device memory), not
- * srxed's own memfds (any context's slab or rings: a buffer registered in
- * another context stays refused, EOPNOTSUPP).  Huge pages go their own way
- * (below): a huge page cannot sit on scattered 4 KiB frames.
+ * the file's device and inode are the ones the maps line named.  srxed maps it
+ * MAP_SHARED|MAP_FIXED over the frames at the VMA's file offset, with the
+ * client's protection (read-only mappings stay read-only in srxed too).  Only
+ * regular files (no device memory), not srxed's own memfds (any context's slab
+ * or rings: a buffer registered in another context stays refused, EOPNOTSUPP).
+ * Huge pages go their own way (below): a huge page cannot sit on scattered 4
+ * KiB frames.
  *
  * Rights: a read-only shared mapping may be registered for read access
  * only.  If the registration asks LOCAL_WRITE, REMOTE_WRITE or

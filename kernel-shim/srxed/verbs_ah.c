@@ -8,7 +8,7 @@
 #include "qp_state.h"
 #include "verbs_objs.h"
 
-#define say srxed_verbs_say
+#define say srxed_say
 
 static int engine_create(struct srxed *d, struct srxed_verbs_ctx *v,
 			 const struct srxe_create_ah_req *req,

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "verbs_objs.h"
 
-#define say srxed_verbs_say
+#define say srxed_say
 
 /* Ring slots for at least cqe entries; one slot stays free (cqe = size - 1). */
 static int cq_ring_size(uint32_t cqe, uint32_t *size, char *why)

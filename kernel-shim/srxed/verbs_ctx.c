@@ -23,16 +23,6 @@
 #include "srxe/proto.h"
 #include "verbs_objs.h"
 
-int srxed_verbs_say(char *why, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, SRXE_REASON_MAX + 1, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 uint32_t srxed_pow2_at_least(uint32_t n)
 {
 	uint32_t p = 1;
@@ -224,9 +214,9 @@ static int create_engine_ctx(struct srxed *d, struct srxed_session *s,
 		srxe_eng_ctx_set_ah_lookup(v->eng, lookup_ah, v);
 	srxe_engine_unlock(d->engine);
 	if (ret)
-		return srxed_verbs_say(why, -ret,
-				       "cannot create the engine context: %s",
-				       reason ? reason : strerror(-ret));
+		return srxed_say(why, -ret,
+				 "cannot create the engine context: %s",
+				 reason ? reason : strerror(-ret));
 	return 0;
 }
 
@@ -238,20 +228,18 @@ static int create_ctx(struct srxed *d, struct srxed_session *s,
 	int ret;
 
 	if (!v)
-		return srxed_verbs_say(why, ENOMEM, "srxed is out of memory");
+		return srxed_say(why, ENOMEM, "srxed is out of memory");
 	v->doorbell_fd = -1;
 	ret = srxed_arena_create(&v->arena, SRXED_ARENA_BYTES, &step);
 	if (ret) {
 		v->arena.fd = -1;
 		free_ctx(v);
-		return srxed_verbs_say(why, -ret, "%s: %s", step,
-				       strerror(-ret));
+		return srxed_say(why, -ret, "%s: %s", step, strerror(-ret));
 	}
 	v->doorbell_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (v->doorbell_fd < 0 || init_tables(v)) {
-		ret = srxed_verbs_say(why, ENOMEM,
-				      "cannot create the doorbell: %s",
-				      strerror(errno));
+		ret = srxed_say(why, ENOMEM, "cannot create the doorbell: %s",
+				strerror(errno));
 		free_ctx(v);
 		return ret;
 	}
@@ -271,12 +259,11 @@ struct srxed_verbs_ctx *srxed_verbs_ctx_get(struct srxed *d,
 	if (s->verbs)
 		return s->verbs;
 	if (!d->engine) {
-		*err = srxed_verbs_say(why, EIO,
-				       "the srxe engine is not running");
+		*err = srxed_say(why, EIO, "the srxe engine is not running");
 		return NULL;
 	}
 	if (!srxed_mem_client(s)) {
-		*err = srxed_verbs_say(why, EIO, "the context has no memory");
+		*err = srxed_say(why, EIO, "the context has no memory");
 		return NULL;
 	}
 	*err = create_ctx(d, s, &s->verbs, why);

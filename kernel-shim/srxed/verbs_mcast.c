@@ -10,7 +10,7 @@
 
 #include "verbs_objs.h"
 
-#define say srxed_verbs_say
+#define say srxed_say
 
 static int mcast_op(struct srxed *d, struct srxed_session *s,
 		    const struct srxe_mcast_req *req, bool attach, char *why)

@@ -9,6 +9,7 @@
 #include "arena.h"
 #include "engine.h"
 #include "handles.h"
+#include "log.h"
 #include "verbs.h"
 #include "srxe/proto_xrc.h"
 
@@ -84,9 +85,6 @@ struct srxed_ah {
 	struct srxed_pd *pd;
 	struct srxe_eng_ah *eng;
 };
-
-int srxed_verbs_say(char *why, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* The context's verbs state, created on first use; NULL with why set. */
 struct srxed_verbs_ctx *srxed_verbs_ctx_get(struct srxed *d,

@@ -8,7 +8,7 @@
 #include "qp_state.h"
 #include "verbs_objs.h"
 
-#define say srxed_verbs_say
+#define say srxed_say
 
 #define SGE_BYTES sizeof(struct srxe_wqe_sge)
 

@@ -7,7 +7,7 @@
 
 #include "verbs_objs.h"
 
-#define say srxed_verbs_say
+#define say srxed_say
 
 static int map_rings(struct srxed *d, struct srxed_session *s,
 		     union srxed_verbs_reply *rep, int *reply_fd, char *why)

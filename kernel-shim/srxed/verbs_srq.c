@@ -8,7 +8,7 @@
 #include "log.h"
 #include "verbs_objs.h"
 
-#define say srxed_verbs_say
+#define say srxed_say
 
 static int check_srq_req(const struct srxe_create_srq_req *req, char *why)
 {

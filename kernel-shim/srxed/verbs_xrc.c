@@ -24,7 +24,7 @@
 #include "log.h"
 #include "verbs_objs.h"
 
-#define say srxed_verbs_say
+#define say srxed_say
 
 /* Domains a device holds at once; as many as it has SRQs. */
 #define SRXED_MAX_XRCD SRXED_MAX_SRQ
