@@ -175,6 +175,19 @@ static bool reaped_ok(pid_t pid, const char *what)
 		      "%s: child exited with %d", what, WEXITSTATUS(st));
 }
 
+/* Reap @pid, print "child: signal N" or "child: exit N"; dies otherwise. */
+static void print_child_end(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		die("waitpid");
+	if (WIFSIGNALED(st))
+		printf("child: signal %d\n", WTERMSIG(st));
+	else
+		printf("child: exit %d\n", WEXITSTATUS(st));
+}
+
 /* ---- copy ---- */
 
 struct bufs {
@@ -607,7 +620,6 @@ static int run_arena(const char *name)
 	pthread_t th;
 	void *p = NULL;
 	pid_t pid;
-	int st;
 
 	dev_open(&d, name);
 	if (pthread_create(&th, NULL, arena_alloc, &p) ||
@@ -619,12 +631,7 @@ static int run_arena(const char *name)
 	pid = fork();
 	if (!pid)
 		_exit(((uint8_t *)p)[10] == 0x3c ? 0 : 3);
-	if (waitpid(pid, &st, 0) != pid)
-		die("waitpid");
-	if (WIFSIGNALED(st))
-		printf("child: signal %d\n", WTERMSIG(st));
-	else
-		printf("child: exit %d\n", WEXITSTATUS(st));
+	print_child_end(pid);
 	EXPECT(!ibv_dereg_mr(mr), "dereg");
 	dev_close(&d);
 	free(p);
@@ -639,7 +646,6 @@ static __attribute__((noinline)) int run_stack(const char *name)
 	struct ibv_mr *mr;
 	struct dev d;
 	pid_t pid;
-	int st;
 
 	dev_open(&d, name); /* deep calls: the stack below us exists */
 	memset((void *)mark, 0x5e, sizeof(mark));
@@ -652,12 +658,7 @@ static __attribute__((noinline)) int run_stack(const char *name)
 	pid = fork();
 	if (!pid)
 		_exit(mark[10] == 0x5e ? 0 : 3);
-	if (waitpid(pid, &st, 0) != pid)
-		die("waitpid");
-	if (WIFSIGNALED(st))
-		printf("child: signal %d\n", WTERMSIG(st));
-	else
-		printf("child: exit %d\n", WEXITSTATUS(st));
+	print_child_end(pid);
 	EXPECT(mark[10] == 0x5e, "parent's stack");
 	EXPECT(!ibv_dereg_mr(mr), "dereg");
 	dev_close(&d);

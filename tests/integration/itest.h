@@ -71,8 +71,7 @@ static inline struct ibv_context *itest_open_device(const char *name)
 	return ctx;
 }
 
-/* What itest_rc_connect_with() varies: QP remote access, MTU, READs in flight.
- */
+/* What itest_rc_connect_with() varies: remote access, MTU, READ depth. */
 struct itest_rc_opts {
 	int access;
 	enum ibv_mtu mtu;
@@ -144,8 +143,7 @@ static inline void itest_rc_connect(struct ibv_qp *qp, uint32_t dest_qpn,
 	itest_rc_connect_with(qp, dest_qpn, dgid, &o);
 }
 
-/* An RC QP on @pd, @cq for both queues, @send_wr send WRs, 1 recv WR, 1 SGE;
- * NULL on failure. */
+/* An RC QP on @pd/@cq: @send_wr send WRs, 1 recv WR, 1 SGE; NULL on failure. */
 static inline struct ibv_qp *itest_rc_qp(struct ibv_pd *pd, struct ibv_cq *cq,
 					 uint32_t send_wr)
 {
@@ -162,8 +160,7 @@ static inline struct ibv_qp *itest_rc_qp(struct ibv_pd *pd, struct ibv_cq *cq,
 	return ibv_create_qp(pd, &qa);
 }
 
-/* Post one signaled RDMA @op of @len bytes, local -> remote; ibv_post_send()'s
- * result. */
+/* Post one signaled RDMA @op of @len bytes; ibv_post_send()'s result. */
 static inline int itest_post_rdma(struct ibv_qp *qp, enum ibv_wr_opcode op,
 				  void *local, uint32_t lkey, uint64_t remote,
 				  uint32_t rkey, uint32_t len)
@@ -180,8 +177,7 @@ static inline int itest_post_rdma(struct ibv_qp *qp, enum ibv_wr_opcode op,
 	return ibv_post_send(qp, &wr, &bad);
 }
 
-/* Poll @cq for one completion, for up to @ms (0: no limit); ibv_poll_cq()'s
- * last result. */
+/* Poll @cq for a completion up to @ms (0: forever); ibv_poll_cq()'s result. */
 static inline int itest_poll_one(struct ibv_cq *cq, struct ibv_wc *wc,
 				 uint64_t ms)
 {
