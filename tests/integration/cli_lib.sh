@@ -108,3 +108,31 @@ with Context(name=name) as ctx:
         print(f"pyverbs: {name} opened, PD allocated")
 PYEOF
 }
+
+# check_srxed_log DEV MODE [optional]: fails when DEV's srxed log holds a
+# sanitizer report; a missing log fails too, unless "optional".
+check_srxed_log() {
+	local log=$SRXE_RUNDIR/$1/srxed.log
+	if [[ ! -f $log ]]; then
+		[[ ${3:-} == optional ]] && return 0
+		fail "no srxed log at $log"
+	fi
+	if grep -qE "runtime error:|Sanitizer" "$log"; then
+		fail "srxed ($2) reported: $(grep -m 5 -A 10 -E \
+			"runtime error:|Sanitizer" "$log")"
+	fi
+}
+
+# for_each_translation_mode PREFIX LOGCHECK FN: for shortcut then mtt, brings
+# up device PREFIX<pid><m> in that mode, runs FN MODE DEV, checks srxed's log
+# (LOGCHECK: required, optional or none) and takes the device down.
+for_each_translation_mode() {
+	local prefix=$1 logcheck=$2 fn=$3 mode dev
+	for mode in shortcut mtt; do
+		dev=$prefix$$${mode:0:1}
+		srxe_up "$dev" --translation "$mode" >/dev/null
+		"$fn" "$mode" "$dev"
+		[[ $logcheck == none ]] || check_srxed_log "$dev" "$mode" "$logcheck"
+		"$SRXE" down --name "$dev" >/dev/null || fail "srxe down $dev failed"
+	done
+}

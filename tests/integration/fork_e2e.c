@@ -83,57 +83,15 @@ static long check(const uint8_t *p, size_t n, unsigned int seed)
 	return -1;
 }
 
-static void to_rts(struct ibv_qp *qp, uint32_t dqpn, const union ibv_gid *gid)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = 1,
-		.qp_access_flags =
-			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ,
-	};
-
-	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-				  IBV_QP_ACCESS_FLAGS))
-		die("INIT: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = dqpn;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.port_num = 1;
-	a.ah_attr.grh.sgid_index = 1;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.grh.dgid = *gid;
-	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-				  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-				  IBV_QP_MAX_DEST_RD_ATOMIC |
-				  IBV_QP_MIN_RNR_TIMER))
-		die("RTR: %s", strerror(errno));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-				  IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-				  IBV_QP_MAX_QP_RD_ATOMIC))
-		die("RTS: %s", strerror(errno));
-}
+/* Remote READ/WRITE, MTU 1024, one READ in flight each way. */
+static const struct itest_rc_opts rc_opts = {
+	.access = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ,
+	.mtu = IBV_MTU_1024,
+	.rd_atomic = 1,
+};
 
 static void dev_open(struct dev *d, const char *name)
 {
-	struct ibv_qp_init_attr qa = {
-		.cap = { .max_send_wr = 8,
-			 .max_recv_wr = 1,
-			 .max_send_sge = 1,
-			 .max_recv_sge = 1 },
-		.qp_type = IBV_QPT_RC,
-	};
 	union ibv_gid gid;
 
 	d->ctx = itest_open_device(name);
@@ -141,13 +99,12 @@ static void dev_open(struct dev *d, const char *name)
 	d->cq = ibv_create_cq(d->ctx, 16, NULL, NULL, 0);
 	if (!d->pd || !d->cq)
 		die("pd/cq: %s", strerror(errno));
-	qa.send_cq = qa.recv_cq = d->cq;
-	d->a = ibv_create_qp(d->pd, &qa);
-	d->b = ibv_create_qp(d->pd, &qa);
+	d->a = itest_rc_qp(d->pd, d->cq, 8);
+	d->b = itest_rc_qp(d->pd, d->cq, 8);
 	if (!d->a || !d->b || ibv_query_gid(d->ctx, 1, 1, &gid))
 		die("qp/gid: %s", strerror(errno));
-	to_rts(d->a, d->b->qp_num, &gid);
-	to_rts(d->b, d->a->qp_num, &gid);
+	itest_rc_connect_with(d->a, d->b->qp_num, &gid, &rc_opts);
+	itest_rc_connect_with(d->b, d->a->qp_num, &gid, &rc_opts);
 }
 
 static void dev_close(struct dev *d)
@@ -162,23 +119,13 @@ static void dev_close(struct dev *d)
 static bool rdma(struct dev *d, enum ibv_wr_opcode op, void *local,
 		 uint32_t lkey, void *remote, uint32_t rkey, uint32_t len)
 {
-	struct ibv_sge s = { (uintptr_t)local, len, lkey };
-	struct ibv_send_wr wr = { .sg_list = &s,
-				  .num_sge = 1,
-				  .opcode = op,
-				  .send_flags = IBV_SEND_SIGNALED },
-			   *bad;
-	uint64_t deadline = now_ms() + 10000;
 	struct ibv_wc wc;
-	int n = 0;
 
-	wr.wr.rdma.remote_addr = (uintptr_t)remote;
-	wr.wr.rdma.rkey = rkey;
-	if (ibv_post_send(d->a, &wr, &bad))
+	if (itest_post_rdma(d->a, op, local, lkey, (uintptr_t)remote, rkey,
+			    len))
 		return false;
-	while (!n && now_ms() < deadline)
-		n = ibv_poll_cq(d->cq, 1, &wc);
-	return n == 1 && wc.status == IBV_WC_SUCCESS;
+	return itest_poll_one(d->cq, &wc, 10000) == 1 &&
+	       wc.status == IBV_WC_SUCCESS;
 }
 
 static struct ibv_mr *reg(struct ibv_pd *pd, void *p, size_t n, int acc)
@@ -226,6 +173,19 @@ static bool reaped_ok(pid_t pid, const char *what)
 			      WTERMSIG(st));
 	return EXPECT(WIFEXITED(st) && !WEXITSTATUS(st),
 		      "%s: child exited with %d", what, WEXITSTATUS(st));
+}
+
+/* Reap @pid, print "child: signal N" or "child: exit N"; dies otherwise. */
+static void print_child_end(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		die("waitpid");
+	if (WIFSIGNALED(st))
+		printf("child: signal %d\n", WTERMSIG(st));
+	else
+		printf("child: exit %d\n", WEXITSTATUS(st));
 }
 
 /* ---- copy ---- */
@@ -660,7 +620,6 @@ static int run_arena(const char *name)
 	pthread_t th;
 	void *p = NULL;
 	pid_t pid;
-	int st;
 
 	dev_open(&d, name);
 	if (pthread_create(&th, NULL, arena_alloc, &p) ||
@@ -672,12 +631,7 @@ static int run_arena(const char *name)
 	pid = fork();
 	if (!pid)
 		_exit(((uint8_t *)p)[10] == 0x3c ? 0 : 3);
-	if (waitpid(pid, &st, 0) != pid)
-		die("waitpid");
-	if (WIFSIGNALED(st))
-		printf("child: signal %d\n", WTERMSIG(st));
-	else
-		printf("child: exit %d\n", WEXITSTATUS(st));
+	print_child_end(pid);
 	EXPECT(!ibv_dereg_mr(mr), "dereg");
 	dev_close(&d);
 	free(p);
@@ -692,7 +646,6 @@ static __attribute__((noinline)) int run_stack(const char *name)
 	struct ibv_mr *mr;
 	struct dev d;
 	pid_t pid;
-	int st;
 
 	dev_open(&d, name); /* deep calls: the stack below us exists */
 	memset((void *)mark, 0x5e, sizeof(mark));
@@ -705,12 +658,7 @@ static __attribute__((noinline)) int run_stack(const char *name)
 	pid = fork();
 	if (!pid)
 		_exit(mark[10] == 0x5e ? 0 : 3);
-	if (waitpid(pid, &st, 0) != pid)
-		die("waitpid");
-	if (WIFSIGNALED(st))
-		printf("child: signal %d\n", WTERMSIG(st));
-	else
-		printf("child: exit %d\n", WEXITSTATUS(st));
+	print_child_end(pid);
 	EXPECT(mark[10] == 0x5e, "parent's stack");
 	EXPECT(!ibv_dereg_mr(mr), "dereg");
 	dev_close(&d);

@@ -8,6 +8,7 @@
 #ifndef SRXE_ITEST_H
 #define SRXE_ITEST_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,31 +71,37 @@ static inline struct ibv_context *itest_open_device(const char *name)
 	return ctx;
 }
 
+/* What itest_rc_connect_with() varies: remote access, MTU, READ depth. */
+struct itest_rc_opts {
+	int access;
+	enum ibv_mtu mtu;
+	uint8_t rd_atomic;
+};
+
 /*
  * Bring an RC QP to RTS towards (dest_qpn, dgid) on port 1, GID index 1
- * (srxe's IPv4-mapped GID), with remote READ/WRITE/ATOMIC allowed and one
- * READ in flight each way; dies on failure.  (mem_kinds, shared_reg, shm_reg.)
+ * (srxe's IPv4-mapped GID), with @o's access, MTU and READ depth (both
+ * ways); dies on failure.
  */
-static inline void itest_rc_connect(struct ibv_qp *qp, uint32_t dest_qpn,
-				    const union ibv_gid *dgid)
+static inline void itest_rc_connect_with(struct ibv_qp *qp, uint32_t dest_qpn,
+					 const union ibv_gid *dgid,
+					 const struct itest_rc_opts *o)
 {
 	struct ibv_qp_attr a = {
 		.qp_state = IBV_QPS_INIT,
 		.port_num = 1,
-		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE |
-				   IBV_ACCESS_REMOTE_READ |
-				   IBV_ACCESS_REMOTE_ATOMIC,
+		.qp_access_flags = (unsigned int)o->access,
 	};
 
 	if (ibv_modify_qp(qp, &a,
 			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
 				  IBV_QP_ACCESS_FLAGS))
-		die("QP to INIT");
+		die("QP to INIT: %s", strerror(errno));
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
+	a.path_mtu = o->mtu;
 	a.dest_qp_num = dest_qpn;
-	a.max_dest_rd_atomic = 1;
+	a.max_dest_rd_atomic = o->rd_atomic;
 	a.min_rnr_timer = 12;
 	a.ah_attr.is_global = 1;
 	a.ah_attr.port_num = 1;
@@ -106,17 +113,80 @@ static inline void itest_rc_connect(struct ibv_qp *qp, uint32_t dest_qpn,
 				  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
 				  IBV_QP_MAX_DEST_RD_ATOMIC |
 				  IBV_QP_MIN_RNR_TIMER))
-		die("QP to RTR");
+		die("QP to RTR: %s", strerror(errno));
 	a.qp_state = IBV_QPS_RTS;
 	a.timeout = 14;
 	a.retry_cnt = 7;
 	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
+	a.max_rd_atomic = o->rd_atomic;
 	if (ibv_modify_qp(qp, &a,
 			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
 				  IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
 				  IBV_QP_MAX_QP_RD_ATOMIC))
-		die("QP to RTS");
+		die("QP to RTS: %s", strerror(errno));
+}
+
+/*
+ * itest_rc_connect_with() with remote READ/WRITE/ATOMIC, MTU 1024 and one
+ * READ in flight each way.  (mem_kinds, shared_reg, shm_reg.)
+ */
+static inline void itest_rc_connect(struct ibv_qp *qp, uint32_t dest_qpn,
+				    const union ibv_gid *dgid)
+{
+	static const struct itest_rc_opts o = {
+		.access = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |
+			  IBV_ACCESS_REMOTE_ATOMIC,
+		.mtu = IBV_MTU_1024,
+		.rd_atomic = 1,
+	};
+
+	itest_rc_connect_with(qp, dest_qpn, dgid, &o);
+}
+
+/* An RC QP on @pd/@cq: @send_wr send WRs, 1 recv WR, 1 SGE; NULL on failure. */
+static inline struct ibv_qp *itest_rc_qp(struct ibv_pd *pd, struct ibv_cq *cq,
+					 uint32_t send_wr)
+{
+	struct ibv_qp_init_attr qa = {
+		.send_cq = cq,
+		.recv_cq = cq,
+		.cap = { .max_send_wr = send_wr,
+			 .max_recv_wr = 1,
+			 .max_send_sge = 1,
+			 .max_recv_sge = 1 },
+		.qp_type = IBV_QPT_RC,
+	};
+
+	return ibv_create_qp(pd, &qa);
+}
+
+/* Post one signaled RDMA @op of @len bytes; ibv_post_send()'s result. */
+static inline int itest_post_rdma(struct ibv_qp *qp, enum ibv_wr_opcode op,
+				  void *local, uint32_t lkey, uint64_t remote,
+				  uint32_t rkey, uint32_t len)
+{
+	struct ibv_sge s = { (uintptr_t)local, len, lkey };
+	struct ibv_send_wr wr = { .sg_list = &s,
+				  .num_sge = 1,
+				  .opcode = op,
+				  .send_flags = IBV_SEND_SIGNALED },
+			   *bad;
+
+	wr.wr.rdma.remote_addr = remote;
+	wr.wr.rdma.rkey = rkey;
+	return ibv_post_send(qp, &wr, &bad);
+}
+
+/* Poll @cq for a completion up to @ms (0: forever); ibv_poll_cq()'s result. */
+static inline int itest_poll_one(struct ibv_cq *cq, struct ibv_wc *wc,
+				 uint64_t ms)
+{
+	uint64_t until = ms ? now_ms() + ms : UINT64_MAX;
+	int n = 0;
+
+	while (!n && now_ms() < until)
+		n = ibv_poll_cq(cq, 1, wc);
+	return n;
 }
 
 #endif /* SRXE_ITEST_H */

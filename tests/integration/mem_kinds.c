@@ -121,21 +121,12 @@ static void xfer(int sock, struct msg *m, bool send_it)
 
 static void verbs_open(struct verbs *v, const char *dev)
 {
-	struct ibv_qp_init_attr qa = {
-		.cap = { .max_send_wr = 4,
-			 .max_recv_wr = 1,
-			 .max_send_sge = 1,
-			 .max_recv_sge = 1 },
-		.qp_type = IBV_QPT_RC,
-	};
-
 	v->ctx = itest_open_device(dev);
 	v->pd = ibv_alloc_pd(v->ctx);
 	v->cq = ibv_create_cq(v->ctx, 8, NULL, NULL, 0);
 	if (!v->pd || !v->cq)
 		die("PD/CQ");
-	qa.send_cq = qa.recv_cq = v->cq;
-	v->qp = ibv_create_qp(v->pd, &qa);
+	v->qp = itest_rc_qp(v->pd, v->cq, 4);
 	if (!v->qp || ibv_query_gid(v->ctx, 1, 1, &v->gid))
 		die("QP/GID");
 }
@@ -152,23 +143,11 @@ static void verbs_close(struct verbs *v)
 static int rdma(struct verbs *v, enum ibv_wr_opcode op, void *local,
 		uint32_t lkey, uint64_t len, uint64_t raddr, uint32_t rkey)
 {
-	struct ibv_sge s = { (uintptr_t)local, (uint32_t)len, lkey };
-	struct ibv_send_wr wr = { .sg_list = &s,
-				  .num_sge = 1,
-				  .opcode = op,
-				  .send_flags = IBV_SEND_SIGNALED },
-			   *bad;
-	uint64_t until = now_ms() + 10000;
 	struct ibv_wc wc;
-	int n = 0;
 
-	wr.wr.rdma.remote_addr = raddr;
-	wr.wr.rdma.rkey = rkey;
-	if (ibv_post_send(v->qp, &wr, &bad))
+	if (itest_post_rdma(v->qp, op, local, lkey, raddr, rkey, (uint32_t)len))
 		return -1;
-	while (!n && now_ms() < until)
-		n = ibv_poll_cq(v->cq, 1, &wc);
-	return n == 1 ? (int)wc.status : -2;
+	return itest_poll_one(v->cq, &wc, 10000) == 1 ? (int)wc.status : -2;
 }
 
 static void __attribute__((noreturn)) peer_main(int sock, const char *dev)

@@ -44,6 +44,10 @@
 
 #include <infiniband/verbs.h>
 
+static const char *who = "move_stress";
+static int failures __attribute__((unused));
+#include "itest.h"
+
 #define BUF_BYTES (64UL << 20)
 #define PAGE	  4096UL
 #define NPAGES	  (BUF_BYTES / PAGE)
@@ -135,20 +139,6 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **l = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	CHECK(l, "no device list");
-	for (int i = 0; l[i]; i++)
-		if (!strcmp(ibv_get_device_name(l[i]), name))
-			ctx = ibv_open_device(l[i]);
-	ibv_free_device_list(l);
-	CHECK(ctx, "cannot open %s", name);
-	return ctx;
-}
-
 struct side {
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
@@ -159,82 +149,36 @@ struct side {
 
 static void open_side(struct side *s, const char *dev)
 {
-	struct ibv_qp_init_attr qa = {
-		.cap = { .max_send_wr = 4,
-			 .max_recv_wr = 1,
-			 .max_send_sge = 1,
-			 .max_recv_sge = 1 },
-		.qp_type = IBV_QPT_RC,
-	};
-
-	s->ctx = open_dev(dev);
+	s->ctx = itest_open_device(dev);
 	s->pd = ibv_alloc_pd(s->ctx);
 	s->cq = ibv_create_cq(s->ctx, 8, NULL, NULL, 0);
 	CHECK(s->pd && s->cq, "pd/cq");
-	qa.send_cq = qa.recv_cq = s->cq;
-	s->qp = ibv_create_qp(s->pd, &qa);
+	s->qp = itest_rc_qp(s->pd, s->cq, 4);
 	CHECK(s->qp && !ibv_query_gid(s->ctx, 1, 1, &s->gid), "qp/gid");
 }
 
+/* Remote READ only, MTU 4096, one READ in flight each way. */
 static void connect_to(struct side *s, const struct side *peer)
 {
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = 1,
-		.qp_access_flags = IBV_ACCESS_REMOTE_READ,
+	static const struct itest_rc_opts o = {
+		.access = IBV_ACCESS_REMOTE_READ,
+		.mtu = IBV_MTU_4096,
+		.rd_atomic = 1,
 	};
 
-	CHECK(!ibv_modify_qp(s->qp, &a,
-			     IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-				     IBV_QP_ACCESS_FLAGS),
-	      "INIT");
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_4096;
-	a.dest_qp_num = peer->qp->qp_num;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.port_num = 1;
-	a.ah_attr.grh.sgid_index = 1;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.grh.dgid = peer->gid;
-	CHECK(!ibv_modify_qp(s->qp, &a,
-			     IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-				     IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-				     IBV_QP_MAX_DEST_RD_ATOMIC |
-				     IBV_QP_MIN_RNR_TIMER),
-	      "RTR");
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	CHECK(!ibv_modify_qp(s->qp, &a,
-			     IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-				     IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-				     IBV_QP_MAX_QP_RD_ATOMIC),
-	      "RTS");
+	itest_rc_connect_with(s->qp, peer->qp->qp_num, &peer->gid, &o);
 }
 
 static void rdma_read(struct side *b, void *local, uint32_t lkey,
 		      uint64_t remote, uint32_t rkey, uint32_t len)
 {
-	struct ibv_sge s = { (uintptr_t)local, len, lkey };
-	struct ibv_send_wr wr = { .sg_list = &s,
-				  .num_sge = 1,
-				  .opcode = IBV_WR_RDMA_READ,
-				  .send_flags = IBV_SEND_SIGNALED },
-			   *bad;
 	struct ibv_wc wc;
-	int n = 0;
+	int n;
 
-	wr.wr.rdma.remote_addr = remote;
-	wr.wr.rdma.rkey = rkey;
-	CHECK(!ibv_post_send(b->qp, &wr, &bad), "post_send: %s",
-	      strerror(errno));
-	while (!n)
-		n = ibv_poll_cq(b->cq, 1, &wc);
+	CHECK(!itest_post_rdma(b->qp, IBV_WR_RDMA_READ, local, lkey, remote,
+			       rkey, len),
+	      "post_send: %s", strerror(errno));
+	n = itest_poll_one(b->cq, &wc, 0);
 	CHECK(n == 1 && wc.status == IBV_WC_SUCCESS, "READ: %s",
 	      n == 1 ? ibv_wc_status_str(wc.status) : "poll failed");
 }

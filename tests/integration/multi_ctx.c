@@ -46,6 +46,10 @@
 
 #include <infiniband/verbs.h>
 
+static const char *who = "multi_ctx";
+static int failures __attribute__((unused));
+#include "itest.h"
+
 #define NCTX   3
 #define NPAIR  2 /* per context: 0 = traffic, 1 = error probes */
 #define SEG    (64 * 1024)
@@ -107,85 +111,29 @@ static bool holds(const uint8_t *p, uint32_t seed)
 	return true;
 }
 
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **l = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	CHECK(l, "no device list");
-	for (int i = 0; l[i]; i++)
-		if (!strcmp(ibv_get_device_name(l[i]), name))
-			ctx = ibv_open_device(l[i]);
-	ibv_free_device_list(l);
-	CHECK(ctx, "cannot open %s", name);
-	return ctx;
-}
-
+/* Remote READ/WRITE, MTU 1024, four READs in flight each way. */
 static void connect_qp(struct ibv_qp *qp, uint32_t dest,
 		       const union ibv_gid *gid)
 {
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = 1,
-		.qp_access_flags =
-			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ,
+	static const struct itest_rc_opts o = {
+		.access = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ,
+		.mtu = IBV_MTU_1024,
+		.rd_atomic = 4,
 	};
 
-	CHECK(!ibv_modify_qp(qp, &a,
-			     IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-				     IBV_QP_ACCESS_FLAGS),
-	      "INIT");
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = dest;
-	a.max_dest_rd_atomic = 4;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.port_num = 1;
-	a.ah_attr.grh.sgid_index = GIDX;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.grh.dgid = *gid;
-	CHECK(!ibv_modify_qp(qp, &a,
-			     IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-				     IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-				     IBV_QP_MAX_DEST_RD_ATOMIC |
-				     IBV_QP_MIN_RNR_TIMER),
-	      "RTR");
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 4;
-	CHECK(!ibv_modify_qp(qp, &a,
-			     IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-				     IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-				     IBV_QP_MAX_QP_RD_ATOMIC),
-	      "RTS");
+	itest_rc_connect_with(qp, dest, gid, &o);
 }
 
 /* Post one RDMA op and wait for its completion: the status, -1 if none. */
 static int rdma(struct ibv_qp *qp, struct ibv_cq *cq, enum ibv_wr_opcode op,
 		void *local, uint32_t lkey, uint64_t remote, uint32_t rkey)
 {
-	struct ibv_sge s = { (uintptr_t)local, SEG, lkey };
-	struct ibv_send_wr wr = { .sg_list = &s,
-				  .num_sge = 1,
-				  .opcode = op,
-				  .send_flags = IBV_SEND_SIGNALED },
-			   *bad;
-	struct timespec t0, t;
 	struct ibv_wc wc;
-	int n = 0;
+	int n;
 
-	wr.wr.rdma.remote_addr = remote;
-	wr.wr.rdma.rkey = rkey;
-	CHECK(!ibv_post_send(qp, &wr, &bad), "post_send: %s", strerror(errno));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		n = ibv_poll_cq(cq, 1, &wc);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while (!n && t.tv_sec - t0.tv_sec < 20);
+	CHECK(!itest_post_rdma(qp, op, local, lkey, remote, rkey, SEG),
+	      "post_send: %s", strerror(errno));
+	n = itest_poll_one(cq, &wc, 20000);
 	CHECK(n >= 0, "poll_cq");
 	return n ? (int)wc.status : -1;
 }
@@ -208,14 +156,7 @@ static void xfer(int fd, void *p, size_t len, bool out)
 
 static void peer(const char *dev, int sock)
 {
-	struct ibv_qp_init_attr qa = {
-		.cap = { .max_send_wr = 8,
-			 .max_recv_wr = 1,
-			 .max_send_sge = 1,
-			 .max_recv_sge = 1 },
-		.qp_type = IBV_QPT_RC,
-	};
-	struct ibv_context *ctx = open_dev(dev);
+	struct ibv_context *ctx = itest_open_device(dev);
 	struct ibv_pd *pd = ibv_alloc_pd(ctx);
 	struct ibv_qp *qp[NCTX][NPAIR];
 	struct ibv_cq *cq[NCTX][NPAIR];
@@ -233,8 +174,7 @@ static void peer(const char *dev, int sock)
 		for (int j = 0; j < NPAIR; j++) {
 			cq[i][j] = ibv_create_cq(ctx, 16, NULL, NULL, 0);
 			CHECK(cq[i][j], "peer cq");
-			qa.send_cq = qa.recv_cq = cq[i][j];
-			qp[i][j] = ibv_create_qp(pd, &qa);
+			qp[i][j] = itest_rc_qp(pd, cq[i][j], 8);
 			CHECK(qp[i][j], "peer qp: %s", strerror(errno));
 			mine.qpn[i][j] = qp[i][j]->qp_num;
 		}
@@ -472,7 +412,7 @@ static void fork_child_context(const char *dev)
 	pid = fork();
 	CHECK(pid >= 0, "fork");
 	if (!pid) {
-		struct ibv_context *ctx = open_dev(dev);
+		struct ibv_context *ctx = itest_open_device(dev);
 		struct ibv_pd *pd = ibv_alloc_pd(ctx);
 		uint8_t *buf = aligned_alloc(4096, 4 * 4096);
 		struct ibv_mr *mr;
@@ -502,13 +442,6 @@ static void fork_child_context(const char *dev)
 
 static void setup_main(const char *dev)
 {
-	struct ibv_qp_init_attr qa = {
-		.cap = { .max_send_wr = 8,
-			 .max_recv_wr = 1,
-			 .max_send_sge = 1,
-			 .max_recv_sge = 1 },
-		.qp_type = IBV_QPT_RC,
-	};
 	struct qp_info mine = { 0 };
 	char ack;
 
@@ -523,14 +456,13 @@ static void setup_main(const char *dev)
 	for (int i = 0; i < NCTX; i++) {
 		struct ctx *c = &C[i];
 
-		c->ctx = open_dev(dev);
+		c->ctx = itest_open_device(dev);
 		c->pd = ibv_alloc_pd(c->ctx);
 		CHECK(c->pd, "pd %d", i);
 		for (int j = 0; j < NPAIR; j++) {
 			c->cq[j] = ibv_create_cq(c->ctx, 16, NULL, NULL, 0);
 			CHECK(c->cq[j], "cq");
-			qa.send_cq = qa.recv_cq = c->cq[j];
-			c->qp[j] = ibv_create_qp(c->pd, &qa);
+			c->qp[j] = itest_rc_qp(c->pd, c->cq[j], 8);
 			CHECK(c->qp[j], "qp: %s", strerror(errno));
 			mine.qpn[i][j] = c->qp[j]->qp_num;
 		}

@@ -109,11 +109,10 @@ static void expect_no_new_mapping(char *before, const char *what)
 	free(after);
 }
 
-/* ibv_reg_mr must fail with @want (and nothing mapped in srxed). */
-static void expect_refused(struct ibv_pd *pd, void *buf, size_t len, int access,
-			   int want, const char *what)
+/* ibv_reg_mr must fail with errno @want (an MR it made is deregistered). */
+static void expect_reg_errno(struct ibv_pd *pd, void *buf, size_t len,
+			     int access, int want, const char *what)
 {
-	char *before = srxed_foreign_maps();
 	struct ibv_mr *mr;
 
 	errno = 0;
@@ -122,6 +121,15 @@ static void expect_refused(struct ibv_pd *pd, void *buf, size_t len, int access,
 	       mr ? "registered" : strerror(errno), errno, want);
 	if (mr)
 		ibv_dereg_mr(mr);
+}
+
+/* ibv_reg_mr must fail with @want (and nothing mapped in srxed). */
+static void expect_refused(struct ibv_pd *pd, void *buf, size_t len, int access,
+			   int want, const char *what)
+{
+	char *before = srxed_foreign_maps();
+
+	expect_reg_errno(pd, buf, len, access, want, what);
 	expect_no_new_mapping(before, what);
 }
 
@@ -261,15 +269,8 @@ static void serve_sync(int ask, int answer, const char *what)
 static void refused_synced(struct sync *s, struct ibv_pd *pd, void *buf,
 			   int access, int want, const char *what)
 {
-	struct ibv_mr *mr;
-
 	sync_snapshot(s);
-	errno = 0;
-	mr = ibv_reg_mr(pd, buf, LEN, access);
-	EXPECT(!mr && errno == want, "%s: %s (errno %d, want %d)", what,
-	       mr ? "registered" : strerror(errno), errno, want);
-	if (mr)
-		ibv_dereg_mr(mr);
+	expect_reg_errno(pd, buf, LEN, access, want, what);
 	sync_compare(s, what);
 }
 
@@ -478,70 +479,23 @@ static int send_on_inherited(uint32_t pd, const char *what)
 	return failures ? 1 : 0;
 }
 
-static void connect_self(struct ibv_qp *qp, const union ibv_gid *gid)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = 1,
-		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE,
-	};
-	bool ok = !ibv_modify_qp(qp, &a,
-				 IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-					 IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = qp->qp_num;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.port_num = 1;
-	a.ah_attr.grh.sgid_index = 1;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.grh.dgid = *gid;
-	ok = ok && !ibv_modify_qp(qp, &a,
-				  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-					  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-					  IBV_QP_MAX_DEST_RD_ATOMIC |
-					  IBV_QP_MIN_RNR_TIMER);
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	ok = ok &&
-	     !ibv_modify_qp(qp, &a,
-			    IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-				    IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-				    IBV_QP_MAX_QP_RD_ATOMIC);
-	if (!ok)
-		die("connecting a QP to itself: %s", strerror(errno));
-}
-
 /* The parent's context still works: register, RDMA WRITE to itself. */
 static void parent_still_served(struct ibv_context *ctx, struct ibv_pd *pd)
 {
-	struct ibv_qp_init_attr qa = {
-		.cap = { .max_send_wr = 1,
-			 .max_recv_wr = 1,
-			 .max_send_sge = 1,
-			 .max_recv_sge = 1 },
-		.qp_type = IBV_QPT_RC,
+	/* Remote WRITE only, MTU 1024, one READ in flight each way. */
+	static const struct itest_rc_opts self = {
+		.access = IBV_ACCESS_REMOTE_WRITE,
+		.mtu = IBV_MTU_1024,
+		.rd_atomic = 1,
 	};
 	uint8_t *src = aligned_alloc(4096, LEN),
 		*dst = aligned_alloc(4096, LEN);
 	struct ibv_cq *cq = ibv_create_cq(ctx, 4, NULL, NULL, 0);
 	struct ibv_mr *smr, *dmr;
-	struct ibv_send_wr wr = { .num_sge = 1,
-				  .opcode = IBV_WR_RDMA_WRITE,
-				  .send_flags = IBV_SEND_SIGNALED },
-			   *bad;
-	struct ibv_sge sge;
 	struct ibv_wc wc;
 	union ibv_gid gid;
 	struct ibv_qp *qp;
-	int n = 0;
+	int n;
 
 	if (!src || !dst || !cq)
 		die("parent: buffers/CQ: %s", strerror(errno));
@@ -551,17 +505,13 @@ static void parent_still_served(struct ibv_context *ctx, struct ibv_pd *pd)
 	dmr = ibv_reg_mr(pd, dst, LEN, RW);
 	EXPECT(smr && dmr, "parent's ibv_reg_mr after the child's refusal: %s",
 	       strerror(errno));
-	qa.send_cq = qa.recv_cq = cq;
-	qp = ibv_create_qp(pd, &qa);
+	qp = itest_rc_qp(pd, cq, 1);
 	if (smr && dmr && qp && !ibv_query_gid(ctx, 1, 1, &gid)) {
-		connect_self(qp, &gid);
-		sge = (struct ibv_sge){ (uintptr_t)src, LEN, smr->lkey };
-		wr.sg_list = &sge;
-		wr.wr.rdma.remote_addr = (uintptr_t)dst;
-		wr.wr.rdma.rkey = dmr->rkey;
-		EXPECT(!ibv_post_send(qp, &wr, &bad), "parent: post_send");
-		for (uint64_t t0 = now_ms(); !n && now_ms() - t0 < 10000;)
-			n = ibv_poll_cq(cq, 1, &wc);
+		itest_rc_connect_with(qp, qp->qp_num, &gid, &self);
+		EXPECT(!itest_post_rdma(qp, IBV_WR_RDMA_WRITE, src, smr->lkey,
+					(uintptr_t)dst, dmr->rkey, LEN),
+		       "parent: post_send");
+		n = itest_poll_one(cq, &wc, 10000);
 		EXPECT(n == 1 && wc.status == IBV_WC_SUCCESS &&
 			       dst[0] == 0xa5 && dst[LEN - 1] == 0xa5,
 		       "parent's RDMA WRITE after the child's refusal: %d %d",

@@ -57,20 +57,13 @@ mkdir -p "$HUGEMNT"
 mount -t hugetlbfs -o pagesize=2M,mode=0700 none "$HUGEMNT" 2>/dev/null ||
 	HUGEMNT=
 
-for mode in shortcut mtt; do
-	dev=srxekind$$${mode:0:1}
-	srxe_up "$dev" --translation "$mode" >/dev/null
-	out=$(with_srxe_env timeout 60 "$PROG" "$dev" "$(daemon_pid "$dev")" \
+one_mode() {
+	local out
+	out=$(with_srxe_env timeout 60 "$PROG" "$2" "$(daemon_pid "$2")" \
 		${HUGEMNT:+"$HUGEMNT"} 2>&1) ||
-		fail "mem_kinds ($mode): $out"
-	echo "== $mode"
+		fail "mem_kinds ($1): $out"
+	echo "== $1"
 	echo "$out"
-	log=$SRXE_RUNDIR/$dev/srxed.log
-	[[ -f $log ]] || fail "no srxed log at $log"
-	if grep -qE "runtime error:|Sanitizer" "$log"; then
-		fail "srxed ($mode) reported: $(grep -m 5 -A 10 -E \
-			"runtime error:|Sanitizer" "$log")"
-	fi
-	"$SRXE" down --name "$dev" >/dev/null || fail "srxe down $dev failed"
-done
+}
+for_each_translation_mode srxekind required one_mode
 echo "PASS"

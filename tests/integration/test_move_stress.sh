@@ -13,18 +13,11 @@ setup_root
 PROG=$SRXE_BUILD/tests/move_stress
 [[ -x $PROG ]] || fail "$PROG is not built"
 iterations=${MOVE_STRESS_ITERATIONS:-10000}
-for mode in shortcut mtt; do
-	dev=srxemvs$$${mode:0:1}
-	srxe_up "$dev" --translation "$mode" >/dev/null
-	out=$(with_srxe_env timeout 300 "$PROG" "$dev" "$iterations" 2>&1) ||
-		fail "move_stress ($mode): $out"
-	echo "ok: $mode: $out"
-	log=$SRXE_RUNDIR/$dev/srxed.log
-	[[ -f $log ]] || fail "no srxed log at $log"
-	if grep -qE "runtime error:|Sanitizer" "$log"; then
-		fail "srxed ($mode) reported: $(grep -m 5 -A 10 -E \
-			"runtime error:|Sanitizer" "$log")"
-	fi
-	"$SRXE" down --name "$dev" >/dev/null || fail "srxe down $dev failed"
-done
+one_mode() {
+	local out
+	out=$(with_srxe_env timeout 300 "$PROG" "$2" "$iterations" 2>&1) ||
+		fail "move_stress ($1): $out"
+	echo "ok: $1: $out"
+}
+for_each_translation_mode srxemvs required one_mode
 echo "PASS"

@@ -12,24 +12,19 @@ require_prerequisites
 setup_root
 PROG=$SRXE_BUILD/tests/own_memory
 [[ -x $PROG ]] || fail "$PROG is not built"
-for mode in shortcut mtt; do
-	dev=srxeown$$${mode:0:1}
-	srxe_up "$dev" --translation "$mode" >/dev/null
+one_mode() {
+	local mode=$1 dev=$2 out pid log
 	pid=$(daemon_pid "$dev")
 	out=$(with_srxe_env timeout 60 "$PROG" "$dev" \
 		"$SRXE_RUNDIR/$dev/srxed.sock" "$pid" 2>&1) ||
 		fail "own_memory ($mode): $out"
 	echo "$mode:"
 	echo "$out"
-	log=$SRXE_RUNDIR/$dev/srxed.log
-	[[ -f $log ]] || fail "no srxed log at $log"
-	if grep -qE "runtime error:|Sanitizer" "$log"; then
-		fail "srxed ($mode) reported: $(grep -m 5 -A 10 -E \
-			"runtime error:|Sanitizer" "$log")"
-	fi
+	check_srxed_log "$dev" "$mode"
 	# The refusals are logged once per connection, with the reason.
+	log=$SRXE_RUNDIR/$dev/srxed.log
 	assert_contains "$(cat "$log")" "request refused: sent by pid" \
 		"$mode: srxed's log"
-	"$SRXE" down --name "$dev" >/dev/null || fail "srxe down $dev failed"
-done
+}
+for_each_translation_mode srxeown none one_mode
 echo "PASS"

@@ -9,21 +9,15 @@ require_prerequisites
 setup_root
 PROG=$SRXE_BUILD/tests/shared_reg
 [[ -x $PROG ]] || fail "$PROG is not built"
-for mode in shortcut mtt; do
-	dev=srxeshr$$${mode:0:1}
-	srxe_up "$dev" --translation "$mode" >/dev/null
-	out=$(with_srxe_env timeout 60 "$PROG" "$dev" 2>&1) ||
-		fail "shared_reg ($mode): $out"
-	echo "ok: $mode: $out"
+one_mode() {
+	local out
+	out=$(with_srxe_env timeout 60 "$PROG" "$2" 2>&1) ||
+		fail "shared_reg ($1): $out"
+	echo "ok: $1: $out"
 	# A sanitizer build of srxed must not have reported anything (the log
 	# goes with the device).
-	log=$SRXE_RUNDIR/$dev/srxed.log
-	[[ -f $log ]] || fail "no srxed log at $log"
-	if grep -qE "runtime error:|Sanitizer" "$log"; then
-		fail "srxed ($mode) reported: $(grep -m 5 -A 10 -E \
-			"runtime error:|Sanitizer" "$log")"
-	fi
-	grep -E "not mapped in place" "$log" || true
-	"$SRXE" down --name "$dev" >/dev/null || fail "srxe down $dev failed"
-done
+	check_srxed_log "$2" "$1"
+	grep -E "not mapped in place" "$SRXE_RUNDIR/$2/srxed.log" || true
+}
+for_each_translation_mode srxeshr none one_mode
 echo "PASS"

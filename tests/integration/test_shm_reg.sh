@@ -10,11 +10,11 @@ require_prerequisites
 setup_root
 PROG=$SRXE_BUILD/tests/shm_reg
 [[ -x $PROG ]] || fail "$PROG is not built"
-for mode in shortcut mtt; do
-	dev=srxeshm$$${mode:0:1}
-	srxe_up "$dev" --translation "$mode" >/dev/null
-	out=$(with_srxe_env timeout 60 "$PROG" "$dev" 2>&1) ||
-		fail "shm_reg ($mode): $out"
-	echo "ok: $mode: $out"
-done
+one_mode() {
+	local out
+	out=$(with_srxe_env timeout 60 "$PROG" "$2" 2>&1) ||
+		fail "shm_reg ($1): $out"
+	echo "ok: $1: $out"
+}
+for_each_translation_mode srxeshm none one_mode
 echo "PASS"

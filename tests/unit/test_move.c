@@ -20,6 +20,8 @@
 /* srxe_move.c comes from the srxe_provider_core library. */
 #include "srxe_move.h"
 
+#include "move_slab.h"
+
 #define PAGE	  SRXE_MOVE_PAGE_SIZE
 #define SLAB_SIZE (1ULL << 30)
 
@@ -28,12 +30,7 @@ static uint8_t *daemon_view;
 
 static void slab_setup(void)
 {
-	slab_fd = memfd_create("srxe-test-slab", MFD_CLOEXEC);
-	cr_assert(slab_fd >= 0);
-	cr_assert(!ftruncate(slab_fd, SLAB_SIZE));
-	daemon_view = mmap(NULL, SLAB_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			   slab_fd, 0);
-	cr_assert(daemon_view != MAP_FAILED);
+	daemon_view = move_slab_create("srxe-test-slab", SLAB_SIZE, &slab_fd);
 }
 
 static void slab_teardown(void)

@@ -36,6 +36,8 @@
 #include "srxe_threads.h"
 #include "srxe_uffd.h"
 
+#include "move_slab.h"
+
 #define PAGE	  SRXE_MOVE_PAGE_SIZE
 #define SLAB_SIZE (256ULL << 20)
 
@@ -44,12 +46,7 @@ static volatile uint8_t *daemon_view;
 
 static void slab_setup(void)
 {
-	slab_fd = memfd_create("srxe-race-slab", MFD_CLOEXEC);
-	cr_assert(slab_fd >= 0);
-	cr_assert(!ftruncate(slab_fd, SLAB_SIZE));
-	daemon_view = mmap(NULL, SLAB_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			   slab_fd, 0);
-	cr_assert(daemon_view != MAP_FAILED);
+	daemon_view = move_slab_create("srxe-race-slab", SLAB_SIZE, &slab_fd);
 }
 
 static void slab_teardown(void)
