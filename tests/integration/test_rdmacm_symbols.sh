@@ -16,7 +16,9 @@ here=$(dirname "$0")
 source "$here/cli_lib.sh"
 
 OURS=$SRXE_BUILD/providers/rdmacm/librdmacm.so.1
-SYSTEM=$(/sbin/ldconfig -p | awk '$1 == "librdmacm.so.1" && /x86-64/ {print $NF; exit}')
+# awk reads to the end: an early exit would SIGPIPE ldconfig (its listing
+# is near the pipe's 64 KiB), which pipefail turns into a silent exit.
+SYSTEM=$(/sbin/ldconfig -p | awk '$1 == "librdmacm.so.1" && /x86-64/ && !n++ {print $NF}')
 [[ -e $OURS ]] || fail "$OURS is not built (build all targets first)"
 [[ -n $SYSTEM && -e $SYSTEM ]] ||
 	skip "no system librdmacm.so.1 to compare with (install librdmacm1)"
