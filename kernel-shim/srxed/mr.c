@@ -42,6 +42,7 @@ struct srxed_mr {
 	struct srxe_runs released; /* quarantined frames while DYING */
 	bool held;		   /* released frames are in quarantine */
 	uint64_t va, len;	   /* kinds: its huge pages (shmreg.h) */
+	bool huge;		   /* huge_get() ran: put them at dereg */
 };
 
 static void stats_move(struct srxe_mem_stats *sum,
@@ -168,8 +169,10 @@ static int unpin_mr(struct srxed_mem *m, struct srxed_mr *mr, int *hold)
 		return ret;
 	/* shared frames: srxed's own mapping, nothing to move back */
 	srxed_shmreg_release(&m->proc->shm, &m->proc->slab, &mr->released);
-	srxed_shmreg_huge_put(&m->proc->shm, &m->proc->slab,
-			      srxe_mem_client_pt(m->client), mr->va, mr->len);
+	if (mr->huge)
+		srxed_shmreg_huge_put(&m->proc->shm, &m->proc->slab,
+				      srxe_mem_client_pt(m->client), mr->va,
+				      mr->len);
 	*hold = srxe_mem_hold_frames(m->client, &mr->released);
 	return 0;
 }
@@ -530,7 +533,7 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	struct srxe_mr_keys keys;
 	struct srxed_mr *mr;
 	struct srxed_peer_ranges priv;
-	bool shared = false;
+	bool shared = false, huge;
 	int ret;
 
 	if (!pd)
@@ -553,14 +556,19 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 			   d->cfg.max_mrs);
 	}
 	tables_lock(d);
-	ret = huge_get(m, s, req, why); /* kinds: huge pages, whole */
+	/* Huge pages are file-backed mappings (hugetlbfs): shared ones are
+	 * placed whole, private ones refused.  Anonymous memory needs no
+	 * second look at the client's maps. */
+	huge = shared || priv.file_backed || priv.overflow;
+	if (huge)
+		ret = huge_get(m, s, req, why);
 	if (!ret) {
 		ret = pin(m, req, &keys, &runs, why);
 		if (!ret && !priv.overflow)
 			ret = check_private_new(m, &keys, &priv, &runs, why);
 		if (!ret && shared) /* else nothing to map in place */
 			ret = adopt_shm(m, s, req, &keys, &runs, why);
-		if (ret)
+		if (ret && huge)
 			srxed_shmreg_huge_put(&m->proc->shm, &m->proc->slab,
 					      srxe_mem_client_pt(m->client),
 					      req->va, req->length);
@@ -575,6 +583,7 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	mr->lkey = keys.lkey;
 	mr->va = req->va;
 	mr->len = req->length;
+	mr->huge = huge;
 	mr->pd = pd;
 	pd->users++;
 	d->stats.mr_handles++;

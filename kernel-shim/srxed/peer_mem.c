@@ -336,12 +336,13 @@ static int check_object(struct range_walk *w, const struct vma *v)
 }
 
 /* [w->cur, end) is private memory: append it, merged with the last. */
-static void note_private(struct range_walk *w, uint64_t end)
+static void note_private(struct range_walk *w, uint64_t end, unsigned long ino)
 {
 	struct srxed_peer_ranges *p = w->priv;
 
 	if (!p)
 		return;
+	p->file_backed |= ino != 0;
 	if (p->n && p->v[p->n - 1].end == w->cur)
 		p->v[p->n - 1].end = end;
 	else if (p->n < SRXED_PEER_RANGES_MAX)
@@ -387,7 +388,7 @@ static int walk_vma(struct range_walk *w, const struct vma *v)
 		return -1;
 	}
 	if (v->perms[3] == 'p')
-		note_private(w, v->end < w->end ? v->end : w->end);
+		note_private(w, v->end < w->end ? v->end : w->end, v->ino);
 	w->cur = v->end;
 	return w->cur < w->end;
 }

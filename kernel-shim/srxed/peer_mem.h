@@ -93,6 +93,7 @@ struct srxed_peer_ranges {
 	} v[SRXED_PEER_RANGES_MAX];
 	unsigned int n;
 	bool overflow;
+	bool file_backed; /* some private part maps a file (hugetlbfs?) */
 };
 
 /*
