@@ -2,10 +2,11 @@
 /*
  * Memory-management system calls made directly, not through libc's
  * wrappers.  Libraries in the same process may replace those wrappers:
- * UCX's UCM patches mmap, munmap, mremap and madvise in libc itself to
- * watch for unmapped memory, and its mremap does not honour
- * MREMAP_FIXED's new address, so a page move through it returned success
- * and left the range where it was.  The page mover, the fork handlers and
+ * UCX's UCM hooks mmap, munmap, mremap and madvise to watch for unmapped
+ * memory, and through its hook a page move's mremap(MREMAP_FIXED)
+ * reported success yet left the range the old private mapping (seen under
+ * ucx_perftest; gone with UCX_MEM_MMAP_HOOK_MODE=none).  The page mover,
+ * the fork handlers and
  * the mover thread's setup go through these instead; errors are -1 or
  * MAP_FAILED with errno, as from libc.
  */

@@ -300,13 +300,15 @@ static int uid_child(const char *ro_path, int rw_fd, uint8_t *roots,
 	rw = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, rw_fd, 0);
 	if (ro == MAP_FAILED || rw == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
-	/* Root's memfd stays mapped at @roots in root's process only. */
-	if (munmap(roots, LEN))
-		die("munmap: %s", strerror(errno));
 	ctx = itest_open_device(dev_name);
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
 		die("alloc_pd: %s", strerror(errno));
+	/* Root's memfd stays mapped at @roots in root's process only.  Unmapped
+	 * after the device's own mappings are made, so that none of them
+	 * lands there (it would be srxe's, refused with EACCES instead). */
+	if (munmap(roots, LEN))
+		die("munmap: %s", strerror(errno));
 	refused_synced(s, pd, roots, IBV_ACCESS_REMOTE_READ, EFAULT,
 		       "an address where root's process maps its memfd");
 	/* Its own shared objects register as before. */
