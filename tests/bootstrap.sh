@@ -24,7 +24,8 @@ packages=(build-essential cmake pkg-config libibverbs-dev ibverbs-utils
 	tshark tcpdump ethtool # the wire tests (issue #5)
 	ucx-utils openmpi-bin libopenmpi-dev mpich libmpich-dev bc # issue #10
 	libfabric-bin libfabric1 # fi_pingpong over IPv6 GID 0 (issue #10)
-	librdmacm-dev rdmacm-utils qperf libucx-dev) # rdma_cm (issue #11)
+	librdmacm-dev rdmacm-utils qperf libucx-dev # rdma_cm (issue #11)
+	infiniband-diags) # ibstat reads /sys/class under `srxe exec` (issue #13)
 missing=()
 vmdir=${SRXE_RXE_VM:-$(cd "$src/.." && pwd)/shared/rxe-vm}
 vmcache=${RXE_VM_CACHE:-$build/rxe-vm-cache}

@@ -28,7 +28,8 @@ static const char usage_main[] =
 	"  down    stop a device and remove everything it published\n"
 	"  status  show devices, their daemon and their objects\n"
 	"  env     print the environment unmodified verbs tools need\n"
-	"  exec    run a command with that environment\n"
+	"  exec    run a command where every RDMA client sees srxe devices\n"
+	"  shell   start a shell where every RDMA client sees srxe devices\n"
 	"  capture write the device's RoCEv2 packets to a pcap file\n"
 	"\n"
 	"Run `srxe <command> --help` for the options of one command.\n"
@@ -62,7 +63,15 @@ static const struct cmd_desc commands[] = {
 	  "  eval \"$(srxe env)\".\n" },
 	{ "exec", SRXE_CMD_EXEC, false,
 	  "usage: srxe exec [--name NAME] -- COMMAND [ARGS...]\n"
-	  "  Run COMMAND with the environment `srxe env` prints.\n" },
+	  "  Run COMMAND with the environment `srxe env` prints, a seccomp\n"
+	  "  filter that hides RDMA netlink (so libibverbs reads srxe's\n"
+	  "  sysfs view even on a kernel with RDMA) and, where a mount\n"
+	  "  namespace can be made, srxe's view as /sys/class.  Children\n"
+	  "  inherit all of it.\n" },
+	{ "shell", SRXE_CMD_SHELL, false,
+	  "usage: srxe shell [--name NAME]\n"
+	  "  Start $SHELL (default /bin/sh) as `srxe exec` runs COMMAND;\n"
+	  "  commands come from the terminal or from standard input.\n" },
 	{ "capture", SRXE_CMD_CAPTURE, false,
 	  "usage: srxe capture FILE [--count N] [--name NAME]\n"
 	  "  Write every RoCEv2 packet NAME sends or receives (wire and\n"

@@ -30,6 +30,7 @@ enum srxe_cli_cmd {
 	SRXE_CMD_STATUS,
 	SRXE_CMD_ENV,
 	SRXE_CMD_EXEC,
+	SRXE_CMD_SHELL,
 	SRXE_CMD_CAPTURE,
 };
 

@@ -14,6 +14,7 @@ int srxe_cmd_down(const struct srxe_cli_opts *o);
 int srxe_cmd_status(const struct srxe_cli_opts *o);
 int srxe_cmd_env(const struct srxe_cli_opts *o);
 int srxe_cmd_exec(const struct srxe_cli_opts *o);
+int srxe_cmd_shell(const struct srxe_cli_opts *o);
 int srxe_cmd_capture(const struct srxe_cli_opts *o);
 
 #endif /* SRXE_CLI_COMMANDS_H */

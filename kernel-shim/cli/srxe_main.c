@@ -19,6 +19,8 @@ static int dispatch(const struct srxe_cli_opts *o)
 		return srxe_cmd_env(o);
 	case SRXE_CMD_EXEC:
 		return srxe_cmd_exec(o);
+	case SRXE_CMD_SHELL:
+		return srxe_cmd_shell(o);
 	case SRXE_CMD_CAPTURE:
 		return srxe_cmd_capture(o);
 	case SRXE_CMD_NONE:
