@@ -22,9 +22,9 @@ static void warn_if_netlink(void)
 	if (!srxe_kernel_has_rdma_netlink())
 		return;
 	fprintf(stderr,
-		"srxe: warning: this kernel answers RDMA netlink; libibverbs "
-		"will enumerate devices through netlink and not scan "
-		"SYSFS_PATH, so unmodified tools will not see srxe devices\n");
+		"srxe: note: this kernel answers RDMA netlink, so libibverbs "
+		"ignores SYSFS_PATH: run programs with `srxe exec -- "
+		"COMMAND` or in `srxe shell` to see srxe devices\n");
 }
 
 static bool report_if_running(const struct srxe_rundir *r, const char *name)
