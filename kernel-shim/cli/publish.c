@@ -210,7 +210,9 @@ static int build_shared_tree(const char *sys, char *why, size_t len)
 	if (path_join(class, sys, "class") ||
 	    path_join(dir, sys, VIEW_DEVICES_SUBDIR))
 		return fail(why, len, -ENAMETOOLONG, "%s", sys);
-	ret = srxe_mkdir_p(class) ?: srxe_mkdir_p(dir);
+	ret = srxe_mkdir_p(class);
+	if (!ret && (ret = srxe_mkdir_p(dir)))
+		return fail(why, len, ret, "cannot create %s", dir);
 	if (ret)
 		return fail(why, len, ret, "cannot create %s", class);
 	ret = link_entries(HOST_SYSFS, sys, skip_class)
