@@ -3,7 +3,8 @@
  * /dev/infiniband/uverbsN nodes of srxe devices: symlinks to /dev/full
  * (rdev 1:7, DESIGN.md 3).  /dev/infiniband is global to the machine, so
  * indexes are claimed atomically (symlink() fails with EEXIST for a taken
- * N) and only srxe's own symlinks are ever removed.  /dev/infiniband is
+ * N, so a host's real character device uverbsN is never taken) and only
+ * srxe's own symlinks are ever removed.  /dev/infiniband is
  * removed once empty only if srxe created it.
  */
 #ifndef SRXE_CLI_DEVNODE_H

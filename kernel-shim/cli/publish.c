@@ -18,6 +18,8 @@
 
 #include "devnode.h"
 #include "fsutil.h"
+#include "hostrdma.h"
+#include "locality.h"
 #include "srxe/device.h"
 #include "srxe/paths.h"
 
@@ -26,6 +28,15 @@
 #endif
 
 #define UVERBS_ABI_CLASS_VERSION "6"
+/* The host's sysfs: where netdevs, CPUs and real RDMA devices are read. */
+#define HOST_SYSFS "/sys"
+/*
+ * <root>/sys/srxe/<dev>: the directory class/infiniband/<dev>/device links
+ * to (net/<netdev>, numa_node, local_cpus).  Not under <root>/sys/devices,
+ * which is a link to the real /sys/devices.  Also where a device's trees
+ * are staged (dot names) before rename() puts them into place.
+ */
+#define VIEW_DEVICES_SUBDIR "srxe"
 
 /* Everything one device's attributes are made of. */
 struct device_facts {
@@ -35,7 +46,11 @@ struct device_facts {
 	char node_guid[20];
 	char gids[SRXE_GID_TBL_LEN][40];
 	bool gid_empty[SRXE_GID_TBL_LEN];
-	char rate[40]; /* what query_port's width and speed mean */
+	char rate[40];		   /* what query_port's width and speed mean */
+	char netdev_dir[PATH_MAX]; /* /sys/devices/.../net/<netdev> */
+	char counters[PATH_MAX];   /* <devdir>/hw_counters */
+	char device_dir[PATH_MAX]; /* <root>/sys/srxe/<dev> */
+	struct srxe_locality loc;
 };
 
 __attribute__((format(printf, 4, 5))) static int
@@ -67,6 +82,25 @@ static void format_gid(const uint8_t gid[16], char out[40])
 
 	for (int i = 0; i < 16; i += 2)
 		p += sprintf(p, "%s%02x%02x", i ? ":" : "", gid[i], gid[i + 1]);
+}
+
+static int derive_view_paths(struct device_facts *f,
+			     const struct srxe_rundir *r, const char *name)
+{
+	char netdev_link[PATH_MAX];
+
+	if (snprintf(netdev_link, sizeof(netdev_link),
+		     HOST_SYSFS "/class/net/%s", f->netdev) >= PATH_MAX ||
+	    snprintf(f->counters, sizeof(f->counters), "%s/%s", r->devdir,
+		     SRXE_HW_COUNTERS_NAME) >= PATH_MAX ||
+	    snprintf(f->device_dir, sizeof(f->device_dir), "%s/%s/%s", r->sys,
+		     VIEW_DEVICES_SUBDIR, name) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	/* The real directory, not /sys/class/net/...: inside `srxe exec`'s
+	 * namespace /sys/class is rebuilt, /sys/devices is not. */
+	if (!realpath(netdev_link, f->netdev_dir))
+		return -errno;
+	return srxe_netdev_locality(HOST_SYSFS, f->netdev, &f->loc);
 }
 
 static void derive_facts(struct device_facts *f, const char *name,
@@ -144,10 +178,28 @@ static int skip_class(const char *name)
 	return !strcmp(name, "class");
 }
 
-/* Ours to publish, whatever the kernel may have (infiniband_mad, ...). */
+/* The RDMA classes are the view's own directories (hostrdma.h). */
 static int skip_rdma_classes(const char *name)
 {
-	return !strncmp(name, "infiniband", strlen("infiniband"));
+	return srxe_is_rdma_class(name);
+}
+
+/* dir/leaf = value, replaced by rename() so no reader sees it empty. */
+static int write_attr_atomic(const char *dir, const char *leaf,
+			     const char *value)
+{
+	char tmp_leaf[NAME_MAX], tmp[PATH_MAX], path[PATH_MAX];
+	int ret;
+
+	snprintf(tmp_leaf, sizeof(tmp_leaf), ".%s.%d.tmp", leaf, (int)getpid());
+	if (path_join(tmp, dir, tmp_leaf) || path_join(path, dir, leaf))
+		return -ENAMETOOLONG;
+	ret = srxe_write_attr(dir, tmp_leaf, value);
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	return ret;
 }
 
 static int build_shared_tree(const char *sys, char *why, size_t len)
@@ -155,26 +207,45 @@ static int build_shared_tree(const char *sys, char *why, size_t len)
 	char class[PATH_MAX], dir[PATH_MAX];
 	int ret;
 
-	if (path_join(class, sys, "class"))
+	if (path_join(class, sys, "class") ||
+	    path_join(dir, sys, VIEW_DEVICES_SUBDIR))
 		return fail(why, len, -ENAMETOOLONG, "%s", sys);
 	ret = srxe_mkdir_p(class);
+	if (!ret && (ret = srxe_mkdir_p(dir)))
+		return fail(why, len, ret, "cannot create %s", dir);
 	if (ret)
 		return fail(why, len, ret, "cannot create %s", class);
-	ret = link_entries("/sys", sys, skip_class)
-		      ?: link_entries("/sys/class", class, skip_rdma_classes);
+	ret = link_entries(HOST_SYSFS, sys, skip_class)
+		      ?: link_entries(HOST_SYSFS "/class", class,
+				      skip_rdma_classes);
 	if (ret)
 		return fail(why, len, ret, "cannot link /sys into %s", sys);
-	path_join(dir, class, "infiniband");
+	path_join(dir, class, SRXE_CLASS_IB);
 	ret = srxe_mkdir_p(dir);
 	if (ret)
 		return fail(why, len, ret, "cannot create %s", dir);
-	path_join(dir, class, "infiniband_verbs");
+	path_join(dir, class, SRXE_CLASS_IB_VERBS);
 	ret = srxe_mkdir_p(dir)
-		      ?: srxe_write_attr(dir, "abi_version",
-					 UVERBS_ABI_CLASS_VERSION);
+		      ?: write_attr_atomic(dir, "abi_version",
+					   UVERBS_ABI_CLASS_VERSION);
 	if (ret)
 		return fail(why, len, ret, "cannot create %s", dir);
+	ret = srxe_mirror_host_rdma(HOST_SYSFS "/class", class);
+	if (ret)
+		return fail(why, len, ret,
+			    "cannot link the host's RDMA devices into %s",
+			    class);
 	return 0;
+}
+
+/* dir/name -> target (absolute). */
+static int put_link(const char *dir, const char *name, const char *target)
+{
+	char path[PATH_MAX];
+
+	if (path_join(path, dir, name))
+		return -ENAMETOOLONG;
+	return symlink(target, path) ? -errno : 0;
 }
 
 struct attr {
@@ -244,7 +315,8 @@ static int write_port(const char *ibdev, const struct device_facts *f)
 	return write_attrs(port, port_attrs,
 			   sizeof(port_attrs) / sizeof(port_attrs[0])) ?:
 		       write_attrs(pkeys, &pkey, 1) ?:
-		       write_gid_table(port, f);
+		       write_gid_table(port, f) ?:
+		       put_link(port, SRXE_HW_COUNTERS_NAME, f->counters);
 }
 
 static int write_ibdev(const char *ibdev, const struct device_facts *f)
@@ -259,11 +331,40 @@ static int write_ibdev(const char *ibdev, const struct device_facts *f)
 		{ "board_id", "srxe" },
 		{ "hw_rev", "1" },
 		{ SRXE_IBDEV_SOCKET_ATTR, f->sock },
+		{ "parent", f->netdev }, /* as rxe: the netdev's name */
 	};
 
+	/*
+	 * device and hw_counters are absolute links: they must resolve the
+	 * same through SYSFS_PATH and where class/infiniband is bind-mounted
+	 * over /sys/class/infiniband.  The device link leaves
+	 * realpath(class/infiniband/<dev>) alone: UCX looks for a "device"
+	 * two and three levels above it (a PCI function) and, finding one,
+	 * warns about the vendor and device files it then expects.
+	 */
 	return write_attrs(ibdev, dev_attrs,
-			   sizeof(dev_attrs) / sizeof(dev_attrs[0]))
-		       ?: write_port(ibdev, f);
+			   sizeof(dev_attrs) / sizeof(dev_attrs[0])) ?:
+		       put_link(ibdev, "device", f->device_dir) ?:
+		       put_link(ibdev, SRXE_HW_COUNTERS_NAME, f->counters) ?:
+		       write_port(ibdev, f);
+}
+
+/*
+ * What class/infiniband/<dev>/device shows, rxe-like: net/<netdev> (rdma-
+ * core's tests and tools find the netdev there) and the netdev's locality
+ * (UCX).  No modalias: libibverbs would match providers against it
+ * (DESIGN.md 3).
+ */
+static int write_device_dir(const char *dir, const struct device_facts *f)
+{
+	char node[16], net[PATH_MAX];
+
+	snprintf(node, sizeof(node), "%d", f->loc.numa_node);
+	if (path_join(net, dir, "net"))
+		return -ENAMETOOLONG;
+	return srxe_mkdir_p(net) ?: put_link(net, f->netdev, f->netdev_dir) ?:
+		       srxe_write_attr(dir, "numa_node", node) ?:
+		       srxe_write_attr(dir, "local_cpus", f->loc.local_cpus);
 }
 
 static int ibdev_dir(char out[PATH_MAX], const struct srxe_rundir *r,
@@ -324,14 +425,22 @@ static int write_uverbs(const struct srxe_rundir *r, const char *name,
 	return ret;
 }
 
-/* An index is free for us unless our tree already has uverbsN. */
+/*
+ * An index is free for us unless our tree already has uverbsN (an srxe
+ * device or a host device's link) or the host has that device: its sysfs
+ * entry (even where its /dev node is missing, as in a container) or a
+ * character device at /dev/infiniband/uverbsN (srxe_devnode_claim would
+ * not replace it either).
+ */
 static bool uverbs_index_free(int index, void *rundir)
 {
 	char entry[32], dir[PATH_MAX];
 	struct stat st;
 
 	snprintf(entry, sizeof(entry), "uverbs%d", index);
-	return uverbs_dir(dir, rundir, entry) || lstat(dir, &st);
+	if (uverbs_dir(dir, rundir, entry) || !lstat(dir, &st))
+		return false;
+	return !srxe_host_has_uverbs(HOST_SYSFS "/class", SRXE_DEV_DIR, index);
 }
 
 static int read_index_file(const struct srxe_rundir *r)
@@ -341,6 +450,80 @@ static int read_index_file(const struct srxe_rundir *r)
 	if (srxe_read_attr(r->uverbs_file, buf, sizeof(buf)))
 		return -1;
 	return atoi(buf);
+}
+
+/* A hidden name under <root>/sys/srxe for one of name's trees. */
+static int staging_dir(char out[PATH_MAX], const struct srxe_rundir *r,
+		       const char *name, const char *what)
+{
+	return snprintf(out, PATH_MAX, "%s/" VIEW_DEVICES_SUBDIR "/.%s.%s.%d",
+			r->sys, name, what, (int)getpid()) >= PATH_MAX
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+static bool is_real_dir(const char *path)
+{
+	struct stat st;
+
+	return !lstat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+/*
+ * Take the directory at path away in one step, then delete it: a
+ * concurrent scanner sees it whole or not at all.  Links (host devices)
+ * are not ours to remove.
+ */
+static void retire_tree(const struct srxe_rundir *r, const char *name,
+			const char *path)
+{
+	char gone[PATH_MAX];
+
+	if (!is_real_dir(path))
+		return;
+	if (!staging_dir(gone, r, name, "gone")) {
+		srxe_remove_tree(gone);
+		if (!rename(path, gone))
+			path = gone;
+	}
+	srxe_remove_tree(path);
+}
+
+/* Fill a staging directory with fill(), then rename() it to dest. */
+static int
+build_and_place(const struct srxe_rundir *r, const char *what, const char *dest,
+		int (*fill)(const char *, const struct device_facts *),
+		const struct device_facts *f)
+{
+	char tmp[PATH_MAX];
+	int ret;
+
+	if (staging_dir(tmp, r, f->name, what))
+		return -ENAMETOOLONG;
+	srxe_remove_tree(tmp);
+	ret = srxe_mkdir_p(tmp) ?: fill(tmp, f);
+	if (!ret && rename(tmp, dest))
+		ret = -errno;
+	if (ret)
+		srxe_remove_tree(tmp);
+	return ret;
+}
+
+/* Staging leftovers of name (a `srxe up` that was killed midway). */
+static void remove_staging_of(const struct srxe_rundir *r, const char *name)
+{
+	char dir[PATH_MAX], prefix[NAME_MAX + 2], path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(prefix, sizeof(prefix), ".%s.", name);
+	if (path_join(dir, r->sys, VIEW_DEVICES_SUBDIR) || !(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
+		    !path_join(path, dir, e->d_name))
+			srxe_remove_tree(path);
+	closedir(d);
 }
 
 /* uverbsN entries of our tree whose ibdev is name (stale ones included). */
@@ -355,16 +538,26 @@ static void remove_uverbs_entries_of(const struct srxe_rundir *r,
 		return;
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, "uverbs", 6) ||
-		    uverbs_dir(dir, r, e->d_name))
+		    uverbs_dir(dir, r, e->d_name) || !is_real_dir(dir))
 			continue;
 		snprintf(attr, sizeof(attr), "%s/ibdev", dir);
 		if (!srxe_read_attr(attr, ibdev, sizeof(ibdev)) &&
 		    !strcmp(ibdev, name))
-			srxe_remove_tree(dir);
+			retire_tree(r, name, dir);
 	}
 	closedir(d);
 }
 
+static int device_dir(char out[PATH_MAX], const struct srxe_rundir *r,
+		      const char *name)
+{
+	return snprintf(out, PATH_MAX, "%s/" VIEW_DEVICES_SUBDIR "/%s", r->sys,
+			name) >= PATH_MAX
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+/* uverbsN first (libibverbs' entry point), then what it pointed to. */
 void srxe_unpublish_device(const struct srxe_rundir *r, const char *name)
 {
 	char dir[PATH_MAX];
@@ -372,7 +565,10 @@ void srxe_unpublish_device(const struct srxe_rundir *r, const char *name)
 
 	remove_uverbs_entries_of(r, name);
 	if (!ibdev_dir(dir, r, name))
-		srxe_remove_tree(dir);
+		retire_tree(r, name, dir);
+	if (!device_dir(dir, r, name))
+		retire_tree(r, name, dir);
+	remove_staging_of(r, name);
 	if (index >= 0)
 		srxe_devnode_release(index);
 	unlink(r->uverbs_file);
@@ -396,13 +592,25 @@ int srxe_publish_device(const struct srxe_rundir *r, const char *name,
 	int index, ret;
 
 	derive_facts(&facts, name, ni, r->sock);
+	ret = derive_view_paths(&facts, r, name);
+	if (ret)
+		return fail(why, len, ret, "netdev %s in " HOST_SYSFS,
+			    ni->netdev);
 	ret = build_shared_tree(r->sys, why, len);
 	if (ret)
 		return ret;
 	if (ibdev_dir(ibdev, r, name))
 		return fail(why, len, -ENAMETOOLONG, "%s", r->sys);
-	srxe_remove_tree(ibdev);
-	ret = write_ibdev(ibdev, &facts);
+	retire_tree(r, name, ibdev);
+	retire_tree(r, name, facts.device_dir);
+	/* device's target first: class/infiniband/<dev> appears complete. */
+	ret = build_and_place(r, "device", facts.device_dir, write_device_dir,
+			      &facts);
+	if (ret) {
+		fail(why, len, ret, "cannot write %s", facts.device_dir);
+		goto undo;
+	}
+	ret = build_and_place(r, "ibdev", ibdev, write_ibdev, &facts);
 	if (ret) {
 		fail(why, len, ret, "cannot write %s", ibdev);
 		goto undo;
@@ -434,12 +642,25 @@ undo:
 	return ret;
 }
 
+/* srxe's devices are the directories; the host's are links. */
 int srxe_published_count(const struct srxe_rundir *r)
 {
-	char dir[PATH_MAX + 32];
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/class/infiniband", r->sys);
-	return srxe_dir_entry_count(dir);
+	if (path_join(dir, r->sys, "class/" SRXE_CLASS_IB))
+		return -ENAMETOOLONG;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && !path_join(path, dir, e->d_name) &&
+		    is_real_dir(path))
+			n++;
+	closedir(d);
+	return n;
 }
 
 void srxe_unpublish_root_if_unused(const struct srxe_rundir *r)

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/fsutil.h"
+#include "cli/locality.h"
 #include "cli/netinfo.h"
 #include "cli/publish.h"
 #include "cli/rundir.h"
@@ -148,9 +150,10 @@ Test(cli_publish, tree_has_what_libibverbs_reads)
 	read_ibdev("srxe_socket", buf, sizeof(buf));
 	cr_assert_str_eq(buf, rd.sock);
 
-	snprintf(path, sizeof(path), "%s/class/infiniband/srxeu0/device",
-		 rd.sys);
-	cr_assert_neq(access(path, F_OK), 0, "device/ must not exist");
+	/* libibverbs would match providers against a modalias. */
+	snprintf(path, sizeof(path),
+		 "%s/class/infiniband/srxeu0/device/modalias", rd.sys);
+	cr_assert_neq(access(path, F_OK), 0, "device/modalias must not exist");
 	snprintf(path, sizeof(path), "/dev/infiniband/uverbs%d", n);
 	cr_assert_eq(readlink(path, buf, sizeof(buf)), 9);
 	cr_assert(!strncmp(buf, "/dev/full", 9));
@@ -212,4 +215,104 @@ Test(cli_publish, two_devices_get_distinct_nodes)
 	cr_assert_eq(srxe_published_count(&rd), 2);
 	srxe_unpublish_device(&other, "srxeu1");
 	cr_assert_eq(srxe_published_count(&rd), 1);
+}
+
+static void expect_link(const char *attr, const char *want)
+{
+	char path[PATH_MAX + 64], got[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/class/infiniband/srxeu0/%s", rd.sys,
+		 attr);
+	n = readlink(path, got, sizeof(got) - 1);
+	cr_assert_gt(n, 0, "%s is not a link", attr);
+	got[n] = 0;
+	cr_assert_str_eq(got, want, "%s", attr);
+}
+
+/* rxe's parent, device/{net,numa_node,local_cpus} and hw_counters. */
+Test(cli_publish, rxe_like_attributes)
+{
+	char buf[SRXE_CPUMASK_TEXT_MAX], want[PATH_MAX + 32], dev[PATH_MAX];
+	struct srxe_locality loc;
+
+	require_root();
+	cr_assert_eq(srxe_publish_device(&rd, "srxeu0", &ni, why, sizeof(why)),
+		     0, "%s", why);
+	read_ibdev("parent", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "lo");
+	/* Absolute links that stay inside <root>/sys or leave for
+	 * /sys/devices, never /sys/class (srxe exec mounts the view there). */
+	snprintf(dev, sizeof(dev), "%s/srxe/srxeu0", rd.sys);
+	expect_link("device", dev);
+	expect_link("device/net/lo", "/sys/devices/virtual/net/lo");
+	snprintf(want, sizeof(want), "%s/hw_counters", rd.devdir);
+	expect_link("hw_counters", want);
+	expect_link("ports/1/hw_counters", want);
+	cr_assert_eq(srxe_netdev_locality("/sys", "lo", &loc), 0);
+	read_ibdev("device/numa_node", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "-1");
+	read_ibdev("device/local_cpus", buf, sizeof(buf));
+	cr_assert_str_eq(buf, loc.local_cpus);
+	cr_assert_neq(buf[0], 0);
+}
+
+/* No staging or removal names are left behind, and no entry of srxeu0. */
+static void expect_no_hidden(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		cr_assert(e->d_name[0] != '.' || !strcmp(e->d_name, ".") ||
+				  !strcmp(e->d_name, ".."),
+			  "%s/%s left behind", dir, e->d_name);
+	closedir(d);
+}
+
+Test(cli_publish, staging_leaves_nothing)
+{
+	char dir[PATH_MAX + 64];
+	struct stat st;
+
+	require_root();
+	cr_assert_eq(srxe_publish_device(&rd, "srxeu0", &ni, why, sizeof(why)),
+		     0, "%s", why);
+	/* Again over the published one (a stale tree after a crash). */
+	cr_assert_eq(srxe_publish_device(&rd, "srxeu0", &ni, why, sizeof(why)),
+		     0, "%s", why);
+	snprintf(dir, sizeof(dir), "%s/srxe", rd.sys);
+	expect_no_hidden(dir);
+	snprintf(dir, sizeof(dir), "%s/class/infiniband", rd.sys);
+	expect_no_hidden(dir);
+	snprintf(dir, sizeof(dir), "%s/class/infiniband_verbs", rd.sys);
+	expect_no_hidden(dir);
+	srxe_unpublish_device(&rd, "srxeu0");
+	snprintf(dir, sizeof(dir), "%s/srxe", rd.sys);
+	cr_assert_eq(srxe_dir_entry_count(dir), 0);
+	snprintf(dir, sizeof(dir), "%s/class/infiniband/srxeu0", rd.sys);
+	cr_assert_neq(lstat(dir, &st), 0);
+}
+
+/* A host device's link in class/infiniband is not an srxe device: the
+ * last srxe device still takes <root>/sys away. */
+Test(cli_publish, host_links_do_not_count)
+{
+	char link[PATH_MAX + 64];
+	struct stat st;
+
+	require_root();
+	cr_assert_eq(srxe_publish_device(&rd, "srxeu0", &ni, why, sizeof(why)),
+		     0, "%s", why);
+	snprintf(link, sizeof(link), "%s/class/infiniband/mlx5_9", rd.sys);
+	cr_assert_eq(symlink("/sys/devices/virtual/net/lo", link), 0);
+	cr_assert_eq(srxe_published_count(&rd), 1);
+	srxe_unpublish_device(&rd, "srxeu0");
+	cr_assert_eq(lstat(link, &st), 0, "a host link was removed");
+	cr_assert_eq(srxe_published_count(&rd), 0);
+	srxe_unpublish_root_if_unused(&rd);
+	cr_assert_neq(lstat(rd.sys, &st), 0, "%s left behind", rd.sys);
+	cr_assert_eq(access("/sys/devices/virtual/net/lo", F_OK), 0);
 }
