@@ -9,6 +9,7 @@
  *     sys/                                  SYSFS_PATH for libibverbs
  *       class/infiniband/<dev>/srxe_socket  absolute path of the socket
  *     <dev>/srxed.sock  srxed.pid  srxed.log  uverbs (index N)
+ *     <dev>/cmd  hw_counters/               served by srxed (FUSE)
  *   /dev/infiniband/uverbsN -> /dev/full
  */
 #ifndef SRXE_PATHS_H
@@ -27,5 +28,7 @@
 #define SRXE_DEFAULT_DEVICE    "srxe0"
 /* <devdir>/cmd: srxed's FUSE command file, the provider's cmd_fd (issue #6) */
 #define SRXE_CMDFILE_NAME "cmd"
+/* <devdir>/hw_counters/: rxe's hw counters, served live by srxed (#13) */
+#define SRXE_HW_COUNTERS_NAME "hw_counters"
 
 #endif /* SRXE_PATHS_H */
