@@ -32,6 +32,7 @@
 struct cfs_open {
 	struct cfs_open *prev, *next;
 	unsigned int file;
+	bool taken; /* text holds a value */
 	size_t len;
 	char text[SRXED_HWC_TEXT_MAX];
 };
@@ -154,6 +155,7 @@ static void snapshot(struct srxed_countersfs *c, struct cfs_open *o)
 
 	sources(c, &s);
 	o->len = srxed_hwc_format(o->file, &s, o->text);
+	o->taken = true;
 }
 
 static void do_open(struct srxed_countersfs *c, const struct fuse_in_header *h,
@@ -184,7 +186,6 @@ static void do_open(struct srxed_countersfs *c, const struct fuse_in_header *h,
 		return;
 	}
 	o->file = (unsigned int)i;
-	snapshot(c, o);
 	o->next = c->opens;
 	if (c->opens)
 		c->opens->prev = o;
@@ -207,7 +208,7 @@ static void do_read(struct srxed_countersfs *c, const struct fuse_in_header *h,
 	/* fh is what our OPEN answered: the kernel hands it back as is */
 	o = (struct cfs_open *)(uintptr_t)in->fh;
 	/* like sysfs: a read from the start shows the value now */
-	if (in->offset == 0)
+	if (in->offset == 0 || !o->taken)
 		snapshot(c, o);
 	n = in->offset < o->len ? o->len - in->offset : 0;
 	if (n > in->size)

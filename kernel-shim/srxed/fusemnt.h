@@ -40,7 +40,7 @@
 
 struct fuse_init_out;
 
-/* What a guard removes when srxed is gone; names live as long as it. */
+/* The guard process of one mount or directory (below). */
 struct srxed_fuse_guard {
 	int fd;	 /* srxed's end of the guard's pipe, or -1 */
 	int pid; /* the guard process, or 0 */
