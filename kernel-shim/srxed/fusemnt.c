@@ -247,7 +247,8 @@ static void remove_mountpoint(const char *path, mode_t rootmode)
 static int fail(struct srxed_fusemnt *m, int err, char *why, size_t cap,
 		const char *what)
 {
-	snprintf(why, cap, "%s: %s", what, strerror(-err));
+	snprintf(why, cap, "%s%s%s: %s", what, *what ? " " : "", m->path,
+		 strerror(-err));
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
@@ -268,13 +269,13 @@ int srxed_fusemnt_mount(struct srxed_fusemnt *m, const char *path,
 	m->mounted = false;
 	if (snprintf(m->path, sizeof(m->path), "%s", path) >=
 	    (int)sizeof(m->path))
-		return fail(m, -ENAMETOOLONG, why, cap, path);
+		return fail(m, -ENAMETOOLONG, why, cap, "");
 	m->fd = open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (m->fd < 0)
-		return fail(m, -errno, why, cap, "cannot open /dev/fuse");
+		return fail(m, -errno, why, cap, "cannot open /dev/fuse for");
 	ret = make_mountpoint(path, rootmode);
 	if (ret)
-		return fail(m, ret, why, cap, "cannot create the mount point");
+		return fail(m, ret, why, cap, "cannot create");
 	snprintf(o, sizeof(o),
 		 "fd=%d,rootmode=%o,user_id=%u,group_id=%u,allow_other%s%s",
 		 m->fd, (unsigned int)rootmode, (unsigned int)getuid(),
@@ -283,7 +284,7 @@ int srxed_fusemnt_mount(struct srxed_fusemnt *m, const char *path,
 	if (lstat(path, &st)) {
 		ret = -errno;
 		remove_mountpoint(path, rootmode);
-		return fail(m, ret, why, cap, path);
+		return fail(m, ret, why, cap, "");
 	}
 	if (mount("srxed", path, "fuse.srxed", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  o) < 0) {

@@ -3,7 +3,8 @@
 # counter names; every user reads live values that move with traffic as
 # rxe's do; nothing (mount, directory) is left after `srxe down` or after
 # srxed is killed.  FUSE mode where /dev/fuse works, then files mode
-# (SRXED_HW_COUNTERS=files, what srxed falls back to without FUSE).
+# (SRXED_HW_COUNTERS=files, what srxed falls back to without FUSE), then
+# without CAP_SYS_ADMIN (srxed falls back by itself).
 here=$(dirname "$0")
 # shellcheck source=cli_lib.sh
 source "$here/cli_lib.sh"
@@ -188,4 +189,20 @@ SRXED_HW_COUNTERS=files srxe_up "$DEV"
 kill -KILL "$(daemon_pid "$DEV")"
 wait_gone "$DIR"
 echo "ok: files: srxe down and a killed srxed left no directory"
+"$SRXE" down --name "$DEV" >/dev/null
+
+# ---- no CAP_SYS_ADMIN: srxed cannot mount and falls back by itself ----
+DEV=srxehn$$
+DIR=$SRXE_RUNDIR/$DEV/hw_counters
+TEST_DEVICES+=("$DEV")
+setpriv --bounding-set=-sys_admin --inh-caps=-sys_admin \
+	"$SRXE" up --name "$DEV" >/dev/null || fail "srxe up without CAP_SYS_ADMIN"
+assert_contains "$(cat "$SRXE_RUNDIR/$DEV/srxed.log")" \
+	"hw_counters: FUSE not used \\(cannot mount .*\\): .* every 1000 ms" \
+	"srxed says why it fell back"
+! mounted "$DIR" || fail "no-cap: $DIR is a mount"
+check_files "$DIR" no-cap
+"$SRXE" down --name "$DEV" >/dev/null || fail "srxe down"
+[[ ! -e $DIR ]] || fail "no-cap: $DIR left after srxe down"
+echo "ok: no-cap: files mode by itself, nothing left after srxe down"
 echo "PASS"
