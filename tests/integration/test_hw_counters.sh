@@ -151,6 +151,7 @@ with open(sys.argv[1]) as f:
 print(f"ok: fuse: one open sent_pkts read {a} then {b}")
 sys.exit(0 if b > a else 1)
 PYEOF
+	check_srxed_log "$DEV" fuse
 	"$SRXE" down --name "$DEV" >/dev/null || fail "srxe down"
 	! mounted "$DIR" || fail "fuse: $DIR still mounted after srxe down"
 	[[ ! -e $DIR ]] || fail "fuse: $DIR left after srxe down"
@@ -183,6 +184,7 @@ snap "$DIR"
 traffic "$DEV" "$ITERS"
 sleep 1.5 # one rewrite interval and some
 check_traffic "$DIR" files
+check_srxed_log "$DEV" files
 "$SRXE" down --name "$DEV" >/dev/null || fail "srxe down"
 [[ ! -e $DIR ]] || fail "files: $DIR left after srxe down"
 SRXED_HW_COUNTERS=files srxe_up "$DEV"
