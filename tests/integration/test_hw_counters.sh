@@ -63,7 +63,7 @@ check_files() {
 			fail "$mode: nobody cannot read $name"
 		[[ $v =~ ^[0-9]+$ ]] || fail "$mode: nobody reads $name as '$v'"
 	done
-	listed=$(ls -A "$dir" | sort | tr '\n' ' ')
+	listed=$(find "$dir" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')
 	[[ $listed == "$(printf '%s\n' "${NAMES[@]}" | sort | tr '\n' ' ')" ]] ||
 		fail "$mode: $dir holds: $listed"
 	if "${NOBODY[@]}" sh -c "echo 1 >'$dir/sent_pkts'" 2>/dev/null; then
