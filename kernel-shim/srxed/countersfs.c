@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -39,9 +40,10 @@ struct cfs_open {
 
 struct srxed_countersfs {
 	struct srxed *d;
-	bool fuse; /* else files mode */
-	int epfd;  /* srxed's */
-	int ev_fd; /* /dev/fuse or the timer: in epfd */
+	bool fuse;	  /* else files mode */
+	int epfd;	  /* srxed's */
+	int ev_fd;	  /* /dev/fuse or the timer: in epfd */
+	uint64_t started; /* the files' times, as sysfs shows boot's */
 	struct srxed_fusemnt mnt;
 	void *buf;
 	struct cfs_open *opens; /* freed at stop if a reader never closed */
@@ -80,10 +82,12 @@ static int file_of(uint64_t ino)
 		       : -1;
 }
 
-static bool fill_attr(uint64_t ino, struct fuse_attr *a)
+static bool fill_attr(const struct srxed_countersfs *c, uint64_t ino,
+		      struct fuse_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->ino = ino;
+	a->atime = a->mtime = a->ctime = c->started;
 	a->uid = getuid();
 	a->gid = getgid();
 	a->blksize = 4096;
@@ -133,7 +137,7 @@ static void do_lookup(struct srxed_countersfs *c,
 		return;
 	}
 	out.nodeid = CFS_INO(i);
-	fill_attr(out.nodeid, &out.attr);
+	fill_attr(c, out.nodeid, &out.attr);
 	reply(c, h->unique, 0, &out, sizeof(out));
 }
 
@@ -142,7 +146,7 @@ static void do_getattr(struct srxed_countersfs *c,
 {
 	struct fuse_attr_out out = { .attr_valid = 1 };
 
-	if (!fill_attr(h->nodeid, &out.attr)) {
+	if (!fill_attr(c, h->nodeid, &out.attr)) {
 		reply(c, h->unique, ENOENT, NULL, 0);
 		return;
 	}
@@ -510,6 +514,7 @@ int srxed_countersfs_start(struct srxed *d, int server_epoll_fd)
 		return -ENOMEM;
 	}
 	c->d = d;
+	c->started = (uint64_t)time(NULL);
 	c->epfd = server_epoll_fd;
 	c->ev_fd = c->dir_fd = -1;
 	c->mnt.fd = -1;

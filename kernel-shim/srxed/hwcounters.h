@@ -10,8 +10,8 @@
  *    file SRXED_HWC_LIFESPAN is "lifespan" (how old, in ms, a value read
  *    may be: 0 when every read is live).
  *  - Every file reads as one decimal number and a newline, as sysfs
- *    prints them ("%llu\n"); a counter never goes backwards while the
- *    engine's counters do not.
+ *    prints them ("%llu\n").  Differences are computed saturating: a
+ *    snapshot never shows a wrapped-around number.
  */
 #ifndef SRXED_HWCOUNTERS_H
 #define SRXED_HWCOUNTERS_H
