@@ -10,7 +10,7 @@
  *       class/infiniband/<dev>/srxe_socket  absolute path of the socket
  *       class/infiniband/<dev>/hw_counters  -> <dev>/hw_counters below
  *     <dev>/srxed.sock  srxed.pid  srxed.log  uverbs (index N)
- *     <dev>/hw_counters/                    rxe's counters, served live
+ *     <dev>/cmd  hw_counters/               served by srxed (FUSE)
  *   /dev/infiniband/uverbsN -> /dev/full
  */
 #ifndef SRXE_PATHS_H
@@ -29,7 +29,7 @@
 #define SRXE_DEFAULT_DEVICE    "srxe0"
 /* <devdir>/cmd: srxed's FUSE command file, the provider's cmd_fd (issue #6) */
 #define SRXE_CMDFILE_NAME "cmd"
-/* <devdir>/hw_counters/: rxe's counter files, live (issue #13) */
+/* <devdir>/hw_counters/: rxe's hw counters, served live by srxed (#13) */
 #define SRXE_HW_COUNTERS_NAME "hw_counters"
 
 #endif /* SRXE_PATHS_H */

@@ -60,6 +60,7 @@ int srxe_cmd_down(const struct srxe_cli_opts *o)
 		return 1;
 	}
 	srxe_detach_mount(r.cmdfile);
+	srxe_detach_mount(r.hw_counters);
 	srxe_remove_tree(r.devdir);
 	srxe_unpublish_root_if_unused(&r);
 	printf("%s is down\n", o->name);

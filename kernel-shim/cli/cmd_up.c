@@ -47,6 +47,7 @@ static void clean_stale(const struct srxe_rundir *r, const char *name)
 		srxe_daemon_stop(pid, STALE_TERM_MS);
 	srxe_unpublish_device(r, name);
 	srxe_detach_mount(r->cmdfile);
+	srxe_detach_mount(r->hw_counters);
 	unlink(r->sock);
 	unlink(r->pidfile);
 }

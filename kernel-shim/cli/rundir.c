@@ -52,7 +52,8 @@ int srxe_rundir_init(struct srxe_rundir *r, const char *name)
 	    join(r->pidfile, r->devdir, SRXE_PIDFILE_NAME) ||
 	    join(r->logfile, r->devdir, SRXE_LOGFILE_NAME) ||
 	    join(r->uverbs_file, r->devdir, SRXE_UVERBS_INDEX_NAME) ||
-	    join(r->cmdfile, r->devdir, SRXE_CMDFILE_NAME))
+	    join(r->cmdfile, r->devdir, SRXE_CMDFILE_NAME) ||
+	    join(r->hw_counters, r->devdir, SRXE_HW_COUNTERS_NAME))
 		return -ENAMETOOLONG;
 	/* sun_path is 108 bytes; fail here rather than at connect(). */
 	if (strlen(r->sock) >= 108)

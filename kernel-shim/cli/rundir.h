@@ -17,6 +17,7 @@ struct srxe_rundir {
 	char logfile[PATH_MAX];
 	char uverbs_file[PATH_MAX]; /* holds the uverbs index N */
 	char cmdfile[PATH_MAX];	    /* srxed's FUSE command file (issue #6) */
+	char hw_counters[PATH_MAX]; /* srxed's hw counters (issue #13) */
 };
 
 /*

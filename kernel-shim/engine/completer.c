@@ -47,6 +47,15 @@ static void maybe_drained(struct srxe_eng_qp *qp)
 		srxe_ctx_async(qp->ctx, qp->user_handle, IBV_EVENT_SQ_DRAINED);
 }
 
+/* What rxe's rdma_sends counts: SEND WQEs retired, but not flushed. */
+static bool is_send(const struct srxe_swqe *w)
+{
+	return (w->wr.opcode == IBV_WR_SEND ||
+		w->wr.opcode == IBV_WR_SEND_WITH_IMM ||
+		w->wr.opcode == IBV_WR_SEND_WITH_INV) &&
+	       w->status != IBV_WC_WR_FLUSH_ERR;
+}
+
 unsigned int srxe_comp_retire(struct srxe_eng_qp *qp)
 {
 	unsigned int n = 0;
@@ -56,6 +65,8 @@ unsigned int srxe_comp_retire(struct srxe_eng_qp *qp)
 
 		if (w->state != SRXE_SWQE_DONE)
 			break;
+		if (is_send(w))
+			qp->ctx->eng->stats.sends_done++;
 		if (wants_cqe(qp, w)) {
 			struct srxe_cqe cqe = {
 				.wr_id = w->wr.wr_id,
@@ -110,6 +121,10 @@ static void finish(struct srxe_eng_qp *qp, struct srxe_swqe *w, uint32_t status,
 void srxe_comp_fail(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 		    uint32_t status, uint32_t vendor_err)
 {
+	if (status == IBV_WC_RETRY_EXC_ERR)
+		qp->ctx->eng->stats.retry_exc++;
+	else if (status == IBV_WC_RNR_RETRY_EXC_ERR)
+		qp->ctx->eng->stats.rnr_retry_exc++;
 	finish(qp, w, status, vendor_err);
 	srxe_comp_retire(qp);
 	srxe_qp_to_err(qp, -1);
@@ -234,6 +249,7 @@ static bool retry_once(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	qp->comp.retry_left--;
 	qp->comp.gap_retried = true;
 	qp->comp.gap_psn = psn;
+	qp->ctx->eng->stats.retries++;
 	return true;
 }
 
@@ -277,8 +293,10 @@ static void early_response(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	struct srxe_reseq *r = &qp->comp.reseq;
 	bool held = srxe_reseq_hold(r, awaited, pkt, payload, nchunks);
 
-	if (held)
+	if (held) {
 		qp->ctx->eng->stats.ooo_held++;
+		qp->ctx->eng->stats.comp_held++;
+	}
 	if (held && !srxe_reseq_gap_is_loss(r, awaited, pkt->psn))
 		return;
 	if (!retry_once(qp, w, awaited))
@@ -442,6 +460,7 @@ static void nak(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	}
 	if (!retry_once(qp, w, pkt->psn))
 		return; /* under way (a duplicated NAK), or failed */
+	qp->ctx->eng->stats.nak_seq_recv++;
 	srxe_req_rewind(qp, pkt->psn);
 	srxe_comp_update_timer(qp);
 }
@@ -547,6 +566,7 @@ unsigned int srxe_comp_timers(struct srxe_eng_qp *qp, uint64_t now)
 		return 1;
 	}
 	qp->comp.retry_left--;
+	qp->ctx->eng->stats.retries++;
 	/* Silence: go back N from the first unacknowledged PSN, and let
 	 * gaps be retried again. */
 	qp->comp.gap_retried = false;

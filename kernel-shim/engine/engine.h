@@ -265,6 +265,16 @@ struct srxe_eng_stats {
 	/* Datagrams of groups joined on this host by someone else: the
 	 * receive socket sees every group of the netdev; not a drop. */
 	uint64_t mcast_other_group;
+	/* What kernel rxe's hw counters count and the above do not
+	 * (docs/hw-counters.md). */
+	uint64_t nak_seq_sent;	/* PSN sequence NAKs sent (a gap seen) */
+	uint64_t nak_seq_recv;	/* PSN sequence NAKs that started a retry */
+	uint64_t retries;	/* go-back-N retries: ACK timer, seq NAK, gap */
+	uint64_t retry_exc;	/* WQEs failed IBV_WC_RETRY_EXC_ERR */
+	uint64_t rnr_retry_exc; /* WQEs failed IBV_WC_RNR_RETRY_EXC_ERR */
+	uint64_t comp_held;	/* responses held until their turn */
+	uint64_t sends_done;	/* SEND WQEs retired (not flushed) */
+	uint64_t recvs_done;	/* receive WQEs completed successfully */
 };
 
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);

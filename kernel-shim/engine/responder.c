@@ -148,6 +148,7 @@ static void complete_recv(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	};
 
 	if (status == IBV_WC_SUCCESS) {
+		qp->ctx->eng->stats.recvs_done++;
 		if (pkt->op->flags & SRXE_OPF_IMM) {
 			cqe.wc_flags |= IBV_WC_WITH_IMM;
 			cqe.imm_data = htobe32(pkt->imm);
@@ -715,6 +716,7 @@ static void early_request(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		return;
 	if (!qp->resp.nak_seq_sent) {
 		qp->resp.nak_seq_sent = true;
+		qp->ctx->eng->stats.nak_seq_sent++;
 		send_nak(qp, qp->resp.epsn, SRXE_AETH_NAK_PSN_SEQ);
 	}
 }

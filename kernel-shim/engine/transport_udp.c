@@ -213,7 +213,11 @@ static void account_run(struct udp_xport *u, unsigned int r, int n, bool ok)
 	const struct tx_run *run = &u->runs[r];
 
 	if (!ok) {
+		/* refused after xmit() took them: the engine's count of
+		 * transmit errors must hold these too */
 		u->stats.tx_errors += run->count;
+		u->eng->stats.drops += run->count;
+		u->eng->stats.drop_tx_error += run->count;
 		return;
 	}
 	u->stats.pkts_sent += run->count;

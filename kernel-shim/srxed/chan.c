@@ -547,7 +547,7 @@ void srxed_chans_event(struct srxed *d)
 		switch (t->kind) {
 		case TAG_FUSE:
 			if (!srxed_cmdfile_serve(&cs->cf)) {
-				unwatch(cs, cs->cf.fd);
+				unwatch(cs, cs->cf.mnt.fd);
 				cs->cf_ok = false;
 			}
 			break;
@@ -678,7 +678,7 @@ static int start_cmdfile(struct srxed_chans *cs)
 		log_warn("completion channels unavailable: %s", cs->cf_why);
 		return ret;
 	}
-	if (watch(cs, cs->cf.fd, EPOLLIN, &cs->fuse_tag)) {
+	if (watch(cs, cs->cf.mnt.fd, EPOLLIN, &cs->fuse_tag)) {
 		snprintf(cs->cf_why, sizeof(cs->cf_why), "epoll: %s",
 			 strerror(errno));
 		srxed_cmdfile_unmount(&cs->cf);
@@ -698,7 +698,7 @@ int srxed_chans_start(struct srxed *d, int server_epoll_fd)
 	if (!cs)
 		return -ENOMEM;
 	cs->d = d;
-	cs->cf.fd = -1;
+	cs->cf.mnt.fd = -1;
 	cs->fuse_tag = (struct tag){ TAG_FUSE, cs };
 	cs->timer_tag = (struct tag){ TAG_TIMER, cs };
 	cs->epfd = epoll_create1(EPOLL_CLOEXEC);

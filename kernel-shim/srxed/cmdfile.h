@@ -24,12 +24,10 @@
  *  - srxed_cmdfile_unmount() detaches the mount (MNT_DETACH), which makes
  *    every request still waiting fail, closes /dev/fuse and removes the
  *    file.  Everything runs in the control-plane thread.
- *  - A killed srxed cannot unmount: a guard process forked at mount time
- *    (comm "srxed-cmdguard", every fd but one pipe closed, signals
- *    blocked) waits for srxed's end of that pipe to close and then
- *    detaches the mount if it is still the one srxed made, so a dead
- *    mount does not outlive its daemon (nor block rm -rf of its
- *    directory).
+ *  - A killed srxed cannot unmount: its guard process (fusemnt.h, comm
+ *    "srxed-cmdguard") detaches the mount if it is still the one srxed
+ *    made, so a dead mount does not outlive its daemon (nor block rm -rf
+ *    of its directory).
  */
 #ifndef SRXED_CMDFILE_H
 #define SRXED_CMDFILE_H
@@ -38,6 +36,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "fusemnt.h"
 
 struct srxed_cmdfile_write {
 	uint64_t unique; /* names the write in srxed_cmdfile_reply_write() */
@@ -53,14 +53,10 @@ typedef void (*srxed_cmdfile_write_fn)(void *opaque,
 typedef void (*srxed_cmdfile_release_fn)(void *opaque, uint64_t fh);
 
 struct srxed_cmdfile {
-	int fd; /* /dev/fuse, -1 when not mounted */
-	bool mounted;
-	bool initialized; /* INIT answered */
+	struct srxed_fusemnt mnt; /* mnt.fd: /dev/fuse, -1 when not mounted */
+	bool initialized;	  /* INIT answered */
 	uint64_t next_fh;
-	void *buf;     /* one request (at least FUSE_MIN_READ_BUFFER bytes) */
-	int guard_fd;  /* srxed's end of the guard's pipe, or -1 */
-	int guard_pid; /* the guard process, or 0 */
-	char path[PATH_MAX];
+	void *buf; /* one request (at least FUSE_MIN_READ_BUFFER bytes) */
 	srxed_cmdfile_write_fn on_write;
 	srxed_cmdfile_release_fn on_release;
 	void *opaque;

@@ -32,8 +32,10 @@ enum srxed_poll_kind {
 	SRXED_POLL_LISTENER,
 	SRXED_POLL_SIGNAL,
 	SRXED_POLL_CONN,
-	SRXED_POLL_CHANS, /* completion channels' own epoll set (chan.h) */
-	SRXED_POLL_CM,	  /* the connection manager's epoll set (cm_ctl.h) */
+	SRXED_POLL_CHANS,    /* completion channels' own epoll set (chan.h) */
+	SRXED_POLL_CM,	     /* the connection manager's epoll set (cm_ctl.h) */
+	SRXED_POLL_COUNTERS, /* hw_counters' /dev/fuse or timer (countersfs.h)
+			      */
 };
 
 struct srxed_conn {

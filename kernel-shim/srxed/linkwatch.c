@@ -52,6 +52,8 @@ static void set_state(struct srxed_linkwatch *lw, bool up)
 	if (srxed_port_is_up(d) == up)
 		return;
 	__atomic_store_n(&d->port_down, !up, __ATOMIC_RELEASE);
+	if (!up)
+		__atomic_add_fetch(&d->link_downed, 1, __ATOMIC_RELAXED);
 	log_info("netdev %s link %s: port 1 %s", d->cfg.netdev,
 		 up ? "up" : "down", up ? "ACTIVE" : "DOWN");
 	if (!d->engine)

@@ -10,7 +10,8 @@
  * Contract:
  *  - "Up" is IFF_UP and IFF_RUNNING (administratively up with carrier).
  *  - One event per change; repeated notifications with the same state are
- *    ignored.
+ *    ignored.  Each change to down also counts in d->link_downed (rxe's
+ *    link_downed hw counter, countersfs.h).
  *  - Start after the engine, stop before it: the thread takes the engine
  *    lock to post events.  A start failure (no netlink) is logged and
  *    leaves the port reported as up, never stops srxed.

@@ -15,6 +15,7 @@
 #include "chan.h"
 #include "cm_ctl.h"
 #include "conn.h"
+#include "countersfs.h"
 #include "log.h"
 #include "server.h"
 
@@ -183,6 +184,8 @@ int srxed_server_start(struct srxed_server *srv, struct srxed *d)
 		ret = srxed_chans_start(d, srv->epoll_fd);
 	if (!ret)
 		ret = srxed_cm_start(d, srv->epoll_fd);
+	if (!ret) /* never fatal: sysfs readers go without (logged) */
+		srxed_countersfs_start(d, srv->epoll_fd);
 	if (!ret)
 		ret = open_listener(srv);
 	if (!ret)
@@ -332,6 +335,9 @@ static void handle_event(struct srxed_server *srv, struct epoll_event *ev)
 	case SRXED_POLL_CM:
 		srxed_cm_event(srv->d);
 		break;
+	case SRXED_POLL_COUNTERS:
+		srxed_countersfs_event(srv->d);
+		break;
 	}
 }
 
@@ -371,6 +377,7 @@ void srxed_server_stop(struct srxed_server *srv)
 	bury_retired(srv);
 	srxed_cm_stop(srv->d); /* after the sessions: their DREQs are out */
 	srxed_chans_stop(srv->d);
+	srxed_countersfs_stop(srv->d);
 	if (srv->listen_fd >= 0) {
 		unlink(srv->sock_path);
 		unlink(srv->pid_path);

@@ -58,6 +58,7 @@ struct srxed_stats {
 
 struct srxed_xdom;
 struct srxed_cm;
+struct srxed_countersfs;
 
 struct srxed {
 	struct srxed_config cfg;
@@ -67,11 +68,15 @@ struct srxed {
 	struct srxed_qpns qpns;	    /* QP numbers live in this srxed */
 	/* __atomic: the netdev's link is down (linkwatch.h) */
 	int port_down;
+	/* __atomic: times the link went down while srxed ran (linkwatch.h) */
+	uint64_t link_downed;
 	struct srxed_chans *chans; /* completion channels (chan.h) or NULL */
 	/* XRC domains of every context (verbs_xrc.c), device-wide. */
 	struct srxed_xdom *xdoms;
 	uint32_t next_xdom_id;
 	struct srxed_cm *cm; /* connection manager (cm_ctl.h) or NULL */
+	/* <devdir>/hw_counters (countersfs.h) or NULL */
+	struct srxed_countersfs *counters;
 	/* Client processes and the memory their contexts share (proc.h). */
 	struct srxed_proc *procs;
 };

@@ -74,6 +74,10 @@ source "$here/netns_lib.sh"
 netns_make 2
 netns_up
 plog=${ROOT[0]}/port.log
+# rxe's link_downed hw counter (docs/hw-counters.md).  srxed mounted it in
+# the mount namespace of `ip netns exec`: read it through srxed's root.
+hwc=/proc/$(cat "${ROOT[0]}/${DEV[0]}/srxed.pid")/root${ROOT[0]}/${DEV[0]}/hw_counters/link_downed
+[[ $(cat "$hwc") == 0 ]] || fail "link_downed reads $(cat "$hwc") before any down"
 in_ns 0 bash -c "eval \"\$('$SRXE' env --name '${DEV[0]}')\";
 	exec timeout 60 '$PROG' '${DEV[0]}' port" >"$plog" 2>&1 &
 client=$!
@@ -86,4 +90,6 @@ rc=0
 wait "$client" || rc=$?
 cat "$plog"
 [[ $rc -eq 0 ]] && grep -q "^PASS$" "$plog" || fail "port case (exit $rc)"
+[[ $(cat "$hwc") == 1 ]] || fail "link_downed reads $(cat "$hwc") after one down"
+echo "ok: hw_counters/link_downed counted the link going down"
 echo "PASS"

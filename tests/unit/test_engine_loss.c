@@ -284,6 +284,9 @@ Test(engine_loss, lost_send_packet_is_naked_and_resent, .init = setup,
 		      (unsigned long)st.retrans_pkts);
 	cr_assert_gt(st.ooo_held, 0);
 	cr_assert_gt(st.dup_requests, 0, "resent packets already held");
+	cr_assert_eq(st.nak_seq_sent, 1, "out_of_seq_request");
+	cr_assert_eq(st.nak_seq_recv, 1, "rcvd_seq_err");
+	cr_assert_eq(st.retries, 1, "completer_retry_err");
 	cr_assert_eq(h_state(&qa), IBV_QPS_RTS);
 	cr_assert_eq(h_state(&qb), IBV_QPS_RTS);
 }
@@ -299,6 +302,8 @@ Test(engine_loss, swapped_packets_need_no_retransmission, .init = setup,
 	cr_assert_eq(st.retrans_pkts, 0);
 	cr_assert_eq(st.ack_timeouts, 0);
 	cr_assert_eq(st.ooo_held, 1, "the overtaking packet waited");
+	cr_assert_eq(st.nak_seq_sent, 0);
+	cr_assert_eq(st.retries, 0);
 }
 
 Test(engine_loss, duplicated_packet_is_ignored, .init = setup, .fini = teardown)
@@ -336,6 +341,8 @@ Test(engine_loss, lost_last_packet_recovers_by_ack_timeout, .init = setup,
 	cr_assert_eq(st.retrans_pkts, 2, "resent %lu",
 		     (unsigned long)st.retrans_pkts);
 	cr_assert_eq(st.dup_requests, 1);
+	cr_assert_eq(st.retries, st.ack_timeouts, "each timeout retried");
+	cr_assert_eq(st.nak_seq_sent, 0);
 }
 
 Test(engine_loss, lost_ack_is_recovered_by_duplicate_reack, .init = setup,
@@ -569,6 +576,8 @@ Test(engine_loss, bad_qkey_and_unknown_qp_are_counted, .init = setup,
 	cr_assert_eq(stats().drop_no_qp, 2, "1 try + 1 retry, no_qp");
 	cr_assert_eq(stats().drops, 2, "drops = the sum of the reasons");
 	cr_assert_eq(stats().ack_timeouts, 2, "1 try + 1 retry");
+	cr_assert_eq(stats().retries, 1);
+	cr_assert_eq(stats().retry_exc, 1);
 }
 
 /* Random 1% loss of data packets on a stream of multi-packet WRITEs: a

@@ -39,6 +39,14 @@ static const struct h_conn_opts rc_default = {
 	.psn = 0xfffff0, /* the 24-bit wrap happens inside the tests */
 };
 
+static struct srxe_eng_stats eng_stats(void)
+{
+	struct srxe_eng_stats st;
+
+	srxe_engine_stats(h_eng, &st);
+	return st;
+}
+
 static void rc_pair(const struct h_conn_opts *o)
 {
 	h_qp_create(&A, &qa, IBV_QPT_RC, &acq, &acq);
@@ -102,6 +110,9 @@ Test(engine_rc, send_sizes_with_segmentation, .init = setup, .fini = teardown)
 	send_msg(1 << 20);
 	cr_assert_eq(h_state(&qa), IBV_QPS_RTS);
 	cr_assert_eq(h_state(&qb), IBV_QPS_RTS);
+	/* rxe's rdma_sends / rdma_recvs (docs/hw-counters.md) */
+	cr_assert_eq(eng_stats().sends_done, 6);
+	cr_assert_eq(eng_stats().recvs_done, 6);
 }
 
 Test(engine_rc, inline_send, .init = setup, .fini = teardown)
@@ -362,6 +373,12 @@ Test(engine_rc, rnr_retry_exhausted, .init = setup, .fini = teardown)
 	srxe_engine_stats(h_eng, &st);
 	cr_assert_eq(st.rnr_naks_sent, 3, "1 try + 2 retries, got %lu",
 		     (unsigned long)st.rnr_naks_sent);
+	cr_assert_eq(st.rnr_naks_recv, 3);
+	cr_assert_eq(st.rnr_retry_exc, 1);
+	cr_assert_eq(st.retry_exc, 0);
+	cr_assert_eq(st.retries, 0, "RNR retries are not go-back-N ones");
+	cr_assert_eq(st.sends_done, 1, "rxe counts a failed SEND too");
+	cr_assert_eq(st.recvs_done, 0);
 }
 
 Test(engine_rc, rnr_then_recv_posted_succeeds, .init = setup, .fini = teardown)
@@ -407,6 +424,9 @@ Test(engine_rc, dead_destination_retry_exhausted, .init = setup,
 	h_send_publish(&qa);
 	expect_cqe(&acq, 50, IBV_WC_RETRY_EXC_ERR, 0);
 	cr_assert_eq(h_state(&qa), IBV_QPS_ERR);
+	cr_assert_eq(eng_stats().retries, 3, "retry_cnt retries");
+	cr_assert_eq(eng_stats().retry_exc, 1);
+	cr_assert_eq(eng_stats().rnr_retry_exc, 0);
 }
 
 Test(engine_rc, peer_destroyed_mid_stream, .init = setup, .fini = teardown)
@@ -466,6 +486,7 @@ Test(engine_rc, modify_to_err_flushes_both_queues, .init = setup,
 	h_post_recv(&qb, 72, &dst, 0, 64); /* posted in ERR: flushed too */
 	expect_cqe(&bcq, 72, IBV_WC_WR_FLUSH_ERR, 0);
 	cr_assert_eq(h_state(&qb), IBV_QPS_ERR);
+	cr_assert_eq(eng_stats().recvs_done, 0, "flushed: not received");
 }
 
 Test(engine_rc, garbage_producer_index_kills_only_the_qp, .init = setup,
