@@ -720,6 +720,11 @@ static void copy_bytes(void *dst, const void *src, size_t n)
 	asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
 }
 
+static void zero_bytes(void *dst, size_t n)
+{
+	asm volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(0) : "memory");
+}
+
 struct move_req {
 	uintptr_t va;
 	size_t len;
@@ -727,6 +732,13 @@ struct move_req {
 	int slab_fd;
 	bool to_slab;
 };
+
+static enum swap_policy after_scan_policy(void)
+{
+	if (srxe_uffd_missing_faults())
+		return SWAP_IS_DATA; /* no markers without WP_UNPOPULATED */
+	return srxe_uffd_marker_pme() ? SWAP_UNLESS_MARKER : SWAP_IGNORED;
+}
 
 /* Internal: userfaultfd cannot write-protect a VMA of this range. */
 #define MOVE_UNPROTECTABLE (-EMEDIUMTYPE)
@@ -752,7 +764,6 @@ static int move_protected(void *arg)
 	size_t len = rq->len;
 	struct vec segs = VEC_INIT(struct seg);
 	struct vec src = VEC_INIT(struct run), dst = VEC_INIT(struct run);
-	struct vec runs = VEC_INIT(struct run);
 	struct vec before = VEC_INIT(struct run), after = VEC_INIT(struct run);
 	const struct run *r;
 	struct stat st;
@@ -766,8 +777,13 @@ static int move_protected(void *arg)
 		ret = rq->to_slab ? check_private_source(&segs, &st)
 				  : check_slab_source(&segs, &st, base,
 						      rq->slab_off);
-	/* Swapped pages, where the scan after the protection cannot tell. */
-	if (!ret && rq->to_slab && !srxe_uffd_marker_pme())
+	/*
+	 * Swapped pages, where the scan after the protection cannot tell.
+	 * Not where missing-page faults are caught: the page a scan before
+	 * saw may be gone by then, and reading it would wait for ourselves.
+	 */
+	if (!ret && rq->to_slab && !srxe_uffd_marker_pme() &&
+	    !srxe_uffd_missing_faults())
 		ret = private_source_runs(base, &segs, SWAP_IS_DATA, &before);
 	if (!ret) {
 		ret = srxe_uffd_protect(base, len);
@@ -783,15 +799,13 @@ static int move_protected(void *arg)
 	/*
 	 * The scan is stable now: a page that is not populated stays so until
 	 * the release (a write faults and waits; a read maps the zero page,
-	 * which reads as the zero we skip).  A page is copied if the source
-	 * may be non-zero or the destination may be (a dirty frame must not
-	 * shine through).
+	 * or, before kernel 6.4, faults and waits too).  A page is copied if
+	 * the source may be non-zero; a destination that may be non-zero is
+	 * zeroed first (a dirty frame must not shine through), never copied
+	 * from an unpopulated source, whose read could wait for this thread.
 	 */
 	if (rq->to_slab) {
-		ret = private_source_runs(base, &segs,
-					  srxe_uffd_marker_pme()
-						  ? SWAP_UNLESS_MARKER
-						  : SWAP_IGNORED,
+		ret = private_source_runs(base, &segs, after_scan_policy(),
 					  &after);
 		if (!ret)
 			ret = runs_union(&src, &before, &after);
@@ -801,8 +815,6 @@ static int move_protected(void *arg)
 	} else {
 		ret = data_extents(rq->slab_fd, rq->slab_off, len, &src);
 	}
-	if (!ret)
-		ret = runs_union(&runs, &src, &dst);
 	if (ret)
 		goto unprotect;
 	if (rq->to_slab)
@@ -816,15 +828,18 @@ static int move_protected(void *arg)
 		ret = -errno;
 		goto unprotect;
 	}
-	r = runs.p;
-	for (size_t i = 0; i < runs.n; i++)
+	r = dst.p;
+	for (size_t i = 0; i < dst.n; i++)
+		zero_bytes((uint8_t *)tmp + r[i].off, r[i].len);
+	r = src.p;
+	for (size_t i = 0; i < src.n; i++)
 		copy_bytes((uint8_t *)tmp + r[i].off,
 			   (const uint8_t *)base + r[i].off, r[i].len);
 	if (srxe_sys_mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 			    (void *)base) == MAP_FAILED) {
 		ret = -errno;
 		srxe_sys_munmap(tmp, len);
-		if (rq->to_slab && runs.n)
+		if (rq->to_slab && (src.n || dst.n))
 			punch(rq->slab_fd, rq->slab_off, len);
 		goto unprotect;
 	}
@@ -835,7 +850,6 @@ static int move_protected(void *arg)
 unprotect:
 	srxe_uffd_release(base, len, false);
 out:
-	vec_free(&runs);
 	vec_free(&after);
 	vec_free(&before);
 	vec_free(&dst);

@@ -4,8 +4,9 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdatomic.h>
+#include <semaphore.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,33 +43,41 @@ static bool is_known(pid_t tid)
 struct start {
 	void *(*fn)(void *);
 	void *arg;
+	sem_t known; /* posted once the thread is in the table */
 };
 
 static void *trampoline(void *p)
 {
-	struct start s = *(struct start *)p;
+	struct start *s = p;
+	void *(*fn)(void *) = s->fn;
+	void *arg = s->arg;
 	int slot = remember(own_tid());
 	void *ret;
 
-	free(p);
-	ret = s.fn(s.arg);
+	sem_post(&s->known); /* s lives on the creator's stack: not after */
+	ret = fn(arg);
 	if (slot >= 0)
 		atomic_store(&known[slot], 0);
 	return ret;
 }
 
+/*
+ * Returns only once the thread is in the table: a check right after the
+ * creation (the first registration of a single-threaded program) must
+ * not find an unknown thread that merely has not run yet.
+ */
 int srxe_thread_create(pthread_t *thread, const pthread_attr_t *attr,
 		       void *(*fn)(void *), void *arg)
 {
-	struct start *s = malloc(sizeof(*s));
+	struct start s = { .fn = fn, .arg = arg };
 	int ret;
 
-	if (!s)
-		return ENOMEM;
-	*s = (struct start){ fn, arg };
-	ret = pthread_create(thread, attr, trampoline, s);
-	if (ret)
-		free(s);
+	if (sem_init(&s.known, 0, 0))
+		return errno;
+	ret = pthread_create(thread, attr, trampoline, &s);
+	while (!ret && sem_wait(&s.known) && errno == EINTR)
+		;
+	sem_destroy(&s.known);
 	return ret;
 }
 

@@ -40,9 +40,19 @@
 #define UFFD_FEATURE_WP_HUGETLBFS_SHMEM (1ULL << 12)
 #endif
 
-#define WANT_FEATURES                                                          \
-	(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED |        \
-	 UFFD_FEATURE_WP_HUGETLBFS_SHMEM)
+/*
+ * Write-protect faults are needed (5.7+).  Unpopulated pages carry the
+ * protection from 6.4 on (WP_UNPOPULATED); before, ranges are registered
+ * for missing-page faults too, which catch the first touch of such a
+ * page instead.  Shared memory can be protected from 5.19 on; before, a
+ * move out of the slab is unprotectable.
+ */
+#define NEED_FEATURES UFFD_FEATURE_PAGEFAULT_FLAG_WP
+static const uint64_t optional_features[] = {
+	UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
+	UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
+	0,
+};
 
 /*
  * The mover's mapping: a guard page, the stack (glibc puts the thread's
@@ -71,7 +81,10 @@ static int uffd = -1;
 static pid_t owner_pid; /* the process that opened it */
 static bool full_mode;
 static uint64_t marker_pme;
-static unsigned char *region; /* NULL until the thread is started */
+/* No WP_UNPOPULATED: also register for missing-page faults. */
+static bool missing_too;
+static bool refuse_wp_unpopulated; /* srxe_uffd_without_wp_unpopulated() */
+static unsigned char *region;	   /* NULL until the thread is started */
 static struct mailbox *box;
 /* Why the kernel refused (set once, under mover_lock), or NULL. */
 static const char *refusal;
@@ -136,34 +149,87 @@ uint64_t srxe_uffd_marker_pme(void)
 	return marker_pme;
 }
 
-/* Full mode if allowed, else user-mode-only; then the feature handshake. */
-static int open_uffd(void)
+/* Full mode if allowed, else user-mode-only. */
+static int open_fd(void)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = WANT_FEATURES };
 	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	int err;
 
 	full_mode = fd >= 0;
 	if (fd < 0 && errno == EPERM)
 		fd = (int)syscall(SYS_userfaultfd,
 				  O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-	/* Out of descriptors or memory: not a refusal, try again next time. */
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
-		return -errno;
-	if (fd < 0) {
-		refuse("userfaultfd() refused", errno);
-		return -EOPNOTSUPP;
-	}
-	/* EINVAL here: a feature we need is not offered by this kernel. */
-	err = ioctl(fd, UFFDIO_API, &api) ? errno : 0;
-	if (err || (api.features & WANT_FEATURES) != WANT_FEATURES) {
-		refuse("userfaultfd lacks write-protect of unpopulated and "
-		       "shmem pages (kernel 6.7+)",
-		       err ? err : EOPNOTSUPP);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * The handshake, asking for the most this kernel may offer: an older one
+ * answers EINVAL to a feature it does not know, and each descriptor takes
+ * one handshake only.  Returns the descriptor, or -errno.
+ */
+static int open_with_features(uint64_t *features)
+{
+	int err = EINVAL;
+
+	for (size_t i = 0;
+	     i < sizeof(optional_features) / sizeof(optional_features[0]);
+	     i++) {
+		struct uffdio_api api = {
+			.api = UFFD_API,
+			.features = NEED_FEATURES | optional_features[i],
+		};
+		int fd;
+
+		if (refuse_wp_unpopulated &&
+		    (api.features & UFFD_FEATURE_WP_UNPOPULATED))
+			continue;
+		fd = open_fd();
+		if (fd < 0)
+			return fd;
+		if (!ioctl(fd, UFFDIO_API, &api) &&
+		    (api.features & NEED_FEATURES) == NEED_FEATURES) {
+			/* Newer kernels list all they have: keep what we asked.
+			 */
+			*features = api.features &
+				    (NEED_FEATURES | optional_features[i]);
+			return fd;
+		}
+		err = errno ? errno : EOPNOTSUPP;
 		close(fd);
+		if (err != EINVAL)
+			break;
+	}
+	return -err;
+}
+
+bool srxe_uffd_missing_faults(void)
+{
+	return missing_too;
+}
+
+void srxe_uffd_without_wp_unpopulated(void)
+{
+	refuse_wp_unpopulated = true;
+}
+
+static int open_uffd(void)
+{
+	uint64_t features = 0;
+	int fd;
+
+	errno = 0;
+	fd = open_with_features(&features);
+	/* Out of descriptors or memory: not a refusal, try again next time. */
+	if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM)
+		return fd;
+	if (fd < 0) {
+		refuse(fd == -EINVAL ? "userfaultfd lacks write-protection "
+				       "(kernel 5.7+)"
+				     : "userfaultfd() refused",
+		       -fd);
 		return -EOPNOTSUPP;
 	}
 	uffd = fd;
+	missing_too = !(features & UFFD_FEATURE_WP_UNPOPULATED);
 	owner_pid = getpid();
 	marker_pme = learn_marker_pme();
 	return 0;
@@ -333,7 +399,8 @@ int srxe_uffd_protect(uintptr_t va, size_t len)
 {
 	struct uffdio_register reg = {
 		.range = { .start = va, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_WP,
+		.mode = UFFDIO_REGISTER_MODE_WP |
+			(missing_too ? UFFDIO_REGISTER_MODE_MISSING : 0),
 	};
 	struct uffdio_writeprotect wp = {
 		.range = { .start = va, .len = len },

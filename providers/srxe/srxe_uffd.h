@@ -6,10 +6,15 @@
  * kernel allows it (a kernel write into a write-protected page, read(2)
  * for example, then waits like a CPU store), otherwise UFFD_USER_MODE_ONLY
  * (such a kernel write fails with EFAULT while a move is in progress).
- * The handshake asks for write-protect faults, write-protection of
- * never-populated anonymous PTEs (WP_UNPOPULATED) and of shmem (the slab,
- * for the move back).  A kernel that refuses any of that makes
- * srxe_uffd_run() fail with -EOPNOTSUPP after one line on stderr.
+ * The handshake asks for write-protect faults (kernel 5.7+), and where
+ * offered write-protection of never-populated anonymous PTEs
+ * (WP_UNPOPULATED, 6.4+) and of shmem (the slab, for the move back;
+ * 5.19+).  Without WP_UNPOPULATED a range is also registered for
+ * missing-page faults, so that the first touch of a never-populated page
+ * waits like a store to a protected one (Debian 12's kernel 6.1).  A
+ * kernel without write-protect faults makes srxe_uffd_run() fail with
+ * -EOPNOTSUPP after one line on stderr; without shmem protection, the
+ * move back is unprotectable (srxe_uffd_protect() -EOPNOTSUPP).
  *
  * One mover thread per process runs the protected part of every move.  Its
  * stack, TLS and the hand-over mailbox lie in one private mapping that no
@@ -35,6 +40,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * True when ranges are registered for missing-page faults (no
+ * WP_UNPOPULATED): a read of a never-populated page in the window waits
+ * too, and no markers exist (swap-like pagemap entries are data).  Valid
+ * inside a function srxe_uffd_run() runs.
+ */
+bool srxe_uffd_missing_faults(void);
+
+/*
+ * For tests: handshake as with a kernel before 6.4 (no WP_UNPOPULATED,
+ * missing-page faults instead).  Call before the first move.
+ */
+void srxe_uffd_without_wp_unpopulated(void);
 
 /* The largest argument srxe_uffd_run() copies into the mailbox. */
 #define SRXE_UFFD_ARG_MAX 128
