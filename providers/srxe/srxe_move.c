@@ -740,6 +740,20 @@ static enum swap_policy after_scan_policy(void)
 	return srxe_uffd_marker_pme() ? SWAP_UNLESS_MARKER : SWAP_IGNORED;
 }
 
+/* The VMAs of the range as userfaultfd wants them. */
+static int spans_of(const struct vec *segs, struct vec *spans)
+{
+	const struct seg *s = segs->p;
+
+	for (size_t i = 0; i < segs->n; i++) {
+		if (vec_reserve_one(spans))
+			return -ENOMEM;
+		((struct srxe_uffd_span *)spans->p)[spans->n++] =
+			(struct srxe_uffd_span){ s[i].start, s[i].end };
+	}
+	return 0;
+}
+
 /* Internal: userfaultfd cannot write-protect a VMA of this range. */
 #define MOVE_UNPROTECTABLE (-EMEDIUMTYPE)
 
@@ -763,6 +777,7 @@ static int move_protected(void *arg)
 	uintptr_t base = rq->va;
 	size_t len = rq->len;
 	struct vec segs = VEC_INIT(struct seg);
+	struct vec spans = VEC_INIT(struct srxe_uffd_span);
 	struct vec src = VEC_INIT(struct run), dst = VEC_INIT(struct run);
 	struct vec before = VEC_INIT(struct run), after = VEC_INIT(struct run);
 	const struct run *r;
@@ -785,8 +800,10 @@ static int move_protected(void *arg)
 	if (!ret && rq->to_slab && !srxe_uffd_marker_pme() &&
 	    !srxe_uffd_missing_faults())
 		ret = private_source_runs(base, &segs, SWAP_IS_DATA, &before);
+	if (!ret)
+		ret = spans_of(&segs, &spans);
 	if (!ret) {
-		ret = srxe_uffd_protect(base, len);
+		ret = srxe_uffd_protect(base, len, spans.p, spans.n);
 		if (ret == -EOPNOTSUPP)
 			ret = MOVE_UNPROTECTABLE;
 	}
@@ -845,15 +862,16 @@ static int move_protected(void *arg)
 	}
 	/* Before the wake, so that no waiter writes a page meant read-only. */
 	ret = restore_read_only(&segs);
-	srxe_uffd_release(base, len, true);
+	srxe_uffd_release(base, len, spans.p, spans.n, true);
 	goto out;
 unprotect:
-	srxe_uffd_release(base, len, false);
+	srxe_uffd_release(base, len, spans.p, spans.n, false);
 out:
 	vec_free(&after);
 	vec_free(&before);
 	vec_free(&dst);
 	vec_free(&src);
+	vec_free(&spans);
 	vec_free(&segs);
 	return ret;
 }

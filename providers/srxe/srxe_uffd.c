@@ -395,16 +395,31 @@ bool srxe_uffd_owns(uintptr_t va, size_t len)
 	return region && va < r + REGION_BYTES && r < va + len;
 }
 
-int srxe_uffd_protect(uintptr_t va, size_t len)
+/* Set or clear write-protection span by span; 0 or -errno. */
+static int write_protect(const struct srxe_uffd_span *spans, size_t n, bool on)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct uffdio_writeprotect wp = {
+			.range = { .start = spans[i].start,
+				   .len = spans[i].end - spans[i].start },
+			/* Clearing also wakes whoever waits there. */
+			.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+		};
+
+		while (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp))
+			if (errno != EAGAIN && errno != EINTR)
+				return -errno;
+	}
+	return 0;
+}
+
+int srxe_uffd_protect(uintptr_t va, size_t len,
+		      const struct srxe_uffd_span *spans, size_t n)
 {
 	struct uffdio_register reg = {
 		.range = { .start = va, .len = len },
 		.mode = UFFDIO_REGISTER_MODE_WP |
 			(missing_too ? UFFDIO_REGISTER_MODE_MISSING : 0),
-	};
-	struct uffdio_writeprotect wp = {
-		.range = { .start = va, .len = len },
-		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
 	};
 	struct uffdio_range r = { .start = va, .len = len };
 	int err;
@@ -416,32 +431,22 @@ int srxe_uffd_protect(uintptr_t va, size_t len)
 		ioctl(uffd, UFFDIO_UNREGISTER, &r);
 		return -EOPNOTSUPP;
 	}
-	while (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp)) {
-		if (errno == EAGAIN || errno == EINTR)
-			continue;
-		err = errno;
-		srxe_uffd_release(va, len, false);
-		return -err;
-	}
-	return 0;
+	err = write_protect(spans, n, true);
+	if (err)
+		srxe_uffd_release(va, len, spans, n, false);
+	return err;
 }
 
-void srxe_uffd_release(uintptr_t va, size_t len, bool replaced)
+void srxe_uffd_release(uintptr_t va, size_t len,
+		       const struct srxe_uffd_span *spans, size_t n,
+		       bool replaced)
 {
-	struct uffdio_writeprotect wp = {
-		.range = { .start = va, .len = len },
-		.mode = 0, /* clear, and wake whoever waits */
-	};
 	struct uffdio_range r = { .start = va, .len = len };
 
-	if (replaced) {
-		ioctl(uffd, UFFDIO_WAKE, &r);
-		return;
+	if (!replaced) {
+		write_protect(spans, n, false);
+		ioctl(uffd, UFFDIO_UNREGISTER, &r);
 	}
-	while (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) &&
-	       (errno == EAGAIN || errno == EINTR))
-		;
-	ioctl(uffd, UFFDIO_UNREGISTER, &r);
 	/* Unregistering wakes too; this covers a failed clear. */
 	ioctl(uffd, UFFDIO_WAKE, &r);
 }

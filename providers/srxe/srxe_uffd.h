@@ -89,22 +89,32 @@ uint64_t srxe_uffd_marker_pme(void);
 /* Whether [va, va + len) touches the mover's own mapping (stack, mailbox). */
 bool srxe_uffd_owns(uintptr_t va, size_t len);
 
-/*
- * Register [va, va + len) for write-protect faults and write-protect every
- * page in it, populated or not.  From the return on, every store into the
- * range waits until srxe_uffd_release().  -EBUSY: some other userfaultfd
- * has the range registered; -EOPNOTSUPP: a VMA of a kind userfaultfd
- * cannot write-protect (a private mapping of a disk file); other -errno
- * from the kernel.  On failure nothing stays registered or protected.
- */
-int srxe_uffd_protect(uintptr_t va, size_t len);
+/* Part of a range that lies in one VMA. */
+struct srxe_uffd_span {
+	uintptr_t start, end;
+};
 
 /*
- * End the window opened by srxe_uffd_protect().  replaced: the range was
- * mremap()ed over (its registration went with the old VMA), so only the
- * waiters are woken; otherwise protection is cleared (which wakes them)
- * and the range unregistered.
+ * Register [va, va + len) for write-protect faults and write-protect every
+ * page in it, populated or not; spans[n] are its VMAs (kernels before 6.5
+ * write-protect within one VMA per call: ENOENT otherwise).  From the
+ * return on, every store into the range waits until srxe_uffd_release().
+ * -EBUSY: some other userfaultfd has the range registered; -EOPNOTSUPP: a
+ * VMA of a kind userfaultfd cannot write-protect (a private mapping of a
+ * disk file); other -errno from the kernel.  On failure nothing stays
+ * registered or protected.
  */
-void srxe_uffd_release(uintptr_t va, size_t len, bool replaced);
+int srxe_uffd_protect(uintptr_t va, size_t len,
+		      const struct srxe_uffd_span *spans, size_t n);
+
+/*
+ * End the window opened by srxe_uffd_protect() with the same spans.
+ * replaced: the range was mremap()ed over (its registration went with the
+ * old VMA), so only the waiters are woken; otherwise protection is cleared
+ * (which wakes them) and the range unregistered.
+ */
+void srxe_uffd_release(uintptr_t va, size_t len,
+		       const struct srxe_uffd_span *spans, size_t n,
+		       bool replaced);
 
 #endif /* SRXE_UFFD_H */
