@@ -93,6 +93,9 @@ steps_cleanup() {
 }
 trap steps_cleanup EXIT
 log=$TEST_ROOT/steps.log
+# The steps file is sourced by a shell that traces each command with a
+# time stamp (for the durations below); the lines run as written.
+# shellcheck disable=SC2016 # expanded by that shell, not this one
 (
 	cd "$WORK" &&
 		exec env -u RDMAV_DRIVERS -u SYSFS_PATH -u LD_LIBRARY_PATH \
