@@ -50,10 +50,13 @@ unset RDMAV_DRIVERS SYSFS_PATH LD_LIBRARY_PATH SRXED
 
 purge() {
 	[[ $INSTALLED -eq 1 ]] || return 0
-	"${APT[@]}" purge srxe >"$TEST_ROOT/purge.log" 2>&1 || {
+	if ! "${APT[@]}" purge srxe >"$TEST_ROOT/purge.log" 2>&1; then
 		cat "$TEST_ROOT/purge.log" >&2
+		# Never leave the package installed: dpkg itself, then fail.
+		dpkg --purge srxe >&2 || true
+		INSTALLED=0
 		return 1
-	}
+	fi
 	INSTALLED=0
 }
 
@@ -78,6 +81,12 @@ trap deb_cleanup EXIT
 
 # 1. Build the package.
 t0=$SECONDS
+# A package tree left by another source directory cannot be reconfigured.
+if [[ -f $PKG_BUILD/CMakeCache.txt ]] &&
+	! grep -qxF "CMAKE_HOME_DIRECTORY:INTERNAL=$(realpath "$SRXE_SOURCE")" \
+		"$PKG_BUILD/CMakeCache.txt"; then
+	rm -rf "$PKG_BUILD"
+fi
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$SRXE_BUILD/CMakeCache.txt")
 cmake -S "$SRXE_SOURCE" -B "$PKG_BUILD" -DCMAKE_INSTALL_PREFIX=/usr \
 	-DCMAKE_BUILD_TYPE="${build_type:-RelWithDebInfo}" \
