@@ -15,4 +15,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 # must-show's 10,000 registrations, this one looks for memory errors.
 export MOVE_STRESS_ITERATIONS=${MOVE_STRESS_ITERATIONS:-2500}
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd "$src/build-asan" && ctest --output-on-failure -j2 -LE "perftest|middleware|hostrdma|packaging")
+# Kernel-guest runs (rxevm: interop with kernel rxe, srxe inside the
+# guest), the package and the CI doc check tools, packaging and the wire
+# against the kernel, not srxed's memory safety: plain build only (the
+# suite stays under 25 minutes).
+(cd "$src/build-asan" && ctest --output-on-failure -j2 -LE "perftest|middleware|rxevm|packaging")
