@@ -46,39 +46,47 @@ hit(struct srxe_tlb *tlb, const struct srxe_mem_client *c, uint64_t gen,
 }
 
 /*
- * Chunks of [off, stop) of e's region (inside [e->lo, e->hi)).  0, or -1
- * when a page entry fails its check or out is full: the caller then asks
- * the uncached path, which says why.
+ * Chunks of the process VA [va, vend) of e (inside [e->lo, e->hi) of its
+ * region), one mode each.  0, or -1 when a page entry fails its check or
+ * out is full: the caller then asks the uncached path, which says why.
  */
-static inline int pages(const struct srxe_tlb_entry *e, uint8_t *slab,
-			bool shortcut, uint64_t need, uint64_t rbase,
-			uint64_t off, uint64_t stop, struct srxe_sg_out *out)
+static inline int pages_sc(const struct srxe_tlb_entry *e, uint8_t *slab,
+			   uint64_t need, uint64_t va, uint64_t vend,
+			   struct srxe_sg_out *out)
 {
-	while (off < stop) {
-		uint64_t va = rbase + off + e->delta;
+	while (va < vend) {
 		uint64_t in_page = va & (PAGE_SIZE - 1);
 		uint64_t chunk = PAGE_SIZE - in_page;
-		uint64_t frame_addr;
+		uint64_t pte = e->page[(va >> SRXE_TLB_REGION_SHIFT) - e->vbase]
+				      [srxe_pt_index(1, va)];
 
-		if (chunk > stop - off)
-			chunk = stop - off;
-		if (shortcut) {
-			uint64_t pte =
-				e->page[(va >> SRXE_TLB_REGION_SHIFT) - e->vbase]
-				       [srxe_pt_index(1, va)];
-
-			if ((pte & need) != need)
-				return -1;
-			frame_addr = pte & ~SRXE_PTE_FLAGS;
-		} else {
-			frame_addr = e->page[0][(va >> SRXE_FRAME_SHIFT) -
-						e->vbase]
-				     << SRXE_FRAME_SHIFT;
-		}
-		if (srxe_sg_append(out, slab + frame_addr + in_page,
+		if (chunk > vend - va)
+			chunk = vend - va;
+		/* the walk's check (srxe_pte_check), read live */
+		if ((pte & need) != need ||
+		    srxe_sg_append(out, slab + (pte & ~SRXE_PTE_FLAGS) + in_page,
 				   (uint32_t)chunk))
 			return -1;
-		off += chunk;
+		va += chunk;
+	}
+	return 0;
+}
+
+static inline int pages_mtt(const struct srxe_tlb_entry *e, uint8_t *slab,
+			    uint64_t va, uint64_t vend, struct srxe_sg_out *out)
+{
+	while (va < vend) {
+		uint64_t in_page = va & (PAGE_SIZE - 1);
+		uint64_t chunk = PAGE_SIZE - in_page;
+		uint64_t frame = e->page[0][(va >> SRXE_FRAME_SHIFT) - e->vbase];
+
+		if (chunk > vend - va)
+			chunk = vend - va;
+		if (srxe_sg_append(out,
+				   slab + (frame << SRXE_FRAME_SHIFT) + in_page,
+				   (uint32_t)chunk))
+			return -1;
+		va += chunk;
 	}
 	return 0;
 }
@@ -173,10 +181,14 @@ int srxe_tlb_translate(struct srxe_tlb *tlb, const struct srxe_mem_client *c,
 		uint64_t off = addr - rbase;
 		uint64_t stop = end - rbase < REGION_SIZE ? end - rbase
 							  : REGION_SIZE;
+		uint64_t va, vend;
 
-		if (!e || off < e->lo || stop > e->hi ||
-		    pages(e, space->slab, shortcut, need, rbase, off, stop,
-			  &sg))
+		if (!e || off < e->lo || stop > e->hi)
+			return miss(tlb, c, req, out, max);
+		va = addr + e->delta;
+		vend = va + (stop - off);
+		if (shortcut ? pages_sc(e, space->slab, need, va, vend, &sg)
+			     : pages_mtt(e, space->slab, va, vend, &sg))
 			return miss(tlb, c, req, out, max);
 		addr = rbase + stop;
 	} while (addr < end);
