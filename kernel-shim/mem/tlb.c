@@ -54,20 +54,27 @@ static inline int pages_sc(const struct srxe_tlb_entry *e, uint8_t *slab,
 			   uint64_t need, uint64_t va, uint64_t vend,
 			   struct srxe_sg_out *out)
 {
+	/* page p of the part is entry p - vbase of page[0], then page[1] */
+	uint64_t p = (va >> SRXE_FRAME_SHIFT) - e->vbase;
+	const uint64_t *pte = &e->page[p / SRXE_PT_ENTRIES][p % SRXE_PT_ENTRIES];
+
 	while (va < vend) {
 		uint64_t in_page = va & (PAGE_SIZE - 1);
 		uint64_t chunk = PAGE_SIZE - in_page;
-		uint64_t pte = e->page[(va >> SRXE_TLB_REGION_SHIFT) - e->vbase]
-				      [srxe_pt_index(1, va)];
 
 		if (chunk > vend - va)
 			chunk = vend - va;
 		/* the walk's check (srxe_pte_check), read live */
-		if ((pte & need) != need ||
-		    srxe_sg_append(out, slab + (pte & ~SRXE_PTE_FLAGS) + in_page,
+		if ((*pte & need) != need ||
+		    srxe_sg_append(out,
+				   slab + (*pte & ~SRXE_PTE_FLAGS) + in_page,
 				   (uint32_t)chunk))
 			return -1;
 		va += chunk;
+		if (++p == SRXE_PT_ENTRIES)
+			pte = e->page[1]; /* the second leaf */
+		else
+			pte++;
 	}
 	return 0;
 }
@@ -75,15 +82,17 @@ static inline int pages_sc(const struct srxe_tlb_entry *e, uint8_t *slab,
 static inline int pages_mtt(const struct srxe_tlb_entry *e, uint8_t *slab,
 			    uint64_t va, uint64_t vend, struct srxe_sg_out *out)
 {
-	while (va < vend) {
+	const uint64_t *frame =
+		&e->page[0][(va >> SRXE_FRAME_SHIFT) - e->vbase];
+
+	for (; va < vend; frame++) {
 		uint64_t in_page = va & (PAGE_SIZE - 1);
 		uint64_t chunk = PAGE_SIZE - in_page;
-		uint64_t frame = e->page[0][(va >> SRXE_FRAME_SHIFT) - e->vbase];
 
 		if (chunk > vend - va)
 			chunk = vend - va;
 		if (srxe_sg_append(out,
-				   slab + (frame << SRXE_FRAME_SHIFT) + in_page,
+				   slab + (*frame << SRXE_FRAME_SHIFT) + in_page,
 				   (uint32_t)chunk))
 			return -1;
 		va += chunk;
@@ -122,16 +131,17 @@ static void fill_region(struct srxe_tlb *tlb, const struct srxe_mem_client *c,
 		uint64_t vend[2] = { vlo, vlast };
 		int err;
 
-		/* the part spans one or two leaves of the process VA */
-		e.vbase = vlo >> SRXE_TLB_REGION_SHIFT;
+		/* the part spans one or two leaves of the process VA; vbase:
+		 * the page of entry 0 of the first */
+		e.vbase = vlo >> SRXE_TLB_REGION_SHIFT << 9;
 		for (int i = 0; i < 2; i++) {
 			const struct srxe_pt_node *leaf =
 				srxe_pt_walk_to_leaf(f->node, vend[i], &err);
 
 			if (!leaf)
 				return; /* a page under the MR is gone */
-			e.page[(vend[i] >> SRXE_TLB_REGION_SHIFT) - e.vbase] =
-				leaf->e;
+			e.page[((vend[i] >> SRXE_FRAME_SHIFT) - e.vbase) /
+			       SRXE_PT_ENTRIES] = leaf->e;
 		}
 	}
 	*slot(tlb, req->key, region) = e;

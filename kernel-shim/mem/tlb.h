@@ -88,7 +88,7 @@ struct srxe_tlb_entry {
 	uint8_t type2;
 	uint32_t lo, hi; /* [lo, hi): offsets in the region the key covers */
 	uint64_t delta;	 /* va - iova, modulo 2^64 */
-	uint64_t vbase;	 /* shortcut: va >> 21 of page[0]; MTT: first page */
+	uint64_t vbase;	 /* VA page of page[0][0] (MTT: the MR's first page) */
 	const uint64_t *page[2]; /* shortcut: leaf entries; MTT: page[0] frames */
 };
 
