@@ -50,25 +50,47 @@ hit(struct srxe_tlb *tlb, const struct srxe_mem_client *c, uint64_t gen,
  * region), one mode each.  0, or -1 when a page entry fails its check or
  * out is full: the caller then asks the uncached path, which says why.
  */
+/* One page: the walk's check (srxe_pte_check) on the live entry. */
+static inline int page_sc(uint64_t pte, uint8_t *slab, uint64_t need,
+			  uint64_t in_page, uint64_t chunk,
+			  struct srxe_sg_out *out)
+{
+	if ((pte & need) != need)
+		return -1;
+	return srxe_sg_append(out, slab + (pte & ~SRXE_PTE_FLAGS) + in_page,
+			      (uint32_t)chunk);
+}
+
 static inline int pages_sc(const struct srxe_tlb_entry *e, uint8_t *slab,
 			   uint64_t need, uint64_t va, uint64_t vend,
 			   struct srxe_sg_out *out)
 {
 	/* page p of the part is entry p - vbase of page[0], then page[1] */
 	uint64_t p = (va >> SRXE_FRAME_SHIFT) - e->vbase;
-	const uint64_t *pte = &e->page[p / SRXE_PT_ENTRIES][p % SRXE_PT_ENTRIES];
+	const uint64_t *pte;
 
+	if (!e->page[1]) {
+		/* one leaf (always when iova and va are 2 MiB-aligned alike) */
+		for (pte = &e->page[0][p]; va < vend; pte++) {
+			uint64_t in_page = va & (PAGE_SIZE - 1);
+			uint64_t chunk = PAGE_SIZE - in_page;
+
+			if (chunk > vend - va)
+				chunk = vend - va;
+			if (page_sc(*pte, slab, need, in_page, chunk, out))
+				return -1;
+			va += chunk;
+		}
+		return 0;
+	}
+	pte = &e->page[p / SRXE_PT_ENTRIES][p % SRXE_PT_ENTRIES];
 	while (va < vend) {
 		uint64_t in_page = va & (PAGE_SIZE - 1);
 		uint64_t chunk = PAGE_SIZE - in_page;
 
 		if (chunk > vend - va)
 			chunk = vend - va;
-		/* the walk's check (srxe_pte_check), read live */
-		if ((*pte & need) != need ||
-		    srxe_sg_append(out,
-				   slab + (*pte & ~SRXE_PTE_FLAGS) + in_page,
-				   (uint32_t)chunk))
+		if (page_sc(*pte, slab, need, in_page, chunk, out))
 			return -1;
 		va += chunk;
 		if (++p == SRXE_PT_ENTRIES)
