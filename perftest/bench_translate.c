@@ -186,12 +186,12 @@ static void translate_table(void *slab)
 			if (acc > len)
 				continue;
 			for (int r = 0; r < SAMPLES; r++) {
-				t_sc = min_of(t_sc, time_translate(sc, NULL,
-								   k_sc, len,
-								   acc, dt));
-				t_mt = min_of(t_mt, time_translate(mt, NULL,
-								   k_mt, len,
-								   acc, dt));
+				t_sc = min_of(t_sc,
+					      time_translate(sc, NULL, k_sc,
+							     len, acc, dt));
+				t_mt = min_of(t_mt,
+					      time_translate(mt, NULL, k_mt,
+							     len, acc, dt));
 				t_scc = min_of(t_scc,
 					       time_translate(sc, tlb, k_sc,
 							      len, acc, dt));

@@ -158,8 +158,8 @@ static int sc_translate(const struct srxe_mem_client *c,
 			  srxe_access_writes(req->access), &out);
 }
 
-static int sc_facts(const struct srxe_mem_client *c, uint32_t key,
-		    bool is_rkey, struct srxe_xlate_facts *f)
+static int sc_facts(const struct srxe_mem_client *c, uint32_t key, bool is_rkey,
+		    struct srxe_xlate_facts *f)
 {
 	struct srxe_shortcut sc = decode_key(c, key, is_rkey);
 	const struct srxe_desc *d;

@@ -45,11 +45,6 @@ hit(struct srxe_tlb *tlb, const struct srxe_mem_client *c, uint64_t gen,
 	return e;
 }
 
-/*
- * Chunks of the process VA [va, vend) of e (inside [e->lo, e->hi) of its
- * region), one mode each.  0, or -1 when a page entry fails its check or
- * out is full: the caller then asks the uncached path, which says why.
- */
 /* One page: the walk's check (srxe_pte_check) on the live entry. */
 static inline int page_sc(uint64_t pte, uint8_t *slab, uint64_t need,
 			  uint64_t in_page, uint64_t chunk,
@@ -61,6 +56,11 @@ static inline int page_sc(uint64_t pte, uint8_t *slab, uint64_t need,
 			      (uint32_t)chunk);
 }
 
+/*
+ * Chunks of the process VA [va, vend) of e (inside [e->lo, e->hi) of its
+ * region), one mode each.  0, or -1 when a page entry fails its check or
+ * out is full: the caller then asks the uncached path, which says why.
+ */
 static inline int pages_sc(const struct srxe_tlb_entry *e, uint8_t *slab,
 			   uint64_t need, uint64_t va, uint64_t vend,
 			   struct srxe_sg_out *out)
@@ -113,9 +113,9 @@ static inline int pages_mtt(const struct srxe_tlb_entry *e, uint8_t *slab,
 
 		if (chunk > vend - va)
 			chunk = vend - va;
-		if (srxe_sg_append(out,
-				   slab + (*frame << SRXE_FRAME_SHIFT) + in_page,
-				   (uint32_t)chunk))
+		if (srxe_sg_append(
+			    out, slab + (*frame << SRXE_FRAME_SHIFT) + in_page,
+			    (uint32_t)chunk))
 			return -1;
 		va += chunk;
 	}
@@ -155,7 +155,7 @@ static void fill_region(struct srxe_tlb *tlb, const struct srxe_mem_client *c,
 
 		/* the part spans one or two leaves of the process VA; vbase:
 		 * the page of entry 0 of the first */
-		e.vbase = vlo >> SRXE_TLB_REGION_SHIFT << 9;
+		e.vbase = (vlo >> SRXE_TLB_REGION_SHIFT) * SRXE_PT_ENTRIES;
 		for (int i = 0; i < 2; i++) {
 			const struct srxe_pt_node *leaf =
 				srxe_pt_walk_to_leaf(f->node, vend[i], &err);
@@ -196,9 +196,9 @@ int srxe_tlb_translate(struct srxe_tlb *tlb, const struct srxe_mem_client *c,
 	uint64_t gen = space->pt.gen;
 	uint64_t addr = req->addr, end = req->addr + req->len;
 	bool shortcut = c->mode == SRXE_MEM_SHORTCUT;
-	uint64_t need = SRXE_PTE_PRESENT | SRXE_PTE_PINNED |
-			(srxe_access_writes(req->access) ? SRXE_PTE_WRITABLE
-							 : 0);
+	uint64_t need =
+		SRXE_PTE_PRESENT | SRXE_PTE_PINNED |
+		(srxe_access_writes(req->access) ? SRXE_PTE_WRITABLE : 0);
 	struct srxe_sg_out sg = { out, 0, max };
 
 	if (!tlb)
@@ -211,8 +211,8 @@ int srxe_tlb_translate(struct srxe_tlb *tlb, const struct srxe_mem_client *c,
 		uint64_t rbase = region << SRXE_TLB_REGION_SHIFT;
 		const struct srxe_tlb_entry *e = hit(tlb, c, gen, req, region);
 		uint64_t off = addr - rbase;
-		uint64_t stop = end - rbase < REGION_SIZE ? end - rbase
-							  : REGION_SIZE;
+		uint64_t stop =
+			end - rbase < REGION_SIZE ? end - rbase : REGION_SIZE;
 		uint64_t va, vend;
 
 		if (!e || off < e->lo || stop > e->hi)

@@ -79,7 +79,7 @@
 struct srxe_tlb_entry {
 	const struct srxe_mem_client *client; /* NULL: empty */
 	uint64_t gen;			      /* the space's, at fill */
-	uint64_t region;		      /* iova >> SRXE_TLB_REGION_SHIFT */
+	uint64_t region; /* iova >> SRXE_TLB_REGION_SHIFT */
 	uint32_t key;
 	uint32_t pd;
 	uint32_t qpn; /* type2 */
@@ -89,7 +89,9 @@ struct srxe_tlb_entry {
 	uint32_t lo, hi; /* [lo, hi): offsets in the region the key covers */
 	uint64_t delta;	 /* va - iova, modulo 2^64 */
 	uint64_t vbase;	 /* VA page of page[0][0] (MTT: the MR's first page) */
-	const uint64_t *page[2]; /* shortcut: leaf entries; MTT: page[0] frames */
+	/* shortcut: entries of the first and second leaf; MTT: page[0] is
+	 * the MR's frame array */
+	const uint64_t *page[2];
 };
 
 struct srxe_tlb {

@@ -161,21 +161,20 @@ MODES(hit_equals_uncached_and_dies_with_dereg)
 	struct srxe_mr_keys k;
 	uint64_t len = 3 * REGION + 5 * PAGE + 17; /* 4 regions */
 
-	cr_assert_eq(srxe_mem_reg(f.c, PD, VA + 100, len, VA + 100, FULL, &k,
-				  NULL),
-		     0);
+	cr_assert_eq(
+		srxe_mem_reg(f.c, PD, VA + 100, len, VA + 100, FULL, &k, NULL),
+		0);
 	warm(&f, k.rkey, true, VA + 200, 64, IBV_ACCESS_REMOTE_WRITE, PD, 0);
 	warm(&f, k.lkey, false, VA + REGION - 10, 64 << 10, 0, PD, 0);
 	/* a whole-MR access across every region, from the entries */
 	warm(&f, k.lkey, false, VA + 100, len, IBV_ACCESS_LOCAL_WRITE, PD, 0);
 	cr_assert_eq(srxe_mem_dereg(f.c, k.lkey, NULL), 0);
 	/* STALE, or BAD_KEY where the shortcut descriptor went with it */
-	cr_assert_lt(xl(&f, k.rkey, true, VA + 200, 64,
-			IBV_ACCESS_REMOTE_WRITE, PD, 0),
+	cr_assert_lt(xl(&f, k.rkey, true, VA + 200, 64, IBV_ACCESS_REMOTE_WRITE,
+			PD, 0),
 		     0);
-	cr_assert_lt(xl(&f, k.lkey, false, VA + REGION - 10, 64 << 10, 0, PD,
-			0),
-		     0);
+	cr_assert_lt(
+		xl(&f, k.lkey, false, VA + REGION - 10, 64 << 10, 0, PD, 0), 0);
 	down(&f);
 }
 
@@ -189,8 +188,9 @@ MODES(same_key_back_for_another_mr)
 	struct srxe_mr_keys k, k2;
 	const uint64_t iova = VA + 8 * PAGE;
 	struct srxe_sg sg[MAXSG];
-	struct srxe_xlate_req req = { 0, true, iova + 4 * PAGE, 64,
-				      IBV_ACCESS_REMOTE_READ, PD, 0 };
+	struct srxe_xlate_req req = {
+		0, true, iova + 4 * PAGE, 64, IBV_ACCESS_REMOTE_READ, PD, 0
+	};
 	void *old;
 	int tries;
 
@@ -211,8 +211,8 @@ MODES(same_key_back_for_another_mr)
 	for (tries = 0; tries < 20000; tries++) {
 		struct srxe_mr_keys n;
 
-		cr_assert_eq(srxe_mem_reg(f.c, PD + 2, VA + 64 * PAGE,
-					  8 * PAGE, iova, RW, &n, NULL),
+		cr_assert_eq(srxe_mem_reg(f.c, PD + 2, VA + 64 * PAGE, 8 * PAGE,
+					  iova, RW, &n, NULL),
 			     0);
 		if (n.rkey == k.rkey)
 			break;
@@ -220,8 +220,7 @@ MODES(same_key_back_for_another_mr)
 	}
 	cr_assert_lt(tries, 20000, "the key value came back");
 	/* old PD: refused now, though the cached entry granted it */
-	assert_err(both(f.tlb, f.c, &req, MAXSG, NULL),
-		   SRXE_XLATE_PD_MISMATCH);
+	assert_err(both(f.tlb, f.c, &req, MAXSG, NULL), SRXE_XLATE_PD_MISMATCH);
 	req.pd = PD + 2;
 	cr_assert_eq(both(f.tlb, f.c, &req, MAXSG, sg), 1);
 	cr_assert_neq(sg[0].addr, old, "the new MR's frame");
@@ -241,21 +240,21 @@ MODES(rereg_pd_and_rights)
 	warm(&f, k.rkey, true, VA + 8, 64, IBV_ACCESS_REMOTE_WRITE, PD, 0);
 	cr_assert_eq(srxe_mem_rereg(f.c, k.lkey, PD + 1, RW, &k2), 0);
 	cr_assert_eq(k2.rkey, k.rkey, "in place: same keys");
-	assert_err(xl(&f, k.rkey, true, VA + 8, 64, IBV_ACCESS_REMOTE_WRITE,
-		      PD, 0),
+	assert_err(xl(&f, k.rkey, true, VA + 8, 64, IBV_ACCESS_REMOTE_WRITE, PD,
+		      0),
 		   SRXE_XLATE_PD_MISMATCH);
 	warm(&f, k.rkey, true, VA + 8, 64, IBV_ACCESS_REMOTE_WRITE, PD + 1, 0);
-	cr_assert_eq(srxe_mem_rereg(f.c, k.lkey, PD + 1,
-				    IBV_ACCESS_LOCAL_WRITE |
-					    IBV_ACCESS_REMOTE_READ,
-				    &k2),
-		     0);
+	cr_assert_eq(
+		srxe_mem_rereg(f.c, k.lkey, PD + 1,
+			       IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ,
+			       &k2),
+		0);
 	assert_err(xl(&f, k.rkey, true, VA + 8, 64, IBV_ACCESS_REMOTE_WRITE,
 		      PD + 1, 0),
 		   SRXE_XLATE_ACCESS_DENIED);
 	warm(&f, k.rkey, true, VA + 8, 64, IBV_ACCESS_REMOTE_READ, PD + 1, 0);
-	cr_assert_eq(srxe_mem_rereg(f.c, k.lkey, PD + 1,
-				    IBV_ACCESS_LOCAL_WRITE, &k2),
+	cr_assert_eq(srxe_mem_rereg(f.c, k.lkey, PD + 1, IBV_ACCESS_LOCAL_WRITE,
+				    &k2),
 		     0);
 	assert_err(xl(&f, k.rkey, true, VA + 8, 64, IBV_ACCESS_REMOTE_READ,
 		      PD + 1, 0),
@@ -302,9 +301,8 @@ MODES(windows_invalidate_rebind_dealloc_qp_gone)
 	/* rebind elsewhere with the next key byte: old key dead, new range */
 	rk = nk;
 	nk = next_key(rk);
-	cr_assert_eq(bind(&f, rk, nk, k.lkey, VA + 16 * PAGE, 2 * PAGE, RW,
-			  QPN),
-		     0);
+	cr_assert_eq(
+		bind(&f, rk, nk, k.lkey, VA + 16 * PAGE, 2 * PAGE, RW, QPN), 0);
 	assert_err(xl(&f, rk, true, VA + PAGE, 64, w, PD, QPN),
 		   SRXE_XLATE_STALE);
 	warm(&f, nk, true, VA + 16 * PAGE, 64, w, PD, QPN);
@@ -347,8 +345,9 @@ MODES(client_exit)
 {
 	struct fx f = up(*mode);
 	struct srxe_mr_keys k, k2;
-	struct srxe_xlate_req req = { 0, true, VA + 3 * PAGE, 64,
-				      IBV_ACCESS_REMOTE_WRITE, PD, 0 };
+	struct srxe_xlate_req req = {
+		0, true, VA + 3 * PAGE, 64, IBV_ACCESS_REMOTE_WRITE, PD, 0
+	};
 	struct srxe_sg sg[MAXSG];
 	uint8_t *slab2 = new_slab();
 	struct srxe_mem_client *old = f.c;
@@ -381,15 +380,15 @@ MODES(other_client_of_space_exits)
 	struct srxe_mem_client *b;
 	struct srxe_mr_keys k, kb;
 
-	cr_assert_eq(srxe_mem_client_join(&cfg, srxe_mem_client_space(f.c),
-					  &b),
+	cr_assert_eq(srxe_mem_client_join(&cfg, srxe_mem_client_space(f.c), &b),
 		     0);
 	cr_assert_eq(srxe_mem_reg(f.c, PD, VA, 8 * PAGE, VA, RW, &k, NULL), 0);
 	cr_assert_eq(srxe_mem_reg(b, PD, VA, 8 * PAGE, VA, RW, &kb, NULL), 0);
 	warm(&f, k.rkey, true, VA, 64, IBV_ACCESS_REMOTE_READ, PD, 0);
 	{
-		struct srxe_xlate_req req = { kb.rkey, true, VA, 64,
-					      IBV_ACCESS_REMOTE_READ, PD, 0 };
+		struct srxe_xlate_req req = {
+			kb.rkey, true, VA, 64, IBV_ACCESS_REMOTE_READ, PD, 0
+		};
 
 		cr_assert_eq(both(f.tlb, b, &req, MAXSG, NULL), 1);
 		/* b's key in f.c's name: never b's entry */
@@ -442,8 +441,7 @@ MODES(checks_hold_on_a_hit)
 	struct srxe_xlate_req req = { 0, false, VA, 3 * PAGE, 0, PD, 0 };
 	const unsigned w = IBV_ACCESS_REMOTE_WRITE;
 
-	cr_assert_eq(srxe_mem_reg(f.c, PD, VA, 16 * PAGE, VA, RW, &k, NULL),
-		     0);
+	cr_assert_eq(srxe_mem_reg(f.c, PD, VA, 16 * PAGE, VA, RW, &k, NULL), 0);
 	cr_assert_eq(srxe_mem_reg(f.c, PD, VA + 64 * PAGE, 4 * PAGE,
 				  VA + 64 * PAGE, IBV_ACCESS_REMOTE_READ, &ro,
 				  NULL),
@@ -522,8 +520,8 @@ MODES(iova_offset_two_leaves)
 	for (uint64_t off = 0; off < 40 * PAGE; off += 1999) {
 		uint64_t len = 40 * PAGE - off < 5000 ? 40 * PAGE - off : 5000;
 
-		warm(&f, k.rkey, true, iova + off, len,
-		     IBV_ACCESS_REMOTE_WRITE, PD, 0);
+		warm(&f, k.rkey, true, iova + off, len, IBV_ACCESS_REMOTE_WRITE,
+		     PD, 0);
 	}
 	assert_err(xl(&f, k.rkey, true, iova + 40 * PAGE - 1, 2,
 		      IBV_ACCESS_REMOTE_WRITE, PD, 0),
@@ -638,12 +636,12 @@ static void model_run(enum srxe_mem_mode mode)
 		} else if (r < 50) { /* window alloc / dealloc */
 			if (!mw[j].alloc) {
 				mw[j].c = c[ci];
-				mw[j].alloc = srxe_mem_mw_alloc(
-						      c[ci], 1 + rnd(2),
-						      rnd(2) ? IBV_MW_TYPE_1
-							     : IBV_MW_TYPE_2,
-						      &mw[j].id,
-						      &mw[j].rkey) == 0;
+				mw[j].alloc =
+					srxe_mem_mw_alloc(
+						c[ci], 1 + rnd(2),
+						rnd(2) ? IBV_MW_TYPE_1
+						       : IBV_MW_TYPE_2,
+						&mw[j].id, &mw[j].rkey) == 0;
 			} else if (srxe_mem_mw_dealloc(mw[j].c, mw[j].id) ==
 				   0) {
 				mw[j].alloc = false;
@@ -671,8 +669,8 @@ static void model_run(enum srxe_mem_mode mode)
 				mw[j].mr = i;
 			}
 		} else if (r < 64 && mw[j].alloc) { /* invalidate */
-			srxe_mem_mw_invalidate(mw[j].c, mw[j].rkey,
-					       1 + rnd(2), QPN + rnd(2));
+			srxe_mem_mw_invalidate(mw[j].c, mw[j].rkey, 1 + rnd(2),
+					       QPN + rnd(2));
 		} else if (r < 67) {
 			srxe_mem_mw_qp_gone(c[ci], QPN + (uint32_t)rnd(2));
 		} else if (r < 70 && rnd(3) == 0) { /* client exit */
@@ -694,11 +692,12 @@ static void model_run(enum srxe_mem_mode mode)
 			struct srxe_xlate_req req = {
 				.pd = 1 + (uint32_t)rnd(2),
 				.qpn = QPN + (uint32_t)rnd(2),
-				.access = (unsigned)rnd(3) == 0
-						  ? 0
-						  : access_set[rnd(4)] &
-							    ~(unsigned)
-								    IBV_ACCESS_MW_BIND,
+				.access =
+					(unsigned)rnd(3) == 0
+						? 0
+						: access_set[rnd(4)] &
+							  ~(unsigned)
+								  IBV_ACCESS_MW_BIND,
 			};
 			int pick = (int)rnd(10);
 
@@ -736,8 +735,7 @@ static void model_run(enum srxe_mem_mode mode)
 			}
 			req.addr = base + rnd(span + 64) - rnd(2) * rnd(64);
 			req.len = rnd(4) ? 1 + rnd(64) : rnd(3 * PAGE);
-			if (both(tlb, who, &req, 1 + (int)rnd(MAXSG), NULL) >
-			    0)
+			if (both(tlb, who, &req, 1 + (int)rnd(MAXSG), NULL) > 0)
 				granted++;
 			translations++;
 		}
@@ -745,9 +743,8 @@ static void model_run(enum srxe_mem_mode mode)
 	cr_log_info("%s: %u translations (%u granted), %u generations, %lu "
 		    "hits, %lu misses, %lu fills",
 		    mode == SRXE_MEM_MTT ? "mtt" : "shortcut", translations,
-		    granted, changes,
-		    (unsigned long)tlb->hits, (unsigned long)tlb->misses,
-		    (unsigned long)tlb->fills);
+		    granted, changes, (unsigned long)tlb->hits,
+		    (unsigned long)tlb->misses, (unsigned long)tlb->fills);
 	cr_assert_gt(translations, NOPS / 2);
 	cr_assert_gt(granted, translations / 20);
 	cr_assert_gt(tlb->hits, granted / 4, "the cache was used");
