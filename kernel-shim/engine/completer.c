@@ -262,8 +262,9 @@ static bool land(struct srxe_eng_qp *qp, struct srxe_swqe *w, uint64_t off,
 
 	if (!len)
 		return true;
-	n = srxe_sge_map(qp->ctx->mem, qp->pd, w->sge, w->wr.num_sge, off, len,
-			 IBV_ACCESS_LOCAL_WRITE, dst, SRXE_PKT_MAX_CHUNKS);
+	n = srxe_sge_map(qp->ctx->eng, qp->ctx->mem, qp->pd, w->sge,
+			 w->wr.num_sge, off, len, IBV_ACCESS_LOCAL_WRITE, dst,
+			 SRXE_PKT_MAX_CHUNKS);
 	if (n < 0) {
 		srxe_comp_fail(qp, w, IBV_WC_LOC_PROT_ERR, (uint32_t)-n);
 		return false;

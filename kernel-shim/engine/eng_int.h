@@ -21,6 +21,7 @@
 #include "mcast.h"
 #include "pkt.h"
 #include "reseq.h"
+#include "tlb.h"
 #include "translate.h"
 
 #define SRXE_ENG_MAX_SGE     32
@@ -57,6 +58,9 @@ struct srxe_engine {
 	srxe_eng_gsi_rx_fn gsi_rx;   /* QP 1 (gsi.c); NULL: no CM */
 	void *gsi_opaque;
 	uint32_t gsi_psn; /* next PSN of a MAD QP 1 sends */
+	/* Translation cache of the thread holding lock (tlb.h): used only
+	 * under lock, as the tables it caches change only under it. */
+	struct srxe_tlb tlb;
 };
 
 struct srxe_eng_ctx {
@@ -349,14 +353,26 @@ static inline struct srxe_swqe *srxe_swqe_at(struct srxe_eng_qp *qp,
 
 /* ---- sge.c ---- */
 /*
+ * srxe_mem_translate() through the engine's cache (tlb.h): every address
+ * the engine uses goes through here, under eng->lock.
+ */
+static inline int srxe_eng_translate(struct srxe_engine *eng,
+				     const struct srxe_mem_client *mem,
+				     const struct srxe_xlate_req *req,
+				     struct srxe_sg *out, int max)
+{
+	return srxe_tlb_translate(&eng->tlb, mem, req, out, max);
+}
+
+/*
  * Translates bytes [off, off + len) of an SGE list with @access into
  * slab chunks.  Returns the chunk count or a negated srxe_xlate_err;
  * -SRXE_XLATE_OUT_OF_BOUNDS also when the list is shorter than off + len.
  */
-int srxe_sge_map(const struct srxe_mem_client *mem, uint32_t pd,
-		 const struct srxe_wqe_sge *sge, uint32_t nsge, uint64_t off,
-		 uint64_t len, unsigned int access, struct srxe_sg *out,
-		 int max);
+int srxe_sge_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
+		 uint32_t pd, const struct srxe_wqe_sge *sge, uint32_t nsge,
+		 uint64_t off, uint64_t len, unsigned int access,
+		 struct srxe_sg *out, int max);
 
 /* ---- requester.c ---- */
 unsigned int srxe_req_run(struct srxe_eng_qp *qp);

@@ -389,6 +389,7 @@ int srxe_engine_start(const struct srxe_engine_config *cfg,
 	eng->cfg = *cfg;
 	eng->epfd = eng->wake_fd = eng->timer_fd = -1;
 	eng->next_ctx_id = FIRST_CTX_ID;
+	srxe_tlb_init(&eng->tlb);
 	pthread_mutex_init(&eng->lock, NULL);
 	srxe_list_init(&eng->ctxs);
 	srxe_local_transport_init(&eng->local, eng);

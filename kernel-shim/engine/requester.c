@@ -274,8 +274,9 @@ static int map_payload(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 		tx->nchunks = 1;
 		return 0;
 	}
-	n = srxe_sge_map(qp->ctx->mem, qp->pd, w->sge, w->wr.num_sge, off, len,
-			 0, tx->chunks, SRXE_PKT_MAX_CHUNKS);
+	n = srxe_sge_map(qp->ctx->eng, qp->ctx->mem, qp->pd, w->sge,
+			 w->wr.num_sge, off, len, 0, tx->chunks,
+			 SRXE_PKT_MAX_CHUNKS);
 	if (n < 0)
 		return n;
 	tx->nchunks = n;
@@ -399,7 +400,8 @@ static int check_landing(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 			.pd = qp->pd,
 		};
 		struct srxe_sg one;
-		int r = srxe_mem_translate(qp->ctx->mem, &req, &one, 1);
+		int r = srxe_eng_translate(qp->ctx->eng, qp->ctx->mem, &req,
+					   &one, 1);
 
 		if (r < 0 && r != -SRXE_XLATE_SG_OVERFLOW)
 			return r;

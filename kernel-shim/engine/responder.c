@@ -185,7 +185,7 @@ static bool fill_rwqe(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	}
 	if (!pkt->payload_len)
 		return true;
-	n = srxe_sge_map(resp_mem(qp), qp->pd, r->sge, r->num_sge,
+	n = srxe_sge_map(qp->ctx->eng, resp_mem(qp), qp->pd, r->sge, r->num_sge,
 			 qp->resp.recv_off, pkt->payload_len,
 			 IBV_ACCESS_LOCAL_WRITE, dst, SRXE_PKT_MAX_CHUNKS);
 	if (n < 0) {
@@ -274,7 +274,7 @@ static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey, uint64_t va,
 		.qpn = qp->qpn,
 	};
 
-	return srxe_mem_translate(resp_mem(qp), &req, out, max);
+	return srxe_eng_translate(qp->ctx->eng, resp_mem(qp), &req, out, max);
 }
 
 /*
@@ -617,7 +617,7 @@ static bool flush_key_ok(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	/* MR level: the RETH address and length play no part (rxe) */
 	if (pkt->feth.sel == SRXE_FLUSH_MR)
 		return srxe_mem_check_mr(qp->ctx->mem, &req) == 0;
-	r = srxe_mem_translate(qp->ctx->mem, &req, &one, 1);
+	r = srxe_eng_translate(qp->ctx->eng, qp->ctx->mem, &req, &one, 1);
 	return r >= 0 || r == -SRXE_XLATE_SG_OVERFLOW;
 }
 

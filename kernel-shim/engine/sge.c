@@ -2,10 +2,10 @@
 /* Byte ranges of a (private, validated) SGE list -> checked slab chunks. */
 #include "eng_int.h"
 
-int srxe_sge_map(const struct srxe_mem_client *mem, uint32_t pd,
-		 const struct srxe_wqe_sge *sge, uint32_t nsge, uint64_t off,
-		 uint64_t len, unsigned int access, struct srxe_sg *out,
-		 int max)
+int srxe_sge_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
+		 uint32_t pd, const struct srxe_wqe_sge *sge, uint32_t nsge,
+		 uint64_t off, uint64_t len, unsigned int access,
+		 struct srxe_sg *out, int max)
 {
 	int n = 0;
 
@@ -27,7 +27,7 @@ int srxe_sge_map(const struct srxe_mem_client *mem, uint32_t pd,
 			piece = len;
 		req.addr = sge[i].addr + off;
 		req.len = piece;
-		got = srxe_mem_translate(mem, &req, out + n, max - n);
+		got = srxe_eng_translate(eng, mem, &req, out + n, max - n);
 		if (got < 0)
 			return got;
 		n += got;

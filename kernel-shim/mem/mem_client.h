@@ -23,6 +23,22 @@ struct srxe_sg_out {
 	int max;
 };
 
+/*
+ * What a key grants, as the translation checks it (tlb.h caches these as
+ * facts of a generation): the range in iova space, the process VA of its
+ * first byte, PD, rights, the QP of a type 2 window, and where its frames
+ * are found.
+ */
+struct srxe_xlate_facts {
+	uint64_t iova, len, va;
+	uint32_t pd;
+	uint32_t qpn; /* type2 only */
+	uint16_t access;
+	bool type2;
+	const struct srxe_pt_node *node; /* shortcut: the walk starts here */
+	const struct srxe_mtt_mr *mtt;	 /* MTT: the frames (a window's MR) */
+};
+
 struct srxe_xlate_ops {
 	const char *name;
 	/* Pages of mr are pinned: record the MR, issue keys.  -ENOMEM. */
@@ -40,6 +56,9 @@ struct srxe_xlate_ops {
 	const struct srxe_prot_entry *(*entry)(const struct srxe_mem_client *c,
 					       uint32_t key, bool is_rkey,
 					       int *err);
+	/* The facts of an MR key, or the key check's -err. */
+	int (*facts)(const struct srxe_mem_client *c, uint32_t key,
+		     bool is_rkey, struct srxe_xlate_facts *f);
 	/* Key state of this client alone (not the space's). */
 	uint64_t (*key_state_bytes)(const struct srxe_mem_client *c);
 	/* Live MR of an lkey, copied to *mr; -EINVAL.  (Windows.) */
@@ -110,10 +129,30 @@ bool srxe_mw_mr_busy(const struct srxe_mem_client *c, uint32_t lkey);
 int srxe_mw_translate(const struct srxe_mem_client *c,
 		      const struct srxe_xlate_req *req, struct srxe_sg *out,
 		      int max);
+/* mw.c: facts of a window rkey, or -err as its translation's key check. */
+int srxe_mw_facts(const struct srxe_mem_client *c, uint32_t key,
+		  struct srxe_xlate_facts *f);
 void srxe_mw_fini(struct srxe_mem_client *c);
+/* translate.c: the facts of whatever srxe_mem_translate() would use. */
+int srxe_mem_facts(const struct srxe_mem_client *c, uint32_t key, bool is_rkey,
+		   struct srxe_xlate_facts *f);
 
-/* 0 or -SRXE_XLATE_SG_OVERFLOW. */
-int srxe_sg_append(struct srxe_sg_out *out, void *addr, uint32_t len);
+/* 0 or -SRXE_XLATE_SG_OVERFLOW.  Inline: the translation hot path. */
+static inline int srxe_sg_append(struct srxe_sg_out *out, void *addr,
+				 uint32_t len)
+{
+	struct srxe_sg *last = out->n ? &out->v[out->n - 1] : NULL;
+
+	if (last && (uint8_t *)last->addr + last->len == (uint8_t *)addr &&
+	    last->len <= UINT32_MAX - len) {
+		last->len += len;
+		return 0;
+	}
+	if (out->n == out->max)
+		return -SRXE_XLATE_SG_OVERFLOW;
+	out->v[out->n++] = (struct srxe_sg){ addr, len };
+	return 0;
+}
 
 static inline void *srxe_frame_addr(const struct srxe_mem_client *c,
 				    uint64_t frame, uint64_t offset)

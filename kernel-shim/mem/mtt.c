@@ -259,6 +259,26 @@ static int mtt_window_walk(const struct srxe_mem_client *c,
 	return mtt_chunks(c, mr, va, len, out);
 }
 
+static int mtt_facts(const struct srxe_mem_client *c, uint32_t key,
+		     bool is_rkey, struct srxe_xlate_facts *f)
+{
+	int err;
+	const struct srxe_mtt_mr *mr = lookup(c, key, &err);
+
+	(void)is_rkey; /* MTT keys: the rkey is the lkey */
+	if (!mr)
+		return -err;
+	*f = (struct srxe_xlate_facts){
+		.iova = mr->prot.iova,
+		.len = mr->prot.len,
+		.va = mr->prot.va,
+		.pd = mr->prot.pd,
+		.access = mr->prot.access,
+		.mtt = mr,
+	};
+	return 0;
+}
+
 static const struct srxe_prot_entry *
 mtt_entry(const struct srxe_mem_client *c, uint32_t key, bool is_rkey, int *err)
 {
@@ -302,6 +322,7 @@ const struct srxe_xlate_ops srxe_mtt_ops = {
 	.remove_mr = mtt_remove_mr,
 	.translate = mtt_translate,
 	.entry = mtt_entry,
+	.facts = mtt_facts,
 	.key_state_bytes = mtt_key_state_bytes,
 	.find_mr = mtt_find_mr,
 	.mr_entry = mtt_mr_entry,

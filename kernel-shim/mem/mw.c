@@ -134,6 +134,8 @@ int srxe_mem_mw_alloc(struct srxe_mem_client *c, uint32_t pd, unsigned type,
 	mw->tag = tag;
 	t->live++;
 	t->cursor = (uint32_t)idx + 1;
+	/* no cached rkey can name it yet; the table may have moved */
+	srxe_pt_changed(&c->space->pt);
 	*id = (uint32_t)idx;
 	*rkey = tag << 8 | mw->key;
 	return 0;
@@ -141,6 +143,7 @@ int srxe_mem_mw_alloc(struct srxe_mem_client *c, uint32_t pd, unsigned type,
 
 static void unbind(struct srxe_mem_client *c, struct srxe_mw *mw)
 {
+	srxe_pt_changed(&c->space->pt); /* its rkey dies (tlb.h) */
 	if (mw->state == SRXE_MW_BOUND) {
 		if (mw->node)
 			srxe_pt_release(&c->space->pt, mw->node);
@@ -224,7 +227,7 @@ int srxe_mem_mw_bind(struct srxe_mem_client *c,
 	mw->key = req->new_rkey & 0xff;
 	if (!req->len)
 		return 0; /* type 1: a zero-length window grants nothing */
-	mw->state = SRXE_MW_BOUND;
+	mw->state = SRXE_MW_BOUND; /* unbind() moved the generation on */
 	mw->node = node;
 	mw->access = req->access;
 	mw->mr_lkey = req->mr_lkey;
@@ -297,6 +300,35 @@ int srxe_mw_translate(const struct srxe_mem_client *c,
 		return -SRXE_XLATE_OUT_OF_BOUNDS;
 	return c->ops->window_walk(c, mw, mw->va + off, req->len,
 				   srxe_access_writes(req->access), &sg);
+}
+
+int srxe_mw_facts(const struct srxe_mem_client *c, uint32_t key,
+		  struct srxe_xlate_facts *f)
+{
+	const struct srxe_mw *mw = mw_by_tag(c, key >> 8);
+	struct srxe_xlate_facts mr;
+	int err;
+
+	if (!mw)
+		return -SRXE_XLATE_BAD_KEY;
+	if (mw->state != SRXE_MW_BOUND || mw->key != (key & 0xff))
+		return -SRXE_XLATE_STALE;
+	*f = (struct srxe_xlate_facts){
+		.iova = mw->addr,
+		.len = mw->len,
+		.va = mw->va,
+		.pd = mw->pd,
+		.qpn = mw->qpn,
+		.access = (uint16_t)mw->access,
+		.type2 = mw->type == IBV_MW_TYPE_2,
+		.node = mw->node, /* shortcut: the window's own level */
+	};
+	if (c->mode == SRXE_MEM_SHORTCUT)
+		return 0;
+	/* MTT: the frames are the parent MR's (mtt_window_walk) */
+	err = c->ops->facts(c, mw->mr_lkey, false, &mr);
+	f->mtt = mr.mtt;
+	return err;
 }
 
 void srxe_mw_fini(struct srxe_mem_client *c)

@@ -38,8 +38,23 @@ static struct srxe_pt_node *node_new(struct srxe_pt *pt, unsigned level,
 	return node;
 }
 
+/*
+ * One clock for every table of the process: a generation value is unique
+ * across tables and time, so a cache entry tagged with a dead table's (or
+ * client's) generation can never match a table created later at the same
+ * address.  64 bits do not wrap.
+ */
+static uint64_t gen_clock;
+
+void srxe_pt_changed(struct srxe_pt *pt)
+{
+	pt->gen = __atomic_add_fetch(&gen_clock, 1, __ATOMIC_RELAXED);
+}
+
 static void node_free(struct srxe_pt *pt, struct srxe_pt_node *node)
 {
+	/* a cached leaf (tlb.h) may point here */
+	srxe_pt_changed(pt);
 	pt->nodes[node->level]--;
 	/* Only left when the table dies under live descriptors. */
 	while (node->descs) {
@@ -69,6 +84,7 @@ int srxe_pt_init(struct srxe_pt *pt, struct srxe_frames *frames)
 {
 	memset(pt, 0, sizeof(*pt));
 	pt->frames = frames;
+	srxe_pt_changed(pt);
 	pt->root = node_new(pt, SRXE_PT_LEVELS, NULL, 0, 0);
 	return pt->root ? 0 : -ENOMEM;
 }

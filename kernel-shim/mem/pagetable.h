@@ -71,6 +71,14 @@ struct srxe_pt {
 	struct srxe_pt_node *root;
 	struct srxe_frames *frames;
 	uint64_t nodes[SRXE_PT_LEVELS + 1]; /* live nodes per level */
+	/*
+	 * Translation generation of the memory space (tlb.h): a value never
+	 * held by this or any other table before, taken anew by
+	 * srxe_pt_changed() whenever a cached translation through this table
+	 * may have become wrong -- a node freed here, a key changed by the
+	 * memory core.  Written under the same exclusion as the table.
+	 */
+	uint64_t gen;
 };
 
 /* Bytes of VA one node of this level covers: 2 MiB << 9 * (level - 1). */
@@ -86,6 +94,9 @@ static inline unsigned srxe_pt_index(unsigned level, uint64_t va)
 }
 
 int srxe_pt_init(struct srxe_pt *pt, struct srxe_frames *frames);
+
+/* Move pt->gen to a fresh value (process-wide clock, never reused). */
+void srxe_pt_changed(struct srxe_pt *pt);
 /* Frees every node (frames are NOT returned to the allocator). */
 void srxe_pt_destroy(struct srxe_pt *pt);
 

@@ -158,6 +158,27 @@ static int sc_translate(const struct srxe_mem_client *c,
 			  srxe_access_writes(req->access), &out);
 }
 
+static int sc_facts(const struct srxe_mem_client *c, uint32_t key, bool is_rkey,
+		    struct srxe_xlate_facts *f)
+{
+	struct srxe_shortcut sc = decode_key(c, key, is_rkey);
+	const struct srxe_desc *d;
+	int err;
+	const struct srxe_prot_entry *e = lookup_entry(c, &sc, &d, &err);
+
+	if (!e)
+		return -err;
+	*f = (struct srxe_xlate_facts){
+		.iova = e->iova,
+		.len = e->len,
+		.va = e->va,
+		.pd = e->pd,
+		.access = e->access,
+		.node = d->node,
+	};
+	return 0;
+}
+
 static const struct srxe_prot_entry *
 sc_entry(const struct srxe_mem_client *c, uint32_t key, bool is_rkey, int *err)
 {
@@ -228,6 +249,7 @@ const struct srxe_xlate_ops srxe_shortcut_ops = {
 	.remove_mr = sc_remove_mr,
 	.translate = sc_translate,
 	.entry = sc_entry,
+	.facts = sc_facts,
 	.key_state_bytes = sc_key_state_bytes,
 	.find_mr = sc_find_mr,
 	.mr_entry = sc_mr_entry,

@@ -30,21 +30,6 @@ const char *srxe_xlate_err_name(int err)
 	return xlate_err_names[err];
 }
 
-int srxe_sg_append(struct srxe_sg_out *out, void *addr, uint32_t len)
-{
-	struct srxe_sg *last = out->n ? &out->v[out->n - 1] : NULL;
-
-	if (last && (uint8_t *)last->addr + last->len == (uint8_t *)addr &&
-	    last->len <= UINT32_MAX - len) {
-		last->len += len;
-		return 0;
-	}
-	if (out->n == out->max)
-		return -SRXE_XLATE_SG_OVERFLOW;
-	out->v[out->n++] = (struct srxe_sg){ addr, len };
-	return 0;
-}
-
 static int init_mode(struct srxe_mem_client *c,
 		     const struct srxe_mem_config *cfg)
 {
@@ -141,6 +126,9 @@ int srxe_mem_client_join(const struct srxe_mem_config *cfg,
 		return err;
 	}
 	space->clients++;
+	/* c may sit where a destroyed client was: entries cached for that
+	 * one carry an older generation (tlb.h) */
+	srxe_pt_changed(&space->pt);
 	*out = c;
 	return 0;
 }
@@ -169,6 +157,7 @@ void srxe_mem_client_destroy(struct srxe_mem_client *c)
 	if (!c)
 		return;
 	space = c->space;
+	srxe_pt_changed(&space->pt); /* its keys die (tlb.h) */
 	srxe_mw_fini(c);
 	c->ops->fini(c);
 	/* Pins of MRs still live stay in the space (translate.h). */
@@ -236,6 +225,7 @@ int srxe_mem_dereg(struct srxe_mem_client *c, uint32_t lkey,
 	err = c->ops->remove_mr(c, lkey, &mr);
 	if (err)
 		return err;
+	srxe_pt_changed(&c->space->pt); /* its keys die (tlb.h) */
 	srxe_pt_unpin(&c->space->pt, mr.va, mr.len, freed);
 	c->mrs--;
 	c->reg_bytes -= mr.len;
@@ -264,6 +254,7 @@ int srxe_mem_rereg(struct srxe_mem_client *c, uint32_t lkey, uint32_t pd,
 		return -EAGAIN;
 	e->pd = pd;
 	e->access = (uint16_t)rights;
+	srxe_pt_changed(&c->space->pt); /* cached PD and rights (tlb.h) */
 	keys->lkey = lkey;
 	keys->rkey = rkey;
 	return 0;
@@ -304,6 +295,22 @@ int srxe_mem_translate(const struct srxe_mem_client *c,
 	if (req->is_rkey && c->mws.live &&
 	    (r == -SRXE_XLATE_BAD_KEY || r == -SRXE_XLATE_STALE)) {
 		int w = srxe_mw_translate(c, req, out, max);
+
+		if (w != -SRXE_XLATE_BAD_KEY)
+			return w;
+	}
+	return r;
+}
+
+int srxe_mem_facts(const struct srxe_mem_client *c, uint32_t key, bool is_rkey,
+		   struct srxe_xlate_facts *f)
+{
+	int r = c->ops->facts(c, key, is_rkey, f);
+
+	/* the order of srxe_mem_translate(): an MR's rkey, else a window's */
+	if (is_rkey && c->mws.live &&
+	    (r == -SRXE_XLATE_BAD_KEY || r == -SRXE_XLATE_STALE)) {
+		int w = srxe_mw_facts(c, key, f);
 
 		if (w != -SRXE_XLATE_BAD_KEY)
 			return w;
