@@ -105,9 +105,13 @@ load_before=$(cat /proc/loadavg)
 for r in $(seq "$REPEAT"); do
 	for p in "${policies[@]}"; do
 		for mode in shortcut mtt; do
+			read -r s0 _ < <(engine "${dev_of[$p,$mode]}")
 			lat "${dev_of[$p,$mode]}"
+			read -r s1 _ < <(engine "${dev_of[$p,$mode]}")
 			vals[$p,$mode]="${vals[$p,$mode]:-} $RESULT"
-			echo "  run $r $p $mode: $RESULT us" >&2
+			echo "  run $r $p $mode: $RESULT us," \
+				"$(awk -v a="$s0" -v b="$s1" -v n="$LAT_ITERS" \
+					'BEGIN { printf "%.2f", (b - a) / n }') sleeps/iteration" >&2
 		done
 	done
 done
