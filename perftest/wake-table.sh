@@ -52,12 +52,12 @@ port=$((30000 + $$ % 20000))
 # lat DEV: one ib_write_lat pair; RESULT = client's t_typical.
 RESULT=
 lat() {
-	local dev=$1 out=$root/client.log try rc=1
+	local dev=$1 out=$root/client.log rc=1
 	port=$((port + 1))
 	timeout 120 "$srxe" exec -- ib_write_lat -d "$dev" -x 1 -F -p "$port" \
 		-s 2 -n "$LAT_ITERS" >"$root/server.log" 2>&1 &
 	server_pid=$!
-	for try in $(seq 100); do
+	for _ in $(seq 100); do
 		if timeout 120 "$srxe" exec -- ib_write_lat -d "$dev" -x 1 -F \
 			-p "$port" -s 2 -n "$LAT_ITERS" localhost >"$out" 2>&1; then
 			rc=0
