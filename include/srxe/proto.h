@@ -211,6 +211,10 @@ struct srxe_status_resp {
 	uint64_t cm_mads_in, cm_mads_bad, cm_mads_unmatched, cm_mads_lost;
 	uint64_t cm_mads_out, cm_retries, cm_timeouts, cm_reqs_dropped;
 	uint64_t cm_events_dropped;
+	/* The engine's sleeps (blocked with engine_sleeping set) and the
+	 * doorbell writes it found on waking; a post that found the engine
+	 * awake rang none (docs/datapath.md "Sleep and wake-up"). */
+	uint64_t engine_sleeps, engine_doorbells;
 };
 
 /*

@@ -28,6 +28,19 @@
  * the context's doorbell eventfd (SRXE_OP_GET_DOORBELL).  The engine, before
  * it sleeps, stores engine_sleeping = 1, fences, and rescans every producer
  * index once more, so no doorbell is lost.
+ *
+ * Why none is lost.  Provider: store prod; fence; load flag.  Engine: store
+ * flag = 1; fence; load every prod.  The two seq_cst fences are ordered one
+ * before the other.  Provider's first: the engine's rescan sees the new
+ * prod and runs the WQE instead of sleeping.  Engine's first: the
+ * provider's load sees flag = 1 and writes the eventfd, whose count stays
+ * until the engine's epoll_wait returns for it.  Both: one spurious wake.
+ * The engine clears the flag only when it runs again, so a post that reads
+ * 0 always has a running (or about to run) engine that will poll its ring.
+ * How long the engine stays awake after its last work, and how it waits
+ * meanwhile, is srxed's policy (docs/datapath.md "Sleep and wake-up");
+ * tests/integration/test_wake_stress.sh checks the protocol, widening the
+ * window between the engine's decision to sleep and its announcement.
  */
 #ifndef SRXE_RING_H
 #define SRXE_RING_H

@@ -123,6 +123,8 @@ static void print_packets(const struct srxe_status_resp *st)
 	       "packets:", st->pkts_sent, st->bytes_sent, st->pkts_recv,
 	       st->bytes_recv, st->naks_sent, st->rnr_naks_sent, st->drops);
 	print_reliability(st);
+	printf("  %-13s sleeps %" PRIu64 ", doorbells %" PRIu64 "\n",
+	       "engine:", st->engine_sleeps, st->engine_doorbells);
 	if (!st->wire) {
 		printf("  %-13s off (same-host only)\n", "wire:");
 		return;

@@ -11,9 +11,12 @@
  * earliest protocol timer.  An idle device therefore costs no CPU.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -193,12 +196,14 @@ static void arm_timer(struct srxe_engine *eng, uint64_t deadline)
 	timerfd_settime(eng->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-static void drain_fd(int fd)
+/* Reads an eventfd's counter: how many writes it had (0: none). */
+static uint64_t drain_fd(int fd)
 {
 	uint64_t v;
 
 	if (read(fd, &v, sizeof(v)) < 0)
-		return;
+		return 0;
+	return v;
 }
 
 /* Reads the doorbells epoll reported, for contexts that still exist. */
@@ -224,35 +229,12 @@ static void drain_events(struct srxe_engine *eng, struct epoll_event *ev, int n)
 				srxe_container_of(c, struct srxe_eng_ctx, node);
 
 			if (ctx->id == ev[i].data.u64) {
-				drain_fd(ctx->doorbell_fd);
+				eng->stats.doorbells +=
+					drain_fd(ctx->doorbell_fd);
 				break;
 			}
 		}
 	}
-}
-
-static void sleep_once(struct srxe_engine *eng)
-{
-	struct epoll_event ev[32];
-	int n;
-
-	pthread_mutex_lock(&eng->lock);
-	set_sleeping(eng, 1);
-	if (srxe_engine_pass(eng)) {
-		set_sleeping(eng, 0);
-		pthread_mutex_unlock(&eng->lock);
-		return;
-	}
-	arm_timer(eng, srxe_engine_next_deadline(eng));
-	pthread_mutex_unlock(&eng->lock);
-
-	n = epoll_wait(eng->epfd, ev, 32, -1);
-
-	pthread_mutex_lock(&eng->lock);
-	set_sleeping(eng, 0);
-	if (n > 0)
-		drain_events(eng, ev, n);
-	pthread_mutex_unlock(&eng->lock);
 }
 
 static inline void cpu_relax(void)
@@ -264,11 +246,117 @@ static inline void cpu_relax(void)
 #endif
 }
 
+static void sleep_once(struct srxe_engine *eng)
+{
+	struct epoll_event ev[32];
+	int n;
+
+	if (eng->cfg.sleep_race_us) {
+		uint64_t until =
+			srxe_now_ns() + eng->cfg.sleep_race_us * 1000ull;
+
+		while (srxe_now_ns() < until)
+			cpu_relax();
+	}
+	pthread_mutex_lock(&eng->lock);
+	set_sleeping(eng, 1);
+	if (srxe_engine_pass(eng)) {
+		set_sleeping(eng, 0);
+		pthread_mutex_unlock(&eng->lock);
+		return;
+	}
+	arm_timer(eng, srxe_engine_next_deadline(eng));
+	eng->stats.sleeps++;
+	pthread_mutex_unlock(&eng->lock);
+
+	n = epoll_wait(eng->epfd, ev, 32, -1);
+
+	pthread_mutex_lock(&eng->lock);
+	set_sleeping(eng, 0);
+	if (n > 0)
+		drain_events(eng, ev, n);
+	pthread_mutex_unlock(&eng->lock);
+}
+
+/*
+ * A nap: the CPU goes back to whoever wants it for idle_us, while
+ * engine_sleeping stays 0, so posts in the meantime ring no doorbell and
+ * wait at most one nap.  The wire, a control-plane wake and a doorbell
+ * rung before the flag was cleared end it early.
+ */
+static void nap_once(struct srxe_engine *eng)
+{
+	const struct timespec ts = { 0, (long)eng->cfg.idle_us * 1000 };
+	struct epoll_event ev[32];
+	int n = epoll_pwait2(eng->epfd, ev, 32, &ts, NULL);
+
+	if (n > 0) {
+		pthread_mutex_lock(&eng->lock);
+		drain_events(eng, ev, n);
+		pthread_mutex_unlock(&eng->lock);
+	}
+}
+
+static void idle_wait(struct srxe_engine *eng, uint64_t *last_yield)
+{
+	switch (eng->cfg.idle_wait) {
+	case SRXE_IDLE_YIELD:
+		if (eng->now - *last_yield <
+		    (uint64_t)eng->cfg.idle_us * 1000u) {
+			cpu_relax();
+			break;
+		}
+		sched_yield();
+		*last_yield = eng->now;
+		break;
+	case SRXE_IDLE_NAP:
+		nap_once(eng);
+		break;
+	default:
+		cpu_relax();
+		break;
+	}
+}
+
+/*
+ * EEVDF (Linux 6.6+) takes a SCHED_OTHER task's sched_runtime as its
+ * slice: a short one gives the thread an earlier deadline, so that its
+ * wake-up preempts a task spinning on the CPU instead of waiting for that
+ * task's slice to end.  Older kernels ignore or refuse it: harmless.
+ */
+static void short_slice(unsigned int slice_us)
+{
+	/* The uapi struct sched_attr (linux/sched/types.h clashes with
+	 * <sched.h>); glibc 2.36 has no wrapper. */
+	struct {
+		uint32_t size, sched_policy;
+		uint64_t sched_flags;
+		int32_t sched_nice;
+		uint32_t sched_priority;
+		uint64_t sched_runtime, sched_deadline, sched_period;
+		uint32_t sched_util_min, sched_util_max;
+	} a = {
+		.size = sizeof(a),
+		.sched_policy = SCHED_OTHER,
+		.sched_runtime = (uint64_t)slice_us * 1000u,
+	};
+
+	if (slice_us)
+		syscall(SYS_sched_setattr, 0, &a, 0u);
+}
+
 static void *engine_main(void *arg)
 {
 	struct srxe_engine *eng = arg;
 	uint64_t spin_ns = (uint64_t)eng->cfg.spin_us * 1000u;
 	uint64_t last_work = srxe_now_ns();
+	uint64_t last_yield = 0;
+
+	/* Naps of a few microseconds: the default 50 us slack would make
+	 * every nap 50 us long. */
+	if (eng->cfg.idle_wait == SRXE_IDLE_NAP)
+		prctl(PR_SET_TIMERSLACK, 1000ul);
+	short_slice(eng->cfg.slice_us);
 
 	while (!__atomic_load_n(&eng->stop, __ATOMIC_ACQUIRE)) {
 		unsigned int work;
@@ -282,7 +370,7 @@ static void *engine_main(void *arg)
 		}
 		/* eng->now was read by this pass: one clock read per pass */
 		if (eng->now - last_work < spin_ns) {
-			cpu_relax();
+			idle_wait(eng, &last_yield);
 			continue;
 		}
 		sleep_once(eng);

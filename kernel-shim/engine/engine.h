@@ -46,7 +46,19 @@ struct srxe_engine_config {
 	uint32_t ifindex;
 	uint32_t active_mtu;  /* enum ibv_mtu of the port */
 	unsigned int threads; /* engine threads, >= 1 */
-	unsigned int spin_us; /* busy-poll this long before sleeping */
+	unsigned int
+		spin_us; /* poll this long after the last work, then sleep */
+	/* How the thread waits between two empty passes of its spin
+	 * (enum srxe_idle_wait; docs/datapath.md "Sleep and wake-up"). */
+	unsigned int idle_wait;
+	/* SRXE_IDLE_NAP: one nap's length; SRXE_IDLE_YIELD: the time
+	 * between two yields (0: one at every empty pass). */
+	unsigned int idle_us;
+	unsigned int slice_us; /* the thread's scheduler slice, 0: default */
+	/* Tests only: spin this long between deciding to sleep and saying
+	 * so, widening the window in which a provider still sees the engine
+	 * awake (tests/integration/test_wake_stress.sh); 0 in production. */
+	unsigned int sleep_race_us;
 	/* Open the RoCEv2/UDP transport on ipv4_be and, with ipv6, on
 	 * ipv6_ll (transport_udp.h); when false, packets for other addresses
 	 * are dropped. */
@@ -55,6 +67,23 @@ struct srxe_engine_config {
 	 * advertises (all 0: no multicast); a group's IGMP/MLD membership
 	 * is taken on ifindex (0: the netdev that has ipv4_be). */
 	uint32_t max_mcast_grp, max_mcast_qp_attach, max_total_mcast_qp_attach;
+};
+
+/*
+ * Between two empty passes of the spin the engine thread can
+ *  - PAUSE: spin on the CPU (best when the thread has a CPU of its own);
+ *  - YIELD: sched_yield() every idle_us, so that a task the engine
+ *           preempted runs (on 2 cores: the process that waits for what
+ *           the engine delivered); it returns at once when none waits;
+ *  - NAP:   block in epoll for idle_us with engine_sleeping still 0 (no
+ *           doorbell is rung), giving the CPU back entirely; the timer
+ *           wakes it, or the wire, or a control-plane wake.  (Measured
+ *           slower than YIELD on 2 cores: kept for measurements.)
+ */
+enum srxe_idle_wait {
+	SRXE_IDLE_PAUSE = 0,
+	SRXE_IDLE_YIELD = 1,
+	SRXE_IDLE_NAP = 2,
 };
 
 int srxe_engine_start(const struct srxe_engine_config *cfg,
@@ -275,6 +304,12 @@ struct srxe_eng_stats {
 	uint64_t comp_held;	/* responses held until their turn */
 	uint64_t sends_done;	/* SEND WQEs retired (not flushed) */
 	uint64_t recvs_done;	/* receive WQEs completed successfully */
+	/* Sleep and wake-up (docs/datapath.md): times the thread blocked
+	 * with engine_sleeping set, and doorbell writes it found when it
+	 * woke (the sum of the eventfd counters read).  A provider whose
+	 * post found the engine awake rang none. */
+	uint64_t sleeps;
+	uint64_t doorbells;
 };
 
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);

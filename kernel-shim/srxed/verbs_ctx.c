@@ -41,13 +41,65 @@ void srxed_qp_limits(struct srxe_qp_limits *lim)
 	lim->gid_tbl_len = SRXE_GID_COUNT; /* the populated entries */
 }
 
+/*
+ * SRXED_ENGINE_IDLE=MODE:SPIN_US[:IDLE_US], MODE pause|yield|nap: the
+ * engine's wait between empty passes (engine.h, enum srxe_idle_wait);
+ * SRXED_ENGINE_SLICE_US: the engine thread's scheduler slice.  For
+ * measurements (perftest/wake-table.sh); anything else keeps the default.
+ * SRXED_ENGINE_SLEEP_RACE_US: tests only (engine.h, sleep_race_us).
+ */
+static void engine_idle_from_env(struct srxe_engine_config *cfg)
+{
+	const char *v = getenv("SRXED_ENGINE_IDLE");
+	const char *slice = getenv("SRXED_ENGINE_SLICE_US");
+	const char *race = getenv("SRXED_ENGINE_SLEEP_RACE_US");
+	unsigned int spin, idle = 0;
+	char mode[8];
+	int n;
+
+	if (slice)
+		cfg->slice_us = (unsigned int)strtoul(slice, NULL, 10);
+	if (race)
+		cfg->sleep_race_us = (unsigned int)strtoul(race, NULL, 10);
+	if (!v)
+		return;
+	n = sscanf(v, "%7[a-z]:%u:%u", mode, &spin, &idle);
+	if (n < 2) {
+		log_warn("SRXED_ENGINE_IDLE=%s: not MODE:SPIN_US[:IDLE_US]", v);
+		return;
+	}
+	if (!strcmp(mode, "pause"))
+		cfg->idle_wait = SRXE_IDLE_PAUSE;
+	else if (!strcmp(mode, "yield"))
+		cfg->idle_wait = SRXE_IDLE_YIELD;
+	else if (!strcmp(mode, "nap") && idle)
+		cfg->idle_wait = SRXE_IDLE_NAP;
+	else {
+		log_warn("SRXED_ENGINE_IDLE=%s: unknown mode", v);
+		return;
+	}
+	cfg->spin_us = spin;
+	cfg->idle_us = idle;
+}
+
 int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 {
 	struct srxe_engine_config cfg = {
 		.ipv4_be = d->cfg.ipv4_be,
 		.active_mtu = srxe_ib_mtu_from_netdev(d->dev.netdev_mtu),
 		.threads = 1,
-		.spin_us = 50,
+		/*
+		 * After the last work the engine polls 200 us, with a
+		 * sched_yield() every 10 us, then sleeps.  The yields give
+		 * the CPU to a task the engine preempted (on 2 cores, the
+		 * very process waiting for what the engine delivered); the
+		 * long spin keeps a ping-pong from paying a wake-up per
+		 * message.  Measured: docs/benchmarks.md "Latency on 2
+		 * cores" (2 B ib_write_lat 41 us -> 5 us).
+		 */
+		.spin_us = 200,
+		.idle_wait = SRXE_IDLE_YIELD,
+		.idle_us = 10,
 		.wire_udp = true,
 		.max_mcast_grp = SRXED_MAX_MCAST_GRP,
 		.max_mcast_qp_attach = SRXED_MAX_MCAST_QP_ATTACH,
@@ -58,6 +110,7 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 	sigset_t all, old;
 	int ret;
 
+	engine_idle_from_env(&cfg);
 	if (d->cfg.has_ipv6) {
 		cfg.ipv6 = true;
 		memcpy(cfg.ipv6_ll, d->cfg.ipv6_ll, sizeof(cfg.ipv6_ll));
@@ -152,6 +205,8 @@ void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
 	st->drop_rq_error = e.drop_rq_error;
 	st->drop_no_route = e.drop_no_route;
 	st->drop_tx_error = e.drop_tx_error;
+	st->engine_sleeps = e.sleeps;
+	st->engine_doorbells = e.doorbells;
 	wire_status(d, st);
 }
 
