@@ -32,73 +32,12 @@ command -v ib_write_bw >/dev/null || {
 	exit 1
 }
 
-# Own runtime root and device names: a developer's srxe0 is not touched.
-root=$(mktemp -d /tmp/srxe-table.XXXXXX)
-chmod 755 "$root"
-export SRXE_RUNDIR=$root
+PAIR_TAG=perftest-table
+# shellcheck source=pair_lib.sh
+source "$src/perftest/pair_lib.sh"
+pair_root srxe-table
 dev_shortcut=srxebs$$
 dev_mtt=srxebm$$
-devices=()
-server_pid=
-cleanup() {
-	local rc=$? d
-	if [[ -n $server_pid ]]; then
-		kill -TERM "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	for d in "${devices[@]}"; do
-		"$srxe" down --name "$d" >/dev/null 2>&1 || true
-	done
-	rm -rf "$root"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port=$((30000 + $$ % 20000))
-
-# measure DEV COLUMN TOOL ARGS...: run one server/client pair and set RESULT
-# to the client's single result row's value: BW average (column 4) for bw
-# tools, t_typical (column 5) for lat tools.  Runs in this shell (not in a
-# $(...) subshell) so that the EXIT trap knows the server to kill.
-RESULT=
-measure() {
-	local dev=$1 col=$2 tool=$3 out=$root/client.log try rc=1 value
-	shift 3
-	port=$((port + 1))
-	timeout "$TOOL_TIMEOUT" "$srxe" exec -- "$tool" -d "$dev" -x 1 -F \
-		-p "$port" "$@" >"$root/server.log" 2>&1 &
-	server_pid=$!
-	for try in $(seq 100); do
-		if timeout "$TOOL_TIMEOUT" "$srxe" exec -- "$tool" -d "$dev" \
-			-x 1 -F -p "$port" "$@" localhost >"$out" 2>&1; then
-			rc=0
-			break
-		fi
-		grep -q "Couldn't connect" "$out" || break
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [[ $rc -ne 0 ]] || ! wait "$server_pid"; then
-		echo "perftest-table: $tool -d $dev -x 1 -F -p $port $*" \
-			"failed (try $try); client:" >&2
-		cat "$out" >&2
-		echo "server:" >&2
-		cat "$root/server.log" >&2
-		echo "srxed.log (tail):" >&2
-		tail -n 20 "$root/$dev/srxed.log" >&2 2>/dev/null || true
-		exit 1
-	fi
-	server_pid=
-	value=$(awk -v c="$col" '/^ *#bytes/ { t = 1; next }
-		t && $1 ~ /^[0-9]+$/ { print $c; exit }' "$out")
-	[[ $value =~ ^[0-9]+(\.[0-9]+)?$ ]] || {
-		echo "perftest-table: no result in $tool output:" >&2
-		cat "$out" >&2
-		exit 1
-	}
-	RESULT=$value
-}
 
 human() {
 	case $1 in

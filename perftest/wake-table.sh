@@ -28,54 +28,11 @@ command -v ib_write_lat >/dev/null || {
 policies=("$@")
 ((${#policies[@]})) || policies=(pause:50 default)
 
-root=$(mktemp -d /tmp/srxe-wake.XXXXXX)
-chmod 755 "$root"
-export SRXE_RUNDIR=$root
-devices=()
-server_pid=
-cleanup() {
-	local rc=$? d
-	if [[ -n $server_pid ]]; then
-		kill -TERM "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	for d in "${devices[@]}"; do
-		"$srxe" down --name "$d" >/dev/null 2>&1 || true
-	done
-	rm -rf "$root"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-port=$((30000 + $$ % 20000))
-
-# lat DEV: one ib_write_lat pair; RESULT = client's t_typical.
-RESULT=
-lat() {
-	local dev=$1 out=$root/client.log rc=1
-	port=$((port + 1))
-	timeout 120 "$srxe" exec -- ib_write_lat -d "$dev" -x 1 -F -p "$port" \
-		-s 2 -n "$LAT_ITERS" >"$root/server.log" 2>&1 &
-	server_pid=$!
-	for _ in $(seq 100); do
-		if timeout 120 "$srxe" exec -- ib_write_lat -d "$dev" -x 1 -F \
-			-p "$port" -s 2 -n "$LAT_ITERS" localhost >"$out" 2>&1; then
-			rc=0
-			break
-		fi
-		grep -q "Couldn't connect" "$out" || break
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [[ $rc -ne 0 ]] || ! wait "$server_pid"; then
-		echo "wake-table: ib_write_lat on $dev failed:" >&2
-		cat "$out" "$root/server.log" >&2
-		exit 1
-	fi
-	server_pid=
-	RESULT=$(awk '/^ *#bytes/ { t = 1; next }
-		t && $1 ~ /^[0-9]+$/ { print $5; exit }' "$out")
-}
+PAIR_TAG=wake-table
+TOOL_TIMEOUT=120
+# shellcheck source=pair_lib.sh
+source "$src/perftest/pair_lib.sh"
+pair_root srxe-wake
 
 # engine DEV: "sleeps doorbells" from srxe status.
 engine() {
@@ -106,7 +63,8 @@ for r in $(seq "$REPEAT"); do
 	for p in "${policies[@]}"; do
 		for mode in shortcut mtt; do
 			read -r s0 _ < <(engine "${dev_of[$p,$mode]}")
-			lat "${dev_of[$p,$mode]}"
+			measure "${dev_of[$p,$mode]}" 5 ib_write_lat -s 2 \
+				-n "$LAT_ITERS" # t_typical
 			read -r s1 _ < <(engine "${dev_of[$p,$mode]}")
 			vals[$p,$mode]="${vals[$p,$mode]:-} $RESULT"
 			echo "  run $r $p $mode: $RESULT us," \
