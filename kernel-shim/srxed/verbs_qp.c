@@ -382,6 +382,8 @@ int srxed_qp_destroy(struct srxed *d, struct srxed_session *s,
 	 * are detached by the engine when they go. */
 	srxe_engine_lock(d->engine);
 	attached = srxe_eng_qp_mcast_count(qp->eng);
+	if (!attached)
+		srxe_eng_qp_send_posted(qp->eng);
 	srxe_engine_unlock(d->engine);
 	if (attached)
 		return say(why, EBUSY,
