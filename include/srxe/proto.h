@@ -215,6 +215,10 @@ struct srxe_status_resp {
 	 * doorbell writes it found on waking; a post that found the engine
 	 * awake rang none (docs/datapath.md "Sleep and wake-up"). */
 	uint64_t engine_sleeps, engine_doorbells;
+	/* Same-host bursts sent: packets that stood for several MTU
+	 * packets of a SEND or WRITE (docs/datapath.md "Same-host
+	 * bursts"), and the MTU packets they stood for. */
+	uint64_t engine_bursts, engine_burst_pkts;
 };
 
 /*

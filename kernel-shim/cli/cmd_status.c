@@ -123,8 +123,10 @@ static void print_packets(const struct srxe_status_resp *st)
 	       "packets:", st->pkts_sent, st->bytes_sent, st->pkts_recv,
 	       st->bytes_recv, st->naks_sent, st->rnr_naks_sent, st->drops);
 	print_reliability(st);
-	printf("  %-13s sleeps %" PRIu64 ", doorbells %" PRIu64 "\n",
-	       "engine:", st->engine_sleeps, st->engine_doorbells);
+	printf("  %-13s sleeps %" PRIu64 ", doorbells %" PRIu64
+	       ", same-host bursts %" PRIu64 " (%" PRIu64 " MTU packets)\n",
+	       "engine:", st->engine_sleeps, st->engine_doorbells,
+	       st->engine_bursts, st->engine_burst_pkts);
 	if (!st->wire) {
 		printf("  %-13s off (same-host only)\n", "wire:");
 		return;

@@ -97,6 +97,9 @@ struct srxe_pkt {
 		uint8_t sel; /* selectivity level */
 	} feth;
 
+	/* Same-host bursts only (pkt.h): PSNs after psn this packet
+	 * stands for; 0 for every packet decoded from bytes. */
+	uint32_t extra_psns;
 	const uint8_t *payload; /* message data, pad excluded */
 	uint32_t payload_len;
 	uint32_t icrc; /* the trailer as received */

@@ -78,10 +78,16 @@ void srxe_eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
 	eng->stats.pkts_sent++;
 	eng->stats.bytes_sent += pkt->hdr_len + pkt->payload_len;
 	srxe_cap_local(eng, t, pkt, dst);
+	if (pkt->extra_psns) {
+		eng->stats.bursts++;
+		eng->stats.burst_pkts += 1 + pkt->extra_psns;
+	}
 	if (!t) {
 		eng->stats.drops++;
 		eng->stats.drop_no_route++;
-	} else if (!t->xmit(t, pkt, dst)) {
+	} else if ((pkt->extra_psns && t != &eng->local) ||
+		   !t->xmit(t, pkt, dst)) {
+		/* (A same-host burst has no wire form: pkt.h.) */
 		eng->stats.drops++;
 		eng->stats.drop_tx_error++;
 	}

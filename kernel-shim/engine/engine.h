@@ -321,6 +321,8 @@ struct srxe_eng_stats {
 	 * post found the engine awake rang none. */
 	uint64_t sleeps;
 	uint64_t doorbells;
+	/* Same-host bursts (pkt.h extra_psns) and the MTU packets of them. */
+	uint64_t bursts, burst_pkts;
 };
 
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);

@@ -18,6 +18,7 @@ bool srxe_tx_begin(struct srxe_tx_pkt *pkt, uint8_t opcode, uint32_t dqpn,
 	pkt->hdr_len = op->hdr_len;
 	pkt->payload_len = payload_len;
 	pkt->nchunks = 0;
+	pkt->extra_psns = 0;
 	memset(pkt->hdr, 0, op->hdr_len);
 	srxe_bth_set_opcode(bth, opcode);
 	srxe_bth_set_pad(bth, (uint8_t)srxe_pad_len(payload_len));
@@ -104,6 +105,7 @@ bool srxe_tx_parse(const struct srxe_tx_pkt *pkt, struct srxe_pkt *out)
 	out->psn = srxe_bth_psn(bth);
 	parse_ext(bth, op, out);
 	out->payload_len = pkt->payload_len;
+	out->extra_psns = pkt->extra_psns;
 	return true;
 }
 

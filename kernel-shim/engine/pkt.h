@@ -36,6 +36,13 @@ struct srxe_tx_pkt {
 	uint32_t hdr_len;
 	uint32_t payload_len;
 	uint32_t src_qpn; /* sending QP: UDP source port, DETH */
+	/*
+	 * 0 on the wire.  A same-host burst (requester.c) is one packet
+	 * that stands for 1 + extra_psns MTU packets of a message: its
+	 * payload is theirs, its PSN the first, and both ends account for
+	 * every PSN.  Only the same-host transport carries one.
+	 */
+	uint32_t extra_psns;
 	int nchunks;
 	struct srxe_sg chunks[SRXE_PKT_MAX_CHUNKS];
 };

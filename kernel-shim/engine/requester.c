@@ -39,6 +39,12 @@
  * A responder that kept nothing gets the rest at this pace.
  */
 #define SRXE_RESEND_WINDOW 16
+/*
+ * A same-host burst (pkt.h extra_psns) carries up to this much of a
+ * message: with 4 KiB pages its payload spans at most 17 pages plus one
+ * chunk per SGE boundary, inside SRXE_PKT_MAX_CHUNKS on both ends.
+ */
+#define SRXE_BURST_BYTES (64u * 1024u)
 
 /* IBA 1.5 ATOMIC WRITE and FLUSH: one packet, no SGE, a READ-like
  * response (counted against max_rd_atomic like READs and atomics). */
@@ -283,12 +289,15 @@ static int map_payload(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	return 0;
 }
 
+/* The packet of data packet @idx of @w stands for @pkts MTU packets. */
 static int build_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
-		      struct srxe_tx_pkt *tx, uint32_t idx, bool *last)
+		      struct srxe_tx_pkt *tx, uint32_t idx, uint32_t pkts,
+		      bool *last)
 {
 	uint64_t off = (uint64_t)idx * qp->mtu;
-	uint32_t len = (uint32_t)(w->length - off < qp->mtu ? w->length - off
-							    : qp->mtu);
+	uint64_t room = (uint64_t)pkts * qp->mtu;
+	uint32_t len =
+		(uint32_t)(w->length - off < room ? w->length - off : room);
 	bool first = idx == 0;
 	uint8_t *h;
 
@@ -296,6 +305,7 @@ static int build_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	srxe_tx_begin(tx, data_opcode(qp->type, w->wr.opcode, first, *last),
 		      qp->type == IBV_QPT_UD ? w->dest.qpn : qp->dest.qpn,
 		      qp->req.psn, len);
+	tx->extra_psns = pkts - 1;
 	h = srxe_tx_ext(tx, SRXE_EXT_RETH);
 	if (h) {
 		srxe_reth_set_va(h, w->wr.rdma.remote_addr);
@@ -409,6 +419,45 @@ static int check_landing(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 	return 0;
 }
 
+/* Sending PSNs that went out before (a go-back-N in progress). */
+static bool resending(const struct srxe_eng_qp *qp)
+{
+	return srxe_psn_diff(qp->req.psn, qp->req.max_psn) < 0;
+}
+
+/*
+ * MTU packets the data packet at @idx may stand for.  Between two QPs of
+ * this engine a SEND or WRITE moves in bursts (pkt.h extra_psns): one
+ * translation and copy per burst instead of per packet, every check of
+ * the packet path made once for all of it, PSNs and MSNs accounted as
+ * if each packet had gone, so the QPs stay in step.  One packet where
+ * packets must be seen (capture, test faults) and during a go-back-N,
+ * whose resent PSNs the responder may have partly taken already.
+ */
+static uint32_t burst_pkts(struct srxe_eng_qp *qp, const struct srxe_swqe *w,
+			   uint32_t idx)
+{
+	struct srxe_engine *eng = qp->ctx->eng;
+	uint32_t pkts = SRXE_BURST_BYTES / qp->mtu;
+
+	if ((qp->type != IBV_QPT_RC && qp->type != IBV_QPT_UC) ||
+	    eng->capture || eng->fault || resending(qp) ||
+	    !srxe_dest_is_local(eng, &qp->dest))
+		return 1;
+	if (srxe_qp_reliable(qp)) {
+		int32_t used =
+			srxe_psn_diff(qp->req.psn, srxe_comp_unacked_psn(qp));
+
+		if (used >= SRXE_MAX_UNACKED)
+			return 1;
+		if ((uint32_t)(SRXE_MAX_UNACKED - used) < pkts)
+			pkts = (uint32_t)(SRXE_MAX_UNACKED - used);
+	}
+	if (w->npkts - idx < pkts)
+		pkts = w->npkts - idx;
+	return pkts ? pkts : 1;
+}
+
 /* Builds the packet of req.psn; true on success, else w->status is set. */
 static bool build(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 		  struct srxe_tx_pkt *tx, bool *last)
@@ -428,7 +477,11 @@ static bool build(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	} else if (w->wr.opcode == SRXE_WR_FLUSH) {
 		build_flush(qp, w, tx);
 	} else {
-		err = build_data(qp, w, tx, idx, last);
+		uint32_t pkts = burst_pkts(qp, w, idx);
+
+		err = build_data(qp, w, tx, idx, pkts, last);
+		if (err == -SRXE_XLATE_SG_OVERFLOW && pkts > 1)
+			err = build_data(qp, w, tx, idx, 1, last);
 	}
 	if (!err)
 		return true;
@@ -439,25 +492,19 @@ static bool build(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 
 /* State after sending the packet of req.psn; done before xmit. */
 static void advance(struct srxe_eng_qp *qp, struct srxe_swqe *w, bool last,
-		    bool ackreq)
+		    bool ackreq, uint32_t extra_psns)
 {
 	uint64_t tmo = srxe_ack_timeout_ns(qp->attr.timeout);
 
 	if (ackreq && tmo && !qp->comp.ack_deadline)
 		qp->comp.ack_deadline = qp->ctx->eng->now + tmo;
 	if (!last) {
-		qp->req.psn = srxe_psn_add(qp->req.psn, 1);
+		qp->req.psn = srxe_psn_add(qp->req.psn, 1 + extra_psns);
 		return;
 	}
 	qp->req.psn = srxe_psn_add(w->last_psn, 1);
 	qp->req.idx++;
 	w->state = srxe_qp_reliable(qp) ? SRXE_SWQE_SENT : SRXE_SWQE_DONE;
-}
-
-/* Sending PSNs that went out before (a go-back-N in progress). */
-static bool resending(const struct srxe_eng_qp *qp)
-{
-	return srxe_psn_diff(qp->req.psn, qp->req.max_psn) < 0;
 }
 
 /* Counts resent packets and remembers the first never-sent PSN; a READ
@@ -490,15 +537,18 @@ static void send_one(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 
 	if (!build(qp, w, &tx, &last))
 		return;
-	ackreq = want_ack(qp, last) || (srxe_qp_reliable(qp) && resending(qp));
+	/* A burst asks for its ACK: one per burst keeps the window open. */
+	ackreq = want_ack(qp, last) ||
+		 (srxe_qp_reliable(qp) && (resending(qp) || tx.extra_psns));
 	srxe_bth_set_ackreq(tx.hdr, ackreq);
 	if (srxe_qp_reliable(qp))
 		note_sent(qp, qp->req.psn,
-			  w->wr.opcode == IBV_WR_RDMA_READ ? w->last_psn
-							   : qp->req.psn);
+			  w->wr.opcode == IBV_WR_RDMA_READ
+				  ? w->last_psn
+				  : srxe_psn_add(qp->req.psn, tx.extra_psns));
 	tx.src_qpn = qp->qpn;
 	dest = qp->type == IBV_QPT_UD ? w->dest : qp->dest;
-	advance(qp, w, last, ackreq);
+	advance(qp, w, last, ackreq, tx.extra_psns);
 	srxe_eng_xmit(qp->ctx->eng, &tx, &dest);
 	if (!srxe_qp_reliable(qp) && last)
 		srxe_comp_retire(qp);

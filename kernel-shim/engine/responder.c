@@ -62,6 +62,13 @@ static bool is_last(const struct srxe_pkt *pkt)
 	return pkt->op->flags & (SRXE_OPF_LAST | SRXE_OPF_ONLY);
 }
 
+/* The last PSN a SEND or WRITE packet stands for (a same-host burst
+ * stands for several, pkt.h). */
+static uint32_t last_psn(const struct srxe_pkt *pkt)
+{
+	return srxe_psn_add(pkt->psn, pkt->extra_psns);
+}
+
 /* ---- packets the responder sends ---- */
 
 static void send_aeth(struct srxe_eng_qp *qp, uint8_t opcode, uint32_t psn,
@@ -248,7 +255,7 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 			     IBV_EVENT_QP_REQ_ERR);
 		return;
 	}
-	qp->resp.epsn = srxe_psn_add(pkt->psn, 1);
+	qp->resp.epsn = srxe_psn_add(last_psn(pkt), 1);
 	qp->resp.in_msg = SRXE_OPF_SEND;
 	if (is_last(pkt)) {
 		qp->resp.in_msg = 0;
@@ -257,7 +264,7 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 			      qp->resp.recv_off);
 	}
 	if (pkt->ackreq && srxe_qp_reliable(qp))
-		send_ack(qp, pkt->psn);
+		send_ack(qp, last_psn(pkt));
 }
 
 static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey, uint64_t va,
@@ -356,7 +363,7 @@ static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		srxe_sg_copy(dst, n, payload, nchunks, pkt->payload_len);
 	}
 	rs->wr_off = end;
-	rs->epsn = srxe_psn_add(pkt->psn, 1);
+	rs->epsn = srxe_psn_add(last_psn(pkt), 1);
 	rs->in_msg = SRXE_OPF_WRITE;
 	if (is_last(pkt)) {
 		rs->in_msg = 0;
@@ -366,7 +373,7 @@ static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 				      IBV_WC_RECV_RDMA_WITH_IMM, rs->dma_len);
 	}
 	if (pkt->ackreq && srxe_qp_reliable(qp))
-		send_ack(qp, pkt->psn);
+		send_ack(qp, last_psn(pkt));
 }
 
 static uint8_t read_resp_opcode(const struct srxe_eng_qp *qp, uint32_t i,

@@ -33,9 +33,13 @@ bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 
 	if (!srxe_tx_parse(tx, &pkt))
 		return false;
-	/* The header a wire peer would have received: a UD receive copies
-	 * it into its GRH.  An unknown QP is the receiver's drop (no_qp),
-	 * as on the wire. */
+	/* An unknown QP is the receiver's drop (no_qp), as on the wire.
+	 * Only a UD receive reads the IP header (its GRH). */
+	if (pkt.op->transport != SRXE_TRANSPORT_UD) {
+		srxe_eng_rx(eng, &pkt, tx->chunks, tx->nchunks);
+		return true;
+	}
+	/* The header a wire peer would have received. */
 	udp_len = 8 + tx->hdr_len + tx->payload_len +
 		  srxe_pad_len(tx->payload_len) + SRXE_ICRC_LEN;
 	pkt.ip_len =

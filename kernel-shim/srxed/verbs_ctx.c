@@ -204,6 +204,8 @@ void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
 	st->drop_tx_error = e.drop_tx_error;
 	st->engine_sleeps = e.sleeps;
 	st->engine_doorbells = e.doorbells;
+	st->engine_bursts = e.bursts;
+	st->engine_burst_pkts = e.burst_pkts;
 	wire_status(d, st);
 }
 

@@ -71,11 +71,13 @@ static inline struct ibv_context *itest_open_device(const char *name)
 	return ctx;
 }
 
-/* What itest_rc_connect_with() varies: remote access, MTU, READ depth. */
+/* What itest_rc_connect_with() varies: remote access, MTU, READ depth,
+ * the first PSN of both directions. */
 struct itest_rc_opts {
 	int access;
 	enum ibv_mtu mtu;
 	uint8_t rd_atomic;
+	uint32_t psn;
 };
 
 /*
@@ -103,6 +105,7 @@ static inline void itest_rc_connect_with(struct ibv_qp *qp, uint32_t dest_qpn,
 	a.dest_qp_num = dest_qpn;
 	a.max_dest_rd_atomic = o->rd_atomic;
 	a.min_rnr_timer = 12;
+	a.rq_psn = o->psn;
 	a.ah_attr.is_global = 1;
 	a.ah_attr.port_num = 1;
 	a.ah_attr.grh.sgid_index = 1;
@@ -119,6 +122,7 @@ static inline void itest_rc_connect_with(struct ibv_qp *qp, uint32_t dest_qpn,
 	a.retry_cnt = 7;
 	a.rnr_retry = 7;
 	a.max_rd_atomic = o->rd_atomic;
+	a.sq_psn = o->psn;
 	if (ibv_modify_qp(qp, &a,
 			  IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
 				  IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |

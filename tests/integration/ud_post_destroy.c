@@ -37,10 +37,13 @@ static struct ibv_qp *ud_qp(struct ibv_pd *pd, struct ibv_cq *cq)
 		.send_cq = cq,
 		.recv_cq = cq,
 		.qp_type = IBV_QPT_UD,
-		.cap = { .max_send_wr = MSGS, .max_recv_wr = MSGS,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
+		.cap = { .max_send_wr = MSGS,
+			 .max_recv_wr = MSGS,
+			 .max_send_sge = 1,
+			 .max_recv_sge = 1 },
 	};
-	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT, .port_num = 1,
+	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
+				 .port_num = 1,
 				 .qkey = QKEY };
 	struct ibv_qp *qp = ibv_create_qp(pd, &ia);
 
@@ -66,7 +69,8 @@ static void post_receives(struct receiver *r)
 		struct ibv_sge sge = { .addr = (uintptr_t)(r->buf + i * SLOT),
 				       .length = SLOT,
 				       .lkey = r->mr->lkey };
-		struct ibv_recv_wr wr = { .wr_id = i, .sg_list = &sge,
+		struct ibv_recv_wr wr = { .wr_id = i,
+					  .sg_list = &sge,
 					  .num_sge = 1 },
 				   *bad;
 
@@ -156,8 +160,9 @@ static void check_receives(struct receiver *r, int round)
 static void join_group(struct receiver *r, struct ibv_ah_attr *av)
 {
 	/* 239.1.2.4 as an IPv4-mapped GID: srxe's multicast on GID 1. */
-	static const uint8_t grp[16] = { [10] = 0xff, [11] = 0xff, 239, 1,
-					 2,	      4 };
+	static const uint8_t grp[16] = {
+		[10] = 0xff, [11] = 0xff, 239, 1, 2, 4
+	};
 
 	memcpy(av->grh.dgid.raw, grp, 16);
 	av->is_global = 1;
