@@ -335,8 +335,9 @@ static void read_data(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	}
 	if (!land(qp, w, off, payload, nchunks, pkt->payload_len))
 		return;
-	w->resp_pkts++;
-	note_acked(qp, srxe_psn_add(pkt->psn, 1));
+	/* A same-host burst answers several PSNs (pkt.h extra_psns). */
+	w->resp_pkts += 1 + pkt->extra_psns;
+	note_acked(qp, srxe_psn_add(pkt->psn, 1 + pkt->extra_psns));
 	if (pkt->op->flags & (SRXE_OPF_LAST | SRXE_OPF_ONLY)) {
 		finish(qp, w, IBV_WC_SUCCESS, 0);
 		/* answered: a resend behind it need not ask again */

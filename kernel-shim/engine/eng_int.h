@@ -33,6 +33,12 @@
 #define SRXE_ATOMIC_CACHE    16
 /* Packets one QP may send per pass before others get their turn. */
 #define SRXE_REQ_BUDGET 64
+/*
+ * A same-host burst (pkt.h extra_psns) carries up to this much of a
+ * message: with 4 KiB pages its payload spans at most 17 pages plus one
+ * chunk per SGE boundary, inside SRXE_PKT_MAX_CHUNKS on both ends.
+ */
+#define SRXE_BURST_BYTES (64u * 1024u)
 
 struct srxe_engine {
 	struct srxe_engine_config cfg;
@@ -323,6 +329,19 @@ static inline bool srxe_qp_can_send(const struct srxe_eng_qp *qp)
 {
 	return qp->attr.qp_state == IBV_QPS_RTS ||
 	       qp->attr.qp_state == IBV_QPS_SQD;
+}
+/*
+ * Same-host bursts towards @qp's peer (RC and UC SEND/WRITE, RC READ
+ * responses): only between QPs of this engine, and never where packets
+ * must be seen one by one (`srxe capture`, the tests' fault injection).
+ */
+static inline bool srxe_qp_may_burst(const struct srxe_eng_qp *qp)
+{
+	const struct srxe_engine *eng = qp->ctx->eng;
+
+	return (qp->type == IBV_QPT_RC || qp->type == IBV_QPT_UC) &&
+	       !eng->capture && !eng->fault &&
+	       srxe_dest_is_local(eng, &qp->dest);
 }
 /* RC and both XRC halves: PSNs, ACKs, retries (IBA 9.7). */
 static inline bool srxe_qp_reliable(const struct srxe_eng_qp *qp)

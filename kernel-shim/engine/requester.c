@@ -39,12 +39,6 @@
  * A responder that kept nothing gets the rest at this pace.
  */
 #define SRXE_RESEND_WINDOW 16
-/*
- * A same-host burst (pkt.h extra_psns) carries up to this much of a
- * message: with 4 KiB pages its payload spans at most 17 pages plus one
- * chunk per SGE boundary, inside SRXE_PKT_MAX_CHUNKS on both ends.
- */
-#define SRXE_BURST_BYTES (64u * 1024u)
 
 /* IBA 1.5 ATOMIC WRITE and FLUSH: one packet, no SGE, a READ-like
  * response (counted against max_rd_atomic like READs and atomics). */
@@ -430,19 +424,15 @@ static bool resending(const struct srxe_eng_qp *qp)
  * this engine a SEND or WRITE moves in bursts (pkt.h extra_psns): one
  * translation and copy per burst instead of per packet, every check of
  * the packet path made once for all of it, PSNs and MSNs accounted as
- * if each packet had gone, so the QPs stay in step.  One packet where
- * packets must be seen (capture, test faults) and during a go-back-N,
- * whose resent PSNs the responder may have partly taken already.
+ * if each packet had gone, so the QPs stay in step.  One packet during a
+ * go-back-N, whose resent PSNs the responder may have partly taken.
  */
 static uint32_t burst_pkts(struct srxe_eng_qp *qp, const struct srxe_swqe *w,
 			   uint32_t idx)
 {
-	struct srxe_engine *eng = qp->ctx->eng;
 	uint32_t pkts = SRXE_BURST_BYTES / qp->mtu;
 
-	if ((qp->type != IBV_QPT_RC && qp->type != IBV_QPT_UC) ||
-	    eng->capture || eng->fault || resending(qp) ||
-	    !srxe_dest_is_local(eng, &qp->dest))
+	if (!srxe_qp_may_burst(qp) || resending(qp))
 		return 1;
 	if (srxe_qp_reliable(qp)) {
 		int32_t used =

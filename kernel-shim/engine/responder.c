@@ -376,15 +376,22 @@ static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		send_ack(qp, last_psn(pkt));
 }
 
+/* The response that covers responses [i, i + k) of n. */
 static uint8_t read_resp_opcode(const struct srxe_eng_qp *qp, uint32_t i,
-				uint32_t n)
+				uint32_t k, uint32_t n)
 {
-	if (n == 1)
+	if (k == n)
 		return srxe_qp_opcode(qp, SRXE_OP_RC_READ_RESPONSE_ONLY);
 	if (i == 0)
 		return srxe_qp_opcode(qp, SRXE_OP_RC_READ_RESPONSE_FIRST);
-	return srxe_qp_opcode(qp, i == n - 1 ? SRXE_OP_RC_READ_RESPONSE_LAST
+	return srxe_qp_opcode(qp, i + k == n ? SRXE_OP_RC_READ_RESPONSE_LAST
 					     : SRXE_OP_RC_READ_RESPONSE_MIDDLE);
+}
+
+/* Responses one packet stands for: a same-host burst covers several. */
+static uint32_t read_burst(const struct srxe_eng_qp *qp)
+{
+	return srxe_qp_may_burst(qp) ? SRXE_BURST_BYTES / qp->mtu : 1;
 }
 
 static void send_read_responses(struct srxe_eng_qp *qp,
@@ -392,16 +399,19 @@ static void send_read_responses(struct srxe_eng_qp *qp,
 {
 	uint32_t len = pkt->reth.len, mtu = qp->mtu;
 	uint32_t n = len ? (len + mtu - 1) / mtu : 1;
+	uint32_t burst = read_burst(qp);
 	struct srxe_tx_pkt tx;
 
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t off = i * mtu;
-		uint32_t plen = len - off < mtu ? len - off : mtu;
+	for (uint32_t i = 0, k; i < n; i += k) {
+		uint32_t off = i * mtu, plen;
 		uint8_t *aeth;
 		int got = 0;
 
-		srxe_tx_begin(&tx, read_resp_opcode(qp, i, n), qp->dest.qpn,
+		k = n - i < burst ? n - i : burst;
+		plen = len - off < k * mtu ? len - off : k * mtu;
+		srxe_tx_begin(&tx, read_resp_opcode(qp, i, k, n), qp->dest.qpn,
 			      srxe_psn_add(pkt->psn, i), plen);
+		tx.extra_psns = k - 1;
 		aeth = srxe_tx_ext(&tx, SRXE_EXT_AETH);
 		if (aeth) {
 			srxe_aeth_set_syndrome(

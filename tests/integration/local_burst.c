@@ -8,13 +8,13 @@
  *
  * on fresh RC pairs with path MTU 1024 (a 64 KiB burst stands for 64
  * packets): WRITEs of 1 B to 300 KiB at odd offsets land exactly (bytes
- * around them untouched), WRITE with immediate, a SEND scattered over
- * three receive SGEs, a SEND that meets no receive (RNR NAK, then the
- * receive is posted and the retry lands it), the same across the PSN wrap
- * (first PSN 0xfffff0), a WRITE beyond the MR (REM_ACCESS_ERR, no byte
- * written), a SEND longer than the receive (REM_INV_REQ_ERR / LOC_LEN_ERR),
- * and a UC WRITE.  After each good case a 4-byte SEND must arrive: the
- * requester's and the responder's PSNs are still in step.
+ * around them untouched), READs likewise, WRITE with immediate, a SEND
+ * scattered over three receive SGEs, a SEND that meets no receive (RNR NAK,
+ * then the receive is posted and the retry lands it), the same across the PSN
+ * wrap (first PSN 0xfffff0), a WRITE beyond the MR (REM_ACCESS_ERR, no byte
+ * written), a READ beyond it, a SEND longer than the receive (REM_INV_REQ_ERR /
+ * LOC_LEN_ERR), and a UC WRITE.  After each good case a 4-byte SEND must
+ * arrive: the requester's and the responder's PSNs are still in step.
  */
 #include <endian.h>
 
@@ -219,6 +219,32 @@ static void writes(struct fix *f, const char *what)
 	in_step(f, what);
 }
 
+/* READs of 1 B to 300 KiB from dst (remote) into src (local). */
+static void reads(struct fix *f)
+{
+	static const uint32_t lens[] = { 1, 1025, 65536, 300007 };
+
+	for (unsigned int k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		uint64_t at = 5 + k, from = 9 * k;
+		struct ibv_wc wc;
+
+		for (uint32_t i = 0; i < BUF; i++) {
+			f->dst[i] = (uint8_t)(i * 13 + k);
+			f->src[i] = 0xee;
+		}
+		post(f, IBV_WR_RDMA_READ, at, lens[k],
+		     (uintptr_t)(f->dst + from), f->dmr->rkey);
+		wc = wait_wc(f->a.cq, "reads");
+		EXPECT(wc.status == IBV_WC_SUCCESS, "READ %u: %s", lens[k],
+		       ibv_wc_status_str(wc.status));
+		EXPECT(!memcmp(f->src + at, f->dst + from, lens[k]) &&
+			       f->src[at - 1] == 0xee &&
+			       f->src[at + lens[k]] == 0xee,
+		       "READ of %u bytes landed wrong", lens[k]);
+	}
+	in_step(f, "reads");
+}
+
 static void write_imm(struct fix *f)
 {
 	struct ibv_sge r = { (uintptr_t)f->dst, 0, 0 };
@@ -291,6 +317,19 @@ static void write_beyond(struct fix *f)
 	EXPECT(landed(f, 0, 0, 0), "WRITE beyond the MR moved bytes");
 }
 
+static void read_beyond(struct fix *f)
+{
+	struct ibv_wc wc;
+
+	fill(f, 85);
+	post(f, IBV_WR_RDMA_READ, 0, 2 * SMALL_MR, (uintptr_t)f->dst,
+	     f->small->rkey);
+	wc = wait_wc(f->a.cq, "read_beyond");
+	EXPECT(wc.status == IBV_WC_REM_ACCESS_ERR,
+	       "READ beyond the MR: %s, not REM_ACCESS_ERR",
+	       ibv_wc_status_str(wc.status));
+}
+
 static void send_too_long(struct fix *f)
 {
 	struct ibv_sge r = { (uintptr_t)f->dst, SMALL_MR, 0 };
@@ -327,7 +366,8 @@ static void uc_write(struct fix *f)
 int main(int argc, char **argv)
 {
 	struct fix f = { 0 };
-	int acc = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
+	int acc = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+		  IBV_ACCESS_REMOTE_READ;
 
 	if (argc != 2)
 		die("usage: local_burst DEVICE");
@@ -337,7 +377,7 @@ int main(int argc, char **argv)
 	f.dst = malloc(BUF);
 	if (!f.pd || !f.src || !f.dst || ibv_query_gid(f.ctx, 1, 1, &f.gid))
 		die("set-up: %s", strerror(errno));
-	f.smr = ibv_reg_mr(f.pd, f.src, BUF, 0);
+	f.smr = ibv_reg_mr(f.pd, f.src, BUF, IBV_ACCESS_LOCAL_WRITE);
 	f.dmr = ibv_reg_mr(f.pd, f.dst, BUF, acc);
 	f.small = ibv_reg_mr(f.pd, f.dst, SMALL_MR, acc);
 	if (!f.smr || !f.dmr || !f.small)
@@ -345,16 +385,21 @@ int main(int argc, char **argv)
 
 	pair_up(&f, IBV_QPT_RC, 0);
 	writes(&f, "writes");
+	reads(&f);
 	write_imm(&f);
 	send_sges(&f, false);
 	send_sges(&f, true);
 	pair_down(&f);
 	pair_up(&f, IBV_QPT_RC, 0xfffff0);
 	writes(&f, "writes across the PSN wrap");
+	reads(&f);
 	send_sges(&f, true);
 	pair_down(&f);
 	pair_up(&f, IBV_QPT_RC, 0);
 	write_beyond(&f);
+	pair_down(&f);
+	pair_up(&f, IBV_QPT_RC, 0);
+	read_beyond(&f);
 	pair_down(&f);
 	pair_up(&f, IBV_QPT_RC, 0);
 	send_too_long(&f);
@@ -371,7 +416,8 @@ int main(int argc, char **argv)
 	free(f.dst);
 	if (failures)
 		return 1;
-	printf("same-host RC/UC WRITE, WRITE_IMM, SEND (3 SGEs, RNR, PSN "
-	       "wrap), refused WRITE and SEND: as on the packet path\n");
+	printf("same-host RC/UC WRITE, READ, WRITE_IMM, SEND (3 SGEs, RNR, "
+	       "PSN wrap), refused WRITE, READ and SEND: as on the packet "
+	       "path\n");
 	return 0;
 }
