@@ -40,7 +40,7 @@ pair_cleanup() {
 # a $(...) subshell) so that the EXIT trap knows the server to kill.
 RESULT=
 measure() {
-	local dev=$1 col=$2 tool=$3 out=$root/client.log try rc=1 value
+	local dev=$1 col=$2 tool=$3 out=$root/client.log try rc=1
 	shift 3
 	port=$((port + 1))
 	timeout "$TOOL_TIMEOUT" "$srxe" exec -- "$tool" -d "$dev" -x 1 -F \
@@ -67,11 +67,18 @@ measure() {
 		exit 1
 	fi
 	server_pid=
-	value=$(awk -v c="$col" '/^ *#bytes/ { t = 1; next }
-		t && $1 ~ /^[0-9]+$/ { print $c; exit }' "$out")
+	pair_result "$out" "$col" "$tool"
+}
+
+# pair_result FILE COLUMN TOOL: RESULT = the value in COLUMN of the single
+# result row of perftest's output in FILE; exits when there is none.
+pair_result() {
+	local value
+	value=$(awk -v c="$2" '/^ *#bytes/ { t = 1; next }
+		t && $1 ~ /^[0-9]+$/ { print $c; exit }' "$1")
 	[[ $value =~ ^[0-9]+(\.[0-9]+)?$ ]] || {
-		echo "$PAIR_TAG: no result in $tool output:" >&2
-		cat "$out" >&2
+		echo "$PAIR_TAG: no result in $3 output:" >&2
+		cat "$1" >&2
 		exit 1
 	}
 	RESULT=$value
