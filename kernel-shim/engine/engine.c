@@ -75,7 +75,9 @@ void srxe_eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
 	 * wire only this device's own members can get it. */
 	if (!t && srxe_dest_is_mcast(dst))
 		t = &eng->local;
-	eng->stats.pkts_sent++;
+	/* A same-host burst counts as the packets it stands for, so that
+	 * counters (hw_counters sent_pkts) do not depend on it. */
+	eng->stats.pkts_sent += 1 + pkt->extra_psns;
 	eng->stats.bytes_sent += pkt->hdr_len + pkt->payload_len;
 	srxe_cap_local(eng, t, pkt, dst);
 	if (pkt->extra_psns) {

@@ -20,7 +20,7 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 {
 	struct srxe_eng_qp *qp;
 
-	eng->stats.pkts_recv++;
+	eng->stats.pkts_recv += 1 + pkt->extra_psns; /* see srxe_eng_xmit */
 	eng->stats.bytes_recv += pkt->op->hdr_len + pkt->payload_len;
 	if (pkt->dqpn == SRXE_MCAST_QPN && pkey_ok(pkt->pkey)) {
 		srxe_mcast_rx(eng, pkt, payload, nchunks);

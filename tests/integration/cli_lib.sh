@@ -64,6 +64,34 @@ srxe_up() {
 	"$SRXE" up --name "$dev" "$@" || fail "srxe up --name $dev failed"
 }
 
+# pingpong_pair TOOL ARGS...: one server/client pair of an rdma-core
+# pingpong tool under `srxe exec` (the client, given ARGS and localhost,
+# retries until the server listens); fails with the other side's output
+# when either fails, else leaves both outputs in PP_SERVER and PP_CLIENT.
+# PP_TIMEOUT: seconds per side (default 120).
+pingpong_pair() {
+	local srv_out=$TEST_ROOT/pp-server.log cli_out=$TEST_ROOT/pp-client.log
+	local srv_pid rc=1 try
+	"$SRXE" exec -- timeout "${PP_TIMEOUT:-120}" "$@" >"$srv_out" 2>&1 &
+	srv_pid=$!
+	for try in $(seq 50); do
+		"$SRXE" exec -- timeout "${PP_TIMEOUT:-120}" "$@" localhost \
+			>"$cli_out" 2>&1 && {
+			rc=0
+			break
+		}
+		grep -q "Couldn't connect" "$cli_out" || break
+		sleep 0.1
+	done
+	wait "$srv_pid" || fail "$* server failed: $(cat "$srv_out")
+--- client: $(cat "$cli_out")"
+	((rc == 0)) || fail "$* client failed after $try tries: $(cat "$cli_out")"
+	# shellcheck disable=SC2034 # read by the sourcing test
+	PP_SERVER=$(cat "$srv_out")
+	# shellcheck disable=SC2034
+	PP_CLIENT=$(cat "$cli_out")
+}
+
 # Run a command with the environment `srxe env` prints.
 with_srxe_env() {
 	(

@@ -187,23 +187,9 @@ echo "ok: installed provider $PROVIDER_DIR/libsrxe-rdmav34.so loaded"
 
 # 6. A pingpong between two processes; the client retries until the
 # server listens.
-srv_out=$TEST_ROOT/server.log
-cli_out=$TEST_ROOT/client.log
-"$SRXE" exec -- timeout 120 ibv_rc_pingpong -d "$DEV" -g 1 -c -p "$PORT" \
-	-n "$ITERS" -s 4096 >"$srv_out" 2>&1 &
-srv_pid=$!
-rc=1
-for try in $(seq 50); do
-	"$SRXE" exec -- timeout 120 ibv_rc_pingpong -d "$DEV" -g 1 -c \
-		-p "$PORT" -n "$ITERS" -s 4096 localhost >"$cli_out" 2>&1 &&
-		{ rc=0; break; }
-	grep -q "Couldn't connect" "$cli_out" || break
-	sleep 0.1
-done
-wait "$srv_pid" || fail "server failed: $(cat "$srv_out")"
-[[ $rc -eq 0 ]] || fail "client failed after $try tries: $(cat "$cli_out")"
-assert_contains "$(cat "$cli_out")" "^$ITERS iters in" "client"
-assert_contains "$(cat "$srv_out")" "^$ITERS iters in" "server"
+pingpong_pair ibv_rc_pingpong -d "$DEV" -g 1 -c -p "$PORT" -n "$ITERS" -s 4096
+assert_contains "$PP_CLIENT" "^$ITERS iters in" "client"
+assert_contains "$PP_SERVER" "^$ITERS iters in" "server"
 echo "ok: ibv_rc_pingpong -c, $ITERS iters of 4096 bytes"
 
 # 7. Down; DEV2 stays up for the purge.

@@ -35,21 +35,9 @@ counter() {
 # RC pingpong between two processes on DEV: ITERS messages of SIZE bytes
 # each way.
 traffic() {
-	local dev=$1 n=$2 srv_out=$TEST_ROOT/srv.log cli_out=$TEST_ROOT/cli.log
-	local srv_pid rc=1
 	PORT=$((PORT + 1))
-	"$SRXE" exec -- timeout 60 ibv_rc_pingpong -d "$dev" -g 1 -p "$PORT" \
-		-n "$n" -s "$SIZE" >"$srv_out" 2>&1 &
-	srv_pid=$!
-	for _ in $(seq 50); do
-		"$SRXE" exec -- timeout 60 ibv_rc_pingpong -d "$dev" -g 1 \
-			-p "$PORT" -n "$n" -s "$SIZE" localhost >"$cli_out" 2>&1 &&
-			{ rc=0; break; }
-		grep -q "Couldn't connect" "$cli_out" || break
-		sleep 0.1
-	done
-	wait "$srv_pid" || fail "pingpong server: $(cat "$srv_out")"
-	[[ $rc -eq 0 ]] || fail "pingpong client: $(cat "$cli_out")"
+	PP_TIMEOUT=60 pingpong_pair ibv_rc_pingpong -d "$1" -g 1 -p "$PORT" \
+		-n "$2" -s "$SIZE"
 }
 
 # check_files DIR MODE: every name, a number, for root and for nobody;
@@ -138,7 +126,7 @@ if mounted "$DIR"; then
 	check_traffic "$DIR" fuse
 
 	# One open file read again from its start shows the value now.
-	export -f traffic fail
+	export -f traffic pingpong_pair fail
 	export SRXE TEST_ROOT PORT SIZE DEV
 	"$PY" - "$DIR/sent_pkts" <<'PYEOF' || fail "fuse: a re-read is not live"
 import subprocess, sys
