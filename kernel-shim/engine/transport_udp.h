@@ -127,14 +127,6 @@ static inline uint32_t srxe_udp_drops_advance(uint32_t *seen, uint32_t now)
 int srxe_udp_rx_datagram(struct srxe_engine *eng, const uint8_t *ip, size_t len,
 			 struct srxe_pkt *pkt);
 
-/*
- * Whether multicast works on this transport: raw mode only.  gso mode's
- * packet socket never sees the copies the kernel loops back to this host
- * (af_packet drops PACKET_LOOPBACK), so same-host members would miss
- * them; see docs/multicast.md.
- */
-bool srxe_udp_transport_mcast_ok(const struct srxe_xport *t);
-
 /* rxe's UDP source port for a QP: 0xC000 + hash_32(qpn, 14). */
 uint16_t srxe_udp_src_port(uint32_t qpn);
 
