@@ -60,6 +60,9 @@ _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 /* Source-port sockets of the batched send: rxe's ports are 0xC000 plus
  * 14 bits; at most PORT_SOCKS of them get a socket (an fd each), the
  * QPs of any further port leave on the raw path. */
@@ -518,18 +521,24 @@ static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
 
 /*
  * A GSO run that reached us uncut (the sender's kernel left it whole:
- * veth, lo).  Segment i is what the kernel would have made of it: the
- * UDP payload bytes [i * seg, (i + 1) * seg), with the IPv4 total length
- * and UDP length of that size and the ID + i.  Each segment's headers are
- * written in place just before its payload, over the end of segment i - 1,
- * which srxe_eng_rx() has consumed by then (it copies what it keeps), so
- * every segment is one contiguous datagram for rx_one().
+ * veth, lo) or that GRO merged (the port socket enables UDP_GRO).
+ * Segment i is what the kernel would have made of it, or had before the
+ * merge: the UDP payload bytes [i * seg, (i + 1) * seg), with the IPv4
+ * total length and UDP length of that size and the ID + i.  GRO also
+ * merges datagrams that all carry one ID (DF set: a "fixed ID" flow, as
+ * every single send of an unconnected DF socket has ID 0), and the frame
+ * does not say which: segment 1 is checked both ways (its ICRC covers
+ * the ID) and the run's other segments follow.  Each segment's headers
+ * are written in place just before its payload, over the end of segment
+ * i - 1, which srxe_eng_rx() has consumed by then (it copies what it
+ * keeps), so every segment is one contiguous datagram for rx_one().
  */
 static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 {
 	uint8_t hdr[60 + UDP_HDR_LEN], small[2 * (60 + UDP_HDR_LEN)];
 	size_t ihl, payload, off;
-	uint16_t id;
+	uint16_t id, step = 1;
+	struct srxe_pkt pkt;
 
 	ihl = len >= IPV4_HDR_LEN ? (size_t)(ip[0] & 0x0f) * 4 : 0;
 	if (ip[0] >> 4 != 4 || ihl < IPV4_HDR_LEN || len < ihl + UDP_HDR_LEN) {
@@ -552,8 +561,18 @@ static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 		}
 		memcpy(d, hdr, ihl + UDP_HDR_LEN);
 		srxe_put_be16(d + 2, (uint16_t)(ihl + UDP_HDR_LEN + n));
-		srxe_put_be16(d + 4, (uint16_t)(id + off / seg));
+		srxe_put_be16(d + 4, (uint16_t)(id + step * (off / seg)));
 		srxe_put_be16(d + ihl + 4, (uint16_t)(UDP_HDR_LEN + n));
+		if (off == seg &&
+		    srxe_decode_udp(d, ihl, d + ihl, UDP_HDR_LEN + n, &pkt) ==
+			    SRXE_RX_BAD_ICRC) {
+			srxe_put_be16(d + 4, id);
+			if (srxe_decode_udp(d, ihl, d + ihl, UDP_HDR_LEN + n,
+					    &pkt) == SRXE_RX_OK)
+				step = 0;
+			else
+				srxe_put_be16(d + 4, (uint16_t)(id + 1));
+		}
 		rx_one(u, d, ihl + UDP_HDR_LEN + n);
 	}
 }
@@ -966,6 +985,21 @@ static int open_tx(struct udp_xport *u, const char **why)
 	return 0;
 }
 
+/*
+ * With the packet socket receiving, the port socket takes GSO runs whole
+ * (UDP_GRO): without it the kernel cuts every run that arrives uncut
+ * (veth, lo) into one skb per datagram only to drop each at the port
+ * socket's filter (a fifth of the sending srxed's CPU at path MTU 1024).
+ * It also lets GRO merge RoCEv2 datagrams from a NIC, which the packet
+ * socket cuts back (rx_gso).  Best effort: without it, only that cost.
+ */
+static void gro_port(struct udp_xport *u)
+{
+	int on = 1;
+
+	setsockopt(u->port_fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
+}
+
 static void add_note(struct udp_xport *u, const char *what)
 {
 	size_t n = strlen(u->note);
@@ -1204,6 +1238,8 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 	else if (!ret && open_packet_rx(u))
 		add_note(u, "no packet socket: runs that srxe peers on this "
 			    "host send uncut (veth, lo) fail their ICRC here");
+	else if (!ret)
+		gro_port(u);
 	if (!ret)
 		ret = open_rx(u, why);
 	if (!ret)
