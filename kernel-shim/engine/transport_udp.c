@@ -64,8 +64,8 @@ _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 #define UDP_GRO 104
 #endif
 /* Source-port sockets of the batched send: rxe's ports are 0xC000 plus
- * 14 bits; at most PORT_SOCKS of them get a socket (an fd each), the
- * QPs of any further port leave on the raw path. */
+ * 14 bits; at most PORT_SOCKS of them have a socket (an fd each) at a
+ * time, the one used least recently gives way to a new port. */
 #define SPORT_COUNT 0x4000
 #define PORT_SOCKS  256
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
@@ -127,7 +127,10 @@ struct udp_xport {
 	 * socket could be had), k: sport_fd[k - 1]. */
 	int16_t sport_slot[SPORT_COUNT];
 	int sport_fd[PORT_SOCKS];
-	unsigned int nsports;
+	uint16_t sport_of[PORT_SOCKS];	 /* sport_fd[k]'s port */
+	uint64_t sport_used[PORT_SOCKS]; /* tx_seq at its last packet */
+	uint64_t tx_seq;
+	unsigned int nsports, max_sports;
 	char note[200]; /* why not the full fast path; "" when it is */
 	uint16_t next_id;
 	unsigned int tx_count, nruns;
@@ -316,25 +319,58 @@ static int open_sport(struct udp_xport *u, uint16_t sport)
 	return fd;
 }
 
+/* Closes the source-port socket used least recently (QPs come and go,
+ * their ports with them) and returns its index, now free.  The batch
+ * leaves first: no run may still name it. */
+static unsigned int evict_sport(struct udp_xport *u)
+{
+	unsigned int k = 0;
+
+	udp_flush(&u->xport);
+	for (unsigned int i = 1; i < u->nsports; i++)
+		if (u->sport_used[i] < u->sport_used[k])
+			k = i;
+	close(u->sport_fd[k]);
+	u->sport_slot[u->sport_of[k] - ROCE_SPORT_BASE] = 0;
+	return k;
+}
+
 /* The socket of source port @sport, opened at its first use; -1: the
- * raw path (batched send off, out of sockets, or the port is taken). */
+ * raw path (batched send off, or the port could not be bound: taken by
+ * another program, or any failure; that port stays on the raw path). */
 static int sport_sock(struct udp_xport *u, uint16_t sport)
 {
+	unsigned int k;
 	int16_t *slot;
 	int fd;
 
 	if (!u->gso || sport < ROCE_SPORT_BASE)
 		return -1;
 	slot = &u->sport_slot[sport - ROCE_SPORT_BASE];
-	if (*slot)
-		return *slot > 0 ? u->sport_fd[*slot - 1] : -1;
-	fd = u->nsports < PORT_SOCKS ? open_sport(u, sport) : -1;
+	if (*slot) {
+		if (*slot < 0)
+			return -1;
+		u->sport_used[*slot - 1] = ++u->tx_seq;
+		return u->sport_fd[*slot - 1];
+	}
+	k = u->nsports < u->max_sports ? u->nsports++ : evict_sport(u);
+	fd = open_sport(u, sport);
 	if (fd < 0) {
+		/* k stays free: the last socket takes its place */
+		if (k != --u->nsports) {
+			u->sport_fd[k] = u->sport_fd[u->nsports];
+			u->sport_of[k] = u->sport_of[u->nsports];
+			u->sport_used[k] = u->sport_used[u->nsports];
+			u->sport_slot[u->sport_of[k] - ROCE_SPORT_BASE] =
+				(int16_t)(k + 1);
+		}
 		*slot = -1;
 		return -1;
 	}
-	u->sport_fd[u->nsports++] = fd;
-	*slot = (int16_t)u->nsports;
+	u->sport_fd[k] = fd;
+	u->sport_of[k] = sport;
+	u->sport_used[k] = ++u->tx_seq;
+	*slot = (int16_t)(k + 1);
 	return fd;
 }
 
@@ -1016,8 +1052,13 @@ static void add_note(struct udp_xport *u, const char *what)
 static void setup_gso(struct udp_xport *u)
 {
 	const char *want = getenv("SRXE_WIRE_GSO");
+	const char *max = getenv("SRXE_WIRE_SPORTS");
 	int zero = 0;
 
+	/* Tests: fewer source-port sockets, so that they give way often. */
+	u->max_sports = max ? (unsigned int)strtoul(max, NULL, 10) : 0;
+	if (!u->max_sports || u->max_sports > PORT_SOCKS)
+		u->max_sports = PORT_SOCKS;
 	if (want && !strcmp(want, "0")) {
 		add_note(u, "batched send off (SRXE_WIRE_GSO=0): one "
 			    "datagram per packet from the raw socket");

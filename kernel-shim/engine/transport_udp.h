@@ -38,9 +38,11 @@
  * IPv4 ID 0 for the first segment and 1, 2, ... for the next (an
  * unconnected socket's DF datagram gets ID 0; GSO numbers segments from
  * it; checked on Linux 6.18 with the segmentation done in software on a
- * veth).  At most 256 source ports get a socket; a QP whose port has
- * none (out of sockets, EADDRINUSE, any failure) leaves on the raw path
- * below, with the same source port.
+ * veth).  At most 256 source ports have a socket at a time (fds): a new
+ * port closes the one used least recently, after the batch has left
+ * (SRXE_WIRE_SPORTS=N, tests only, lowers the limit).  A port that cannot
+ * be bound (EADDRINUSE, any failure) stays on the raw path below, with
+ * the same source port.
  *
  * Send, raw (SRXE_WIRE_GSO=0 in srxed's environment, a kernel without
  * UDP_SEGMENT, IPv6, multicast): srxe builds its IPv4 and UDP headers

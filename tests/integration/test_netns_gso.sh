@@ -18,7 +18,11 @@
 #   - a second device on another address of the same host is reached
 #     over lo (the packet socket listens on every link);
 #   - a raw-mode peer (SRXE_WIRE_GSO=0: one datagram per packet from the
-#     raw socket, which it logs) and a default one work both ways.
+#     raw socket, which it logs) and a default one work both ways;
+#   - source-port sockets give way (least recently used) when there are
+#     more ports than sockets: a client with one socket
+#     (SRXE_WIRE_SPORTS=1, tests only) and two QPs still sends from both
+#     QPs' ports, with no drops.
 # Everything is removed at the end, also on failure (netns_lib.sh).
 here=$(dirname "$0")
 # shellcheck source=netns_lib.sh
@@ -49,12 +53,15 @@ rxe_sport() {
 	echo $((0xc000 + ((($1 * 0x61c88647) & 0xffffffff) >> 18)))
 }
 
-# ib_write_bw -q 2 from host 1, tcpdump on its veth: the data datagrams
-# leave from the source ports of the client's two QPs, and from nothing
-# else; srxed holds a UDP socket on each (the batched path, not the raw
-# fallback, which would show the same ports).
+# check_sports MTU PMTU [SOCKETS]: ib_write_bw -q 2 from host 1, tcpdump
+# on its veth: the data datagrams leave from the source ports of the
+# client's two QPs, and from nothing else; each port's packets left in
+# uncut runs (a frame longer than the link MTU: the batched path, not
+# the raw fallback, which would show the same ports); srxed holds a UDP
+# socket on each port at the end, or on one of them with SOCKETS=1.
 check_sports() {
-	local pmtu=$1 pcap=${ROOT[1]}/sports.pcap pid qpn want got port
+	local mtu=$1 pmtu=$2 sockets=${3:-2} pcap=${ROOT[1]}/sports.pcap
+	local want got port pid qpn held=0
 	local -a ports=()
 	netns_tcpdump 1 "$pcap" -i "${VETH[1]}" -s 96 -c 4000 \
 		udp dst port 4791 and src host "${ADDR[1]}"
@@ -79,14 +86,33 @@ check_sports() {
 	[[ $got == "$want" ]] ||
 		fail "source ports on the wire: '$got', the QPs': '$want'"
 	[[ " $got " != *" 4791 "* ]] || fail "source port 4791 on the wire"
+	for port in "${ports[@]}"; do
+		tcpdump -r "$pcap" -nn 2>/dev/null |
+			sed -nE "s/.* IP [0-9.]+\.$port > .*[: ]length ([0-9]+)\$/\1/p" |
+			awk -v m="$mtu" '$1 > m { r = 1 } END { exit !r }' ||
+			fail "no run from source port $port (raw path?)"
+	done
 	pid=$(cat "${ROOT[1]}/${DEV[1]}/srxed.pid")
 	for port in "${ports[@]}"; do
 		in_ns 1 ss -u -a -n -p | grep "pid=$pid," |
-			grep -q "${ADDR[1]}:$port " ||
-			fail "srxed holds no UDP socket on source port $port"
+			grep -q "${ADDR[1]}:$port " && held=$((held + 1))
 	done
+	((held == sockets)) ||
+		fail "srxed holds $held source-port sockets of ${ports[*]}, not $sockets"
+	netns_check_wire 0 1
 	echo "ok: per-QP source ports on the wire: $got (QPNs of ib_write_bw" \
-		"-q 2), sent from srxed's source-port sockets"
+		"-q 2), sent from srxed's source-port sockets ($sockets)"
+}
+
+# One source-port socket for two QPs: each switch closes one and binds
+# the other (the batch leaves first, so each QP keeps its order).
+check_sport_eviction() {
+	local mtu=$1 pmtu=$2
+	netns_dev_down 1 "${DEV[1]}"
+	SRXE_WIRE_SPORTS=1 netns_dev_up 1 "${DEV[1]}"
+	check_sports "$mtu" "$pmtu" 1
+	netns_dev_down 1 "${DEV[1]}"
+	netns_dev_up 1 "${DEV[1]}"
 }
 
 # ib_write_bw with tcpdump on host 1's veth: at least one frame longer
@@ -165,12 +191,13 @@ run_all() {
 	netns_pingpong 0 1 ibv_rc_pingpong -s 65536 "$@"
 	netns_pingpong 0 1 ibv_ud_pingpong -s "$pmtu"
 	check_uncut_runs "$mtu" "$pmtu"
-	check_sports "$pmtu"
+	check_sports "$mtu" "$pmtu"
 	netns_bw 0 1 ib_read_bw "$pmtu" -o 16
 	netns_bw 0 1 ib_send_bw "$pmtu"
 	netns_check_wire 0 1
 	check_same_host "$@"
 	check_raw_peer "$pmtu"
+	check_sport_eviction "$mtu" "$pmtu"
 }
 
 netns_make 2 1500
