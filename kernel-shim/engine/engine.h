@@ -339,6 +339,10 @@ struct srxe_wire_stats {
 	uint64_t rx_not_for_us;		/* other destination address */
 	uint64_t rx_overflow;		/* kernel dropped: socket full */
 	bool ipv6;			/* IPv6 sockets open too */
+	/* NULL, or why the transport runs without its batched send or its
+	 * packet-socket receive (transport_udp.h); lives as long as the
+	 * engine.  srxed logs it once at start. */
+	const char *note;
 	/* Decoder verdicts, by enum srxe_rx_reason (decode.h). */
 	uint64_t rx_drops[SRXE_WIRE_RX_REASONS];
 };

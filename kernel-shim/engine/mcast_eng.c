@@ -138,11 +138,6 @@ int srxe_eng_mcast_attach(struct srxe_eng_qp *qp, const uint8_t mgid[16],
 	ret = check(qp, mgid, why);
 	if (ret)
 		return ret;
-	if (eng->wire && !srxe_udp_transport_mcast_ok(eng->wire)) {
-		*why = "multicast needs the raw wire mode: this srxed runs "
-		       "with SRXE_WIRE_GSO=1";
-		return -EOPNOTSUPP;
-	}
 	g = srxe_mcast_find(&eng->mcast, mgid);
 	before = g ? g->nmembers : 0;
 	ret = srxe_mcast_attach(&eng->mcast, mgid, qp);

@@ -15,8 +15,10 @@
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -58,6 +60,14 @@ _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+/* Source-port sockets of the batched send: rxe's ports are 0xC000 plus
+ * 14 bits; at most PORT_SOCKS of them have a socket (an fd each) at a
+ * time, the one used least recently gives way to a new port. */
+#define SPORT_COUNT 0x4000
+#define PORT_SOCKS  256
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5
 #endif
@@ -75,13 +85,15 @@ _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 #endif
 
 /* Packets of the batch that leave with one sendmmsg entry: one datagram
- * (raw mode), or one GSO send of equal-sized segments of which only the
- * last may be shorter (gso mode). */
+ * of the raw path, or one GSO send of equal-sized segments of which only
+ * the last may be shorter (batched path: a source port's UDP socket). */
 struct tx_run {
 	uint32_t dst_be;
+	int fd;		  /* the socket it leaves on */
 	uint16_t seg_len; /* UDP payload of each segment but the last */
 	uint8_t first, count;
 	bool closed; /* a shorter last segment ended it */
+	bool udp;    /* on a source-port socket: the kernel adds the headers */
 	bool v6;     /* one IPv6 datagram to dst6, sent on tx6_fd */
 	uint8_t dst6[16];
 };
@@ -105,7 +117,21 @@ struct udp_xport {
 	uint32_t ipv4_be;
 	int tx_fd, port_fd;
 	int tx6_fd; /* IPv6: raw send (IPPROTO_RAW); -1 without IPv6 */
-	bool gso;   /* UDP_SEGMENT send, packet-socket receive (see .h) */
+	/* IPv4 receive: the raw socket (multicast, and unicast from links
+	 * other than Ethernet and loopback while pkt_fd is open, else all)
+	 * and the packet socket (unicast from Ethernet and loopback links,
+	 * uncut runs cut here); both behind rx_ep, the engine's rx_fd. */
+	int raw_fd, pkt_fd, rx_ep;
+	bool gso; /* batched send: UDP_SEGMENT on source-port sockets */
+	/* Source port - 0xC000 -> 0: no socket yet, -1: raw path (no
+	 * socket could be had), k: sport_fd[k - 1]. */
+	int16_t sport_slot[SPORT_COUNT];
+	int sport_fd[PORT_SOCKS];
+	uint16_t sport_of[PORT_SOCKS];	 /* sport_fd[k]'s port */
+	uint64_t sport_used[PORT_SOCKS]; /* tx_seq at its last packet */
+	uint64_t tx_seq;
+	unsigned int nsports, max_sports;
+	char note[200]; /* why not the full fast path; "" when it is */
 	uint16_t next_id;
 	unsigned int tx_count, nruns;
 	struct srxe_wire_stats stats;
@@ -119,7 +145,7 @@ struct udp_xport {
 	} tx_ctl[UDP_BATCH];
 	/* Kernel drop counts of rx_fd and rx_fd6 already counted in
 	 * stats.rx_overflow (srxe_udp_drops_advance). */
-	uint32_t drops_seen, drops6_seen, drops6mc_seen;
+	uint32_t drops_seen, drops_pkt_seen, drops6_seen, drops6mc_seen;
 	struct iovec rx_iov[RX_BATCH];
 	struct mmsghdr rx_msg[RX_BATCH];
 	union {
@@ -144,6 +170,9 @@ uint16_t srxe_udp_src_port(uint32_t qpn)
 	/* Linux hash_32(qpn, 14): the top 14 bits of qpn * GOLDEN_RATIO_32. */
 	return (uint16_t)(ROCE_SPORT_BASE + ((qpn * GOLDEN_RATIO_32) >> 18));
 }
+
+static int attach_drop_all(int fd);
+static void grow_buffer(int fd, int force_opt, int opt);
 
 /* ---- transmit ---- */
 
@@ -182,7 +211,7 @@ static void build_msg(struct udp_xport *u, unsigned int r)
 	} else {
 		u->tx_addr[r].v4 = (struct sockaddr_in){
 			.sin_family = AF_INET,
-			.sin_port = u->gso ? htons(SRXE_ROCE_UDP_PORT) : 0,
+			.sin_port = run->udp ? htons(SRXE_ROCE_UDP_PORT) : 0,
 			.sin_addr.s_addr = run->dst_be,
 		};
 		namelen = sizeof(u->tx_addr[r].v4);
@@ -224,8 +253,7 @@ static void account_run(struct udp_xport *u, unsigned int r, int n, bool ok)
 	/* IP datagram bytes, as in raw mode, where @n includes headers */
 	u->stats.bytes_sent +=
 		(uint64_t)n +
-		(u->gso && !run->v6 ? run->count * (IPV4_HDR_LEN + UDP_HDR_LEN)
-				    : 0);
+		(run->udp ? run->count * (IPV4_HDR_LEN + UDP_HDR_LEN) : 0);
 }
 
 static void udp_flush(struct srxe_xport *t)
@@ -236,16 +264,16 @@ static void udp_flush(struct srxe_xport *t)
 	for (unsigned int r = 0; r < u->nruns; r++)
 		build_msg(u, r);
 	while (done < u->nruns) {
-		/* Runs of one family leave together, on that family's socket.
-		 */
-		bool v6 = u->runs[done].v6;
+		/* Runs of one socket leave together.  A QP's packets all
+		 * take one socket (its source port's, or the raw one), so
+		 * each QP's order is kept. */
+		int fd = u->runs[done].fd;
 		unsigned int end = done + 1;
 		int n;
 
-		while (end < u->nruns && u->runs[end].v6 == v6)
+		while (end < u->nruns && u->runs[end].fd == fd)
 			end++;
-		n = sendmmsg(v6 ? u->tx6_fd : u->tx_fd, u->tx_msg + done,
-			     end - done, 0);
+		n = sendmmsg(fd, u->tx_msg + done, end - done, 0);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -264,21 +292,106 @@ static void udp_flush(struct srxe_xport *t)
 }
 
 /*
- * Places a packet of @seg_len UDP payload bytes for @dst_be in a run and
- * returns its index in the run.  gso mode appends to the last run while
- * the segments stay equal (one shorter last one closes it) and the send
- * stays within the kernel's limits.  The index is the packet's IPv4 ID
- * there: the kernel gives the datagram of an unconnected UDP socket with
- * DF the ID 0, and GSO numbers the segments 0, 1, 2, ... from it.
+ * A UDP socket on (device address, @sport) for the batched send: DF, so
+ * an unconnected send gets IPv4 ID 0 (see join_run); nothing received
+ * (drop-all filter: a datagram to this port is none of srxe's).  No
+ * SO_REUSEADDR/SO_REUSEPORT: a port another program holds stays its own
+ * (EADDRINUSE), and that QP leaves on the raw path.  Blocking: a full
+ * send buffer makes the engine wait rather than drop a run.
+ */
+static int open_sport(struct udp_xport *u, uint16_t sport)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(sport),
+				 .sin_addr.s_addr = u->ipv4_be };
+	int pmtu = IP_PMTUDISC_DO;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (attach_drop_all(fd) ||
+	    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) ||
+	    bind(fd, (const struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	grow_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+	return fd;
+}
+
+/* Closes the source-port socket used least recently (QPs come and go,
+ * their ports with them) and returns its index, now free.  The batch
+ * leaves first: no run may still name it. */
+static unsigned int evict_sport(struct udp_xport *u)
+{
+	unsigned int k = 0;
+
+	udp_flush(&u->xport);
+	for (unsigned int i = 1; i < u->nsports; i++)
+		if (u->sport_used[i] < u->sport_used[k])
+			k = i;
+	close(u->sport_fd[k]);
+	u->sport_slot[u->sport_of[k] - ROCE_SPORT_BASE] = 0;
+	return k;
+}
+
+/* The socket of source port @sport, opened at its first use; -1: the
+ * raw path (batched send off, or the port could not be bound: taken by
+ * another program, or any failure; that port stays on the raw path). */
+static int sport_sock(struct udp_xport *u, uint16_t sport)
+{
+	unsigned int k;
+	int16_t *slot;
+	int fd;
+
+	if (!u->gso || sport < ROCE_SPORT_BASE)
+		return -1;
+	slot = &u->sport_slot[sport - ROCE_SPORT_BASE];
+	if (*slot) {
+		if (*slot < 0)
+			return -1;
+		u->sport_used[*slot - 1] = ++u->tx_seq;
+		return u->sport_fd[*slot - 1];
+	}
+	k = u->nsports < u->max_sports ? u->nsports++ : evict_sport(u);
+	fd = open_sport(u, sport);
+	if (fd < 0) {
+		/* k stays free: the last socket takes its place */
+		if (k != --u->nsports) {
+			u->sport_fd[k] = u->sport_fd[u->nsports];
+			u->sport_of[k] = u->sport_of[u->nsports];
+			u->sport_used[k] = u->sport_used[u->nsports];
+			u->sport_slot[u->sport_of[k] - ROCE_SPORT_BASE] =
+				(int16_t)(k + 1);
+		}
+		*slot = -1;
+		return -1;
+	}
+	u->sport_fd[k] = fd;
+	u->sport_of[k] = sport;
+	u->sport_used[k] = ++u->tx_seq;
+	*slot = (int16_t)(k + 1);
+	return fd;
+}
+
+/*
+ * Places a packet of @seg_len UDP payload bytes for @dst in a run on
+ * socket @fd (@udp: a source-port socket) and returns its index in the
+ * run.  A source-port socket's packets append to the last run while it
+ * is that socket's to the same destination, the segments stay equal (one
+ * shorter last one closes it) and the send stays within the kernel's
+ * limits.  The index is the packet's IPv4 ID there: the kernel gives the
+ * datagram of an unconnected UDP socket with DF the ID 0, and GSO
+ * numbers the segments 0, 1, 2, ... from it.
  */
 static unsigned int join_run(struct udp_xport *u, const struct srxe_dest *dst,
-			     size_t seg_len)
+			     int fd, bool udp, size_t seg_len)
 {
 	struct tx_run *run = u->nruns ? &u->runs[u->nruns - 1] : NULL;
 	uint32_t dst_be = dst->ipv4_be;
 
-	/* IPv6 datagrams leave one by one from the raw socket. */
-	if (u->gso && !dst->ipv6 && run && !run->v6 && !run->closed &&
+	/* The raw path sends datagrams one by one. */
+	if (udp && run && run->fd == fd && !run->closed &&
 	    run->dst_be == dst_be && seg_len <= run->seg_len &&
 	    run->count < GSO_MAX_SEGS &&
 	    (size_t)(run->count + 1) * run->seg_len <= GSO_MAX_BYTES) {
@@ -288,9 +401,11 @@ static unsigned int join_run(struct udp_xport *u, const struct srxe_dest *dst,
 	}
 	run = &u->runs[u->nruns++];
 	*run = (struct tx_run){ .dst_be = dst_be,
+				.fd = fd,
 				.seg_len = (uint16_t)seg_len,
 				.first = (uint8_t)u->tx_count,
 				.count = 1,
+				.udp = udp,
 				.v6 = dst->ipv6 };
 	if (dst->ipv6)
 		memcpy(run->dst6, dst->ip6, 16);
@@ -305,9 +420,11 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 	size_t udp_len = UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len + pad +
 			 SRXE_ICRC_LEN;
 	size_t ip_len = dst->ipv6 ? IPV6_HDR_LEN : IPV4_HDR_LEN;
-	bool gso = u->gso && !dst->ipv6;
+	uint16_t sport = srxe_udp_src_port(pkt->src_qpn);
 	uint8_t *ip, *udp;
 	unsigned int slot, idx;
+	bool gso;
+	int fd;
 
 	if (ip_len + udp_len > UDP_BUF_LEN || (dst->ipv6 && u->tx6_fd < 0)) {
 		u->stats.tx_errors++;
@@ -315,6 +432,14 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 	}
 	if (u->tx_count == UDP_BATCH)
 		udp_flush(t);
+	/* IPv4 unicast takes its source port's socket where it has one;
+	 * IPv6 and multicast (IP_MULTICAST_IF, the AH's TTL) the raw path. */
+	fd = dst->ipv6 || srxe_ipv4_is_mcast(dst->ipv4_be)
+		     ? -1
+		     : sport_sock(u, sport);
+	gso = fd >= 0;
+	if (!gso)
+		fd = dst->ipv6 ? u->tx6_fd : u->tx_fd;
 	slot = u->tx_count;
 	ip = u->tx_buf[slot];
 	udp = ip + ip_len;
@@ -324,17 +449,16 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 		return false;
 	}
 	memset(udp + UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len, 0, pad);
-	idx = join_run(u, dst, udp_len - UDP_HDR_LEN);
+	idx = join_run(u, dst, fd, gso, udp_len - UDP_HDR_LEN);
 	u->tx_count++;
 	/* The headers as the kernel will send them, which the ICRC covers
-	 * (gso mode: the socket's port 4791 and the ID it will get; IPv6
-	 * has no ID).  Multicast: the AH's hop limit is the TTL (iphdr.h). */
+	 * (batched: the ID the kernel will give; IPv6 has no ID); rxe's
+	 * source port either way.  Multicast: the AH's hop limit is the TTL
+	 * (iphdr.h). */
 	srxe_ip_hdr_build(ip, &u->eng->cfg, dst, udp_len,
 			  gso ? (uint16_t)idx
 			      : (dst->ipv6 ? 0 : next_ip_id(u)));
-	build_udp(udp,
-		  gso ? SRXE_ROCE_UDP_PORT : srxe_udp_src_port(pkt->src_qpn),
-		  udp_len);
+	build_udp(udp, sport, udp_len);
 	srxe_icrc_seal(ip, ip_len, udp, udp_len);
 	/* IPv6 wants a real UDP checksum (RFC 8200; a zero one is dropped
 	 * by receivers that do not opt in).  It covers the ICRC, which
@@ -433,18 +557,24 @@ static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
 
 /*
  * A GSO run that reached us uncut (the sender's kernel left it whole:
- * veth, lo).  Segment i is what the kernel would have made of it: the
- * UDP payload bytes [i * seg, (i + 1) * seg), with the IPv4 total length
- * and UDP length of that size and the ID + i.  Each segment's headers are
- * written in place just before its payload, over the end of segment i - 1,
- * which srxe_eng_rx() has consumed by then (it copies what it keeps), so
- * every segment is one contiguous datagram for rx_one().
+ * veth, lo) or that GRO merged (the port socket enables UDP_GRO).
+ * Segment i is what the kernel would have made of it, or had before the
+ * merge: the UDP payload bytes [i * seg, (i + 1) * seg), with the IPv4
+ * total length and UDP length of that size and the ID + i.  GRO also
+ * merges datagrams that all carry one ID (DF set: a "fixed ID" flow, as
+ * every single send of an unconnected DF socket has ID 0), and the frame
+ * does not say which: segment 1 is checked both ways (its ICRC covers
+ * the ID) and the run's other segments follow.  Each segment's headers
+ * are written in place just before its payload, over the end of segment
+ * i - 1, which srxe_eng_rx() has consumed by then (it copies what it
+ * keeps), so every segment is one contiguous datagram for rx_one().
  */
 static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 {
 	uint8_t hdr[60 + UDP_HDR_LEN], small[2 * (60 + UDP_HDR_LEN)];
 	size_t ihl, payload, off;
-	uint16_t id;
+	uint16_t id, step = 1;
+	struct srxe_pkt pkt;
 
 	ihl = len >= IPV4_HDR_LEN ? (size_t)(ip[0] & 0x0f) * 4 : 0;
 	if (ip[0] >> 4 != 4 || ihl < IPV4_HDR_LEN || len < ihl + UDP_HDR_LEN) {
@@ -467,8 +597,18 @@ static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 		}
 		memcpy(d, hdr, ihl + UDP_HDR_LEN);
 		srxe_put_be16(d + 2, (uint16_t)(ihl + UDP_HDR_LEN + n));
-		srxe_put_be16(d + 4, (uint16_t)(id + off / seg));
+		srxe_put_be16(d + 4, (uint16_t)(id + step * (off / seg)));
 		srxe_put_be16(d + ihl + 4, (uint16_t)(UDP_HDR_LEN + n));
+		if (off == seg &&
+		    srxe_decode_udp(d, ihl, d + ihl, UDP_HDR_LEN + n, &pkt) ==
+			    SRXE_RX_BAD_ICRC) {
+			srxe_put_be16(d + 4, id);
+			if (srxe_decode_udp(d, ihl, d + ihl, UDP_HDR_LEN + n,
+					    &pkt) == SRXE_RX_OK)
+				step = 0;
+			else
+				srxe_put_be16(d + 4, (uint16_t)(id + 1));
+		}
 		rx_one(u, d, ihl + UDP_HDR_LEN + n);
 	}
 }
@@ -612,29 +752,41 @@ static unsigned int udp_poll6(struct udp_xport *u, int fd, bool mc,
 	return (unsigned int)n;
 }
 
-static unsigned int udp_poll(struct srxe_xport *t)
+/* One batch of an IPv4 receive socket: the packet socket (@packet) or
+ * the raw one; @seen: its last drop count. */
+static unsigned int udp_poll4(struct udp_xport *u, int fd, bool packet,
+			      uint32_t *seen)
 {
-	struct udp_xport *u = t->priv;
-	unsigned int done;
 	int n;
 
 	for (int i = 0; i < RX_BATCH; i++) /* recvmmsg() rewrote it */
 		u->rx_msg[i].msg_hdr.msg_controllen = sizeof(u->rx_ctl[i]);
-	n = recvmmsg(t->rx_fd, u->rx_msg, RX_BATCH, MSG_DONTWAIT, NULL);
-	done = n > 0 ? (unsigned int)n : 0;
-	if (n > 0)
-		rx_overflow_cmsg(u, &u->rx_msg[n - 1].msg_hdr, &u->drops_seen);
+	n = recvmmsg(fd, u->rx_msg, RX_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return 0;
+	rx_overflow_cmsg(u, &u->rx_msg[n - 1].msg_hdr, seen);
 	for (int i = 0; i < n; i++) {
 		size_t len = u->rx_msg[i].msg_len;
 
 		if (u->rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC)
 			u->stats.rx_truncated++;
-		else if (u->gso)
+		else if (packet)
 			rx_packet(u, u->rx_buf[i], len);
 		else
 			rx_one(u, u->rx_buf[i], len);
 	}
-	/* The IPv4 batch is done with rx_buf: the IPv6 one may reuse it. */
+	return (unsigned int)n;
+}
+
+static unsigned int udp_poll(struct srxe_xport *t)
+{
+	struct udp_xport *u = t->priv;
+	unsigned int done = 0;
+
+	/* Each batch is done with rx_buf before the next reuses it. */
+	if (u->pkt_fd >= 0)
+		done += udp_poll4(u, u->pkt_fd, true, &u->drops_pkt_seen);
+	done += udp_poll4(u, u->raw_fd, false, &u->drops_seen);
 	if (t->rx_fd6 >= 0)
 		done += udp_poll6(u, t->rx_fd6, false, &u->drops6_seen);
 	if (t->rx_fd6mc >= 0)
@@ -644,12 +796,18 @@ static unsigned int udp_poll(struct srxe_xport *t)
 
 /* ---- sockets ---- */
 
+/* No link has this type (dev->type is 16 bits). */
+#define NO_HATYPE 0xffffffffu
+
 /*
  * Keeps unfragmented IPv4 datagrams to UDP port 4791 whose destination is
  * @ipv4_be, or a multicast group received on @ifindex (any link when 0):
  * the socket is not bound to the address, so that multicast reaches it.
+ * @split: the packet socket takes unicast from Ethernet and loopback
+ * links, so this one leaves it.
  */
-static int attach_rx_filter(int fd, uint32_t ipv4_be, unsigned int ifindex)
+static int attach_rx_filter(int fd, uint32_t ipv4_be, unsigned int ifindex,
+			    bool split)
 {
 	/* ifindex 0: A = 0 instead of the link, which then always matches */
 	struct sock_filter link =
@@ -660,10 +818,16 @@ static int attach_rx_filter(int fd, uint32_t ipv4_be, unsigned int ifindex)
 	struct sock_filter code[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16), /* destination */
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(ipv4_be), 4, 0),
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0xe0000000u, 0, 8),
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0xf0000000u, 7, 0),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0xe0000000u, 0, 11),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0xf0000000u, 10, 0),
 		link,
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ifindex, 0, 5),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ifindex, 3, 8),
+		/* unicast: the link type */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_HATYPE),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+			 split ? ARPHRD_ETHER : NO_HATYPE, 6, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+			 split ? ARPHRD_LOOPBACK : NO_HATYPE, 5, 0),
 		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6), /* flags, offset */
 		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, 3, 0),
 		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0), /* X = IHL * 4 */
@@ -761,12 +925,13 @@ static int open_rx(struct udp_xport *u, const char **why)
 	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			IPPROTO_UDP);
 
-	u->xport.rx_fd = fd;
+	u->raw_fd = fd;
 	if (fd < 0) {
 		*why = "cannot open the raw receive socket (needs CAP_NET_RAW)";
 		return -errno;
 	}
-	if (attach_rx_filter(fd, u->ipv4_be, u->eng->cfg.ifindex) ||
+	if (attach_rx_filter(fd, u->ipv4_be, u->eng->cfg.ifindex,
+			     u->pkt_fd >= 0) ||
 	    bind(fd, (const struct sockaddr *)&addr, sizeof(addr))) {
 		*why = "cannot filter or bind the raw receive socket";
 		return -errno;
@@ -777,12 +942,15 @@ static int open_rx(struct udp_xport *u, const char **why)
 }
 
 /*
- * gso mode's receive socket: a packet socket with virtio_net_hdr, which
+ * The unicast receive socket: a packet socket with virtio_net_hdr, which
  * says where an uncut GSO run is to be cut (a raw IP socket would get the
  * run as one datagram and no segment size).  PACKET_VNET_HDR needs
  * SOCK_RAW, so frames keep their Ethernet header; the filter takes only
- * Ethernet and loopback links.  Bound to every interface: a peer on
- * another address of this host arrives over lo, not the address's link.
+ * Ethernet and loopback links (the raw socket takes the others).  Bound
+ * to every interface: a peer on another address of this host arrives
+ * over lo, not the address's link.  It never sees multicast this host
+ * loops back (af_packet drops PACKET_LOOPBACK): the raw socket takes
+ * every group's datagrams.
  */
 static int open_packet_rx(struct udp_xport *u)
 {
@@ -802,7 +970,7 @@ static int open_packet_rx(struct udp_xport *u)
 		return err;
 	}
 	setup_rx_socket(fd);
-	u->xport.rx_fd = fd;
+	u->pkt_fd = fd;
 	return 0;
 }
 
@@ -854,27 +1022,80 @@ static int open_tx(struct udp_xport *u, const char **why)
 }
 
 /*
- * gso mode sends on the port socket: source port 4791, DF (so the kernel
- * gives ID 0, see join_run), UDP_SEGMENT per send.  The blocking socket
- * waits for send buffer room instead of dropping a run.
+ * With the packet socket receiving, the port socket takes GSO runs whole
+ * (UDP_GRO): without it the kernel cuts every run that arrives uncut
+ * (veth, lo) into one skb per datagram only to drop each at the port
+ * socket's filter (a fifth of the sending srxed's CPU at path MTU 1024).
+ * It also lets GRO merge RoCEv2 datagrams from a NIC, which the packet
+ * socket cuts back (rx_gso).  Best effort: without it, only that cost.
  */
-static int open_gso(struct udp_xport *u)
+static void gro_port(struct udp_xport *u)
+{
+	int on = 1;
+
+	setsockopt(u->port_fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
+}
+
+static void add_note(struct udp_xport *u, const char *what)
+{
+	size_t n = strlen(u->note);
+
+	snprintf(u->note + n, sizeof(u->note) - n, "%s%s", n ? "; " : "", what);
+}
+
+/*
+ * The batched send (source-port sockets, opened as QPs first send):
+ * unless SRXE_WIRE_GSO=0 asks for the raw path, and where the kernel
+ * knows UDP_SEGMENT (Linux 4.18; the port socket is asked, its segment
+ * size stays 0: no GSO on it).
+ */
+static void setup_gso(struct udp_xport *u)
 {
 	const char *want = getenv("SRXE_WIRE_GSO");
-	int pmtu = IP_PMTUDISC_DO, ret;
+	const char *max = getenv("SRXE_WIRE_SPORTS");
+	int zero = 0;
 
-	/* Opt-in: see transport_udp.h for what changes on the wire. */
-	if (!want || strcmp(want, "1"))
-		return -EPERM;
-	if (setsockopt(u->port_fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
-		       sizeof(pmtu)))
-		return -errno;
-	ret = open_packet_rx(u);
-	if (ret)
-		return ret;
-	grow_buffer(u->port_fd, SO_SNDBUFFORCE, SO_SNDBUF);
-	u->tx_fd = u->port_fd;
+	/* Tests: fewer source-port sockets, so that they give way often. */
+	u->max_sports = max ? (unsigned int)strtoul(max, NULL, 10) : 0;
+	if (!u->max_sports || u->max_sports > PORT_SOCKS)
+		u->max_sports = PORT_SOCKS;
+	if (want && !strcmp(want, "0")) {
+		add_note(u, "batched send off (SRXE_WIRE_GSO=0): one "
+			    "datagram per packet from the raw socket");
+		return;
+	}
+	if (setsockopt(u->port_fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero))) {
+		add_note(u, "batched send off: the kernel has no "
+			    "UDP_SEGMENT; one datagram per packet from the "
+			    "raw socket");
+		return;
+	}
 	u->gso = true;
+}
+
+/* SRXE_WIRE_RX=raw: the raw socket receives everything, as before the
+ * packet socket (comparisons, and tests of the raw socket itself). */
+static bool raw_rx_forced(void)
+{
+	const char *rx = getenv("SRXE_WIRE_RX");
+
+	return rx && !strcmp(rx, "raw");
+}
+
+/* The engine waits on one fd: an epoll set of both IPv4 receive
+ * sockets (recvmmsg is never done on it, udp_poll reads each socket). */
+static int open_rx_ep(struct udp_xport *u, const char **why)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	u->rx_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (u->rx_ep < 0 ||
+	    epoll_ctl(u->rx_ep, EPOLL_CTL_ADD, u->pkt_fd, &ev) ||
+	    epoll_ctl(u->rx_ep, EPOLL_CTL_ADD, u->raw_fd, &ev)) {
+		*why = "cannot watch the receive sockets";
+		return -errno;
+	}
+	u->xport.rx_fd = u->rx_ep;
 	return 0;
 }
 
@@ -1035,6 +1256,7 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 	u->eng = eng;
 	u->ipv4_be = ipv4_be;
 	u->tx_fd = u->port_fd = u->tx6_fd = -1;
+	u->raw_fd = u->pkt_fd = u->rx_ep = -1;
 	u->xport = (struct srxe_xport){
 		.name = "udp",
 		.xmit = udp_xmit,
@@ -1047,18 +1269,33 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 	};
 	init_msgs(u);
 	ret = open_port_holder(u, addr, why);
-	/* gso mode where the kernel allows it, else raw sockets both ways */
-	if (!ret && open_gso(u)) {
+	/* The packet socket first: the raw one's filter leaves it its
+	 * share.  Without it the raw socket takes everything, and runs
+	 * that peers leave uncut (veth, lo) fail their ICRC here. */
+	if (!ret && raw_rx_forced())
+		add_note(u, "packet-socket receive off (SRXE_WIRE_RX=raw): "
+			    "runs that srxe peers on this host send uncut "
+			    "(veth, lo) fail their ICRC here");
+	else if (!ret && open_packet_rx(u))
+		add_note(u, "no packet socket: runs that srxe peers on this "
+			    "host send uncut (veth, lo) fail their ICRC here");
+	else if (!ret)
+		gro_port(u);
+	if (!ret)
 		ret = open_rx(u, why);
-		if (!ret)
-			ret = open_tx(u, why);
-	}
+	if (!ret)
+		ret = open_tx(u, why);
+	if (!ret && u->pkt_fd >= 0)
+		ret = open_rx_ep(u, why);
+	else if (!ret)
+		u->xport.rx_fd = u->raw_fd;
+	if (!ret)
+		setup_gso(u);
 	if (!ret && eng->cfg.ipv6) {
 		ret = open_rx6(u, why);
 		if (!ret)
 			ret = open_tx6(u, why);
-		/* gso mode refuses multicast (srxe_udp_transport_mcast_ok) */
-		if (!ret && !u->gso)
+		if (!ret)
 			ret = open_rx6mc(u, why);
 	}
 	if (ret) {
@@ -1066,7 +1303,8 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 		return ret;
 	}
 	/* What the raw socket dropped before its filter was on is not ours. */
-	rx_overflow_now(u, u->xport.rx_fd, &u->drops_seen);
+	rx_overflow_now(u, u->raw_fd, &u->drops_seen);
+	rx_overflow_now(u, u->pkt_fd, &u->drops_pkt_seen);
 	rx_overflow_now(u, u->xport.rx_fd6, &u->drops6_seen);
 	rx_overflow_now(u, u->xport.rx_fd6mc, &u->drops6mc_seen);
 	u->stats.rx_overflow = 0;
@@ -1081,35 +1319,36 @@ void srxe_udp_transport_close(struct srxe_xport *t)
 	if (!t)
 		return;
 	u = t->priv;
-	if (t->rx_fd >= 0)
-		close(t->rx_fd);
+	if (u->rx_ep >= 0)
+		close(u->rx_ep);
+	if (u->raw_fd >= 0)
+		close(u->raw_fd);
+	if (u->pkt_fd >= 0)
+		close(u->pkt_fd);
+	for (unsigned int i = 0; i < u->nsports; i++)
+		close(u->sport_fd[i]);
 	if (t->rx_fd6 >= 0)
 		close(t->rx_fd6);
 	if (t->rx_fd6mc >= 0)
 		close(t->rx_fd6mc);
 	if (u->tx6_fd >= 0)
 		close(u->tx6_fd);
-	if (u->tx_fd >= 0 && u->tx_fd != u->port_fd)
+	if (u->tx_fd >= 0)
 		close(u->tx_fd);
 	if (u->port_fd >= 0)
 		close(u->port_fd);
 	free(u);
 }
 
-bool srxe_udp_transport_mcast_ok(const struct srxe_xport *t)
-{
-	const struct udp_xport *u = t->priv;
-
-	return !u->gso;
-}
-
 void srxe_udp_transport_stats(struct srxe_xport *t, struct srxe_wire_stats *out)
 {
 	struct udp_xport *u = t->priv;
 
-	rx_overflow_now(u, t->rx_fd, &u->drops_seen);
+	rx_overflow_now(u, u->raw_fd, &u->drops_seen);
+	rx_overflow_now(u, u->pkt_fd, &u->drops_pkt_seen);
 	rx_overflow_now(u, t->rx_fd6, &u->drops6_seen);
 	rx_overflow_now(u, t->rx_fd6mc, &u->drops6mc_seen);
 	*out = u->stats;
 	out->ipv6 = t->rx_fd6 >= 0;
+	out->note = u->note[0] ? u->note : NULL;
 }

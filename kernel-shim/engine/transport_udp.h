@@ -5,68 +5,99 @@
  * Contract:
  *  - xmit: a packet for another device's address becomes one IPv4/UDP
  *    datagram to dst:4791 from the device address, UDP source port
- *    0xC000 + hash_32(src_qpn, 14) as kernel rxe picks it, UDP checksum 0
- *    (the ICRC protects the data), DF set, ICRC appended little-endian.
- *    The packet is copied into a transmit batch before xmit returns, so
- *    its chunks may die afterwards; the batch leaves with one sendmmsg()
- *    when it is full or when the engine calls flush (end of every pass).
- *  - poll: takes up to one batch of received datagrams (recvmmsg, never
- *    blocks), checks each completely (IP and UDP headers, ICRC, transport
- *    checks: srxe_decode_udp) and hands the good ones to srxe_eng_rx().
- *    Bad ones are dropped and counted by reason.
+ *    0xC000 + hash_32(src_qpn, 14) as kernel rxe picks it (per QP: ECMP
+ *    entropy), UDP checksum 0 from the raw path (the ICRC protects the
+ *    data; the batched path's kernel fills it, the ICRC masks it), DF
+ *    set, ICRC appended little-endian.  The packet is copied into a
+ *    transmit batch before xmit returns, so its chunks may die
+ *    afterwards; the batch leaves with sendmmsg() when it is full or
+ *    when the engine calls flush (end of every pass), a QP's packets in
+ *    their order (they all take one socket).
+ *  - poll: takes up to one batch of received datagrams per receive
+ *    socket (recvmmsg, never blocks), checks each completely (IP and UDP
+ *    headers, ICRC, transport checks: srxe_decode_udp) and hands the
+ *    good ones to srxe_eng_rx().  Bad ones are dropped and counted by
+ *    reason.
  *  - rx_fd is readable when datagrams wait: the engine sleeps on it.
  *  - What the kernel drops at a full receive socket before srxed reads
- *    it (raw IPv4, IPv6 UDP and gso mode's packet socket alike) is
- *    counted as socket_overflow: SO_RXQ_OVFL on every receive socket,
- *    and SO_MEMINFO when the counters are read (srxe_udp_drops_advance).
+ *    it (raw IPv4, packet socket and IPv6 UDP alike) is counted as
+ *    socket_overflow: SO_RXQ_OVFL on every receive socket, and
+ *    SO_MEMINFO when the counters are read (srxe_udp_drops_advance).
+ *  - What runs without the fast path (below) is said in one line,
+ *    srxe_wire_stats.note, which srxed logs at start.
  *
- * Why raw sockets: the ICRC covers the IPv4 identification field and the
- * UDP source port.  A UDP socket shows neither on receive, and sends every
- * packet from its bound port.  So srxe builds its IPv4 and UDP headers
- * itself and sends on an IPPROTO_RAW socket (implies IP_HDRINCL); the ID
- * it writes is never 0, so the kernel keeps it (it only fills a zero ID),
- * and the ICRC is computed over exactly the header that goes out (the
- * kernel fills only the IPv4 checksum, which the ICRC masks).  It receives
- * on an IPPROTO_UDP raw socket with a BPF filter that keeps unfragmented
- * datagrams to port 4791 addressed to the device address or to an IPv4
- * multicast group received on the device's netdev (not bound to the
- * address, which would hide multicast), so every packet arrives with its
- * IP header and is ICRC-checked.  Multicast (docs/multicast.md) leaves
- * with IP_MULTICAST_IF on the netdev, the AH's hop limit as TTL, and
- * loops back to this host's members; a group's datagrams are taken only
- * while this device has QPs attached to it (else other_group).  IPv6
- * groups: sent from the raw IPv6 socket (IPV6_MULTICAST_IF), received on
- * a UDP socket on [::]:4791 of the netdev whose IPV6_PKTINFO names the
- * group (the unicast socket, bound to the link-local address, sees no
- * group's datagram).  A UDP socket
- * bound to address:4791 holds the port (no ICMP port-unreachable, no second
- * owner) and discards its copies with a drop-all filter.  Needs CAP_NET_RAW.
+ * Send, batched (the default; issue #14): IPv4 unicast leaves from one
+ * UDP socket per source port in use, bound at the QP's first send to
+ * (device address, rxe's port of the QP), DF, a drop-all filter (it
+ * receives nothing), no SO_REUSEADDR/SO_REUSEPORT (a port another
+ * program holds stays its own).  A run of packets of one such socket of
+ * equal size to one destination (only the last may be shorter; at most
+ * 64 and 65000 bytes) leaves as one UDP_SEGMENT send, which the kernel
+ * (or the NIC) cuts into one datagram per packet.  What the ICRC covers
+ * is known in advance: the QP's source port, UDP length per segment,
+ * IPv4 ID 0 for the first segment and 1, 2, ... for the next (an
+ * unconnected socket's DF datagram gets ID 0; GSO numbers segments from
+ * it; checked on Linux 6.18 with the segmentation done in software on a
+ * veth).  At most 256 source ports have a socket at a time (fds): a new
+ * port closes the one used least recently, after the batch has left
+ * (SRXE_WIRE_SPORTS=N, tests only, lowers the limit).  A port that cannot
+ * be bound (EADDRINUSE, any failure) stays on the raw path below, with
+ * the same source port.
  *
- * gso mode (opt-in: SRXE_WIRE_GSO=1 in srxed's environment; raw mode
- * above otherwise, and whenever it cannot be set up):
- *  - send: on the port socket (UDP, unconnected, DF): a run of packets of
- *    equal size to one destination (only the last may be shorter; at most
- *    64 and 65000 bytes) leaves as one UDP_SEGMENT send, which the kernel
- *    (or the NIC) cuts into one datagram per packet.  What the ICRC
- *    covers is then known in advance: source port 4791 (not rxe's per-QP
- *    port), UDP length per segment, IPv4 ID 0 for the first segment and
- *    1, 2, ... for the next (an unconnected socket's DF datagram gets ID
- *    0; GSO numbers segments from it; checked on Linux 6.18 with the
- *    segmentation done in software on a veth).  The UDP checksum is
- *    filled by the kernel (the ICRC masks it).
- *  - receive: a packet socket (ETH_P_IP, every Ethernet or loopback link,
- *    PACKET_VNET_HDR) with a BPF filter for this address and port 4791.
- *    A run the sender's kernel left uncut (veth and lo pass GSO packets
- *    whole) arrives as one frame whose virtio_net_hdr gives the segment
- *    size; it is cut here exactly as the kernel would have cut it (IDs
- *    counting up from the run's, lengths per segment) and every segment
+ * Send, raw (SRXE_WIRE_GSO=0 in srxed's environment, a kernel without
+ * UDP_SEGMENT, IPv6, multicast): srxe builds its IPv4 and UDP headers
+ * itself and sends on an IPPROTO_RAW socket (implies IP_HDRINCL), one
+ * datagram per packet; the ID it writes is never 0, so the kernel keeps
+ * it (it only fills a zero ID), and the ICRC is computed over exactly
+ * the header that goes out (the kernel fills only the IPv4 checksum,
+ * which the ICRC masks).  Multicast (docs/multicast.md) leaves with
+ * IP_MULTICAST_IF on the netdev, the AH's hop limit as TTL, and loops
+ * back to this host's members.
+ *
+ * Why not plain UDP sockets for receive: the ICRC covers the IPv4
+ * identification field and the UDP source port, and a UDP socket shows
+ * neither.  Receive (needs CAP_NET_RAW):
+ *  - unicast from Ethernet and loopback links: a packet socket
+ *    (ETH_P_IP, every such link, PACKET_VNET_HDR) with a BPF filter for
+ *    this address and port 4791.  A run the sender's kernel left uncut
+ *    (veth and lo pass GSO packets whole) or that GRO merged arrives as
+ *    one frame whose virtio_net_hdr gives the segment size; it is cut
+ *    here exactly as the kernel would have cut it (IDs counting up from
+ *    the run's, or all equal for GRO's fixed-ID merges: told apart by
+ *    the second segment's ICRC; lengths per segment) and every segment
  *    is ICRC-checked on its own.  Captures (tcpdump) on the sender's
  *    link show such runs uncut.
- *  - peers: kernel rxe and hardware receive the cut datagrams and need
- *    nothing.  A raw-mode srxe cannot cut an uncut run (its raw socket
- *    gets no segment size): srxe peers reached over veth or lo must all
- *    run gso mode (a run then fails its ICRC at the raw-mode receiver and
- *    is counted as bad_icrc).
+ *  - multicast, and unicast from other links: an IPPROTO_UDP raw socket
+ *    with a BPF filter (unfragmented, dport 4791, this address from a
+ *    link other than Ethernet/loopback, or an IPv4 multicast group
+ *    received on the device's netdev), so every packet arrives with its
+ *    IP header.  A group's datagrams are taken only while this device
+ *    has QPs attached to it (else other_group).  The packet socket never
+ *    sees multicast this host loops back (af_packet drops
+ *    PACKET_LOOPBACK), hence the raw socket.  SRXE_WIRE_RX=raw, or no
+ *    packet socket, makes the raw socket take all unicast too, as before
+ *    issue #14 (an uncut run then fails its ICRC: bad_icrc).
+ *  - the engine waits on one epoll fd holding both (rx_fd).
+ *  - A UDP socket bound to address:4791 holds the port (no ICMP
+ *    port-unreachable, no second owner) and discards its copies with a
+ *    drop-all filter.  While the packet socket receives it enables
+ *    UDP_GRO, so that the kernel hands it uncut runs whole to drop,
+ *    instead of cutting each into one skb per datagram first; this also
+ *    lets GRO merge RoCEv2 datagrams from a NIC, which the packet socket
+ *    cuts back (a GRO merge on a link other than Ethernet, e.g. an IP
+ *    tunnel, would reach the raw socket uncut: bad_icrc).
+ *  - IPv6 (issue #10): a UDP socket on the link-local address receives,
+ *    the headers the ICRC covers are rebuilt from the socket address and
+ *    ancillary data; groups on a second UDP socket on [::]:4791 of the
+ *    netdev, whose IPV6_PKTINFO names the group (the unicast socket,
+ *    bound to the link-local address, sees no group's datagram); sent
+ *    from a raw IPv6 socket (IPV6_MULTICAST_IF for groups).
+ *
+ * Peers: kernel rxe and hardware receive cut datagrams and need nothing.
+ * srxe peers on this host (veth, lo) need a receive that cuts runs:
+ * every srxe since issue #14 has it by default, also with
+ * SRXE_WIRE_GSO=0; one with SRXE_WIRE_RX=raw or an older one counts
+ * bad_icrc for runs from a batched sender.
  */
 #ifndef SRXE_ENGINE_TRANSPORT_UDP_H
 #define SRXE_ENGINE_TRANSPORT_UDP_H
@@ -126,14 +157,6 @@ static inline uint32_t srxe_udp_drops_advance(uint32_t *seen, uint32_t now)
  */
 int srxe_udp_rx_datagram(struct srxe_engine *eng, const uint8_t *ip, size_t len,
 			 struct srxe_pkt *pkt);
-
-/*
- * Whether multicast works on this transport: raw mode only.  gso mode's
- * packet socket never sees the copies the kernel loops back to this host
- * (af_packet drops PACKET_LOOPBACK), so same-host members would miss
- * them; see docs/multicast.md.
- */
-bool srxe_udp_transport_mcast_ok(const struct srxe_xport *t);
 
 /* rxe's UDP source port for a QP: 0xC000 + hash_32(qpn, 14). */
 uint16_t srxe_udp_src_port(uint32_t qpn);

@@ -142,6 +142,14 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		ret = srxe_engine_start(&cfg, &d->engine, &why);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ret && cfg.wire_udp) {
+		struct srxe_wire_stats w;
+
+		/* The wire's fast path falls back in one line (no
+		 * UDP_SEGMENT, no packet socket, SRXE_WIRE_GSO=0). */
+		if (srxe_engine_wire_stats(d->engine, &w) && w.note)
+			log_warn("RoCEv2/UDP: %s", w.note);
+	}
 	if (ret)
 		snprintf(err, cap, "cannot start the engine: %s (%s)",
 			 why ? why : "no reason given", strerror(-ret));

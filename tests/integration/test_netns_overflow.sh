@@ -10,9 +10,9 @@
 #   - socket_overflow > 0 and bad_icrc + socket_overflow == N;
 #   - raw and IPv6 mode: socket_overflow is what the kernel counts for
 #     srxed's sockets (/proc/net/raw, /proc/net/udp6 "drops");
-# for the raw IPv4 socket, the IPv6 UDP socket and gso mode's packet
-# socket.  Datagrams to other UDP ports (seen by the raw socket, rejected
-# by its filter) are no drop.
+# for the raw IPv4 socket (SRXE_WIRE_RX=raw: it receives unicast too), the
+# IPv6 UDP socket and the default packet socket.  Datagrams to other UDP
+# ports (seen by the raw socket, rejected by its filter) are no drop.
 here=$(dirname "$0")
 NETNS_TAG=ovf # read by netns_lib.sh
 NETNS_IPV6=1
@@ -80,7 +80,10 @@ phase() {
 }
 
 netns_make 2
+# The raw socket takes unicast only without the packet socket.
+export SRXE_WIRE_RX=raw
 netns_up
+unset SRXE_WIRE_RX
 ll0=$(netns_wait_ll 0 "${VETH[0]}")
 netns_status 0 | grep -q "gid\[0\]: *fe80:" ||
 	fail "no IPv6 GID on ${DEV[0]}: $(netns_status 0)"
@@ -103,13 +106,12 @@ udp6=$(kernel_drops 0 udp6 12B7)
 echo "ok: IPv6 UDP socket: socket_overflow $((raw + udp6)) =" \
 	"/proc/net/raw + /proc/net/udp6 drops"
 
-# gso mode receives on a packet socket (no drops column in /proc).
+# By default unicast IPv4 arrives on a packet socket (no drops column in
+# /proc).
 netns_dev_down 0 "${DEV[0]}"
-export SRXE_WIRE_GSO=1
 netns_dev_up 0 "${DEV[0]}"
-unset SRXE_WIRE_GSO
 pid=$(cat "${ROOT[0]}/${DEV[0]}/srxed.pid")
 in_ns 0 ss -0 -p | grep -q "pid=$pid," ||
-	fail "${DEV[0]}: srxed has no packet socket (not in gso mode)"
-phase "gso packet socket" "${ADDR[0]}" -
+	fail "${DEV[0]}: srxed has no packet socket (the default receive)"
+phase "packet socket" "${ADDR[0]}" -
 echo "PASS"

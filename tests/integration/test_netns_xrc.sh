@@ -25,7 +25,7 @@ command -v tshark >/dev/null || skip "tshark is not installed (Debian tshark)"
 command -v tcpdump >/dev/null || skip "tcpdump is not installed"
 ICRC=$here/../tools/icrc_check.py
 TSHARK=(tshark --disable-heuristic rpcrdma_infiniband)
-unset SRXE_WIRE_GSO # raw mode: one frame per packet on the veth
+export SRXE_WIRE_GSO=0 # raw send: one frame per packet on the veth
 
 # "QPN RECV r SEND s, PSN p, SRQN n" of a side's "local:" line.
 local_ids() {

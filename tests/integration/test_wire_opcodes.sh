@@ -26,10 +26,12 @@ OPS=$SRXE_BUILD/tests/wire_opcodes
 ICRC=$here/../tools/icrc_check.py
 [[ -x $OPS ]] || fail "$OPS is not built"
 TSHARK=(tshark --disable-heuristic rpcrdma_infiniband)
-# Raw mode: every packet is its own datagram on the veth.  In gso mode
-# (transport_udp.h) a veth carries uncut GSO runs, which tcpdump records
-# as one frame per run, so the two captures could not be compared.
-unset SRXE_WIRE_GSO
+# Raw send: every packet is its own datagram on the veth.  The default
+# batched send (transport_udp.h) puts uncut GSO runs on a veth, which
+# tcpdump records as one frame per run, so the two captures could not be
+# compared.
+export SRXE_WIRE_GSO=0
+unset SRXE_WIRE_RX
 
 # Every opcode name tshark 4.0 must show (the -V "Opcode:" lines).
 RC_NAMES=(
