@@ -12,7 +12,9 @@
  * by one degree (the 127-bit product sits in a 128-bit reflected field),
  * so the constants are one degree lower: x^(63+d) and x^(d-1) mod P.
  * Where AVX-512 VPCLMULQDQ exists, one instruction does four such 128-bit
- * folds; long buffers take that path first.
+ * folds; long buffers take that path first.  Where VPCLMULQDQ exists
+ * without AVX-512 (AMD Zen 3, some Intel client cores), its 256-bit form
+ * does two.
  */
 #include "crc32_fold.h"
 
@@ -25,10 +27,11 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-static bool have_clmul, have_vpclmul;
-/* {x^(63+d) mod P, x^(d-1) mod P} for d = 2048 (four 512-bit lanes), 512
- * (four 128-bit lanes, or one 512-bit lane) and 128 bits. */
-static uint64_t k2048[2], k512[2], k128[2];
+static bool have_clmul, have_vpclmul, have_vpclmul256;
+/* {x^(63+d) mod P, x^(d-1) mod P} for d = 2048 (four 512-bit lanes), 1024
+ * (four 256-bit lanes), 512 (four 128-bit lanes, or one 512-bit lane),
+ * 256 (one 256-bit lane) and 128 bits. */
+static uint64_t k2048[2], k1024[2], k512[2], k256[2], k128[2];
 static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
 
 /* x^n mod P, normal bit order (bit j = coefficient of x^j). */
@@ -57,6 +60,12 @@ static uint64_t reflected_operand(unsigned int n)
 	return (uint64_t)bit_reverse32(xpow_mod(n)) << 32;
 }
 
+static void set_constants(uint64_t k[2], unsigned int d)
+{
+	k[0] = reflected_operand(d + 63);
+	k[1] = reflected_operand(d - 1);
+}
+
 static void fold_init(void)
 {
 	const char *want = getenv("SRXE_CRC32_FOLD");
@@ -64,19 +73,22 @@ static void fold_init(void)
 	__builtin_cpu_init();
 	have_clmul = __builtin_cpu_supports("pclmul") &&
 		     __builtin_cpu_supports("sse2");
-	have_vpclmul = have_clmul && __builtin_cpu_supports("avx512f") &&
-		       __builtin_cpu_supports("vpclmulqdq");
-	/* "0": table only, "128": no AVX-512 (benchmarks, bisecting) */
+	have_vpclmul256 = have_clmul && __builtin_cpu_supports("avx2") &&
+			  __builtin_cpu_supports("vpclmulqdq");
+	have_vpclmul = have_vpclmul256 && __builtin_cpu_supports("avx512f");
+	/* "0": table only, "128": no VPCLMULQDQ, "256": no AVX-512
+	 * (benchmarks, bisecting, the tests of each path) */
 	if (want && !strcmp(want, "0"))
-		have_clmul = have_vpclmul = false;
+		have_clmul = have_vpclmul = have_vpclmul256 = false;
 	if (want && !strcmp(want, "128"))
+		have_vpclmul = have_vpclmul256 = false;
+	if (want && !strcmp(want, "256"))
 		have_vpclmul = false;
-	k2048[0] = reflected_operand(2048 + 63);
-	k2048[1] = reflected_operand(2048 - 1);
-	k512[0] = reflected_operand(512 + 63);
-	k512[1] = reflected_operand(512 - 1);
-	k128[0] = reflected_operand(128 + 63);
-	k128[1] = reflected_operand(128 - 1);
+	set_constants(k2048, 2048);
+	set_constants(k1024, 1024);
+	set_constants(k512, 512);
+	set_constants(k256, 256);
+	set_constants(k128, 128);
 }
 
 /* a*x^d + b for the d whose constants @k holds. */
@@ -97,6 +109,8 @@ load(const uint8_t *p)
 
 static size_t fold_vpclmul(uint32_t reg, const uint8_t *p, size_t len,
 			   __m128i *state);
+static size_t fold_vpclmul256(uint32_t reg, const uint8_t *p, size_t len,
+			      __m128i *state);
 
 __attribute__((target("pclmul,sse2"))) static size_t
 fold_clmul(uint32_t reg, const uint8_t *p, size_t len, uint8_t out[16])
@@ -107,6 +121,10 @@ fold_clmul(uint32_t reg, const uint8_t *p, size_t len, uint8_t out[16])
 
 	if (have_vpclmul && len >= 256) {
 		n = fold_vpclmul(reg, p, len, &x);
+		goto tail;
+	}
+	if (have_vpclmul256 && len >= 128) {
+		n = fold_vpclmul256(reg, p, len, &x);
 		goto tail;
 	}
 	x = _mm_xor_si128(load(p), _mm_cvtsi32_si128((int)reg));
@@ -174,6 +192,53 @@ fold_vpclmul(uint32_t reg, const uint8_t *p, size_t len, __m128i *state)
 	x = fold(x, k0, _mm512_extracti32x4_epi32(x0, 1));
 	x = fold(x, k0, _mm512_extracti32x4_epi32(x0, 2));
 	*state = fold(x, k0, _mm512_extracti32x4_epi32(x0, 3));
+	return n;
+}
+
+/*
+ * AVX2 VPCLMULQDQ: two 128-bit folds per instruction, the same scheme on
+ * four 32-byte accumulators (128 bytes per round).  Returns the bytes
+ * consumed (a multiple of 128, at least 128) and the 128-bit state.
+ */
+__attribute__((target("avx2,vpclmulqdq,pclmul"))) static inline __m256i
+fold256(__m256i a, __m256i k, __m256i b)
+{
+	__m256i lo = _mm256_clmulepi64_epi128(a, k, 0x00);
+	__m256i hi = _mm256_clmulepi64_epi128(a, k, 0x11);
+
+	return _mm256_xor_si256(_mm256_xor_si256(lo, hi), b);
+}
+
+__attribute__((target("avx2,vpclmulqdq,pclmul"))) static inline __m256i
+load256(const uint8_t *p)
+{
+	return _mm256_loadu_si256((const __m256i *)(const void *)p);
+}
+
+__attribute__((target("avx2,vpclmulqdq,pclmul"))) static size_t
+fold_vpclmul256(uint32_t reg, const uint8_t *p, size_t len, __m128i *state)
+{
+	__m256i k4 = _mm256_broadcastsi128_si256(
+		_mm_loadu_si128((const __m128i *)(const void *)k1024));
+	__m256i k1 = _mm256_broadcastsi128_si256(
+		_mm_loadu_si128((const __m128i *)(const void *)k256));
+	__m128i k0 = _mm_loadu_si128((const __m128i *)(const void *)k128);
+	__m256i x0 = _mm256_xor_si256(
+		load256(p),
+		_mm256_zextsi128_si256(_mm_cvtsi32_si128((int)reg)));
+	__m256i x1 = load256(p + 32), x2 = load256(p + 64);
+	__m256i x3 = load256(p + 96);
+	size_t n;
+
+	for (n = 128; len - n >= 128; n += 128) {
+		x0 = fold256(x0, k4, load256(p + n));
+		x1 = fold256(x1, k4, load256(p + n + 32));
+		x2 = fold256(x2, k4, load256(p + n + 64));
+		x3 = fold256(x3, k4, load256(p + n + 96));
+	}
+	x0 = fold256(fold256(fold256(x0, k1, x1), k1, x2), k1, x3);
+	*state = fold(_mm256_castsi256_si128(x0), k0,
+		      _mm256_extracti128_si256(x0, 1));
 	return n;
 }
 
