@@ -152,6 +152,9 @@ def main():
             if g and g != f:
                 calls.setdefault((f, g), set()).add(s)
 
+    if not calls:
+        errors.append(f"{a.lib}: no call between two files found (is this "
+                      "nm's POSIX output?)")
     used = set()
     for (f, g), syms in sorted(calls.items()):
         lf, lg = layer_of.get(f), layer_of.get(g)
