@@ -10,7 +10,6 @@
  * state before calling xmit.  Depth is bounded: requester -> responder ->
  * completer; the completer never transmits.
  */
-
 #include "eng_int.h"
 #include "iphdr.h"
 #include "wire.h"
