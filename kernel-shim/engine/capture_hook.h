@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The capture hooks of the data path (engine.c, transport_udp.c): with no
- * capture running each costs one predictable branch (capture.h).
+ * capture running each costs one predictable branch (capture.h).  The
+ * capture belongs to the engine's core (it attaches under the engine
+ * lock): the transports' hook calls it through eng->capture_ip.
  */
 #ifndef SRXE_ENGINE_CAPTURE_HOOK_H
 #define SRXE_ENGINE_CAPTURE_HOOK_H
@@ -20,7 +22,7 @@ static inline void srxe_cap_wire(struct srxe_engine *eng, const uint8_t *ip,
 				 size_t len, bool received)
 {
 	if (__builtin_expect(eng->capture != NULL, 0))
-		srxe_capture_ip(eng->capture, ip, len, received);
+		eng->capture_ip(eng->capture, ip, len, received);
 }
 
 static inline void srxe_cap_local(struct srxe_engine *eng,

@@ -127,32 +127,24 @@ int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 	return 0;
 }
 
-/*
- * Work posted before a resize completes before the CQEs are counted, as
- * on kernel rxe, where posting runs the requester in the poster's context:
- * otherwise "more unconsumed CQEs than the new size" would depend on how
- * far the engine thread happened to be.  Bounded: a pass that still finds
- * work after that many belongs to traffic that keeps coming.
- */
-#define SETTLE_PASSES 64
-
-static void settle(struct srxe_engine *eng)
+/* Resizing settles the engine's work in between (control.c). */
+int srxe_cq_resize_check(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
+			 uint32_t size, const char **why)
 {
-	for (int i = 0; i < SETTLE_PASSES && srxe_engine_pass(eng); i++)
-		;
-}
-
-int srxe_eng_cq_resize(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
-		       uint32_t size, const char **why)
-{
-	uint32_t cons, n;
-
 	*why = NULL;
 	if (!cq_ring_ok(cq->ctx, ring, size)) {
 		*why = "CQ ring is not a power-of-two ring inside the arena";
 		return -EINVAL;
 	}
-	settle(cq->ctx->eng);
+	return 0;
+}
+
+int srxe_cq_resize_move(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
+			uint32_t size, const char **why)
+{
+	uint32_t cons, n;
+
+	*why = NULL;
 	cons = __atomic_load_n(&cq->ring->cons.val, __ATOMIC_ACQUIRE);
 	n = cq->prod - cons;
 	if (n > cq->size)

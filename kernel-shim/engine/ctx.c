@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* Client contexts, address handles and asynchronous events. */
+/*
+ * Client contexts, address handles and asynchronous events; where a
+ * destination is (this device or a peer).  Linking a context into the
+ * engine and tearing it down with its objects is control.c's.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +49,10 @@ void srxe_eng_port_event(struct srxe_engine *eng, uint32_t event)
 	}
 }
 
-int srxe_eng_ctx_create(struct srxe_engine *eng,
-			const struct srxe_eng_ctx_init *init,
-			struct srxe_eng_ctx **out, const char **why)
+int srxe_ctx_new(struct srxe_engine *eng, const struct srxe_eng_ctx_init *init,
+		 struct srxe_eng_ctx **out, const char **why)
 {
 	struct srxe_eng_ctx *ctx;
-	int ret;
 
 	*why = NULL;
 	if (!init->mem || !init->arena ||
@@ -76,21 +78,13 @@ int srxe_eng_ctx_create(struct srxe_engine *eng,
 	srxe_list_init(&ctx->cqs);
 	srxe_list_init(&ctx->srqs);
 	srxe_list_init(&ctx->ahs);
-	if (ctx->doorbell_fd >= 0) {
-		ret = srxe_engine_watch(eng, ctx->doorbell_fd, ctx->id);
-		if (ret) {
-			free(ctx);
-			*why = "cannot watch the doorbell eventfd";
-			return ret;
-		}
-	}
-	__atomic_store_n(
-		&ctx->page->engine_sleeping,
-		(uint32_t)__atomic_load_n(&eng->sleeping, __ATOMIC_SEQ_CST),
-		__ATOMIC_SEQ_CST);
-	srxe_list_add_tail(&eng->ctxs, &ctx->node);
 	*out = ctx;
 	return 0;
+}
+
+void srxe_ctx_free(struct srxe_eng_ctx *ctx)
+{
+	free(ctx);
 }
 
 void srxe_eng_ctx_set_ah_lookup(struct srxe_eng_ctx *ctx,
@@ -98,28 +92,6 @@ void srxe_eng_ctx_set_ah_lookup(struct srxe_eng_ctx *ctx,
 {
 	ctx->ah_lookup = fn;
 	ctx->ah_opaque = opaque;
-}
-
-/* QPs first: they hold references on CQs and SRQs. */
-void srxe_eng_ctx_destroy(struct srxe_eng_ctx *ctx)
-{
-	struct srxe_list *n, *t;
-	const char *why;
-
-	if (!ctx)
-		return;
-	srxe_list_for_each_safe(n, t, &ctx->qps) srxe_eng_qp_destroy(
-		srxe_container_of(n, struct srxe_eng_qp, node));
-	srxe_list_for_each_safe(n, t, &ctx->srqs) srxe_eng_srq_destroy(
-		srxe_container_of(n, struct srxe_eng_srq, node), &why);
-	srxe_list_for_each_safe(n, t, &ctx->cqs) srxe_eng_cq_destroy(
-		srxe_container_of(n, struct srxe_eng_cq, node), &why);
-	srxe_list_for_each_safe(n, t, &ctx->ahs) srxe_eng_ah_destroy(
-		srxe_container_of(n, struct srxe_eng_ah, node));
-	if (ctx->doorbell_fd >= 0)
-		srxe_engine_unwatch(ctx->eng, ctx->doorbell_fd);
-	srxe_list_del(&ctx->node);
-	free(ctx);
 }
 
 static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0,	0,
@@ -171,6 +143,15 @@ int srxe_resolve_av(const struct srxe_engine *eng,
 	*why = "destination GID is neither IPv4-mapped, IPv6 link-local nor "
 	       "an IPv6 multicast group";
 	return -EINVAL;
+}
+
+bool srxe_dest_is_local(const struct srxe_engine *eng,
+			const struct srxe_dest *dst)
+{
+	if (dst->ipv6)
+		return eng->cfg.ipv6 &&
+		       !memcmp(dst->ip6, eng->cfg.ipv6_ll, sizeof(dst->ip6));
+	return dst->ipv4_be == eng->cfg.ipv4_be;
 }
 
 int srxe_eng_ah_create(struct srxe_eng_ctx *ctx, uint32_t pd_handle,

@@ -11,11 +11,13 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <infiniband/verbs.h>
 
 #include "engine.h"
+#include "fault.h"
 #include "srxe/wc_opcode.h"
 #include "list.h"
 #include "mcast.h"
@@ -40,6 +42,14 @@
  */
 #define SRXE_BURST_BYTES (64u * 1024u)
 
+/*
+ * The transmit port: routes @pkt to @dst through the right transport
+ * (engine.c).  Transports consume the packet before returning (pkt.h).
+ */
+typedef void (*srxe_eng_xmit_fn)(struct srxe_engine *eng,
+				 const struct srxe_tx_pkt *pkt,
+				 const struct srxe_dest *dst);
+
 struct srxe_engine {
 	struct srxe_engine_config cfg;
 	pthread_mutex_t lock;
@@ -56,6 +66,10 @@ struct srxe_engine {
 	struct srxe_xport *wire; /* issue #5; NULL: off-host drops */
 	struct srxe_capture
 		*capture; /* `srxe capture` (capture.h); NULL: off */
+	/* The wire tap (capture_hook.h): set by the core, so that the
+	 * transports below it reach capture.c through this pointer. */
+	void (*capture_ip)(struct srxe_capture *c, const uint8_t *ip,
+			   size_t len, bool received);
 	struct srxe_eng_stats stats;
 	struct srxe_fault *fault; /* tests only (fault.h); NULL: none */
 	uint64_t now;		  /* srxe_now_ns() of the current pass */
@@ -64,6 +78,11 @@ struct srxe_engine {
 	srxe_eng_gsi_rx_fn gsi_rx;   /* QP 1 (gsi.c); NULL: no CM */
 	void *gsi_opaque;
 	uint32_t gsi_psn; /* next PSN of a MAD QP 1 sends */
+	/* The ports between the layers, set by the core (engine.c) before
+	 * any transport opens: the state machines send through xmit, the
+	 * transports deliver through rx, so neither calls a layer above. */
+	srxe_eng_xmit_fn xmit;
+	struct srxe_rx_port rx;
 	/* Translation cache of the thread holding lock (tlb.h): used only
 	 * under lock, as the tables it caches change only under it. */
 	struct srxe_tlb tlb;
@@ -228,12 +247,13 @@ struct srxe_eng_qp {
 };
 
 /* ---- engine.c ---- */
-struct srxe_eng_qp *srxe_qp_lookup(struct srxe_engine *eng, uint32_t qpn);
-void srxe_qp_hash_add(struct srxe_engine *eng, struct srxe_eng_qp *qp);
-void srxe_qp_hash_del(struct srxe_engine *eng, struct srxe_eng_qp *qp);
-/* Sends @pkt from @qp to @dst through the right transport. */
-void srxe_eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
-		   const struct srxe_dest *dst);
+/* Sends @pkt to @dst: the one way a state machine transmits. */
+static inline void srxe_eng_xmit(struct srxe_engine *eng,
+				 const struct srxe_tx_pkt *pkt,
+				 const struct srxe_dest *dst)
+{
+	eng->xmit(eng, pkt, dst);
+}
 /* Doorbell fds in the engine's epoll set (tag: the context id). */
 int srxe_engine_watch(struct srxe_engine *eng, int fd, uint64_t tag);
 void srxe_engine_unwatch(struct srxe_engine *eng, int fd);
@@ -245,9 +265,11 @@ uint64_t srxe_engine_next_deadline(struct srxe_engine *eng);
 /* ---- fault.c (tests only, fault.h) ---- */
 bool srxe_fault_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 		     const struct srxe_dest *dst);
+/* A filter record for srxe_engine_set_fault (control.c); NULL: no memory. */
+struct srxe_fault *srxe_fault_new(srxe_fault_fn fn, void *opaque);
 void srxe_fault_free(struct srxe_engine *eng);
 
-/* ---- rx.c: the receive entry point of every transport ---- */
+/* ---- rx.c: what every transport delivers to (eng->rx.deliver) ---- */
 /*
  * pkt->ip: the packet's IP header as it arrived (IPv4, or the 40-byte
  * IPv6 header; same-host: the one the wire would have carried), which a
@@ -285,8 +307,6 @@ static inline bool srxe_dest_is_mcast(const struct srxe_dest *dst)
 
 /* ---- transport_local.c ---- */
 void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng);
-bool srxe_dest_is_local(const struct srxe_engine *eng,
-			const struct srxe_dest *dst);
 /* Hands @tx to the destination QP on this device; false: no such QP. */
 bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 			const struct srxe_dest *dst);
@@ -297,6 +317,14 @@ void srxe_gsi_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		 const struct srxe_sg *payload, int nchunks);
 
 /* ---- ctx.c ---- */
+/*
+ * The object half of srxe_eng_ctx_create: checks @init and makes the
+ * context, not yet known to the engine thread (control.c links it).
+ */
+int srxe_ctx_new(struct srxe_engine *eng, const struct srxe_eng_ctx_init *init,
+		 struct srxe_eng_ctx **out, const char **why);
+/* Frees a context already emptied and unlinked. */
+void srxe_ctx_free(struct srxe_eng_ctx *ctx);
 void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event);
 /* true when [p, p + bytes) lies inside the context's arena. */
 bool srxe_ctx_in_arena(const struct srxe_eng_ctx *ctx, const void *p,
@@ -305,11 +333,22 @@ bool srxe_ctx_in_arena(const struct srxe_eng_ctx *ctx, const void *p,
 int srxe_resolve_av(const struct srxe_engine *eng,
 		    const struct srxe_ah_wire *av, struct srxe_dest *out,
 		    const char **why);
+/* true: @dst is this device's own address (the same-host transport's). */
+bool srxe_dest_is_local(const struct srxe_engine *eng,
+			const struct srxe_dest *dst);
 
 /* ---- cq.c ---- */
 /* 0, or -ENOSPC when the CQ overflowed (it is then in error). */
 int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 		 bool solicited);
+/*
+ * srxe_eng_cq_resize in two steps around the settling passes (control.c):
+ * the ring check (-EINVAL with *@why), then the move of unconsumed CQEs.
+ */
+int srxe_cq_resize_check(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
+			 uint32_t size, const char **why);
+int srxe_cq_resize_move(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
+			uint32_t size, const char **why);
 
 /* ---- rq.c ---- */
 /* The XRC SRQ numbered @srqn, or NULL. */
@@ -319,10 +358,25 @@ int srxe_rq_take(struct srxe_eng_qp *qp, struct srxe_rwqe *out);
 /* Own RQ only: flush posted WQEs with IBV_WC_WR_FLUSH_ERR. */
 unsigned int srxe_rq_flush(struct srxe_eng_qp *qp);
 
-/* ---- qp.c ---- */
+/* ---- qp_flush.c ---- */
 /* Moves @qp to ERR (idempotent); @event: async event or -1 for none. */
 void srxe_qp_to_err(struct srxe_eng_qp *qp, int event);
+/* Completes outstanding work with IBV_WC_WR_FLUSH_ERR (SQ only in SQE). */
 unsigned int srxe_qp_flush(struct srxe_eng_qp *qp);
+
+/* ---- qp.c ---- */
+/* The QP numbered @qpn of this engine, or NULL. */
+struct srxe_eng_qp *srxe_qp_lookup(struct srxe_engine *eng, uint32_t qpn);
+void srxe_qp_hash_add(struct srxe_engine *eng, struct srxe_eng_qp *qp);
+void srxe_qp_hash_del(struct srxe_engine *eng, struct srxe_eng_qp *qp);
+/*
+ * srxe_eng_qp_modify without its move to ERR, which flushes through the
+ * completer: the caller (control.c) does that when the QP ends in ERR.
+ */
+int srxe_qp_modify(struct srxe_eng_qp *qp, const struct srxe_qp_attr_wire *attr,
+		   uint32_t attr_mask, const char **why);
+/* srxe_eng_qp_destroy once the QP has left its multicast groups. */
+void srxe_qp_free(struct srxe_eng_qp *qp);
 /* A request reached @qp: the first one in RTR raises COMM_EST (IBA 11.6.3). */
 void srxe_qp_comm_est(struct srxe_eng_qp *qp);
 static inline bool srxe_qp_can_send(const struct srxe_eng_qp *qp)

@@ -32,40 +32,9 @@
 /* Context ids start above the two reserved epoll tags. */
 #define FIRST_CTX_ID 16ull
 
-static unsigned int qp_hash(uint32_t qpn)
-{
-	return (qpn ^ (qpn >> 12)) & (SRXE_ENG_QP_HASH - 1);
-}
-
-struct srxe_eng_qp *srxe_qp_lookup(struct srxe_engine *eng, uint32_t qpn)
-{
-	struct srxe_eng_qp *qp = eng->qp_hash[qp_hash(qpn)];
-
-	while (qp && qp->qpn != qpn)
-		qp = qp->hash_next;
-	return qp;
-}
-
-void srxe_qp_hash_add(struct srxe_engine *eng, struct srxe_eng_qp *qp)
-{
-	unsigned int h = qp_hash(qp->qpn);
-
-	qp->hash_next = eng->qp_hash[h];
-	eng->qp_hash[h] = qp;
-}
-
-void srxe_qp_hash_del(struct srxe_engine *eng, struct srxe_eng_qp *qp)
-{
-	struct srxe_eng_qp **pp = &eng->qp_hash[qp_hash(qp->qpn)];
-
-	while (*pp && *pp != qp)
-		pp = &(*pp)->hash_next;
-	if (*pp)
-		*pp = qp->hash_next;
-}
-
-void srxe_eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
-		   const struct srxe_dest *dst)
+/* The transmit port (eng->xmit): the state machines' only way out. */
+static void eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
+		     const struct srxe_dest *dst)
 {
 	struct srxe_xport *t =
 		srxe_dest_is_local(eng, dst) ? &eng->local : eng->wire;
@@ -525,6 +494,14 @@ int srxe_engine_start(const struct srxe_engine_config *cfg,
 	srxe_tlb_init(&eng->tlb);
 	pthread_mutex_init(&eng->lock, NULL);
 	srxe_list_init(&eng->ctxs);
+	/* The ports, before any transport can deliver or a QP send. */
+	eng->xmit = eng_xmit;
+	eng->rx = (struct srxe_rx_port){
+		.deliver = srxe_eng_rx,
+		.mcast4_joined = srxe_mcast_ipv4_joined,
+		.mcast6_joined = srxe_mcast_ipv6_joined,
+	};
+	eng->capture_ip = srxe_capture_ip;
 	srxe_local_transport_init(&eng->local, eng);
 	srxe_mcast_eng_init(eng);
 	ret = engine_fds(eng, why);

@@ -7,7 +7,6 @@
  * completer): delayed packets are released only by the outermost
  * delivery, so the nesting stays as deep as without faults.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,23 +46,16 @@ void srxe_fault_free(struct srxe_engine *eng)
 	eng->fault = NULL;
 }
 
-int srxe_engine_set_fault(struct srxe_engine *eng, srxe_fault_fn fn,
-			  void *opaque)
+/* Installed by srxe_engine_set_fault (control.c), under the engine lock. */
+struct srxe_fault *srxe_fault_new(srxe_fault_fn fn, void *opaque)
 {
-	struct srxe_fault *f = NULL;
+	struct srxe_fault *f = calloc(1, sizeof(*f));
 
-	if (fn) {
-		f = calloc(1, sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		f->fn = fn;
-		f->opaque = opaque;
-	}
-	srxe_engine_lock(eng);
-	srxe_fault_free(eng);
-	eng->fault = f;
-	srxe_engine_unlock(eng);
-	return 0;
+	if (!f)
+		return NULL;
+	f->fn = fn;
+	f->opaque = opaque;
+	return f;
 }
 
 static void describe(const struct srxe_tx_pkt *tx, uint64_t seq,

@@ -14,7 +14,7 @@
  *
  * Receiving is the mirror: a transport parses the headers into the
  * decoder's struct srxe_pkt (decode.h) and hands it, with the payload as a
- * chunk list, to srxe_eng_rx() (rx.h).
+ * chunk list, to the receive port below (srxe_eng_rx() in rx.c).
  */
 #ifndef SRXE_ENGINE_PKT_H
 #define SRXE_ENGINE_PKT_H
@@ -82,6 +82,22 @@ struct srxe_xport {
 	int rx_fd6;   /* a second one (the IPv6 socket); -1: none */
 	int rx_fd6mc; /* a third one (IPv6 multicast); -1: none */
 	void *priv;
+};
+
+/*
+ * What a transport hands received packets to: registered by the engine's
+ * core (engine.c) in struct srxe_engine, so that transports call nothing
+ * of the layers above them.  Called under the engine lock.
+ */
+struct srxe_rx_port {
+	/* A parsed packet for this device: to its QP(s) (rx.c). */
+	void (*deliver)(struct srxe_engine *eng, const struct srxe_pkt *pkt,
+			const struct srxe_sg *payload, int nchunks);
+	/* true: the IPv4 / IPv6 multicast destination is a group this
+	 * device has QPs in (mcast_eng.c). */
+	bool (*mcast4_joined)(const struct srxe_engine *eng, uint32_t ipv4_be);
+	bool (*mcast6_joined)(const struct srxe_engine *eng,
+			      const uint8_t ip6[16]);
 };
 
 /*

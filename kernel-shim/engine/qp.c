@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * QP objects: creation with private ring geometry, the state machine
- * (validated by qp_state.h, applied here), and the flush of outstanding
- * work with IBV_WC_WR_FLUSH_ERR once the QP is in ERR (SQ only in SQE).
+ * QP objects: creation with private ring geometry, the QP number hash,
+ * and the state machine (validated by qp_state.h, applied here).  The
+ * flush of outstanding work once the QP is in ERR is protocol work
+ * (qp_flush.c), done by the callers above (control.c, the state machines).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,6 +17,38 @@
 static bool pow2(uint32_t v)
 {
 	return v && !(v & (v - 1));
+}
+
+static unsigned int qp_hash(uint32_t qpn)
+{
+	return (qpn ^ (qpn >> 12)) & (SRXE_ENG_QP_HASH - 1);
+}
+
+struct srxe_eng_qp *srxe_qp_lookup(struct srxe_engine *eng, uint32_t qpn)
+{
+	struct srxe_eng_qp *qp = eng->qp_hash[qp_hash(qpn)];
+
+	while (qp && qp->qpn != qpn)
+		qp = qp->hash_next;
+	return qp;
+}
+
+void srxe_qp_hash_add(struct srxe_engine *eng, struct srxe_eng_qp *qp)
+{
+	unsigned int h = qp_hash(qp->qpn);
+
+	qp->hash_next = eng->qp_hash[h];
+	eng->qp_hash[h] = qp;
+}
+
+void srxe_qp_hash_del(struct srxe_engine *eng, struct srxe_eng_qp *qp)
+{
+	struct srxe_eng_qp **pp = &eng->qp_hash[qp_hash(qp->qpn)];
+
+	while (*pp && *pp != qp)
+		pp = &(*pp)->hash_next;
+	if (*pp)
+		*pp = qp->hash_next;
 }
 
 /* An XRC target has no queues, CQs or PD of its own. */
@@ -181,11 +214,8 @@ int srxe_eng_qp_create(struct srxe_eng_ctx *ctx,
 	return 0;
 }
 
-void srxe_eng_qp_destroy(struct srxe_eng_qp *qp)
+void srxe_qp_free(struct srxe_eng_qp *qp)
 {
-	if (!qp)
-		return;
-	srxe_mcast_qp_gone(qp);
 	srxe_qp_hash_del(qp->ctx->eng, qp);
 	srxe_list_del(&qp->node);
 	/* Type 2 windows bound to it die with it (its QPN may come back). */
@@ -264,15 +294,13 @@ static void enter_state(struct srxe_eng_qp *qp, enum ibv_qp_state cur,
 		qp->comp.retry_left = qp->attr.retry_cnt;
 	if (mask & IBV_QP_RNR_RETRY)
 		qp->comp.rnr_left = qp->attr.rnr_retry;
-	if (next == IBV_QPS_ERR)
-		srxe_qp_to_err(qp, -1);
+	/* next == IBV_QPS_ERR: srxe_eng_qp_modify (control.c) flushes. */
 	if (next == IBV_QPS_SQD && cur != IBV_QPS_SQD)
 		enter_sqd(qp);
 }
 
-int srxe_eng_qp_modify(struct srxe_eng_qp *qp,
-		       const struct srxe_qp_attr_wire *attr, uint32_t attr_mask,
-		       const char **why)
+int srxe_qp_modify(struct srxe_eng_qp *qp, const struct srxe_qp_attr_wire *attr,
+		   uint32_t attr_mask, const char **why)
 {
 	static __thread char reason[SRXE_QP_WHY_MAX];
 	const struct srxe_qp_limits lim = {
@@ -319,117 +347,6 @@ void srxe_eng_qp_query(const struct srxe_eng_qp *qp,
 	out->cap = qp->cap;
 	out->sq_draining = qp->attr.qp_state == IBV_QPS_SQD &&
 			   qp->sq_cons != qp->sq_fetched;
-}
-
-void srxe_qp_to_err(struct srxe_eng_qp *qp, int event)
-{
-	if (qp->attr.qp_state != IBV_QPS_ERR)
-		qp->attr.qp_state = IBV_QPS_ERR;
-	qp->comp.ack_deadline = 0;
-	qp->req.rnr_wait = false;
-	if (event >= 0 && !qp->fatal_sent) {
-		qp->fatal_sent = true;
-		srxe_ctx_async(qp->ctx, qp->user_handle, (uint32_t)event);
-	}
-	srxe_qp_flush(qp);
-}
-
-static void flush_cqe(struct srxe_eng_qp *qp, uint32_t idx,
-		      struct srxe_cqe *cqe)
-{
-	uint32_t opcode;
-
-	if (idx - qp->sq_cons < qp->sq_fetched - qp->sq_cons) {
-		cqe->wr_id = srxe_swqe_at(qp, idx)->wr.wr_id;
-		opcode = srxe_swqe_at(qp, idx)->wr.opcode;
-	} else {
-		/* Never fetched: read what the CQE needs from the slot. */
-		struct srxe_send_wqe w;
-
-		memcpy(&w,
-		       srxe_ring_slot(qp->sq, idx, qp->sq_size, qp->sq_stride),
-		       sizeof(w));
-		cqe->wr_id = w.wr_id;
-		opcode = w.opcode;
-	}
-	cqe->opcode = srxe_wc_opcode(opcode);
-}
-
-static unsigned int sq_flush(struct srxe_eng_qp *qp)
-{
-	uint32_t prod = __atomic_load_n(&qp->sq->prod.val, __ATOMIC_ACQUIRE);
-	unsigned int n = srxe_comp_retire(qp);
-
-	if (prod - qp->sq_cons > qp->sq_size)
-		prod = qp->sq_fetched; /* garbage index: flush what we hold */
-	while (qp->sq_cons != prod) {
-		struct srxe_cqe cqe = {
-			.status = IBV_WC_WR_FLUSH_ERR,
-			.qp_num = qp->qpn,
-		};
-
-		flush_cqe(qp, qp->sq_cons, &cqe);
-		if (srxe_cq_push(qp->scq, &cqe, false))
-			break;
-		if (qp->sq_fetched == qp->sq_cons)
-			qp->sq_fetched++;
-		qp->sq_cons++;
-		n++;
-	}
-	qp->req.idx = qp->sq_cons;
-	qp->req.rd_atomic = 0;
-	__atomic_store_n(&qp->sq->cons.val, qp->sq_cons, __ATOMIC_RELEASE);
-	return n;
-}
-
-static unsigned int held_rwqe_flush(struct srxe_eng_qp *qp)
-{
-	struct srxe_cqe cqe = {
-		.status = IBV_WC_WR_FLUSH_ERR,
-		.opcode = IBV_WC_RECV,
-		.qp_num = qp->qpn,
-	};
-
-	struct srxe_eng_cq *cq = qp->rcq;
-
-	if (!qp->resp.have_rwqe)
-		return 0;
-	if (qp->type == IBV_QPT_XRC_RECV) {
-		/* The WQE came from the XRC SRQ of the message; if that SRQ
-		 * is gone, so is the CQ its flush would go to. */
-		struct srxe_eng_srq *srq =
-			srxe_xsrq_lookup(qp->ctx->eng, qp->resp.xsrqn);
-
-		cq = srq && srq->xrcd == qp->xrcd ? srq->cq : NULL;
-	}
-	cqe.wr_id = qp->resp.rwqe.wr_id;
-	if (cq && srxe_cq_push(cq, &cqe, false))
-		return 0;
-	qp->resp.have_rwqe = false;
-	return 1;
-}
-
-/*
- * IBA 11.6.3 / 10.3.1: an SRQ-attached QP in ERR reports that it will
- * consume no more SRQ WQEs once the one it held is flushed.
- */
-static void last_wqe_reached(struct srxe_eng_qp *qp)
-{
-	if (!qp->srq || qp->resp.have_rwqe || qp->last_wqe_sent)
-		return;
-	qp->last_wqe_sent = true;
-	srxe_ctx_async(qp->ctx, qp->user_handle, IBV_EVENT_QP_LAST_WQE_REACHED);
-}
-
-unsigned int srxe_qp_flush(struct srxe_eng_qp *qp)
-{
-	unsigned int n = sq_flush(qp);
-
-	if (qp->attr.qp_state == IBV_QPS_ERR) {
-		n += held_rwqe_flush(qp) + srxe_rq_flush(qp);
-		last_wqe_reached(qp);
-	}
-	return n;
 }
 
 void srxe_qp_comm_est(struct srxe_eng_qp *qp)

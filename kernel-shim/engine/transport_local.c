@@ -1,28 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * Same-host transport: a packet for this device's address is handed to
- * the receive entry point directly, without a socket.  The headers are
- * parsed from their wire bytes (what the UDP transport will do after
- * decode), the payload chunks are passed as they are: one copy from the
- * sender's memory to the receiver's, done by the responder/completer.
+ * Same-host transport: a packet for this device's address
+ * (srxe_dest_is_local, ctx.c) is handed to the receive port (pkt.h)
+ * directly, without a socket.  The headers are parsed from their wire
+ * bytes (what the UDP transport will do after decode), the payload chunks
+ * are passed as they are: one copy from the sender's memory to the
+ * receiver's, done by the responder/completer.
  * Delivery is synchronous, which is why the state machines update their
  * state before calling xmit.  Depth is bounded: requester -> responder ->
  * completer; the completer never transmits.
  */
-#include <string.h>
-
 #include "eng_int.h"
 #include "iphdr.h"
 #include "wire.h"
-
-bool srxe_dest_is_local(const struct srxe_engine *eng,
-			const struct srxe_dest *dst)
-{
-	if (dst->ipv6)
-		return eng->cfg.ipv6 &&
-		       !memcmp(dst->ip6, eng->cfg.ipv6_ll, sizeof(dst->ip6));
-	return dst->ipv4_be == eng->cfg.ipv4_be;
-}
 
 bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 			const struct srxe_dest *dst)
@@ -36,7 +26,7 @@ bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 	/* An unknown QP is the receiver's drop (no_qp), as on the wire.
 	 * Only a UD receive reads the IP header (its GRH). */
 	if (pkt.op->transport != SRXE_TRANSPORT_UD) {
-		srxe_eng_rx(eng, &pkt, tx->chunks, tx->nchunks);
+		eng->rx.deliver(eng, &pkt, tx->chunks, tx->nchunks);
 		return true;
 	}
 	/* The header a wire peer would have received. */
@@ -47,7 +37,7 @@ bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 	if (!dst->ipv6)
 		srxe_ipv4_hdr_checksum(ip, pkt.ip_len); /* the kernel's part */
 	pkt.ip = ip;
-	srxe_eng_rx(eng, &pkt, tx->chunks, tx->nchunks);
+	eng->rx.deliver(eng, &pkt, tx->chunks, tx->nchunks);
 	return true;
 }
 

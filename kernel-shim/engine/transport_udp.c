@@ -515,7 +515,7 @@ int srxe_udp_rx_datagram(struct srxe_engine *eng, const uint8_t *ip, size_t len,
 	if (ip[0] >> 4 == 6) {
 		const uint8_t *dst6 = ip + SRXE_IPV6_DST_OFF;
 
-		if (dst6[0] == 0xff && !srxe_mcast_ipv6_joined(eng, dst6))
+		if (dst6[0] == 0xff && !eng->rx.mcast6_joined(eng, dst6))
 			return SRXE_UDP_RX_OTHER_GROUP;
 		ours = dst6[0] == 0xff ||
 		       (cfg->ipv6 && !memcmp(dst6, cfg->ipv6_ll, 16));
@@ -524,7 +524,7 @@ int srxe_udp_rx_datagram(struct srxe_engine *eng, const uint8_t *ip, size_t len,
 
 		memcpy(&dst_be, ip + 16, 4);
 		if (srxe_ipv4_is_mcast(dst_be) &&
-		    !srxe_mcast_ipv4_joined(eng, dst_be))
+		    !eng->rx.mcast4_joined(eng, dst_be))
 			return SRXE_UDP_RX_OTHER_GROUP;
 		ours = dst_be == cfg->ipv4_be || srxe_ipv4_is_mcast(dst_be);
 	}
@@ -532,7 +532,7 @@ int srxe_udp_rx_datagram(struct srxe_engine *eng, const uint8_t *ip, size_t len,
 		return SRXE_UDP_RX_NOT_FOR_US;
 	chunk.addr = (void *)pkt->payload;
 	chunk.len = pkt->payload_len;
-	srxe_eng_rx(eng, pkt, &chunk, pkt->payload_len ? 1 : 0);
+	eng->rx.deliver(eng, pkt, &chunk, pkt->payload_len ? 1 : 0);
 	return SRXE_RX_OK;
 }
 
