@@ -22,6 +22,7 @@
 #include "list.h"
 #include "mcast.h"
 #include "pkt.h"
+#include "frames.h" /* SRXE_FRAME_SIZE: the burst bound */
 #include "reseq.h"
 #include "tlb.h"
 #include "translate.h"
@@ -41,6 +42,9 @@
  * chunk per SGE boundary, inside SRXE_PKT_MAX_CHUNKS on both ends.
  */
 #define SRXE_BURST_BYTES (64u * 1024u)
+_Static_assert(SRXE_BURST_BYTES / SRXE_FRAME_SIZE + 1 + SRXE_ENG_MAX_SGE <=
+		       SRXE_PKT_MAX_CHUNKS,
+	       "a same-host burst's chunks must fit one chunk list");
 
 /*
  * The transmit port: routes @pkt to @dst through the right transport
