@@ -3,13 +3,15 @@
  * The control plane's verbs (engine.h) that span layers: each is an
  * object operation (ctx.c, cq.c, qp.c, fault.c) plus what the layers
  * above the objects must do around it -- the engine thread's epoll set,
- * a pass of the engine, the multicast groups, the flush of a QP in ERR.
+ * a pass of the engine, the multicast groups, the flush of a QP in ERR,
+ * sending what was posted before a destroy.
  * Here in the core, so that the objects never call upwards.  Caller holds
  * srxe_engine_lock() unless a function says it takes it.
  */
 #include <errno.h>
 
 #include "eng_int.h"
+#include "timing.h"
 
 int srxe_eng_ctx_create(struct srxe_engine *eng,
 			const struct srxe_eng_ctx_init *init,
@@ -84,6 +86,43 @@ int srxe_eng_cq_resize(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
 		return ret;
 	settle(cq->ctx->eng);
 	return srxe_cq_resize_move(cq, ring, size, why);
+}
+
+/* Bounded by the queue: each run takes up to a budget of WQEs. */
+static void send_posted(struct srxe_eng_qp *qp)
+{
+	unsigned int rounds = qp->sq_size / SRXE_REQ_BUDGET + 2;
+
+	while (rounds-- && srxe_qp_can_send(qp) && srxe_req_run(qp))
+		;
+}
+
+void srxe_eng_qp_send_posted(struct srxe_eng_qp *qp)
+{
+	struct srxe_engine *eng = qp->ctx->eng;
+
+	eng->now = srxe_now_ns();
+	send_posted(qp);
+	if (eng->wire)
+		eng->wire->flush(eng->wire);
+}
+
+void srxe_eng_ctx_send_posted_ud(struct srxe_eng_ctx *ctx)
+{
+	struct srxe_engine *eng = ctx->eng;
+	struct srxe_list *q, *qt;
+
+	eng->now = srxe_now_ns();
+	srxe_list_for_each_safe(q, qt, &ctx->qps)
+	{
+		struct srxe_eng_qp *qp =
+			srxe_container_of(q, struct srxe_eng_qp, node);
+
+		if (qp->type == IBV_QPT_UD)
+			send_posted(qp);
+	}
+	if (eng->wire)
+		eng->wire->flush(eng->wire);
 }
 
 /* A modify to ERR flushes at once, before the verb returns, as on rxe. */

@@ -104,43 +104,6 @@ unsigned int srxe_engine_pass(struct srxe_engine *eng)
 	return work;
 }
 
-/* Bounded by the queue: each run takes up to a budget of WQEs. */
-static void send_posted(struct srxe_eng_qp *qp)
-{
-	unsigned int rounds = qp->sq_size / SRXE_REQ_BUDGET + 2;
-
-	while (rounds-- && srxe_qp_can_send(qp) && srxe_req_run(qp))
-		;
-}
-
-void srxe_eng_qp_send_posted(struct srxe_eng_qp *qp)
-{
-	struct srxe_engine *eng = qp->ctx->eng;
-
-	eng->now = srxe_now_ns();
-	send_posted(qp);
-	if (eng->wire)
-		eng->wire->flush(eng->wire);
-}
-
-void srxe_eng_ctx_send_posted_ud(struct srxe_eng_ctx *ctx)
-{
-	struct srxe_engine *eng = ctx->eng;
-	struct srxe_list *q, *qt;
-
-	eng->now = srxe_now_ns();
-	srxe_list_for_each_safe(q, qt, &ctx->qps)
-	{
-		struct srxe_eng_qp *qp =
-			srxe_container_of(q, struct srxe_eng_qp, node);
-
-		if (qp->type == IBV_QPT_UD)
-			send_posted(qp);
-	}
-	if (eng->wire)
-		eng->wire->flush(eng->wire);
-}
-
 static uint64_t earliest(uint64_t a, uint64_t b)
 {
 	if (!a)
