@@ -80,6 +80,18 @@ struct itest_rc_opts {
 	uint32_t psn;
 };
 
+/* The address of @dgid on port 1 from GID index 1 (srxe's IPv4-mapped
+ * GID), as connected QPs and AHs of these tests use it. */
+static inline void itest_set_av(struct ibv_ah_attr *ah,
+				const union ibv_gid *dgid)
+{
+	ah->is_global = 1;
+	ah->port_num = 1;
+	ah->grh.sgid_index = 1;
+	ah->grh.hop_limit = 64;
+	ah->grh.dgid = *dgid;
+}
+
 /*
  * Bring an RC QP to RTS towards (dest_qpn, dgid) on port 1, GID index 1
  * (srxe's IPv4-mapped GID), with @o's access, MTU and READ depth (both
@@ -106,11 +118,7 @@ static inline void itest_rc_connect_with(struct ibv_qp *qp, uint32_t dest_qpn,
 	a.max_dest_rd_atomic = o->rd_atomic;
 	a.min_rnr_timer = 12;
 	a.rq_psn = o->psn;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.port_num = 1;
-	a.ah_attr.grh.sgid_index = 1;
-	a.ah_attr.grh.hop_limit = 64;
-	a.ah_attr.grh.dgid = *dgid;
+	itest_set_av(&a.ah_attr, dgid);
 	if (ibv_modify_qp(qp, &a,
 			  IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
 				  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |

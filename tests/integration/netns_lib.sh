@@ -91,6 +91,19 @@ netns_tcpdump() {
 	done
 }
 
+# netns_tcpdump_stop TRIES: waits up to TRIES tenths of a second for the
+# last netns_tcpdump to end by itself (-c: a busy machine may not have let
+# it read its packets yet, and SIGINT would drop what it has not read),
+# then stops it.
+netns_tcpdump_stop() {
+	for _ in $(seq "$1"); do
+		kill -0 "$NETNS_LAST_BG" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -INT "$NETNS_LAST_BG" 2>/dev/null || true
+	wait "$NETNS_LAST_BG" 2>/dev/null || true
+}
+
 _netns_add() {
 	ip netns add "$1" 2>/dev/null || skip "cannot create a network namespace"
 	NETNS_MADE+=("$1")

@@ -66,12 +66,7 @@ check_sports() {
 	netns_tcpdump 1 "$pcap" -i "${VETH[1]}" -s 96 -c 4000 \
 		udp dst port 4791 and src host "${ADDR[1]}"
 	netns_bw 0 1 ib_write_bw "$pmtu" -q 2 -n 100 # 200 in all
-	for _ in $(seq 50); do
-		kill -0 "$NETNS_LAST_BG" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -INT "$NETNS_LAST_BG" 2>/dev/null || true
-	wait "$NETNS_LAST_BG" 2>/dev/null || true
+	netns_tcpdump_stop 50
 	for qpn in $(sed -nE 's/^ *local address: .*QPN (0x[0-9a-f]+).*/\1/p' \
 		<<<"$LAST_CLIENT"); do
 		ports+=("$(rxe_sport "$qpn")")
@@ -128,14 +123,7 @@ check_uncut_runs() {
 		sleep 0.1
 	done
 	netns_bw 0 1 ib_write_bw "$pmtu"
-	# tcpdump stops by itself after -c packets; a busy machine may not
-	# have let it read them yet, and SIGINT would drop what it has not.
-	for _ in $(seq 200); do
-		kill -0 "$NETNS_LAST_BG" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -INT "$NETNS_LAST_BG" 2>/dev/null || true
-	wait "$NETNS_LAST_BG" 2>/dev/null || true
+	netns_tcpdump_stop 200
 	longest=$(tcpdump -r "$pcap" -nn 2>/dev/null |
 		sed -nE 's/.* > .*[: ]length ([0-9]+)$/\1/p' | sort -n | tail -n 1)
 	[[ -n $longest ]] || fail "tcpdump captured no RoCEv2 datagram"
