@@ -92,6 +92,21 @@ static inline void itest_set_av(struct ibv_ah_attr *ah,
 	ah->grh.dgid = *dgid;
 }
 
+/* A fresh connected QP to INIT on port 1 with @access; dies on failure. */
+static inline void itest_qp_to_init(struct ibv_qp *qp, int access)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT,
+		.port_num = 1,
+		.qp_access_flags = (unsigned int)access,
+	};
+
+	if (ibv_modify_qp(qp, &a,
+			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
+				  IBV_QP_ACCESS_FLAGS))
+		die("QP to INIT: %s", strerror(errno));
+}
+
 /*
  * Bring an RC QP to RTS towards (dest_qpn, dgid) on port 1, GID index 1
  * (srxe's IPv4-mapped GID), with @o's access, MTU and READ depth (both
@@ -101,18 +116,9 @@ static inline void itest_rc_connect_with(struct ibv_qp *qp, uint32_t dest_qpn,
 					 const union ibv_gid *dgid,
 					 const struct itest_rc_opts *o)
 {
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = 1,
-		.qp_access_flags = (unsigned int)o->access,
-	};
+	struct ibv_qp_attr a = { .qp_state = IBV_QPS_RTR };
 
-	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-				  IBV_QP_ACCESS_FLAGS))
-		die("QP to INIT: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
+	itest_qp_to_init(qp, o->access);
 	a.path_mtu = o->mtu;
 	a.dest_qp_num = dest_qpn;
 	a.max_dest_rd_atomic = o->rd_atomic;

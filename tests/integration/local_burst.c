@@ -62,17 +62,10 @@ static struct ibv_qp *make_qp(struct fix *f, struct ibv_cq *cq,
 
 static void uc_connect(struct ibv_qp *qp, uint32_t dest, const union ibv_gid *g)
 {
-	struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT,
-				 .port_num = 1,
-				 .qp_access_flags = IBV_ACCESS_REMOTE_WRITE };
+	struct ibv_qp_attr a = { .qp_state = IBV_QPS_RTR,
+				 .path_mtu = IBV_MTU_1024 };
 
-	if (ibv_modify_qp(qp, &a,
-			  IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT |
-				  IBV_QP_ACCESS_FLAGS))
-		die("UC to INIT: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
+	itest_qp_to_init(qp, IBV_ACCESS_REMOTE_WRITE);
 	a.dest_qp_num = dest;
 	itest_set_av(&a.ah_attr, g);
 	if (ibv_modify_qp(qp, &a,
