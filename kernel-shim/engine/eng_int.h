@@ -389,16 +389,16 @@ static inline bool srxe_qp_can_send(const struct srxe_eng_qp *qp)
 	       qp->attr.qp_state == IBV_QPS_SQD;
 }
 /*
- * Same-host bursts towards @qp's peer (RC and UC SEND/WRITE, RC READ
- * responses): only between QPs of this engine, and never where packets
- * must be seen one by one (`srxe capture`, the tests' fault injection).
+ * Same-host bursts towards @qp's peer (RC, UC and XRC SEND/WRITE, RC and
+ * XRC READ responses): only between QPs of this engine, and never where
+ * packets must be seen one by one (`srxe capture`, the tests' fault
+ * injection).
  */
 static inline bool srxe_qp_may_burst(const struct srxe_eng_qp *qp)
 {
 	const struct srxe_engine *eng = qp->ctx->eng;
 
-	return (qp->type == IBV_QPT_RC || qp->type == IBV_QPT_UC) &&
-	       !eng->capture && !eng->fault &&
+	return qp->type != IBV_QPT_UD && !eng->capture && !eng->fault &&
 	       srxe_dest_is_local(eng, &qp->dest);
 }
 /* RC and both XRC halves: PSNs, ACKs, retries (IBA 9.7). */

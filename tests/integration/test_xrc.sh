@@ -100,6 +100,14 @@ for mode in shortcut mtt; do
 	assert_contains "$caps" "XRC" "ibv_devinfo -v device_cap_flags ($mode)"
 	xsrq "$dev" --
 	xsrq "$dev" -n 200 -s 65536 -- -n 200 -s 65536
+	# Same host: XRC SENDs of 64 KiB go in bursts (docs/datapath.md).
+	st=$("$SRXE" status --name "$dev") || fail "srxe status $dev"
+	[[ $st =~ same-host\ bursts\ ([1-9][0-9]*) ]] ||
+		fail "XRC 64 KiB SENDs went in no same-host burst ($mode): $st"
+	bursts=${BASH_REMATCH[1]}
+	[[ $st =~ duplicates\ 0,\ reordered\ held\ 0 ]] ||
+		fail "XRC bursts out of step ($mode): $st"
+	echo "ok: XRC 64 KiB SENDs in $bursts same-host bursts ($mode)"
 	xsrq "$dev" -e -n 50 -s 3000 -- -e -n 50 -s 3000
 	xsrq "$dev" -c 3 -n 20 -- -n 20
 	pyverbs_xrc "$dev" "$mode"
