@@ -3,10 +3,31 @@
 # root that cleanup removes with every device of it, and one perftest
 # server/client pair at a time on one device.
 #
-# The sourcing script sets: srxe (the srxe binary), PAIR_TAG (its name, for
-# messages), TOOL_TIMEOUT (seconds per tool run).  It appends every device
-# it brings up to devices.  RESULT is read by the sourcing script.
+# The sourcing script sets: src (the source tree), srxe (the srxe binary;
+# or pair_prereqs sets it), PAIR_TAG (its name, for messages), TOOL_TIMEOUT
+# (seconds per tool run).  It appends every device it brings up to devices.
+# RESULT is read by the sourcing script.
 # shellcheck disable=SC2154,SC2034
+
+# The client retries until the server listens, as in the integration tests.
+# shellcheck source=../tests/integration/retry_lib.sh
+source "$src/tests/integration/retry_lib.sh"
+
+# pair_prereqs: build (SRXE_BUILD, default <source>/build) and srxe and
+# memcpy_bench in it, built with tests/bootstrap.sh when either is missing;
+# exits when perftest is not installed.
+pair_prereqs() {
+	build=${SRXE_BUILD:-$src/build}
+	srxe=$build/kernel-shim/cli/srxe
+	memcpy_bench=$build/perftest/bench_memcpy
+	if [[ ! -x $srxe || ! -x $memcpy_bench ]]; then
+		"$src/tests/bootstrap.sh" "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	fi
+	command -v ib_write_bw >/dev/null || {
+		echo "$PAIR_TAG: perftest is not installed (tests/bootstrap.sh)" >&2
+		exit 1
+	}
+}
 
 # pair_root PREFIX: own runtime root /tmp/PREFIX.XXXXXX (a developer's srxe0
 # is not touched) and the EXIT trap that takes it all down.
@@ -40,25 +61,17 @@ pair_cleanup() {
 # a $(...) subshell) so that the EXIT trap knows the server to kill.
 RESULT=
 measure() {
-	local dev=$1 col=$2 tool=$3 out=$root/client.log try rc=1
+	local dev=$1 col=$2 tool=$3 out=$root/client.log cmd
 	shift 3
 	port=$((port + 1))
-	timeout "$TOOL_TIMEOUT" "$srxe" exec -- "$tool" -d "$dev" -x 1 -F \
-		-p "$port" "$@" >"$root/server.log" 2>&1 &
+	cmd=(timeout "$TOOL_TIMEOUT" "$srxe" exec -- "$tool" -d "$dev" -x 1 -F
+		-p "$port" "$@")
+	"${cmd[@]}" >"$root/server.log" 2>&1 &
 	server_pid=$!
-	for try in $(seq 100); do
-		if timeout "$TOOL_TIMEOUT" "$srxe" exec -- "$tool" -d "$dev" \
-			-x 1 -F -p "$port" "$@" localhost >"$out" 2>&1; then
-			rc=0
-			break
-		fi
-		grep -q "Couldn't connect" "$out" || break
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [[ $rc -ne 0 ]] || ! wait "$server_pid"; then
+	if ! retry_client 100 "$server_pid" "$out" "${cmd[@]}" localhost ||
+		! wait "$server_pid"; then
 		echo "$PAIR_TAG: $tool -d $dev -x 1 -F -p $port $*" \
-			"failed (try $try); client:" >&2
+			"failed (try $RETRY_TRY); client:" >&2
 		cat "$out" >&2
 		echo "server:" >&2
 		cat "$root/server.log" >&2

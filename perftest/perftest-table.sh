@@ -18,23 +18,13 @@
 # same unit.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${SRXE_BUILD:-$src/build}
 BW_ITERS=${BW_ITERS:-2000}
 LAT_ITERS=${LAT_ITERS:-2000}
 TOOL_TIMEOUT=120
-srxe=$build/kernel-shim/cli/srxe
-memcpy_bench=$build/perftest/bench_memcpy
-if [[ ! -x $srxe || ! -x $memcpy_bench ]]; then
-	"$src/tests/bootstrap.sh" "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-fi
-command -v ib_write_bw >/dev/null || {
-	echo "perftest-table: perftest is not installed (tests/bootstrap.sh)" >&2
-	exit 1
-}
-
 PAIR_TAG=perftest-table
 # shellcheck source=pair_lib.sh
 source "$src/perftest/pair_lib.sh"
+pair_prereqs
 pair_root srxe-table
 dev_shortcut=srxebs$$
 dev_mtt=srxebm$$

@@ -13,25 +13,16 @@
 #              SECONDS_EACH -D of every ib_write_bw (default 5)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${SRXE_BUILD:-$src/build}
 TRANSLATION=${TRANSLATION:-shortcut}
 SECONDS_EACH=${SECONDS_EACH:-5}
 TOOL_TIMEOUT=$((SECONDS_EACH + 60))
-srxe=$build/kernel-shim/cli/srxe
-memcpy_bench=$build/perftest/bench_memcpy
-if [[ ! -x $srxe || ! -x $memcpy_bench ]]; then
-	"$src/tests/bootstrap.sh" "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-fi
-command -v ib_write_bw >/dev/null || {
-	echo "scaling-table: perftest is not installed (tests/bootstrap.sh)" >&2
-	exit 1
-}
 counts=("$@")
 ((${#counts[@]})) || counts=(1 2 4 8)
 
 PAIR_TAG=scaling-table
 # shellcheck source=pair_lib.sh
 source "$src/perftest/pair_lib.sh"
+pair_prereqs
 pair_root srxe-scaling
 pids=()
 scaling_cleanup() {

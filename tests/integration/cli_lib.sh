@@ -9,6 +9,8 @@ SRXE=$SRXE_BUILD/kernel-shim/cli/srxe
 SRXED_BIN=$SRXE_BUILD/kernel-shim/srxed/srxed
 PROVIDER=$SRXE_BUILD/providers/srxe/libsrxe-rdmav34.so
 PY=/usr/bin/python3
+# shellcheck source=retry_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/retry_lib.sh"
 # Used by the tests that source this file.
 # shellcheck disable=SC2034
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
@@ -71,21 +73,15 @@ srxe_up() {
 # PP_TIMEOUT: seconds per side (default 120).
 pingpong_pair() {
 	local srv_out=$TEST_ROOT/pp-server.log cli_out=$TEST_ROOT/pp-client.log
-	local srv_pid rc=1 try
+	local srv_pid rc=0
 	"$SRXE" exec -- timeout "${PP_TIMEOUT:-120}" "$@" >"$srv_out" 2>&1 &
 	srv_pid=$!
-	for try in $(seq 50); do
-		"$SRXE" exec -- timeout "${PP_TIMEOUT:-120}" "$@" localhost \
-			>"$cli_out" 2>&1 && {
-			rc=0
-			break
-		}
-		grep -q "Couldn't connect" "$cli_out" || break
-		sleep 0.1
-	done
+	retry_client 50 "$srv_pid" "$cli_out" \
+		"$SRXE" exec -- timeout "${PP_TIMEOUT:-120}" "$@" localhost || rc=1
 	wait "$srv_pid" || fail "$* server failed: $(cat "$srv_out")
 --- client: $(cat "$cli_out")"
-	((rc == 0)) || fail "$* client failed after $try tries: $(cat "$cli_out")"
+	((rc == 0)) ||
+		fail "$* client failed after $RETRY_TRY tries: $(cat "$cli_out")"
 	# shellcheck disable=SC2034 # read by the sourcing test
 	PP_SERVER=$(cat "$srv_out")
 	# shellcheck disable=SC2034

@@ -126,7 +126,7 @@ if mounted "$DIR"; then
 	check_traffic "$DIR" fuse
 
 	# One open file read again from its start shows the value now.
-	export -f traffic pingpong_pair fail
+	export -f traffic pingpong_pair retry_client fail
 	export SRXE TEST_ROOT PORT SIZE DEV
 	"$PY" - "$DIR/sent_pkts" <<'PYEOF' || fail "fuse: a re-read is not live"
 import subprocess, sys

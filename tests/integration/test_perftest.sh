@@ -91,7 +91,7 @@ $got"
 # client's final row only) or "none" (read/atomic lat: the passive server
 # prints no table; it must still have connected and exit 0).
 pair() {
-	local dev=$1 iters=$2 server_rows=$3 sizes tool=$5 srv_pid rc=1 try
+	local dev=$1 iters=$2 server_rows=$3 sizes tool=$5 srv_pid cmd
 	local srv_out cli_out what t0
 	read -r -a sizes <<<"$4"
 	shift 5
@@ -100,24 +100,14 @@ pair() {
 	t0=$(date +%s.%N)
 	srv_out=$TEST_ROOT/server.log
 	cli_out=$TEST_ROOT/client.log
-	"$SRXE" exec -- timeout "$TOOL_TIMEOUT" "$tool" -d "$dev" -x 1 -F \
-		-p "$PORT" -n "$iters" "$@" >"$srv_out" 2>&1 &
+	cmd=("$SRXE" exec -- timeout "$TOOL_TIMEOUT" "$tool" -d "$dev" -x 1 -F
+		-p "$PORT" -n "$iters" "$@")
+	"${cmd[@]}" >"$srv_out" 2>&1 &
 	srv_pid=$!
 	SERVER_PIDS=("$srv_pid")
-	for try in $(seq 100); do
-		if "$SRXE" exec -- timeout "$TOOL_TIMEOUT" "$tool" -d "$dev" \
-			-x 1 -F -p "$PORT" -n "$iters" "$@" localhost \
-			>"$cli_out" 2>&1; then
-			rc=0
-			break
-		fi
-		grep -q "Couldn't connect" "$cli_out" || break
-		kill -0 "$srv_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [[ $rc -ne 0 ]]; then
+	if ! retry_client 100 "$srv_pid" "$cli_out" "${cmd[@]}" localhost; then
 		kill_servers
-		fail "$what: client failed (try $try):
+		fail "$what: client failed (try $RETRY_TRY):
 $(cat "$cli_out")
 server:
 $(cat "$srv_out")"
