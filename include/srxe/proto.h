@@ -219,6 +219,13 @@ struct srxe_status_resp {
 	 * packets of a SEND or WRITE (docs/datapath.md "Same-host
 	 * bursts"), and the MTU packets they stood for. */
 	uint64_t engine_bursts, engine_burst_pkts;
+	/* Engine threads (srxe up --engines) and packets one thread
+	 * handed to a QP another thread serves: delivered at once under
+	 * the other's lock, queued in its inbox because it was busy,
+	 * dropped because the inbox was full. */
+	uint64_t engine_threads;
+	uint64_t engine_handoffs_direct, engine_handoffs_queued;
+	uint64_t engine_handoff_drops;
 };
 
 /*

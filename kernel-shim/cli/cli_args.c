@@ -16,7 +16,7 @@
 struct cmd_desc {
 	const char *word;
 	enum srxe_cli_cmd cmd;
-	bool takes_netdev; /* --netdev, --ip, --translation, --max-reg-bytes */
+	bool takes_netdev; /* the options of `srxe up` only */
 	const char *usage;
 };
 
@@ -41,6 +41,7 @@ static const struct cmd_desc commands[] = {
 	  "usage: srxe up [--name NAME] [--netdev IF | --ip A.B.C.D]\n"
 	  "               [--translation shortcut|mtt] [--max-reg-bytes SIZE]\n"
 	  "               [--max-qp N] [--max-cq N] [--max-mr N]\n"
+	  "               [--engines N]\n"
 	  "  Start srxed for NAME (default " SRXE_DEFAULT_DEVICE ") on IF or\n"
 	  "  the netdev owning A.B.C.D (default lo / 127.0.0.1) and publish\n"
 	  "  it in the runtime root's sysfs tree and /dev/infiniband.\n"
@@ -49,7 +50,9 @@ static const struct cmd_desc commands[] = {
 	  "  default 8G.\n"
 	  "  --max-qp, --max-cq, --max-mr: QPs, CQs and MRs one context may\n"
 	  "  hold at once (default: 65536, 16384, 65536); query_device\n"
-	  "  reports them as max_qp, max_cq and max_mr.\n" },
+	  "  reports them as max_qp, max_cq and max_mr.\n"
+	  "  --engines: engine threads of the device, 1..16 (default: one\n"
+	  "  per four CPUs srxed may run on, at least 1, at most 16).\n" },
 	{ "down", SRXE_CMD_DOWN, false,
 	  "usage: srxe down [--name NAME]\n"
 	  "  Stop srxed of NAME and remove its sysfs entries, its\n"
@@ -308,6 +311,13 @@ static int set_max_mr(struct srxe_cli_opts *o, const char *v, char *err,
 			 errlen);
 }
 
+static int set_engines(struct srxe_cli_opts *o, const char *v, char *err,
+		       size_t errlen)
+{
+	return set_count("--engines", SRXE_CLI_MAX_ENGINES, &o->engines, v, err,
+			 errlen);
+}
+
 static int set_capture_count(struct srxe_cli_opts *o, const char *v, char *err,
 			     size_t errlen)
 {
@@ -347,6 +357,7 @@ static const struct option_desc options[] = {
 	{ "--max-qp", true, set_max_qp },
 	{ "--max-cq", true, set_max_cq },
 	{ "--max-mr", true, set_max_mr },
+	{ "--engines", true, set_engines },
 	{ "--count", false, set_capture_count },
 };
 

@@ -22,6 +22,8 @@
 #define SRXE_CLI_MAX_QP 65536u
 #define SRXE_CLI_MAX_CQ 16384u
 #define SRXE_CLI_MAX_MR 65536u
+/* Upper bound srxed accepts for --engines (SRXE_ENGINE_MAX_THREADS). */
+#define SRXE_CLI_MAX_ENGINES 16u
 
 enum srxe_cli_cmd {
 	SRXE_CMD_NONE = 0, /* only --help given */
@@ -49,6 +51,8 @@ struct srxe_cli_opts {
 	uint64_t capture_count;	  /* capture --count; 0: until interrupted */
 	/* --max-qp, --max-cq, --max-mr per client context; 0 = default */
 	uint32_t max_qp, max_cq, max_mr;
+	/* --engines: engine threads of the device; 0 = srxed's default */
+	uint32_t engines;
 };
 
 /*

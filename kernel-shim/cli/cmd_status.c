@@ -123,10 +123,14 @@ static void print_packets(const struct srxe_status_resp *st)
 	       "packets:", st->pkts_sent, st->bytes_sent, st->pkts_recv,
 	       st->bytes_recv, st->naks_sent, st->rnr_naks_sent, st->drops);
 	print_reliability(st);
-	printf("  %-13s sleeps %" PRIu64 ", doorbells %" PRIu64
-	       ", same-host bursts %" PRIu64 " (%" PRIu64 " MTU packets)\n",
-	       "engine:", st->engine_sleeps, st->engine_doorbells,
-	       st->engine_bursts, st->engine_burst_pkts);
+	printf("  %-13s threads %" PRIu64 ", sleeps %" PRIu64
+	       ", doorbells %" PRIu64 ", same-host bursts %" PRIu64 " (%" PRIu64
+	       " MTU packets), hand-offs %" PRIu64 " direct, %" PRIu64
+	       " queued, %" PRIu64 " dropped\n",
+	       "engine:", st->engine_threads, st->engine_sleeps,
+	       st->engine_doorbells, st->engine_bursts, st->engine_burst_pkts,
+	       st->engine_handoffs_direct, st->engine_handoffs_queued,
+	       st->engine_handoff_drops);
 	if (!st->wire) {
 		printf("  %-13s off (same-host only)\n", "wire:");
 		return;

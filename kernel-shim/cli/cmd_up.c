@@ -86,6 +86,7 @@ static int start_daemon(const struct srxe_cli_opts *o,
 		.max_qp = o->max_qp,
 		.max_cq = o->max_cq,
 		.max_mr = o->max_mr,
+		.engines = o->engines,
 	};
 	struct srxe_status_resp st;
 	char binary[PATH_MAX], why[512];

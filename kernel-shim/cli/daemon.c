@@ -132,11 +132,13 @@ exec_daemon(const char *binary, const struct srxe_daemon_args *a)
 		NULL,
 		NULL,
 		NULL,
+		NULL, /* --engines (add_count) */
+		NULL,
 		NULL, /* --ip6 */
 		NULL,
 		NULL,
 	};
-	char counts[3][16];
+	char counts[4][16];
 	int argc = 11;
 
 	inet_ntop(AF_INET, &a->ipv4_be, ip, sizeof(ip));
@@ -149,6 +151,7 @@ exec_daemon(const char *binary, const struct srxe_daemon_args *a)
 	argc = add_count(argv, argc, "--max-qp", a->max_qp, counts[0]);
 	argc = add_count(argv, argc, "--max-cq", a->max_cq, counts[1]);
 	argc = add_count(argv, argc, "--max-mr", a->max_mr, counts[2]);
+	argc = add_count(argv, argc, "--engines", a->engines, counts[3]);
 	if (a->ipv6_ll) {
 		inet_ntop(AF_INET6, a->ipv6_ll, ip6, sizeof(ip6));
 		argv[argc++] = (char *)"--ip6";

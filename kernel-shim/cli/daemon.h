@@ -26,6 +26,7 @@ struct srxe_daemon_args {
 	uint64_t max_reg_bytes; /* 0: srxed's default */
 	/* Per-context limits; 0: srxed's default. */
 	uint32_t max_qp, max_cq, max_mr;
+	uint32_t engines; /* srxed --engines; 0: srxed's default */
 };
 
 /*

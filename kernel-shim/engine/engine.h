@@ -36,6 +36,9 @@ struct srxe_eng_qp;
 struct srxe_eng_srq;
 struct srxe_eng_ah;
 
+/* Most engine threads one device runs. */
+#define SRXE_ENGINE_MAX_THREADS 16
+
 struct srxe_engine_config {
 	uint32_t ipv4_be; /* device address: same-host peers match it */
 	/* The netdev's IPv6 link-local address (GID 0) and its scope (the
@@ -45,7 +48,9 @@ struct srxe_engine_config {
 	uint8_t ipv6_ll[16];
 	uint32_t ifindex;
 	uint32_t active_mtu;  /* enum ibv_mtu of the port */
-	unsigned int threads; /* engine threads, >= 1 */
+	/* Engine threads, 1 .. SRXE_ENGINE_MAX_THREADS: each serves the
+	 * contexts placed on it (docs/datapath.md "Engine threads"). */
+	unsigned int threads;
 	unsigned int
 		spin_us; /* poll this long after the last work, then sleep */
 	/* How the thread waits between two empty passes of its spin
@@ -323,6 +328,11 @@ struct srxe_eng_stats {
 	uint64_t doorbells;
 	/* Same-host bursts (pkt.h extra_psns) and the MTU packets of them. */
 	uint64_t bursts, burst_pkts;
+	/* Engine threads (config threads) and packets one thread handed to
+	 * another's QP: delivered at once under the other's lock, queued
+	 * in its inbox because it was busy, dropped with the inbox full. */
+	uint64_t threads;
+	uint64_t handoffs_direct, handoffs_queued, handoff_drops;
 };
 
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);

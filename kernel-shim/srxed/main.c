@@ -36,12 +36,13 @@ static void log_device(const struct srxed *d)
 	log_info(
 		"srxed %d: device %s ip %s ip6 %s netdev %s (mtu %u) node_guid "
 		"%016llx translation %s max-clients %u max-reg-bytes %llu "
-		"max-mrs %u max-qp %u max-cq %u max-mr %u",
+		"max-mrs %u max-qp %u max-cq %u max-mr %u engines %u",
 		(int)getpid(), d->cfg.name, ip, ip6, d->cfg.netdev,
 		d->dev.netdev_mtu, (unsigned long long)d->dev.node_guid,
 		d->cfg.translation == SRXE_TRANSLATION_MTT ? "mtt" : "shortcut",
 		d->cfg.max_clients, (unsigned long long)d->cfg.max_reg_bytes,
-		d->cfg.max_mrs, d->cfg.max_qp, d->cfg.max_cq, d->cfg.max_mr);
+		d->cfg.max_mrs, d->cfg.max_qp, d->cfg.max_cq, d->cfg.max_mr,
+		d->cfg.engines);
 }
 
 int main(int argc, char **argv)
@@ -69,6 +70,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	raise_fd_limit();
+	/* --engines, else the default from the CPUs srxed may run on. */
+	d.cfg.engines = srxed_engine_threads(&d.cfg);
 	log_device(&d);
 	/* The engine runs before the socket exists: a ready srxed serves. */
 	if (srxed_verbs_engine_start(&d, err, sizeof(err))) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "devattr.h"
+#include "engine.h"
 #include "options.h"
 #include "srxe/size.h"
 
@@ -21,6 +22,7 @@ enum {
 	OPT_MAX_QP,
 	OPT_MAX_CQ,
 	OPT_MAX_MR,
+	OPT_ENGINES,
 	OPT_FOREGROUND,
 	OPT_VERBOSE,
 	OPT_HELP
@@ -39,6 +41,7 @@ static const struct option long_opts[] = {
 	{ "max-qp", required_argument, NULL, OPT_MAX_QP },
 	{ "max-cq", required_argument, NULL, OPT_MAX_CQ },
 	{ "max-mr", required_argument, NULL, OPT_MAX_MR },
+	{ "engines", required_argument, NULL, OPT_ENGINES },
 	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -54,7 +57,7 @@ void srxed_usage(FILE *out)
 		"             [--max-clients N]\n"
 		"             [--max-reg-bytes BYTES] [--max-mrs N]\n"
 		"             [--max-qp N] [--max-cq N] [--max-mr N]\n"
-		"             [--foreground] [--verbose]\n"
+		"             [--engines N] [--foreground] [--verbose]\n"
 		"\n"
 		"srxe device daemon: serves the verbs device NAME to the srxe\n"
 		"libibverbs provider over DIR/srxed.sock (mode 0666) and "
@@ -87,6 +90,9 @@ void srxed_usage(FILE *out)
 		"  --max-cq N           CQs per client context, 1..%u\n"
 		"  --max-mr N           MRs per client context, 1..%u\n"
 		"                       (defaults: the maxima)\n"
+		"  --engines N          engine threads, 1..%u (default: one\n"
+		"                       per four CPUs srxed may run on,\n"
+		"                       at least 1)\n"
 		"  --foreground         accepted for symmetry; srxed always "
 		"runs\n"
 		"                       in the foreground\n"
@@ -94,7 +100,7 @@ void srxed_usage(FILE *out)
 		"  --help               this text\n",
 		SRXED_DEFAULT_MAX_CLIENTS, SRXED_MAX_MRS_LIMIT,
 		SRXED_DEFAULT_MAX_MRS, SRXED_MAX_QP, SRXED_MAX_CQ,
-		SRXED_MAX_MRS_LIMIT);
+		SRXED_MAX_MRS_LIMIT, SRXE_ENGINE_MAX_THREADS);
 }
 
 static int valid_name(const char *s)
@@ -211,6 +217,14 @@ static int apply(int opt, const char *arg, struct srxed_config *cfg, char *err,
 		if (parse_count(arg, SRXED_MAX_MRS_LIMIT, &cfg->max_mr))
 			goto bad;
 		return 0;
+	case OPT_ENGINES: {
+		uint32_t n;
+
+		if (parse_count(arg, SRXE_ENGINE_MAX_THREADS, &n))
+			goto bad;
+		cfg->engines = n;
+		return 0;
+	}
 	}
 	return 0;
 bad:

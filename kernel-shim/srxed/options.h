@@ -4,7 +4,9 @@
  *
  *   srxed --name NAME --rundir DIR --ip A.B.C.D --netdev IF
  *         [--translation shortcut|mtt] [--max-clients N]
- *         [--max-reg-bytes BYTES] [--max-mrs N] [--foreground] [--verbose]
+ *         [--max-reg-bytes BYTES] [--max-mrs N]
+ *         [--max-qp N] [--max-cq N] [--max-mr N] [--engines N]
+ *         [--foreground] [--verbose]
  */
 #ifndef SRXED_OPTIONS_H
 #define SRXED_OPTIONS_H

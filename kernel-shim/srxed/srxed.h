@@ -34,6 +34,9 @@ struct srxed_config {
 	uint32_t max_mrs;	  /* device-wide MR limit (max_mr) */
 	/* Per client context (--max-qp, --max-cq, --max-mr), issue #6. */
 	uint32_t max_qp, max_cq, max_mr;
+	/* --engines: engine threads, 1..SRXE_ENGINE_MAX_THREADS; 0 until
+	 * main() resolves the default (srxed_engine_threads(), verbs.h). */
+	unsigned int engines;
 	bool foreground;
 	bool verbose;
 };

@@ -64,7 +64,18 @@ int srxed_verbs_request(struct srxed *d, struct srxed_session *s,
 
 void srxed_verbs_close(struct srxed *d, struct srxed_session *s);
 
-/* Starts / stops d->engine for the device; 0 or -errno with err[cap]. */
+/*
+ * Engine threads of the device: cfg->engines (srxed --engines) when set,
+ * else srxed_engine_threads_for_cpus() of the CPUs srxed may run on
+ * (sched_getaffinity, else the online CPUs).
+ */
+unsigned int srxed_engine_threads(const struct srxed_config *cfg);
+/* The default for ncpus CPUs: ncpus / 4, at least 1, at most
+ * SRXE_ENGINE_MAX_THREADS (2 or 4 CPUs: 1, 8: 2, 16: 4). */
+unsigned int srxed_engine_threads_for_cpus(unsigned int ncpus);
+
+/* Starts / stops d->engine for the device (srxed_engine_threads() of
+ * d->cfg); 0 or -errno with err[cap]. */
 int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap);
 void srxed_verbs_engine_stop(struct srxed *d);
 

@@ -28,7 +28,7 @@ one_mode() {
 	[[ $out =~ posts\ ([0-9]+) ]] || fail "wake_stress ($mode): $out"
 	posts=${BASH_REMATCH[1]}
 	st=$("$SRXE" status --name "$dev") || fail "srxe status $dev"
-	[[ $st =~ engine:\ +sleeps\ ([0-9]+),\ doorbells\ ([0-9]+) ]] ||
+	[[ $st =~ engine:\ +threads\ [0-9]+,\ sleeps\ ([0-9]+),\ doorbells\ ([0-9]+) ]] ||
 		fail "no engine line in srxe status:
 $st"
 	sleeps=${BASH_REMATCH[1]}
