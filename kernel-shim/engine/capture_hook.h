@@ -21,8 +21,8 @@ void srxe_capture_local(struct srxe_capture *c, const struct srxe_tx_pkt *pkt,
 static inline void srxe_cap_wire(struct srxe_engine *eng, const uint8_t *ip,
 				 size_t len, bool received)
 {
-	if (__builtin_expect(eng->capture != NULL, 0))
-		eng->capture_ip(eng->capture, ip, len, received);
+	if (__builtin_expect(eng->dev->capture != NULL, 0))
+		eng->capture_ip(eng->dev->capture, ip, len, received);
 }
 
 static inline void srxe_cap_local(struct srxe_engine *eng,
@@ -30,8 +30,8 @@ static inline void srxe_cap_local(struct srxe_engine *eng,
 				  const struct srxe_tx_pkt *pkt,
 				  const struct srxe_dest *dst)
 {
-	if (__builtin_expect(eng->capture != NULL, 0) && t == &eng->local)
-		srxe_capture_local(eng->capture, pkt, dst);
+	if (__builtin_expect(eng->dev->capture != NULL, 0) && t == &eng->local)
+		srxe_capture_local(eng->dev->capture, pkt, dst);
 }
 
 #endif /* SRXE_ENGINE_CAPTURE_HOOK_H */

@@ -11,31 +11,29 @@
 #include <errno.h>
 
 #include "eng_int.h"
+#include "shard.h"
 #include "timing.h"
 
 int srxe_eng_ctx_create(struct srxe_engine *eng,
 			const struct srxe_eng_ctx_init *init,
 			struct srxe_eng_ctx **out, const char **why)
 {
+	struct srxe_engine *shard = srxe_shard_place(eng->dev);
 	struct srxe_eng_ctx *ctx;
 	int ret;
 
-	ret = srxe_ctx_new(eng, init, &ctx, why);
+	ret = srxe_ctx_new(shard, init, &ctx, why);
 	if (ret)
 		return ret;
 	if (ctx->doorbell_fd >= 0) {
-		ret = srxe_engine_watch(eng, ctx->doorbell_fd, ctx->id);
+		ret = srxe_engine_watch(shard, ctx->doorbell_fd, ctx->id);
 		if (ret) {
 			srxe_ctx_free(ctx);
 			*why = "cannot watch the doorbell eventfd";
 			return ret;
 		}
 	}
-	__atomic_store_n(
-		&ctx->page->engine_sleeping,
-		(uint32_t)__atomic_load_n(&eng->sleeping, __ATOMIC_SEQ_CST),
-		__ATOMIC_SEQ_CST);
-	srxe_list_add_tail(&eng->ctxs, &ctx->node);
+	srxe_shard_attach(shard, ctx);
 	*out = ctx;
 	return 0;
 }
@@ -58,7 +56,7 @@ void srxe_eng_ctx_destroy(struct srxe_eng_ctx *ctx)
 		srxe_container_of(n, struct srxe_eng_ah, node));
 	if (ctx->doorbell_fd >= 0)
 		srxe_engine_unwatch(ctx->eng, ctx->doorbell_fd);
-	srxe_list_del(&ctx->node);
+	srxe_shard_detach(ctx);
 	srxe_ctx_free(ctx);
 }
 
@@ -103,8 +101,7 @@ void srxe_eng_qp_send_posted(struct srxe_eng_qp *qp)
 
 	eng->now = srxe_now_ns();
 	send_posted(qp);
-	if (eng->wire)
-		eng->wire->flush(eng->wire);
+	srxe_engine_wire_flush(eng);
 }
 
 void srxe_eng_ctx_send_posted_ud(struct srxe_eng_ctx *ctx)
@@ -121,8 +118,21 @@ void srxe_eng_ctx_send_posted_ud(struct srxe_eng_ctx *ctx)
 		if (qp->type == IBV_QPT_UD)
 			send_posted(qp);
 	}
-	if (eng->wire)
-		eng->wire->flush(eng->wire);
+	srxe_engine_wire_flush(eng);
+}
+
+/* A QP connected to a QP of this device: one engine thread for both. */
+static void pair_threads(struct srxe_eng_qp *qp)
+{
+	struct srxe_engine *eng = qp->ctx->eng;
+	struct srxe_eng_qp *peer;
+
+	if (eng->dev->nshards == 1 || qp->type == IBV_QPT_UD ||
+	    !srxe_dest_is_local(eng, &qp->dest))
+		return;
+	peer = srxe_qp_lookup(eng, qp->dest.qpn);
+	if (peer)
+		srxe_shard_pair(qp->ctx, peer->ctx);
 }
 
 /* A modify to ERR flushes at once, before the verb returns, as on rxe. */
@@ -132,9 +142,13 @@ int srxe_eng_qp_modify(struct srxe_eng_qp *qp,
 {
 	int ret = srxe_qp_modify(qp, attr, attr_mask, why);
 
-	if (!ret && qp->attr.qp_state == IBV_QPS_ERR)
+	if (ret)
+		return ret;
+	if (qp->attr.qp_state == IBV_QPS_ERR)
 		srxe_qp_to_err(qp, -1);
-	return ret;
+	else if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RTR)
+		pair_threads(qp);
+	return 0;
 }
 
 void srxe_eng_qp_destroy(struct srxe_eng_qp *qp)

@@ -40,12 +40,14 @@ void srxe_eng_port_event(struct srxe_engine *eng, uint32_t event)
 {
 	struct srxe_list *n, *t;
 
-	srxe_list_for_each_safe(n, t, &eng->ctxs)
-	{
-		struct srxe_eng_ctx *ctx =
-			srxe_container_of(n, struct srxe_eng_ctx, node);
+	for (unsigned int i = 0; i < eng->dev->nshards; i++) {
+		srxe_list_for_each_safe(n, t, &eng->dev->shards[i]->ctxs)
+		{
+			struct srxe_eng_ctx *ctx =
+				srxe_container_of(n, struct srxe_eng_ctx, node);
 
-		srxe_ctx_async(ctx, 1, event);
+			srxe_ctx_async(ctx, 1, event);
+		}
 	}
 }
 
@@ -66,7 +68,7 @@ int srxe_ctx_new(struct srxe_engine *eng, const struct srxe_eng_ctx_init *init,
 		return -ENOMEM;
 	}
 	ctx->eng = eng;
-	ctx->id = eng->next_ctx_id++;
+	ctx->id = eng->dev->next_ctx_id++;
 	ctx->mem = init->mem;
 	ctx->arena = init->arena;
 	ctx->page = init->arena;
@@ -80,6 +82,14 @@ int srxe_ctx_new(struct srxe_engine *eng, const struct srxe_eng_ctx_init *init,
 	srxe_list_init(&ctx->ahs);
 	*out = ctx;
 	return 0;
+}
+
+void srxe_ctx_pin_first(struct srxe_eng_ctx *ctx)
+{
+	if (ctx->pinned)
+		return;
+	ctx->pin_first = true;
+	ctx->eng->dev->pins_pending = true;
 }
 
 void srxe_ctx_free(struct srxe_eng_ctx *ctx)

@@ -54,6 +54,25 @@ typedef void (*srxe_eng_xmit_fn)(struct srxe_engine *eng,
 				 const struct srxe_tx_pkt *pkt,
 				 const struct srxe_dest *dst);
 
+typedef void (*srxe_eng_handoff_fn)(struct srxe_engine *eng,
+				    struct srxe_engine *to,
+				    const struct srxe_pkt *pkt,
+				    const struct srxe_sg *payload, int nchunks);
+
+/* A packet waiting in an engine thread's inbox (shard.c). */
+struct srxe_inbox_item;
+struct srxe_capture;
+
+/*
+ * One engine thread and what it serves (docs/datapath.md "Engine
+ * threads").  A device runs cfg.threads of them; the first, dev, is the
+ * one srxed holds and also keeps what the device has once: the QP and
+ * SRQ numbers, the wire, the capture, multicast, QP 1 and the fault
+ * filter.  Each thread's lock guards the contexts placed on it and its
+ * own fields (stats, now, tlb); the device's shared tables change only
+ * with every lock held (srxe_engine_lock), so a thread reads them under
+ * its own.
+ */
 struct srxe_engine {
 	struct srxe_engine_config cfg;
 	pthread_mutex_t lock;
@@ -62,40 +81,65 @@ struct srxe_engine {
 	int epfd, wake_fd, timer_fd;
 	int stop;     /* __atomic */
 	int sleeping; /* __atomic: the thread is (about to be) in epoll_wait */
+	void *owner;  /* __atomic: the thread holding lock (shard.c) */
 	struct srxe_list ctxs;
+	unsigned int nctxs;	 /* contexts placed here (shard.c) */
+	unsigned int index;	 /* dev->shards[index] == this */
+	struct srxe_engine *dev; /* the device's first thread */
+	/* Packets other threads could not hand over at once (shard.c):
+	 * FIFO under inbox_lock; pending counts them until delivered. */
+	pthread_mutex_t inbox_lock;
+	struct srxe_inbox_item *inbox_head, *inbox_tail;
+	uint32_t inbox_pending; /* __atomic */
+	uint64_t inbox_bytes;	/* under inbox_lock */
+	struct srxe_xport local;
+	/* The device's wire (dev's pointer, copied): issue #5; NULL:
+	 * off-host drops. */
+	struct srxe_xport *wire;
+	struct srxe_eng_stats stats;
+	uint64_t now;	      /* srxe_now_ns() of the current pass */
+	uint64_t timer_armed; /* deadline timer_fd is armed to, 0: disarmed */
+	/* The ports between the layers, set by the core (engine.c) before
+	 * any transport opens: the state machines send through xmit, the
+	 * transports deliver through rx, rx.c hands a packet for another
+	 * thread's QP over through handoff, the wire tap reaches capture.c
+	 * through capture_ip (capture_hook.h): no layer calls one above. */
+	srxe_eng_xmit_fn xmit;
+	struct srxe_rx_port rx;
+	srxe_eng_handoff_fn handoff;
+	void (*capture_ip)(struct srxe_capture *c, const uint8_t *ip,
+			   size_t len, bool received);
+	/* Translation cache of the thread holding lock (tlb.h): used only
+	 * under lock, as the tables it caches change only under it. */
+	struct srxe_tlb tlb;
+
+	/* ---- the device's: used in dev only ---- */
+	unsigned int nshards;
+	struct srxe_engine *shards[SRXE_ENGINE_MAX_THREADS];
+	/* With several threads: serializes the wire, the capture and the
+	 * fault filter, which every thread transmits through (recursive:
+	 * a received packet's answer is sent from inside the poll). */
+	pthread_mutex_t io_lock;
+	bool pins_pending; /* a context asked for the first thread */
 	uint64_t next_ctx_id;
 	struct srxe_eng_qp *qp_hash[SRXE_ENG_QP_HASH];
 	struct srxe_eng_srq *srq_hash[SRXE_ENG_SRQ_HASH]; /* XRC SRQs */
-	struct srxe_xport local;
-	struct srxe_xport *wire; /* issue #5; NULL: off-host drops */
 	struct srxe_capture
-		*capture; /* `srxe capture` (capture.h); NULL: off */
-	/* The wire tap (capture_hook.h): set by the core, so that the
-	 * transports below it reach capture.c through this pointer. */
-	void (*capture_ip)(struct srxe_capture *c, const uint8_t *ip,
-			   size_t len, bool received);
-	struct srxe_eng_stats stats;
-	struct srxe_fault *fault; /* tests only (fault.h); NULL: none */
-	uint64_t now;		  /* srxe_now_ns() of the current pass */
-	uint64_t timer_armed; /* deadline timer_fd is armed to, 0: disarmed */
+		*capture;	     /* `srxe capture` (capture.h); NULL: off */
+	struct srxe_fault *fault;    /* tests only (fault.h); NULL: none */
 	struct srxe_mcast_tbl mcast; /* UD multicast groups (mcast.h) */
 	srxe_eng_gsi_rx_fn gsi_rx;   /* QP 1 (gsi.c); NULL: no CM */
 	void *gsi_opaque;
 	uint32_t gsi_psn; /* next PSN of a MAD QP 1 sends */
-	/* The ports between the layers, set by the core (engine.c) before
-	 * any transport opens: the state machines send through xmit, the
-	 * transports deliver through rx, so neither calls a layer above. */
-	srxe_eng_xmit_fn xmit;
-	struct srxe_rx_port rx;
-	/* Translation cache of the thread holding lock (tlb.h): used only
-	 * under lock, as the tables it caches change only under it. */
-	struct srxe_tlb tlb;
 };
 
 struct srxe_eng_ctx {
-	struct srxe_engine *eng;
+	struct srxe_engine *eng; /* the thread serving it (shard.c) */
 	struct srxe_list node;
 	uint64_t id;
+	/* Objects shared with other contexts (an XRC SRQ or target QP, a
+	 * multicast attachment): served by the first thread, for good. */
+	bool pin_first, pinned;
 	struct srxe_mem_client *mem;
 	struct srxe_ctx_page *page;
 	char *arena;
@@ -258,6 +302,10 @@ static inline void srxe_eng_xmit(struct srxe_engine *eng,
 {
 	eng->xmit(eng, pkt, dst);
 }
+/* Hands the wire its queued packets (one thread at a time). */
+void srxe_engine_wire_flush(struct srxe_engine *eng);
+/* Wakes the thread from epoll_wait (or makes its next one return). */
+void srxe_engine_wake(struct srxe_engine *eng);
 /* Doorbell fds in the engine's epoll set (tag: the context id). */
 int srxe_engine_watch(struct srxe_engine *eng, int fd, uint64_t tag);
 void srxe_engine_unwatch(struct srxe_engine *eng, int fd);
@@ -282,6 +330,9 @@ void srxe_fault_free(struct srxe_engine *eng);
  */
 void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		 const struct srxe_sg *payload, int nchunks);
+/* srxe_eng_rx without counting the packet: a hand-off's delivery. */
+void srxe_eng_rx_route(struct srxe_engine *eng, const struct srxe_pkt *pkt,
+		       const struct srxe_sg *payload, int nchunks);
 
 /* ---- mcast_eng.c ---- */
 /* BTH DestQP of every multicast packet (IBA: the "permissive" QPN). */
@@ -327,6 +378,12 @@ void srxe_gsi_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
  */
 int srxe_ctx_new(struct srxe_engine *eng, const struct srxe_eng_ctx_init *init,
 		 struct srxe_eng_ctx **out, const char **why);
+/*
+ * @ctx has an object other contexts use (an XRC SRQ or target QP, a
+ * multicast attachment): from the end of this control-plane call on, the
+ * first engine thread serves it (shard.c), where those objects meet.
+ */
+void srxe_ctx_pin_first(struct srxe_eng_ctx *ctx);
 /* Frees a context already emptied and unlinked. */
 void srxe_ctx_free(struct srxe_eng_ctx *ctx);
 void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event);
@@ -398,8 +455,8 @@ static inline bool srxe_qp_may_burst(const struct srxe_eng_qp *qp)
 {
 	const struct srxe_engine *eng = qp->ctx->eng;
 
-	return qp->type != IBV_QPT_UD && !eng->capture && !eng->fault &&
-	       srxe_dest_is_local(eng, &qp->dest);
+	return qp->type != IBV_QPT_UD && !eng->dev->capture &&
+	       !eng->dev->fault && srxe_dest_is_local(eng, &qp->dest);
 }
 /* RC and both XRC halves: PSNs, ACKs, retries (IBA 9.7). */
 static inline bool srxe_qp_reliable(const struct srxe_eng_qp *qp)

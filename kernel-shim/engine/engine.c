@@ -9,6 +9,8 @@
  * then blocks in epoll_wait on the doorbell eventfds, an internal wake
  * eventfd (control-plane changes, stop) and a timerfd armed to the
  * earliest protocol timer.  An idle device therefore costs no CPU.
+ * A device runs cfg.threads such threads, each over its own contexts
+ * (shard.c).
  */
 #include <errno.h>
 #include <sched.h>
@@ -23,6 +25,7 @@
 
 #include "capture_hook.h"
 #include "eng_int.h"
+#include "shard.h"
 #include "timing.h"
 #include "transport_udp.h"
 
@@ -32,12 +35,34 @@
 /* Context ids start above the two reserved epoll tags. */
 #define FIRST_CTX_ID 16ull
 
+/*
+ * The wire, the capture and the fault filter are the device's, one of
+ * each for every thread: with several threads, one at a time.
+ */
+static bool io_lock(struct srxe_engine *eng, const struct srxe_xport *t)
+{
+	struct srxe_engine *dev = eng->dev;
+
+	if (dev->nshards == 1 ||
+	    (t == &eng->local && !dev->fault && !dev->capture))
+		return false;
+	pthread_mutex_lock(&dev->io_lock);
+	return true;
+}
+
+static void io_unlock(struct srxe_engine *eng, bool locked)
+{
+	if (locked)
+		pthread_mutex_unlock(&eng->dev->io_lock);
+}
+
 /* The transmit port (eng->xmit): the state machines' only way out. */
 static void eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
 		     const struct srxe_dest *dst)
 {
 	struct srxe_xport *t =
 		srxe_dest_is_local(eng, dst) ? &eng->local : eng->wire;
+	bool locked;
 
 	/* Multicast leaves on the wire, and the kernel loops it back to
 	 * every member on this host, this device included; without the
@@ -48,11 +73,12 @@ static void eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
 	 * counters (hw_counters sent_pkts) do not depend on it. */
 	eng->stats.pkts_sent += 1 + pkt->extra_psns;
 	eng->stats.bytes_sent += pkt->hdr_len + pkt->payload_len;
-	srxe_cap_local(eng, t, pkt, dst);
 	if (pkt->extra_psns) {
 		eng->stats.bursts++;
 		eng->stats.burst_pkts += 1 + pkt->extra_psns;
 	}
+	locked = io_lock(eng, t);
+	srxe_cap_local(eng, t, pkt, dst);
 	if (!t) {
 		eng->stats.drops++;
 		eng->stats.drop_no_route++;
@@ -62,6 +88,32 @@ static void eng_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *pkt,
 		eng->stats.drops++;
 		eng->stats.drop_tx_error++;
 	}
+	io_unlock(eng, locked);
+}
+
+void srxe_engine_wire_flush(struct srxe_engine *eng)
+{
+	bool locked;
+
+	if (!eng->wire)
+		return;
+	locked = io_lock(eng, eng->wire);
+	eng->wire->flush(eng->wire);
+	io_unlock(eng, locked);
+}
+
+/* The wire's receive side is the first thread's. */
+static unsigned int wire_poll(struct srxe_engine *eng)
+{
+	unsigned int work;
+	bool locked;
+
+	if (!eng->wire || eng != eng->dev)
+		return 0;
+	locked = io_lock(eng, eng->wire);
+	work = eng->wire->poll(eng->wire);
+	io_unlock(eng, locked);
+	return work;
 }
 
 static unsigned int qp_pass(struct srxe_eng_qp *qp, uint64_t now)
@@ -84,8 +136,9 @@ unsigned int srxe_engine_pass(struct srxe_engine *eng)
 	unsigned int work = 0;
 
 	eng->now = srxe_now_ns();
-	if (eng->wire)
-		work += eng->wire->poll(eng->wire);
+	if (__atomic_load_n(&eng->inbox_pending, __ATOMIC_SEQ_CST))
+		work += srxe_shard_inbox_run(eng);
+	work += wire_poll(eng);
 	srxe_list_for_each_safe(c, ct, &eng->ctxs)
 	{
 		struct srxe_eng_ctx *ctx =
@@ -99,8 +152,7 @@ unsigned int srxe_engine_pass(struct srxe_engine *eng)
 		}
 	}
 	/* Received packets and QPs may both have queued wire packets. */
-	if (eng->wire)
-		eng->wire->flush(eng->wire);
+	srxe_engine_wire_flush(eng);
 	return work;
 }
 
@@ -235,24 +287,24 @@ static void sleep_once(struct srxe_engine *eng)
 		while (srxe_now_ns() < until)
 			cpu_relax();
 	}
-	pthread_mutex_lock(&eng->lock);
+	srxe_shard_lock(eng);
 	set_sleeping(eng, 1);
 	if (srxe_engine_pass(eng)) {
 		set_sleeping(eng, 0);
-		pthread_mutex_unlock(&eng->lock);
+		srxe_shard_unlock(eng);
 		return;
 	}
 	arm_timer(eng, srxe_engine_next_deadline(eng));
 	eng->stats.sleeps++;
-	pthread_mutex_unlock(&eng->lock);
+	srxe_shard_unlock(eng);
 
 	n = epoll_wait(eng->epfd, ev, 32, -1);
 
-	pthread_mutex_lock(&eng->lock);
+	srxe_shard_lock(eng);
 	set_sleeping(eng, 0);
 	if (n > 0)
 		drain_events(eng, ev, n);
-	pthread_mutex_unlock(&eng->lock);
+	srxe_shard_unlock(eng);
 }
 
 /*
@@ -268,9 +320,9 @@ static void nap_once(struct srxe_engine *eng)
 	int n = epoll_pwait2(eng->epfd, ev, 32, &ts, NULL);
 
 	if (n > 0) {
-		pthread_mutex_lock(&eng->lock);
+		srxe_shard_lock(eng);
 		drain_events(eng, ev, n);
-		pthread_mutex_unlock(&eng->lock);
+		srxe_shard_unlock(eng);
 	}
 }
 
@@ -338,9 +390,9 @@ static void *engine_main(void *arg)
 	while (!__atomic_load_n(&eng->stop, __ATOMIC_ACQUIRE)) {
 		unsigned int work;
 
-		pthread_mutex_lock(&eng->lock);
+		srxe_shard_lock(eng);
 		work = srxe_engine_pass(eng);
-		pthread_mutex_unlock(&eng->lock);
+		srxe_shard_unlock(eng);
 		if (work) {
 			last_work = eng->now;
 			continue;
@@ -356,7 +408,7 @@ static void *engine_main(void *arg)
 	return NULL;
 }
 
-static void wake(struct srxe_engine *eng)
+void srxe_engine_wake(struct srxe_engine *eng)
 {
 	uint64_t one = 1;
 
@@ -381,19 +433,30 @@ void srxe_engine_unwatch(struct srxe_engine *eng, int fd)
 	epoll_ctl(eng->epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
-static void engine_free(struct srxe_engine *eng)
+/* One thread's own part; the device's part is dev_free's. */
+static void shard_free(struct srxe_engine *eng)
 {
-	srxe_fault_free(eng);
-	srxe_mcast_eng_fini(eng);
-	srxe_udp_transport_close(eng->wire);
+	srxe_shard_inbox_free(eng);
 	if (eng->epfd >= 0)
 		close(eng->epfd);
 	if (eng->wake_fd >= 0)
 		close(eng->wake_fd);
 	if (eng->timer_fd >= 0)
 		close(eng->timer_fd);
+	pthread_mutex_destroy(&eng->inbox_lock);
 	pthread_mutex_destroy(&eng->lock);
 	free(eng);
+}
+
+static void dev_free(struct srxe_engine *dev)
+{
+	for (unsigned int i = dev->nshards; i-- > 1;)
+		shard_free(dev->shards[i]);
+	srxe_fault_free(dev);
+	srxe_mcast_eng_fini(dev);
+	srxe_udp_transport_close(dev->wire);
+	pthread_mutex_destroy(&dev->io_lock);
+	shard_free(dev);
 }
 
 static int engine_fds(struct srxe_engine *eng, const char **why)
@@ -434,28 +497,18 @@ static int open_wire(struct srxe_engine *eng, const char **why)
 	return 0;
 }
 
-int srxe_engine_start(const struct srxe_engine_config *cfg,
-		      struct srxe_engine **out, const char **why)
+/* A thread's state and ports; its contexts come with srxe_shard_attach. */
+static int shard_init(struct srxe_engine *eng, struct srxe_engine *dev,
+		      const struct srxe_engine_config *cfg, const char **why)
 {
-	struct srxe_engine *eng;
-	int ret;
-
-	*why = NULL;
-	if (!cfg || !cfg->threads || !srxe_mtu_bytes(cfg->active_mtu)) {
-		*why = "engine config needs threads >= 1 and a valid active "
-		       "MTU";
-		return -EINVAL;
-	}
-	eng = calloc(1, sizeof(*eng));
-	if (!eng) {
-		*why = "out of memory";
-		return -ENOMEM;
-	}
 	eng->cfg = *cfg;
+	eng->dev = dev;
+	eng->index = dev->nshards;
+	dev->shards[dev->nshards++] = eng;
 	eng->epfd = eng->wake_fd = eng->timer_fd = -1;
-	eng->next_ctx_id = FIRST_CTX_ID;
 	srxe_tlb_init(&eng->tlb);
 	pthread_mutex_init(&eng->lock, NULL);
+	pthread_mutex_init(&eng->inbox_lock, NULL);
 	srxe_list_init(&eng->ctxs);
 	/* The ports, before any transport can deliver or a QP send. */
 	eng->xmit = eng_xmit;
@@ -464,23 +517,92 @@ int srxe_engine_start(const struct srxe_engine_config *cfg,
 		.mcast4_joined = srxe_mcast_ipv4_joined,
 		.mcast6_joined = srxe_mcast_ipv6_joined,
 	};
+	eng->handoff = srxe_shard_handoff;
 	eng->capture_ip = srxe_capture_ip;
 	srxe_local_transport_init(&eng->local, eng);
-	srxe_mcast_eng_init(eng);
-	ret = engine_fds(eng, why);
-	if (!ret)
-		ret = open_wire(eng, why);
-	if (!ret) {
-		ret = -pthread_create(&eng->thread, NULL, engine_main, eng);
-		if (ret)
-			*why = "cannot start the engine thread";
+	return engine_fds(eng, why);
+}
+
+static struct srxe_engine *dev_new(const struct srxe_engine_config *cfg,
+				   const char **why, int *ret)
+{
+	struct srxe_engine *dev = calloc(1, sizeof(*dev));
+	pthread_mutexattr_t rec;
+
+	if (!dev) {
+		*why = "out of memory";
+		*ret = -ENOMEM;
+		return NULL;
 	}
+	dev->next_ctx_id = FIRST_CTX_ID;
+	pthread_mutexattr_init(&rec);
+	pthread_mutexattr_settype(&rec, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&dev->io_lock, &rec);
+	pthread_mutexattr_destroy(&rec);
+	*ret = shard_init(dev, dev, cfg, why);
+	srxe_mcast_eng_init(dev);
+	if (!*ret)
+		*ret = open_wire(dev, why);
+	return dev;
+}
+
+static int add_shards(struct srxe_engine *dev, const char **why)
+{
+	while (dev->nshards < dev->cfg.threads) {
+		struct srxe_engine *s = calloc(1, sizeof(*s));
+		int ret;
+
+		if (!s) {
+			*why = "out of memory";
+			return -ENOMEM;
+		}
+		ret = shard_init(s, dev, &dev->cfg, why);
+		s->wire = dev->wire;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int start_threads(struct srxe_engine *dev, const char **why)
+{
+	for (unsigned int i = 0; i < dev->nshards; i++) {
+		struct srxe_engine *s = dev->shards[i];
+
+		if (pthread_create(&s->thread, NULL, engine_main, s)) {
+			*why = "cannot start the engine thread";
+			return -EAGAIN;
+		}
+		s->thread_started = true;
+	}
+	return 0;
+}
+
+int srxe_engine_start(const struct srxe_engine_config *cfg,
+		      struct srxe_engine **out, const char **why)
+{
+	struct srxe_engine *dev;
+	int ret;
+
+	*why = NULL;
+	if (!cfg || !cfg->threads || cfg->threads > SRXE_ENGINE_MAX_THREADS ||
+	    !srxe_mtu_bytes(cfg->active_mtu)) {
+		*why = "engine config needs 1 to 16 threads and a valid "
+		       "active MTU";
+		return -EINVAL;
+	}
+	dev = dev_new(cfg, why, &ret);
+	if (!dev)
+		return ret;
+	if (!ret)
+		ret = add_shards(dev, why);
+	if (!ret)
+		ret = start_threads(dev, why);
 	if (ret) {
-		engine_free(eng);
+		srxe_engine_stop(dev);
 		return ret;
 	}
-	eng->thread_started = true;
-	*out = eng;
+	*out = dev;
 	return 0;
 }
 
@@ -488,36 +610,62 @@ void srxe_engine_stop(struct srxe_engine *eng)
 {
 	if (!eng)
 		return;
-	__atomic_store_n(&eng->stop, 1, __ATOMIC_RELEASE);
-	wake(eng);
-	if (eng->thread_started)
-		pthread_join(eng->thread, NULL);
-	engine_free(eng);
+	for (unsigned int i = 0; i < eng->nshards; i++) {
+		struct srxe_engine *s = eng->shards[i];
+
+		__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+		srxe_engine_wake(s);
+	}
+	for (unsigned int i = 0; i < eng->nshards; i++)
+		if (eng->shards[i]->thread_started)
+			pthread_join(eng->shards[i]->thread, NULL);
+	dev_free(eng);
 }
 
 void srxe_engine_lock(struct srxe_engine *eng)
 {
-	pthread_mutex_lock(&eng->lock);
+	srxe_shard_lock_all(eng->dev);
 }
 
-/*
- * The control plane may have made work runnable (a QP moved to RTS with
- * WQEs posted, a QP to ERR that must flush): wake a sleeping thread.
- */
 void srxe_engine_unlock(struct srxe_engine *eng)
 {
-	bool sleeping = __atomic_load_n(&eng->sleeping, __ATOMIC_SEQ_CST);
-
-	pthread_mutex_unlock(&eng->lock);
-	if (sleeping)
-		wake(eng);
+	srxe_shard_unlock_all(eng->dev);
 }
 
+#define STATS_WORDS (sizeof(struct srxe_eng_stats) / sizeof(uint64_t))
+_Static_assert(sizeof(struct srxe_eng_stats) == STATS_WORDS * sizeof(uint64_t),
+	       "engine stats are counters of 64 bits, summed per thread");
+
+static void stats_add(struct srxe_eng_stats *sum,
+		      const struct srxe_eng_stats *s)
+{
+	uint64_t a[STATS_WORDS], b[STATS_WORDS];
+
+	memcpy(a, sum, sizeof(a));
+	memcpy(b, s, sizeof(b));
+	for (size_t i = 0; i < STATS_WORDS; i++)
+		a[i] += b[i];
+	memcpy(sum, a, sizeof(a));
+}
+
+/* Gauges such as qps may go below 0 on one thread when a context moved
+ * after creating objects: the sum is right. */
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out)
 {
-	pthread_mutex_lock(&eng->lock);
-	*out = eng->stats;
-	pthread_mutex_unlock(&eng->lock);
+	struct srxe_engine *dev = eng->dev;
+	struct srxe_wire_stats w;
+
+	*out = (struct srxe_eng_stats){ 0 };
+	srxe_engine_lock(dev);
+	for (unsigned int i = 0; i < dev->nshards; i++)
+		stats_add(out, &dev->shards[i]->stats);
+	if (dev->wire) {
+		srxe_udp_transport_stats(dev->wire, &w);
+		out->drops += w.tx_run_drops;
+		out->drop_tx_error += w.tx_run_drops;
+	}
+	out->threads = dev->nshards;
+	srxe_engine_unlock(dev);
 }
 
 bool srxe_engine_wire_stats(struct srxe_engine *eng,
@@ -525,10 +673,10 @@ bool srxe_engine_wire_stats(struct srxe_engine *eng,
 {
 	bool on;
 
-	pthread_mutex_lock(&eng->lock);
+	srxe_engine_lock(eng);
 	on = eng->wire != NULL;
 	if (on)
 		srxe_udp_transport_stats(eng->wire, out);
-	pthread_mutex_unlock(&eng->lock);
+	srxe_engine_unlock(eng);
 	return on;
 }

@@ -47,7 +47,7 @@ struct srxe_engine_config {
 	bool ipv6;
 	uint8_t ipv6_ll[16];
 	uint32_t ifindex;
-	uint32_t active_mtu;  /* enum ibv_mtu of the port */
+	uint32_t active_mtu; /* enum ibv_mtu of the port */
 	/* Engine threads, 1 .. SRXE_ENGINE_MAX_THREADS: each serves the
 	 * contexts placed on it (docs/datapath.md "Engine threads"). */
 	unsigned int threads;
@@ -64,6 +64,11 @@ struct srxe_engine_config {
 	 * so, widening the window in which a provider still sees the engine
 	 * awake (tests/integration/test_wake_stress.sh); 0 in production. */
 	unsigned int sleep_race_us;
+	/* Tests only (tests/integration/test_engine_threads.sh), with
+	 * several threads: keep connected contexts where they were placed
+	 * (no pairing, shard.c), and queue every hand-off in the inbox
+	 * instead of delivering it at once; false in production. */
+	bool spread_pairs, queue_handoffs;
 	/* Open the RoCEv2/UDP transport on ipv4_be and, with ipv6, on
 	 * ipv6_ll (transport_udp.h); when false, packets for other addresses
 	 * are dropped. */
@@ -345,10 +350,11 @@ struct srxe_wire_stats {
 	uint64_t pkts_sent, bytes_sent; /* datagrams handed to the kernel */
 	uint64_t pkts_recv, bytes_recv; /* datagrams accepted */
 	uint64_t tx_errors;		/* sendmmsg refused a datagram */
-	uint64_t rx_truncated;		/* larger than the receive buffer */
-	uint64_t rx_not_for_us;		/* other destination address */
-	uint64_t rx_overflow;		/* kernel dropped: socket full */
-	bool ipv6;			/* IPv6 sockets open too */
+	uint64_t tx_run_drops;	/* of those, refused after xmit took them */
+	uint64_t rx_truncated;	/* larger than the receive buffer */
+	uint64_t rx_not_for_us; /* other destination address */
+	uint64_t rx_overflow;	/* kernel dropped: socket full */
+	bool ipv6;		/* IPv6 sockets open too */
 	/* NULL, or why the transport runs without its batched send or its
 	 * packet-socket receive (transport_udp.h); lives as long as the
 	 * engine.  srxed logs it once at start. */

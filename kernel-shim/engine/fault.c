@@ -39,11 +39,11 @@ static void drop_delayed(struct srxe_fault *f)
 
 void srxe_fault_free(struct srxe_engine *eng)
 {
-	if (!eng->fault)
+	if (!eng->dev->fault)
 		return;
-	drop_delayed(eng->fault);
-	free(eng->fault);
-	eng->fault = NULL;
+	drop_delayed(eng->dev->fault);
+	free(eng->dev->fault);
+	eng->dev->fault = NULL;
 }
 
 /* Installed by srxe_engine_set_fault (control.c), under the engine lock. */
@@ -99,7 +99,7 @@ static struct delayed *copy_tx(const struct srxe_tx_pkt *tx,
 static void deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 		    const struct srxe_dest *dst)
 {
-	struct srxe_fault *f = eng->fault;
+	struct srxe_fault *f = eng->dev->fault;
 
 	f->depth++;
 	srxe_local_deliver(eng, tx, dst);
@@ -108,7 +108,7 @@ static void deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 
 static void release_delayed(struct srxe_engine *eng)
 {
-	struct srxe_fault *f = eng->fault;
+	struct srxe_fault *f = eng->dev->fault;
 
 	while (f->depth == 0 && f->ndelayed) {
 		struct delayed *d = f->delayed[0];
@@ -118,7 +118,7 @@ static void release_delayed(struct srxe_engine *eng)
 			f->ndelayed * sizeof(f->delayed[0]));
 		deliver(eng, &d->tx, &d->dst);
 		free(d);
-		f = eng->fault;
+		f = eng->dev->fault;
 		if (!f)
 			return;
 	}
@@ -127,7 +127,7 @@ static void release_delayed(struct srxe_engine *eng)
 bool srxe_fault_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 		     const struct srxe_dest *dst)
 {
-	struct srxe_fault *f = eng->fault;
+	struct srxe_fault *f = eng->dev->fault;
 	struct srxe_fault_info info;
 	struct delayed *d;
 

@@ -22,8 +22,8 @@ static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
 void srxe_eng_set_gsi_rx(struct srxe_engine *eng, srxe_eng_gsi_rx_fn fn,
 			 void *opaque)
 {
-	eng->gsi_rx = fn;
-	eng->gsi_opaque = opaque;
+	eng->dev->gsi_rx = fn;
+	eng->dev->gsi_opaque = opaque;
 }
 
 /* Source and destination GIDs and GRH fields from the IP header. */
@@ -66,7 +66,7 @@ void srxe_gsi_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 {
 	struct srxe_gsi_mad m = { 0 };
 
-	if (!eng->gsi_rx) {
+	if (!eng->dev->gsi_rx) {
 		eng->stats.drops++;
 		eng->stats.drop_no_qp++;
 		return;
@@ -89,7 +89,7 @@ void srxe_gsi_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 	m.qkey = pkt->deth.qkey;
 	m.pkey = pkt->pkey;
 	m.len = sizeof(m.mad);
-	eng->gsi_rx(eng->gsi_opaque, &m);
+	eng->dev->gsi_rx(eng->dev->gsi_opaque, &m);
 }
 
 int srxe_eng_gsi_send(struct srxe_engine *eng, const uint8_t dgid[16],
@@ -117,11 +117,12 @@ int srxe_eng_gsi_send(struct srxe_engine *eng, const uint8_t dgid[16],
 	dest.qpn = dqpn & 0xffffff;
 	/* As kernel rxe's QP 1 does: AckReq set, PSNs counting up (a UD
 	 * receiver ignores both). */
-	if (!srxe_tx_begin(&tx, UD_SEND_ONLY, dest.qpn, eng->gsi_psn, len)) {
+	if (!srxe_tx_begin(&tx, UD_SEND_ONLY, dest.qpn, eng->dev->gsi_psn,
+			   len)) {
 		*why = "UD SEND Only is not in the opcode map";
 		return -EINVAL;
 	}
-	eng->gsi_psn = (eng->gsi_psn + 1) & 0xffffff;
+	eng->dev->gsi_psn = (eng->dev->gsi_psn + 1) & 0xffffff;
 	srxe_bth_set_ackreq(tx.hdr, true);
 	deth = srxe_tx_ext(&tx, SRXE_EXT_DETH);
 	srxe_deth_set_qkey(deth, qkey);

@@ -96,18 +96,18 @@ void srxe_mcast_eng_init(struct srxe_engine *eng)
 		.opaque = eng,
 	};
 
-	srxe_mcast_init(&eng->mcast, &lim, &ops);
+	srxe_mcast_init(&eng->dev->mcast, &lim, &ops);
 }
 
 void srxe_mcast_eng_fini(struct srxe_engine *eng)
 {
-	srxe_mcast_destroy(&eng->mcast);
+	srxe_mcast_destroy(&eng->dev->mcast);
 }
 
 static void sync_stats(struct srxe_engine *eng)
 {
-	eng->stats.mcast_groups = eng->mcast.ngroups;
-	eng->stats.mcast_attached = eng->mcast.nattach;
+	eng->stats.mcast_groups = eng->dev->mcast.ngroups;
+	eng->stats.mcast_attached = eng->dev->mcast.nattach;
 }
 
 /* ib_attach_mcast's checks (ib_core does them before rxe sees a call). */
@@ -129,7 +129,7 @@ static int check(const struct srxe_eng_qp *qp, const uint8_t mgid[16],
 int srxe_eng_mcast_attach(struct srxe_eng_qp *qp, const uint8_t mgid[16],
 			  const char **why)
 {
-	struct srxe_engine *eng = qp->ctx->eng;
+	struct srxe_engine *eng = qp->ctx->eng->dev;
 	struct srxe_mcast_grp *g;
 	uint32_t before;
 	int ret;
@@ -138,9 +138,9 @@ int srxe_eng_mcast_attach(struct srxe_eng_qp *qp, const uint8_t mgid[16],
 	ret = check(qp, mgid, why);
 	if (ret)
 		return ret;
-	g = srxe_mcast_find(&eng->mcast, mgid);
+	g = srxe_mcast_find(&eng->dev->mcast, mgid);
 	before = g ? g->nmembers : 0;
-	ret = srxe_mcast_attach(&eng->mcast, mgid, qp);
+	ret = srxe_mcast_attach(&eng->dev->mcast, mgid, qp);
 	if (ret == -EINVAL)
 		*why = "the device has no multicast groups (max_mcast_grp 0)";
 	else if (ret == -ENOMEM)
@@ -151,9 +151,10 @@ int srxe_eng_mcast_attach(struct srxe_eng_qp *qp, const uint8_t mgid[16],
 		       "(IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP)";
 	if (ret)
 		return ret;
-	g = srxe_mcast_find(&eng->mcast, mgid);
+	g = srxe_mcast_find(&eng->dev->mcast, mgid);
 	if (g && g->nmembers > before)
 		qp->mcast_count++;
+	srxe_ctx_pin_first(qp->ctx); /* the group's packets go there */
 	sync_stats(eng);
 	return 0;
 }
@@ -161,14 +162,14 @@ int srxe_eng_mcast_attach(struct srxe_eng_qp *qp, const uint8_t mgid[16],
 int srxe_eng_mcast_detach(struct srxe_eng_qp *qp, const uint8_t mgid[16],
 			  const char **why)
 {
-	struct srxe_engine *eng = qp->ctx->eng;
+	struct srxe_engine *eng = qp->ctx->eng->dev;
 	int ret;
 
 	*why = NULL;
 	ret = check(qp, mgid, why);
 	if (ret)
 		return ret;
-	ret = srxe_mcast_detach(&eng->mcast, mgid, qp);
+	ret = srxe_mcast_detach(&eng->dev->mcast, mgid, qp);
 	if (ret) {
 		*why = "the QP is not attached to this multicast group";
 		return ret;
@@ -185,11 +186,11 @@ uint32_t srxe_eng_qp_mcast_count(const struct srxe_eng_qp *qp)
 
 void srxe_mcast_qp_gone(struct srxe_eng_qp *qp)
 {
-	struct srxe_engine *eng = qp->ctx->eng;
+	struct srxe_engine *eng = qp->ctx->eng->dev;
 
 	if (!qp->mcast_count)
 		return;
-	srxe_mcast_detach_all(&eng->mcast, qp);
+	srxe_mcast_detach_all(&eng->dev->mcast, qp);
 	qp->mcast_count = 0;
 	sync_stats(eng);
 }
@@ -198,17 +199,17 @@ bool srxe_mcast_ipv4_joined(const struct srxe_engine *eng, uint32_t ipv4_be)
 {
 	uint8_t mgid[SRXE_MGID_LEN];
 
-	if (!srxe_ipv4_is_mcast(ipv4_be) || !eng->mcast.ngroups)
+	if (!srxe_ipv4_is_mcast(ipv4_be) || !eng->dev->mcast.ngroups)
 		return false;
 	srxe_mgid_from_ipv4(mgid, ipv4_be);
-	return srxe_mcast_find(&eng->mcast, mgid) != NULL;
+	return srxe_mcast_find(&eng->dev->mcast, mgid) != NULL;
 }
 
 bool srxe_mcast_ipv6_joined(const struct srxe_engine *eng,
 			    const uint8_t ip6[16])
 {
-	return ip6[0] == 0xff && eng->mcast.ngroups &&
-	       srxe_mcast_find(&eng->mcast, ip6) != NULL;
+	return ip6[0] == 0xff && eng->dev->mcast.ngroups &&
+	       srxe_mcast_find(&eng->dev->mcast, ip6) != NULL;
 }
 
 /* The group a packet's IP destination names (IPv4-mapped for IPv4), or
@@ -224,13 +225,14 @@ static struct srxe_mcast_grp *dst_group(struct srxe_engine *eng,
 	if (ip[0] >> 4 == 6) {
 		if (ip[SRXE_IPV6_DST_OFF] != 0xff)
 			return NULL;
-		return srxe_mcast_find(&eng->mcast, ip + SRXE_IPV6_DST_OFF);
+		return srxe_mcast_find(&eng->dev->mcast,
+				       ip + SRXE_IPV6_DST_OFF);
 	}
 	memcpy(&dst_ipv4, ip + 16, 4);
 	if (!srxe_ipv4_is_mcast(dst_ipv4))
 		return NULL;
 	srxe_mgid_from_ipv4(mgid, dst_ipv4);
-	return srxe_mcast_find(&eng->mcast, mgid);
+	return srxe_mcast_find(&eng->dev->mcast, mgid);
 }
 
 /*

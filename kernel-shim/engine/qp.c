@@ -26,7 +26,7 @@ static unsigned int qp_hash(uint32_t qpn)
 
 struct srxe_eng_qp *srxe_qp_lookup(struct srxe_engine *eng, uint32_t qpn)
 {
-	struct srxe_eng_qp *qp = eng->qp_hash[qp_hash(qpn)];
+	struct srxe_eng_qp *qp = eng->dev->qp_hash[qp_hash(qpn)];
 
 	while (qp && qp->qpn != qpn)
 		qp = qp->hash_next;
@@ -37,13 +37,13 @@ void srxe_qp_hash_add(struct srxe_engine *eng, struct srxe_eng_qp *qp)
 {
 	unsigned int h = qp_hash(qp->qpn);
 
-	qp->hash_next = eng->qp_hash[h];
-	eng->qp_hash[h] = qp;
+	qp->hash_next = eng->dev->qp_hash[h];
+	eng->dev->qp_hash[h] = qp;
 }
 
 void srxe_qp_hash_del(struct srxe_engine *eng, struct srxe_eng_qp *qp)
 {
-	struct srxe_eng_qp **pp = &eng->qp_hash[qp_hash(qp->qpn)];
+	struct srxe_eng_qp **pp = &eng->dev->qp_hash[qp_hash(qp->qpn)];
 
 	while (*pp && *pp != qp)
 		pp = &(*pp)->hash_next;
@@ -209,6 +209,8 @@ int srxe_eng_qp_create(struct srxe_eng_ctx *ctx,
 	take_cqs(qp, 1);
 	srxe_list_add_tail(&ctx->qps, &qp->node);
 	srxe_qp_hash_add(ctx->eng, qp);
+	if (qp->type == IBV_QPT_XRC_RECV)
+		srxe_ctx_pin_first(ctx); /* it receives into other's SRQs */
 	ctx->eng->stats.qps++;
 	*out = qp;
 	return 0;

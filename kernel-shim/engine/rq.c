@@ -146,7 +146,7 @@ static unsigned int srq_hash(uint32_t srqn)
 
 struct srxe_eng_srq *srxe_xsrq_lookup(struct srxe_engine *eng, uint32_t srqn)
 {
-	struct srxe_eng_srq *srq = eng->srq_hash[srq_hash(srqn)];
+	struct srxe_eng_srq *srq = eng->dev->srq_hash[srq_hash(srqn)];
 
 	while (srq && srq->srqn != srqn)
 		srq = srq->hash_next;
@@ -156,7 +156,7 @@ struct srxe_eng_srq *srxe_xsrq_lookup(struct srxe_engine *eng, uint32_t srqn)
 static void xsrq_unhash(struct srxe_eng_srq *srq)
 {
 	struct srxe_eng_srq **pp =
-		&srq->ctx->eng->srq_hash[srq_hash(srq->srqn)];
+		&srq->ctx->eng->dev->srq_hash[srq_hash(srq->srqn)];
 
 	while (*pp && *pp != srq)
 		pp = &(*pp)->hash_next;
@@ -213,7 +213,7 @@ int srxe_eng_srq_create(struct srxe_eng_ctx *ctx,
 	srq->cons = __atomic_load_n(&init->ring->cons.val, __ATOMIC_RELAXED);
 	if (init->xrcd) {
 		struct srxe_eng_srq **head =
-			&ctx->eng->srq_hash[srq_hash(init->srqn)];
+			&ctx->eng->dev->srq_hash[srq_hash(init->srqn)];
 
 		srq->xrcd = init->xrcd;
 		srq->srqn = init->srqn;
@@ -221,6 +221,7 @@ int srxe_eng_srq_create(struct srxe_eng_ctx *ctx,
 		srq->cq->users++;
 		srq->hash_next = *head;
 		*head = srq;
+		srxe_ctx_pin_first(ctx);
 	}
 	srxe_list_add_tail(&ctx->srqs, &srq->node);
 	ctx->eng->stats.srqs++;

@@ -6,6 +6,9 @@
  * reports IBV_WC_RETRY_EXC_ERR.  Packets for the multicast QPN go to every
  * QP attached to their destination's group (mcast_eng.c); packets for
  * QPN 1 to srxed's CM (gsi.c).
+ * With several engine threads, a packet whose QP another thread serves
+ * goes there through the hand-off port (shard.c); multicast and QP 1
+ * packets go to the first thread, which serves every group member.
  */
 #include "eng_int.h"
 
@@ -18,10 +21,35 @@ static bool pkey_ok(uint16_t pkey)
 void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		 const struct srxe_sg *payload, int nchunks)
 {
-	struct srxe_eng_qp *qp;
-
-	eng->stats.pkts_recv += 1 + pkt->extra_psns; /* see srxe_eng_xmit */
+	/* A burst counts as its MTU packets (engine.c eng_xmit). */
+	eng->stats.pkts_recv += 1 + pkt->extra_psns;
 	eng->stats.bytes_recv += pkt->op->hdr_len + pkt->payload_len;
+	srxe_eng_rx_route(eng, pkt, payload, nchunks);
+}
+
+/* The thread serving @pkt's destination, when not @eng; else NULL. */
+static struct srxe_engine *other_owner(struct srxe_engine *eng,
+				       const struct srxe_pkt *pkt,
+				       const struct srxe_eng_qp *qp)
+{
+	if (pkt->dqpn == SRXE_MCAST_QPN || pkt->dqpn == 1)
+		return eng->dev != eng ? eng->dev : NULL;
+	return qp && qp->ctx->eng != eng ? qp->ctx->eng : NULL;
+}
+
+void srxe_eng_rx_route(struct srxe_engine *eng, const struct srxe_pkt *pkt,
+		       const struct srxe_sg *payload, int nchunks)
+{
+	struct srxe_eng_qp *qp = NULL;
+	struct srxe_engine *owner;
+
+	if (pkt->dqpn != SRXE_MCAST_QPN && pkt->dqpn != 1)
+		qp = srxe_qp_lookup(eng, pkt->dqpn);
+	owner = other_owner(eng, pkt, qp);
+	if (owner) {
+		eng->handoff(eng, owner, pkt, payload, nchunks);
+		return;
+	}
 	if (pkt->dqpn == SRXE_MCAST_QPN && pkey_ok(pkt->pkey)) {
 		srxe_mcast_rx(eng, pkt, payload, nchunks);
 		return;
@@ -35,7 +63,6 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		}
 		return;
 	}
-	qp = srxe_qp_lookup(eng, pkt->dqpn);
 	if (!qp || !pkey_ok(pkt->pkey)) {
 		eng->stats.drops++;
 		if (!qp)

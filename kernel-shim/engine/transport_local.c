@@ -47,7 +47,7 @@ static bool local_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *tx,
 	struct srxe_engine *eng = t->priv;
 
 	/* Tests only (fault.h): a lossy "network" between the QPs. */
-	if (eng->fault)
+	if (eng->dev->fault)
 		return srxe_fault_xmit(eng, tx, dst);
 	return srxe_local_deliver(eng, tx, dst);
 }

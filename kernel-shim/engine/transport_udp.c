@@ -243,10 +243,10 @@ static void account_run(struct udp_xport *u, unsigned int r, int n, bool ok)
 
 	if (!ok) {
 		/* refused after xmit() took them: the engine's count of
-		 * transmit errors must hold these too */
+		 * transmit errors holds these too (srxe_engine_stats adds
+		 * them: any engine thread may be flushing) */
 		u->stats.tx_errors += run->count;
-		u->eng->stats.drops += run->count;
-		u->eng->stats.drop_tx_error += run->count;
+		u->stats.tx_run_drops += run->count;
 		return;
 	}
 	u->stats.pkts_sent += run->count;

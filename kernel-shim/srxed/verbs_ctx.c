@@ -47,13 +47,16 @@ void srxed_qp_limits(struct srxe_qp_limits *lim)
  * engine's wait between empty passes (engine.h, enum srxe_idle_wait);
  * SRXED_ENGINE_SLICE_US: the engine thread's scheduler slice.  For
  * measurements (perftest/wake-table.sh); anything else keeps the default.
- * SRXED_ENGINE_SLEEP_RACE_US: tests only (engine.h, sleep_race_us).
+ * SRXED_ENGINE_SLEEP_RACE_US: tests only (engine.h, sleep_race_us);
+ * SRXED_ENGINE_HANDOFF=spread|queue: tests only (engine.h,
+ * spread_pairs; queue also sets queue_handoffs).
  */
 static void engine_idle_from_env(struct srxe_engine_config *cfg)
 {
 	const char *v = getenv("SRXED_ENGINE_IDLE");
 	const char *slice = getenv("SRXED_ENGINE_SLICE_US");
 	const char *race = getenv("SRXED_ENGINE_SLEEP_RACE_US");
+	const char *handoff = getenv("SRXED_ENGINE_HANDOFF");
 	unsigned int spin, idle = 0;
 	char mode[8];
 	int n;
@@ -62,6 +65,10 @@ static void engine_idle_from_env(struct srxe_engine_config *cfg)
 		cfg->slice_us = (unsigned int)strtoul(slice, NULL, 10);
 	if (race)
 		cfg->sleep_race_us = (unsigned int)strtoul(race, NULL, 10);
+	if (handoff) {
+		cfg->spread_pairs = true;
+		cfg->queue_handoffs = !strcmp(handoff, "queue");
+	}
 	if (!v)
 		return;
 	n = sscanf(v, "%7[a-z]:%u:%u", mode, &spin, &idle);
