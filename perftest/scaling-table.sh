@@ -11,6 +11,8 @@
 # Environment: SRXE_BUILD   build directory (default <source>/build)
 #              TRANSLATION  shortcut (default) or mtt
 #              SECONDS_EACH -D of every ib_write_bw (default 5)
+#              ENGINES      srxe up --engines (default: srxed's, from
+#                           the CPU count; the header says which)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 TRANSLATION=${TRANSLATION:-shortcut}
@@ -35,8 +37,11 @@ scaling_cleanup() {
 }
 trap scaling_cleanup EXIT
 dev=srxesc$$
-"$srxe" up --name "$dev" --translation "$TRANSLATION" >/dev/null
+"$srxe" up --name "$dev" --translation "$TRANSLATION" \
+	${ENGINES:+--engines "$ENGINES"} >/dev/null
 devices+=("$dev")
+threads=$("$srxe" status --name "$dev" |
+	sed -n 's/.*engine: *threads \([0-9]*\),.*/\1/p')
 
 memcpy_64k() {
 	"$memcpy_bench" 2 65536 | awk '$1 == 65536 { print $4 }'
@@ -100,7 +105,7 @@ one=${agg[${counts[0]}]}
 echo "srxe scaling table — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs," \
 	"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "srxe $(git -C "$src" describe --always --dirty 2>/dev/null || echo '?')," \
-	"translation $TRANSLATION, build" \
+	"translation $TRANSLATION, $threads engine thread(s), build" \
 	"$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")"
 echo "load before: ${load_before#*load average: }"
 echo "load after:  ${load_after#*load average: }"

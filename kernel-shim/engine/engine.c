@@ -326,17 +326,18 @@ static void nap_once(struct srxe_engine *eng)
 	}
 }
 
-static void idle_wait(struct srxe_engine *eng, uint64_t *last_yield)
+static void idle_wait(struct srxe_engine *eng, uint64_t now,
+		      uint64_t *last_yield)
 {
 	switch (eng->cfg.idle_wait) {
 	case SRXE_IDLE_YIELD:
-		if (eng->now - *last_yield <
+		if (now - *last_yield <
 		    (uint64_t)eng->cfg.idle_us * 1000u) {
 			cpu_relax();
 			break;
 		}
 		sched_yield();
-		*last_yield = eng->now;
+		*last_yield = now;
 		break;
 	case SRXE_IDLE_NAP:
 		nap_once(eng);
@@ -389,17 +390,20 @@ static void *engine_main(void *arg)
 
 	while (!__atomic_load_n(&eng->stop, __ATOMIC_ACQUIRE)) {
 		unsigned int work;
+		uint64_t now;
 
 		srxe_shard_lock(eng);
 		work = srxe_engine_pass(eng);
+		/* The pass's clock, one read per pass; under the lock, as a
+		 * hand-off from another thread may move it forward. */
+		now = eng->now;
 		srxe_shard_unlock(eng);
 		if (work) {
-			last_work = eng->now;
+			last_work = now;
 			continue;
 		}
-		/* eng->now was read by this pass: one clock read per pass */
-		if (eng->now - last_work < spin_ns) {
-			idle_wait(eng, &last_yield);
+		if (now - last_work < spin_ns) {
+			idle_wait(eng, now, &last_yield);
 			continue;
 		}
 		sleep_once(eng);

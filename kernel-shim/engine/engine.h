@@ -9,8 +9,9 @@
  * This header is the whole interface between srxed's control plane and the
  * engine.  Rules:
  *  - The control plane creates, modifies and destroys engine objects only
- *    while holding srxe_engine_lock(); engine threads take the same lock
- *    around each batch of work, so objects never change under them.
+ *    while holding srxe_engine_lock(), which takes every engine thread's
+ *    lock; each thread holds its own around each batch of work, so
+ *    objects never change under it (shard.h).
  *  - Registration and deregistration of memory (srxe_mem_reg/dereg) are
  *    also done under the lock.
  *  - Ring geometry is passed in here once and kept privately; the engine
