@@ -37,7 +37,9 @@ pair_root() {
 	export SRXE_RUNDIR=$root
 	devices=()
 	server_pid=
-	port=$((30000 + $$ % 20000))
+	# Below the kernel's ephemeral range (32768-60999): a client's own
+	# connection must not hold the port a later server listens on.
+	port=$((10000 + $$ % 20000))
 	trap pair_cleanup EXIT
 	trap 'exit 130' INT TERM
 }
