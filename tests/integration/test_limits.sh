@@ -61,9 +61,8 @@ done
 out=$("$SRXE" status --name "$dev") || fail "srxe status: $out"
 assert_contains "$out" "clients:[[:space:]]+0 " "no clients left"
 assert_contains "$out" "mrs 0," "no MR left"
-# engine threads: value asserted once the engine runs them
-assert_contains "$out" "engine:[[:space:]]+threads [0-9]+, .*hand-offs [0-9]+ direct, [0-9]+ queued, [0-9]+ dropped$" \
-	"engine threads and hand-offs in srxe status"
+assert_contains "$out" "engine:[[:space:]]+threads 3, .*hand-offs [0-9]+ direct, [0-9]+ queued, [0-9]+ dropped$" \
+	"engine threads (--engines 3) and hand-offs in srxe status"
 
 # The default: one engine thread per four CPUs srxed may run on, 1..16.
 "$SRXE" down --name "$dev" >/dev/null || fail "srxe down $dev"
