@@ -2,7 +2,7 @@
 /*
  * Speed of srxe's CRC-32 (the ICRC's cost per packet) on the path this
  * CPU takes.  perftest/wire-table.sh's "what bounds it" cites it; run it
- * three times to compare the paths (kernel-shim/engine/crc32_fold.h):
+ * three times to compare the paths (kernel-shim/engine/packet/crc32_fold.h):
  *
  *   SRXE_CRC32_FOLD=0   perftest/crc32_speed    table (slicing-by-8)
  *   SRXE_CRC32_FOLD=128 perftest/crc32_speed    PCLMULQDQ
@@ -19,8 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/crc32_fold.h"
-#include "engine/icrc.h"
+#include "engine/packet/crc32_fold.h"
+#include "engine/packet/icrc.h"
 
 #define TRIALS 40
 #define ROUNDS 5000

@@ -9,7 +9,7 @@
 # source port; packet-socket receive; addresses .1/.2) and one with the
 # raw send forced (SRXE_WIRE_GSO=0: one datagram per packet from the raw
 # socket, sendmmsg; same receive; addresses .11/.12 on the same veth),
-# see kernel-shim/engine/transport_udp.h.
+# see kernel-shim/engine/transport/transport_udp.h.
 # For each link MTU (9000: path MTU 4096; 1500: path MTU 1024) and each
 # message size (64 KiB, 1 MiB), ROUNDS times back to back:
 #   - ib_write_bw -x 1 -F -D SECONDS -s SIZE on each device pair, client

@@ -126,7 +126,7 @@ struct srxe_dealloc_pd_req {
 /* STATUS: empty request; allowed without OPEN_CTX (the srxe CLI uses it). */
 /*
  * Why the wire transport dropped a received datagram (STATUS).  Values
- * 1..8 are those of enum srxe_rx_reason (kernel-shim/engine/decode.h);
+ * 1..8 are those of enum srxe_rx_reason (kernel-shim/engine/packet/decode.h);
  * srxed checks that at compile time.
  */
 enum srxe_wire_drop {

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Engine internals shared by its modules: the private object records and
- * the functions one state machine calls in another.  Everything here is
- * used with the engine lock held.  Nothing in these records lives in
- * shared memory except what the pointers to rings say; ring geometry and
- * indices used for decisions are private copies.
+ * Engine internals shared by every layer (README.md "Layers"): the
+ * private object records, the transmit port and the multicast address
+ * tests.  What each layer offers the layers above is in its own header:
+ * objects/objects.h, proto/proto.h, transport/transport.h, core/core.h.
+ * Everything here is used with the engine lock held.  Nothing in these
+ * records lives in shared memory except what the pointers to rings say;
+ * ring geometry and indices used for decisions are private copies.
  */
 #ifndef SRXE_ENGINE_INT_H
 #define SRXE_ENGINE_INT_H
@@ -17,13 +19,13 @@
 #include <infiniband/verbs.h>
 
 #include "engine.h"
-#include "fault.h"
+#include "transport/fault.h"
 #include "srxe/wc_opcode.h"
-#include "list.h"
-#include "mcast.h"
-#include "pkt.h"
+#include "packet/list.h"
+#include "objects/mcast.h"
+#include "packet/pkt.h"
 #include "frames.h" /* SRXE_FRAME_SIZE: the burst bound */
-#include "reseq.h"
+#include "packet/reseq.h"
 #include "tlb.h"
 #include "translate.h"
 
@@ -294,7 +296,7 @@ struct srxe_eng_qp {
 	struct srxe_resp_state resp;
 };
 
-/* ---- engine.c ---- */
+/* ---- the transmit port (eng->xmit, engine.c fills it in) ---- */
 /* Sends @pkt to @dst: the one way a state machine transmits. */
 static inline void srxe_eng_xmit(struct srxe_engine *eng,
 				 const struct srxe_tx_pkt *pkt,
@@ -302,53 +304,9 @@ static inline void srxe_eng_xmit(struct srxe_engine *eng,
 {
 	eng->xmit(eng, pkt, dst);
 }
-/* Hands the wire its queued packets (one thread at a time). */
-void srxe_engine_wire_flush(struct srxe_engine *eng);
-/* Wakes the thread from epoll_wait (or makes its next one return). */
-void srxe_engine_wake(struct srxe_engine *eng);
-/* Doorbell fds in the engine's epoll set (tag: the context id). */
-int srxe_engine_watch(struct srxe_engine *eng, int fd, uint64_t tag);
-void srxe_engine_unwatch(struct srxe_engine *eng, int fd);
-/* One pass over every context: returns how much work it did. */
-unsigned int srxe_engine_pass(struct srxe_engine *eng);
-/* Earliest timer deadline of any QP (ns), 0 when none. */
-uint64_t srxe_engine_next_deadline(struct srxe_engine *eng);
 
-/* ---- fault.c (tests only, fault.h) ---- */
-bool srxe_fault_xmit(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
-		     const struct srxe_dest *dst);
-/* A filter record for srxe_engine_set_fault (control.c); NULL: no memory. */
-struct srxe_fault *srxe_fault_new(srxe_fault_fn fn, void *opaque);
-void srxe_fault_free(struct srxe_engine *eng);
-
-/* ---- rx.c: what every transport delivers to (eng->rx.deliver) ---- */
-/*
- * pkt->ip: the packet's IP header as it arrived (IPv4, or the 40-byte
- * IPv6 header; same-host: the one the wire would have carried), which a
- * UD receive gets as its GRH and its wc.sl network type from; NULL where
- * no transport gave one (tests).
- */
-void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
-		 const struct srxe_sg *payload, int nchunks);
-/* srxe_eng_rx without counting the packet: a hand-off's delivery. */
-void srxe_eng_rx_route(struct srxe_engine *eng, const struct srxe_pkt *pkt,
-		       const struct srxe_sg *payload, int nchunks);
-
-/* ---- mcast_eng.c ---- */
-/* BTH DestQP of every multicast packet (IBA: the "permissive" QPN). */
-#define SRXE_MCAST_QPN 0xffffffu
-void srxe_mcast_eng_init(struct srxe_engine *eng);
-void srxe_mcast_eng_fini(struct srxe_engine *eng);
-/* Detaches @qp from every group (QP destroy). */
-void srxe_mcast_qp_gone(struct srxe_eng_qp *qp);
-/* A packet for the multicast QPN: one copy to every attached QP. */
-void srxe_mcast_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
-		   const struct srxe_sg *payload, int nchunks);
-/* true: a multicast IPv4 destination with a group of this device. */
-bool srxe_mcast_ipv4_joined(const struct srxe_engine *eng, uint32_t ipv4_be);
-/* true: an IPv6 multicast destination that is a group of this device. */
-bool srxe_mcast_ipv6_joined(const struct srxe_engine *eng,
-			    const uint8_t ip6[16]);
+/* ---- multicast addresses (transport_udp.c, mcast_eng.c, engine.c) ---- */
+/* 224.0.0.0/4 */
 static inline bool srxe_ipv4_is_mcast(uint32_t ipv4_be)
 {
 	return (((const uint8_t *)&ipv4_be)[0] & 0xf0) == 0xe0;
@@ -359,182 +317,5 @@ static inline bool srxe_dest_is_mcast(const struct srxe_dest *dst)
 	return dst->ipv6 ? dst->ip6[0] == 0xff
 			 : srxe_ipv4_is_mcast(dst->ipv4_be);
 }
-
-/* ---- transport_local.c ---- */
-void srxe_local_transport_init(struct srxe_xport *t, struct srxe_engine *eng);
-/* Hands @tx to the destination QP on this device; false: no such QP. */
-bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
-			const struct srxe_dest *dst);
-
-/* ---- gsi.c ---- */
-/* A packet for QPN 1: to the CM's callback, or dropped. */
-void srxe_gsi_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
-		 const struct srxe_sg *payload, int nchunks);
-
-/* ---- ctx.c ---- */
-/*
- * The object half of srxe_eng_ctx_create: checks @init and makes the
- * context, not yet known to the engine thread (control.c links it).
- */
-int srxe_ctx_new(struct srxe_engine *eng, const struct srxe_eng_ctx_init *init,
-		 struct srxe_eng_ctx **out, const char **why);
-/*
- * @ctx has an object other contexts use (an XRC SRQ or target QP, a
- * multicast attachment): from the end of this control-plane call on, the
- * first engine thread serves it (shard.c), where those objects meet.
- */
-void srxe_ctx_pin_first(struct srxe_eng_ctx *ctx);
-/* Frees a context already emptied and unlinked. */
-void srxe_ctx_free(struct srxe_eng_ctx *ctx);
-void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event);
-/* true when [p, p + bytes) lies inside the context's arena. */
-bool srxe_ctx_in_arena(const struct srxe_eng_ctx *ctx, const void *p,
-		       uint64_t bytes);
-/* 0 and *@out (all but qpn), or -EINVAL with a reason in *@why. */
-int srxe_resolve_av(const struct srxe_engine *eng,
-		    const struct srxe_ah_wire *av, struct srxe_dest *out,
-		    const char **why);
-/* true: @dst is this device's own address (the same-host transport's). */
-bool srxe_dest_is_local(const struct srxe_engine *eng,
-			const struct srxe_dest *dst);
-
-/* ---- cq.c ---- */
-/* 0, or -ENOSPC when the CQ overflowed (it is then in error). */
-int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
-		 bool solicited);
-/*
- * srxe_eng_cq_resize in two steps around the settling passes (control.c):
- * the ring check (-EINVAL with *@why), then the move of unconsumed CQEs.
- */
-int srxe_cq_resize_check(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
-			 uint32_t size, const char **why);
-int srxe_cq_resize_move(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
-			uint32_t size, const char **why);
-
-/* ---- rq.c ---- */
-/* The XRC SRQ numbered @srqn, or NULL. */
-struct srxe_eng_srq *srxe_xsrq_lookup(struct srxe_engine *eng, uint32_t srqn);
-/* 1: a WQE was taken into @out; 0: queue empty; -1: ring garbage. */
-int srxe_rq_take(struct srxe_eng_qp *qp, struct srxe_rwqe *out);
-/* Own RQ only: flush posted WQEs with IBV_WC_WR_FLUSH_ERR. */
-unsigned int srxe_rq_flush(struct srxe_eng_qp *qp);
-
-/* ---- qp_flush.c ---- */
-/* Moves @qp to ERR (idempotent); @event: async event or -1 for none. */
-void srxe_qp_to_err(struct srxe_eng_qp *qp, int event);
-/* Completes outstanding work with IBV_WC_WR_FLUSH_ERR (SQ only in SQE). */
-unsigned int srxe_qp_flush(struct srxe_eng_qp *qp);
-
-/* ---- qp.c ---- */
-/* The QP numbered @qpn of this engine, or NULL. */
-struct srxe_eng_qp *srxe_qp_lookup(struct srxe_engine *eng, uint32_t qpn);
-void srxe_qp_hash_add(struct srxe_engine *eng, struct srxe_eng_qp *qp);
-void srxe_qp_hash_del(struct srxe_engine *eng, struct srxe_eng_qp *qp);
-/*
- * srxe_eng_qp_modify without its move to ERR, which flushes through the
- * completer: the caller (control.c) does that when the QP ends in ERR.
- */
-int srxe_qp_modify(struct srxe_eng_qp *qp, const struct srxe_qp_attr_wire *attr,
-		   uint32_t attr_mask, const char **why);
-/* srxe_eng_qp_destroy once the QP has left its multicast groups. */
-void srxe_qp_free(struct srxe_eng_qp *qp);
-/* A request reached @qp: the first one in RTR raises COMM_EST (IBA 11.6.3). */
-void srxe_qp_comm_est(struct srxe_eng_qp *qp);
-static inline bool srxe_qp_can_send(const struct srxe_eng_qp *qp)
-{
-	return qp->attr.qp_state == IBV_QPS_RTS ||
-	       qp->attr.qp_state == IBV_QPS_SQD;
-}
-/*
- * Same-host bursts towards @qp's peer (RC, UC and XRC SEND/WRITE, RC and
- * XRC READ responses): only between QPs of this engine, and never where
- * packets must be seen one by one (`srxe capture`, the tests' fault
- * injection).
- */
-static inline bool srxe_qp_may_burst(const struct srxe_eng_qp *qp)
-{
-	const struct srxe_engine *eng = qp->ctx->eng;
-
-	return qp->type != IBV_QPT_UD && !eng->dev->capture &&
-	       !eng->dev->fault && srxe_dest_is_local(eng, &qp->dest);
-}
-/* RC and both XRC halves: PSNs, ACKs, retries (IBA 9.7). */
-static inline bool srxe_qp_reliable(const struct srxe_eng_qp *qp)
-{
-	return qp->type == IBV_QPT_RC || qp->type == IBV_QPT_XRC_SEND ||
-	       qp->type == IBV_QPT_XRC_RECV;
-}
-/* Opcode of an RC request/response on this QP's transport. */
-static inline uint8_t srxe_qp_opcode(const struct srxe_eng_qp *qp,
-				     uint8_t rc_opcode)
-{
-	return qp->type == IBV_QPT_XRC_SEND || qp->type == IBV_QPT_XRC_RECV
-		       ? (uint8_t)(rc_opcode + SRXE_OP_XRC_BASE)
-		       : rc_opcode;
-}
-static inline bool srxe_qp_can_recv(const struct srxe_eng_qp *qp)
-{
-	uint32_t s = qp->attr.qp_state;
-
-	return s == IBV_QPS_RTR || s == IBV_QPS_RTS || s == IBV_QPS_SQD ||
-	       s == IBV_QPS_SQE;
-}
-static inline struct srxe_swqe *srxe_swqe_at(struct srxe_eng_qp *qp,
-					     uint32_t idx)
-{
-	return &qp->swqe[idx & (qp->sq_size - 1)];
-}
-
-/* ---- sge.c ---- */
-/*
- * srxe_mem_translate() through the engine's cache (tlb.h): every address
- * the engine uses goes through here, under eng->lock.
- */
-static inline int srxe_eng_translate(struct srxe_engine *eng,
-				     const struct srxe_mem_client *mem,
-				     const struct srxe_xlate_req *req,
-				     struct srxe_sg *out, int max)
-{
-	return srxe_tlb_translate(&eng->tlb, mem, req, out, max);
-}
-
-/*
- * Translates bytes [off, off + len) of an SGE list with @access into
- * slab chunks.  Returns the chunk count or a negated srxe_xlate_err;
- * -SRXE_XLATE_OUT_OF_BOUNDS also when the list is shorter than off + len.
- */
-int srxe_sge_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
-		 uint32_t pd, const struct srxe_wqe_sge *sge, uint32_t nsge,
-		 uint64_t off, uint64_t len, unsigned int access,
-		 struct srxe_sg *out, int max);
-
-/* ---- requester.c ---- */
-unsigned int srxe_req_run(struct srxe_eng_qp *qp);
-/* Restart sending at @psn (inside an unacknowledged WQE). */
-void srxe_req_rewind(struct srxe_eng_qp *qp, uint32_t psn);
-/* Everything before @psn is acknowledged: a resend behind it moves up. */
-void srxe_req_skip(struct srxe_eng_qp *qp, uint32_t psn);
-/* Asks again for READ @w's responses from its first missing one, alone:
- * the READs after it keep flowing. */
-void srxe_req_resend_read(struct srxe_eng_qp *qp, struct srxe_swqe *w);
-/* First PSN of the window of unacknowledged packets. */
-uint32_t srxe_comp_unacked_psn(struct srxe_eng_qp *qp);
-
-/* ---- completer.c ---- */
-void srxe_comp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-		  const struct srxe_sg *payload, int nchunks);
-/* Retires DONE WQEs in order, writing CQEs; returns how many. */
-unsigned int srxe_comp_retire(struct srxe_eng_qp *qp);
-/* Completes @w with an error status and moves the QP to ERR. */
-void srxe_comp_fail(struct srxe_eng_qp *qp, struct srxe_swqe *w,
-		    uint32_t status, uint32_t vendor_err);
-/* Local ACK timeout and RNR timer; returns work done. */
-unsigned int srxe_comp_timers(struct srxe_eng_qp *qp, uint64_t now);
-/* (Re)arms or stops the ACK timer after progress. */
-void srxe_comp_update_timer(struct srxe_eng_qp *qp);
-
-/* ---- responder.c ---- */
-void srxe_resp_rx(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-		  const struct srxe_sg *payload, int nchunks);
 
 #endif

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "capture.h"
+#include "core/capture.h"
 #include "log.h"
 
 #define CAPTURE_LINKTYPE_ETHERNET 1

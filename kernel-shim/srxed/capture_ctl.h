@@ -2,7 +2,7 @@
 /*
  * `srxe capture` in srxed: CAPTURE_START / CAPTURE_STOP
  * (include/srxe/proto_capture.h) on top of the engine's capture
- * (kernel-shim/engine/capture.h).  A capture belongs to the session that
+ * (kernel-shim/engine/core/capture.h).  A capture belongs to the session that
  * started it; closing that session ends it.
  */
 #ifndef SRXED_CAPTURE_CTL_H

@@ -19,7 +19,7 @@
 #include "devattr.h"
 #include "log.h"
 #include "mr.h"
-#include "qp_state.h"
+#include "objects/qp_state.h"
 #include "srxe/device.h"
 #include "srxe/proto.h"
 #include "verbs_objs.h"

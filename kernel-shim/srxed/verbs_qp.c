@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "devattr.h"
-#include "qp_state.h"
+#include "objects/qp_state.h"
 #include "verbs_objs.h"
 
 #define say srxed_say

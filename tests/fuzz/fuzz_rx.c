@@ -37,16 +37,17 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "be_bytes.h"
 #include "cm_mad.h"
-#include "decode.h"
-#include "eng_int.h"
+#include "core/core.h"
 #include "fuzz_entry.h"
 #include "fuzz_rx.h"
-#include "icrc.h"
-#include "netframe.h"
+#include "objects/objects.h"
+#include "packet/be_bytes.h"
+#include "packet/decode.h"
+#include "packet/icrc.h"
+#include "packet/netframe.h"
 #include "srxe/awf.h"
-#include "transport_udp.h"
+#include "transport/transport_udp.h"
 
 #define W_IP	      "10.0.0.1" /* server side of the golden pcap */
 #define W_PEER_QPN    0x7777u	 /* nobody: requests stay unanswered */

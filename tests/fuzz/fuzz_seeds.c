@@ -24,13 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "be_bytes.h"
 #include "cm_mad.h"
 #include "fuzz_ctl.h"
 #include "fuzz_rx.h"
-#include "icrc.h"
-#include "netframe.h"
-#include "pcap.h"
+#include "packet/be_bytes.h"
+#include "packet/icrc.h"
+#include "packet/netframe.h"
+#include "packet/pcap.h"
 #include "srxe/proto.h"
 
 #define MAX_FRAMES 4096
@@ -137,7 +137,8 @@ static void rx_seeds(const struct frames *fr, const char *dir)
 /*
  * IBA 1.5 requests the golden capture (kernel 6.1) does not have: one
  * frame each, Ethernet .. ICRC, lengths and ICRC left to the fix-ups.
- * (BTH opcodes by number: engine/opcode.h's enum clashes with proto.h's.)
+ * (BTH opcodes by number: engine/packet/opcode.h's enum clashes with
+ * proto.h's.)
  */
 #define OP_READ_RESPONSE_ONLY 0x10
 #define OP_FLUSH	      0x1c

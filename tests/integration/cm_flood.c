@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "cm/cm_mad.h"
-#include "engine/icrc.h"
+#include "engine/packet/icrc.h"
 
 #define ROCE_PORT    4791
 #define IP_LEN	     20

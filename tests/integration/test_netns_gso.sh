@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issues #5 and #14: srxe's default wire path (batched send: UDP_SEGMENT
 # runs from one UDP socket per source port; packet-socket receive that
-# cuts uncut runs; contract in kernel-shim/engine/transport_udp.h)
+# cuts uncut runs; contract in kernel-shim/engine/transport/transport_udp.h)
 # between two network namespaces over a veth, at MTU 1500 (path MTU
 # 1024) and 9000 (path MTU 4096):
 #   - each srxed holds a packet socket (the fast receive, not the

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Checks that the engine's files call one another only downwards.
+"""Checks that the engine's files call one another only downwards, and
+that each sits in its layer's folder.
 
 The layers are the table in kernel-shim/engine/README.md ("Layers", between
 the <!-- layers:begin/end --> markers): a row per layer, numbered from the
@@ -19,7 +20,15 @@ Fails, naming each offending edge and its symbols, when
     out), unless the README lists the edge as an exception;
   - a layer's row lets it call its own or a higher layer;
   - an engine .c file is in no layer, in two, or a listed file is missing;
-  - the library holds an object no layer names.
+  - the library holds an object no layer names;
+  - a file is not in its layer's folder (the table's folder column,
+    `engine/<folder>/`, under --src): a layer's .c files, the headers its
+    row lists ("headers: ...") and each .c file's own header (x.c, x.h);
+    the headers the README lists after <!-- layers:shared --> (shared by
+    every layer) sit at the top of --src; a header is in no layer and not
+    shared; two files have one name anywhere under --src.
+Files are found under --src recursively and named by their basename, as
+the table and the archive's members name them.
 Cycles between files of one layer are printed as notes.
 
 usage: engine_layers.py --lib libsrxe_engine.a --src kernel-shim/engine
@@ -34,7 +43,8 @@ import sys
 
 def parse_readme(path):
     """{file.c: layer}, {layer: name}, {layer: {callable layers}},
-    {(from, to): {symbols}}, [errors]"""
+    {(from, to): {symbols}}, {layer: folder}, {file.h: layer},
+    {shared file.h}, [errors]"""
     with open(path, encoding="utf-8") as f:
         text = f.read()
     m = re.search(r"<!-- layers:begin -->(.*?)<!-- layers:end -->", text,
@@ -42,6 +52,7 @@ def parse_readme(path):
     if not m:
         sys.exit(f"{path}: no <!-- layers:begin --> ... end table")
     layer_of, names, may, errors = {}, {}, {}, []
+    folders, header_of = {}, {}
     for line in m.group(1).splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) < 4 or not cells[0].isdigit():
@@ -57,6 +68,28 @@ def parse_readme(path):
             if c in layer_of:
                 errors.append(f"{c} is in layers {layer_of[c]} and {n}")
             layer_of[c] = n
+        for h in re.findall(r"`([\w.]+\.h)`", cells[2]):
+            if header_of.get(h, n) != n:
+                errors.append(f"{h} is in layers {header_of[h]} and {n}")
+            header_of[h] = n
+        f = re.findall(r"`([\w./-]+)`", cells[5]) if len(cells) > 5 else []
+        if len(f) != 1:
+            errors.append(f"layer {n} ({cells[1]}) names no folder")
+        else:
+            folders[n] = f[0]
+    shared = set()
+    m = re.search(r"<!-- layers:shared -->(.*?)(?:\n\n|\Z)", text, re.S)
+    if m:
+        shared = set(re.findall(r"`([\w.]+\.h)`", m.group(1)))
+    for h in sorted(shared & header_of.keys()):
+        errors.append(f"{h} is shared and in layer {header_of[h]}")
+    for c, n in layer_of.items():
+        h = c[:-2] + ".h"
+        if h in shared:
+            continue
+        if header_of.get(h, n) != n:
+            errors.append(f"{h} is in layer {header_of[h]}, its {c} in {n}")
+        header_of.setdefault(h, n)
     exceptions = {}
     m = re.search(r"<!-- layers:exceptions -->(.*?)(?:\n\n|\Z)", text, re.S)
     if m:
@@ -65,7 +98,8 @@ def parse_readme(path):
             exceptions[(a, b)] = set(re.findall(r"`(\w+)`", syms))
     if not layer_of:
         errors.append(f"{path}: the layers table names no file")
-    return layer_of, names, may, exceptions, errors
+    return layer_of, names, may, exceptions, folders, header_of, shared, \
+        errors
 
 
 def symbols(nm, lib):
@@ -127,13 +161,51 @@ def main():
     ap.add_argument("--nm", default="nm")
     a = ap.parse_args()
     readme = a.readme or os.path.join(a.src, "README.md")
-    layer_of, names, may, exceptions, errors = parse_readme(readme)
+    (layer_of, names, may, exceptions, folders, header_of, shared,
+     errors) = parse_readme(readme)
 
-    sources = {f for f in os.listdir(a.src) if f.endswith(".c")}
+    def place(rel):
+        return os.path.join(a.src, rel) if rel else a.src
+
+    where = {}  # basename -> folder under --src ("" for the top)
+    for d, dirs, files in os.walk(a.src):
+        dirs.sort()
+        rel = os.path.relpath(d, a.src)
+        rel = "" if rel == "." else rel
+        for f in sorted(files):
+            if not f.endswith((".c", ".h")):
+                continue
+            if f in where:
+                errors.append(f"{f} is in {place(where[f])} and "
+                              f"{place(rel)}")
+            where[f] = rel
+    sources = {f for f in where if f.endswith(".c")}
     for f in sorted(sources - layer_of.keys()):
         errors.append(f"{f} is in no layer of {readme}")
     for f in sorted(layer_of.keys() - sources):
         errors.append(f"{f} is in the layers table but not in {a.src}")
+
+    top = os.path.basename(os.path.normpath(os.path.abspath(a.src)))
+    for f in sorted(where):
+        n = layer_of.get(f, header_of.get(f))
+        if n is None and f.endswith(".c"):
+            continue  # in no layer: said above
+        if n is None and f not in shared:
+            errors.append(f"{f} is in no layer of {readme} and not shared")
+            continue
+        if n is None:
+            want, what = "", "shared by all layers"
+        elif n in folders:
+            parts = folders[n].strip("/").split("/")
+            if parts and parts[0] == top:
+                parts = parts[1:]
+            want, what = os.path.join(*parts) if parts else "", \
+                f"layer {n} {names[n]}, folder `{folders[n]}`"
+        else:
+            continue  # the layer names no folder: said above
+        if where[f] != want:
+            errors.append(f"{f} is in {place(where[f])}, not {place(want)} "
+                          f"({what})")
 
     defs, undefs = symbols(a.nm, a.lib)
     if len(defs) < 2:

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/netframe.h"
-#include "engine/pcap.h"
+#include "engine/packet/netframe.h"
+#include "engine/packet/pcap.h"
 
 #define GOLDEN_PCAP    SRXE_TEST_DATA "/rxe-6.1-golden.pcap"
 #define GOLDEN_FRAMES  402

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Issue #5: the engine's packet capture (kernel-shim/engine/capture.h)
+ * Issue #5: the engine's packet capture (kernel-shim/engine/core/capture.h)
  * with real same-host traffic through a running engine.  The test plays
  * the `srxe capture` client: it reads the datagrams of its socketpair end
  * and checks them as pcap units: the file header, then one record per
@@ -11,9 +11,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "engine/capture.h"
-#include "engine/icrc.h"
-#include "engine/opcode.h"
+#include "engine/core/capture.h"
+#include "engine/packet/icrc.h"
+#include "engine/packet/opcode.h"
 #include "engine_harness.h"
 
 #define TMO	     5000

@@ -12,8 +12,8 @@
 
 #include "engine_harness.h"
 
-#include "engine/fault.h"
-#include "engine/opcode.h"
+#include "engine/packet/opcode.h"
+#include "engine/transport/fault.h"
 #include "srxe/awf.h"
 
 #define TMO 10000

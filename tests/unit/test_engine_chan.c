@@ -12,7 +12,7 @@
 #include <signal.h>
 
 #include "engine_harness.h"
-#include "engine/eng_int.h"
+#include "engine/objects/objects.h"
 
 #define HANDLE 0x1234567890abcdefull
 

@@ -12,7 +12,7 @@
 #include <rdma/ib_user_verbs.h>
 
 #include "engine_harness.h"
-#include "engine/eng_int.h"
+#include "engine/proto/proto.h"
 
 #define TMO 5000
 

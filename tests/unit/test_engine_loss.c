@@ -2,7 +2,7 @@
 /*
  * Issue #5: RC reliability under loss, duplication and reordering.  The
  * two-context harness of test_engine_rc.c with a fault filter on the
- * same-host transport (engine/fault.h): chosen packets are dropped,
+ * same-host transport (engine/transport/fault.h): chosen packets are dropped,
  * delivered twice or swapped with the next one.  Each test checks the
  * bytes that arrived, the completions, and which recovery mechanism ran
  * (NAK sequence error, ACK timeout, READ re-request, duplicate replay),
@@ -12,8 +12,8 @@
 
 #include "engine_harness.h"
 
-#include "engine/fault.h"
-#include "engine/opcode.h"
+#include "engine/packet/opcode.h"
+#include "engine/transport/fault.h"
 
 #define TMO 20000
 

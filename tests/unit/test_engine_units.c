@@ -5,11 +5,11 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "engine/decode.h"
-#include "engine/pkt.h"
-#include "engine/psn.h"
-#include "engine/timing.h"
-#include "engine/wire.h"
+#include "engine/packet/decode.h"
+#include "engine/packet/pkt.h"
+#include "engine/packet/psn.h"
+#include "engine/packet/timing.h"
+#include "engine/packet/wire.h"
 
 Test(engine_psn, wraps_at_24_bits)
 {

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* UD multicast group table: kernel-shim/engine/mcast.c. */
+/* UD multicast group table: kernel-shim/engine/objects/mcast.c. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
-#include "engine/mcast.h"
+#include "engine/objects/mcast.h"
 
 /* Stand-ins for QPs: the table never dereferences its members. */
 static int qp[64];

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* QP modify admission: kernel-shim/engine/qp_state.c. */
+/* QP modify admission: kernel-shim/engine/objects/qp_state.c. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/qp_state.h"
+#include "engine/objects/qp_state.h"
 
 static const struct srxe_qp_limits lim = {
 	.max_mtu = IBV_MTU_4096,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The PCLMULQDQ CRC-32 fold (engine/crc32_fold.h) against a bitwise
+ * The PCLMULQDQ CRC-32 fold (engine/packet/crc32_fold.h) against a bitwise
  * reference written from the definition: every length 16..600 and long
  * packet-sized runs, every start alignment, chained registers, and the
  * public srxe_crc32()/ICRC that use it.  On a CPU without PCLMULQDQ the
@@ -10,8 +10,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "engine/crc32_fold.h"
-#include "engine/icrc.h"
+#include "engine/packet/crc32_fold.h"
+#include "engine/packet/icrc.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
 

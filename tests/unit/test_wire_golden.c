@@ -7,9 +7,9 @@
 #include <criterion/criterion.h>
 
 #include "../tools/golden_frames.h"
-#include "engine/decode.h"
-#include "engine/icrc.h"
-#include "engine/wire.h"
+#include "engine/packet/decode.h"
+#include "engine/packet/icrc.h"
+#include "engine/packet/wire.h"
 
 #define UDP_HDR_LEN 8
 

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "../tools/golden_frames.h"
-#include "engine/decode.h"
-#include "engine/icrc.h"
-#include "engine/wire.h"
+#include "engine/packet/decode.h"
+#include "engine/packet/icrc.h"
+#include "engine/packet/wire.h"
 
 #define UDP_HDR_LEN 8
 #define IPV6_LEN    40

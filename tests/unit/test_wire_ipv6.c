@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/decode.h"
-#include "engine/icrc.h"
-#include "engine/iphdr.h"
-#include "engine/netframe.h"
-#include "engine/pcap.h"
-#include "engine/wire.h"
+#include "engine/packet/decode.h"
+#include "engine/packet/icrc.h"
+#include "engine/packet/iphdr.h"
+#include "engine/packet/netframe.h"
+#include "engine/packet/pcap.h"
+#include "engine/packet/wire.h"
 
 #define NFRAMES	    10
 #define UDP_HDR_LEN 8

@@ -3,8 +3,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "engine/opcode.h"
-#include "engine/wire.h"
+#include "engine/packet/opcode.h"
+#include "engine/packet/wire.h"
 
 static const size_t ext_len[SRXE_EXT_COUNT] = {
 	[SRXE_EXT_RETH] = 16,	     [SRXE_EXT_AETH] = 4,

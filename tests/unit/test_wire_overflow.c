@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "engine/transport_udp.h"
+#include "engine/transport/transport_udp.h"
 
 Test(wire_overflow, advance_counts_new_drops_once)
 {

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "../tools/golden_frames.h"
-#include "engine/be_bytes.h"
-#include "engine/netframe.h"
-#include "engine/pcap.h"
+#include "engine/packet/be_bytes.h"
+#include "engine/packet/netframe.h"
+#include "engine/packet/pcap.h"
 
 #define PCAP_FILE_HDR 24
 #define PCAP_REC_HDR  16

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "../tools/golden_frames.h"
-#include "engine/be_bytes.h"
-#include "engine/decode.h"
-#include "engine/wire.h"
+#include "engine/packet/be_bytes.h"
+#include "engine/packet/decode.h"
+#include "engine/packet/wire.h"
 
 #define TSV_PATH     SRXE_TEST_DATA "/rxe-6.1-golden.tshark.tsv"
 #define TSV_MAX_COLS 32

@@ -28,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eng_int.h"
+#include "core.h"
+#include "objects/objects.h"
+#include "proto/proto.h"
 #include "shard.h"
 
 /* Whose lock: the address of a thread-local, unique per thread. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Byte ranges of a (private, validated) SGE list -> checked slab chunks. */
-#include "eng_int.h"
+#include "objects.h"
 
 int srxe_sge_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
 		 uint32_t pd, const struct srxe_wqe_sge *sge, uint32_t nsge,

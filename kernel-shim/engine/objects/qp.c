@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eng_int.h"
+#include "objects.h"
+#include "packet/timing.h"
 #include "qp_state.h"
 #include "srxe/device.h"
-#include "timing.h"
 
 static bool pow2(uint32_t v)
 {

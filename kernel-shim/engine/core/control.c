@@ -10,9 +10,12 @@
  */
 #include <errno.h>
 
-#include "eng_int.h"
+#include "core.h"
+#include "objects/objects.h"
+#include "packet/timing.h"
+#include "proto/proto.h"
 #include "shard.h"
-#include "timing.h"
+#include "transport/transport.h"
 
 int srxe_eng_ctx_create(struct srxe_engine *eng,
 			const struct srxe_eng_ctx_init *init,

@@ -12,11 +12,12 @@
  */
 #include <string.h>
 
-#include "eng_int.h"
-#include "psn.h"
+#include "objects/objects.h"
+#include "packet/psn.h"
+#include "packet/timing.h"
+#include "packet/wire.h"
+#include "proto.h"
 #include "srxe/awf.h"
-#include "timing.h"
-#include "wire.h"
 
 /*
  * Packets in flight beyond the oldest unacknowledged PSN.  A go-back-N

@@ -11,7 +11,7 @@
 
 #include <rdma/ib_user_verbs.h>
 
-#include "eng_int.h"
+#include "objects.h"
 
 bool srxe_ctx_in_arena(const struct srxe_eng_ctx *ctx, const void *p,
 		       uint64_t bytes)

@@ -106,7 +106,7 @@
 #include <stdint.h>
 
 #include "engine.h"
-#include "pkt.h"
+#include "packet/pkt.h"
 
 /*
  * Opens the sockets for device address @ipv4_be (network order).  Returns

@@ -8,7 +8,8 @@
  */
 #include <string.h>
 
-#include "eng_int.h"
+#include "objects/objects.h"
+#include "proto.h"
 
 void srxe_qp_to_err(struct srxe_eng_qp *qp, int event)
 {

@@ -10,9 +10,9 @@
  * state before calling xmit.  Depth is bounded: requester -> responder ->
  * completer; the completer never transmits.
  */
-#include "eng_int.h"
-#include "iphdr.h"
-#include "wire.h"
+#include "packet/iphdr.h"
+#include "packet/wire.h"
+#include "transport.h"
 
 bool srxe_local_deliver(struct srxe_engine *eng, const struct srxe_tx_pkt *tx,
 			const struct srxe_dest *dst)

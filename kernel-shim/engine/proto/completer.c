@@ -25,11 +25,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "eng_int.h"
-#include "psn.h"
+#include "objects/objects.h"
+#include "packet/psn.h"
+#include "packet/timing.h"
+#include "packet/wire.h"
+#include "proto.h"
 #include "srxe/awf.h"
-#include "timing.h"
-#include "wire.h"
 
 static bool wants_cqe(const struct srxe_eng_qp *qp, const struct srxe_swqe *w)
 {

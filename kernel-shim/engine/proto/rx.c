@@ -10,7 +10,8 @@
  * goes there through the hand-off port (shard.c); multicast and QP 1
  * packets go to the first thread, which serves every group member.
  */
-#include "eng_int.h"
+#include "objects/objects.h"
+#include "proto.h"
 
 /* BTH P_Key: srxe has the default partition only (full or limited). */
 static bool pkey_ok(uint16_t pkey)

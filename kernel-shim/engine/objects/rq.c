@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eng_int.h"
-#include "wire.h"
+#include "objects.h"
+#include "packet/wire.h"
 
 struct rq_view {
 	struct srxe_ring_hdr *ring;

@@ -19,9 +19,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "eng_int.h"
-#include "iphdr.h"
-#include "transport_udp.h"
+#include "objects/objects.h"
+#include "packet/iphdr.h"
+#include "proto.h"
+#include "transport/transport_udp.h"
 
 static int join_ipv4(const struct srxe_engine *eng, uint32_t group_be)
 {

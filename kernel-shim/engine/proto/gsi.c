@@ -9,9 +9,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "eng_int.h"
-#include "iphdr.h"
-#include "wire.h"
+#include "objects/objects.h"
+#include "packet/iphdr.h"
+#include "packet/wire.h"
+#include "proto.h"
 
 #define GSI_QPN	     1u
 #define GSI_QKEY     0x80010000u

@@ -22,12 +22,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "capture_hook.h"
-#include "decode.h"
+#include "core/capture_hook.h"
 #include "eng_int.h"
-#include "icrc.h"
-#include "iphdr.h"
-#include "wire.h"
+#include "packet/decode.h"
+#include "packet/icrc.h"
+#include "packet/iphdr.h"
+#include "packet/wire.h"
 
 _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 	       "struct srxe_wire_stats has a slot per receive drop reason");

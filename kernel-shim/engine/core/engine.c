@@ -24,10 +24,13 @@
 #include <unistd.h>
 
 #include "capture_hook.h"
-#include "eng_int.h"
+#include "core.h"
+#include "objects/objects.h"
+#include "packet/timing.h"
+#include "proto/proto.h"
 #include "shard.h"
-#include "timing.h"
-#include "transport_udp.h"
+#include "transport/transport.h"
+#include "transport/transport_udp.h"
 
 #define EPOLL_WAKE  0ull
 #define EPOLL_TIMER 1ull

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eng_int.h"
 #include "fault.h"
+#include "transport.h"
 
 #define MAX_DELAYED 8
 

@@ -12,7 +12,7 @@
 
 #include <rdma/ib_user_verbs.h>
 
-#include "eng_int.h"
+#include "objects.h"
 
 static bool cq_ring_ok(struct srxe_eng_ctx *ctx, struct srxe_ring_hdr *ring,
 		       uint32_t size)

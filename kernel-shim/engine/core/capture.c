@@ -17,12 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "be_bytes.h"
-#include "icrc.h"
-#include "iphdr.h"
-#include "pcap.h"
-#include "transport_udp.h"
-#include "wire.h"
+#include "packet/be_bytes.h"
+#include "packet/icrc.h"
+#include "packet/iphdr.h"
+#include "packet/pcap.h"
+#include "packet/wire.h"
+#include "transport/transport_udp.h"
 
 #define CAP_SLOTS	 1024u /* power of two */
 #define CAP_SLOT_DATA	 4352u /* IPv6 + UDP + headers + 4096 + pad + ICRC */

@@ -23,10 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eng_int.h"
-#include "psn.h"
+#include "objects/objects.h"
+#include "packet/psn.h"
+#include "packet/wire.h"
+#include "proto.h"
 #include "srxe/awf.h"
-#include "wire.h"
 
 #define GRH_LEN 40
 

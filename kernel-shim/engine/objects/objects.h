@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The objects layer (README.md "Layers", layer 2): what ctx.c, cq.c,
+ * rq.c, qp.c and sge.c offer the layers above.  The records themselves
+ * are in eng_int.h.  Used with the engine lock held.
+ */
+#ifndef SRXE_ENGINE_OBJECTS_H
+#define SRXE_ENGINE_OBJECTS_H
+
+#include "eng_int.h"
+
+/* ---- ctx.c ---- */
+/*
+ * The object half of srxe_eng_ctx_create: checks @init and makes the
+ * context, not yet known to the engine thread (control.c links it).
+ */
+int srxe_ctx_new(struct srxe_engine *eng, const struct srxe_eng_ctx_init *init,
+		 struct srxe_eng_ctx **out, const char **why);
+/*
+ * @ctx has an object other contexts use (an XRC SRQ or target QP, a
+ * multicast attachment): from the end of this control-plane call on, the
+ * first engine thread serves it (shard.c), where those objects meet.
+ */
+void srxe_ctx_pin_first(struct srxe_eng_ctx *ctx);
+/* Frees a context already emptied and unlinked. */
+void srxe_ctx_free(struct srxe_eng_ctx *ctx);
+void srxe_ctx_async(struct srxe_eng_ctx *ctx, uint64_t element, uint32_t event);
+/* true when [p, p + bytes) lies inside the context's arena. */
+bool srxe_ctx_in_arena(const struct srxe_eng_ctx *ctx, const void *p,
+		       uint64_t bytes);
+/* 0 and *@out (all but qpn), or -EINVAL with a reason in *@why. */
+int srxe_resolve_av(const struct srxe_engine *eng,
+		    const struct srxe_ah_wire *av, struct srxe_dest *out,
+		    const char **why);
+/* true: @dst is this device's own address (the same-host transport's). */
+bool srxe_dest_is_local(const struct srxe_engine *eng,
+			const struct srxe_dest *dst);
+
+/* ---- cq.c ---- */
+/* 0, or -ENOSPC when the CQ overflowed (it is then in error). */
+int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
+		 bool solicited);
+/*
+ * srxe_eng_cq_resize in two steps around the settling passes (control.c):
+ * the ring check (-EINVAL with *@why), then the move of unconsumed CQEs.
+ */
+int srxe_cq_resize_check(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
+			 uint32_t size, const char **why);
+int srxe_cq_resize_move(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
+			uint32_t size, const char **why);
+
+/* ---- rq.c ---- */
+/* The XRC SRQ numbered @srqn, or NULL. */
+struct srxe_eng_srq *srxe_xsrq_lookup(struct srxe_engine *eng, uint32_t srqn);
+/* 1: a WQE was taken into @out; 0: queue empty; -1: ring garbage. */
+int srxe_rq_take(struct srxe_eng_qp *qp, struct srxe_rwqe *out);
+/* Own RQ only: flush posted WQEs with IBV_WC_WR_FLUSH_ERR. */
+unsigned int srxe_rq_flush(struct srxe_eng_qp *qp);
+
+/* ---- qp.c ---- */
+/* The QP numbered @qpn of this engine, or NULL. */
+struct srxe_eng_qp *srxe_qp_lookup(struct srxe_engine *eng, uint32_t qpn);
+void srxe_qp_hash_add(struct srxe_engine *eng, struct srxe_eng_qp *qp);
+void srxe_qp_hash_del(struct srxe_engine *eng, struct srxe_eng_qp *qp);
+/*
+ * srxe_eng_qp_modify without its move to ERR, which flushes through the
+ * completer: the caller (control.c) does that when the QP ends in ERR.
+ */
+int srxe_qp_modify(struct srxe_eng_qp *qp, const struct srxe_qp_attr_wire *attr,
+		   uint32_t attr_mask, const char **why);
+/* srxe_eng_qp_destroy once the QP has left its multicast groups. */
+void srxe_qp_free(struct srxe_eng_qp *qp);
+/* A request reached @qp: the first one in RTR raises COMM_EST (IBA 11.6.3). */
+void srxe_qp_comm_est(struct srxe_eng_qp *qp);
+static inline bool srxe_qp_can_send(const struct srxe_eng_qp *qp)
+{
+	return qp->attr.qp_state == IBV_QPS_RTS ||
+	       qp->attr.qp_state == IBV_QPS_SQD;
+}
+/*
+ * Same-host bursts towards @qp's peer (RC, UC and XRC SEND/WRITE, RC and
+ * XRC READ responses): only between QPs of this engine, and never where
+ * packets must be seen one by one (`srxe capture`, the tests' fault
+ * injection).
+ */
+static inline bool srxe_qp_may_burst(const struct srxe_eng_qp *qp)
+{
+	const struct srxe_engine *eng = qp->ctx->eng;
+
+	return qp->type != IBV_QPT_UD && !eng->dev->capture &&
+	       !eng->dev->fault && srxe_dest_is_local(eng, &qp->dest);
+}
+/* RC and both XRC halves: PSNs, ACKs, retries (IBA 9.7). */
+static inline bool srxe_qp_reliable(const struct srxe_eng_qp *qp)
+{
+	return qp->type == IBV_QPT_RC || qp->type == IBV_QPT_XRC_SEND ||
+	       qp->type == IBV_QPT_XRC_RECV;
+}
+/* Opcode of an RC request/response on this QP's transport. */
+static inline uint8_t srxe_qp_opcode(const struct srxe_eng_qp *qp,
+				     uint8_t rc_opcode)
+{
+	return qp->type == IBV_QPT_XRC_SEND || qp->type == IBV_QPT_XRC_RECV
+		       ? (uint8_t)(rc_opcode + SRXE_OP_XRC_BASE)
+		       : rc_opcode;
+}
+static inline bool srxe_qp_can_recv(const struct srxe_eng_qp *qp)
+{
+	uint32_t s = qp->attr.qp_state;
+
+	return s == IBV_QPS_RTR || s == IBV_QPS_RTS || s == IBV_QPS_SQD ||
+	       s == IBV_QPS_SQE;
+}
+static inline struct srxe_swqe *srxe_swqe_at(struct srxe_eng_qp *qp,
+					     uint32_t idx)
+{
+	return &qp->swqe[idx & (qp->sq_size - 1)];
+}
+
+/* ---- sge.c ---- */
+/*
+ * srxe_mem_translate() through the engine's cache (tlb.h): every address
+ * the engine uses goes through here, under eng->lock.
+ */
+static inline int srxe_eng_translate(struct srxe_engine *eng,
+				     const struct srxe_mem_client *mem,
+				     const struct srxe_xlate_req *req,
+				     struct srxe_sg *out, int max)
+{
+	return srxe_tlb_translate(&eng->tlb, mem, req, out, max);
+}
+
+/*
+ * Translates bytes [off, off + len) of an SGE list with @access into
+ * slab chunks.  Returns the chunk count or a negated srxe_xlate_err;
+ * -SRXE_XLATE_OUT_OF_BOUNDS also when the list is shorter than off + len.
+ */
+int srxe_sge_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
+		 uint32_t pd, const struct srxe_wqe_sge *sge, uint32_t nsge,
+		 uint64_t off, uint64_t len, unsigned int access,
+		 struct srxe_sg *out, int max);
+
+#endif
