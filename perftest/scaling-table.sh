@@ -29,6 +29,9 @@ pair_root srxe-scaling
 pids=()
 scaling_cleanup() {
 	local rc=$? p
+	# set -e would end this handler at the (exit "$rc") that hands
+	# pair_cleanup the status, leaving the device up.
+	set +e
 	for p in "${pids[@]}"; do
 		kill -TERM "$p" 2>/dev/null || true
 	done

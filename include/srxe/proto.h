@@ -226,6 +226,9 @@ struct srxe_status_resp {
 	uint64_t engine_threads;
 	uint64_t engine_handoffs_direct, engine_handoffs_queued;
 	uint64_t engine_handoff_drops;
+	/* Contexts each engine thread serves now (engine_threads of
+	 * them; docs/datapath.md "Engine threads"). */
+	uint32_t engine_thread_ctxs[16];
 };
 
 /*

@@ -115,6 +115,21 @@ static void print_reliability(const struct srxe_status_resp *st)
 	       st->cm_timeouts, st->cm_reqs_dropped, st->cm_events_dropped);
 }
 
+/* Where the contexts are: one count per engine thread. */
+static void print_thread_ctxs(const struct srxe_status_resp *st)
+{
+	uint64_t n = st->engine_threads;
+
+	if (n >
+	    sizeof(st->engine_thread_ctxs) / sizeof(st->engine_thread_ctxs[0]))
+		n = sizeof(st->engine_thread_ctxs) /
+		    sizeof(st->engine_thread_ctxs[0]);
+	printf("  %-13s contexts per engine thread:", "threads:");
+	for (uint64_t i = 0; i < n; i++)
+		printf(" %" PRIu32, st->engine_thread_ctxs[i]);
+	printf("\n");
+}
+
 static void print_packets(const struct srxe_status_resp *st)
 {
 	printf("  %-13s sent %" PRIu64 " (%" PRIu64 " B), received %" PRIu64
@@ -131,6 +146,7 @@ static void print_packets(const struct srxe_status_resp *st)
 	       st->engine_doorbells, st->engine_bursts, st->engine_burst_pkts,
 	       st->engine_handoffs_direct, st->engine_handoffs_queued,
 	       st->engine_handoff_drops);
+	print_thread_ctxs(st);
 	if (!st->wire) {
 		printf("  %-13s off (same-host only)\n", "wire:");
 		return;

@@ -339,6 +339,8 @@ struct srxe_eng_stats {
 	 * in its inbox because it was busy, dropped with the inbox full. */
 	uint64_t threads;
 	uint64_t handoffs_direct, handoffs_queued, handoff_drops;
+	/* Contexts each thread serves now (threads of them). */
+	uint64_t thread_ctxs[SRXE_ENGINE_MAX_THREADS];
 };
 
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);

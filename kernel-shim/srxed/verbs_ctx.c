@@ -253,6 +253,8 @@ void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
 	st->engine_bursts = e.bursts;
 	st->engine_burst_pkts = e.burst_pkts;
 	st->engine_threads = e.threads;
+	for (unsigned int i = 0; i < SRXE_ENGINE_MAX_THREADS; i++)
+		st->engine_thread_ctxs[i] = (uint32_t)e.thread_ctxs[i];
 	st->engine_handoffs_direct = e.handoffs_direct;
 	st->engine_handoffs_queued = e.handoffs_queued;
 	st->engine_handoff_drops = e.handoff_drops;

@@ -334,8 +334,7 @@ static void idle_wait(struct srxe_engine *eng, uint64_t now,
 {
 	switch (eng->cfg.idle_wait) {
 	case SRXE_IDLE_YIELD:
-		if (now - *last_yield <
-		    (uint64_t)eng->cfg.idle_us * 1000u) {
+		if (now - *last_yield < (uint64_t)eng->cfg.idle_us * 1000u) {
 			cpu_relax();
 			break;
 		}
@@ -672,6 +671,8 @@ void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out)
 		out->drop_tx_error += w.tx_run_drops;
 	}
 	out->threads = dev->nshards;
+	for (unsigned int i = 0; i < dev->nshards; i++)
+		out->thread_ctxs[i] = dev->shards[i]->nctxs;
 	srxe_engine_unlock(dev);
 }
 
