@@ -36,7 +36,46 @@ up() {
 	assert_contains "$(status)" "engine: +threads 3," "srxe status"
 }
 
+# thread_ctxs: the "contexts per engine thread" counts of srxe status.
+thread_ctxs() {
+	local st
+	st=$(status)
+	[[ $st =~ contexts\ per\ engine\ thread:\ ([0-9 ]+) ]] ||
+		fail "no contexts per engine thread in srxe status:
+$st"
+	echo "${BASH_REMATCH[1]}"
+}
+
+# placement WANT: while an ib_write_bw pair runs, its two contexts must
+# show up as WANT says: "together" (2 on one thread) or "apart" (1 and 1).
+placement() {
+	local want=$1 srv cli counts seen= i
+	"$SRXE" exec -- timeout 60 ib_write_bw -d "$DEV" -D 3 -s 4096 -F \
+		-p "$PORT" >"$TEST_ROOT/pl-s" 2>&1 &
+	srv=$!
+	retry_client 50 "$srv" "$TEST_ROOT/pl-c" "$SRXE" exec -- timeout 60 \
+		ib_write_bw -d "$DEV" -D 3 -s 4096 -F -p "$PORT" localhost &
+	cli=$!
+	for ((i = 0; i < 50; i++)); do
+		counts=$(thread_ctxs)
+		case "$want ${counts// /+}" in
+		"together 2+0+0" | "together 0+2+0" | "together 0+0+2") seen=1 ;;
+		"apart 1+1+0" | "apart 1+0+1" | "apart 0+1+1") seen=1 ;;
+		esac
+		[[ -n $seen ]] && break
+		sleep 0.1
+	done
+	wait "$cli" || fail "placement client: $(cat "$TEST_ROOT/pl-c")"
+	wait "$srv" || fail "placement server: $(cat "$TEST_ROOT/pl-s")"
+	[[ -n $seen ]] ||
+		fail "the pair's contexts never ran $want (last: $counts)"
+	echo "ok: a connected pair's contexts ran $want ($counts)"
+}
+
 down() {
+	# Every context left and each thread's count with it (moves too).
+	[[ $(thread_ctxs) == "0 0 0" ]] ||
+		fail "$1: contexts left on engine threads: $(thread_ctxs)"
 	check_srxed_log "$DEV" "$1" required
 	"$SRXE" down --name "$DEV" >/dev/null || fail "srxe down $DEV"
 }
@@ -98,6 +137,7 @@ $st"
 
 # 1. Default: a connected pair of contexts lands on one thread.
 up
+placement together
 pair ib_write_bw -s 65536 -n 1000 -F
 read -r direct queued dropped <<<"$(handoffs)"
 ((direct == 0 && queued == 0)) ||
@@ -108,6 +148,7 @@ down default
 # 2. Pairs kept apart: packets cross threads, at once or queued.
 export SRXED_ENGINE_HANDOFF=spread
 up
+placement apart
 traffic
 concurrent
 read -r direct queued dropped <<<"$(handoffs)"
