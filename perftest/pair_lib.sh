@@ -57,6 +57,13 @@ pair_cleanup() {
 	exit "$rc"
 }
 
+# pair_threads DEV: the engine threads DEV runs (srxe status), for the
+# tables' headers.
+pair_threads() {
+	"$srxe" status --name "$1" |
+		sed -n 's/.*engine: *threads \([0-9]*\),.*/\1/p'
+}
+
 # measure DEV COLUMN TOOL ARGS...: run one server/client pair and set RESULT
 # to the client's single result row's value in COLUMN: BW average (4) for
 # bw tools, t_typical (5) for lat tools.  Runs in the calling shell (not in

@@ -86,6 +86,7 @@ echo "srxe perftest table — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs," 
 	"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "perftest $(dpkg-query -W -f='${Version}' perftest 2>/dev/null)," \
 	"srxe $(git -C "$src" describe --always --dirty 2>/dev/null || echo '?')," \
+	"$(pair_threads "$dev_shortcut") engine thread(s) per device," \
 	"build $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")"
 echo "load before: ${load_before#*load average: }   (uptime: $load_before)"
 echo "load after:  ${load_after#*load average: }   (uptime: $load_after)"

@@ -43,8 +43,7 @@ dev=srxesc$$
 "$srxe" up --name "$dev" --translation "$TRANSLATION" \
 	${ENGINES:+--engines "$ENGINES"} >/dev/null
 devices+=("$dev")
-threads=$("$srxe" status --name "$dev" |
-	sed -n 's/.*engine: *threads \([0-9]*\),.*/\1/p')
+threads=$(pair_threads "$dev")
 
 memcpy_64k() {
 	"$memcpy_bench" 2 65536 | awk '$1 == 65536 { print $4 }'

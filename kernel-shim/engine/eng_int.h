@@ -4,9 +4,11 @@
  * private object records, the transmit port and the multicast address
  * tests.  What each layer offers the layers above is in its own header:
  * objects/objects.h, proto/proto.h, transport/transport.h, core/core.h.
- * Everything here is used with the engine lock held.  Nothing in these
- * records lives in shared memory except what the pointers to rings say;
- * ring geometry and indices used for decisions are private copies.
+ * Everything here is used with the lock of the engine thread that serves
+ * the object held (core/shard.h; the control plane holds them all).
+ * Nothing in these records lives in shared memory except what the
+ * pointers to rings say; ring geometry and indices used for decisions
+ * are private copies.
  */
 #ifndef SRXE_ENGINE_INT_H
 #define SRXE_ENGINE_INT_H
