@@ -115,6 +115,23 @@ $haystack"
 	fi
 }
 
+# status_handoffs STATUS: "DIRECT QUEUED DROPPED", the engine threads'
+# hand-offs of an `srxe status` text (docs/cli.md "Engine threads").
+status_handoffs() {
+	[[ $1 =~ hand-offs\ ([0-9]+)\ direct,\ ([0-9]+)\ queued,\ ([0-9]+)\ dropped ]] ||
+		fail "no hand-offs in srxe status:
+$1"
+	echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"
+}
+
+# status_thread_ctxs STATUS: its "contexts per engine thread" counts.
+status_thread_ctxs() {
+	[[ $1 =~ contexts\ per\ engine\ thread:\ ([0-9 ]+) ]] ||
+		fail "no contexts per engine thread in srxe status:
+$1"
+	echo "${BASH_REMATCH[1]}"
+}
+
 # Python snippet: list devices, open NAME, allocate and free a PD.
 pyverbs_open_pd() {
 	"$PY" - "$1" <<'PYEOF'

@@ -21,14 +21,8 @@ status() {
 	"$SRXE" status --name "$DEV" || fail "srxe status $DEV"
 }
 
-# handoffs: "DIRECT QUEUED DROPPED" from srxe status.
 handoffs() {
-	local st
-	st=$(status)
-	[[ $st =~ hand-offs\ ([0-9]+)\ direct,\ ([0-9]+)\ queued,\ ([0-9]+)\ dropped ]] ||
-		fail "no hand-offs in srxe status:
-$st"
-	echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"
+	status_handoffs "$(status)"
 }
 
 up() {
@@ -36,14 +30,8 @@ up() {
 	assert_contains "$(status)" "engine: +threads 3," "srxe status"
 }
 
-# thread_ctxs: the "contexts per engine thread" counts of srxe status.
 thread_ctxs() {
-	local st
-	st=$(status)
-	[[ $st =~ contexts\ per\ engine\ thread:\ ([0-9 ]+) ]] ||
-		fail "no contexts per engine thread in srxe status:
-$st"
-	echo "${BASH_REMATCH[1]}"
+	status_thread_ctxs "$(status)"
 }
 
 # placement WANT: while an ib_write_bw pair runs, its two contexts must

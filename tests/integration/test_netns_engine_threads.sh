@@ -19,10 +19,7 @@ command -v ib_write_bw >/dev/null || fail "perftest is not installed"
 thread_ctxs() {
 	local st
 	st=$(netns_status "$1") || fail "srxe status in ${NS[$1]}"
-	[[ $st =~ contexts\ per\ engine\ thread:\ ([0-9 ]+) ]] ||
-		fail "no contexts per engine thread in srxe status:
-$st"
-	echo "${BASH_REMATCH[1]}"
+	status_thread_ctxs "$st"
 }
 
 # hold_first_thread I: a server that never gets its client keeps one
@@ -39,15 +36,13 @@ hold_first_thread() {
 }
 
 check_handoffs() {
-	local i=$1 st
+	local i=$1 st direct queued dropped
 	st=$(netns_status "$i") || fail "srxe status in ${NS[$i]}"
 	assert_contains "$st" "engine: +threads 3," "host $i engine threads"
-	[[ $st =~ hand-offs\ ([0-9]+)\ direct,\ ([0-9]+)\ queued,\ ([0-9]+)\ dropped ]] ||
-		fail "host $i: no hand-offs in srxe status:
-$st"
-	((BASH_REMATCH[1] + BASH_REMATCH[2] > 0 && BASH_REMATCH[3] == 0)) ||
-		fail "host $i: ${BASH_REMATCH[1]} direct, ${BASH_REMATCH[2]} queued, ${BASH_REMATCH[3]} dropped hand-offs"
-	echo "ok: host $i: ${BASH_REMATCH[1]} hand-offs at once, ${BASH_REMATCH[2]} queued, none dropped"
+	read -r direct queued dropped <<<"$(status_handoffs "$st")"
+	((direct + queued > 0 && dropped == 0)) ||
+		fail "host $i: $direct direct, $queued queued, $dropped dropped hand-offs"
+	echo "ok: host $i: $direct hand-offs at once, $queued queued, none dropped"
 }
 
 netns_make 2 9000
