@@ -80,11 +80,23 @@ struct srxe_ring_hdr {
 
 #define SRXE_RING_SLOTS_OFFSET (3 * SRXE_RING_CACHELINE)
 
-/* Page at offset 0 of the arena. */
+/*
+ * Page at offset 0 of the arena.
+ *
+ * engine_passes: the engine thread that serves the context stores its pass
+ * count here at the start of every pass.  A provider waiting for a
+ * completion while the engine is awake (engine_sleeping 0) but this count
+ * stands still knows the engine waits for a CPU, possibly the one the
+ * provider's caller spins on (2 cores, three busy threads), and gives that
+ * CPU away for a moment instead of only yielding it.  Its own cache line:
+ * the provider reads it rarely, the engine writes it every pass.
+ */
 struct srxe_ctx_page {
 	uint32_t engine_sleeping; /* written by srxed, read by the provider */
 	uint32_t device_fatal;	  /* set by srxed before it stops */
 	uint32_t reserved[SRXE_RING_CACHELINE / 4 - 2];
+	uint32_t engine_passes; /* written by srxed, read by the provider */
+	uint32_t reserved2[SRXE_RING_CACHELINE / 4 - 1];
 };
 
 struct srxe_wqe_sge {

@@ -102,6 +102,7 @@ struct srxe_engine {
 	struct srxe_xport *wire;
 	struct srxe_eng_stats stats;
 	uint64_t now;	      /* srxe_now_ns() of the current pass */
+	uint32_t passes;      /* each context's page shows it (ring.h) */
 	uint64_t timer_armed; /* deadline timer_fd is armed to, 0: disarmed */
 	/* The ports between the layers, set by the core (engine.c) before
 	 * any transport opens: the state machines send through xmit, the

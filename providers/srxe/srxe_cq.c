@@ -104,23 +104,22 @@ static void srxe_cqe_to_wc(const struct srxe_cqe *cqe, struct ibv_wc *wc)
 	wc->dlid_path_bits = cqe->dlid_path_bits;
 }
 
-/*
- * Applications spin in poll_cq, but here the completions come from another
- * thread (srxed's engine): on a machine with fewer cores than spinners the
- * spinner would hold the CPU the engine needs.  After a run of empty polls
- * give the CPU away once.
- */
-#define SRXE_POLLS_BEFORE_YIELD 64
-
-static void note_empty_poll(struct srxe_cq *cq)
+enum srxe_backoff srxe_cq_idle_step(struct srxe_cq *cq, int found)
 {
-	if (++cq->empty_polls % SRXE_POLLS_BEFORE_YIELD == 0)
-		sched_yield();
+	const struct srxe_context *ctx = to_srxe_context(cq->vcq.cq.context);
+
+	if (found) {
+		srxe_backoff_reset(&cq->idle);
+		return SRXE_BACKOFF_SPIN;
+	}
+	return srxe_backoff_step(&cq->idle, ctx->arena.base,
+				 srxe_backoff_now_ns);
 }
 
 int srxe_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 {
 	struct srxe_cq *cq = to_srxe_cq(ibcq);
+	enum srxe_backoff idle;
 	uint32_t ready;
 	int n = 0;
 
@@ -132,15 +131,14 @@ int srxe_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 	}
 	if (n)
 		srxe_ring_consume(&cq->ring);
+	idle = srxe_cq_idle_step(cq, n);
 	pthread_spin_unlock(&cq->lock);
 	/* srxed gone: what it wrote, then flush errors (srxe_fatal.h) */
 	if (n < num_entries && srxe_ctx_dead(to_srxe_context(ibcq->context)))
 		n += srxe_fatal_flush(to_srxe_context(ibcq->context), cq,
 				      num_entries - n, wc + n);
-	if (n)
-		cq->empty_polls = 0;
-	else
-		note_empty_poll(cq);
+	if (!n)
+		srxe_backoff_wait(idle);
 	return n;
 }
 

@@ -73,9 +73,13 @@ static int srxe_start_poll(struct ibv_cq_ex *ibcq,
 		return EINVAL;
 	pthread_spin_lock(&cq->lock);
 	if (srxe_cq_load(cq)) {
+		enum srxe_backoff idle = srxe_cq_idle_step(cq, 0);
+
 		pthread_spin_unlock(&cq->lock);
+		srxe_backoff_wait(idle);
 		return ENOENT; /* no end_poll follows */
 	}
+	srxe_backoff_reset(&cq->idle);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "srxe.h"
+#include "srxe_backoff.h"
 
 struct srxe_cq {
 	struct verbs_cq vcq;
@@ -24,7 +25,7 @@ struct srxe_cq {
 	struct srxe_ring ring;
 	/* extended poll: the entry at ring.head, valid between polls */
 	const struct srxe_cqe *cur;
-	uint32_t empty_polls; /* consecutive polls that found nothing */
+	struct srxe_backoff_state idle; /* empty polls, under lock */
 	/* srxed gone: the flush entry cur points to (srxe_fatal.h) */
 	struct srxe_cqe fatal_cqe;
 };
@@ -53,6 +54,10 @@ struct srxe_srq {
 	struct verbs_srq vsrq;
 	struct srxe_wq rq;
 };
+
+/* Under cq->lock, after a poll that found @found entries: what to do once
+ * the lock is dropped (srxe_backoff.h). */
+enum srxe_backoff srxe_cq_idle_step(struct srxe_cq *cq, int found);
 
 static inline struct srxe_cq *to_srxe_cq(struct ibv_cq *ibcq)
 {

@@ -139,6 +139,7 @@ unsigned int srxe_engine_pass(struct srxe_engine *eng)
 	unsigned int work = 0;
 
 	eng->now = srxe_now_ns();
+	eng->passes++;
 	if (__atomic_load_n(&eng->inbox_pending, __ATOMIC_SEQ_CST))
 		work += srxe_shard_inbox_run(eng);
 	work += wire_poll(eng);
@@ -147,6 +148,8 @@ unsigned int srxe_engine_pass(struct srxe_engine *eng)
 		struct srxe_eng_ctx *ctx =
 			srxe_container_of(c, struct srxe_eng_ctx, node);
 
+		__atomic_store_n(&ctx->page->engine_passes, eng->passes,
+				 __ATOMIC_RELAXED);
 		srxe_list_for_each_safe(q, qt, &ctx->qps)
 		{
 			work += qp_pass(

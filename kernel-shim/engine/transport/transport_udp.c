@@ -35,6 +35,14 @@ _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 /* Packets per flush: four 64 KiB messages of 4 KiB packets. */
 #define UDP_BATCH 64
 #define RX_BATCH  32
+/* The receive sockets, as rx_ep tags them. */
+enum rx_sock {
+	RX_SOCK_PACKET,
+	RX_SOCK_RAW,
+	RX_SOCK_V6,
+	RX_SOCK_V6MC,
+	RX_SOCKS
+};
 /* Largest datagram srxe sends: IPv4 with options, UDP, the longest header
  * set, a 4096-byte payload, pad and ICRC fit easily. */
 #define UDP_BUF_LEN 8192
@@ -734,6 +742,8 @@ static unsigned int udp_poll6(struct udp_xport *u, int fd, bool mc,
 {
 	int n;
 
+	if (fd < 0)
+		return 0;
 	for (int i = 0; i < RX_BATCH; i++) {
 		/* recvmmsg() rewrote them last time */
 		u->rx6_msg[i].msg_hdr.msg_namelen = sizeof(u->rx6_from[i]);
@@ -778,19 +788,47 @@ static unsigned int udp_poll4(struct udp_xport *u, int fd, bool packet,
 	return (unsigned int)n;
 }
 
+/* One batch of receive socket @which (its rx_ep tag).  Each batch is
+ * done with rx_buf before the next reuses it. */
+static unsigned int poll_sock(struct udp_xport *u, uint32_t which)
+{
+	struct srxe_xport *t = &u->xport;
+
+	switch (which) {
+	case RX_SOCK_PACKET:
+		return udp_poll4(u, u->pkt_fd, true, &u->drops_pkt_seen);
+	case RX_SOCK_RAW:
+		return udp_poll4(u, u->raw_fd, false, &u->drops_seen);
+	case RX_SOCK_V6:
+		return udp_poll6(u, t->rx_fd6, false, &u->drops6_seen);
+	case RX_SOCK_V6MC:
+		return udp_poll6(u, t->rx_fd6mc, true, &u->drops6mc_seen);
+	}
+	return 0;
+}
+
+/*
+ * One epoll_wait() says which receive sockets hold datagrams; only those
+ * are read.  An engine pass polls the wire every time, and most passes
+ * find most sockets empty (the raw and IPv6 ones nearly always): one
+ * syscall instead of one recvmmsg() per socket.  Without rx_ep (no
+ * packet socket) the raw socket is the only IPv4 one: read them all.
+ */
 static unsigned int udp_poll(struct srxe_xport *t)
 {
 	struct udp_xport *u = t->priv;
+	struct epoll_event ev[RX_SOCKS];
 	unsigned int done = 0;
+	int n;
 
-	/* Each batch is done with rx_buf before the next reuses it. */
-	if (u->pkt_fd >= 0)
-		done += udp_poll4(u, u->pkt_fd, true, &u->drops_pkt_seen);
-	done += udp_poll4(u, u->raw_fd, false, &u->drops_seen);
-	if (t->rx_fd6 >= 0)
-		done += udp_poll6(u, t->rx_fd6, false, &u->drops6_seen);
-	if (t->rx_fd6mc >= 0)
-		done += udp_poll6(u, t->rx_fd6mc, true, &u->drops6mc_seen);
+	if (u->rx_ep < 0) {
+		for (uint32_t s = RX_SOCK_RAW; s < RX_SOCKS; s++)
+			done += poll_sock(u, s);
+		return done;
+	}
+	n = epoll_wait(u->rx_ep, ev, RX_SOCKS, 0);
+	for (int i = 0; i < n; i++)
+		done += poll_sock(u, ev[i].data.u32);
 	return done;
 }
 
@@ -1082,16 +1120,25 @@ static bool raw_rx_forced(void)
 	return rx && !strcmp(rx, "raw");
 }
 
+/* Puts receive socket @fd into rx_ep, tagged @which; -1 (errno) when it
+ * cannot.  Nothing to do without rx_ep or without the socket. */
+static int watch_sock(struct udp_xport *u, int fd, uint32_t which)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = which };
+
+	if (u->rx_ep < 0 || fd < 0)
+		return 0;
+	return epoll_ctl(u->rx_ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
 /* The engine waits on one fd: an epoll set of both IPv4 receive
- * sockets (recvmmsg is never done on it, udp_poll reads each socket). */
+ * sockets, and later the IPv6 ones (the engine also waits on those
+ * itself); udp_poll asks it which sockets to read. */
 static int open_rx_ep(struct udp_xport *u, const char **why)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-
 	u->rx_ep = epoll_create1(EPOLL_CLOEXEC);
-	if (u->rx_ep < 0 ||
-	    epoll_ctl(u->rx_ep, EPOLL_CTL_ADD, u->pkt_fd, &ev) ||
-	    epoll_ctl(u->rx_ep, EPOLL_CTL_ADD, u->raw_fd, &ev)) {
+	if (u->rx_ep < 0 || watch_sock(u, u->pkt_fd, RX_SOCK_PACKET) ||
+	    watch_sock(u, u->raw_fd, RX_SOCK_RAW)) {
 		*why = "cannot watch the receive sockets";
 		return -errno;
 	}
@@ -1297,6 +1344,11 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 			ret = open_tx6(u, why);
 		if (!ret)
 			ret = open_rx6mc(u, why);
+		if (!ret && (watch_sock(u, u->xport.rx_fd6, RX_SOCK_V6) ||
+			     watch_sock(u, u->xport.rx_fd6mc, RX_SOCK_V6MC))) {
+			*why = "cannot watch the IPv6 receive sockets";
+			ret = -errno;
+		}
 	}
 	if (ret) {
 		srxe_udp_transport_close(&u->xport);
