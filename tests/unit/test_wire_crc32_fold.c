@@ -117,3 +117,32 @@ Test(wire_crc32_fold, public_crc32_uses_it_correctly)
 	cr_assert_eq(srxe_crc32(0, big, sizeof(big)),
 		     ~ref_reg(~0u, big, sizeof(big)));
 }
+
+/* A message in two buffers, the first a multiple of 16 long, folded as one
+ * (srxe_crc32_fold_more: the ICRC's masked headers, then the payload). */
+Test(wire_crc32_fold, two_buffers_fold_as_one, .init = need_fold)
+{
+	static uint8_t pre[256];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rnd32();
+	for (size_t i = 0; i < sizeof(pre); i++)
+		pre[i] = (uint8_t)rnd32();
+	for (size_t pre_len = 16; pre_len <= sizeof(pre); pre_len += 16)
+		for (size_t len = 16; len <= 4200; len += len < 600 ? 1 : 97) {
+			uint32_t reg = rnd32();
+			uint8_t state[16], out[16];
+			size_t n;
+
+			cr_assert_eq(srxe_crc32_fold(reg, pre, pre_len, state),
+				     pre_len);
+			n = srxe_crc32_fold_more(state, buf + 3, len, out);
+			cr_assert(n >= 16 && n <= len && n % 16 == 0,
+				  "len %zu: consumed %zu", len, n);
+			cr_assert_eq(ref_reg(ref_reg(0, out, 16), buf + 3 + n,
+					     len - n),
+				     ref_reg(ref_reg(reg, pre, pre_len),
+					     buf + 3, len),
+				     "pre %zu len %zu", pre_len, len);
+		}
+}

@@ -107,27 +107,29 @@ load(const uint8_t *p)
 	return _mm_loadu_si128((const __m128i *)(const void *)p);
 }
 
-static size_t fold_vpclmul(uint32_t reg, const uint8_t *p, size_t len,
+static size_t fold_vpclmul(__m128i head, const uint8_t *p, size_t len,
 			   __m128i *state);
-static size_t fold_vpclmul256(uint32_t reg, const uint8_t *p, size_t len,
+static size_t fold_vpclmul256(__m128i head, const uint8_t *p, size_t len,
 			      __m128i *state);
 
+/* @head is XORed into the first 16 bytes: the register preset, or what
+ * earlier bytes left (srxe_crc32_fold_more). */
 __attribute__((target("pclmul,sse2"))) static size_t
-fold_clmul(uint32_t reg, const uint8_t *p, size_t len, uint8_t out[16])
+fold_clmul(__m128i head, const uint8_t *p, size_t len, uint8_t out[16])
 {
 	__m128i k1 = _mm_loadu_si128((const __m128i *)(const void *)k128);
 	__m128i x;
 	size_t n = 16;
 
 	if (have_vpclmul && len >= 256) {
-		n = fold_vpclmul(reg, p, len, &x);
+		n = fold_vpclmul(head, p, len, &x);
 		goto tail;
 	}
 	if (have_vpclmul256 && len >= 128) {
-		n = fold_vpclmul256(reg, p, len, &x);
+		n = fold_vpclmul256(head, p, len, &x);
 		goto tail;
 	}
-	x = _mm_xor_si128(load(p), _mm_cvtsi32_si128((int)reg));
+	x = _mm_xor_si128(load(p), head);
 	if (len >= 64) {
 		/* Four independent lanes hide the multiplier's latency. */
 		__m128i k4 =
@@ -165,16 +167,15 @@ fold512(__m512i a, __m512i k, __m512i b)
 }
 
 __attribute__((target("avx512f,vpclmulqdq,pclmul"))) static size_t
-fold_vpclmul(uint32_t reg, const uint8_t *p, size_t len, __m128i *state)
+fold_vpclmul(__m128i head, const uint8_t *p, size_t len, __m128i *state)
 {
 	__m512i k4 = _mm512_broadcast_i32x4(
 		_mm_loadu_si128((const __m128i *)(const void *)k2048));
 	__m512i k1 = _mm512_broadcast_i32x4(
 		_mm_loadu_si128((const __m128i *)(const void *)k512));
 	__m128i k0 = _mm_loadu_si128((const __m128i *)(const void *)k128);
-	__m512i x0 = _mm512_xor_si512(
-		_mm512_loadu_si512(p),
-		_mm512_castsi128_si512(_mm_cvtsi32_si128((int)reg)));
+	__m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(p),
+				      _mm512_zextsi128_si512(head));
 	__m512i x1 = _mm512_loadu_si512(p + 64);
 	__m512i x2 = _mm512_loadu_si512(p + 128);
 	__m512i x3 = _mm512_loadu_si512(p + 192);
@@ -216,16 +217,14 @@ load256(const uint8_t *p)
 }
 
 __attribute__((target("avx2,vpclmulqdq,pclmul"))) static size_t
-fold_vpclmul256(uint32_t reg, const uint8_t *p, size_t len, __m128i *state)
+fold_vpclmul256(__m128i head, const uint8_t *p, size_t len, __m128i *state)
 {
 	__m256i k4 = _mm256_broadcastsi128_si256(
 		_mm_loadu_si128((const __m128i *)(const void *)k1024));
 	__m256i k1 = _mm256_broadcastsi128_si256(
 		_mm_loadu_si128((const __m128i *)(const void *)k256));
 	__m128i k0 = _mm_loadu_si128((const __m128i *)(const void *)k128);
-	__m256i x0 = _mm256_xor_si256(
-		load256(p),
-		_mm256_zextsi128_si256(_mm_cvtsi32_si128((int)reg)));
+	__m256i x0 = _mm256_xor_si256(load256(p), _mm256_zextsi128_si256(head));
 	__m256i x1 = load256(p + 32), x2 = load256(p + 64);
 	__m256i x3 = load256(p + 96);
 	size_t n;
@@ -248,12 +247,27 @@ bool srxe_crc32_fold_available(void)
 	return have_clmul;
 }
 
-size_t srxe_crc32_fold(uint32_t reg, const uint8_t *p, size_t len,
-		       uint8_t out[16])
+__attribute__((target("pclmul,sse2"))) size_t
+srxe_crc32_fold(uint32_t reg, const uint8_t *p, size_t len, uint8_t out[16])
 {
 	if (len < 16 || !srxe_crc32_fold_available())
 		return 0;
-	return fold_clmul(reg, p, len, out);
+	return fold_clmul(_mm_cvtsi32_si128((int)reg), p, len, out);
+}
+
+/* The state stands 128 bits before p's first block: state * x^128 goes
+ * into that block (a fold onto zero). */
+__attribute__((target("pclmul,sse2"))) size_t
+srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p, size_t len,
+		     uint8_t out[16])
+{
+	__m128i k1;
+
+	if (len < 16 || !srxe_crc32_fold_available())
+		return 0;
+	k1 = _mm_loadu_si128((const __m128i *)(const void *)k128);
+	return fold_clmul(fold(load(state), k1, _mm_setzero_si128()), p, len,
+			  out);
 }
 
 #else /* no PCLMULQDQ: the table does everything */
@@ -267,6 +281,16 @@ size_t srxe_crc32_fold(uint32_t reg, const uint8_t *p, size_t len,
 		       uint8_t out[16])
 {
 	(void)reg;
+	(void)p;
+	(void)len;
+	(void)out;
+	return 0;
+}
+
+size_t srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p,
+			    size_t len, uint8_t out[16])
+{
+	(void)state;
 	(void)p;
 	(void)len;
 	(void)out;

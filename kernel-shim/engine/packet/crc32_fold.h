@@ -33,4 +33,15 @@ bool srxe_crc32_fold_available(void);
 size_t srxe_crc32_fold(uint32_t reg, const uint8_t *p, size_t len,
 		       uint8_t out[16]);
 
+/*
+ * The same, going on from the 16 bytes @state that an earlier
+ * srxe_crc32_fold() or srxe_crc32_fold_more() wrote after consuming all
+ * of its buffer: running the register from 0 over @out and then over
+ * p[n..len) gives the register of the earlier bytes followed by p[0..len).
+ * So a message in two buffers is folded as one when the first buffer's
+ * length is a multiple of 16 (ICRC: the masked headers, then the payload).
+ */
+size_t srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p,
+			    size_t len, uint8_t out[16]);
+
 #endif

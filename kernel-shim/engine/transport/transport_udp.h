@@ -13,8 +13,9 @@
  *    afterwards; the batch leaves with sendmmsg() when it is full or
  *    when the engine calls flush (end of every pass), a QP's packets in
  *    their order (they all take one socket).
- *  - poll: takes up to one batch of received datagrams per receive
- *    socket (recvmmsg, never blocks), checks each completely (IP and UDP
+ *  - poll: takes up to one batch of received datagrams from each receive
+ *    socket that holds some (one epoll_wait with no timeout says which;
+ *    recvmmsg, never blocks), checks each completely (IP and UDP
  *    headers, ICRC, transport checks: srxe_decode_udp) and hands the
  *    good ones to srxe_eng_rx().  Bad ones are dropped and counted by
  *    reason.
