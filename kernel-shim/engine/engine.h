@@ -339,6 +339,9 @@ struct srxe_eng_stats {
 	 * in its inbox because it was busy, dropped with the inbox full. */
 	uint64_t threads;
 	uint64_t handoffs_direct, handoffs_queued, handoff_drops;
+	/* Queued packets of a context that moved to another thread,
+	 * delivered by the move (shard.c inbox_follow). */
+	uint64_t handoffs_followed;
 	/* Contexts each thread serves now (threads of them). */
 	uint64_t thread_ctxs[SRXE_ENGINE_MAX_THREADS];
 };

@@ -81,7 +81,11 @@ static inline uint32_t h_ip(void)
 	return inet_addr(H_IP);
 }
 
-static inline void h_engine_start(enum ibv_mtu mtu)
+/* @threads engine threads; with @queue, contexts stay where they were
+ * placed and every hand-off between threads goes through the inbox
+ * (engine.h spread_pairs, queue_handoffs). */
+static inline void h_engine_start_threads(enum ibv_mtu mtu,
+					  unsigned int threads, bool queue)
 {
 	struct srxe_engine_config cfg = {
 		.ipv4_be = h_ip(),
@@ -89,7 +93,9 @@ static inline void h_engine_start(enum ibv_mtu mtu)
 		.ipv6_ll = H_IP6,
 		.ifindex = 1,
 		.active_mtu = mtu,
-		.threads = 1,
+		.threads = threads,
+		.spread_pairs = queue,
+		.queue_handoffs = queue,
 		.spin_us = 200,
 		/* UD multicast: same-host members only (no wire here) */
 		.max_mcast_grp = 4,
@@ -99,6 +105,11 @@ static inline void h_engine_start(enum ibv_mtu mtu)
 	const char *why;
 
 	cr_assert_eq(srxe_engine_start(&cfg, &h_eng, &why), 0, "%s", why);
+}
+
+static inline void h_engine_start(enum ibv_mtu mtu)
+{
+	h_engine_start_threads(mtu, 1, false);
 }
 
 static inline struct srxe_eng_ah *h_ah_lookup(void *opaque, uint32_t handle)

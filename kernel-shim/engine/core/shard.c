@@ -23,13 +23,16 @@
  * connection yet (ping-pong pairs then run on one thread, each pair on
  * its own).  Contexts with objects other contexts use (XRC SRQs and
  * targets, multicast members) move to the first thread for good, where
- * multicast and QP 1 packets are received.
+ * multicast and QP 1 packets are received.  A move delivers what the old
+ * thread's inbox held for the context's QPs (inbox_follow), so that no
+ * newer packet overtakes it.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
 #include "objects/objects.h"
+#include "packet/timing.h"
 #include "proto/proto.h"
 #include "shard.h"
 
@@ -248,6 +251,63 @@ void srxe_shard_detach(struct srxe_eng_ctx *ctx)
 	ctx->eng->nctxs--;
 }
 
+/* Takes the items of @from's inbox whose QP is one of @ctx's, in order. */
+static struct srxe_inbox_item *inbox_take(struct srxe_engine *from,
+					  const struct srxe_eng_ctx *ctx)
+{
+	struct srxe_inbox_item *taken = NULL, **tail = &taken, **pp, *it;
+
+	pthread_mutex_lock(&from->inbox_lock);
+	from->inbox_tail = NULL;
+	for (pp = &from->inbox_head; (it = *pp);) {
+		struct srxe_eng_qp *qp =
+			srxe_rx_device_qpn(it->pkt.dqpn)
+				? NULL
+				: srxe_qp_lookup(from, it->pkt.dqpn);
+
+		if (qp && qp->ctx == ctx) {
+			*pp = it->next;
+			it->next = NULL;
+			*tail = it;
+			tail = &it->next;
+			from->inbox_bytes -= it->pkt.payload_len;
+			continue;
+		}
+		from->inbox_tail = it;
+		pp = &it->next;
+	}
+	pthread_mutex_unlock(&from->inbox_lock);
+	return taken;
+}
+
+/*
+ * Every lock held, @ctx now on @to.  What @from had queued for @ctx's QPs
+ * is delivered now, in order: left there, @from would hand it on after
+ * newer packets that reach @to directly (a same-thread delivery does not
+ * look at the inbox).  Only the context's own QPs: no QP 1 MAD reaches
+ * srxed's CM from here.
+ */
+static void inbox_follow(struct srxe_eng_ctx *ctx, struct srxe_engine *from,
+			 struct srxe_engine *to)
+{
+	struct srxe_inbox_item *it = inbox_take(from, ctx), *next;
+	uint64_t now = srxe_now_ns();
+
+	if (to->now < now)
+		to->now = now;
+	for (; it; it = next) {
+		struct srxe_sg chunk = { .addr = it->data,
+					 .len = it->pkt.payload_len };
+
+		next = it->next;
+		srxe_eng_rx_route(to, &it->pkt, &chunk,
+				  it->pkt.payload_len ? 1 : 0);
+		free(it);
+		__atomic_sub_fetch(&from->inbox_pending, 1, __ATOMIC_SEQ_CST);
+		to->stats.handoffs_followed++;
+	}
+}
+
 /*
  * Every lock held.  A doorbell rung before the move stays in the eventfd
  * and wakes the new thread as soon as its epoll set has the fd.
@@ -265,6 +325,7 @@ static void ctx_move(struct srxe_eng_ctx *ctx, struct srxe_engine *to)
 	}
 	srxe_shard_detach(ctx);
 	srxe_shard_attach(to, ctx);
+	inbox_follow(ctx, from, to);
 }
 
 void srxe_shard_pins(struct srxe_engine *dev)

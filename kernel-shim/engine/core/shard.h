@@ -11,7 +11,10 @@
  *    every thread's lock in index order; unlock_all first moves the
  *    contexts srxe_ctx_pin_first marked, then wakes sleeping threads.
  *  - Placement and moves (place, attach, detach, pair, pins) run with
- *    every lock held.
+ *    every lock held.  A move (pair, pins) delivers, in order, what the
+ *    old thread's inbox held for the moving context's QPs, before any
+ *    thread runs again: a packet queued before the move is never
+ *    overtaken by one sent after it.
  *  - srxe_shard_handoff is the port eng->handoff: the caller holds
  *    @eng's lock; the packet is delivered before it returns or queued
  *    (copied) in @to's inbox, in order with earlier hand-offs to @to.

@@ -19,6 +19,8 @@
  */
 void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		 const struct srxe_sg *payload, int nchunks);
+/* Multicast and QP 1: no QP object; the first thread receives them. */
+bool srxe_rx_device_qpn(uint32_t qpn);
 /* srxe_eng_rx without counting the packet: a hand-off's delivery. */
 void srxe_eng_rx_route(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 		       const struct srxe_sg *payload, int nchunks);

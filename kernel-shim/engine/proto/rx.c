@@ -28,8 +28,7 @@ void srxe_eng_rx(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 	srxe_eng_rx_route(eng, pkt, payload, nchunks);
 }
 
-/* Multicast and QP 1: no QP object; the first thread receives them. */
-static bool device_qpn(uint32_t qpn)
+bool srxe_rx_device_qpn(uint32_t qpn)
 {
 	return qpn == SRXE_MCAST_QPN || qpn == 1;
 }
@@ -39,7 +38,7 @@ static struct srxe_engine *other_owner(struct srxe_engine *eng,
 				       const struct srxe_pkt *pkt,
 				       const struct srxe_eng_qp *qp)
 {
-	if (device_qpn(pkt->dqpn))
+	if (srxe_rx_device_qpn(pkt->dqpn))
 		return eng->dev != eng ? eng->dev : NULL;
 	return qp && qp->ctx->eng != eng ? qp->ctx->eng : NULL;
 }
@@ -50,7 +49,7 @@ void srxe_eng_rx_route(struct srxe_engine *eng, const struct srxe_pkt *pkt,
 	struct srxe_eng_qp *qp = NULL;
 	struct srxe_engine *owner;
 
-	if (!device_qpn(pkt->dqpn))
+	if (!srxe_rx_device_qpn(pkt->dqpn))
 		qp = srxe_qp_lookup(eng, pkt->dqpn);
 	owner = other_owner(eng, pkt, qp);
 	if (owner) {
