@@ -311,13 +311,28 @@ netns_pair() {
 	if ! wait "${SERVER_PIDS[0]}"; then
 		SERVER_PIDS=()
 		fail "$what server failed: $(cat "$srv_out")
---- client: $(cat "$cli_out")"
+--- client after $try tries: $(cat "$cli_out")
+$(netns_diag)"
 	fi
 	SERVER_PIDS=()
 	[[ $rc -eq 0 ]] ||
-		fail "$what client failed after $try tries: $(cat "$cli_out")"
+		fail "$what client failed after $try tries: $(cat "$cli_out")
+$(netns_diag)"
 	LAST_SERVER=$(cat "$srv_out")
 	LAST_CLIENT=$(cat "$cli_out")
+}
+
+# netns_diag: what a failed pair leaves to look at: each host's devices
+# (srxe status) and the end of their srxed logs.
+netns_diag() {
+	local entry i dev
+	for entry in "${NETNS_DEVS[@]}"; do
+		i=${entry%% *} dev=${entry#* }
+		echo "--- host $i: srxe status $dev"
+		in_ns "$i" "$SRXE" status --name "$dev" 2>&1
+		echo "--- host $i: end of ${ROOT[$i]}/$dev/srxed.log"
+		tail -n 20 "${ROOT[$i]}/$dev/srxed.log" 2>&1
+	done
 }
 
 # run_pair WHAT SERVER_CMD... -- CLIENT_CMD...: netns_pair 0 1.

@@ -42,7 +42,9 @@ rping_pair() {
 
 udaddy_pair() {
 	local s=$1 c=$2
-	netns_pair "$s" "$c" "udaddy" udaddy -b "${ADDR[$s]}" -c 4 -C 10 -- \
+	# Line-buffered: a server that is killed still shows how far it got.
+	netns_pair "$s" "$c" "udaddy" stdbuf -oL udaddy -b "${ADDR[$s]}" \
+		-c 4 -C 10 -- \
 		udaddy -s "${ADDR[$s]}" -c 4 -C 10
 	assert_contains "$LAST_CLIENT" "test complete" "udaddy client"
 	assert_contains "$LAST_SERVER" "test complete" "udaddy server"
