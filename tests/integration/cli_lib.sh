@@ -88,6 +88,27 @@ pingpong_pair() {
 	PP_CLIENT=$(cat "$cli_out")
 }
 
+# wait_until TRIES CMD...: until CMD succeeds (0.1 s per try).
+wait_until() {
+	local try tries=$1
+	shift
+	for ((try = 0; try < tries; try++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_for_output FILE REGEX TRIES: until FILE matches (0.1 s per try).
+wait_for_output() {
+	local try
+	for ((try = 0; try < $3; try++)); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Run a command with the environment `srxe env` prints.
 with_srxe_env() {
 	(

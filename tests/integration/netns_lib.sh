@@ -257,16 +257,6 @@ netns_add_addr() {
 		fail "cannot add $2 to ${NS[$1]}"
 }
 
-# wait_for_output FILE REGEX TRIES: until FILE matches (0.1 s per try).
-wait_for_output() {
-	local try
-	for ((try = 0; try < $3; try++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # Client output that means "the server does not listen yet": retry.
 NETNS_RETRY_DEFAULT="Couldn.t connect|Unable to open file descriptor|failed to connect"
 # netns_pair S C WHAT SERVER_CMD... -- CLIENT_CMD...: server in host S,
@@ -298,12 +288,18 @@ netns_pair() {
 	# 30 s.
 	[[ -z ${NETNS_SERVER_READY:-} ]] ||
 		wait_for_output "$srv_out" "$NETNS_SERVER_READY" 300
+	# NETNS_SERVER_WAIT: a command that succeeds once the server may be
+	# connected to (tried every 0.1 s, up to 30 s), for servers that say
+	# nothing when they listen.
+	[[ -z ${NETNS_SERVER_WAIT:-} ]] || wait_until 300 $NETNS_SERVER_WAIT
+	: >"$cli_out.first"
 	for try in $(seq 50); do
 		in_ns "$c" "$SRXE" exec -- timeout "$TOOL_TIMEOUT" "${cli[@]}" \
 			>"$cli_out" 2>&1 && {
 			rc=0
 			break
 		}
+		((try > 1)) || cp "$cli_out" "$cli_out.first"
 		grep -qiE "${NETNS_RETRY_RE:-$NETNS_RETRY_DEFAULT}" \
 			"$cli_out" || break
 		sleep 0.2
@@ -312,11 +308,13 @@ netns_pair() {
 		SERVER_PIDS=()
 		fail "$what server failed: $(cat "$srv_out")
 --- client after $try tries: $(cat "$cli_out")
+--- its first try: $(cat "$cli_out.first")
 $(netns_diag)"
 	fi
 	SERVER_PIDS=()
 	[[ $rc -eq 0 ]] ||
 		fail "$what client failed after $try tries: $(cat "$cli_out")
+--- its first try: $(cat "$cli_out.first")
 $(netns_diag)"
 	LAST_SERVER=$(cat "$srv_out")
 	LAST_CLIENT=$(cat "$cli_out")

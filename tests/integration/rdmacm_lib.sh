@@ -28,14 +28,20 @@ rdmacm_prerequisites() {
 # after the client succeeded).
 # CM_RETRY_RE: the client output that means "not listening yet", for a
 # tool whose own handshake tells that apart (the default: any rejection).
-# wait_for_output FILE REGEX TRIES: until FILE matches (0.1 s per try).
-wait_for_output() {
-	local try
-	for ((try = 0; try < $3; try++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+# CM_SERVER_LISTENS=1: the client starts once srxed logged the server's
+# listen (up to 30 s), for servers that take a number of connections and
+# say nothing when they listen (udaddy, ucmatose -c N): a client that came
+# early has some connections refused and others accepted, and its retry
+# finds the server's count used up.
+
+# cm_listens: listens the srxeds of this runtime root logged so far.
+cm_listens() {
+	cat "$SRXE_RUNDIR"/*/srxed.log 2>/dev/null | grep -cE "CM listen [A-Z]+ port" || true
+}
+
+# cm_listening BEFORE: a listen more than BEFORE was logged.
+cm_listening() {
+	(($(cm_listens) > $1))
 }
 
 cm_pair() {
@@ -49,8 +55,12 @@ cm_pair() {
 	done
 	shift
 	cli=("$@")
+	local listens
+	listens=$(cm_listens)
 	"$SRXE" exec -- timeout "$CM_TIMEOUT" "${srv[@]}" >"$srv_out" 2>&1 &
 	srv_pid=$!
+	[[ ${CM_SERVER_LISTENS:-0} != 1 ]] ||
+		wait_until 300 cm_listening "$listens"
 	# CM_SERVER_READY: output of the server that says a client may start
 	# (a multicast receiver has joined its group); waited for up to 30 s.
 	[[ -z ${CM_SERVER_READY:-} ]] ||

@@ -24,14 +24,15 @@ n=$(grep -oE "rdma-ping-[0-9]+: " <<<"$LAST_CLIENT" | sort -u | wc -l)
 assert_not_contains "$LAST_CLIENT$LAST_SERVER" "error|fail|mismatch" "rping"
 echo "ok: rping -C 1000 -v -V"
 
-cm_pair "ucmatose" ucmatose -p "$PORT" -c 10 -C 10 -- \
+CM_SERVER_LISTENS=1 cm_pair "ucmatose" ucmatose -p "$PORT" -c 10 -C 10 -- \
 	ucmatose -s "$CM_ADDR" -p "$PORT" -c 10 -C 10
 assert_contains "$LAST_CLIENT" "test complete" "ucmatose client"
 assert_contains "$LAST_SERVER" "test complete" "ucmatose server"
 assert_contains "$LAST_CLIENT" "data transfers complete" "ucmatose client data"
 echo "ok: ucmatose -c 10"
 
-cm_pair "udaddy" udaddy -c 10 -C 10 -- udaddy -s "$CM_ADDR" -c 10 -C 10
+CM_SERVER_LISTENS=1 cm_pair "udaddy" udaddy -c 10 -C 10 -- \
+	udaddy -s "$CM_ADDR" -c 10 -C 10
 assert_contains "$LAST_CLIENT" "test complete" "udaddy client"
 assert_contains "$LAST_SERVER" "test complete" "udaddy server"
 echo "ok: udaddy -c 10"
