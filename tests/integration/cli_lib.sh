@@ -109,6 +109,19 @@ wait_for_output() {
 	return 1
 }
 
+# listens_logged LOG...: the rdma_cm listens these srxed logs hold.
+listens_logged() {
+	cat "$@" 2>/dev/null | grep -cE "CM listen [A-Z]+ port" || true
+}
+
+# listens_more BEFORE LOG...: the logs hold more listens than BEFORE (a
+# server started since listens; it says nothing when it does).
+listens_more() {
+	local before=$1
+	shift
+	(($(listens_logged "$@") > before))
+}
+
 # Run a command with the environment `srxe env` prints.
 with_srxe_env() {
 	(

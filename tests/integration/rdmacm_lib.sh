@@ -34,16 +34,6 @@ rdmacm_prerequisites() {
 # early has some connections refused and others accepted, and its retry
 # finds the server's count used up.
 
-# cm_listens: listens the srxeds of this runtime root logged so far.
-cm_listens() {
-	cat "$SRXE_RUNDIR"/*/srxed.log 2>/dev/null | grep -cE "CM listen [A-Z]+ port" || true
-}
-
-# cm_listening BEFORE: a listen more than BEFORE was logged.
-cm_listening() {
-	(($(cm_listens) > $1))
-}
-
 cm_pair() {
 	local what=$1 srv_out=$TEST_ROOT/server.log cli_out=$TEST_ROOT/client.log
 	local -a srv cli
@@ -56,11 +46,11 @@ cm_pair() {
 	shift
 	cli=("$@")
 	local listens
-	listens=$(cm_listens)
+	listens=$(listens_logged "$SRXE_RUNDIR"/*/srxed.log)
 	"$SRXE" exec -- timeout "$CM_TIMEOUT" "${srv[@]}" >"$srv_out" 2>&1 &
 	srv_pid=$!
 	[[ ${CM_SERVER_LISTENS:-0} != 1 ]] ||
-		wait_until 300 cm_listening "$listens"
+		wait_until 300 listens_more "$listens" "$SRXE_RUNDIR"/*/srxed.log
 	# CM_SERVER_READY: output of the server that says a client may start
 	# (a multicast receiver has joined its group); waited for up to 30 s.
 	[[ -z ${CM_SERVER_READY:-} ]] ||

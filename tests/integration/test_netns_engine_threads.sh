@@ -22,17 +22,19 @@ thread_ctxs() {
 	status_thread_ctxs "$st"
 }
 
+# first_thread_held I: host I's one context is on the first thread.
+first_thread_held() {
+	[[ $(thread_ctxs "$1") == "1 0 0" ]]
+}
+
 # hold_first_thread I: a server that never gets its client keeps one
 # context open on host I, placed on the first thread (all were empty).
 hold_first_thread() {
-	local i=$1 try
+	local i=$1
 	netns_bg "$i" "$SRXE" exec -- timeout 120 ibv_rc_pingpong \
 		-d "${DEV[$i]}" -g 1 -p $((40000 + i)) >/dev/null 2>&1
-	for try in $(seq 100); do
-		[[ $(thread_ctxs "$i") == "1 0 0" ]] && return 0
-		sleep 0.1
-	done
-	fail "host $i: the idle context did not show up ($(thread_ctxs "$i"))"
+	wait_until 100 first_thread_held "$i" ||
+		fail "host $i: the idle context did not show up ($(thread_ctxs "$i"))"
 }
 
 check_handoffs() {

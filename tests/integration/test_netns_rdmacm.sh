@@ -40,24 +40,14 @@ rping_pair() {
 	echo "ok: rping host $c -> host $s, 100 verified"
 }
 
-# listens_in HOST: UD listens host HOST's srxed has logged so far.
-listens_in() {
-	grep -c "CM listen UDP port 7174" "${ROOT[$1]}/${DEV[$1]}/srxed.log"
-}
-
-# udaddy_listening HOST BEFORE: HOST's srxed logged a listen more.
-udaddy_listening() {
-	(($(listens_in "$1") > $2))
-}
-
 udaddy_pair() {
-	local s=$1 c=$2
+	local s=$1 c=$2 log=${ROOT[$1]}/${DEV[$1]}/srxed.log
 	# The client starts once the server listens: a client that came too
 	# early gets UNREACHABLE for its first SIDR requests while later ones
 	# are accepted, and the server, which takes 4 connections and then
 	# stops answering, never serves its retry.  Line-buffered: a server
 	# that is killed still shows how far it got.
-	NETNS_SERVER_WAIT="udaddy_listening $s $(listens_in "$s")" \
+	NETNS_SERVER_WAIT="listens_more $(listens_logged "$log") $log" \
 		netns_pair "$s" "$c" "udaddy" stdbuf -oL udaddy \
 		-b "${ADDR[$s]}" -c 4 -C 10 -- \
 		udaddy -s "${ADDR[$s]}" -c 4 -C 10
