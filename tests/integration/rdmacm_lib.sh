@@ -32,7 +32,8 @@ rdmacm_prerequisites() {
 # listen (up to 30 s), for servers that take a number of connections and
 # say nothing when they listen (udaddy, ucmatose -c N): a client that came
 # early has some connections refused and others accepted, and its retry
-# finds the server's count used up.
+# finds the server's count used up; and for perftest -R, whose own retry
+# of a rejected connect uses rdma_cm ids it destroyed (SIGSEGV).
 
 cm_pair() {
 	local what=$1 srv_out=$TEST_ROOT/server.log cli_out=$TEST_ROOT/client.log

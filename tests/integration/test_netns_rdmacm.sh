@@ -70,7 +70,12 @@ mckey_pair() {
 
 send_bw_pair() {
 	local s=$1 c=$2 port=$((20000 + RANDOM % 20000))
-	netns_pair "$s" "$c" "ib_send_bw -R" ib_send_bw -d "${DEV[$s]}" -R \
+	local log=${ROOT[$s]}/${DEV[$s]}/srxed.log
+	# The client starts once the server listens: perftest 4.5 retries a
+	# rejected connect itself on rdma_cm ids it has destroyed, and
+	# crashes (SIGSEGV in rdma_resolve_addr, seen under CPU load).
+	NETNS_SERVER_WAIT="listens_more $(listens_logged "$log") $log" \
+		netns_pair "$s" "$c" "ib_send_bw -R" ib_send_bw -d "${DEV[$s]}" -R \
 		-F -n 200 -p "$port" -- \
 		ib_send_bw -d "${DEV[$c]}" -R -F -n 200 -p "$port" "${ADDR[$s]}"
 	assert_contains "$LAST_CLIENT" "^ *65536 +200 +[0-9.]+ +[0-9.]+" \

@@ -12,14 +12,16 @@ PORT=$((20000 + $$ % 20000))
 srxe_up "$DEV"
 
 for tool in ib_send_bw ib_write_bw; do
-	cm_pair "$tool -R" "$tool" -d "$DEV" -R -F -n 200 -p "$PORT" -- \
+	CM_SERVER_LISTENS=1 cm_pair "$tool -R" "$tool" -d "$DEV" -R -F \
+		-n 200 -p "$PORT" -- \
 		"$tool" -d "$DEV" -R -F -n 200 -p "$PORT" "$CM_ADDR"
 	assert_contains "$LAST_CLIENT" "^ *65536 +200 +[0-9.]+ +[0-9.]+" \
 		"$tool -R result row"
 	echo "ok: $tool -R: $(grep -E '^ *65536 +200 ' <<<"$LAST_CLIENT" |
 		awk '{print $4 " MB/s"}')"
 done
-cm_pair "ib_read_lat -R" ib_read_lat -d "$DEV" -R -F -n 200 -p "$PORT" -- \
+CM_SERVER_LISTENS=1 cm_pair "ib_read_lat -R" ib_read_lat -d "$DEV" -R -F \
+	-n 200 -p "$PORT" -- \
 	ib_read_lat -d "$DEV" -R -F -n 200 -p "$PORT" "$CM_ADDR"
 assert_contains "$LAST_CLIENT" "^ *2 +200 +[0-9.]+" "ib_read_lat -R result row"
 echo "ok: ib_read_lat -R"
