@@ -452,9 +452,12 @@ static void peer_serve(int fd, const char *devname)
 			EXPECT(ret == 0, "post_recv: %s", strerror(ret));
 			break;
 		}
-		case OP_POLL:
+		case OP_POLL: {
+			/* v is m.v: read the wait before clearing the answer */
+			unsigned int ms = (unsigned int)v[0];
+
 			memset(v, 0, sizeof(m.v));
-			if (poll_one(s.cq, (unsigned int)m.v[0], &wc)) {
+			if (poll_one(s.cq, ms, &wc)) {
 				v[0] = 1;
 				v[1] = wc.wr_id;
 				v[2] = wc.status;
@@ -464,6 +467,7 @@ static void peer_serve(int fd, const char *devname)
 				v[6] = wc.qp_num;
 			}
 			break;
+		}
 		case OP_EXIT:
 			side_free(&s);
 			for (int i = 0; i < PEER_MRS; i++)
