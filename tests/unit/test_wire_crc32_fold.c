@@ -146,3 +146,39 @@ Test(wire_crc32_fold, two_buffers_fold_as_one, .init = need_fold)
 				     "pre %zu len %zu", pre_len, len);
 		}
 }
+
+/* The reduction of the 16 folded bytes equals the bitwise register from 0
+ * over them: edge patterns (single bits in each position, all ones) and
+ * random blocks, also blocks the fold itself wrote. */
+Test(wire_crc32_fold, reduce_equals_the_register_over_16_bytes,
+     .init = need_fold)
+{
+	uint8_t b[16], out[16];
+
+	memset(b, 0, sizeof(b));
+	cr_assert_eq(srxe_crc32_fold_reduce(b), 0u);
+	for (int bit = 0; bit < 128; bit++) {
+		memset(b, 0, sizeof(b));
+		b[bit / 8] = (uint8_t)(1u << (bit % 8));
+		cr_assert_eq(srxe_crc32_fold_reduce(b), ref_reg(0, b, 16),
+			     "bit %d", bit);
+	}
+	memset(b, 0xff, sizeof(b));
+	cr_assert_eq(srxe_crc32_fold_reduce(b), ref_reg(0, b, 16));
+	for (int i = 0; i < 100000; i++) {
+		for (size_t j = 0; j < sizeof(b); j++)
+			b[j] = (uint8_t)rnd32();
+		cr_assert_eq(srxe_crc32_fold_reduce(b), ref_reg(0, b, 16),
+			     "random block %d", i);
+	}
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rnd32();
+	for (size_t len = 16; len <= 4200; len += 61) {
+		uint32_t reg = rnd32();
+		size_t n = srxe_crc32_fold(reg, buf, len, out);
+
+		cr_assert_eq(
+			ref_reg(srxe_crc32_fold_reduce(out), buf + n, len - n),
+			ref_reg(reg, buf, len), "len %zu", len);
+	}
+}

@@ -18,6 +18,7 @@
  */
 #include "crc32_fold.h"
 
+#include <endian.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ static bool have_clmul, have_vpclmul, have_vpclmul256;
  * (four 256-bit lanes), 512 (four 128-bit lanes, or one 512-bit lane),
  * 256 (one 256-bit lane) and 128 bits. */
 static uint64_t k2048[2], k1024[2], k512[2], k256[2], k128[2];
+/* The reduction's operands: x^95 and x^63 mod P, floor(x^64 / P), P. */
+static uint64_t r95, r63, r_mu, r_poly;
 static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
 
 /* x^n mod P, normal bit order (bit j = coefficient of x^j). */
@@ -58,6 +61,30 @@ static uint32_t bit_reverse32(uint32_t v)
 static uint64_t reflected_operand(unsigned int n)
 {
 	return (uint64_t)bit_reverse32(xpow_mod(n)) << 32;
+}
+
+/* A polynomial of degree <= 63 (normal order) as a reflected operand. */
+static uint64_t bit_reverse64(uint64_t v)
+{
+	return (uint64_t)bit_reverse32((uint32_t)v) << 32 |
+	       bit_reverse32((uint32_t)(v >> 32));
+}
+
+/* floor(x^64 / P), normal order: a polynomial of degree 32. */
+static uint64_t barrett_mu(void)
+{
+	const uint64_t poly = 0x100000000ull | CRC32_POLY_NORMAL;
+	/* x^64 - x^32 * P: the first step of the long division */
+	uint64_t rem = (uint64_t)CRC32_POLY_NORMAL << 32;
+	uint64_t q = 1ull << 32;
+
+	for (int deg = 63; deg >= 32; deg--) {
+		if (rem >> deg & 1) {
+			q |= 1ull << (deg - 32);
+			rem ^= poly << (deg - 32);
+		}
+	}
+	return q;
 }
 
 static void set_constants(uint64_t k[2], unsigned int d)
@@ -89,6 +116,10 @@ static void fold_init(void)
 	set_constants(k512, 512);
 	set_constants(k256, 256);
 	set_constants(k128, 128);
+	r95 = reflected_operand(95);
+	r63 = reflected_operand(63);
+	r_mu = bit_reverse64(barrett_mu());
+	r_poly = bit_reverse64(0x100000000ull | CRC32_POLY_NORMAL);
 }
 
 /* a*x^d + b for the d whose constants @k holds. */
@@ -270,6 +301,47 @@ srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p, size_t len,
 			  out);
 }
 
+/* The carry-less product of two reflected operands: {low, high} qword. */
+__attribute__((target("pclmul,sse2"))) static inline void
+clmul64(uint64_t a, uint64_t b, uint64_t out[2])
+{
+	__m128i p = _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)a),
+					 _mm_cvtsi64_si128((long long)b), 0x00);
+
+	out[0] = (uint64_t)_mm_cvtsi128_si64(p);
+	out[1] = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(p, p));
+}
+
+/*
+ * The 16 bytes are M = L*x^64 + H (L: the low qword, the earlier bytes);
+ * the register from 0 over them is M*x^32 mod P.  In the lane notation
+ * above (bit t of 128 is x^(127-t); a product gains one degree):
+ *   T = L*(x^95 mod P)*x + H*x^32        degree <= 95, in bits 32..127
+ *   V = T_hi*(x^63 mod P)*x + T_lo      T_hi: bits 32..63, V: high qword
+ *   q = floor(A*mu / x^32)              A: V's top 32 coefficients,
+ *   R = V + q*P  (mod x^32)             mu = floor(x^64 / P): Barrett.
+ * The shifts put each product's coefficients back where the next
+ * operand or the reflected 32-bit register wants them.
+ */
+__attribute__((target("pclmul,sse2"))) uint32_t
+srxe_crc32_fold_reduce(const uint8_t folded[16])
+{
+	uint64_t l, h, t[2], p[2], v;
+
+	memcpy(&l, folded, 8);
+	memcpy(&h, folded + 8, 8);
+	l = le64toh(l);
+	h = le64toh(h);
+	clmul64(l, r95, t);
+	t[0] ^= h << 32;
+	t[1] ^= h >> 32;
+	clmul64(t[0], r63, p);
+	v = t[1] ^ p[1];
+	clmul64(v & 0xffffffffu, r_mu, p);
+	clmul64((p[0] << 1) & 0xffffffff00000000ull, r_poly, p);
+	return (uint32_t)(v >> 32) ^ (uint32_t)(p[1] >> 31);
+}
+
 #else /* no PCLMULQDQ: the table does everything */
 
 bool srxe_crc32_fold_available(void)
@@ -284,6 +356,12 @@ size_t srxe_crc32_fold(uint32_t reg, const uint8_t *p, size_t len,
 	(void)p;
 	(void)len;
 	(void)out;
+	return 0;
+}
+
+uint32_t srxe_crc32_fold_reduce(const uint8_t folded[16])
+{
+	(void)folded;
 	return 0;
 }
 

@@ -10,8 +10,9 @@
  * @out and then from that result over p[n..len) gives exactly the
  * register that running @reg over p[0..len) gives.  (Folding keeps the
  * message's polynomial congruent modulo the CRC polynomial, and a
- * register preset XORs into the first four message bytes.)  So the
- * caller finishes with its table-driven loop: no reduction code here.
+ * register preset XORs into the first four message bytes.)  The caller
+ * finishes with srxe_crc32_fold_reduce() (the register from 0 over @out)
+ * and its table-driven loop over the tail.
  * Returns 0, touching nothing, when the CPU cannot do it, or when the
  * environment says SRXE_CRC32_FOLD=0 (table only; "128": PCLMULQDQ
  * without the AVX-512 path) -- for benchmarks and bisecting.
@@ -41,6 +42,15 @@ size_t srxe_crc32_fold(uint32_t reg, const uint8_t *p, size_t len,
  * So a message in two buffers is folded as one when the first buffer's
  * length is a multiple of 16 (ICRC: the masked headers, then the payload).
  */
+/*
+ * The raw register that running the CRC from 0 over @folded gives, by
+ * carry-less multiplication and a Barrett reduction (the table's 16
+ * lookups miss the cache that payload copies flush).  Only for what
+ * srxe_crc32_fold() or srxe_crc32_fold_more() wrote (so only where they
+ * work); equal to the table's result for any 16 bytes.
+ */
+uint32_t srxe_crc32_fold_reduce(const uint8_t folded[16]);
+
 size_t srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p,
 			    size_t len, uint8_t out[16]);
 

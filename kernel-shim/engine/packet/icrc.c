@@ -82,8 +82,8 @@ static uint32_t crc_table_update(uint32_t c, const uint8_t *p, size_t len)
 /*
  * Advances the raw CRC register over @len bytes.  A packet's payload is
  * folded with PCLMULQDQ where the CPU has it (several times faster than
- * the table, which was the engine's largest cost per packet); the table
- * finishes the 16 folded bytes and the tail.
+ * the table, which was the engine's largest cost per packet), and its 16
+ * folded bytes reduced the same way; the table does the tail.
  */
 static uint32_t crc_update(uint32_t c, const uint8_t *p, size_t len)
 {
@@ -91,7 +91,7 @@ static uint32_t crc_update(uint32_t c, const uint8_t *p, size_t len)
 	size_t n = len >= FOLD_MIN_LEN ? srxe_crc32_fold(c, p, len, folded) : 0;
 
 	if (n) {
-		c = crc_table_update(0, folded, sizeof(folded));
+		c = srxe_crc32_fold_reduce(folded);
 		p += n;
 		len -= n;
 	}
@@ -117,8 +117,7 @@ static uint32_t crc_update2(const uint8_t *pre, size_t pre_len,
 	    srxe_crc32_fold(~0u, pre, pre_len, state) != pre_len)
 		return crc_update(crc_update(~0u, pre, pre_len), p, len);
 	n = srxe_crc32_fold_more(state, p, len, folded);
-	return crc_table_update(crc_table_update(0, folded, sizeof(folded)),
-				p + n, len - n);
+	return crc_table_update(srxe_crc32_fold_reduce(folded), p + n, len - n);
 }
 
 uint32_t srxe_crc32(uint32_t crc, const void *buf, size_t len)
