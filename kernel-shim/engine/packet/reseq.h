@@ -31,15 +31,17 @@
 #include "translate.h" /* struct srxe_sg */
 
 #define SRXE_RESEQ_WINDOW 2048u
-/* More than a sender's window (SRXE_MAX_UNACKED in requester.c), so that
- * everything sent behind a lost packet can wait for its resend. */
+/* More than a sender's window at path MTU 4096 (512 packets, requester.c
+ * max_unacked), so that everything sent behind a lost packet can wait for
+ * its resend; at smaller MTUs what came after the 768th is resent. */
 #define SRXE_RESEQ_MAX_HELD 768u
 /*
  * A gap with this many packets held behind it, or with a packet this many
  * PSNs after it, is a loss, not a reorder.  The distance matters for
  * requests that use many PSNs each (a READ of 16 responses): a lost READ
  * request is followed by few packets.  Both stay below the sender's
- * window (SRXE_MAX_UNACKED), or only the sender's timer would recover.
+ * window (at least 512, requester.c max_unacked), or only the sender's
+ * timer would recover.
  */
 #define SRXE_RESEQ_LOSS_HELD 96u
 #define SRXE_RESEQ_LOSS_DIST 256

@@ -14,19 +14,33 @@
 
 #include "objects/objects.h"
 #include "packet/psn.h"
+#include "packet/reseq.h"
 #include "packet/timing.h"
 #include "packet/wire.h"
 #include "proto.h"
 #include "srxe/awf.h"
 
 /*
- * Packets in flight beyond the oldest unacknowledged PSN.  A go-back-N
- * retry resends everything after the lost packet, so the window bounds
- * what one loss costs; rxe uses 128.  It must stay above
- * SRXE_RESEQ_LOSS_HELD, or the responder would wait for packets this
- * window does not let out and only the ACK timer would recover.
+ * Data in flight beyond the oldest unacknowledged PSN, in bytes: a
+ * go-back-N retry resends everything after the lost packet, so the window
+ * bounds what one loss costs (rxe: 128 packets).  At path MTU 4096 that is
+ * 512 packets; at 1024 it is 2048, because the ACKs of a busy responder
+ * (two srxeds sharing two CPUs) come back late enough to close a window
+ * of 512 one-KiB packets (ib_write_bw across a veth: about +20%).  At most
+ * SRXE_RESEQ_WINDOW packets, what a responder can hold behind a loss; at
+ * least 512, above SRXE_RESEQ_LOSS_HELD and SRXE_RESEQ_LOSS_DIST, or the
+ * responder would wait for packets this window does not let out and only
+ * the ACK timer would recover.
  */
-#define SRXE_MAX_UNACKED 512
+#define SRXE_WINDOW_BYTES (2u << 20)
+
+static int32_t max_unacked(const struct srxe_eng_qp *qp)
+{
+	uint32_t pkts = SRXE_WINDOW_BYTES / qp->mtu;
+
+	return (int32_t)(pkts > SRXE_RESEQ_WINDOW ? SRXE_RESEQ_WINDOW : pkts);
+}
+
 /* AckReq at least this often inside long messages (rxe: 64), so that the
  * window above keeps moving and ACKs reach the completer before the
  * message ends. */
@@ -439,10 +453,10 @@ static uint32_t burst_pkts(struct srxe_eng_qp *qp, const struct srxe_swqe *w,
 		int32_t used =
 			srxe_psn_diff(qp->req.psn, srxe_comp_unacked_psn(qp));
 
-		if (used >= SRXE_MAX_UNACKED)
+		if (used >= max_unacked(qp))
 			return 1;
-		if ((uint32_t)(SRXE_MAX_UNACKED - used) < pkts)
-			pkts = (uint32_t)(SRXE_MAX_UNACKED - used);
+		if ((uint32_t)(max_unacked(qp) - used) < pkts)
+			pkts = (uint32_t)(max_unacked(qp) - used);
 	}
 	if (w->npkts - idx < pkts)
 		pkts = w->npkts - idx;
@@ -604,12 +618,13 @@ static struct srxe_swqe *current_wqe(struct srxe_eng_qp *qp)
 
 static bool window_full(struct srxe_eng_qp *qp)
 {
-	int32_t limit = resending(qp) ? SRXE_RESEND_WINDOW : SRXE_MAX_UNACKED;
+	int32_t limit;
 
 	/* Also inside the oldest WQE: a message may be longer than the
 	 * window, and a go-back-N may restart at it. */
 	if (!srxe_qp_reliable(qp))
 		return false;
+	limit = resending(qp) ? SRXE_RESEND_WINDOW : max_unacked(qp);
 	return srxe_psn_diff(qp->req.psn, srxe_comp_unacked_psn(qp)) >= limit;
 }
 
