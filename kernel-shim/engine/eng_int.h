@@ -233,6 +233,7 @@ struct srxe_req_state {
 	uint64_t rnr_deadline;
 	uint32_t max_psn; /* first PSN never sent: below it, a resend */
 	uint32_t noack;	  /* packets sent since the last AckReq */
+	bool ack_owed;	  /* a message ended without AckReq (requester.c) */
 };
 
 struct srxe_comp_state {

@@ -41,9 +41,14 @@ static int32_t max_unacked(const struct srxe_eng_qp *qp)
 	return (int32_t)(pkts > SRXE_RESEQ_WINDOW ? SRXE_RESEQ_WINDOW : pkts);
 }
 
-/* AckReq at least this often inside long messages (rxe: 64), so that the
+/*
+ * AckReq at least this often (rxe: 64 inside long messages), so that the
  * window above keeps moving and ACKs reach the completer before the
- * message ends. */
+ * message ends.  A message's last packet asks too, unless the next
+ * message goes out right behind it (next_follows): a queue of 64 KiB
+ * WRITEs at path MTU 4096 then gets an ACK per 64 packets instead of one
+ * per 16, and every ACK costs a datagram each way through both kernels.
+ */
 #define SRXE_ACK_EVERY 64
 /*
  * While resending (PSNs below max_psn) only this many packets go out
@@ -523,18 +528,54 @@ static void note_sent(struct srxe_eng_qp *qp, uint32_t psn, uint32_t last)
 	qp->req.max_psn = srxe_psn_add(last, 1);
 }
 
-static bool want_ack(struct srxe_eng_qp *qp, bool last)
+/* SEND and WRITE: no response, no fence wait, no local work first. */
+static bool is_plain_data(const struct srxe_swqe *w)
+{
+	return !is_rd_atomic(w->wr.opcode) && !is_local_op(w->wr.opcode) &&
+	       !(w->wr.flags & SRXE_WQE_FENCE);
+}
+
+/*
+ * Whether the packet after the one about to leave (the last of the WQE at
+ * req.idx) is certainly the first of the next WQE, sent by this same run:
+ * the next WQE is posted, valid and plain data, the run has budget left
+ * (@may_follow) and the window room for both packets.  A build error of
+ * that WQE is the one case left: srxe_req_run settles it.
+ */
+static bool next_follows(struct srxe_eng_qp *qp, bool may_follow)
+{
+	const struct srxe_swqe *next;
+	uint32_t used =
+		(uint32_t)srxe_psn_diff(qp->req.psn, srxe_comp_unacked_psn(qp));
+
+	if (!may_follow || qp->attr.qp_state != IBV_QPS_RTS ||
+	    used + 2 > (uint32_t)max_unacked(qp))
+		return false;
+	if (qp->sq_fetched == qp->req.idx + 1 && sq_fetch(qp) <= 0)
+		return false;
+	next = srxe_swqe_at(qp, qp->req.idx + 1);
+	return next->state == SRXE_SWQE_FETCHED &&
+	       next->status == IBV_WC_SUCCESS && is_plain_data(next);
+}
+
+static bool want_ack(struct srxe_eng_qp *qp, bool last, bool may_follow)
 {
 	if (!srxe_qp_reliable(qp))
 		return false;
-	if (last || ++qp->req.noack >= SRXE_ACK_EVERY) {
+	if (last && !next_follows(qp, may_follow)) {
+		qp->req.noack = 0;
+		return true;
+	}
+	if (++qp->req.noack >= SRXE_ACK_EVERY) {
 		qp->req.noack = 0;
 		return true;
 	}
 	return false;
 }
 
-static void send_one(struct srxe_eng_qp *qp, struct srxe_swqe *w)
+/* @may_follow: the run may send another packet after this one. */
+static void send_one(struct srxe_eng_qp *qp, struct srxe_swqe *w,
+		     bool may_follow)
 {
 	struct srxe_tx_pkt tx;
 	struct srxe_dest dest;
@@ -543,9 +584,12 @@ static void send_one(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 	if (!build(qp, w, &tx, &last))
 		return;
 	/* A burst asks for its ACK: one per burst keeps the window open. */
-	ackreq = want_ack(qp, last) ||
+	ackreq = want_ack(qp, last, may_follow && !resending(qp)) ||
 		 (srxe_qp_reliable(qp) && (resending(qp) || tx.extra_psns));
 	srxe_bth_set_ackreq(tx.hdr, ackreq);
+	/* Owed from a message's end until a packet asks. */
+	qp->req.ack_owed =
+		srxe_qp_reliable(qp) && (qp->req.ack_owed || last) && !ackreq;
 	if (srxe_qp_reliable(qp))
 		note_sent(qp, qp->req.psn,
 			  w->wr.opcode == IBV_WR_RDMA_READ
@@ -628,6 +672,23 @@ static bool window_full(struct srxe_eng_qp *qp)
 	return srxe_psn_diff(qp->req.psn, srxe_comp_unacked_psn(qp)) >= limit;
 }
 
+/*
+ * A message ended without AckReq because the next WQE was to follow, and
+ * that WQE failed to build (first or later packet): it now waits, in
+ * order, for older completions, which wait for an ACK nobody asked for.
+ * The last packet sent goes again, asking; the responder answers a
+ * duplicate with an ACK (C9-105).  Returns whether it went.
+ */
+static bool settle_owed_ack(struct srxe_eng_qp *qp)
+{
+	if (!qp->req.ack_owed)
+		return false;
+	qp->req.ack_owed = false;
+	srxe_req_rewind(qp, srxe_psn_add(qp->req.psn, SRXE_PSN_MOD - 1));
+	send_one(qp, srxe_swqe_at(qp, qp->req.idx), false);
+	return true;
+}
+
 unsigned int srxe_req_run(struct srxe_eng_qp *qp)
 {
 	unsigned int work = 0;
@@ -640,8 +701,10 @@ unsigned int srxe_req_run(struct srxe_eng_qp *qp)
 			break;
 		if (w->status != IBV_WC_SUCCESS) {
 			/* Errors complete in order: wait for older WQEs. */
-			if (qp->sq_cons != qp->req.idx)
+			if (qp->sq_cons != qp->req.idx) {
+				work += settle_owed_ack(qp);
 				break;
+			}
 			srxe_comp_fail(qp, w, w->status, w->vendor_err);
 			work++;
 			break;
@@ -661,7 +724,7 @@ unsigned int srxe_req_run(struct srxe_eng_qp *qp)
 			break;
 		if (window_full(qp))
 			break;
-		send_one(qp, w);
+		send_one(qp, w, work + 1 < SRXE_REQ_BUDGET);
 		work++;
 	}
 	return work;
@@ -688,6 +751,7 @@ void srxe_req_rewind(struct srxe_eng_qp *qp, uint32_t psn)
 		qp->req.idx = i;
 		qp->req.psn = psn;
 		qp->req.noack = 0;
+		qp->req.ack_owed = false; /* resends ask */
 		for (uint32_t j = i; j != qp->sq_fetched; j++) {
 			struct srxe_swqe *l = srxe_swqe_at(qp, j);
 
