@@ -442,30 +442,43 @@ static void handle_line(char *line)
 }
 
 /* Reads report lines and reaps exits for up to ms. */
+/* Reads what the pipe holds now (or within @wait_ms) and handles it. */
+static void read_reports(int fd, int wait_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (poll(&p, 1, wait_ms) > 0) {
+		ssize_t n = read(fd, rbuf + rlen, sizeof(rbuf) - 1 - rlen);
+		char *nl;
+
+		if (n <= 0)
+			return;
+		rlen += (size_t)n;
+		rbuf[rlen] = 0;
+		while ((nl = strchr(rbuf, '\n'))) {
+			*nl = 0;
+			handle_line(rbuf);
+			rlen -= (size_t)(nl + 1 - rbuf);
+			memmove(rbuf, nl + 1, rlen + 1);
+		}
+		wait_ms = 0;
+	}
+}
+
+/*
+ * Children first, then the pipe: a client writes its report before it
+ * exits, so an exit seen here has its report read in the same round (the
+ * other order could see the exit last and end the wait with the report
+ * still unread).
+ */
 static void pump(int fd, int ms)
 {
 	uint64_t end = now_ms() + (uint64_t)ms;
 
 	do {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int st;
 		pid_t pid;
 
-		if (poll(&p, 1, 20) > 0) {
-			ssize_t n =
-				read(fd, rbuf + rlen, sizeof(rbuf) - 1 - rlen);
-			char *nl;
-
-			if (n > 0)
-				rlen += (size_t)n;
-			rbuf[rlen] = 0;
-			while ((nl = strchr(rbuf, '\n'))) {
-				*nl = 0;
-				handle_line(rbuf);
-				rlen -= (size_t)(nl + 1 - rbuf);
-				memmove(rbuf, nl + 1, rlen + 1);
-			}
-		}
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
 			for (int i = 0; i < nkids; i++)
 				if (kids[i].pid == pid) {
@@ -473,6 +486,7 @@ static void pump(int fd, int ms)
 					kids[i].status = st;
 					kids[i].exited_ms = now_ms();
 				}
+		read_reports(fd, 20);
 	} while (now_ms() < end);
 }
 
