@@ -101,11 +101,10 @@ static uint32_t crc_update(uint32_t c, const uint8_t *p, size_t len)
 /*
  * The raw CRC register from ~0 over @pre and then @p.  Where the CPU folds
  * and @pre's length is a multiple of 16 (IPv4: 48 bytes), both are folded
- * as one message, so that only the last 16 folded bytes and @p's tail go
- * through the table: per packet the table did the 48 header bytes, the
- * 16 folded bytes of each buffer and the tails, the largest cost of a
- * 1024-byte packet's ICRC (its lookups miss the cache the payload copies
- * flush).
+ * as one message, so that only @p's tail goes through the table: per
+ * packet the table did the 48 header bytes, the 16 folded bytes of each
+ * buffer and the tails, the largest cost of a 1024-byte packet's ICRC
+ * (its lookups miss the cache the payload copies flush).
  */
 static uint32_t crc_update2(const uint8_t *pre, size_t pre_len,
 			    const uint8_t *p, size_t len)
