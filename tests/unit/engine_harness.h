@@ -297,6 +297,24 @@ struct h_conn_opts {
 	bool stop_at_rtr;
 };
 
+/* RTR -> RTS with @o's requester attributes (after o->stop_at_rtr). */
+static inline void h_rtr_to_rts(struct h_qp *q, const struct h_conn_opts *o)
+{
+	struct srxe_qp_attr_wire a = { 0 };
+	uint32_t m = IBV_QP_STATE | IBV_QP_SQ_PSN;
+
+	a.qp_state = IBV_QPS_RTS;
+	a.sq_psn = o->psn;
+	a.timeout = o->timeout;
+	a.retry_cnt = o->retry_cnt;
+	a.rnr_retry = o->rnr_retry;
+	a.max_rd_atomic = 4;
+	if (q->type == IBV_QPT_RC)
+		m |= IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+		     IBV_QP_MAX_QP_RD_ATOMIC;
+	cr_assert_eq(h_modify(q, &a, m), 0);
+}
+
 static inline void h_to_rts(struct h_qp *q, uint32_t peer_qpn,
 			    const struct h_conn_opts *o)
 {
@@ -334,19 +352,8 @@ static inline void h_to_rts(struct h_qp *q, uint32_t peer_qpn,
 	if (q->type == IBV_QPT_RC)
 		m |= IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER;
 	cr_assert_eq(h_modify(q, &a, m), 0);
-	if (o->stop_at_rtr)
-		return;
-	a.qp_state = IBV_QPS_RTS;
-	a.sq_psn = o->psn;
-	a.timeout = o->timeout;
-	a.retry_cnt = o->retry_cnt;
-	a.rnr_retry = o->rnr_retry;
-	a.max_rd_atomic = 4;
-	m = IBV_QP_STATE | IBV_QP_SQ_PSN;
-	if (q->type == IBV_QPT_RC)
-		m |= IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-		     IBV_QP_MAX_QP_RD_ATOMIC;
-	cr_assert_eq(h_modify(q, &a, m), 0);
+	if (!o->stop_at_rtr)
+		h_rtr_to_rts(q, o);
 }
 
 static inline void h_connect(struct h_qp *a, struct h_qp *b,
@@ -403,6 +410,22 @@ static inline void h_sge(struct srxe_send_wqe *w, const struct h_mr *mr,
 	sge->length = len;
 	sge->lkey = mr->lkey;
 	w->num_sge++;
+}
+
+/* An RDMA WRITE or READ of @len bytes, local @loff <-> remote @roff. */
+static inline void h_post_rdma(struct h_qp *q, uint64_t wr_id, uint32_t opcode,
+			       const struct h_mr *loc, uint64_t loff,
+			       const struct h_mr *rem, uint64_t roff,
+			       uint32_t len)
+{
+	struct srxe_send_wqe *w = h_send_slot(q);
+
+	w->wr_id = wr_id;
+	w->opcode = opcode;
+	w->rdma.remote_addr = rem->va + roff;
+	w->rdma.rkey = rem->rkey;
+	h_sge(w, loc, loff, len);
+	h_send_publish(q);
 }
 
 static inline void h_post_recv(struct h_qp *q, uint64_t wr_id,

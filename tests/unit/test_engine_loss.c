@@ -204,20 +204,6 @@ static void post_send(uint64_t wr_id, const struct h_mr *src, uint64_t off,
 	h_send_publish(&qa);
 }
 
-static void post_rdma(uint64_t wr_id, uint32_t opcode, const struct h_mr *loc,
-		      uint64_t loff, const struct h_mr *rem, uint64_t roff,
-		      uint32_t len)
-{
-	struct srxe_send_wqe *w = h_send_slot(&qa);
-
-	w->wr_id = wr_id;
-	w->opcode = opcode;
-	w->rdma.remote_addr = rem->va + roff;
-	w->rdma.rkey = rem->rkey;
-	h_sge(w, loc, loff, len);
-	h_send_publish(&qa);
-}
-
 static void post_fetch_add(uint64_t wr_id, const struct h_mr *res,
 			   const struct h_mr *rem, uint64_t add)
 {
@@ -356,7 +342,7 @@ Test(engine_loss, lost_ack_is_recovered_by_duplicate_reack, .init = setup,
 	h_mr_reg(&B, &rem, 3000, H_ALL_ACCESS);
 	h_fill(src.p, 3000, 23);
 	faults(K_ACK, SRXE_FAULT_DROP, 1, 1);
-	post_rdma(5, IBV_WR_RDMA_WRITE, &src, 0, &rem, 0, 3000);
+	h_post_rdma(&qa, 5, IBV_WR_RDMA_WRITE, &src, 0, &rem, 0, 3000);
 	expect_cqe(&acq, 5, IBV_WC_SUCCESS);
 	cr_assert_eq(memcmp(src.p, rem.p, 3000), 0);
 	st = stats();
@@ -379,8 +365,8 @@ Test(engine_loss, nak_rewinds_into_the_middle_of_a_write, .init = setup,
 	h_fill(src.p, 4 * len, 24);
 	faults(K_DATA, SRXE_FAULT_DROP, 1, 64 + 10);
 	for (uint32_t i = 0; i < 4; i++)
-		post_rdma(10 + i, IBV_WR_RDMA_WRITE, &src, i * len, &rem,
-			  i * len, len);
+		h_post_rdma(&qa, 10 + i, IBV_WR_RDMA_WRITE, &src, i * len, &rem,
+			    i * len, len);
 	for (uint32_t i = 0; i < 4; i++)
 		expect_cqe(&acq, 10 + i, IBV_WC_SUCCESS);
 	cr_assert_eq(memcmp(src.p, rem.p, 4 * len), 0);
@@ -404,7 +390,7 @@ Test(engine_loss, lost_read_response_is_requested_again, .init = setup,
 	h_mr_reg(&B, &rem, LONG_MSG, H_ALL_ACCESS);
 	h_fill(rem.p, LONG_MSG, 25);
 	faults(K_READ_RESP, SRXE_FAULT_DROP, 1, 3);
-	post_rdma(30, IBV_WR_RDMA_READ, &loc, 0, &rem, 0, LONG_MSG);
+	h_post_rdma(&qa, 30, IBV_WR_RDMA_READ, &loc, 0, &rem, 0, LONG_MSG);
 	e = expect_cqe(&acq, 30, IBV_WC_SUCCESS);
 	cr_assert_eq(e.byte_len, LONG_MSG);
 	cr_assert_eq(memcmp(loc.p, rem.p, LONG_MSG), 0);
@@ -426,8 +412,8 @@ Test(engine_loss, lost_read_request_recovers, .init = setup, .fini = teardown)
 	h_fill(rem.p, 3 * 5000, 26);
 	faults(K_READ_REQ, SRXE_FAULT_DROP, 1, 2);
 	for (uint32_t i = 0; i < 3; i++)
-		post_rdma(40 + i, IBV_WR_RDMA_READ, &loc, i * 5000, &rem,
-			  i * 5000, 5000);
+		h_post_rdma(&qa, 40 + i, IBV_WR_RDMA_READ, &loc, i * 5000, &rem,
+			    i * 5000, 5000);
 	for (uint32_t i = 0; i < 3; i++)
 		expect_cqe(&acq, 40 + i, IBV_WC_SUCCESS);
 	cr_assert_eq(memcmp(loc.p, rem.p, 3 * 5000), 0);
@@ -474,7 +460,7 @@ Test(engine_loss, duplicated_atomic_and_read_requests, .init = setup,
 			       .action = SRXE_FAULT_DUP };
 	post_fetch_add(60, &res, &rem, 1);
 	expect_cqe(&acq, 60, IBV_WC_SUCCESS);
-	post_rdma(61, IBV_WR_RDMA_READ, &loc, 0, &rem, 64, 4000);
+	h_post_rdma(&qa, 61, IBV_WR_RDMA_READ, &loc, 0, &rem, 64, 4000);
 	expect_cqe(&acq, 61, IBV_WC_SUCCESS);
 	cr_assert_eq(*atomic_word(&rem), 8, "added exactly once");
 	cr_assert_eq(memcmp(loc.p, rem.p + 64, 4000), 0);
@@ -531,8 +517,9 @@ Test(engine_loss, random_faults_soak, .init = setup, .fini = teardown)
 		h_fill(rem.p + len, len, 200 + round);
 		h_post_recv(&qb, 1000 + round, &dst, 0, len);
 		post_send(1, &src, 0, len);
-		post_rdma(2, IBV_WR_RDMA_WRITE, &src, len, &rem, 8, len - 8);
-		post_rdma(3, IBV_WR_RDMA_READ, &loc, 0, &rem, len, len);
+		h_post_rdma(&qa, 2, IBV_WR_RDMA_WRITE, &src, len, &rem, 8,
+			    len - 8);
+		h_post_rdma(&qa, 3, IBV_WR_RDMA_READ, &loc, 0, &rem, len, len);
 		post_fetch_add(4, &res, &rem, 3);
 		for (uint64_t id = 1; id <= 4; id++)
 			expect_cqe(&acq, id, IBV_WC_SUCCESS);
@@ -596,8 +583,8 @@ Test(engine_loss, loss_costs_a_few_packets, .init = setup, .fini = teardown)
 	chaos.drop_pm = 10;
 	chaos.seed = 77;
 	for (uint32_t i = 0; i < n; i++) {
-		post_rdma(100 + i, IBV_WR_RDMA_WRITE, &src, (i % 8) * len, &rem,
-			  (i % 8) * len, len);
+		h_post_rdma(&qa, 100 + i, IBV_WR_RDMA_WRITE, &src,
+			    (i % 8) * len, &rem, (i % 8) * len, len);
 		if (i >= 7)
 			expect_cqe(&acq, 100 + i - 7, IBV_WC_SUCCESS);
 	}
@@ -642,8 +629,8 @@ Test(engine_loss, netem_mix_long_messages, .init = setup, .fini = teardown)
 		for (uint32_t i = 0; i < n; i++)
 			h_post_recv(&qa, 500 + i, &adst, i * len, len);
 		for (uint32_t i = 0; i < n; i++) {
-			post_rdma(600 + i, IBV_WR_RDMA_WRITE, &src, i * len,
-				  &rem, i * len, len);
+			h_post_rdma(&qa, 600 + i, IBV_WR_RDMA_WRITE, &src,
+				    i * len, &rem, i * len, len);
 			w = h_send_slot(&qb);
 			w->wr_id = 700 + i;
 			w->opcode = IBV_WR_SEND;

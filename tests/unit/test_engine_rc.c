@@ -316,38 +316,6 @@ Test(engine_rc, bad_lkey_is_local_protection_error, .init = setup,
 	cr_assert_eq(h_state(&qb), IBV_QPS_RTS, "nothing reached the peer");
 }
 
-/* RTR -> RTS with @o's requester attributes (WQEs posted while in RTR
- * wait, so that the requester finds them all queued). */
-static void to_rts(struct h_qp *q, const struct h_conn_opts *o)
-{
-	struct srxe_qp_attr_wire a = { 0 };
-
-	a.qp_state = IBV_QPS_RTS;
-	a.sq_psn = o->psn;
-	a.timeout = o->timeout;
-	a.retry_cnt = o->retry_cnt;
-	a.rnr_retry = o->rnr_retry;
-	a.max_rd_atomic = 1;
-	cr_assert_eq(h_modify(q, &a,
-			      IBV_QP_STATE | IBV_QP_SQ_PSN | IBV_QP_TIMEOUT |
-				      IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-				      IBV_QP_MAX_QP_RD_ATOMIC),
-		     0);
-}
-
-static void post_write(uint64_t wr_id, const struct h_mr *loc,
-		       const struct h_mr *rem, uint32_t off, uint32_t len)
-{
-	struct srxe_send_wqe *w = h_send_slot(&qa);
-
-	w->wr_id = wr_id;
-	w->opcode = IBV_WR_RDMA_WRITE;
-	w->rdma.remote_addr = rem->va + off;
-	w->rdma.rkey = rem->rkey;
-	h_sge(w, loc, off, len);
-	h_send_publish(&qa);
-}
-
 /*
  * A queue of one-packet WRITEs: only every SRXE_ACK_EVERY-th packet and
  * the queue's last ask for an ACK (requester.c next_follows), and every
@@ -366,8 +334,9 @@ Test(engine_rc, queued_messages_share_acks, .init = setup, .fini = teardown)
 	h_mr_reg(&B, &rem, n * len, H_ALL_ACCESS);
 	h_fill(loc.p, n * len, 5);
 	for (uint32_t i = 0; i < n; i++)
-		post_write(100 + i, &loc, &rem, i * len, len);
-	to_rts(&qa, &o);
+		h_post_rdma(&qa, 100 + i, IBV_WR_RDMA_WRITE, &loc, i * len,
+			    &rem, i * len, len);
+	h_rtr_to_rts(&qa, &o);
 	for (uint32_t i = 0; i < n; i++)
 		expect_cqe(&acq, 100 + i, IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE);
 	cr_assert_eq(memcmp(loc.p, rem.p, n * len), 0);
@@ -399,7 +368,7 @@ Test(engine_rc, owed_ack_is_asked_when_the_next_fails, .init = setup,
 	h_mr_reg(&A, &loc, 4096, 0);
 	h_mr_reg(&B, &rem, 4096, H_ALL_ACCESS);
 	h_fill(loc.p, 4096, 9);
-	post_write(40, &loc, &rem, 0, 256);
+	h_post_rdma(&qa, 40, IBV_WR_RDMA_WRITE, &loc, 0, &rem, 0, 256);
 	w = h_send_slot(&qa);
 	w->wr_id = 41;
 	w->opcode = IBV_WR_RDMA_WRITE;
@@ -408,7 +377,7 @@ Test(engine_rc, owed_ack_is_asked_when_the_next_fails, .init = setup,
 	h_sge(w, &loc, 256, 256);
 	((struct srxe_wqe_sge *)(w + 1))->lkey ^= 0x1234;
 	h_send_publish(&qa);
-	to_rts(&qa, &o);
+	h_rtr_to_rts(&qa, &o);
 	expect_cqe(&acq, 40, IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE);
 	expect_cqe(&acq, 41, IBV_WC_LOC_PROT_ERR, 0);
 	cr_assert_eq(memcmp(loc.p, rem.p, 256), 0);
