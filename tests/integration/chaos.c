@@ -441,7 +441,6 @@ static void handle_line(char *line)
 	}
 }
 
-/* Reads report lines and reaps exits for up to ms. */
 /* Reads what the pipe holds now (or within @wait_ms) and handles it. */
 static void read_reports(int fd, int wait_ms)
 {
@@ -466,10 +465,10 @@ static void read_reports(int fd, int wait_ms)
 }
 
 /*
- * Children first, then the pipe: a client writes its report before it
- * exits, so an exit seen here has its report read in the same round (the
- * other order could see the exit last and end the wait with the report
- * still unread).
+ * Reaps exits and reads report lines for up to @ms.  Children first, then
+ * the pipe: a client writes its report before it exits, so an exit seen
+ * here has its report read in the same round (the other order could see
+ * the exit last and end the wait with the report still unread).
  */
 static void pump(int fd, int ms)
 {

@@ -101,12 +101,7 @@ wait_until() {
 
 # wait_for_output FILE REGEX TRIES: until FILE matches (0.1 s per try).
 wait_for_output() {
-	local try
-	for ((try = 0; try < $3; try++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_until "$3" grep -sqE "$2" "$1"
 }
 
 # listens_logged LOG...: the rdma_cm listens these srxed logs hold.

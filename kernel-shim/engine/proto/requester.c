@@ -457,11 +457,12 @@ static uint32_t burst_pkts(struct srxe_eng_qp *qp, const struct srxe_swqe *w,
 	if (srxe_qp_reliable(qp)) {
 		int32_t used =
 			srxe_psn_diff(qp->req.psn, srxe_comp_unacked_psn(qp));
+		int32_t window = max_unacked(qp);
 
-		if (used >= max_unacked(qp))
+		if (used >= window)
 			return 1;
-		if ((uint32_t)(max_unacked(qp) - used) < pkts)
-			pkts = (uint32_t)(max_unacked(qp) - used);
+		if ((uint32_t)(window - used) < pkts)
+			pkts = (uint32_t)(window - used);
 	}
 	if (w->npkts - idx < pkts)
 		pkts = w->npkts - idx;
@@ -562,11 +563,8 @@ static bool want_ack(struct srxe_eng_qp *qp, bool last, bool may_follow)
 {
 	if (!srxe_qp_reliable(qp))
 		return false;
-	if (last && !next_follows(qp, may_follow)) {
-		qp->req.noack = 0;
-		return true;
-	}
-	if (++qp->req.noack >= SRXE_ACK_EVERY) {
+	if ((last && !next_follows(qp, may_follow)) ||
+	    ++qp->req.noack >= SRXE_ACK_EVERY) {
 		qp->req.noack = 0;
 		return true;
 	}
