@@ -80,10 +80,14 @@ netns_bg() {
 # netns_tcpdump I FILE [tcpdump args...]: tcpdump in host I's namespace
 # writing FILE (log FILE.log), each packet at once (--immediate-mode -U);
 # returns once it listens (10 s at most), its pid in NETNS_LAST_BG.
+# -B: in immediate mode libpcap's ring has one slot per packet of the
+# snapshot length (256 KiB with -s 0 on a veth), so its default 2 MiB
+# holds 32 packets and the kernel drops the rest while a busy machine
+# keeps tcpdump off the CPU; 64 MiB holds 256 such packets.
 netns_tcpdump() {
 	local i=$1 file=$2
 	shift 2
-	netns_bg "$i" tcpdump --immediate-mode -U -w "$file" "$@" \
+	netns_bg "$i" tcpdump --immediate-mode -B 65536 -U -w "$file" "$@" \
 		2>"$file.log"
 	for _ in $(seq 100); do
 		grep -q "listening on" "$file.log" && break
