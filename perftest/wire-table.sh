@@ -22,7 +22,10 @@
 #     ("plain"), once with UDP_SEGMENT/UDP_GRO ("gso").
 # Prints uptime before and after.  Nothing is asserted: the issue's
 # targets (default mode >= 60% of GSO/GRO raw UDP at path MTU 4096, >= 40%
-# at 1024) are printed as met / MISSED per row, and so are the source
+# at 1024) are printed as met / MISSED per row -- srxe's median against
+# the best GSO/GRO cell of the row's rounds, since that baseline has a
+# slow mode on some hosts (a 2-vCPU VM here: ~3,000 or ~6,000 MiB/s,
+# docs/benchmarks.md) that would flatter srxe -- and so are the source
 # ports the default device's data left from (srxe status cannot show
 # them: read from each srxed's UDP sockets, `ss`).
 # Everything created (namespaces, veth, devices, temp roots) is removed at
@@ -192,6 +195,7 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
 	END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+best() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 
 load_before=$(uptime)
 first=1
@@ -236,7 +240,7 @@ for mtu in $MTUS; do
 		done
 		def=$(median "${defs[@]}") raw=$(median "${raws[@]}")
 		plain=$(median "${plains[@]}") gso=$(median "${gsos[@]}")
-		rows+=("$mtu|$pmtu|$size|$def|$raw|$plain|$gso|$def_d|$raw_d|$plain_loss|$gso_loss|$sp")
+		rows+=("$mtu|$pmtu|$size|$def|$raw|$plain|$gso|$def_d|$raw_d|$plain_loss|$gso_loss|$sp|$(best "${gsos[@]}")")
 	done
 done
 load_after=$(uptime)
@@ -268,7 +272,7 @@ echo "| link MTU | path MTU | size | srxe default MiB/s | srxe raw send MiB/s" \
 	"| dgrams raw | udp lost plain / gso | source ports in capture (default) |"
 echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"
 for r in "${rows[@]}"; do
-	IFS='|' read -r mtu pmtu size s g p q d1 d2 d3 e1 e2 e3 pl gl sp <<<"$r"
+	IFS='|' read -r mtu pmtu size s g p q d1 d2 d3 e1 e2 e3 pl gl sp _ <<<"$r"
 	printf '| %s | %s | %s | %.0f | %.0f | %.0f | %.0f | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s / %s | %s |\n' \
 		"$mtu" "$pmtu" "$(human "$size")" "$s" "$g" "$p" "$q" \
 		"$(pct "$s" "$q")" "$(pct "$s" "$p")" "$(pct "$g" "$p")" \
@@ -278,12 +282,13 @@ echo
 printf 'cell: %s\n' "${cells[@]}"
 echo
 for r in "${rows[@]}"; do
-	IFS='|' read -r mtu pmtu size s g p q _ _ _ _ _ _ _ _ sp <<<"$r"
-	awk -v s="$s" -v q="$q" -v m="$pmtu" -v z="$(human "$size")" \
-		-v sp="${sp:-none}" 'BEGIN {
+	IFS='|' read -r mtu pmtu size s g p q _ _ _ _ _ _ _ _ sp qb <<<"$r"
+	awk -v s="$s" -v q="$q" -v qb="$qb" -v m="$pmtu" \
+		-v z="$(human "$size")" -v sp="${sp:-none}" 'BEGIN {
 		t = (m >= 4096 ? 60 : 40)
 		n = split(sp, a, /[ ():]+/)
-		printf "target: path MTU %s %s srxe default >= %d%% of GSO/GRO raw UDP: %.1f%% — %s; source port in capture %s — %s\n",
-		       m, z, t, 100 * s / q, (100 * s >= t * q ? "met" : "MISSED"),
+		printf "target: path MTU %s %s srxe default (median) >= %d%% of GSO/GRO raw UDP (best round, %.0f MiB/s): %.1f%% — %s (of the median: %.1f%%); source port in capture %s — %s\n",
+		       m, z, t, qb, 100 * s / qb,
+		       (100 * s >= t * qb ? "met" : "MISSED"), 100 * s / q,
 		       sp, (n >= 4 && a[1] == a[n - 1] ? "the QP port" : "NOT the QP port") }'
 done
