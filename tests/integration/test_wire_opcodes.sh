@@ -253,7 +253,13 @@ same_host_run() {
 	"${pp[@]}" 127.0.0.1 >/dev/null 2>&1 &
 	cli=$!
 	NETNS_BG_PIDS+=("$srv" "$cli")
-	sleep 1.5
+	# SIGTERM once 1 MiB is written: mid-traffic for sure, and a small
+	# file (1.5 s of traffic was ~2.8 GB, the ICRC check of it a minute).
+	for _ in $(seq 1000); do
+		(($(stat -c %s "$out/term.pcap" 2>/dev/null || echo 0) >= 1 << 20)) &&
+			break
+		sleep 0.01
+	done
 	kill -TERM "$CAP_PID"
 	wait "$CAP_PID" || fail "srxe capture failed: $(cat "$out/term.pcap.log")"
 	wait "$srv" "$cli" || true # stopped by timeout 4
