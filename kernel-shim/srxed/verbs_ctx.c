@@ -47,6 +47,7 @@ void srxed_qp_limits(struct srxe_qp_limits *lim)
  * engine's wait between empty passes (engine.h, enum srxe_idle_wait);
  * SRXED_ENGINE_SLICE_US: the engine thread's scheduler slice.  For
  * measurements (perftest/wake-table.sh); anything else keeps the default.
+ * A policy given so spins whether or not a CPU is spare (spin_if_spare).
  * SRXED_ENGINE_SLEEP_RACE_US: tests only (engine.h, sleep_race_us);
  * SRXED_ENGINE_HANDOFF=spread|queue: tests only (engine.h,
  * spread_pairs; queue also sets queue_handoffs).
@@ -88,6 +89,7 @@ static void engine_idle_from_env(struct srxe_engine_config *cfg)
 	}
 	cfg->spin_us = spin;
 	cfg->idle_us = idle;
+	cfg->spin_if_spare = false;
 }
 
 /*
@@ -130,11 +132,14 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		 * After the last work the engine polls 200 us, yielding the
 		 * CPU every 10 us, then sleeps: 5 us instead of 41 us 2 B
 		 * ib_write_lat on 2 cores against spinning 50 us
-		 * (docs/benchmarks.md "Latency on 2 cores").
+		 * (docs/benchmarks.md "Latency on 2 cores").  It polls only
+		 * while a CPU is spare: a busier machine had messages of
+		 * ~105 us (docs/datapath.md "Sleep and wake-up").
 		 */
 		.spin_us = 200,
 		.idle_us = 10,
 		.idle_wait = SRXE_IDLE_YIELD,
+		.spin_if_spare = true,
 		.wire_udp = true,
 		.max_mcast_grp = SRXED_MAX_MCAST_GRP,
 		.max_mcast_qp_attach = SRXED_MAX_MCAST_QP_ATTACH,

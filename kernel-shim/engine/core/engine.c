@@ -25,6 +25,7 @@
 
 #include "capture_hook.h"
 #include "core.h"
+#include "cpu_spare.h"
 #include "objects/objects.h"
 #include "packet/timing.h"
 #include "proto/proto.h"
@@ -386,7 +387,9 @@ static void *engine_main(void *arg)
 	uint64_t spin_ns = (uint64_t)eng->cfg.spin_us * 1000u;
 	uint64_t last_work = srxe_now_ns();
 	uint64_t last_yield = 0;
+	struct srxe_cpu_spare spare;
 
+	srxe_cpu_spare_open(&spare);
 	/* Naps of a few microseconds: the default 50 us slack would make
 	 * every nap 50 us long. */
 	if (eng->cfg.idle_wait == SRXE_IDLE_NAP)
@@ -407,13 +410,15 @@ static void *engine_main(void *arg)
 			last_work = now;
 			continue;
 		}
-		if (now - last_work < spin_ns) {
+		if (now - last_work < spin_ns &&
+		    (!eng->cfg.spin_if_spare || srxe_cpu_spare(&spare, now))) {
 			idle_wait(eng, now, &last_yield);
 			continue;
 		}
 		sleep_once(eng);
 		last_work = srxe_now_ns();
 	}
+	srxe_cpu_spare_close(&spare);
 	return NULL;
 }
 
