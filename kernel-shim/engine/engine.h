@@ -60,9 +60,11 @@ struct srxe_engine_config {
 	/* SRXE_IDLE_NAP: one nap's length; SRXE_IDLE_YIELD: the time
 	 * between two yields (0: one at every empty pass). */
 	unsigned int idle_us;
-	/* Spin only while the machine has a CPU no task waits for
-	 * (core/cpu_spare.h), else sleep after the first empty pass. */
+	/* Spin spin_us (a wait of idle_us) only while the machine has a
+	 * CPU no task waits for (core/cpu_spare.h), else busy_spin_us
+	 * (busy_idle_us). */
 	bool spin_if_spare;
+	unsigned int busy_spin_us, busy_idle_us;
 	unsigned int slice_us; /* the thread's scheduler slice, 0: default */
 	/* Tests only: spin this long between deciding to sleep and saying
 	 * so, widening the window in which a provider still sees the engine

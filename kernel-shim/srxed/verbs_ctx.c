@@ -132,14 +132,18 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		 * After the last work the engine polls 200 us, yielding the
 		 * CPU every 10 us, then sleeps: 5 us instead of 41 us 2 B
 		 * ib_write_lat on 2 cores against spinning 50 us
-		 * (docs/benchmarks.md "Latency on 2 cores").  It polls only
-		 * while a CPU is spare: a busier machine had messages of
-		 * ~105 us (docs/datapath.md "Sleep and wake-up").
+		 * (docs/benchmarks.md "Latency on 2 cores").  That long only
+		 * while a CPU is spare; on a busier machine it held the CPU
+		 * of the process it served (~105 us messages), so there it
+		 * polls 10 us, yielding every 3 us (docs/datapath.md "Sleep
+		 * and wake-up").
 		 */
 		.spin_us = 200,
 		.idle_us = 10,
 		.idle_wait = SRXE_IDLE_YIELD,
 		.spin_if_spare = true,
+		.busy_spin_us = 10,
+		.busy_idle_us = 3,
 		.wire_udp = true,
 		.max_mcast_grp = SRXED_MAX_MCAST_GRP,
 		.max_mcast_qp_attach = SRXED_MAX_MCAST_QP_ATTACH,

@@ -137,13 +137,16 @@ static unsigned int qp_pass(struct srxe_eng_qp *qp, uint64_t now)
 unsigned int srxe_engine_pass(struct srxe_engine *eng)
 {
 	struct srxe_list *c, *ct, *q, *qt;
-	unsigned int work = 0;
+	unsigned int work = 0, rx;
 
 	eng->now = srxe_now_ns();
 	eng->passes++;
 	if (__atomic_load_n(&eng->inbox_pending, __ATOMIC_SEQ_CST))
 		work += srxe_shard_inbox_run(eng);
-	work += wire_poll(eng);
+	rx = wire_poll(eng);
+	if (rx)
+		eng->wire_rx_at = eng->now;
+	work += rx;
 	srxe_list_for_each_safe(c, ct, &eng->ctxs)
 	{
 		struct srxe_eng_ctx *ctx =
@@ -333,12 +336,13 @@ static void nap_once(struct srxe_engine *eng)
 	}
 }
 
+/* @idle_us: cfg's idle_us, or busy_idle_us while no CPU is spare. */
 static void idle_wait(struct srxe_engine *eng, uint64_t now,
-		      uint64_t *last_yield)
+		      uint64_t *last_yield, unsigned int idle_us)
 {
 	switch (eng->cfg.idle_wait) {
 	case SRXE_IDLE_YIELD:
-		if (now - *last_yield < (uint64_t)eng->cfg.idle_us * 1000u) {
+		if (now - *last_yield < (uint64_t)idle_us * 1000u) {
 			cpu_relax();
 			break;
 		}
@@ -385,6 +389,7 @@ static void *engine_main(void *arg)
 {
 	struct srxe_engine *eng = arg;
 	uint64_t spin_ns = (uint64_t)eng->cfg.spin_us * 1000u;
+	uint64_t busy_spin_ns = (uint64_t)eng->cfg.busy_spin_us * 1000u;
 	uint64_t last_work = srxe_now_ns();
 	uint64_t last_yield = 0;
 	struct srxe_cpu_spare spare;
@@ -399,6 +404,7 @@ static void *engine_main(void *arg)
 	while (!__atomic_load_n(&eng->stop, __ATOMIC_ACQUIRE)) {
 		unsigned int work;
 		uint64_t now;
+		bool busy;
 
 		srxe_shard_lock(eng);
 		work = srxe_engine_pass(eng);
@@ -410,9 +416,12 @@ static void *engine_main(void *arg)
 			last_work = now;
 			continue;
 		}
-		if (now - last_work < spin_ns &&
-		    (!eng->cfg.spin_if_spare || srxe_cpu_spare(&spare, now))) {
-			idle_wait(eng, now, &last_yield);
+		busy = eng->cfg.spin_if_spare && now - eng->wire_rx_at >= spin_ns &&
+		       !srxe_cpu_spare(&spare, now);
+		if (now - last_work < (busy ? busy_spin_ns : spin_ns)) {
+			idle_wait(eng, now, &last_yield,
+				  busy ? eng->cfg.busy_idle_us
+				       : eng->cfg.idle_us);
 			continue;
 		}
 		sleep_once(eng);
