@@ -9,9 +9,9 @@
 # a CPU is spare), also that fewer doorbells were rung than posts made:
 # posts that found the engine awake rang none.  Behaviour only, no time.
 #
-# A second round runs srxed's default policy (it spins only while a CPU
-# is spare, core/cpu_spare.h: on a busy 2-core machine it sleeps after
-# the first empty pass).  A third runs srxed with the engine sleeping
+# A second round runs srxed's default policy (the long spin only while a
+# CPU is spare, core/cpu_spare.h: on a busy 2-core machine it polls 10 us
+# and sleeps).  A third runs srxed with the engine sleeping
 # right after every empty pass (SRXED_ENGINE_IDLE=pause:0) and a test-only spin of
 # SRXED_ENGINE_SLEEP_RACE_US between its decision to sleep and its
 # announcement: posts then land in that window thousands of times, which
@@ -41,7 +41,7 @@ $st"
 	((sleeps > 100)) ||
 		fail "$mode: the engine slept $sleeps times: the test did not exercise sleep/wake"
 	((doorbells > 0)) || fail "$mode: no doorbell ever woke the engine"
-	# Only a spinning engine is reliably awake when posts come.
+	# Only the long spin is reliably awake when posts come.
 	[[ ${SRXED_ENGINE_IDLE:-} != yield:* ]] || ((doorbells < posts)) ||
 		fail "$mode: $doorbells doorbells for $posts posts: none suppressed while the engine was awake"
 }

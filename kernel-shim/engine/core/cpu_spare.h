@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Whether an engine thread with nothing to do may keep polling (its spin,
- * engine.c): only while the machine runs no more tasks than srxed may use
- * CPUs.  On 2 cores a ping-pong has three busy tasks, the two programs
- * spinning on their buffers and the engine; an engine that polls there
- * holds the CPU of the program that waits for what it just delivered, and
- * a sched_yield() does not always give it back (EEVDF runs the yielding
+ * Whether an engine thread with nothing to do may keep polling long (its
+ * 200 us spin, engine.c): only while the machine runs no more tasks than
+ * srxed may use CPUs; else it polls briefly (cfg busy_spin_us).  On 2
+ * cores a ping-pong has three busy tasks, the two programs spinning on
+ * their buffers and the engine; an engine that polls there holds the CPU
+ * of the program that waits for what it just delivered, and a
+ * sched_yield() does not always give it back (EEVDF runs the yielding
  * task again while the other is not yet eligible): a message then took
- * ~105 us instead of ~6 us.  With a CPU to spare the poll costs nobody
+ * ~105 us instead of ~5-10 us.  With a CPU to spare the poll costs nobody
  * anything and saves the wake-up.
  *
  * Contract:
