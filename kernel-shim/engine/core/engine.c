@@ -418,7 +418,7 @@ static void *engine_main(void *arg)
 			continue;
 		}
 		/* While the wire delivers, the long spin as before: 1 KiB
-		 * cells lost ~7% without it (docs/datapath.md). */
+		 * cells lost ~7% without it (docs/benchmarks.md). */
 		busy = eng->cfg.spin_if_spare && now - wire_rx_at >= spin_ns &&
 		       !srxe_cpu_spare(&spare, now);
 		if (now - last_work < (busy ? busy_spin_ns : spin_ns)) {
