@@ -6,10 +6,10 @@
  * cores a ping-pong has three busy tasks, the two programs spinning on
  * their buffers and the engine; an engine that polls there holds the CPU
  * of the program that waits for what it just delivered, and a
- * sched_yield() does not always give it back (EEVDF runs the yielding
- * task again while the other is not yet eligible): a message then took
- * ~105 us instead of ~5-10 us.  With a CPU to spare the poll costs nobody
- * anything and saves the wake-up.
+ * sched_yield() does not always give it back (likely EEVDF running the
+ * yielding task again while the other is not yet eligible): a message
+ * then took ~105 us instead of ~5-10 us.  With a CPU to spare the poll
+ * costs nobody anything and saves the wake-up.
  *
  * Contract:
  *  - srxe_cpu_spare_open() counts the CPUs of the calling thread's
