@@ -135,15 +135,15 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		 * (docs/benchmarks.md "Latency on 2 cores").  That long only
 		 * while a CPU is spare; on a busier machine it held the CPU
 		 * of the process it served (~105 us messages), so there it
-		 * polls 10 us, yielding every 3 us (docs/datapath.md "Sleep
+		 * polls 4 us, yielding every 1 us (docs/datapath.md "Sleep
 		 * and wake-up").
 		 */
 		.spin_us = 200,
 		.idle_us = 10,
 		.idle_wait = SRXE_IDLE_YIELD,
 		.spin_if_spare = true,
-		.busy_spin_us = 10,
-		.busy_idle_us = 3,
+		.busy_spin_us = 4,
+		.busy_idle_us = 1,
 		.wire_udp = true,
 		.max_mcast_grp = SRXED_MAX_MCAST_GRP,
 		.max_mcast_qp_attach = SRXED_MAX_MCAST_QP_ATTACH,

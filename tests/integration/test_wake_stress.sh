@@ -10,7 +10,7 @@
 # posts that found the engine awake rang none.  Behaviour only, no time.
 #
 # A second round runs srxed's default policy (the long spin only while a
-# CPU is spare, core/cpu_spare.h: on a busy 2-core machine it polls 10 us
+# CPU is spare, core/cpu_spare.h: on a busy 2-core machine it polls 4 us
 # and sleeps).  A third runs srxed with the engine sleeping
 # right after every empty pass (SRXED_ENGINE_IDLE=pause:0) and a test-only spin of
 # SRXED_ENGINE_SLEEP_RACE_US between its decision to sleep and its
