@@ -134,9 +134,10 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		 * ib_write_lat on 2 cores against spinning 50 us
 		 * (docs/benchmarks.md "Latency on 2 cores").  That long only
 		 * while a CPU is spare; on a busier machine it held the CPU
-		 * of the process it served (~105 us messages), so there it
-		 * polls 4 us, yielding every 1 us (docs/datapath.md "Sleep
-		 * and wake-up").
+		 * of the process it served (~105 us messages), so there,
+		 * after a ping-pong's short stretch of work, it polls 4 us,
+		 * yielding every 1 us (docs/datapath.md "Sleep and
+		 * wake-up").
 		 */
 		.spin_us = 200,
 		.idle_us = 10,

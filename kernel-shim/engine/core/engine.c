@@ -385,6 +385,10 @@ static void short_slice(unsigned int slice_us)
 		syscall(SYS_sched_setattr, 0, &a, 0u);
 }
 
+/* Work units (engine_pass's count) of a busy stretch that make it a
+ * stream rather than a ping-pong's one message each way. */
+#define STREAM_WORK 16u
+
 static void *engine_main(void *arg)
 {
 	struct srxe_engine *eng = arg;
@@ -392,6 +396,9 @@ static void *engine_main(void *arg)
 	uint64_t busy_spin_ns = (uint64_t)eng->cfg.busy_spin_us * 1000u;
 	uint64_t last_work = srxe_now_ns();
 	uint64_t last_yield = 0;
+	/* Work of the busy stretch going on, and of the one that ended
+	 * last: a stream's stretches are long, a ping-pong's one or two. */
+	unsigned int stretch = 0, last_stretch = 0;
 	struct srxe_cpu_spare spare;
 
 	srxe_cpu_spare_open(&spare);
@@ -415,11 +422,19 @@ static void *engine_main(void *arg)
 		srxe_shard_unlock(eng);
 		if (work) {
 			last_work = now;
+			stretch += work;
 			continue;
 		}
-		/* While the wire delivers, the long spin as before: 1 KiB
-		 * cells lost ~7% without it (docs/benchmarks.md). */
+		if (stretch) {
+			last_stretch = stretch;
+			stretch = 0;
+		}
+		/* A stream (wire packets arriving, or a long stretch of work)
+		 * keeps the long spin: 1 KiB wire cells lost ~7% and 4 KiB
+		 * same-host ib_write_bw up to half without it
+		 * (docs/benchmarks.md); the short one is for ping-pongs. */
 		busy = eng->cfg.spin_if_spare && now - wire_rx_at >= spin_ns &&
+		       last_stretch < STREAM_WORK &&
 		       !srxe_cpu_spare(&spare, now);
 		if (now - last_work < (busy ? busy_spin_ns : spin_ns)) {
 			idle_wait(eng, now, &last_yield,
