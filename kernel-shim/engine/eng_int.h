@@ -104,8 +104,8 @@ struct srxe_engine {
 	uint64_t now;	      /* srxe_now_ns() of the current pass */
 	uint32_t passes;      /* each context's page shows it (ring.h) */
 	uint64_t timer_armed; /* deadline timer_fd is armed to, 0: disarmed */
-	/* now of the last pass that received from the wire: the engine's
-	 * long spin goes on while it delivers (engine.c) */
+	/* now of the last pass that received from the wire: while it
+	 * delivers, a busy machine gets the short spin (engine.c) */
 	uint64_t wire_rx_at;
 	/* The ports between the layers, set by the core (engine.c) before
 	 * any transport opens: the state machines send through xmit, the

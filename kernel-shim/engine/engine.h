@@ -61,8 +61,8 @@ struct srxe_engine_config {
 	 * between two yields (0: one at every empty pass). */
 	unsigned int idle_us;
 	/* Spin spin_us (a wait of idle_us) only while the machine has a
-	 * CPU no task waits for (core/cpu_spare.h) or a stream runs
-	 * (engine.c), else busy_spin_us (busy_idle_us). */
+	 * CPU no task waits for (core/cpu_spare.h) or a same-host stream
+	 * runs (engine.c), else busy_spin_us (busy_idle_us). */
 	bool spin_if_spare;
 	unsigned int busy_spin_us, busy_idle_us;
 	unsigned int slice_us; /* the thread's scheduler slice, 0: default */

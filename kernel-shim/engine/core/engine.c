@@ -389,6 +389,26 @@ static void short_slice(unsigned int slice_us)
  * stream rather than a ping-pong's one message each way. */
 #define STREAM_WORK 16u
 
+/*
+ * Whether the spin after the last work is the short one: on a machine
+ * with no CPU to spare, unless a same-host stream runs.  A stream keeps
+ * the long spin (4 KiB same-host ib_write_bw lost up to half without it),
+ * but not while packets come from the wire (a pass received some within
+ * the long spin): there the kernel's socket work needs the CPUs the spin
+ * holds, and the yield does not hand them over (64 KiB ib_write_bw
+ * across a veth on 2 cores +12-15%, 2 B ib_write_lat 215 -> 37 us;
+ * docs/benchmarks.md "Wire on 2 cores, session 12").
+ */
+static bool spin_short(struct srxe_engine *eng, struct srxe_cpu_spare *spare,
+		       uint64_t now, uint64_t wire_rx_at,
+		       unsigned int last_stretch)
+{
+	bool wire = now - wire_rx_at < (uint64_t)eng->cfg.spin_us * 1000u;
+
+	return eng->cfg.spin_if_spare && (wire || last_stretch < STREAM_WORK) &&
+	       !srxe_cpu_spare(spare, now);
+}
+
 static void *engine_main(void *arg)
 {
 	struct srxe_engine *eng = arg;
@@ -429,13 +449,7 @@ static void *engine_main(void *arg)
 			last_stretch = stretch;
 			stretch = 0;
 		}
-		/* A stream (wire packets arriving, or a long stretch of work)
-		 * keeps the long spin: 1 KiB wire cells lost ~7% and 4 KiB
-		 * same-host ib_write_bw up to half without it
-		 * (docs/benchmarks.md); the short one is for ping-pongs. */
-		busy = eng->cfg.spin_if_spare && now - wire_rx_at >= spin_ns &&
-		       last_stretch < STREAM_WORK &&
-		       !srxe_cpu_spare(&spare, now);
+		busy = spin_short(eng, &spare, now, wire_rx_at, last_stretch);
 		if (now - last_work < (busy ? busy_spin_ns : spin_ns)) {
 			idle_wait(eng, now, &last_yield,
 				  busy ? eng->cfg.busy_idle_us
