@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/cpu_spare.h"
 #include "devattr.h"
 #include "log.h"
 #include "mr.h"
@@ -109,17 +109,9 @@ unsigned int srxed_engine_threads_for_cpus(unsigned int ncpus)
 
 unsigned int srxed_engine_threads(const struct srxed_config *cfg)
 {
-	cpu_set_t set;
-	long ncpus = 0;
-
 	if (cfg->engines)
 		return cfg->engines;
-	if (!sched_getaffinity(0, sizeof(set), &set))
-		ncpus = CPU_COUNT(&set);
-	if (ncpus <= 0)
-		ncpus = sysconf(_SC_NPROCESSORS_ONLN);
-	return srxed_engine_threads_for_cpus(ncpus > 0 ? (unsigned int)ncpus
-						       : 1);
+	return srxed_engine_threads_for_cpus(srxe_cpus_allowed());
 }
 
 int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)

@@ -6,6 +6,7 @@
  * file that leaves the spin as it was.
  */
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,5 +80,22 @@ Test(cpu_spare, open_counts_the_threads_cpus)
 	cr_assert_geq(s.ncpus, 1);
 	cr_assert_leq(s.ncpus, (unsigned int)sysconf(_SC_NPROCESSORS_CONF));
 	cr_assert(s.spare);
+	srxe_cpu_spare_close(&s);
+}
+
+Test(cpu_spare, cpus_allowed_follow_the_threads_affinity)
+{
+	cpu_set_t one;
+	struct srxe_cpu_spare s;
+	int cpu = sched_getcpu();
+
+	cr_assert_geq(cpu, 0);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	/* Criterion runs each test in its own process: nothing to restore. */
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	cr_assert_eq(srxe_cpus_allowed(), 1);
+	srxe_cpu_spare_open(&s);
+	cr_assert_eq(s.ncpus, 1);
 	srxe_cpu_spare_close(&s);
 }

@@ -8,16 +8,23 @@
 #include <sched.h>
 #include <unistd.h>
 
-void srxe_cpu_spare_open(struct srxe_cpu_spare *s)
+unsigned int srxe_cpus_allowed(void)
 {
 	cpu_set_t set;
-	int n = 0;
+	long n = 0;
 
 	if (!sched_getaffinity(0, sizeof(set), &set))
 		n = CPU_COUNT(&set);
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned int)n : 1;
+}
+
+void srxe_cpu_spare_open(struct srxe_cpu_spare *s)
+{
 	*s = (struct srxe_cpu_spare){
 		.fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC),
-		.ncpus = n > 0 ? (unsigned int)n : 1,
+		.ncpus = srxe_cpus_allowed(),
 		.spare = true,
 	};
 }

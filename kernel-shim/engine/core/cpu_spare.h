@@ -12,8 +12,9 @@
  * costs nobody anything and saves the wake-up.
  *
  * Contract:
- *  - srxe_cpu_spare_open() counts the CPUs of the calling thread's
- *    affinity and opens /proc/loadavg; srxe_cpu_spare_close() closes it.
+ *  - srxe_cpu_spare_open() counts the CPUs of the calling thread
+ *    (srxe_cpus_allowed) and opens /proc/loadavg; srxe_cpu_spare_close()
+ *    closes it.
  *  - srxe_cpu_spare() reads the runnable-task count of /proc/loadavg (the
  *    caller counted, as it runs) at most once per SRXE_CPU_SPARE_EVERY_NS
  *    of @now_ns and answers whether it is at most the CPU count; it
@@ -36,6 +37,10 @@ struct srxe_cpu_spare {
 	uint64_t checked_ns; /* when last read, 0: never */
 	bool spare;	     /* the last answer */
 };
+
+/* CPUs the calling thread may run on (its affinity), else the online
+ * CPUs; at least 1.  srxed's default engine thread count uses it too. */
+unsigned int srxe_cpus_allowed(void);
 
 void srxe_cpu_spare_open(struct srxe_cpu_spare *s);
 void srxe_cpu_spare_close(struct srxe_cpu_spare *s);
