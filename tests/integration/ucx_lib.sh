@@ -48,19 +48,26 @@ wait_listen() {
 # Fails the test unless both exit 0 and the client printed its "Final:"
 # row.  Sets UCX_LAST (client output).
 ucx_pair() {
-	local s=$1 c=$2 what=$3 port=$((20000 + RANDOM % 20000))
+	local s=$1 c=$2 what=$3 port try
 	local srv_out=${ROOT[$s]}/ucx-server.log cli_out=${ROOT[$c]}/ucx-client.log
 	local srv_pid rc=0
 	shift 3
 	[[ $s != "$c" ]] || cli_out=${ROOT[$c]}/ucx-client2.log
-	in_srxed_ns "$s" env UCX_NET_DEVICES="${DEV[$s]}:1" "${UCX_ENV[@]}" \
-		"$SRXE" exec -- \
-		timeout "$UCX_TIMEOUT" ucx_perftest -p "$port" "${@//DEV/${DEV[$s]}}" \
-		>"$srv_out" 2>&1 &
-	srv_pid=$!
-	SERVER_PIDS=("$srv_pid")
-	wait_listen "$s" "$port" ||
-		fail "$what: server does not listen: $(cat "$srv_out")"
+	for try in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 20000))
+		in_srxed_ns "$s" env UCX_NET_DEVICES="${DEV[$s]}:1" \
+			"${UCX_ENV[@]}" "$SRXE" exec -- \
+			timeout "$UCX_TIMEOUT" ucx_perftest -p "$port" \
+			"${@//DEV/${DEV[$s]}}" >"$srv_out" 2>&1 &
+		srv_pid=$!
+		SERVER_PIDS=("$srv_pid")
+		wait_listen "$s" "$port" && break
+		# A random port another socket holds (the range overlaps the
+		# ephemeral ports): another one; anything else fails.
+		grep -q "Address already in use" "$srv_out" && ((try < 5)) ||
+			fail "$what: server does not listen: $(cat "$srv_out")"
+		wait "$srv_pid" 2>/dev/null || true
+	done
 	in_srxed_ns "$c" env UCX_NET_DEVICES="${DEV[$c]}:1" "${UCX_ENV[@]}" \
 		"$SRXE" exec -- \
 		timeout "$UCX_TIMEOUT" ucx_perftest "${ADDR[$s]}" -p "$port" \
