@@ -90,13 +90,20 @@ struct srxe_ring_hdr {
  * provider's caller spins on (2 cores, three busy threads), and gives that
  * CPU away for a moment instead of only yielding it.  Its own cache line:
  * the provider reads it rarely, the engine writes it every pass.
+ *
+ * cpu_busy: beside it, 1 while the engine thread finds no CPU to spare on
+ * the machine (more runnable tasks than its CPUs, kernel-shim/engine/core/
+ * cpu_spare.h), else 0; stored at every pass.  A provider waiting long for
+ * the completion of its own posted sends naps while it is set
+ * (srxe_backoff.h).
  */
 struct srxe_ctx_page {
 	uint32_t engine_sleeping; /* written by srxed, read by the provider */
 	uint32_t device_fatal;	  /* set by srxed before it stops */
 	uint32_t reserved[SRXE_RING_CACHELINE / 4 - 2];
 	uint32_t engine_passes; /* written by srxed, read by the provider */
-	uint32_t reserved2[SRXE_RING_CACHELINE / 4 - 1];
+	uint32_t cpu_busy;	/* written by srxed, read by the provider */
+	uint32_t reserved2[SRXE_RING_CACHELINE / 4 - 2];
 };
 
 struct srxe_wqe_sge {

@@ -107,6 +107,9 @@ struct srxe_engine {
 	/* now of the last pass that received from the wire: while it
 	 * delivers, a busy machine gets the short spin (engine.c) */
 	uint64_t wire_rx_at;
+	/* No CPU spare, as the engine thread last found (cpu_spare.h); each
+	 * pass stores it in the contexts' pages (ring.h cpu_busy). */
+	uint32_t cpu_busy;
 	/* The ports between the layers, set by the core (engine.c) before
 	 * any transport opens: the state machines send through xmit, the
 	 * transports deliver through rx, rx.c hands a packet for another

@@ -104,16 +104,53 @@ static void srxe_cqe_to_wc(const struct srxe_cqe *cqe, struct ibv_wc *wc)
 	wc->dlid_path_bits = cqe->dlid_path_bits;
 }
 
+/* Some QP of this send CQ has posted sends srxed has not retired yet. */
+static bool sends_pending(const struct srxe_cq *cq)
+{
+	for (const struct srxe_qp *qp = cq->senders; qp; qp = qp->next_sender) {
+		const struct srxe_ring_hdr *h = qp->sq.ring.hdr;
+
+		if (__atomic_load_n(&h->prod.val, __ATOMIC_RELAXED) !=
+		    __atomic_load_n(&h->cons.val, __ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
 enum srxe_backoff srxe_cq_idle_step(struct srxe_cq *cq, int found)
 {
 	const struct srxe_context *ctx = to_srxe_context(cq->vcq.cq.context);
+	enum srxe_backoff b;
 
 	if (found) {
 		srxe_backoff_reset(&cq->idle);
 		return SRXE_BACKOFF_SPIN;
 	}
-	return srxe_backoff_step(&cq->idle, ctx->arena.base,
-				 srxe_backoff_now_ns);
+	b = srxe_backoff_step(&cq->idle, ctx->arena.base, srxe_backoff_now_ns);
+	if (b == SRXE_BACKOFF_QUIET)
+		return sends_pending(cq) ? SRXE_BACKOFF_NAP
+					 : SRXE_BACKOFF_YIELD;
+	return b;
+}
+
+void srxe_cq_add_sender(struct srxe_cq *cq, struct srxe_qp *qp)
+{
+	pthread_spin_lock(&cq->lock);
+	qp->next_sender = cq->senders;
+	cq->senders = qp;
+	pthread_spin_unlock(&cq->lock);
+}
+
+void srxe_cq_del_sender(struct srxe_cq *cq, struct srxe_qp *qp)
+{
+	pthread_spin_lock(&cq->lock);
+	for (struct srxe_qp **p = &cq->senders; *p; p = &(*p)->next_sender) {
+		if (*p == qp) {
+			*p = qp->next_sender;
+			break;
+		}
+	}
+	pthread_spin_unlock(&cq->lock);
 }
 
 int srxe_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)

@@ -168,8 +168,11 @@ static int srxe_qp_make(struct ibv_context *ibctx, struct srxe_qp *qp,
 		dreq.handle = resp.qp_handle;
 		srxe_ctx_call(ctx, SRXE_OP_DESTROY_QP, &dreq, sizeof(dreq),
 			      NULL, 0);
+		return ret;
 	}
-	return ret;
+	if (qp->sq.ring.hdr)
+		srxe_cq_add_sender(to_srxe_cq(attr->send_cq), qp);
+	return 0;
 }
 
 struct ibv_qp *srxe_create_qp_ex(struct ibv_context *ibctx,
@@ -357,6 +360,8 @@ int srxe_destroy_qp(struct ibv_qp *ibqp)
 	if (ret)
 		return ret;
 	srxe_fatal_qp_del(to_srxe_context(ibqp->context), qp);
+	if (qp->sq.ring.hdr)
+		srxe_cq_del_sender(to_srxe_cq(ibqp->send_cq), qp);
 	pthread_spin_destroy(&qp->sq.lock);
 	pthread_spin_destroy(&qp->rq.lock);
 	free(qp);

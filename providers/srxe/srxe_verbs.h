@@ -26,6 +26,9 @@ struct srxe_cq {
 	/* extended poll: the entry at ring.head, valid between polls */
 	const struct srxe_cqe *cur;
 	struct srxe_backoff_state idle; /* empty polls, under lock */
+	/* QPs with this send CQ, linked by next_sender, under lock: whether
+	 * sends wait to be retired (srxe_backoff.h QUIET) */
+	struct srxe_qp *senders;
 	/* srxed gone: the flush entry cur points to (srxe_fatal.h) */
 	struct srxe_cqe fatal_cqe;
 };
@@ -44,6 +47,7 @@ struct srxe_qp {
 	struct srxe_wq rq; /* ring.hdr == NULL when the QP uses an SRQ */
 	struct srxe_qp_cap_wire cap; /* what srxed granted */
 	uint32_t sq_sig_all;
+	struct srxe_qp *next_sender; /* on send_cq's senders list */
 	/* ibv_qp_ex builder state, under sq.lock */
 	uint32_t ex_next;	      /* index the next builder fills */
 	struct srxe_send_wqe *ex_wqe; /* WQE the setters complete */
@@ -127,6 +131,9 @@ bool srxe_opcode_allowed(enum ibv_qp_type qpt, enum ibv_wr_opcode op);
 void srxe_qp_ex_install(struct srxe_qp *qp, uint64_t send_ops_flags);
 /* srxe_cq.c: drop the unpolled CQEs of a QP that went to RESET. */
 void srxe_cq_purge_qp(struct srxe_cq *cq, uint32_t qpn);
+/* A QP with an SQ joins / leaves its send CQ's senders list. */
+void srxe_cq_add_sender(struct srxe_cq *cq, struct srxe_qp *qp);
+void srxe_cq_del_sender(struct srxe_cq *cq, struct srxe_qp *qp);
 /* srxe_post.c: the IBV_WR_BIND_MW part of a send WQE. */
 void srxe_wqe_bind(struct srxe_send_wqe *wqe, const struct ibv_mw *mw,
 		   uint32_t new_rkey, const struct ibv_mw_bind_info *info);

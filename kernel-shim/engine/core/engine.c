@@ -154,6 +154,8 @@ unsigned int srxe_engine_pass(struct srxe_engine *eng)
 
 		__atomic_store_n(&ctx->page->engine_passes, eng->passes,
 				 __ATOMIC_RELAXED);
+		__atomic_store_n(&ctx->page->cpu_busy, eng->cpu_busy,
+				 __ATOMIC_RELAXED);
 		srxe_list_for_each_safe(q, qt, &ctx->qps)
 		{
 			work += qp_pass(
@@ -399,14 +401,14 @@ static void short_slice(unsigned int slice_us)
  * across a veth on 2 cores +12-15%, 2 B ib_write_lat 215 -> 37 us;
  * docs/benchmarks.md "Wire on 2 cores, session 12").
  */
-static bool spin_short(struct srxe_engine *eng, struct srxe_cpu_spare *spare,
+static bool spin_short(const struct srxe_engine *eng, bool cpu_busy,
 		       uint64_t now, uint64_t wire_rx_at,
 		       unsigned int last_stretch)
 {
 	bool wire = now - wire_rx_at < (uint64_t)eng->cfg.spin_us * 1000u;
 
 	return eng->cfg.spin_if_spare && (wire || last_stretch < STREAM_WORK) &&
-	       !srxe_cpu_spare(spare, now);
+	       cpu_busy;
 }
 
 static void *engine_main(void *arg)
@@ -431,7 +433,7 @@ static void *engine_main(void *arg)
 	while (!__atomic_load_n(&eng->stop, __ATOMIC_ACQUIRE)) {
 		unsigned int work;
 		uint64_t now, wire_rx_at;
-		bool busy;
+		bool busy, cpu_busy;
 
 		srxe_shard_lock(eng);
 		work = srxe_engine_pass(eng);
@@ -439,6 +441,10 @@ static void *engine_main(void *arg)
 		 * hand-off from another thread may move it forward. */
 		now = eng->now;
 		wire_rx_at = eng->wire_rx_at;
+		/* For the spin below; the next pass shows it to the providers
+		 * (ring.h cpu_busy). */
+		cpu_busy = !srxe_cpu_spare(&spare, now);
+		eng->cpu_busy = cpu_busy;
 		srxe_shard_unlock(eng);
 		if (work) {
 			last_work = now;
@@ -449,7 +455,7 @@ static void *engine_main(void *arg)
 			last_stretch = stretch;
 			stretch = 0;
 		}
-		busy = spin_short(eng, &spare, now, wire_rx_at, last_stretch);
+		busy = spin_short(eng, cpu_busy, now, wire_rx_at, last_stretch);
 		if (now - last_work < (busy ? busy_spin_ns : spin_ns)) {
 			idle_wait(eng, now, &last_yield,
 				  busy ? eng->cfg.busy_idle_us
