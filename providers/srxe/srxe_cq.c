@@ -136,6 +136,7 @@ enum srxe_backoff srxe_cq_idle_step(struct srxe_cq *cq, int found)
 void srxe_cq_add_sender(struct srxe_cq *cq, struct srxe_qp *qp)
 {
 	pthread_spin_lock(&cq->lock);
+	qp->sender_cq = cq;
 	qp->next_sender = cq->senders;
 	cq->senders = qp;
 	pthread_spin_unlock(&cq->lock);
@@ -150,6 +151,7 @@ void srxe_cq_del_sender(struct srxe_cq *cq, struct srxe_qp *qp)
 			break;
 		}
 	}
+	qp->sender_cq = NULL;
 	pthread_spin_unlock(&cq->lock);
 }
 
@@ -240,6 +242,10 @@ int srxe_destroy_cq(struct ibv_cq *ibcq)
 			    &req, sizeof(req), NULL, 0);
 	if (ret)
 		return ret; /* e.g. EBUSY while a QP uses it: CQ stays valid */
+	/* Only a dead context destroys a CQ its QPs still use: they must
+	 * not reach it when they go (srxe_destroy_qp). */
+	for (struct srxe_qp *qp = cq->senders; qp; qp = qp->next_sender)
+		qp->sender_cq = NULL;
 	pthread_spin_destroy(&cq->lock);
 	free(cq);
 	return 0;

@@ -360,8 +360,8 @@ int srxe_destroy_qp(struct ibv_qp *ibqp)
 	if (ret)
 		return ret;
 	srxe_fatal_qp_del(to_srxe_context(ibqp->context), qp);
-	if (qp->sq.ring.hdr)
-		srxe_cq_del_sender(to_srxe_cq(ibqp->send_cq), qp);
+	if (qp->sender_cq)
+		srxe_cq_del_sender(qp->sender_cq, qp);
 	pthread_spin_destroy(&qp->sq.lock);
 	pthread_spin_destroy(&qp->rq.lock);
 	free(qp);

@@ -47,7 +47,9 @@ struct srxe_qp {
 	struct srxe_wq rq; /* ring.hdr == NULL when the QP uses an SRQ */
 	struct srxe_qp_cap_wire cap; /* what srxed granted */
 	uint32_t sq_sig_all;
-	struct srxe_qp *next_sender; /* on send_cq's senders list */
+	/* On sender_cq's senders list (its send CQ; NULL once off it). */
+	struct srxe_cq *sender_cq;
+	struct srxe_qp *next_sender;
 	/* ibv_qp_ex builder state, under sq.lock */
 	uint32_t ex_next;	      /* index the next builder fills */
 	struct srxe_send_wqe *ex_wqe; /* WQE the setters complete */

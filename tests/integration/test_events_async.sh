@@ -46,7 +46,11 @@ run_prog "$dev" qp
 # fatal_case HOW: a client with work posted, then srxed goes (HOW).
 fatal_case() {
 	local log=$TEST_ROOT/fatal-$1.log client rc=0
-	with_srxe_env timeout 60 "$PROG" "$dev" fatal >"$log" 2>&1 &
+	# Freed provider memory poisoned at once (no tcache, perturbed): a
+	# destroy that reaches a freed CQ (the client destroys a CQ before
+	# its QP on the dead context) spins on its lock until the timeout.
+	GLIBC_TUNABLES=glibc.malloc.tcache_count=0 MALLOC_PERTURB_=165 \
+		with_srxe_env timeout 60 "$PROG" "$dev" fatal >"$log" 2>&1 &
 	client=$!
 	wait_line "$log" '^READY$' 30
 	case $1 in
