@@ -402,10 +402,10 @@ static void short_slice(unsigned int slice_us)
  * docs/benchmarks.md "Wire on 2 cores, session 12").
  */
 static bool spin_short(const struct srxe_engine *eng, bool cpu_busy,
-		       uint64_t now, uint64_t wire_rx_at,
+		       uint64_t spin_ns, uint64_t now, uint64_t wire_rx_at,
 		       unsigned int last_stretch)
 {
-	bool wire = now - wire_rx_at < (uint64_t)eng->cfg.spin_us * 1000u;
+	bool wire = now - wire_rx_at < spin_ns;
 
 	return eng->cfg.spin_if_spare && (wire || last_stretch < STREAM_WORK) &&
 	       cpu_busy;
@@ -455,7 +455,8 @@ static void *engine_main(void *arg)
 			last_stretch = stretch;
 			stretch = 0;
 		}
-		busy = spin_short(eng, cpu_busy, now, wire_rx_at, last_stretch);
+		busy = spin_short(eng, cpu_busy, spin_ns, now, wire_rx_at,
+				  last_stretch);
 		if (now - last_work < (busy ? busy_spin_ns : spin_ns)) {
 			idle_wait(eng, now, &last_yield,
 				  busy ? eng->cfg.busy_idle_us
