@@ -621,7 +621,12 @@ static void corrupt_header(struct fuzz_msg *m)
 		h.length += 1 + lrand48() % 100;
 		break;
 	default:
-		h.opcode = SRXE_OP_MAX + lrand48() % 60000;
+		/* An opcode srxed does not know: SRXE_OP_MAX is only the
+		 * end of the first block, opcodes 16 and up are assigned
+		 * too (seed 9573 drew 17, GET_DOORBELL, which succeeds). */
+		do
+			h.opcode = (uint16_t)(SRXE_OP_MAX + lrand48() % 60000);
+		while (srxe_op_info(h.opcode));
 		break;
 	}
 	memcpy(m->buf, &h, sizeof(h));
