@@ -33,26 +33,13 @@
 # Units: MiB/s = 2^20 B/s; CPU-s/GiB = CPU seconds per 2^30 bytes.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-export SRXE_BUILD=${SRXE_BUILD:-$src/build}
 DUR=${SECONDS_PER_CELL:-4}
 ROUNDS=${ROUNDS:-3}
 MTUS=${MTUS:-9000 1500}
 SIZE=${SIZE:-65536}
-udp_bw=$SRXE_BUILD/perftest/udp_raw_bw
-if [[ ! -x $SRXE_BUILD/kernel-shim/cli/srxe || ! -x $udp_bw ]]; then
-	"$src/tests/bootstrap.sh" "$SRXE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-fi
-command -v ib_write_bw >/dev/null || {
-	echo "wire-cpu: perftest is not installed (tests/bootstrap.sh)" >&2
-	exit 1
-}
-# shellcheck source=tests/integration/netns_lib.sh
-source "$src/tests/integration/netns_lib.sh"
-skip() {
-	echo "wire-cpu: cannot run: $*" >&2
-	exit 1
-}
-require_prerequisites
+WIRE_TAG=wire-cpu
+# shellcheck source=wire_lib.sh
+source "$src/perftest/wire_lib.sh"
 # shellcheck disable=SC2034 # read by netns_lib.sh
 NETNS_TAG="wc"
 TOOL_TIMEOUT=$((DUR * 4 + 60))
@@ -116,14 +103,6 @@ udp_cell() {
 	U_MIB=$mib
 	U_TX=$(per_gib "$scpu" "$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')")
 	U_RX=$(per_gib "$rcpu" "$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')")
-}
-
-pmtu_of() {
-	local m=4096
-	while ((m > 256 && m > $1 - 80)); do
-		m=$((m / 2))
-	done
-	echo "$m"
 }
 
 rows=()

@@ -46,43 +46,18 @@
 # srxe counts RDMA payload (perftest).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-export SRXE_BUILD=${SRXE_BUILD:-$src/build}
 DUR=${SECONDS_PER_CELL:-5}
 ROUNDS=${ROUNDS:-3}
 MTUS=${MTUS:-9000 1500}
 SIZES=${SIZES:-65536 1048576}
-udp_bw=$SRXE_BUILD/perftest/udp_raw_bw
-if [[ ! -x $SRXE_BUILD/kernel-shim/cli/srxe || ! -x $udp_bw ]]; then
-	"$src/tests/bootstrap.sh" "$SRXE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-fi
-command -v ib_write_bw >/dev/null || {
-	echo "wire-table: perftest is not installed (tests/bootstrap.sh)" >&2
-	exit 1
-}
-here=$src/tests/integration
-# shellcheck source=tests/integration/netns_lib.sh
-source "$here/netns_lib.sh"
-# netns_lib's skip() exits 77 for "cannot": a benchmark says why and fails.
-skip() {
-	echo "wire-table: cannot run: $*" >&2
-	exit 1
-}
-require_prerequisites
+WIRE_TAG=wire-table
+# shellcheck source=wire_lib.sh
+source "$src/perftest/wire_lib.sh"
 # shellcheck disable=SC2034 # read by netns_lib.sh
 NETNS_TAG=wt
 TOOL_TIMEOUT=$((DUR * 4 + 60))
 # The 1 MiB cells are worth a bit more time: fewer messages per second.
 port=$((20000 + $$ % 20000))
-
-# pmtu_of MTU: the IB path MTU srxe picks for a link MTU (netdev - 80,
-# rounded down to 256 << k, capped at 4096).
-pmtu_of() {
-	local m=4096
-	while ((m > 256 && m > $1 - 80)); do
-		m=$((m / 2))
-	done
-	echo "$m"
-}
 
 # srxe_cell SIZE PMTU SDEV CDEV SADDR: one ib_write_bw run from CDEV (host
 # 1) to SDEV (host 0); sets SRXE_MIB and the wire datagram deltas D_DATA
