@@ -292,6 +292,23 @@ static void srxe_qp_attr_from_wire(const struct srxe_qp_attr_wire *w,
 	srxe_ah_from_wire(&w->ah, &a->ah_attr);
 }
 
+/*
+ * The QP's completions not yet polled go (srxe_cq_purge_qp) when it is
+ * reset, and when it is destroyed, as mlx4 and mlx5 do and rxe does not:
+ * a consumer never sees a completion of a QP it destroyed, whose buffers
+ * and contexts it may have freed with it (libfabric's rxm reposts the
+ * receive of a completion it finds in a shared CQ on that completion's
+ * endpoint).  srxed hands out QP numbers round robin, so none is reused
+ * before this runs; an SRQ's slots do not depend on its CQEs.
+ */
+static void purge_cqs(struct ibv_qp *ibqp)
+{
+	if (ibqp->send_cq)
+		srxe_cq_purge_qp(to_srxe_cq(ibqp->send_cq), ibqp->qp_num);
+	if (ibqp->recv_cq && ibqp->recv_cq != ibqp->send_cq)
+		srxe_cq_purge_qp(to_srxe_cq(ibqp->recv_cq), ibqp->qp_num);
+}
+
 int srxe_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr, int attr_mask)
 {
 	struct srxe_modify_qp_req req = {
@@ -307,12 +324,8 @@ int srxe_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr, int attr_mask)
 		return ret;
 	if (attr_mask & IBV_QP_STATE)
 		ibqp->state = attr->qp_state;
-	if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RESET) {
-		srxe_cq_purge_qp(to_srxe_cq(ibqp->send_cq), ibqp->qp_num);
-		if (ibqp->recv_cq != ibqp->send_cq)
-			srxe_cq_purge_qp(to_srxe_cq(ibqp->recv_cq),
-					 ibqp->qp_num);
-	}
+	if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RESET)
+		purge_cqs(ibqp);
 	return 0;
 }
 
@@ -362,6 +375,10 @@ int srxe_destroy_qp(struct ibv_qp *ibqp)
 	srxe_fatal_qp_del(to_srxe_context(ibqp->context), qp);
 	if (qp->sender_cq)
 		srxe_cq_del_sender(qp->sender_cq, qp);
+	/* A dead context may have destroyed the CQs first (srxed's EBUSY
+	 * keeps them while it lives). */
+	if (!srxe_ctx_dead(to_srxe_context(ibqp->context)))
+		purge_cqs(ibqp);
 	pthread_spin_destroy(&qp->sq.lock);
 	pthread_spin_destroy(&qp->rq.lock);
 	free(qp);

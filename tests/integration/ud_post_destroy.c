@@ -10,6 +10,8 @@
  *   ud_post_destroy DEVICE [mcast]
  *
  * Each round checks all MSGS receives (index and payload); ROUNDS rounds.
+ * Unicast then also checks that destroying a QP drops its completions
+ * not yet polled from a CQ it shares (check_destroy_drops_cqes).
  */
 #include <arpa/inet.h>
 
@@ -157,6 +159,81 @@ static void check_receives(struct receiver *r, int round)
 	       round, got, MSGS);
 }
 
+/*
+ * Two receivers share one CQ; a sender on its own CQ sends MSGS to each,
+ * signaled.  Once every send completed, both receives of each pair are
+ * in the shared CQ (same-host delivery happens before the send's
+ * completion).  Destroying the first receiver drops its completions:
+ * the CQ then yields exactly the second receiver's, in order (mlx5 does
+ * this; libfabric's rxm reposts receives it finds for a closed QP).
+ */
+static void check_destroy_drops_cqes(struct ibv_pd *pd, struct ibv_ah_attr *av,
+				     uint8_t *src, struct ibv_mr *smr,
+				     struct receiver *gone,
+				     struct receiver *kept)
+{
+	struct ibv_cq *scq =
+		ibv_create_cq(pd->context, 2 * MSGS, NULL, NULL, 0);
+	struct ibv_qp *sqp = scq ? ud_qp(pd, scq) : NULL;
+	struct ibv_ah *ah = sqp ? ibv_create_ah(pd, av) : NULL;
+	uint32_t gone_qpn = gone->qp->qp_num, sent = 0, got = 0;
+	uint64_t until = now_ms() + 5000;
+	struct ibv_wc wc[32];
+
+	if (!ah)
+		die("drop set-up: %s", strerror(errno));
+	post_receives(gone);
+	post_receives(kept);
+	for (uint32_t i = 0; i < 2 * MSGS; i++) {
+		struct ibv_sge sge = { .addr = (uintptr_t)src,
+				       .length = PAYLOAD,
+				       .lkey = smr->lkey };
+		struct ibv_send_wr wr = {
+			.wr_id = i,
+			.sg_list = &sge,
+			.num_sge = 1,
+			.opcode = IBV_WR_SEND,
+			.send_flags = IBV_SEND_SIGNALED,
+			.wr.ud = { .ah = ah,
+				   .remote_qpn = i % 2 ? kept->qp->qp_num
+						       : gone_qpn,
+				   .remote_qkey = QKEY },
+		},
+				   *bad;
+
+		if (ibv_post_send(sqp, &wr, &bad))
+			die("ibv_post_send %u: %s", i, strerror(errno));
+		/* the send queue holds MSGS */
+		while ((i + 1) % MSGS == 0 && sent <= i && now_ms() < until) {
+			int n = ibv_poll_cq(scq, 32, wc);
+
+			if (n < 0)
+				die("ibv_poll_cq");
+			sent += (uint32_t)n;
+		}
+	}
+	EXPECT(sent == 2 * MSGS, "%u of %u sends completed", sent, 2 * MSGS);
+	if (ibv_destroy_qp(gone->qp))
+		die("ibv_destroy_qp: %s", strerror(errno));
+	for (int n; (n = ibv_poll_cq(kept->cq, 32, wc)) != 0;) {
+		if (n < 0)
+			die("ibv_poll_cq");
+		for (int k = 0; k < n; k++, got++) {
+			EXPECT(wc[k].qp_num != gone_qpn,
+			       "a completion of the destroyed QP 0x%x came "
+			       "after ibv_destroy_qp",
+			       gone_qpn);
+			EXPECT(wc[k].wr_id == got,
+			       "receive %u of the kept QP came as wr_id %lu",
+			       got, (unsigned long)wc[k].wr_id);
+		}
+	}
+	EXPECT(got == MSGS, "the kept QP's CQ gave %u completions, not %u", got,
+	       MSGS);
+	if (ibv_destroy_ah(ah) || ibv_destroy_qp(sqp) || ibv_destroy_cq(scq))
+		die("drop teardown: %s", strerror(errno));
+}
+
 static void join_group(struct receiver *r, struct ibv_ah_attr *av)
 {
 	/* 239.1.2.4 as an IPv4-mapped GID: srxe's multicast on GID 1. */
@@ -217,6 +294,12 @@ int main(int argc, char **argv)
 	}
 	if (mcast && ibv_detach_mcast(r.qp, &av.grh.dgid, 0))
 		die("ibv_detach_mcast: %s", strerror(errno));
+	if (!mcast && !failures) {
+		struct receiver gone = r;
+
+		gone.qp = ud_qp(pd, r.cq);
+		check_destroy_drops_cqes(pd, &av, src, smr, &gone, &r);
+	}
 	if (ibv_destroy_qp(r.qp) || ibv_destroy_cq(r.cq) ||
 	    ibv_dereg_mr(r.mr) || ibv_dereg_mr(smr) || ibv_dealloc_pd(pd) ||
 	    ibv_close_device(ctx))
@@ -226,7 +309,8 @@ int main(int argc, char **argv)
 	if (failures)
 		return 1;
 	printf("%d rounds of %d %s UD sends, each destroyed right after its "
-	       "posts: all arrived\n",
-	       ROUNDS, MSGS, mcast ? "multicast" : "unicast");
+	       "posts: all arrived%s\n",
+	       ROUNDS, MSGS, mcast ? "multicast" : "unicast",
+	       mcast ? "" : "; a destroyed QP's completions left its CQ");
 	return 0;
 }
