@@ -81,6 +81,29 @@ static void post_receives(struct receiver *r)
 	}
 }
 
+/* One UD SEND of PAYLOAD bytes at @p to QP @dqpn through @ah. */
+static void post_ud_send(struct ibv_qp *qp, struct ibv_ah *ah, uint32_t dqpn,
+			 const uint8_t *p, struct ibv_mr *mr, uint64_t wr_id,
+			 unsigned int flags)
+{
+	struct ibv_sge sge = { .addr = (uintptr_t)p,
+			       .length = PAYLOAD,
+			       .lkey = mr->lkey };
+	struct ibv_send_wr wr = {
+		.wr_id = wr_id,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IBV_WR_SEND,
+		.send_flags = flags,
+		.wr.ud = { .ah = ah, .remote_qpn = dqpn, .remote_qkey = QKEY },
+	},
+			   *bad;
+
+	if (ibv_post_send(qp, &wr, &bad))
+		die("ibv_post_send %lu: %s", (unsigned long)wr_id,
+		    strerror(errno));
+}
+
 /* A fresh sender: posts every message, destroys AH and QP, returns. */
 static void send_and_destroy(struct ibv_pd *pd, struct ibv_ah_attr *av,
 			     uint32_t dqpn, uint8_t *src, struct ibv_mr *mr,
@@ -94,22 +117,10 @@ static void send_and_destroy(struct ibv_pd *pd, struct ibv_ah_attr *av,
 		die("sender set-up: %s", strerror(errno));
 	for (uint32_t i = 0; i < MSGS; i++) {
 		uint8_t *p = src + i * PAYLOAD;
-		struct ibv_sge sge = { .addr = (uintptr_t)p,
-				       .length = PAYLOAD,
-				       .lkey = mr->lkey };
-		struct ibv_send_wr wr = {
-			.sg_list = &sge,
-			.num_sge = 1,
-			.opcode = IBV_WR_SEND,
-			.wr.ud = { .ah = ah, .remote_qpn = dqpn,
-				   .remote_qkey = QKEY },
-		},
-				   *bad;
 
 		memset(p, (int)(i + round), PAYLOAD);
 		memcpy(p, &i, sizeof(i));
-		if (ibv_post_send(qp, &wr, &bad))
-			die("ibv_post_send %u: %s", i, strerror(errno));
+		post_ud_send(qp, ah, dqpn, p, mr, i, 0);
 	}
 	if (ibv_destroy_ah(ah) || ibv_destroy_qp(qp) || ibv_destroy_cq(cq))
 		die("sender teardown: %s", strerror(errno));
@@ -185,24 +196,8 @@ static void check_destroy_drops_cqes(struct ibv_pd *pd, struct ibv_ah_attr *av,
 	post_receives(gone);
 	post_receives(kept);
 	for (uint32_t i = 0; i < 2 * MSGS; i++) {
-		struct ibv_sge sge = { .addr = (uintptr_t)src,
-				       .length = PAYLOAD,
-				       .lkey = smr->lkey };
-		struct ibv_send_wr wr = {
-			.wr_id = i,
-			.sg_list = &sge,
-			.num_sge = 1,
-			.opcode = IBV_WR_SEND,
-			.send_flags = IBV_SEND_SIGNALED,
-			.wr.ud = { .ah = ah,
-				   .remote_qpn = i % 2 ? kept->qp->qp_num
-						       : gone_qpn,
-				   .remote_qkey = QKEY },
-		},
-				   *bad;
-
-		if (ibv_post_send(sqp, &wr, &bad))
-			die("ibv_post_send %u: %s", i, strerror(errno));
+		post_ud_send(sqp, ah, i % 2 ? kept->qp->qp_num : gone_qpn, src,
+			     smr, i, IBV_SEND_SIGNALED);
 		/* the send queue holds MSGS */
 		while ((i + 1) % MSGS == 0 && sent <= i && now_ms() < until) {
 			int n = ibv_poll_cq(scq, 32, wc);
@@ -295,6 +290,7 @@ int main(int argc, char **argv)
 	if (mcast && ibv_detach_mcast(r.qp, &av.grh.dgid, 0))
 		die("ibv_detach_mcast: %s", strerror(errno));
 	if (!mcast && !failures) {
+		/* Receives into r's buffer too: only the completions count. */
 		struct receiver gone = r;
 
 		gone.qp = ud_qp(pd, r.cq);
