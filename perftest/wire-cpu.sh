@@ -61,7 +61,7 @@ per_gib() {
 # srxe_cell: one ib_write_bw run; sets S_MIB, S_TX (host 1's srxed
 # CPU-s/GiB, the sender) and S_RX (host 0's, the receiver).
 srxe_cell() {
-	local c0 c1 out mib
+	local c0 c1 out mib moved
 	port=$((port + 1))
 	c0=$(cpu_s 0)
 	c1=$(cpu_s 1)
@@ -76,16 +76,15 @@ srxe_cell() {
 	[[ $mib =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
 		fail "no result row in ib_write_bw output: $out"
 	S_MIB=$mib
-	S_TX=$(per_gib "$(awk -v a="$(cpu_s 1)" -v b="$c1" 'BEGIN { print a - b }')" \
-		"$(awk -v m="$mib" -v d="$DUR" 'BEGIN { print m * d }')")
-	S_RX=$(per_gib "$(awk -v a="$(cpu_s 0)" -v b="$c0" 'BEGIN { print a - b }')" \
-		"$(awk -v m="$mib" -v d="$DUR" 'BEGIN { print m * d }')")
+	moved=$(awk -v m="$mib" -v d="$DUR" 'BEGIN { print m * d }')
+	S_TX=$(per_gib "$(awk -v a="$(cpu_s 1)" -v b="$c1" 'BEGIN { print a - b }')" "$moved")
+	S_RX=$(per_gib "$(awk -v a="$(cpu_s 0)" -v b="$c0" 'BEGIN { print a - b }')" "$moved")
 }
 
 # udp_cell LEN: one udp_raw_bw gso/gro run; sets U_MIB, U_TX, U_RX.
 udp_cell() {
 	local len=$1 rlog=${ROOT[0]}/udp_recv.log slog=${ROOT[1]}/udp_send.log
-	local mib bytes rcpu scpu
+	local mib bytes rcpu scpu moved
 	port=$((port + 1))
 	netns_bg 0 bash -c 'TIMEFORMAT="cpu %U %S"; time "$@"' _ \
 		"$udp_bw" recv "${ADDR[0]}" "$port" gro >"$rlog" 2>&1
@@ -101,8 +100,9 @@ udp_cell() {
 	[[ -n $mib && -n $rcpu && -n $scpu ]] ||
 		fail "udp_raw_bw printed no tally: $(cat "$rlog" "$slog")"
 	U_MIB=$mib
-	U_TX=$(per_gib "$scpu" "$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')")
-	U_RX=$(per_gib "$rcpu" "$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')")
+	moved=$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')
+	U_TX=$(per_gib "$scpu" "$moved")
+	U_RX=$(per_gib "$rcpu" "$moved")
 }
 
 rows=()
