@@ -36,7 +36,9 @@
  *  - A running engine moves engine_passes on every pass (a pass takes
  *    microseconds), and a sleeping one is woken by posts (doorbell): a
  *    ping-pong whose engine runs never naps.  A nap only delays noticing a
- *    completion; poll_cq never blocks longer than one nap.
+ *    completion; poll_cq never blocks longer than one nap, and looks at
+ *    the ring again after any wait, so that "empty" is not older than
+ *    the wait (srxe_poll_cq).
  *  - The page is the application's memory: any value in it only changes
  *    how this process waits.
  */

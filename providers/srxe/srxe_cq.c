@@ -155,29 +155,50 @@ void srxe_cq_del_sender(struct srxe_cq *cq, struct srxe_qp *qp)
 	pthread_spin_unlock(&cq->lock);
 }
 
-int srxe_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
+/* Moves up to @num_entries ready entries into @wc; under the CQ's lock. */
+static int take_ready(struct srxe_cq *cq, int num_entries, struct ibv_wc *wc)
 {
-	struct srxe_cq *cq = to_srxe_cq(ibcq);
-	enum srxe_backoff idle;
-	uint32_t ready;
+	uint32_t ready = srxe_ring_ready(&cq->ring);
 	int n = 0;
 
-	pthread_spin_lock(&cq->lock);
-	ready = srxe_ring_ready(&cq->ring);
 	for (; n < num_entries && (uint32_t)n < ready; n++) {
 		srxe_cqe_to_wc(srxe_ring_at(&cq->ring, cq->ring.head), &wc[n]);
 		cq->ring.head++;
 	}
 	if (n)
 		srxe_ring_consume(&cq->ring);
+	return n;
+}
+
+/*
+ * An empty poll that waits (srxe_backoff.h) looks again before it answers:
+ * a yield on a busy CPU can last milliseconds, and a caller acts on "empty"
+ * at once.  libfabric's rxm, for one, then reads its connection events; a
+ * completion that arrived during the wait, before the peer's disconnect,
+ * would be found only after the connection was closed, and lost with it.
+ */
+int srxe_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
+{
+	struct srxe_cq *cq = to_srxe_cq(ibcq);
+	enum srxe_backoff idle;
+	int n;
+
+	pthread_spin_lock(&cq->lock);
+	n = take_ready(cq, num_entries, wc);
 	idle = srxe_cq_idle_step(cq, n);
 	pthread_spin_unlock(&cq->lock);
+	if (!n && idle != SRXE_BACKOFF_SPIN) {
+		srxe_backoff_wait(idle);
+		pthread_spin_lock(&cq->lock);
+		n = take_ready(cq, num_entries, wc);
+		if (n)
+			srxe_backoff_reset(&cq->idle);
+		pthread_spin_unlock(&cq->lock);
+	}
 	/* srxed gone: what it wrote, then flush errors (srxe_fatal.h) */
 	if (n < num_entries && srxe_ctx_dead(to_srxe_context(ibcq->context)))
 		n += srxe_fatal_flush(to_srxe_context(ibcq->context), cq,
 				      num_entries - n, wc + n);
-	if (!n)
-		srxe_backoff_wait(idle);
 	return n;
 }
 

@@ -76,8 +76,15 @@ static int srxe_start_poll(struct ibv_cq_ex *ibcq,
 		enum srxe_backoff idle = srxe_cq_idle_step(cq, 0);
 
 		pthread_spin_unlock(&cq->lock);
+		if (idle == SRXE_BACKOFF_SPIN)
+			return ENOENT; /* no end_poll follows */
+		/* A wait is followed by a second look (srxe_poll_cq). */
 		srxe_backoff_wait(idle);
-		return ENOENT; /* no end_poll follows */
+		pthread_spin_lock(&cq->lock);
+		if (srxe_cq_load(cq)) {
+			pthread_spin_unlock(&cq->lock);
+			return ENOENT;
+		}
 	}
 	srxe_backoff_reset(&cq->idle);
 	return 0;
