@@ -229,6 +229,9 @@ struct srxe_status_resp {
 	/* Contexts each engine thread serves now (engine_threads of
 	 * them; docs/datapath.md "Engine threads"). */
 	uint32_t engine_thread_ctxs[16];
+	/* Peers' disconnects the CM held until the application had polled
+	 * the completions that came before them (kernel-shim/cm). */
+	uint64_t cm_disconnects_held;
 };
 
 /*

@@ -108,11 +108,12 @@ static void print_reliability(const struct srxe_status_resp *st)
 	       "%" PRIu64 " (malformed %" PRIu64 ", unmatched %" PRIu64
 	       ", lost %" PRIu64 "), out %" PRIu64 " (retries %" PRIu64
 	       "), timeouts %" PRIu64 ", reqs dropped %" PRIu64
-	       ", events dropped %" PRIu64 "\n",
+	       ", events dropped %" PRIu64 ", disconnects held %" PRIu64 "\n",
 	       "rdma_cm:", st->cm_channels, st->cm_listens, st->cm_conns,
 	       st->cm_mads_in, st->cm_mads_bad, st->cm_mads_unmatched,
 	       st->cm_mads_lost, st->cm_mads_out, st->cm_retries,
-	       st->cm_timeouts, st->cm_reqs_dropped, st->cm_events_dropped);
+	       st->cm_timeouts, st->cm_reqs_dropped, st->cm_events_dropped,
+	       st->cm_disconnects_held);
 }
 
 /* Where the contexts are: one count per engine thread. */

@@ -48,6 +48,13 @@ enum srxe_cm_log_level {
 	SRXE_CM_LOG_DEBUG
 };
 
+/* A CQ and how far it was written (ops->unpolled_mark). */
+struct srxe_cm_mark {
+	uint64_t cq;
+	uint32_t pos;
+};
+#define SRXE_CM_HOLD_MARKS 8
+
 struct srxe_cm_ops {
 	/* One 256-byte MAD to QP 1 at dgid.  0 or -errno (counted; the
 	 * retry timer covers a lost MAD like a lost packet). */
@@ -70,6 +77,17 @@ struct srxe_cm_ops {
 		    const char *line);
 	/* Closes a channel fd the CM owned (NULL: close(2)). */
 	void (*close_fd)(void *opaque, int fd);
+	/* Completions the process of @owner has not polled (NULL: none),
+	 * which a peer's disconnect waits for (SRXE_CM_HOLD_MAX_MS):
+	 * unpolled_mark writes marks of the CQs holding some, at most
+	 * @max, and returns how many; unpolled_since says whether a marked
+	 * CQ still holds one from before its mark. */
+	unsigned int (*unpolled_mark)(void *opaque, void *owner,
+				      struct srxe_cm_mark *marks,
+				      unsigned int max);
+	bool (*unpolled_since)(void *opaque, void *owner,
+			       const struct srxe_cm_mark *marks,
+			       unsigned int n);
 };
 
 struct srxe_cm_config {
@@ -93,6 +111,19 @@ struct srxe_cm_config {
 #define SRXE_CM_RESPONSE_TIMEOUT 20
 #define SRXE_CM_MAX_RETRIES	 15
 #define SRXE_CM_PACKET_LIFETIME	 18
+/*
+ * The peer's DREQ is told (RDMA_CM_EVENT_DISCONNECTED) once the
+ * application has polled the completions that were in its CQs when the
+ * DREQ came (any CQ of its process: UCX's data QPs are not the rdma_cm
+ * id's), looked at every SRXE_CM_HOLD_POLL_MS, at the latest after
+ * SRXE_CM_HOLD_MAX_MS, at once when the application disconnects itself.
+ * Middleware (libfabric's rxm, UCX) closes an endpoint on the event, and
+ * its QPs' unpolled completions go with it: data that had arrived was
+ * lost when a loaded host ran the application's event thread before its
+ * poller (cm_conn.c).
+ */
+#define SRXE_CM_HOLD_POLL_MS 1
+#define SRXE_CM_HOLD_MAX_MS  100
 
 /* A received MAD and the GRH facts it came with. */
 struct srxe_cm_rx {
@@ -111,6 +142,7 @@ struct srxe_cm_stats {
 	uint64_t retries;      /* MADs sent again after a timeout */
 	uint64_t timeouts;     /* REQ/REP/DREQ/SIDR_REQ given up */
 	uint64_t events, events_queued, events_dropped;
+	uint64_t disconnects_held; /* DISCONNECTED held for completions */
 };
 
 int srxe_cm_create(const struct srxe_cm_config *cfg,

@@ -168,6 +168,66 @@ void cm_conn_emit(struct srxe_cm *cm, struct cm_conn *c,
 		cm_emit(cm, c->chan, ev);
 }
 
+/* Whether a CQ marked at the DREQ still holds what it held then. */
+static bool still_unpolled(struct srxe_cm *cm, const struct cm_conn *c)
+{
+	return c->owner && cm->ops.unpolled_since &&
+	       cm->ops.unpolled_since(cm->opaque, c->owner, c->marks,
+				      c->nmarks);
+}
+
+/*
+ * The peer got the ACKs of what it sent, then disconnected: its data is in
+ * our CQs before its DREQ is here.  A thread that reads the event may
+ * still close the endpoint (destroying its QPs, whose unpolled
+ * completions go with them) before the application's poller ran; on
+ * hardware the poller has a CM round trip's head start, on a loaded host
+ * srxe's same-host path gives it none.  So the event waits for the
+ * poller, a bounded time (cm.h).
+ */
+void cm_emit_peer_disconnect(struct srxe_cm *cm, struct cm_conn *c,
+			     struct srxe_cm_event *ev)
+{
+	unsigned int n = 0;
+
+	if (c->owner && cm->ops.unpolled_mark)
+		n = cm->ops.unpolled_mark(cm->opaque, c->owner, c->marks,
+					  SRXE_CM_HOLD_MARKS);
+	if (!n) {
+		cm_conn_emit(cm, c, ev);
+		return;
+	}
+	cm->st.disconnects_held++;
+	cm_log(cm, SRXE_CM_LOG_DEBUG,
+	       "DISCONNECTED of QP 0x%x held: %u CQ(s) with unpolled "
+	       "completions",
+	       c->local.qp_num & 0xffffff, n);
+	c->nmarks = (uint8_t)n;
+	c->held = true;
+	c->held_ev = *ev;
+	c->held_until = cm->ops.now_ms(cm->opaque) + SRXE_CM_HOLD_MAX_MS;
+	cm_timer_start(cm, c, SRXE_CM_HOLD_POLL_MS, 0);
+}
+
+/* The held event goes out (a closed channel or gone owner drops it). */
+static void release_held(struct srxe_cm *cm, struct cm_conn *c)
+{
+	if (!c->held)
+		return;
+	cm_log(cm, SRXE_CM_LOG_DEBUG, "DISCONNECTED of QP 0x%x released",
+	       c->local.qp_num & 0xffffff);
+	c->held = false;
+	cm_conn_emit(cm, c, &c->held_ev);
+}
+
+static void held_tick(struct srxe_cm *cm, struct cm_conn *c)
+{
+	if (still_unpolled(cm, c) && cm->ops.now_ms(cm->opaque) < c->held_until)
+		cm_timer_start(cm, c, SRXE_CM_HOLD_POLL_MS, 0);
+	else
+		release_held(cm, c);
+}
+
 /* Kernel ib_cm's rule for the local ACK timeout of a path. */
 uint8_t cm_ack_timeout(uint8_t ca_ack_delay, uint8_t lifetime)
 {
@@ -192,6 +252,8 @@ void cm_to_idle(struct srxe_cm *cm, struct cm_conn *c)
  * for a packet lifetime after the last message (kernel ib_cm). */
 void cm_enter_timewait(struct srxe_cm *cm, struct cm_conn *c)
 {
+	/* The application disconnects too: it learns of the peer's first. */
+	release_held(cm, c);
 	unpend(cm, c);
 	c->state = CM_TIMEWAIT;
 	cm_timer_start(cm, c, (uint32_t)srxe_cm_time_ms(c->lifetime + 1), 0);
@@ -752,6 +814,9 @@ void cm_conn_timeout(struct srxe_cm *cm, struct cm_conn *c)
 				      &ev);
 		}
 		cm_conn_emit(cm, c, &ev);
+		return;
+	case CM_DREQ_RCVD:
+		held_tick(cm, c);
 		return;
 	case CM_TIMEWAIT:
 		if (!c->owner) {

@@ -105,6 +105,13 @@ struct cm_conn {
 	uint32_t lifetime;   /* packet lifetime exponent */
 	uint64_t deadline;
 	struct cm_conn *tnext, *tprev;
+	/* The peer's disconnect, held for the process's unpolled
+	 * completions (cm.h). */
+	bool held;
+	uint8_t nmarks;
+	uint64_t held_until;
+	struct srxe_cm_mark marks[SRXE_CM_HOLD_MARKS];
+	struct srxe_cm_event held_ev;
 	/* Event data. */
 	struct srxe_cm_addr src, dst;
 	struct srxe_cm_path path;
@@ -173,6 +180,10 @@ void cm_enter_timewait(struct srxe_cm *cm, struct cm_conn *c);
 void cm_to_idle(struct srxe_cm *cm, struct cm_conn *c);
 void cm_conn_emit(struct srxe_cm *cm, struct cm_conn *c,
 		  struct srxe_cm_event *ev);
+/* The peer's DREQ arrived: DISCONNECTED now, or once the completions
+ * the process had not polled are (SRXE_CM_HOLD_MAX_MS). */
+void cm_emit_peer_disconnect(struct srxe_cm *cm, struct cm_conn *c,
+			     struct srxe_cm_event *ev);
 uint8_t cm_ack_timeout(uint8_t ca_ack_delay, uint8_t lifetime);
 void cm_send_dreq(struct srxe_cm *cm, struct cm_conn *c);
 struct cm_conn *cm_rid_find(struct srxe_cm *cm, uint32_t remote_id,

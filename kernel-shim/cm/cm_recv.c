@@ -523,7 +523,7 @@ static void recv_dreq(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 	c->dreq_tid = in->hdr.tid;
 	c->state = CM_DREQ_RCVD;
 	cm_event_init(c, RDMA_CM_EVENT_DISCONNECTED, 0, &ev);
-	cm_conn_emit(cm, c, &ev);
+	cm_emit_peer_disconnect(cm, c, &ev);
 }
 
 static void recv_drep(struct srxe_cm *cm, const struct srxe_cm_rx *rx,

@@ -133,6 +133,7 @@ struct srxe_engine {
 	pthread_mutex_t io_lock;
 	bool pins_pending; /* a context asked for the first thread */
 	uint64_t next_ctx_id;
+	uint64_t next_cq_serial;
 	struct srxe_eng_qp *qp_hash[SRXE_ENG_QP_HASH];
 	struct srxe_eng_srq *srq_hash[SRXE_ENG_SRQ_HASH]; /* XRC SRQs */
 	struct srxe_capture
@@ -156,7 +157,7 @@ struct srxe_eng_ctx {
 	char *arena;
 	uint64_t arena_bytes;
 	int doorbell_fd, async_fd;
-	uint32_t client_id;
+	uint32_t client_id, pid;
 	srxe_eng_ah_lookup_fn ah_lookup;
 	void *ah_opaque;
 	struct srxe_list qps, cqs, srqs, ahs;
@@ -172,6 +173,7 @@ struct srxe_eng_cq {
 	uint32_t users;
 	bool error;
 	uint64_t user_handle;
+	uint64_t serial; /* device-unique, never reused (srxe_cq_mark) */
 	uint64_t events; /* notifications raised */
 	int event_fd;	 /* completion channel pipe (O_NONBLOCK) or -1 */
 };

@@ -124,6 +124,7 @@ struct srxe_eng_ctx_init {
 	int doorbell_fd;
 	int async_fd;
 	uint32_t client_id;
+	uint32_t pid; /* the process it serves (srxe_eng_unpolled_mark) */
 };
 
 int srxe_eng_ctx_create(struct srxe_engine *eng,
@@ -144,6 +145,25 @@ int srxe_eng_cq_resize(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
 		       uint32_t size, const char **why);
 /* -EBUSY while a QP uses it. */
 int srxe_eng_cq_destroy(struct srxe_eng_cq *cq, const char **why);
+/*
+ * Completions a process has not polled yet (the CM tells a peer's
+ * disconnect after those, kernel-shim/cm/cm_conn.c).  A mark is a CQ of
+ * the process and its producer index when marked.  srxe_eng_unpolled_mark
+ * writes the marks of process @pid's CQs that hold unconsumed CQEs, at
+ * most @max, and returns how many; srxe_eng_unpolled_since says whether
+ * a marked CQ still exists and holds a CQE from before its mark.  The
+ * caller holds the engine lock.  Consumer indexes are the application's
+ * memory: one out of range counts as nothing unpolled.
+ */
+struct srxe_cq_mark {
+	uint64_t cq_serial;
+	uint32_t prod;
+};
+unsigned int srxe_eng_unpolled_mark(struct srxe_engine *eng, uint32_t pid,
+				    struct srxe_cq_mark *marks,
+				    unsigned int max);
+bool srxe_eng_unpolled_since(struct srxe_engine *eng, uint32_t pid,
+			     const struct srxe_cq_mark *marks, unsigned int n);
 /*
  * Completion channel (issue #6): each notification writes one 8-byte
  * struct ib_uverbs_comp_event_desc (the CQ's user_handle) to fd, a

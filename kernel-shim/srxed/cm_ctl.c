@@ -107,6 +107,51 @@ static int send_mad(void *opaque, const uint8_t dgid[16], uint8_t tclass,
 	return ret;
 }
 
+/* The CM's owner is the session of the rdma_cm channel; the process's
+ * CQs may be in its other sessions' contexts. */
+static uint32_t owner_pid(void *owner)
+{
+	return (uint32_t)((struct srxed_session *)owner)->cred.pid;
+}
+
+static unsigned int unpolled_mark(void *opaque, void *owner,
+				  struct srxe_cm_mark *marks, unsigned int max)
+{
+	struct srxed_cm *sc = opaque;
+	struct srxe_engine *eng = sc->d->engine;
+	struct srxe_cq_mark m[SRXE_CM_HOLD_MARKS];
+	unsigned int n;
+
+	if (!eng)
+		return 0;
+	if (max > SRXE_CM_HOLD_MARKS)
+		max = SRXE_CM_HOLD_MARKS;
+	srxe_engine_lock(eng);
+	n = srxe_eng_unpolled_mark(eng, owner_pid(owner), m, max);
+	srxe_engine_unlock(eng);
+	for (unsigned int i = 0; i < n; i++)
+		marks[i] = (struct srxe_cm_mark){ m[i].cq_serial, m[i].prod };
+	return n;
+}
+
+static bool unpolled_since(void *opaque, void *owner,
+			   const struct srxe_cm_mark *marks, unsigned int n)
+{
+	struct srxed_cm *sc = opaque;
+	struct srxe_engine *eng = sc->d->engine;
+	struct srxe_cq_mark m[SRXE_CM_HOLD_MARKS];
+	bool ret;
+
+	if (!eng || n > SRXE_CM_HOLD_MARKS)
+		return false;
+	for (unsigned int i = 0; i < n; i++)
+		m[i] = (struct srxe_cq_mark){ marks[i].cq, marks[i].pos };
+	srxe_engine_lock(eng);
+	ret = srxe_eng_unpolled_since(eng, owner_pid(owner), m, n);
+	srxe_engine_unlock(eng);
+	return ret;
+}
+
 static int write_event(void *opaque, int fd, const struct srxe_cm_event *ev)
 {
 	ssize_t n;
@@ -171,6 +216,8 @@ static const struct srxe_cm_ops cm_ops = {
 	.now_ms = now_ms,
 	.set_timer = set_timer,
 	.log = cm_log_line,
+	.unpolled_mark = unpolled_mark,
+	.unpolled_since = unpolled_since,
 };
 
 /* ---- loop side ---- */
@@ -319,6 +366,7 @@ void srxed_cm_status(struct srxed *d, struct srxe_status_resp *out)
 	out->cm_timeouts = st.timeouts;
 	out->cm_reqs_dropped = st.reqs_dropped;
 	out->cm_events_dropped = st.events_dropped;
+	out->cm_disconnects_held = st.disconnects_held;
 }
 
 void srxed_cm_stop(struct srxed *d)

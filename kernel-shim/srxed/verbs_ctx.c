@@ -312,6 +312,7 @@ static int create_engine_ctx(struct srxed *d, struct srxed_session *s,
 		.doorbell_fd = v->doorbell_fd,
 		.async_fd = s->async_fd,
 		.client_id = (uint32_t)s->id,
+		.pid = (uint32_t)s->cred.pid,
 	};
 	const char *reason = NULL;
 	int ret;

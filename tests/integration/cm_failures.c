@@ -48,6 +48,13 @@
  *   cm_failures no-route ADDR
  *	rdma_resolve_addr to an address without a route fails at once or
  *	gives ADDR_ERROR, within the resolve timeout (no hang).
+ *   cm_failures disconnect-after-data ADDR PORT polled|unpolled
+ *	in one process: a client sends one message to the server and, once
+ *	its send completed (the receive is in the server's CQ), disconnects.
+ *	The server gets DISCONNECTED and, polled or not before, finds the
+ *	receive intact in its CQ.  srxe holds the event while such a
+ *	completion is unpolled (docs/rdmacm.md): the script checks srxed's
+ *	count of held disconnects moves for "unpolled" only.
  *   cm_failures device-removal ADDR PORT SRXED_PID
  *	a listen and a resolved id on the device; a thread kills srxed
  *	(SIGKILL) while the main thread blocks in rdma_get_cm_event: it must
@@ -815,6 +822,96 @@ static int cmd_device_removal(const char *addr, int port, int srxed_pid)
 	return failures ? 1 : 0;
 }
 
+/* A registered buffer on the PD of the id's QP (make_qp's last). */
+static struct ibv_mr *reg_last_pd(void *buf, size_t len)
+{
+	struct ibv_mr *mr = ibv_reg_mr(qp_res[nr_qp_res - 1].pd, buf, len,
+				       IBV_ACCESS_LOCAL_WRITE);
+
+	if (!mr)
+		die("ibv_reg_mr: %s", strerror(errno));
+	return mr;
+}
+
+static void expect_recv(struct ibv_cq *cq, const char *buf, const char *msg,
+			const char *when)
+{
+	struct ibv_wc wc;
+
+	if (itest_poll_one(cq, &wc, EVENT_WAIT_MS) != 1)
+		die("%s: the server's receive is not in its CQ", when);
+	EXPECT(wc.status == IBV_WC_SUCCESS && wc.opcode == IBV_WC_RECV &&
+		       !strcmp(buf, msg),
+	       "%s: receive %s, opcode %d, data \"%.32s\"", when,
+	       ibv_wc_status_str(wc.status), wc.opcode, buf);
+}
+
+static int cmd_disconnect_after_data(const char *addr, int port,
+				     const char *mode)
+{
+	static const char msg[] = "sent before the disconnect";
+	static char sbuf[64], rbuf[64];
+	bool polled = !strcmp(mode, "polled");
+	struct rdma_event_channel *sch = channel(), *cch = channel();
+	struct rdma_conn_param param = { .responder_resources = 1,
+					 .initiator_depth = 1,
+					 .rnr_retry_count = 7 };
+	struct rdma_cm_id *lid = new_id(sch), *cid, *sid;
+	struct ibv_cq *scq, *ccq;
+	struct ibv_mr *smr, *rmr;
+	struct ibv_sge sge;
+	struct ibv_recv_wr rwr = { .sg_list = &sge, .num_sge = 1 }, *rbad;
+	struct ibv_send_wr swr = { .sg_list = &sge,
+				   .num_sge = 1,
+				   .opcode = IBV_WR_SEND,
+				   .send_flags = IBV_SEND_SIGNALED },
+			   *sbad;
+	const char *where;
+	struct ibv_wc wc;
+	struct got g;
+	int ret = bind_listen(lid, addr, port, &where);
+
+	if (ret)
+		die("%s: %s", where, strerror(ret));
+	cid = start_connect(cch, addr, port, NULL);
+	ccq = qp_res[nr_qp_res - 1].cq;
+	smr = reg_last_pd(sbuf, sizeof(sbuf));
+	expect_event(sch, RDMA_CM_EVENT_CONNECT_REQUEST, &g, "server");
+	sid = g.id;
+	make_qp(sid);
+	scq = qp_res[nr_qp_res - 1].cq;
+	rmr = reg_last_pd(rbuf, sizeof(rbuf));
+	sge = (struct ibv_sge){ (uintptr_t)rbuf, sizeof(rbuf), rmr->lkey };
+	if (ibv_post_recv(sid->qp, &rwr, &rbad))
+		die("ibv_post_recv: %s", strerror(errno));
+	if (rdma_accept(sid, &param))
+		die("rdma_accept: %s", strerror(errno));
+	expect_event(cch, RDMA_CM_EVENT_ESTABLISHED, &g, "client");
+	expect_event(sch, RDMA_CM_EVENT_ESTABLISHED, &g, "server");
+	memcpy(sbuf, msg, sizeof(msg));
+	sge = (struct ibv_sge){ (uintptr_t)sbuf, sizeof(msg), smr->lkey };
+	if (ibv_post_send(cid->qp, &swr, &sbad))
+		die("ibv_post_send: %s", strerror(errno));
+	if (itest_poll_one(ccq, &wc, EVENT_WAIT_MS) != 1 ||
+	    wc.status != IBV_WC_SUCCESS)
+		die("the client's send did not complete");
+	if (polled)
+		expect_recv(scq, rbuf, msg, "polled before the disconnect");
+	if (rdma_disconnect(cid))
+		die("rdma_disconnect (client): %s", strerror(errno));
+	expect_event(sch, RDMA_CM_EVENT_DISCONNECTED, &g, "server");
+	if (!polled)
+		expect_recv(scq, rbuf, msg, "polled after DISCONNECTED");
+	if (rdma_disconnect(sid))
+		die("rdma_disconnect (server): %s", strerror(errno));
+	expect_event(cch, RDMA_CM_EVENT_DISCONNECTED, &g, "client");
+	if (!failures)
+		printf("ok: disconnect after data (%s): DISCONNECTED, the "
+		       "receive intact\n",
+		       mode);
+	return failures ? 1 : 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -826,7 +923,9 @@ static void usage(void)
 		"       cm_failures peer-killed ADDR PORT client|server\n"
 		"       cm_failures serve ADDR PORT BACKLOG GATEFILE\n"
 		"       cm_failures no-route ADDR\n"
-		"       cm_failures device-removal ADDR PORT SRXED_PID\n");
+		"       cm_failures device-removal ADDR PORT SRXED_PID\n"
+		"       cm_failures disconnect-after-data ADDR PORT "
+		"polled|unpolled\n");
 	exit(2);
 }
 
@@ -869,6 +968,8 @@ int main(int argc, char **argv)
 		return cmd_peer_killed(addr, port, argv[4]);
 	if (!strcmp(cmd, "device-removal"))
 		return cmd_device_removal(addr, port, atoi(argv[4]));
+	if (!strcmp(cmd, "disconnect-after-data"))
+		return cmd_disconnect_after_data(addr, port, argv[4]);
 	if (argc < 6)
 		usage();
 	if (!strcmp(cmd, "serve"))

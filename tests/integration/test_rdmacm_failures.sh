@@ -85,7 +85,7 @@ status() {
 # cm_counter NAME: the number after NAME on srxe status's rdma_cm line
 # ("channels 0, listens 0, connections 0; MADs in 5 (malformed 0,
 # unmatched 0, lost 0), out 5 (retries 0), timeouts 0, reqs dropped 0,
-# events dropped 0").
+# events dropped 0, disconnects held 0").
 cm_counter() {
 	local line v
 	line=$(status | grep -E "^ *rdma_cm:") ||
@@ -219,6 +219,24 @@ run_ok "high port as nobody" \
 echo "== peer killed mid-connection"
 run_ok "peer-killed client" cmf peer-killed "$A" $((PORT + 5)) client
 run_ok "peer-killed server" cmf peer-killed "$A" $((PORT + 6)) server
+
+echo "== a peer's disconnect after its data"
+# The client's message is in the server's CQ when its DREQ comes: srxe
+# tells DISCONNECTED after the server polled it (held), or at once when
+# it already had (cm_failures.c; kernel-shim/cm/README.md).
+held0=$(cm_counter "disconnects held")
+run_ok "disconnect after data, polled" \
+	cmf disconnect-after-data "$A" $((PORT + 11)) polled
+held1=$(cm_counter "disconnects held")
+run_ok "disconnect after data, unpolled" \
+	cmf disconnect-after-data "$A" $((PORT + 12)) unpolled
+held2=$(cm_counter "disconnects held")
+if ((held1 == held0 && held2 == held0 + 1)); then
+	echo "ok: disconnects held: $held0 -> $held1 (polled) -> $held2 (unpolled)"
+else
+	echo "FAILED: disconnects held: $held0 -> $held1 (polled, expected no change) -> $held2 (unpolled, expected one more)"
+	FAILED+=("disconnects held")
+fi
 
 echo "== no route"
 run_ok "no-route" cmf no-route 10.255.255.1

@@ -42,6 +42,7 @@
 
 struct h_ctx {
 	struct srxe_eng_ctx *ctx;
+	uint32_t pid; /* its process, as srxed would give it */
 	struct srxe_mem_client *mem;
 	uint8_t *slab;
 	uint8_t *arena;
@@ -149,6 +150,8 @@ static inline void h_ctx_init(struct h_ctx *hc, enum srxe_mem_mode mode,
 	ci.doorbell_fd = hc->db;
 	ci.async_fd = -1;
 	ci.client_id = id;
+	hc->pid = 1000 + id; /* each context a process of its own */
+	ci.pid = hc->pid;
 	srxe_engine_lock(h_eng);
 	cr_assert_eq(srxe_eng_ctx_create(h_eng, &ci, &hc->ctx, &why), 0, "%s",
 		     why);

@@ -42,6 +42,13 @@ struct side {
 	uint64_t deadline;
 	uint32_t chan;
 	int peer_fd; /* the library's end of the channel socketpair */
+	/* Completions its application has not polled: unpolled_cqs CQs
+	 * get marked, and stay unpolled while unpolled_stays. */
+	unsigned int unpolled_cqs, unpolled_asks;
+	bool unpolled_stays;
+	void *asked_owner;
+	unsigned int asked_n;
+	struct srxe_cm_mark asked[SRXE_CM_HOLD_MARKS];
 };
 
 static uint64_t now_ms = 1000;
@@ -94,12 +101,37 @@ static void fake_timer(void *opaque, uint64_t deadline)
 	((struct side *)opaque)->deadline = deadline;
 }
 
+static unsigned int fake_mark(void *opaque, void *owner,
+			      struct srxe_cm_mark *marks, unsigned int max)
+{
+	struct side *s = opaque;
+	unsigned int n = s->unpolled_cqs < max ? s->unpolled_cqs : max;
+
+	s->unpolled_asks++;
+	for (unsigned int i = 0; i < n; i++)
+		marks[i] = (struct srxe_cm_mark){ 100 + i, 7 * i };
+	return n;
+}
+
+static bool fake_since(void *opaque, void *owner,
+		       const struct srxe_cm_mark *marks, unsigned int n)
+{
+	struct side *s = opaque;
+
+	s->asked_owner = owner;
+	s->asked_n = n;
+	memcpy(s->asked, marks, n * sizeof(*marks));
+	return s->unpolled_stays;
+}
+
 static const struct srxe_cm_ops ops = {
 	.send_mad = fake_send,
 	.write_event = fake_write,
 	.want_write = fake_want,
 	.now_ms = fake_now,
 	.set_timer = fake_timer,
+	.unpolled_mark = fake_mark,
+	.unpolled_since = fake_since,
 };
 
 static void side_init(struct side *s, uint8_t last, uint64_t guid, void *owner)
@@ -140,6 +172,13 @@ static void teardown(void)
 }
 
 TestSuite(cm, .init = setup, .fini = teardown, .timeout = 120);
+
+/* A second scenario in one test: both sides fresh. */
+static void setup_again(void)
+{
+	teardown();
+	setup();
+}
 
 static void deliver(struct side *from, struct side *to, const uint8_t *mad)
 {
@@ -347,10 +386,12 @@ Test(cm, connect_disconnect_timewait)
 	uint32_t ha, hb;
 
 	connect_both(&ha, &hb);
-	/* DREQ from the active side, DREP from the passive side. */
+	/* DREQ from the active side, DREP from the passive side.  B's
+	 * process has no unpolled completion: the CM asked, held nothing. */
 	cr_assert_eq(srxe_cm_disconnect(A.cm, &owner_a, ha, &why), 0);
 	pump();
 	expect_ev(&B, 3, RDMA_CM_EVENT_DISCONNECTED, 0);
+	cr_assert_gt(B.unpolled_asks, 0, "the CM never asked");
 	cr_assert_eq(A.nev, 1);
 	cr_assert_eq(srxe_cm_disconnect(B.cm, &owner_b, hb, &why), 0);
 	pump();
@@ -383,6 +424,84 @@ Test(cm, passive_side_disconnects)
 	cr_assert_eq(srxe_cm_disconnect(A.cm, &owner_a, ha, &why), 0);
 	pump();
 	expect_ev(&B, 3, RDMA_CM_EVENT_DISCONNECTED, 0);
+}
+
+/* Fresh sides, connected; A disconnects while B's process holds
+ * unpolled completions in @cqs CQs (until unpolled_stays is cleared). */
+static void disconnect_held(uint32_t *ha, uint32_t *hb, unsigned int cqs)
+{
+	const char *why = NULL;
+
+	setup_again();
+	connect_both(ha, hb);
+	B.unpolled_cqs = cqs;
+	B.unpolled_stays = true;
+	cr_assert_eq(srxe_cm_disconnect(A.cm, &owner_a, *ha, &why), 0);
+	pump();
+	cr_assert_eq(B.nev, 2,
+		     "DISCONNECTED before the completions were polled");
+}
+
+/*
+ * The peer's DREQ while B's process has completions it has not polled:
+ * DISCONNECTED once those are polled, not before, asked about B's owner
+ * with the marks taken at the DREQ.
+ */
+Test(cm, peer_disconnect_waits_for_unpolled_completions)
+{
+	struct srxe_cm_stats st;
+	const char *why = NULL;
+	uint32_t ha, hb;
+
+	disconnect_held(&ha, &hb, 2);
+	advance(SRXE_CM_HOLD_MAX_MS / 2);
+	cr_assert_eq(B.nev, 2,
+		     "DISCONNECTED before the completions were polled");
+	cr_assert_eq(B.asked_owner, &owner_b);
+	cr_assert_eq(B.asked_n, 2);
+	cr_assert(B.asked[1].cq == 101 && B.asked[1].pos == 7);
+	B.unpolled_stays = false;
+	advance(SRXE_CM_HOLD_POLL_MS);
+	expect_ev(&B, 3, RDMA_CM_EVENT_DISCONNECTED, 0);
+	srxe_cm_get_stats(B.cm, &st);
+	cr_assert_eq(st.disconnects_held, 1);
+	/* B's DREP when its application disconnects, as without a hold. */
+	cr_assert_eq(srxe_cm_disconnect(B.cm, &owner_b, hb, &why), 0);
+	pump();
+	expect_ev(&A, 2, RDMA_CM_EVENT_DISCONNECTED, 0);
+}
+
+/* An application that never polls gets the event SRXE_CM_HOLD_MAX_MS
+ * late; one that disconnects itself gets it at once, before its own;
+ * a destroyed id gets none. */
+Test(cm, held_disconnect_bounded_released_or_dropped)
+{
+	struct srxe_cm_stats st;
+	const char *why = NULL;
+	uint32_t ha, hb;
+
+	disconnect_held(&ha, &hb, 1);
+	advance(SRXE_CM_HOLD_MAX_MS - 1);
+	cr_assert_eq(B.nev, 2, "DISCONNECTED before the bound");
+	advance(1 + SRXE_CM_HOLD_POLL_MS);
+	expect_ev(&B, 3, RDMA_CM_EVENT_DISCONNECTED, 0);
+
+	disconnect_held(&ha, &hb, 1);
+	cr_assert_eq(srxe_cm_disconnect(B.cm, &owner_b, hb, &why), 0);
+	expect_ev(&B, 3, RDMA_CM_EVENT_DISCONNECTED, 0);
+	pump();
+	expect_ev(&A, 2, RDMA_CM_EVENT_DISCONNECTED, 0);
+	advance(2200);
+	expect_ev(&B, 4, RDMA_CM_EVENT_TIMEWAIT_EXIT, 0);
+	cr_assert_eq(B.ev[2].event, RDMA_CM_EVENT_DISCONNECTED);
+
+	disconnect_held(&ha, &hb, 1);
+	cr_assert_eq(srxe_cm_destroy(B.cm, &owner_b, hb, &why), 0, "%s", why);
+	pump();
+	advance(SRXE_CM_HOLD_MAX_MS + 2200);
+	cr_assert_eq(B.nev, 2, "an event for a destroyed id");
+	srxe_cm_get_stats(B.cm, &st);
+	cr_assert_eq(st.conns, 0, "%u connections left", st.conns);
 }
 
 Test(cm, dreq_lost_times_out)

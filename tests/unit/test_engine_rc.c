@@ -115,6 +115,77 @@ Test(engine_rc, send_sizes_with_segmentation, .init = setup, .fini = teardown)
 	cr_assert_eq(eng_stats().recvs_done, 6);
 }
 
+static unsigned int unpolled_mark(const struct h_ctx *hc,
+				  struct srxe_cq_mark *m)
+{
+	unsigned int n;
+
+	srxe_engine_lock(h_eng);
+	n = srxe_eng_unpolled_mark(h_eng, hc->pid, m, 4);
+	srxe_engine_unlock(h_eng);
+	return n;
+}
+
+static bool unpolled_since(const struct h_ctx *hc, const struct srxe_cq_mark *m,
+			   unsigned int n)
+{
+	bool ret;
+
+	srxe_engine_lock(h_eng);
+	ret = srxe_eng_unpolled_since(h_eng, hc->pid, m, n);
+	srxe_engine_unlock(h_eng);
+	return ret;
+}
+
+/*
+ * What the CM asks before it tells a peer's disconnect (cm_conn.c): which
+ * CQs of a process hold completions it has not polled, and later whether
+ * those are polled.  B's receive is written before the ACK that completes
+ * A's send, so once A has its send completion B's CQ holds the receive.
+ */
+Test(engine_rc, unpolled_completions_of_a_process, .init = setup,
+     .fini = teardown)
+{
+	struct srxe_cq_mark m[4], later[4];
+	struct h_mr src, dst;
+	struct srxe_send_wqe *w;
+	uint32_t prod;
+
+	rc_pair(&rc_default);
+	cr_assert_eq(unpolled_mark(&B, m), 0, "an empty CQ holds something");
+	h_mr_reg(&A, &src, 64, IBV_ACCESS_LOCAL_WRITE);
+	h_mr_reg(&B, &dst, 64, IBV_ACCESS_LOCAL_WRITE);
+	for (uint64_t id = 1; id <= 2; id++)
+		h_post_recv(&qb, 70 + id, &dst, 0, 64);
+	for (uint64_t id = 1; id <= 2; id++) {
+		w = h_send_slot(&qa);
+		w->wr_id = id;
+		w->opcode = IBV_WR_SEND;
+		h_sge(w, &src, 0, 64);
+		h_send_publish(&qa);
+		expect_cqe(&acq, id, IBV_WC_SUCCESS, IBV_WC_SEND);
+		if (id == 1)
+			cr_assert_eq(unpolled_mark(&B, m), 1,
+				     "B's receive not seen unpolled");
+	}
+	cr_assert_eq(unpolled_mark(&A, later), 0, "A polled everything");
+	cr_assert(unpolled_since(&B, m, 1));
+	cr_assert(!unpolled_since(&A, m, 1), "a mark of another process");
+	/* The first receive polled: what the mark covered is, though the
+	 * second receive (after the mark) is not. */
+	expect_cqe(&bcq, 71, IBV_WC_SUCCESS, IBV_WC_RECV);
+	cr_assert(!unpolled_since(&B, m, 1), "polled, still seen");
+	cr_assert_eq(unpolled_mark(&B, later), 1);
+	/* The consumer index is the application's: garbage means no. */
+	prod = __atomic_load_n(&bcq.ring->prod.val, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&bcq.ring->cons.val, prod + 1000, __ATOMIC_RELEASE);
+	cr_assert(!unpolled_since(&B, later, 1), "garbage consumer index");
+	cr_assert_eq(unpolled_mark(&B, m), 0, "garbage consumer index");
+	__atomic_store_n(&bcq.ring->cons.val, bcq.cons, __ATOMIC_RELEASE);
+	expect_cqe(&bcq, 72, IBV_WC_SUCCESS, IBV_WC_RECV);
+	cr_assert(!unpolled_since(&B, later, 1));
+}
+
 Test(engine_rc, inline_send, .init = setup, .fini = teardown)
 {
 	struct h_mr dst;

@@ -42,6 +42,7 @@ int srxe_eng_cq_create(struct srxe_eng_ctx *ctx, struct srxe_ring_hdr *ring,
 	cq->ring = ring;
 	cq->size = size;
 	cq->user_handle = user_handle;
+	cq->serial = ++ctx->eng->dev->next_cq_serial;
 	cq->event_fd = -1;
 	cq->prod = __atomic_load_n(&ring->prod.val, __ATOMIC_RELAXED);
 	__atomic_store_n(&ring->cons.val, cq->prod, __ATOMIC_RELAXED);
@@ -125,6 +126,15 @@ int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	cq_notify(cq, cqe, solicited);
 	return 0;
+}
+
+bool srxe_cq_unconsumed_before(const struct srxe_eng_cq *cq, uint32_t prod)
+{
+	uint32_t cons = __atomic_load_n(&cq->ring->cons.val, __ATOMIC_ACQUIRE);
+
+	if (cq->prod - cons > cq->size)
+		return false; /* garbage consumer index */
+	return (int32_t)(prod - cons) > 0;
 }
 
 /* Resizing settles the engine's work in between (control.c). */

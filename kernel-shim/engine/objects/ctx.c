@@ -76,6 +76,7 @@ int srxe_ctx_new(struct srxe_engine *eng, const struct srxe_eng_ctx_init *init,
 	ctx->doorbell_fd = init->doorbell_fd;
 	ctx->async_fd = init->async_fd;
 	ctx->client_id = init->client_id;
+	ctx->pid = init->pid;
 	srxe_list_init(&ctx->qps);
 	srxe_list_init(&ctx->cqs);
 	srxe_list_init(&ctx->srqs);
@@ -198,4 +199,76 @@ void srxe_eng_ah_destroy(struct srxe_eng_ah *ah)
 	srxe_list_del(&ah->node);
 	ah->ctx->eng->stats.ahs--;
 	free(ah);
+}
+
+/* Calls @fn for each CQ of process @pid's contexts until it returns true;
+ * returns whether one did. */
+static bool pid_cqs(struct srxe_engine *eng, uint32_t pid,
+		    bool (*fn)(struct srxe_eng_cq *cq, void *arg), void *arg)
+{
+	struct srxe_list *c, *ct, *q, *qt;
+
+	for (unsigned int i = 0; i < eng->dev->nshards; i++) {
+		srxe_list_for_each_safe(c, ct, &eng->dev->shards[i]->ctxs)
+		{
+			struct srxe_eng_ctx *ctx =
+				srxe_container_of(c, struct srxe_eng_ctx, node);
+
+			if (ctx->pid != pid)
+				continue;
+			srxe_list_for_each_safe(q, qt, &ctx->cqs)
+			{
+				if (fn(srxe_container_of(q, struct srxe_eng_cq,
+							 node),
+				       arg))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+struct mark_walk {
+	struct srxe_cq_mark *marks;
+	const struct srxe_cq_mark *cmarks;
+	unsigned int n, max;
+};
+
+static bool mark_one(struct srxe_eng_cq *cq, void *arg)
+{
+	struct mark_walk *w = arg;
+
+	if (!srxe_cq_unconsumed_before(cq, cq->prod))
+		return false;
+	w->marks[w->n++] = (struct srxe_cq_mark){ cq->serial, cq->prod };
+	return w->n == w->max;
+}
+
+unsigned int srxe_eng_unpolled_mark(struct srxe_engine *eng, uint32_t pid,
+				    struct srxe_cq_mark *marks,
+				    unsigned int max)
+{
+	struct mark_walk w = { .marks = marks, .max = max };
+
+	if (max)
+		pid_cqs(eng, pid, mark_one, &w);
+	return w.n;
+}
+
+static bool still_unpolled(struct srxe_eng_cq *cq, void *arg)
+{
+	const struct mark_walk *w = arg;
+
+	for (unsigned int i = 0; i < w->n; i++)
+		if (w->cmarks[i].cq_serial == cq->serial)
+			return srxe_cq_unconsumed_before(cq, w->cmarks[i].prod);
+	return false;
+}
+
+bool srxe_eng_unpolled_since(struct srxe_engine *eng, uint32_t pid,
+			     const struct srxe_cq_mark *marks, unsigned int n)
+{
+	struct mark_walk w = { .cmarks = marks, .n = n };
+
+	return n && pid_cqs(eng, pid, still_unpolled, &w);
 }

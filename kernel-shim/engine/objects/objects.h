@@ -38,6 +38,9 @@ bool srxe_dest_is_local(const struct srxe_engine *eng,
 
 /* ---- cq.c ---- */
 /* 0, or -ENOSPC when the CQ overflowed (it is then in error). */
+/* Whether @cq holds a CQE written before producer index @prod that the
+ * consumer has not read (a consumer index out of range: no). */
+bool srxe_cq_unconsumed_before(const struct srxe_eng_cq *cq, uint32_t prod);
 int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 		 bool solicited);
 /*
