@@ -905,6 +905,8 @@ static int cmd_disconnect_after_data(const char *addr, int port,
 	if (rdma_disconnect(sid))
 		die("rdma_disconnect (server): %s", strerror(errno));
 	expect_event(cch, RDMA_CM_EVENT_DISCONNECTED, &g, "client");
+	ibv_dereg_mr(smr);
+	ibv_dereg_mr(rmr);
 	if (!failures)
 		printf("ok: disconnect after data (%s): DISCONNECTED, the "
 		       "receive intact\n",
