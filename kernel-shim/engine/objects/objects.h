@@ -38,11 +38,11 @@ bool srxe_dest_is_local(const struct srxe_engine *eng,
 
 /* ---- cq.c ---- */
 /* 0, or -ENOSPC when the CQ overflowed (it is then in error). */
+int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
+		 bool solicited);
 /* Whether @cq holds a CQE written before producer index @prod that the
  * consumer has not read (a consumer index out of range: no). */
 bool srxe_cq_unconsumed_before(const struct srxe_eng_cq *cq, uint32_t prod);
-int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
-		 bool solicited);
 /*
  * srxe_eng_cq_resize in two steps around the settling passes (control.c):
  * the ring check (-EINVAL with *@why), then the move of unconsumed CQEs.
