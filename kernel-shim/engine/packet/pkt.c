@@ -19,10 +19,13 @@ bool srxe_tx_begin(struct srxe_tx_pkt *pkt, uint8_t opcode, uint32_t dqpn,
 	pkt->payload_len = payload_len;
 	pkt->nchunks = 0;
 	pkt->extra_psns = 0;
-	memset(pkt->hdr, 0, op->hdr_len);
+	/* The whole array: a constant size is a few vector stores, the
+	 * header's own length a `rep stos` (4% of a wire sender's CPU at
+	 * path MTU 1024, with the read-back below). */
+	memset(pkt->hdr, 0, sizeof(pkt->hdr));
 	srxe_bth_set_opcode(bth, opcode);
-	srxe_bth_set_pad(bth, (uint8_t)srxe_pad_len(payload_len));
-	srxe_bth_set_tver(bth, SRXE_BTH_TVER);
+	srxe_bth_init_byte1(bth, (uint8_t)srxe_pad_len(payload_len),
+			    SRXE_BTH_TVER);
 	srxe_bth_set_pkey(bth, 0xffff);
 	srxe_bth_set_dqpn(bth, dqpn);
 	srxe_bth_set_psn(bth, psn);

@@ -125,6 +125,17 @@ static inline void srxe_bth_set_pad(uint8_t *bth, uint8_t pad)
 		       (uint8_t)(pad << SRXE_BTH_PAD_SHIFT));
 }
 
+/*
+ * Byte 1 whole: SE and M clear, @pad and @tver.  For a header being
+ * built: no read of the byte (the setters above read it back, which right
+ * after a memset of the header stalls the store forwarding).
+ */
+static inline void srxe_bth_init_byte1(uint8_t *bth, uint8_t pad, uint8_t tver)
+{
+	bth[1] = (uint8_t)(((pad << SRXE_BTH_PAD_SHIFT) & SRXE_BTH_PAD_MASK) |
+			   (tver & SRXE_BTH_TVER_MASK));
+}
+
 static inline uint8_t srxe_bth_tver(const uint8_t *bth)
 {
 	return bth[1] & SRXE_BTH_TVER_MASK;
