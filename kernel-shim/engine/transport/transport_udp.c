@@ -577,11 +577,21 @@ static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
  * i - 1, which srxe_eng_rx() has consumed by then (it copies what it
  * keeps), so every segment is one contiguous datagram for rx_one().
  */
+/* Writes the @len header bytes @hdr at @d: a constant length without IP
+ * options, as a variable one became a `rep movs` (a quarter of rx_gso). */
+static void put_headers(uint8_t *d, const uint8_t *hdr, size_t len)
+{
+	if (len == IPV4_HDR_LEN + UDP_HDR_LEN)
+		memcpy(d, hdr, IPV4_HDR_LEN + UDP_HDR_LEN);
+	else
+		memcpy(d, hdr, len);
+}
+
 static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 {
 	uint8_t hdr[60 + UDP_HDR_LEN], small[2 * (60 + UDP_HDR_LEN)];
 	size_t ihl, payload, off;
-	uint16_t id, step = 1;
+	uint16_t id, step = 1, nth = 0;
 	struct srxe_pkt pkt;
 
 	ihl = len >= IPV4_HDR_LEN ? (size_t)(ip[0] & 0x0f) * 4 : 0;
@@ -592,7 +602,7 @@ static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 	memcpy(hdr, ip, ihl + UDP_HDR_LEN);
 	id = srxe_get_be16(ip + 4);
 	payload = len - ihl - UDP_HDR_LEN;
-	for (off = 0; off < payload; off += seg) {
+	for (off = 0; off < payload; off += seg, nth++) {
 		size_t n = payload - off < seg ? payload - off : seg;
 		uint8_t *d = ip + off;
 
@@ -603,9 +613,9 @@ static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 			memcpy(d + ihl + UDP_HDR_LEN,
 			       ip + ihl + UDP_HDR_LEN + off, n);
 		}
-		memcpy(d, hdr, ihl + UDP_HDR_LEN);
+		put_headers(d, hdr, ihl + UDP_HDR_LEN);
 		srxe_put_be16(d + 2, (uint16_t)(ihl + UDP_HDR_LEN + n));
-		srxe_put_be16(d + 4, (uint16_t)(id + step * (off / seg)));
+		srxe_put_be16(d + 4, (uint16_t)(id + step * nth));
 		srxe_put_be16(d + ihl + 4, (uint16_t)(UDP_HDR_LEN + n));
 		if (off == seg &&
 		    srxe_decode_udp(d, ihl, d + ihl, UDP_HDR_LEN + n, &pkt) ==
