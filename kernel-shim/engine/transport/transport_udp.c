@@ -563,6 +563,16 @@ static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
 	}
 }
 
+/* Writes the @len header bytes @hdr at @d: a constant length without IP
+ * options, as a variable one became a `rep movs` (a quarter of rx_gso). */
+static void put_headers(uint8_t *d, const uint8_t *hdr, size_t len)
+{
+	if (len == IPV4_HDR_LEN + UDP_HDR_LEN)
+		memcpy(d, hdr, IPV4_HDR_LEN + UDP_HDR_LEN);
+	else
+		memcpy(d, hdr, len);
+}
+
 /*
  * A GSO run that reached us uncut (the sender's kernel left it whole:
  * veth, lo) or that GRO merged (the port socket enables UDP_GRO).
@@ -577,16 +587,6 @@ static void rx_one(struct udp_xport *u, const uint8_t *ip, size_t len)
  * i - 1, which srxe_eng_rx() has consumed by then (it copies what it
  * keeps), so every segment is one contiguous datagram for rx_one().
  */
-/* Writes the @len header bytes @hdr at @d: a constant length without IP
- * options, as a variable one became a `rep movs` (a quarter of rx_gso). */
-static void put_headers(uint8_t *d, const uint8_t *hdr, size_t len)
-{
-	if (len == IPV4_HDR_LEN + UDP_HDR_LEN)
-		memcpy(d, hdr, IPV4_HDR_LEN + UDP_HDR_LEN);
-	else
-		memcpy(d, hdr, len);
-}
-
 static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 {
 	uint8_t hdr[60 + UDP_HDR_LEN], small[2 * (60 + UDP_HDR_LEN)];
