@@ -222,6 +222,13 @@ Test(wire_layout, bth_fields_are_independent)
 	srxe_bth_set_pad(bth, 3);
 	cr_assert_eq(bth[1], 0x30);
 	cr_assert_eq(srxe_bth_pad(bth), 3);
+	bth[1] = 0xff;
+	srxe_bth_init_byte1(bth, 2, 1);
+	cr_assert_eq(bth[1], 0x21, "SE and M cleared, PadCnt 2, TVer 1");
+	srxe_bth_init_byte1(bth, 3, 0);
+	cr_assert_eq(bth[1], 0x30);
+	cr_assert_eq(bth[0], 0xff, "byte 1 only");
+	cr_assert_eq(bth[2], 0xff, "byte 1 only");
 	srxe_bth_set_ackreq(bth, false);
 	cr_assert_eq(bth[8], 0x7f);
 	srxe_bth_set_psn(bth, 0x1123456); /* bit 24 dropped */
