@@ -18,7 +18,6 @@
  */
 #include "crc32_fold.h"
 
-#include <endian.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
