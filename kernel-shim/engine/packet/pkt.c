@@ -142,6 +142,15 @@ void srxe_sg_copy(const struct srxe_sg *dst, int ndst,
 	}
 }
 
+bool srxe_tx_covered(const struct srxe_tx_pkt *pkt)
+{
+	uint64_t held = 0;
+
+	for (int i = 0; i < pkt->nchunks; i++)
+		held += pkt->chunks[i].len;
+	return held >= pkt->payload_len;
+}
+
 bool srxe_tx_gather(uint8_t *p, const struct srxe_tx_pkt *pkt)
 {
 	uint32_t left = pkt->payload_len;

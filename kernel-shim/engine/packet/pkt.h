@@ -139,4 +139,8 @@ void srxe_sg_copy(const struct srxe_sg *dst, int ndst,
  */
 bool srxe_tx_gather(uint8_t *p, const struct srxe_tx_pkt *pkt);
 
+/* Whether @pkt's chunks hold its payload_len bytes: srxe_tx_gather()
+ * then succeeds. */
+bool srxe_tx_covered(const struct srxe_tx_pkt *pkt);
+
 #endif

@@ -451,22 +451,24 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 	slot = u->tx_count;
 	ip = u->tx_buf[slot];
 	udp = ip + ip_len;
-	memcpy(udp + UDP_HDR_LEN, pkt->hdr, pkt->hdr_len);
-	if (!srxe_tx_gather(udp + UDP_HDR_LEN + pkt->hdr_len, pkt)) {
+	if (!srxe_tx_covered(pkt)) {
 		u->stats.tx_errors++;
 		return false;
 	}
-	memset(udp + UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len, 0, pad);
 	idx = join_run(u, dst, fd, gso, udp_len - UDP_HDR_LEN);
 	u->tx_count++;
 	/* The headers as the kernel will send them, which the ICRC covers
 	 * (batched: the ID the kernel will give; IPv6 has no ID); rxe's
 	 * source port either way.  Multicast: the AH's hop limit is the TTL
-	 * (iphdr.h). */
+	 * (iphdr.h).  Written before the payload, so that the ICRC's wide
+	 * loads of them do not wait for these narrow stores to drain. */
 	srxe_ip_hdr_build(ip, &u->eng->cfg, dst, udp_len,
 			  gso ? (uint16_t)idx
 			      : (dst->ipv6 ? 0 : next_ip_id(u)));
 	build_udp(udp, sport, udp_len);
+	memcpy(udp + UDP_HDR_LEN, pkt->hdr, pkt->hdr_len);
+	srxe_tx_gather(udp + UDP_HDR_LEN + pkt->hdr_len, pkt);
+	memset(udp + UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len, 0, pad);
 	srxe_icrc_seal(ip, ip_len, udp, udp_len);
 	/* IPv6 wants a real UDP checksum (RFC 8200; a zero one is dropped
 	 * by receivers that do not opt in).  It covers the ICRC, which
@@ -573,6 +575,67 @@ static void put_headers(uint8_t *d, const uint8_t *hdr, size_t len)
 		memcpy(d, hdr, len);
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static uint64_t load_word(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static void store_word(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* @word with bytes @at, @at + 1 set to @v, big-endian (byte k of a
+ * little-endian word is bits 8k..8k+7). */
+static uint64_t with_be16(uint64_t word, unsigned int at, uint16_t v)
+{
+	uint64_t be = (uint16_t)(v >> 8 | v << 8);
+
+	return (word & ~(0xffffull << (8 * at))) | be << (8 * at);
+}
+
+/*
+ * The headers of a segment of an option-less run: IPv4 (total length
+ * @ip_len, ID @id), UDP (length @udp_len) and the BTH's first 4 bytes,
+ * which are the segment's own, written as four 8-byte words.  The ICRC
+ * then loads each 8-byte header word from a single store: the 2-byte
+ * stores of the lengths and the ID behind a 28-byte copy made its loads
+ * wait for the store buffer, every segment.
+ */
+static void put_segment_headers(uint8_t *d, const uint8_t *hdr, uint16_t ip_len,
+				uint16_t id, uint16_t udp_len)
+{
+	uint64_t w3 = (load_word(hdr + 24) & 0xffffffffull) |
+		      (load_word(d + 24) & ~0xffffffffull);
+
+	store_word(d, with_be16(with_be16(load_word(hdr), 2, ip_len), 4, id));
+	store_word(d + 8, load_word(hdr + 8));
+	store_word(d + 16, load_word(hdr + 16));
+	store_word(d + 24, with_be16(w3, 0, udp_len));
+}
+#endif
+
+/* The headers of segment @d, @n UDP payload bytes (see rx_gso). */
+static void put_headers_of(uint8_t *d, const uint8_t *hdr, size_t ihl, size_t n,
+			   uint16_t id)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (ihl == IPV4_HDR_LEN && n >= 4) {
+		put_segment_headers(d, hdr, (uint16_t)(ihl + UDP_HDR_LEN + n),
+				    id, (uint16_t)(UDP_HDR_LEN + n));
+		return;
+	}
+#endif
+	put_headers(d, hdr, ihl + UDP_HDR_LEN);
+	srxe_put_be16(d + 2, (uint16_t)(ihl + UDP_HDR_LEN + n));
+	srxe_put_be16(d + 4, id);
+	srxe_put_be16(d + ihl + 4, (uint16_t)(UDP_HDR_LEN + n));
+}
+
 /*
  * A GSO run that reached us uncut (the sender's kernel left it whole:
  * veth, lo) or that GRO merged (the port socket enables UDP_GRO).
@@ -589,7 +652,7 @@ static void put_headers(uint8_t *d, const uint8_t *hdr, size_t len)
  */
 static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 {
-	uint8_t hdr[60 + UDP_HDR_LEN], small[2 * (60 + UDP_HDR_LEN)];
+	uint8_t hdr[60 + UDP_HDR_LEN + 4], small[2 * (60 + UDP_HDR_LEN)];
 	size_t ihl, payload, off;
 	uint16_t id, step = 1, nth = 0;
 	struct srxe_pkt pkt;
@@ -600,6 +663,7 @@ static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 		return;
 	}
 	memcpy(hdr, ip, ihl + UDP_HDR_LEN);
+	memset(hdr + ihl + UDP_HDR_LEN, 0, 4); /* put_segment_headers' word */
 	id = srxe_get_be16(ip + 4);
 	payload = len - ihl - UDP_HDR_LEN;
 	for (off = 0; off < payload; off += seg, nth++) {
@@ -613,10 +677,7 @@ static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 			memcpy(d + ihl + UDP_HDR_LEN,
 			       ip + ihl + UDP_HDR_LEN + off, n);
 		}
-		put_headers(d, hdr, ihl + UDP_HDR_LEN);
-		srxe_put_be16(d + 2, (uint16_t)(ihl + UDP_HDR_LEN + n));
-		srxe_put_be16(d + 4, (uint16_t)(id + step * nth));
-		srxe_put_be16(d + ihl + 4, (uint16_t)(UDP_HDR_LEN + n));
+		put_headers_of(d, hdr, ihl, n, (uint16_t)(id + step * nth));
 		if (off == seg &&
 		    srxe_decode_udp(d, ihl, d + ihl, UDP_HDR_LEN + n, &pkt) ==
 			    SRXE_RX_BAD_ICRC) {
