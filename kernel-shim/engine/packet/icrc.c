@@ -176,34 +176,35 @@ static size_t build_masked_prefix(uint8_t *out, const uint8_t *ip,
 #if defined(__x86_64__)
 #include <emmintrin.h>
 
-static uint64_t load_u64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /*
  * The common case, an option-less IPv4 header right before the UDP header
- * (40 contiguous header bytes): the 48-byte prefix read as five 8-byte
- * words, masked in registers and stored as three 16-byte blocks, so that
- * folding them loads each from a single store.  build_masked_prefix()'s
- * byte-wise masking made the fold's first loads wait for the store buffer
- * (a quarter of fold_clmul's samples on the receiving srxed).  The masks
- * are little-endian words: byte k of a word is bits 8k..8k+7.
+ * (40 contiguous header bytes): the 48-byte prefix made in registers from
+ * three loads (16 bytes at 0 and 16, 8 at 32) and stored as three 16-byte
+ * blocks, so that folding them loads each from a single store.
+ * build_masked_prefix()'s byte-wise masking made the fold's first loads
+ * wait for the store buffer.  rx_gso() writes a segment's headers as
+ * 16-byte stores at 0 and 16, so that these loads do not wait either
+ * (transport_udp.c).  Byte k of a 64-bit lane is bits 8k..8k+7.
  */
 static size_t build_masked_prefix_ipv4(uint8_t *out, const uint8_t *ip)
 {
-	const uint64_t tos = 0xffull << 8;
-	const uint64_t ttl_csum = 0xffull | 0xffffull << 16;
-	const uint64_t udp_csum = 0xffffull << 16;
-	const uint64_t resv8a = 0xffull;
-	__m128i b0 = _mm_set_epi64x((long long)(load_u64(ip) | tos), -1);
-	__m128i b1 = _mm_set_epi64x((long long)load_u64(ip + 16),
-				    (long long)(load_u64(ip + 8) | ttl_csum));
-	__m128i b2 = _mm_set_epi64x((long long)(load_u64(ip + 32) | resv8a),
-				    (long long)(load_u64(ip + 24) | udp_csum));
+	const long long tos = 0xffll << 8;
+	const long long ttl_csum = 0xffll | 0xffffll << 16;
+	const long long udp_csum = 0xffffll << 16;
+	const long long resv8a = 0xffll;
+	__m128i l0 = _mm_loadu_si128((const __m128i *)(const void *)ip);
+	__m128i l1 = _mm_loadu_si128((const __m128i *)(const void *)(ip + 16));
+	__m128i l2 = _mm_loadl_epi64((const __m128i *)(const void *)(ip + 32));
+	/* ones (the LRH stand-in), then ip[0..8) */
+	__m128i b0 =
+		_mm_or_si128(_mm_slli_si128(l0, 8), _mm_set_epi64x(tos, -1));
+	/* ip[8..24) and ip[24..40) */
+	__m128i b1 = _mm_or_si128(
+		_mm_or_si128(_mm_srli_si128(l0, 8), _mm_slli_si128(l1, 8)),
+		_mm_set_epi64x(0, ttl_csum));
+	__m128i b2 = _mm_or_si128(
+		_mm_or_si128(_mm_srli_si128(l1, 8), _mm_slli_si128(l2, 8)),
+		_mm_set_epi64x(resv8a, udp_csum));
 
 	_mm_storeu_si128((__m128i *)(void *)out, b0);
 	_mm_storeu_si128((__m128i *)(void *)(out + 16), b1);

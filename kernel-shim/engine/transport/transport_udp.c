@@ -21,6 +21,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 #include "core/capture_hook.h"
 #include "eng_int.h"
@@ -575,47 +578,32 @@ static void put_headers(uint8_t *d, const uint8_t *hdr, size_t len)
 		memcpy(d, hdr, len);
 }
 
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-static uint64_t load_word(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void store_word(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-/* @word with bytes @at, @at + 1 set to @v, big-endian (byte k of a
- * little-endian word is bits 8k..8k+7). */
-static uint64_t with_be16(uint64_t word, unsigned int at, uint16_t v)
-{
-	uint64_t be = (uint16_t)(v >> 8 | v << 8);
-
-	return (word & ~(0xffffull << (8 * at))) | be << (8 * at);
-}
-
+#if defined(__x86_64__)
 /*
  * The headers of a segment of an option-less run: IPv4 (total length
  * @ip_len, ID @id), UDP (length @udp_len) and the BTH's first 4 bytes,
- * which are the segment's own, written as four 8-byte words.  The ICRC
- * then loads each 8-byte header word from a single store: the 2-byte
- * stores of the lengths and the ID behind a 28-byte copy made its loads
- * wait for the store buffer, every segment.
+ * which are the segment's own, as two 16-byte stores at 0 and 16: the
+ * ICRC loads them that way (icrc.c).  A 28-byte copy and 2-byte stores of
+ * the lengths and the ID made those loads wait for the store buffer,
+ * every segment.
  */
 static void put_segment_headers(uint8_t *d, const uint8_t *hdr, uint16_t ip_len,
 				uint16_t id, uint16_t udp_len)
 {
-	uint64_t w3 = (load_word(hdr + 24) & 0xffffffffull) |
-		      (load_word(d + 24) & ~0xffffffffull);
+	__m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)hdr);
+	__m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(hdr + 16));
+	uint16_t bth0, bth1;
 
-	store_word(d, with_be16(with_be16(load_word(hdr), 2, ip_len), 4, id));
-	store_word(d + 8, load_word(hdr + 8));
-	store_word(d + 16, load_word(hdr + 16));
-	store_word(d + 24, with_be16(w3, 0, udp_len));
+	memcpy(&bth0, d + 28, 2);
+	memcpy(&bth1, d + 30, 2);
+	/* 16-bit lanes: byte 2k and 2k + 1; the fields are big-endian */
+	v0 = _mm_insert_epi16(v0, __builtin_bswap16(ip_len), 1);
+	v0 = _mm_insert_epi16(v0, __builtin_bswap16(id), 2);
+	v1 = _mm_insert_epi16(v1, __builtin_bswap16(udp_len), 4);
+	v1 = _mm_insert_epi16(v1, bth0, 6);
+	v1 = _mm_insert_epi16(v1, bth1, 7);
+	_mm_storeu_si128((__m128i *)(void *)d, v0);
+	_mm_storeu_si128((__m128i *)(void *)(d + 16), v1);
 }
 #endif
 
@@ -623,7 +611,7 @@ static void put_segment_headers(uint8_t *d, const uint8_t *hdr, uint16_t ip_len,
 static void put_headers_of(uint8_t *d, const uint8_t *hdr, size_t ihl, size_t n,
 			   uint16_t id)
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__x86_64__)
 	if (ihl == IPV4_HDR_LEN && n >= 4) {
 		put_segment_headers(d, hdr, (uint16_t)(ihl + UDP_HDR_LEN + n),
 				    id, (uint16_t)(UDP_HDR_LEN + n));
@@ -663,7 +651,7 @@ static void rx_gso(struct udp_xport *u, uint8_t *ip, size_t len, size_t seg)
 		return;
 	}
 	memcpy(hdr, ip, ihl + UDP_HDR_LEN);
-	memset(hdr + ihl + UDP_HDR_LEN, 0, 4); /* put_segment_headers' word */
+	memset(hdr + ihl + UDP_HDR_LEN, 0, 4); /* put_segment_headers' load */
 	id = srxe_get_be16(ip + 4);
 	payload = len - ihl - UDP_HDR_LEN;
 	for (off = 0; off < payload; off += seg, nth++) {
