@@ -89,6 +89,28 @@ Test(engine_pkt, parse_rejects_payload_on_ack)
 	cr_assert_not(srxe_tx_begin(&tx, 0x7f, 1, 2, 0), "unknown opcode");
 }
 
+/* udp_xmit checks coverage before it joins a run; the gather must then
+ * succeed, and a payload its chunks do not hold must be refused. */
+Test(engine_pkt, tx_covered_agrees_with_gather)
+{
+	uint8_t a[6] = "abcdef", b[5] = "ghijk", out[16];
+	struct srxe_tx_pkt tx;
+
+	cr_assert(srxe_tx_begin(&tx, SRXE_OP_RC_SEND_ONLY, 1, 2, 11));
+	tx.nchunks = 2;
+	tx.chunks[0] = (struct srxe_sg){ a, sizeof(a) };
+	tx.chunks[1] = (struct srxe_sg){ b, sizeof(b) };
+	cr_assert(srxe_tx_covered(&tx));
+	cr_assert(srxe_tx_gather(out, &tx));
+	cr_assert_arr_eq(out, "abcdefghijk", 11);
+	tx.payload_len = 12;
+	cr_assert_not(srxe_tx_covered(&tx));
+	cr_assert_not(srxe_tx_gather(out, &tx));
+	tx.payload_len = 0;
+	tx.nchunks = 0;
+	cr_assert(srxe_tx_covered(&tx), "no payload needs no chunk");
+}
+
 Test(engine_pkt, sg_copy_across_uneven_chunks)
 {
 	uint8_t src[100], dst[100] = { 0 };
