@@ -125,6 +125,16 @@ with_srxe_env() {
 	)
 }
 
+# process_runs PID: PID exists and has not exited.  A zombie has: its
+# parent (here the sandbox's PID 1 may be slow to reap the daemons
+# reparented to it) has yet to collect it; `kill -0` still succeeds on it.
+process_runs() {
+	local state
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) ||
+		return 1
+	[[ -n $state && $state != Z && $state != X ]]
+}
+
 daemon_pid() {
 	cat "$SRXE_RUNDIR/$1/srxed.pid"
 }

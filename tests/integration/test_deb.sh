@@ -206,7 +206,7 @@ echo "ok: $DEV down"
 
 # 8. Purge with DEV2 up: prerm takes it down, nothing of the package stays.
 purge || fail "apt-get purge srxe"
-kill -0 "$pid2" 2>/dev/null && fail "srxed of $DEV2 ($pid2) runs after purge"
+process_runs "$pid2" && fail "srxed of $DEV2 ($pid2) runs after purge"
 [[ ! -e $SRXE_RUNDIR ]] ||
 	fail "runtime root left after purge: $(find "$SRXE_RUNDIR" | head)"
 left=()
