@@ -276,6 +276,58 @@ Test(wire_icrc, ipv4_masked_fields_are_ignored_the_rest_is_covered)
 	free(t.udp);
 }
 
+/* Headers in one block (IPv4 right before UDP, as on the wire) take the
+ * register-built masked prefix; headers apart take the byte-wise one.
+ * Both must agree for every bit of the 40 header bytes, and ignore
+ * exactly the masked ones (TOS, TTL, IP and UDP checksums, BTH resv8a). */
+Test(wire_icrc, contiguous_ipv4_headers_match_the_bytewise_prefix)
+{
+	struct test_pkt t;
+	uint8_t *block;
+	size_t covered;
+	uint32_t base, icrc, apart;
+
+	rng_state = 9;
+	build_ipv4(&t, 64);
+	covered = t.udp_len - SRXE_ICRC_LEN;
+	block = malloc(IPV4_LEN + t.udp_len);
+	cr_assert_not_null(block);
+	memcpy(block, t.ip, IPV4_LEN);
+	memcpy(block + IPV4_LEN, t.udp, t.udp_len);
+	cr_assert_eq(srxe_icrc_compute(block, IPV4_LEN, block + IPV4_LEN,
+				       covered, &base),
+		     0);
+	cr_assert_eq(base, srxe_icrc_trailer(t.udp + covered));
+	for (size_t off = 0; off < IPV4_LEN + UDP_HDR_LEN + SRXE_BTH_LEN;
+	     off++) {
+		bool masked = off == 1 || off == 8 || off == 10 || off == 11 ||
+			      off == 26 || off == 27 || off == 32;
+
+		for (uint8_t bit = 0; bit < 8; bit++) {
+			block[off] ^= (uint8_t)(1u << bit);
+			memcpy(t.ip, block, IPV4_LEN);
+			memcpy(t.udp, block + IPV4_LEN, t.udp_len);
+			if (srxe_icrc_compute(block, IPV4_LEN, block + IPV4_LEN,
+					      covered, &icrc)) {
+				/* version or IHL: no longer a 20-byte IPv4 */
+				cr_assert(off == 0, "byte %zu", off);
+			} else {
+				cr_assert_eq(srxe_icrc_compute(t.ip, IPV4_LEN,
+							       t.udp, covered,
+							       &apart),
+					     0);
+				cr_assert_eq(icrc, apart, "byte %zu bit %u",
+					     off, bit);
+				cr_assert_eq(icrc == base, masked,
+					     "byte %zu bit %u", off, bit);
+			}
+			block[off] ^= (uint8_t)(1u << bit);
+		}
+	}
+	free(block);
+	free(t.udp);
+}
+
 Test(wire_icrc, ipv4_options_are_covered)
 {
 	struct test_pkt t;

@@ -188,10 +188,14 @@ static size_t build_masked_prefix(uint8_t *out, const uint8_t *ip,
  */
 static size_t build_masked_prefix_ipv4(uint8_t *out, const uint8_t *ip)
 {
-	const long long tos = 0xffll << 8;
-	const long long ttl_csum = 0xffll | 0xffffll << 16;
-	const long long udp_csum = 0xffffll << 16;
-	const long long resv8a = 0xffll;
+	/* the masked fields, placed in the lanes below */
+	const long long tos = 0xffll << 8 * IPV4_TOS_OFF;
+	const long long ttl_csum = 0xffll << 8 * (IPV4_TTL_OFF - 8) |
+				   0xffffll << 8 * (IPV4_CSUM_OFF - 8);
+	const long long udp_csum = 0xffffll
+				   << 8 * (IPV4_MIN_LEN + UDP_CSUM_OFF - 24);
+	const long long resv8a =
+		0xffll << 8 * (IPV4_MIN_LEN + UDP_LEN + BTH_RESV8A_OFF - 32);
 	__m128i l0 = _mm_loadu_si128((const __m128i *)(const void *)ip);
 	__m128i l1 = _mm_loadu_si128((const __m128i *)(const void *)(ip + 16));
 	__m128i l2 = _mm_loadl_epi64((const __m128i *)(const void *)(ip + 32));
@@ -217,7 +221,7 @@ int srxe_icrc_compute(const uint8_t *ip, size_t ip_len, const uint8_t *udp,
 		      size_t covered_len, uint32_t *icrc)
 {
 	const size_t fixed = UDP_LEN + SRXE_BTH_LEN;
-	uint8_t prefix[MASKED_PREFIX_MAX] __attribute__((aligned(16)));
+	uint8_t prefix[MASKED_PREFIX_MAX];
 	size_t prefix_len;
 	uint32_t c;
 
