@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the shape of a UDP GSO send's memory costs the sending CPU
+ * (issue #14, must-show 4; run by perftest/gso-shapes.sh).
+ *
+ *   udp_gso_shapes ADDR PORT SECONDS SHAPE
+ *
+ * Sends UDP_SEGMENT runs of 15 datagrams of 4,112 bytes (srxe's data
+ * packet at path MTU 4096: BTH 12 + 4096 + ICRC 4), four runs per
+ * sendmmsg, on a connected DF socket, for SECONDS, then 1-byte end
+ * markers (udp_raw_bw recv stops on them).  SHAPE is where the bytes of
+ * each run lie:
+ *   one      one 61,680-byte iovec (udp_raw_bw's gso send)
+ *   slots    one iovec per datagram, 8 KiB apart, starting 28 bytes in
+ *            (srxe's transmit slots behind the IPv4 and UDP headers)
+ *   written  slots, each datagram first copied (memcpy) from a 64 KiB
+ *            buffer, as srxe copies a packet's payload into its slot
+ *   pieces   three iovecs per datagram: 12 header bytes from a slot,
+ *            4096 bytes of a 64 KiB buffer that is never written (an
+ *            MR), 4 trailer bytes from the slot
+ * Prints one line: shape, MiB/s handed to the kernel, and this process's
+ * CPU seconds (user + system, and user alone) per GiB handed over.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+
+#define SEG_LEN	    4112
+#define SEGS	    15
+#define RUNS	    4
+#define SLOT_STRIDE 8192
+#define SLOT_OFF    28
+#define HDR_LEN	    12
+#define TRAILER_LEN 4
+#define SRC_LEN	    65536
+#define MAX_IOV	    (SEGS * 3)
+
+enum shape { ONE, SLOTS, WRITTEN, PIECES };
+
+static const char *const shape_names[] = { "one", "slots", "written",
+					   "pieces" };
+
+static uint8_t slots[RUNS * SEGS * SLOT_STRIDE] __attribute__((aligned(4096)));
+static uint8_t src[SRC_LEN + SEG_LEN] __attribute__((aligned(4096)));
+static struct iovec iov[RUNS][MAX_IOV];
+static struct mmsghdr msg[RUNS];
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double tv_s(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+}
+
+static uint8_t *slot(int run, int seg)
+{
+	return slots + (size_t)(run * SEGS + seg) * SLOT_STRIDE + SLOT_OFF;
+}
+
+/* The iovecs of run @r; returns their count. */
+static int shape_run(enum shape s, int r)
+{
+	int n = 0;
+
+	if (s == ONE) {
+		iov[r][n++] = (struct iovec){ src, (size_t)SEG_LEN * SEGS };
+		return n;
+	}
+	for (int k = 0; k < SEGS; k++) {
+		uint8_t *p = slot(r, k);
+
+		if (s != PIECES) {
+			iov[r][n++] = (struct iovec){ p, SEG_LEN };
+			continue;
+		}
+		iov[r][n++] = (struct iovec){ p, HDR_LEN };
+		iov[r][n++] = (struct iovec){ src + (size_t)k * 4096 % SRC_LEN,
+					      SEG_LEN - HDR_LEN - TRAILER_LEN };
+		iov[r][n++] = (struct iovec){ p + HDR_LEN, TRAILER_LEN };
+	}
+	return n;
+}
+
+static void write_slots(void)
+{
+	for (int r = 0; r < RUNS; r++)
+		for (int k = 0; k < SEGS; k++)
+			memcpy(slot(r, k), src + (size_t)k * SEG_LEN % SRC_LEN,
+			       SEG_LEN);
+}
+
+static int open_socket(const char *addr, const char *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int buf = 8 << 20, pmtu = IP_PMTUDISC_DO, seg = SEG_LEN;
+
+	sa.sin_port = htons((uint16_t)atoi(port));
+	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		fprintf(stderr, "udp_gso_shapes: bad address %s\n", addr);
+		exit(2);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    setsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg))) {
+		perror("udp_gso_shapes: socket setup");
+		exit(1);
+	}
+	return fd;
+}
+
+static void end_markers(int fd)
+{
+	int off = 0;
+	uint8_t mark = 0;
+
+	setsockopt(fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off));
+	for (int i = 0; i < 20; i++) {
+		if (send(fd, &mark, sizeof(mark), 0) < 0 &&
+		    errno != ECONNREFUSED)
+			perror("udp_gso_shapes: end marker");
+		usleep(5000);
+	}
+}
+
+static enum shape parse_shape(const char *name)
+{
+	for (int s = ONE; s <= PIECES; s++)
+		if (!strcmp(name, shape_names[s]))
+			return (enum shape)s;
+	fprintf(stderr, "udp_gso_shapes: unknown shape %s\n", name);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long long bytes = 0;
+	struct rusage r0, r1;
+	double t0, end, secs, gib, user;
+	enum shape s;
+	int fd;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: udp_gso_shapes ADDR PORT SECONDS "
+				"one|slots|written|pieces\n");
+		return 2;
+	}
+	s = parse_shape(argv[4]);
+	fd = open_socket(argv[1], argv[2]);
+	memset(src, 0xa5, sizeof(src));
+	memset(slots, 0x5a, sizeof(slots));
+	for (int r = 0; r < RUNS; r++)
+		msg[r].msg_hdr = (struct msghdr){
+			.msg_iov = iov[r],
+			.msg_iovlen = (size_t)shape_run(s, r),
+		};
+	getrusage(RUSAGE_SELF, &r0);
+	t0 = now_s();
+	end = t0 + strtod(argv[3], NULL);
+	while (now_s() < end) {
+		int n;
+
+		if (s == WRITTEN)
+			write_slots();
+		n = sendmmsg(fd, msg, RUNS, 0);
+		if (n < 0 && errno != ENOBUFS && errno != EAGAIN &&
+		    errno != EINTR && errno != ECONNREFUSED) {
+			perror("udp_gso_shapes: sendmmsg");
+			return 1;
+		}
+		if (n > 0)
+			bytes += (unsigned long long)n * SEG_LEN * SEGS;
+	}
+	secs = now_s() - t0;
+	getrusage(RUSAGE_SELF, &r1);
+	end_markers(fd);
+	gib = (double)bytes / (1 << 30);
+	user = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
+	printf("shape %s MiB/s %.1f cpu_s_per_gib %.3f user_s_per_gib %.3f\n",
+	       shape_names[s], (double)bytes / secs / (1 << 20),
+	       gib > 0 ? (user + tv_s(r1.ru_stime) - tv_s(r0.ru_stime)) / gib
+		       : 0,
+	       gib > 0 ? user / gib : 0);
+	close(fd);
+	return 0;
+}
