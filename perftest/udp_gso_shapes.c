@@ -21,24 +21,17 @@
  * Prints one line: shape, MiB/s handed to the kernel, and this process's
  * CPU seconds (user + system, and user alone) per GiB handed over.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
+#include "udp_lib.h"
 
 #define SEG_LEN	    4112
 #define SEGS	    15
@@ -59,14 +52,6 @@ static uint8_t slots[RUNS * SEGS * SLOT_STRIDE] __attribute__((aligned(4096)));
 static uint8_t src[SRC_LEN + SEG_LEN] __attribute__((aligned(4096)));
 static struct iovec iov[RUNS][MAX_IOV];
 static struct mmsghdr msg[RUNS];
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static double tv_s(struct timeval tv)
 {
@@ -110,42 +95,6 @@ static void write_slots(void)
 			       SEG_LEN);
 }
 
-static int open_socket(const char *addr, const char *port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	int buf = 8 << 20, pmtu = IP_PMTUDISC_DO, seg = SEG_LEN;
-
-	sa.sin_port = htons((uint16_t)atoi(port));
-	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
-		fprintf(stderr, "udp_gso_shapes: bad address %s\n", addr);
-		exit(2);
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)))
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    setsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg))) {
-		perror("udp_gso_shapes: socket setup");
-		exit(1);
-	}
-	return fd;
-}
-
-static void end_markers(int fd)
-{
-	int off = 0;
-	uint8_t mark = 0;
-
-	setsockopt(fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off));
-	for (int i = 0; i < 20; i++) {
-		if (send(fd, &mark, sizeof(mark), 0) < 0 &&
-		    errno != ECONNREFUSED)
-			perror("udp_gso_shapes: end marker");
-		usleep(5000);
-	}
-}
-
 static enum shape parse_shape(const char *name)
 {
 	for (int s = ONE; s <= PIECES; s++)
@@ -159,17 +108,18 @@ int main(int argc, char **argv)
 {
 	unsigned long long bytes = 0;
 	struct rusage r0, r1;
+	struct sockaddr_in sa;
 	double t0, end, secs, gib, user;
 	enum shape s;
 	int fd;
 
-	if (argc != 5) {
+	if (argc != 5 || parse_addr(argv[1], argv[2], &sa)) {
 		fprintf(stderr, "usage: udp_gso_shapes ADDR PORT SECONDS "
 				"one|slots|written|pieces\n");
 		return 2;
 	}
 	s = parse_shape(argv[4]);
-	fd = open_socket(argv[1], argv[2]);
+	fd = udp_sender(&sa, SEG_LEN);
 	memset(src, 0xa5, sizeof(src));
 	memset(slots, 0x5a, sizeof(slots));
 	for (int r = 0; r < RUNS; r++)
@@ -178,25 +128,23 @@ int main(int argc, char **argv)
 			.msg_iovlen = (size_t)shape_run(s, r),
 		};
 	getrusage(RUSAGE_SELF, &r0);
-	t0 = now_s();
+	t0 = now();
 	end = t0 + strtod(argv[3], NULL);
-	while (now_s() < end) {
+	while (now() < end) {
 		int n;
 
 		if (s == WRITTEN)
 			write_slots();
 		n = sendmmsg(fd, msg, RUNS, 0);
 		if (n < 0 && errno != ENOBUFS && errno != EAGAIN &&
-		    errno != EINTR && errno != ECONNREFUSED) {
-			perror("udp_gso_shapes: sendmmsg");
-			return 1;
-		}
+		    errno != EINTR && errno != ECONNREFUSED)
+			die_errno("sendmmsg");
 		if (n > 0)
 			bytes += (unsigned long long)n * SEG_LEN * SEGS;
 	}
-	secs = now_s() - t0;
+	secs = now() - t0;
 	getrusage(RUSAGE_SELF, &r1);
-	end_markers(fd);
+	send_end_marks(fd, true);
 	gib = (double)bytes / (1 << 30);
 	user = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
 	printf("shape %s MiB/s %.1f cpu_s_per_gib %.3f user_s_per_gib %.3f\n",

@@ -28,30 +28,20 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
-#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
+#include "udp_lib.h"
 
 #define BATCH	      64
 #define GSO_MAX_SEGS  64
 #define GSO_MAX_BYTES 65000 /* below the 64 KiB IPv4 datagram limit */
 #define RX_BUF	      65536
-#define END_MARK_LEN  1 /* data datagrams are longer */
-#define END_MARKS     20
-#define SOCK_BUF      (8 << 20)
 #define IDLE_END_S    2
 
 struct tally {
@@ -59,25 +49,11 @@ struct tally {
 	double first, last;
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: udp_raw_bw recv ADDR PORT [gro]\n"
 			"       udp_raw_bw send ADDR PORT LEN SECONDS [gso]\n");
 	exit(2);
-}
-
-static void die_errno(const char *what)
-{
-	fprintf(stderr, "udp_raw_bw: %s: %s\n", what, strerror(errno));
-	exit(1);
 }
 
 static void print_tally(const char *who, const struct tally *t)
@@ -89,34 +65,6 @@ static void print_tally(const char *who, const struct tally *t)
 	       who, t->dgrams, t->bytes, s,
 	       s > 0 ? (double)t->bytes / s / 1048576.0 : 0.0,
 	       s > 0 ? (double)t->dgrams / s : 0.0);
-}
-
-static int parse_addr(const char *addr, const char *port,
-		      struct sockaddr_in *sa)
-{
-	char *end;
-	long p = strtol(port, &end, 10);
-
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	if (*end || p <= 0 || p > 65535 ||
-	    inet_pton(AF_INET, addr, &sa->sin_addr) != 1)
-		return -1;
-	sa->sin_port = htons((uint16_t)p);
-	return 0;
-}
-
-static int udp_socket(int buf_opt_force, int buf_opt)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int bytes = SOCK_BUF;
-
-	if (fd < 0)
-		die_errno("socket");
-	/* Privileged: past the sysctl limit; else as much as it allows. */
-	if (setsockopt(fd, SOL_SOCKET, buf_opt_force, &bytes, sizeof(bytes)))
-		setsockopt(fd, SOL_SOCKET, buf_opt, &bytes, sizeof(bytes));
-	return fd;
 }
 
 /* ---- receiver ---- */
@@ -221,8 +169,7 @@ static int do_send(int argc, char **argv)
 	struct tally t = { 0 };
 	long len, per_send = 1;
 	double seconds, end;
-	int fd, gso, pmtu = IP_PMTUDISC_DO;
-	uint8_t mark = 0;
+	int fd, gso;
 
 	if (argc < 4 || argc > 5 || parse_addr(argv[0], argv[1], &sa))
 		usage();
@@ -232,20 +179,11 @@ static int do_send(int argc, char **argv)
 	if ((argc == 5 && !gso) || len <= END_MARK_LEN || len > GSO_MAX_BYTES ||
 	    seconds <= 0)
 		usage();
-	fd = udp_socket(SO_SNDBUFFORCE, SO_SNDBUF);
-	/* DF, as srxe sends: a datagram over the MTU fails, never fragments */
-	if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)))
-		die_errno("IP_MTU_DISCOVER");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		die_errno("connect");
+	fd = udp_sender(&sa, gso ? (int)len : 0);
 	if (gso) {
-		int seg = (int)len;
-
 		per_send = GSO_MAX_BYTES / len;
 		if (per_send > GSO_MAX_SEGS)
 			per_send = GSO_MAX_SEGS;
-		if (setsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)))
-			die_errno("UDP_SEGMENT");
 	}
 	memset(buf, 0xa5, sizeof(buf));
 	for (int i = 0; i < BATCH; i++) {
@@ -271,20 +209,7 @@ static int do_send(int argc, char **argv)
 			   (unsigned long long)(len * per_send);
 		t.last = now();
 	} while (t.last < end);
-	/* End markers: several, a few ms apart, in case one is dropped.
-	 * Without GSO here: a 1-byte send with UDP_SEGMENT set is fine, but
-	 * keep it obvious. */
-	if (gso) {
-		int off = 0;
-
-		setsockopt(fd, SOL_UDP, UDP_SEGMENT, &off, sizeof(off));
-	}
-	for (int i = 0; i < END_MARKS; i++) {
-		if (send(fd, &mark, sizeof(mark), 0) < 0 &&
-		    errno != ECONNREFUSED)
-			die_errno("send end marker");
-		usleep(5000);
-	}
+	send_end_marks(fd, gso);
 	print_tally("send", &t);
 	close(fd);
 	return 0;
