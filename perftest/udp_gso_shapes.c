@@ -13,8 +13,14 @@
  *   one      one 61,680-byte iovec (udp_raw_bw's gso send)
  *   slots    one iovec per datagram, 8 KiB apart, starting 28 bytes in
  *            (srxe's transmit slots behind the IPv4 and UDP headers)
+ *   packed   one iovec per run over its datagrams laid end to end in
+ *            the slots' memory (never written)
  *   written  slots, each datagram first copied (memcpy) from a 64 KiB
  *            buffer, as srxe copies a packet's payload into its slot
+ *   written-rep  the same copy by `rep movsb` (x86-64 only) instead of
+ *            glibc's memcpy, whose 64-byte vector stores leave the lines
+ *            in a state the kernel's copy reads more slowly on some CPUs
+ *   packed-rep  packed, each datagram first copied by `rep movsb`
  *   pieces   three iovecs per datagram: 12 header bytes from a slot,
  *            4096 bytes of a 64 KiB buffer that is never written (an
  *            MR), 4 trailer bytes from the slot
@@ -22,6 +28,7 @@
  * CPU seconds (user + system, and user alone) per GiB handed over.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,9 +50,11 @@
 #define SRC_LEN	    65536
 #define MAX_IOV	    (SEGS * 3)
 
-enum shape { ONE, SLOTS, WRITTEN, PIECES };
+enum shape { ONE, SLOTS, PACKED, WRITTEN, WRITTEN_REP, PACKED_REP, PIECES };
 
-static const char *const shape_names[] = { "one", "slots", "written",
+static const char *const shape_names[] = { "one",	  "slots",
+					   "packed",	  "written",
+					   "written-rep", "packed-rep",
 					   "pieces" };
 
 static uint8_t slots[RUNS * SEGS * SLOT_STRIDE] __attribute__((aligned(4096)));
@@ -58,9 +67,18 @@ static double tv_s(struct timeval tv)
 	return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
 }
 
-static uint8_t *slot(int run, int seg)
+static bool is_packed(enum shape s)
 {
-	return slots + (size_t)(run * SEGS + seg) * SLOT_STRIDE + SLOT_OFF;
+	return s == PACKED || s == PACKED_REP;
+}
+
+/* Where datagram @seg of run @r lies. */
+static uint8_t *slot(enum shape s, int run, int seg)
+{
+	size_t stride = is_packed(s) ? SEG_LEN : SLOT_STRIDE;
+
+	return slots + (size_t)run * SEGS * SLOT_STRIDE + seg * stride +
+	       SLOT_OFF;
 }
 
 /* The iovecs of run @r; returns their count. */
@@ -68,12 +86,13 @@ static int shape_run(enum shape s, int r)
 {
 	int n = 0;
 
-	if (s == ONE) {
-		iov[r][n++] = (struct iovec){ src, (size_t)SEG_LEN * SEGS };
+	if (s == ONE || is_packed(s)) {
+		iov[r][n++] = (struct iovec){ s == ONE ? src : slot(s, r, 0),
+					      (size_t)SEG_LEN * SEGS };
 		return n;
 	}
 	for (int k = 0; k < SEGS; k++) {
-		uint8_t *p = slot(r, k);
+		uint8_t *p = slot(s, r, k);
 
 		if (s != PIECES) {
 			iov[r][n++] = (struct iovec){ p, SEG_LEN };
@@ -87,19 +106,55 @@ static int shape_run(enum shape s, int r)
 	return n;
 }
 
-static void write_slots(void)
+static bool rep_movsb_works(void)
+{
+#if defined(__x86_64__)
+	return true;
+#else
+	return false;
+#endif
+}
+
+static void copy_rep_movsb(uint8_t *dst, const uint8_t *from, size_t len)
+{
+#if defined(__x86_64__)
+	asm volatile("rep movsb"
+		     : "+D"(dst), "+S"(from), "+c"(len)
+		     :
+		     : "memory");
+#else
+	memcpy(dst, from, len);
+#endif
+}
+
+static void write_slots(enum shape s)
 {
 	for (int r = 0; r < RUNS; r++)
-		for (int k = 0; k < SEGS; k++)
-			memcpy(slot(r, k), src + (size_t)k * SEG_LEN % SRC_LEN,
-			       SEG_LEN);
+		for (int k = 0; k < SEGS; k++) {
+			uint8_t *d = slot(s, r, k);
+			const uint8_t *from =
+				src + (size_t)k * SEG_LEN % SRC_LEN;
+
+			if (s == WRITTEN)
+				memcpy(d, from, SEG_LEN);
+			else
+				copy_rep_movsb(d, from, SEG_LEN);
+		}
 }
 
 static enum shape parse_shape(const char *name)
 {
-	for (int s = ONE; s <= PIECES; s++)
-		if (!strcmp(name, shape_names[s]))
-			return (enum shape)s;
+	for (int s = ONE; s <= PIECES; s++) {
+		if (strcmp(name, shape_names[s]))
+			continue;
+		if ((s == WRITTEN_REP || s == PACKED_REP) &&
+		    !rep_movsb_works()) {
+			fprintf(stderr, "udp_gso_shapes: %s needs x86-64\n",
+				name);
+			exit(2);
+		}
+		return (enum shape)s;
+	}
 	fprintf(stderr, "udp_gso_shapes: unknown shape %s\n", name);
 	exit(2);
 }
@@ -115,7 +170,8 @@ int main(int argc, char **argv)
 
 	if (argc != 5 || parse_addr(argv[1], argv[2], &sa)) {
 		fprintf(stderr, "usage: udp_gso_shapes ADDR PORT SECONDS "
-				"one|slots|written|pieces\n");
+				"one|slots|packed|written|written-rep|"
+				"packed-rep|pieces\n");
 		return 2;
 	}
 	s = parse_shape(argv[4]);
@@ -133,8 +189,8 @@ int main(int argc, char **argv)
 	while (now() < end) {
 		int n;
 
-		if (s == WRITTEN)
-			write_slots();
+		if (s == WRITTEN || s == WRITTEN_REP || s == PACKED_REP)
+			write_slots(s);
 		n = sendmmsg(fd, msg, RUNS, 0);
 		if (n < 0 && errno != ENOBUFS && errno != EAGAIN &&
 		    errno != EINTR && errno != ECONNREFUSED)
