@@ -149,6 +149,7 @@ struct udp_xport {
 	struct tx_run runs[UDP_BATCH];
 	union tx_sockaddr tx_addr[UDP_BATCH];
 	struct iovec tx_iov[UDP_BATCH];
+	struct iovec run_iov[UDP_BATCH]; /* a run's payloads, one range */
 	struct mmsghdr tx_msg[UDP_BATCH];
 	union {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
@@ -172,7 +173,10 @@ struct udp_xport {
 		char buf[RX6_CTL_LEN];
 		struct cmsghdr align;
 	} rx6_ctl[RX_BATCH];
-	uint8_t tx_buf[UDP_BATCH][UDP_BUF_LEN];
+	/* The batch's packets end to end (tx_used bytes so far): a run's
+	 * UDP payloads are one range, handed to the kernel as one iovec. */
+	uint8_t tx_area[UDP_BATCH * UDP_BUF_LEN];
+	size_t tx_used;
 	uint8_t rx_buf[RX_BATCH][RX_BUF_LEN];
 };
 
@@ -231,8 +235,22 @@ static void build_msg(struct udp_xport *u, unsigned int r)
 		.msg_name = &u->tx_addr[r],
 		.msg_namelen = namelen,
 		.msg_iov = &u->tx_iov[run->first],
-		.msg_iovlen = run->count,
+		.msg_iovlen = 1,
 	};
+	/* place_packet() put the run's payloads end to end */
+	if (run->count > 1) {
+		const struct iovec *last =
+			&u->tx_iov[run->first + run->count - 1];
+
+		u->run_iov[r] = (struct iovec){
+			.iov_base = u->tx_iov[run->first].iov_base,
+			.iov_len = (size_t)((uint8_t *)last->iov_base -
+					    (uint8_t *)u->tx_iov[run->first]
+						    .iov_base) +
+				   last->iov_len,
+		};
+		mh->msg_iov = &u->run_iov[r];
+	}
 	if (run->count > 1) {
 		struct cmsghdr *c;
 		uint16_t seg = run->seg_len;
@@ -299,6 +317,7 @@ static void udp_flush(struct srxe_xport *t)
 		done += (unsigned int)n;
 	}
 	u->tx_count = 0;
+	u->tx_used = 0;
 	u->nruns = 0;
 }
 
@@ -423,6 +442,65 @@ static unsigned int join_run(struct udp_xport *u, const struct srxe_dest *dst,
 	return 0;
 }
 
+/*
+ * Where a packet's IP header goes in tx_area: behind the batch's last
+ * packet, so that a run's UDP payloads lie end to end and leave as one
+ * iovec (the kernel's copy of one range costs the sender far less than
+ * one per datagram: perftest/gso-shapes.sh, packed against slots).  A
+ * packet that joins a run (@idx > 0) puts its payload right behind the
+ * run's last one and its headers, which only its ICRC and a capture
+ * read, over that one's last @hdrs bytes, saved in @tail until
+ * restore_tail().  tx_count < UDP_BATCH leaves room: no packet is longer
+ * than UDP_BUF_LEN.
+ */
+static uint8_t *place_packet(struct udp_xport *u, unsigned int idx, size_t hdrs,
+			     uint8_t *tail)
+{
+	uint8_t *end = u->tx_area + u->tx_used;
+
+	if (!idx)
+		return end;
+	memcpy(tail, end - hdrs, hdrs);
+	return end - hdrs;
+}
+
+static void restore_tail(struct udp_xport *u, unsigned int idx, uint8_t *ip,
+			 size_t hdrs, const uint8_t *tail, size_t len)
+{
+	if (idx)
+		memcpy(ip, tail, hdrs);
+	u->tx_used = (size_t)(ip + len - u->tx_area);
+}
+
+/* The headers as the kernel will send them, which the ICRC covers
+ * (batched: the ID the kernel will give, @idx; IPv6 has no ID); rxe's
+ * source port either way.  Multicast: the AH's hop limit is the TTL
+ * (iphdr.h).  Written before the payload, so that the ICRC's wide loads
+ * of them do not wait for these narrow stores to drain. */
+static void build_packet(struct udp_xport *u, uint8_t *ip, size_t ip_len,
+			 const struct srxe_tx_pkt *pkt,
+			 const struct srxe_dest *dst, size_t udp_len, bool gso,
+			 unsigned int idx)
+{
+	uint8_t *udp = ip + ip_len;
+	uint8_t *payload = udp + UDP_HDR_LEN + pkt->hdr_len;
+
+	srxe_ip_hdr_build(ip, &u->eng->cfg, dst, udp_len,
+			  gso ? (uint16_t)idx
+			      : (dst->ipv6 ? 0 : next_ip_id(u)));
+	build_udp(udp, srxe_udp_src_port(pkt->src_qpn), udp_len);
+	memcpy(udp + UDP_HDR_LEN, pkt->hdr, pkt->hdr_len);
+	srxe_tx_gather(payload, pkt);
+	memset(payload + pkt->payload_len, 0, srxe_pad_len(pkt->payload_len));
+	srxe_icrc_seal(ip, ip_len, udp, udp_len);
+	/* IPv6 wants a real UDP checksum (RFC 8200; a zero one is dropped
+	 * by receivers that do not opt in).  It covers the ICRC, which
+	 * masks it, so it comes last. */
+	if (dst->ipv6)
+		srxe_put_be16(udp + 6, srxe_udp6_checksum(ip, udp, udp_len));
+	srxe_cap_wire(u->eng, ip, ip_len + udp_len, false);
+}
+
 static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 		     const struct srxe_dest *dst)
 {
@@ -431,13 +509,15 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 	size_t udp_len = UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len + pad +
 			 SRXE_ICRC_LEN;
 	size_t ip_len = dst->ipv6 ? IPV6_HDR_LEN : IPV4_HDR_LEN;
-	uint16_t sport = srxe_udp_src_port(pkt->src_qpn);
-	uint8_t *ip, *udp;
+	size_t hdrs = ip_len + UDP_HDR_LEN;
+	uint8_t tail[IPV6_HDR_LEN + UDP_HDR_LEN];
+	uint8_t *ip;
 	unsigned int slot, idx;
 	bool gso;
 	int fd;
 
-	if (ip_len + udp_len > UDP_BUF_LEN || (dst->ipv6 && u->tx6_fd < 0)) {
+	if (ip_len + udp_len > UDP_BUF_LEN || (dst->ipv6 && u->tx6_fd < 0) ||
+	    !srxe_tx_covered(pkt)) {
 		u->stats.tx_errors++;
 		return false;
 	}
@@ -447,46 +527,23 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 	 * IPv6 and multicast (IP_MULTICAST_IF, the AH's TTL) the raw path. */
 	fd = dst->ipv6 || srxe_ipv4_is_mcast(dst->ipv4_be)
 		     ? -1
-		     : sport_sock(u, sport);
+		     : sport_sock(u, srxe_udp_src_port(pkt->src_qpn));
 	gso = fd >= 0;
 	if (!gso)
 		fd = dst->ipv6 ? u->tx6_fd : u->tx_fd;
 	slot = u->tx_count;
-	ip = u->tx_buf[slot];
-	udp = ip + ip_len;
-	if (!srxe_tx_covered(pkt)) {
-		u->stats.tx_errors++;
-		return false;
-	}
 	idx = join_run(u, dst, fd, gso, udp_len - UDP_HDR_LEN);
 	u->tx_count++;
-	/* The headers as the kernel will send them, which the ICRC covers
-	 * (batched: the ID the kernel will give; IPv6 has no ID); rxe's
-	 * source port either way.  Multicast: the AH's hop limit is the TTL
-	 * (iphdr.h).  Written before the payload, so that the ICRC's wide
-	 * loads of them do not wait for these narrow stores to drain. */
-	srxe_ip_hdr_build(ip, &u->eng->cfg, dst, udp_len,
-			  gso ? (uint16_t)idx
-			      : (dst->ipv6 ? 0 : next_ip_id(u)));
-	build_udp(udp, sport, udp_len);
-	memcpy(udp + UDP_HDR_LEN, pkt->hdr, pkt->hdr_len);
-	srxe_tx_gather(udp + UDP_HDR_LEN + pkt->hdr_len, pkt);
-	memset(udp + UDP_HDR_LEN + pkt->hdr_len + pkt->payload_len, 0, pad);
-	srxe_icrc_seal(ip, ip_len, udp, udp_len);
-	/* IPv6 wants a real UDP checksum (RFC 8200; a zero one is dropped
-	 * by receivers that do not opt in).  It covers the ICRC, which
-	 * masks it, so it comes last. */
-	if (dst->ipv6)
-		srxe_put_be16(udp + 6, srxe_udp6_checksum(ip, udp, udp_len));
-	srxe_cap_wire(u->eng, ip, ip_len + udp_len, false);
-
+	ip = place_packet(u, idx, hdrs, tail);
+	build_packet(u, ip, ip_len, pkt, dst, udp_len, gso, idx);
 	if (gso) {
-		u->tx_iov[slot].iov_base = udp + UDP_HDR_LEN;
+		u->tx_iov[slot].iov_base = ip + hdrs;
 		u->tx_iov[slot].iov_len = udp_len - UDP_HDR_LEN;
 	} else {
 		u->tx_iov[slot].iov_base = ip;
 		u->tx_iov[slot].iov_len = ip_len + udp_len;
 	}
+	restore_tail(u, idx, ip, hdrs, tail, ip_len + udp_len);
 	return true;
 }
 
