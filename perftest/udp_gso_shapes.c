@@ -18,8 +18,8 @@
  *   written  slots, each datagram first copied (memcpy) from a 64 KiB
  *            buffer, as srxe copies a packet's payload into its slot
  *   written-rep  the same copy by `rep movsb` (x86-64 only) instead of
- *            glibc's memcpy, whose 64-byte vector stores leave the lines
- *            in a state the kernel's copy reads more slowly on some CPUs
+ *            glibc's memcpy (here the kernel's copy then read faster;
+ *            srxe's own gather did not gain from it: docs/benchmarks.md)
  *   packed-rep  packed, each datagram first copied by `rep movsb`
  *   pieces   three iovecs per datagram: 12 header bytes from a slot,
  *            4096 bytes of a 64 KiB buffer that is never written (an

@@ -151,25 +151,6 @@ bool srxe_tx_covered(const struct srxe_tx_pkt *pkt)
 	return held >= pkt->payload_len;
 }
 
-/*
- * The kernel copies what this writes into its socket buffers right after:
- * on some CPUs (this project's Xeons) it reads lines written by
- * `rep movsb` markedly faster than lines glibc's memcpy wrote with
- * 64-byte vector stores (perftest/gso-shapes.sh: written-rep against
- * written), and the copy itself is no slower.
- */
-static void copy_for_kernel(uint8_t *dst, const void *src, size_t len)
-{
-#if defined(__x86_64__)
-	asm volatile("rep movsb"
-		     : "+D"(dst), "+S"(src), "+c"(len)
-		     :
-		     : "memory");
-#else
-	memcpy(dst, src, len);
-#endif
-}
-
 bool srxe_tx_gather(uint8_t *p, const struct srxe_tx_pkt *pkt)
 {
 	uint32_t left = pkt->payload_len;
@@ -178,7 +159,7 @@ bool srxe_tx_gather(uint8_t *p, const struct srxe_tx_pkt *pkt)
 		uint32_t n =
 			pkt->chunks[i].len < left ? pkt->chunks[i].len : left;
 
-		copy_for_kernel(p, pkt->chunks[i].addr, n);
+		memcpy(p, pkt->chunks[i].addr, n);
 		p += n;
 		left -= n;
 	}

@@ -208,6 +208,23 @@ static void build_udp(uint8_t *udp, uint16_t sport, size_t udp_len)
 	srxe_put_be16(udp + 6, 0); /* no checksum: the ICRC covers the data */
 }
 
+/* Run @r's UDP payloads as one iovec: place_packet() put them end to
+ * end. */
+static struct iovec *run_range(struct udp_xport *u, unsigned int r)
+{
+	const struct tx_run *run = &u->runs[r];
+	const struct iovec *first = &u->tx_iov[run->first];
+	const struct iovec *last = first + run->count - 1;
+	uint8_t *start = first->iov_base;
+
+	u->run_iov[r] = (struct iovec){
+		.iov_base = start,
+		.iov_len = (size_t)((uint8_t *)last->iov_base - start) +
+			   last->iov_len,
+	};
+	return &u->run_iov[r];
+}
+
 /* The sendmmsg entry of run @r. */
 static void build_msg(struct udp_xport *u, unsigned int r)
 {
@@ -237,24 +254,11 @@ static void build_msg(struct udp_xport *u, unsigned int r)
 		.msg_iov = &u->tx_iov[run->first],
 		.msg_iovlen = 1,
 	};
-	/* place_packet() put the run's payloads end to end */
-	if (run->count > 1) {
-		const struct iovec *last =
-			&u->tx_iov[run->first + run->count - 1];
-
-		u->run_iov[r] = (struct iovec){
-			.iov_base = u->tx_iov[run->first].iov_base,
-			.iov_len = (size_t)((uint8_t *)last->iov_base -
-					    (uint8_t *)u->tx_iov[run->first]
-						    .iov_base) +
-				   last->iov_len,
-		};
-		mh->msg_iov = &u->run_iov[r];
-	}
 	if (run->count > 1) {
 		struct cmsghdr *c;
 		uint16_t seg = run->seg_len;
 
+		mh->msg_iov = run_range(u, r);
 		mh->msg_control = u->tx_ctl[r].buf;
 		mh->msg_controllen = sizeof(u->tx_ctl[r].buf);
 		c = CMSG_FIRSTHDR(mh);
