@@ -12,13 +12,6 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-
 /* An end marker is this long; data datagrams are longer. */
 #define END_MARK_LEN 1
 

@@ -68,12 +68,6 @@ enum rx_sock {
  * UDP payload bytes (an IPv4 datagram is at most 65535). */
 #define GSO_MAX_SEGS  64
 #define GSO_MAX_BYTES 65000
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 /* Source-port sockets of the batched send: rxe's ports are 0xC000 plus
  * 14 bits; at most PORT_SOCKS of them have a socket (an fd each) at a
  * time, the one used least recently gives way to a new port. */
@@ -454,7 +448,7 @@ static unsigned int join_run(struct udp_xport *u, const struct srxe_dest *dst,
  * packet that joins a run (@idx > 0) puts its payload right behind the
  * run's last one and its headers, which only its ICRC and a capture
  * read, over that one's last @hdrs bytes, saved in @tail until
- * restore_tail().  tx_count < UDP_BATCH leaves room: no packet is longer
+ * end_packet().  tx_count < UDP_BATCH leaves room: no packet is longer
  * than UDP_BUF_LEN.
  */
 static uint8_t *place_packet(struct udp_xport *u, unsigned int idx, size_t hdrs,
@@ -468,8 +462,10 @@ static uint8_t *place_packet(struct udp_xport *u, unsigned int idx, size_t hdrs,
 	return end - hdrs;
 }
 
-static void restore_tail(struct udp_xport *u, unsigned int idx, uint8_t *ip,
-			 size_t hdrs, const uint8_t *tail, size_t len)
+/* The packet of @len bytes at @ip is built: the one before it gets its
+ * tail back, and the next goes behind this one. */
+static void end_packet(struct udp_xport *u, unsigned int idx, uint8_t *ip,
+		       size_t hdrs, const uint8_t *tail, size_t len)
 {
 	if (idx)
 		memcpy(ip, tail, hdrs);
@@ -547,7 +543,7 @@ static bool udp_xmit(struct srxe_xport *t, const struct srxe_tx_pkt *pkt,
 		u->tx_iov[slot].iov_base = ip;
 		u->tx_iov[slot].iov_len = ip_len + udp_len;
 	}
-	restore_tail(u, idx, ip, hdrs, tail, ip_len + udp_len);
+	end_packet(u, idx, ip, hdrs, tail, ip_len + udp_len);
 	return true;
 }
 
