@@ -260,6 +260,10 @@ static void *mover_main(void *unused)
  */
 static void forget_in_child(void)
 {
+	/* An earlier child handler already moved pages here: the thread it
+	 * started runs on the region, which must stay. */
+	if (owner_pid == getpid())
+		return;
 	owner_pid = 0;
 	if (uffd >= 0)
 		close(uffd);
