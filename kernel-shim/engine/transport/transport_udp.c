@@ -440,17 +440,6 @@ static unsigned int join_run(struct udp_xport *u, const struct srxe_dest *dst,
 	return 0;
 }
 
-/*
- * Where a packet's IP header goes in tx_area: behind the batch's last
- * packet, so that a run's UDP payloads lie end to end and leave as one
- * iovec (the kernel's copy of one range costs the sender far less than
- * one per datagram: perftest/gso-shapes.sh, packed against slots).  A
- * packet that joins a run (@idx > 0) puts its payload right behind the
- * run's last one and its headers, which only its ICRC and a capture
- * read, over that one's last @hdrs bytes, saved in @tail until
- * end_packet().  tx_count < UDP_BATCH leaves room: no packet is longer
- * than UDP_BUF_LEN.
- */
 /* @hdrs is one of two sizes: copied as a constant, a few moves, where a
  * variable length became a rep movsq that took two thirds of udp_xmit's
  * time at path MTU 1024 (perf, docs/benchmarks.md session 19). */
@@ -462,6 +451,17 @@ static void copy_hdrs(uint8_t *to, const uint8_t *from, size_t hdrs)
 		memcpy(to, from, IPV6_HDR_LEN + UDP_HDR_LEN);
 }
 
+/*
+ * Where a packet's IP header goes in tx_area: behind the batch's last
+ * packet, so that a run's UDP payloads lie end to end and leave as one
+ * iovec (the kernel's copy of one range costs the sender far less than
+ * one per datagram: perftest/gso-shapes.sh, packed against slots).  A
+ * packet that joins a run (@idx > 0) puts its payload right behind the
+ * run's last one and its headers, which only its ICRC and a capture
+ * read, over that one's last @hdrs bytes, saved in @tail until
+ * end_packet().  tx_count < UDP_BATCH leaves room: no packet is longer
+ * than UDP_BUF_LEN.
+ */
 static uint8_t *place_packet(struct udp_xport *u, unsigned int idx, size_t hdrs,
 			     uint8_t *tail)
 {
