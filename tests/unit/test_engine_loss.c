@@ -350,6 +350,41 @@ Test(engine_loss, lost_ack_is_recovered_by_duplicate_reack, .init = setup,
 	cr_assert_geq(st.dup_requests, 1, "the resent tail was a duplicate");
 }
 
+/*
+ * Four 64 KiB WRITEs queued at path MTU 1024: 64 packets each, which is
+ * one requester run (SRXE_REQ_BUDGET) each.  A run's end is not the
+ * queue's: the next run sends the next WRITE right behind, so the 256
+ * packets ask for one ACK (every eighth of the 2048-packet window, and
+ * the queue's last), not one per WRITE.  Nothing is lost (the filter
+ * only counts) and every WRITE completes with its bytes.
+ */
+Test(engine_loss, runs_of_a_queue_share_acks, .init = setup, .fini = teardown)
+{
+	const uint32_t n = 4, len = 65536;
+	struct h_conn_opts o = slow_timer;
+	struct h_mr src, rem;
+	struct srxe_eng_stats st;
+
+	o.stop_at_rtr = true;
+	rc_pair(&o);
+	h_mr_reg(&A, &src, n * len, 0);
+	h_mr_reg(&B, &rem, n * len, H_ALL_ACCESS);
+	h_fill(src.p, n * len, 24);
+	faults(K_ACK, SRXE_FAULT_PASS, 1, UINT32_MAX);
+	for (uint32_t i = 0; i < n; i++)
+		h_post_rdma(&qa, 70 + i, IBV_WR_RDMA_WRITE, &src, i * len, &rem,
+			    i * len, len);
+	h_rtr_to_rts(&qa, &o);
+	for (uint32_t i = 0; i < n; i++)
+		expect_cqe(&acq, 70 + i, IBV_WC_SUCCESS);
+	cr_assert_eq(memcmp(src.p, rem.p, n * len), 0);
+	st = stats();
+	cr_assert_eq(st.retrans_pkts, 0);
+	cr_assert_eq(st.ack_timeouts, 0);
+	cr_assert_eq(rule.seen, 1, "%lu ACKs for %u WRITEs of 64 packets",
+		     (unsigned long)rule.seen, n);
+}
+
 /* Several multi-packet WRITEs; a loss inside the second one: the NAK
  * rewinds into the middle of that WQE and everything completes once. */
 Test(engine_loss, nak_rewinds_into_the_middle_of_a_write, .init = setup,

@@ -388,9 +388,9 @@ Test(engine_rc, bad_lkey_is_local_protection_error, .init = setup,
 }
 
 /*
- * A queue of one-packet WRITEs: only every SRXE_ACK_EVERY-th packet and
- * the queue's last ask for an ACK (requester.c next_follows), and every
- * WRITE still completes, in order, with its bytes in place.
+ * A queue of one-packet WRITEs: only every eighth of the window's
+ * packets and the queue's last ask for an ACK (requester.c next_follows),
+ * and every WRITE still completes, in order, with its bytes in place.
  */
 Test(engine_rc, queued_messages_share_acks, .init = setup, .fini = teardown)
 {

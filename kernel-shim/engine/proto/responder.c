@@ -16,8 +16,8 @@
  * (reseq.h) and processed in order once the gap fills, so a reordering
  * network does not cost a go-back-N; only a gap that lasts (see
  * srxe_reseq_gap_is_loss) is answered with the one NAK sequence error.
- * ACKs are coalesced by the requester's AckReq bit (message ends and
- * every SRXE_ACK_EVERY packets); duplicates are answered per C9-105.
+ * ACKs are coalesced by the requester's AckReq bit (message ends and an
+ * eighth of the window, requester.c); duplicates are answered per C9-105.
  */
 #include <endian.h>
 #include <stdlib.h>
