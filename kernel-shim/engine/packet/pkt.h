@@ -78,6 +78,9 @@ struct srxe_xport {
 	 * xmit queued; the engine calls it at the end of every pass. */
 	unsigned int (*poll)(struct srxe_xport *t);
 	void (*flush)(struct srxe_xport *t);
+	/* Ready to receive IPv4 multicast, before the first group is
+	 * joined; 0 or -errno with @why.  NULL: always ready. */
+	int (*take_groups)(struct srxe_xport *t, const char **why);
 	int rx_fd;    /* readable when poll has work; -1: none */
 	int rx_fd6;   /* a second one (the IPv6 socket); -1: none */
 	int rx_fd6mc; /* a third one (IPv6 multicast); -1: none */

@@ -8,7 +8,8 @@
  * receives a datagram), whose IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP on the
  * device's netdev makes the kernel send IGMP/MLD reports, accept the
  * group's datagrams and loop back the ones sent on this host.  The
- * datagrams themselves reach the wire transport's receive socket.  One
+ * datagrams themselves reach the wire transport's raw receive socket,
+ * which it opens for the first IPv4 group (take_groups).  One
  * socket per group because Linux caps the groups of one socket
  * (net.ipv4.igmp_max_memberships, 20 by default); closing it leaves.
  */
@@ -127,6 +128,18 @@ static int check(const struct srxe_eng_qp *qp, const uint8_t mgid[16],
 	return 0;
 }
 
+/* The wire receives IPv4 groups only once one is asked for (pkt.h). */
+static int take_groups(struct srxe_engine *eng, const uint8_t mgid[16],
+		       const char **why)
+{
+	uint32_t group;
+
+	if (!eng->wire || !eng->wire->take_groups)
+		return 0;
+	srxe_mgid_is_mcast(mgid, &group);
+	return group ? eng->wire->take_groups(eng->wire, why) : 0;
+}
+
 int srxe_eng_mcast_attach(struct srxe_eng_qp *qp, const uint8_t mgid[16],
 			  const char **why)
 {
@@ -137,6 +150,9 @@ int srxe_eng_mcast_attach(struct srxe_eng_qp *qp, const uint8_t mgid[16],
 
 	*why = NULL;
 	ret = check(qp, mgid, why);
+	if (ret)
+		return ret;
+	ret = take_groups(eng, mgid, why);
 	if (ret)
 		return ret;
 	g = srxe_mcast_find(&eng->dev->mcast, mgid);

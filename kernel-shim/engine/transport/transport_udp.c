@@ -41,6 +41,7 @@ _Static_assert(SRXE_RX_REASON_COUNT <= SRXE_WIRE_RX_REASONS,
 /* The receive sockets, as rx_ep tags them. */
 enum rx_sock {
 	RX_SOCK_PACKET,
+	RX_SOCK_OTHER,
 	RX_SOCK_RAW,
 	RX_SOCK_V6,
 	RX_SOCK_V6MC,
@@ -122,11 +123,14 @@ struct udp_xport {
 	uint32_t ipv4_be;
 	int tx_fd, port_fd;
 	int tx6_fd; /* IPv6: raw send (IPPROTO_RAW); -1 without IPv6 */
-	/* IPv4 receive: the raw socket (multicast, and unicast from links
-	 * other than Ethernet and loopback while pkt_fd is open, else all)
-	 * and the packet socket (unicast from Ethernet and loopback links,
-	 * uncut runs cut here); both behind rx_ep, the engine's rx_fd. */
-	int raw_fd, pkt_fd, rx_ep;
+	/* IPv4 receive, behind rx_ep (the engine's rx_fd): the packet
+	 * socket (unicast from Ethernet and loopback links, uncut runs cut
+	 * here), the cooked one (unicast from other links) and the raw one
+	 * (multicast, opened at the first group: take_groups), or the raw
+	 * socket alone for everything (no packet socket: SRXE_WIRE_RX=raw).
+	 * raw_fd changes under the engine lock while the wire's thread may
+	 * poll: atomic. */
+	int raw_fd, pkt_fd, oth_fd, rx_ep;
 	bool gso; /* batched send: UDP_SEGMENT on source-port sockets */
 	/* Source port - 0xC000 -> 0: no socket yet, -1: raw path (no
 	 * socket could be had), k: sport_fd[k - 1]. */
@@ -151,7 +155,8 @@ struct udp_xport {
 	} tx_ctl[UDP_BATCH];
 	/* Kernel drop counts of rx_fd and rx_fd6 already counted in
 	 * stats.rx_overflow (srxe_udp_drops_advance). */
-	uint32_t drops_seen, drops_pkt_seen, drops6_seen, drops6mc_seen;
+	uint32_t drops_seen, drops_pkt_seen, drops_oth_seen, drops6_seen,
+		drops6mc_seen;
 	struct iovec rx_iov[RX_BATCH];
 	struct mmsghdr rx_msg[RX_BATCH];
 	union {
@@ -924,8 +929,12 @@ static unsigned int poll_sock(struct udp_xport *u, uint32_t which)
 	switch (which) {
 	case RX_SOCK_PACKET:
 		return udp_poll4(u, u->pkt_fd, true, &u->drops_pkt_seen);
+	case RX_SOCK_OTHER:
+		return udp_poll4(u, u->oth_fd, false, &u->drops_oth_seen);
 	case RX_SOCK_RAW:
-		return udp_poll4(u, u->raw_fd, false, &u->drops_seen);
+		return udp_poll4(u,
+				 __atomic_load_n(&u->raw_fd, __ATOMIC_ACQUIRE),
+				 false, &u->drops_seen);
 	case RX_SOCK_V6:
 		return udp_poll6(u, t->rx_fd6, false, &u->drops6_seen);
 	case RX_SOCK_V6MC:
@@ -964,26 +973,49 @@ static unsigned int udp_poll(struct srxe_xport *t)
 /* No link has this type (dev->type is 16 bits). */
 #define NO_HATYPE 0xffffffffu
 
+/* What an IPv4 receive socket whose data starts at the IP header takes
+ * (attach_rx_filter). */
+enum rx_take {
+	RX_TAKE_ALL,	     /* raw socket alone: unicast and groups */
+	RX_TAKE_GROUPS,	     /* raw socket beside the packet sockets */
+	RX_TAKE_OTHER_LINKS, /* cooked packet socket: unicast, not Ethernet
+				or loopback (the packet socket's) */
+};
+
 /*
  * Keeps unfragmented IPv4 datagrams to UDP port 4791 whose destination is
- * @ipv4_be, or a multicast group received on @ifindex (any link when 0):
- * the socket is not bound to the address, so that multicast reaches it.
- * @split: the packet socket takes unicast from Ethernet and loopback
- * links, so this one leaves it.
+ * @ipv4_be, or a multicast group received on @ifindex (any link when 0),
+ * as @take says: the raw socket is not bound to the address, so that
+ * multicast reaches it.  Every unicast datagram a raw socket keeps or
+ * drops was cloned for it first, hence the packet sockets for unicast.
  */
 static int attach_rx_filter(int fd, uint32_t ipv4_be, unsigned int ifindex,
-			    bool split)
+			    enum rx_take take)
 {
+	bool split = take != RX_TAKE_ALL;
 	/* ifindex 0: A = 0 instead of the link, which then always matches */
 	struct sock_filter link =
 		ifindex ? (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						       SKF_AD_OFF +
 							       SKF_AD_IFINDEX)
 			: (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
+	/* no unicast: on to the group test, which sends it away */
+	struct sock_filter to_us =
+		take != RX_TAKE_GROUPS
+			? (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
+							       BPF_K,
+						       ntohl(ipv4_be), 4, 0)
+			: (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0);
+	/* no groups: everything else to the end */
+	struct sock_filter group =
+		take != RX_TAKE_OTHER_LINKS
+			? (struct sock_filter)BPF_JUMP(
+				  BPF_JMP | BPF_JGE | BPF_K, 0xe0000000u, 0, 11)
+			: (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 11);
 	struct sock_filter code[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16), /* destination */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(ipv4_be), 4, 0),
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0xe0000000u, 0, 11),
+		to_us,
+		group,
 		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0xf0000000u, 10, 0),
 		link,
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ifindex, 3, 8),
@@ -1082,7 +1114,7 @@ static void drain_unfiltered(int fd)
 		;
 }
 
-static int open_rx(struct udp_xport *u, const char **why)
+static int open_rx(struct udp_xport *u, enum rx_take take, const char **why)
 {
 	/* Not bound to the address: multicast datagrams are addressed to
 	 * their group (the filter keeps this address and the groups). */
@@ -1090,19 +1122,52 @@ static int open_rx(struct udp_xport *u, const char **why)
 	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			IPPROTO_UDP);
 
-	u->raw_fd = fd;
+	int err;
+
 	if (fd < 0) {
 		*why = "cannot open the raw receive socket (needs CAP_NET_RAW)";
 		return -errno;
 	}
-	if (attach_rx_filter(fd, u->ipv4_be, u->eng->cfg.ifindex,
-			     u->pkt_fd >= 0) ||
+	if (attach_rx_filter(fd, u->ipv4_be, u->eng->cfg.ifindex, take) ||
 	    bind(fd, (const struct sockaddr *)&addr, sizeof(addr))) {
 		*why = "cannot filter or bind the raw receive socket";
-		return -errno;
+		err = -errno;
+		close(fd);
+		return err;
 	}
 	setup_rx_socket(fd);
 	drain_unfiltered(fd);
+	__atomic_store_n(&u->raw_fd, fd, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * Unicast from links other than Ethernet and loopback (an IP tunnel,
+ * IPoIB), beside the packet socket, whose filter takes those two: a
+ * cooked packet socket (the IP header first, whatever the link's), which
+ * runs its filter before taking a datagram, where a raw socket takes a
+ * clone of each first.
+ */
+static int open_other_rx(struct udp_xport *u)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_IP) };
+	/* Protocol 0 until the filter is on: nothing queues unfiltered. */
+	int fd =
+		socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	if (attach_rx_filter(fd, u->ipv4_be, u->eng->cfg.ifindex,
+			     RX_TAKE_OTHER_LINKS) ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	setup_rx_socket(fd);
+	u->oth_fd = fd;
 	return 0;
 }
 
@@ -1265,11 +1330,38 @@ static int open_rx_ep(struct udp_xport *u, const char **why)
 {
 	u->rx_ep = epoll_create1(EPOLL_CLOEXEC);
 	if (u->rx_ep < 0 || watch_sock(u, u->pkt_fd, RX_SOCK_PACKET) ||
-	    watch_sock(u, u->raw_fd, RX_SOCK_RAW)) {
+	    watch_sock(u, u->oth_fd, RX_SOCK_OTHER)) {
 		*why = "cannot watch the receive sockets";
 		return -errno;
 	}
 	u->xport.rx_fd = u->rx_ep;
+	return 0;
+}
+
+/*
+ * The wire's take_groups (pkt.h): beside the packet sockets the raw one
+ * opens for the first IPv4 group, so that unicast, which a raw socket
+ * would be handed a clone of each datagram of only to drop it, costs
+ * nothing until then.  Stays open until the transport closes.
+ */
+static int udp_take_groups(struct srxe_xport *t, const char **why)
+{
+	struct udp_xport *u = t->priv;
+	uint64_t overflow = u->stats.rx_overflow;
+	int ret;
+
+	if (u->raw_fd >= 0)
+		return 0;
+	ret = open_rx(u, RX_TAKE_GROUPS, why);
+	if (ret)
+		return ret;
+	/* What it dropped before its filter was on is not ours. */
+	rx_overflow_now(u, u->raw_fd, &u->drops_seen);
+	u->stats.rx_overflow = overflow;
+	if (watch_sock(u, u->raw_fd, RX_SOCK_RAW)) {
+		*why = "cannot watch the raw receive socket";
+		return -errno;
+	}
 	return 0;
 }
 
@@ -1430,12 +1522,13 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 	u->eng = eng;
 	u->ipv4_be = ipv4_be;
 	u->tx_fd = u->port_fd = u->tx6_fd = -1;
-	u->raw_fd = u->pkt_fd = u->rx_ep = -1;
+	u->raw_fd = u->pkt_fd = u->oth_fd = u->rx_ep = -1;
 	u->xport = (struct srxe_xport){
 		.name = "udp",
 		.xmit = udp_xmit,
 		.poll = udp_poll,
 		.flush = udp_flush,
+		.take_groups = udp_take_groups,
 		.rx_fd = -1,
 		.rx_fd6 = -1,
 		.rx_fd6mc = -1,
@@ -1455,8 +1548,11 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 			    "host send uncut (veth, lo) fail their ICRC here");
 	else if (!ret)
 		gro_port(u);
-	if (!ret)
-		ret = open_rx(u, why);
+	if (!ret && u->pkt_fd >= 0 && open_other_rx(u))
+		add_note(u, "no cooked packet socket: unicast from links other "
+			    "than Ethernet and loopback is not received");
+	if (!ret && u->pkt_fd < 0)
+		ret = open_rx(u, RX_TAKE_ALL, why);
 	if (!ret)
 		ret = open_tx(u, why);
 	if (!ret && u->pkt_fd >= 0)
@@ -1484,6 +1580,7 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 	/* What the raw socket dropped before its filter was on is not ours. */
 	rx_overflow_now(u, u->raw_fd, &u->drops_seen);
 	rx_overflow_now(u, u->pkt_fd, &u->drops_pkt_seen);
+	rx_overflow_now(u, u->oth_fd, &u->drops_oth_seen);
 	rx_overflow_now(u, u->xport.rx_fd6, &u->drops6_seen);
 	rx_overflow_now(u, u->xport.rx_fd6mc, &u->drops6mc_seen);
 	u->stats.rx_overflow = 0;
@@ -1504,6 +1601,8 @@ void srxe_udp_transport_close(struct srxe_xport *t)
 		close(u->raw_fd);
 	if (u->pkt_fd >= 0)
 		close(u->pkt_fd);
+	if (u->oth_fd >= 0)
+		close(u->oth_fd);
 	for (unsigned int i = 0; i < u->nsports; i++)
 		close(u->sport_fd[i]);
 	if (t->rx_fd6 >= 0)
@@ -1525,6 +1624,7 @@ void srxe_udp_transport_stats(struct srxe_xport *t, struct srxe_wire_stats *out)
 
 	rx_overflow_now(u, u->raw_fd, &u->drops_seen);
 	rx_overflow_now(u, u->pkt_fd, &u->drops_pkt_seen);
+	rx_overflow_now(u, u->oth_fd, &u->drops_oth_seen);
 	rx_overflow_now(u, t->rx_fd6, &u->drops6_seen);
 	rx_overflow_now(u, t->rx_fd6mc, &u->drops6mc_seen);
 	*out = u->stats;

@@ -68,17 +68,24 @@
  *    the second segment's ICRC; lengths per segment) and every segment
  *    is ICRC-checked on its own.  Captures (tcpdump) on the sender's
  *    link show such runs uncut.
- *  - multicast, and unicast from other links: an IPPROTO_UDP raw socket
- *    with a BPF filter (unfragmented, dport 4791, this address from a
- *    link other than Ethernet/loopback, or an IPv4 multicast group
- *    received on the device's netdev), so every packet arrives with its
- *    IP header.  A group's datagrams are taken only while this device
- *    has QPs attached to it (else other_group).  The packet socket never
- *    sees multicast this host loops back (af_packet drops
- *    PACKET_LOOPBACK), hence the raw socket.  SRXE_WIRE_RX=raw, or no
- *    packet socket, makes the raw socket take all unicast too, as before
- *    issue #14 (an uncut run then fails its ICRC: bad_icrc).
- *  - the engine waits on one epoll fd holding both (rx_fd).
+ *  - unicast from other links (an IP tunnel, TUN, IPoIB): a cooked
+ *    packet socket (SOCK_DGRAM, the IP header first whatever the link)
+ *    with a BPF filter (unfragmented, dport 4791, this address, a link
+ *    other than Ethernet/loopback).
+ *  - multicast: an IPPROTO_UDP raw socket with a BPF filter (an IPv4
+ *    group received on the device's netdev), opened when the device
+ *    attaches a QP to its first IPv4 group (xport take_groups, from
+ *    mcast_eng.c) and kept until the transport closes: a raw socket is
+ *    handed a clone of every UDP datagram of the namespace to filter,
+ *    unicast included, which cost the receiving namespace ~5% of the
+ *    CPU per GiB on a veth at path MTU 4096.  A group's datagrams are
+ *    taken only while this device has QPs attached to it (else
+ *    other_group).  The packet sockets never see multicast this host
+ *    loops back (af_packet drops PACKET_LOOPBACK), hence the raw
+ *    socket.  SRXE_WIRE_RX=raw, or no packet socket, opens the raw
+ *    socket at once for all unicast and groups, as before issue #14 (an
+ *    uncut run then fails its ICRC: bad_icrc).
+ *  - the engine waits on one epoll fd holding them all (rx_fd).
  *  - A UDP socket bound to address:4791 holds the port (no ICMP
  *    port-unreachable, no second owner) and discards its copies with a
  *    drop-all filter.  While the packet socket receives it enables
@@ -86,7 +93,7 @@
  *    instead of cutting each into one skb per datagram first; this also
  *    lets GRO merge RoCEv2 datagrams from a NIC, which the packet socket
  *    cuts back (a GRO merge on a link other than Ethernet, e.g. an IP
- *    tunnel, would reach the raw socket uncut: bad_icrc).
+ *    tunnel, would reach the cooked socket uncut: bad_icrc).
  *  - IPv6 (issue #10): a UDP socket on the link-local address receives,
  *    the headers the ICRC covers are rebuilt from the socket address and
  *    ancillary data; groups on a second UDP socket on [::]:4791 of the
