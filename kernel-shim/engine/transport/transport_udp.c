@@ -853,17 +853,27 @@ static void rx_overflow_cmsg(struct udp_xport *u, struct msghdr *mh,
 	}
 }
 
-/* The kernel's drop count of @fd now: drops no datagram has reported
- * yet (the socket stayed full, or nothing came after). */
-static void rx_overflow_now(struct udp_xport *u, int fd, uint32_t *seen)
+/* The kernel's drop count of @fd in *@drops; false where it cannot say. */
+static bool kernel_drops(int fd, uint32_t *drops)
 {
 	uint32_t mem[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(mem);
 
-	if (fd >= 0 && !getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) &&
-	    len > SK_MEMINFO_DROPS * sizeof(mem[0]))
-		u->stats.rx_overflow +=
-			srxe_udp_drops_advance(seen, mem[SK_MEMINFO_DROPS]);
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+		return false;
+	*drops = mem[SK_MEMINFO_DROPS];
+	return true;
+}
+
+/* The kernel's drop count of @fd now: drops no datagram has reported
+ * yet (the socket stayed full, or nothing came after). */
+static void rx_overflow_now(struct udp_xport *u, int fd, uint32_t *seen)
+{
+	uint32_t drops;
+
+	if (kernel_drops(fd, &drops))
+		u->stats.rx_overflow += srxe_udp_drops_advance(seen, drops);
 }
 
 /* One batch of the IPv6 socket @fd: the unicast one, or the multicast
@@ -1121,7 +1131,6 @@ static int open_rx(struct udp_xport *u, enum rx_take take, const char **why)
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			IPPROTO_UDP);
-
 	int err;
 
 	if (fd < 0) {
@@ -1347,7 +1356,6 @@ static int open_rx_ep(struct udp_xport *u, const char **why)
 static int udp_take_groups(struct srxe_xport *t, const char **why)
 {
 	struct udp_xport *u = t->priv;
-	uint64_t overflow = u->stats.rx_overflow;
 	int ret;
 
 	if (u->raw_fd >= 0)
@@ -1355,14 +1363,16 @@ static int udp_take_groups(struct srxe_xport *t, const char **why)
 	ret = open_rx(u, RX_TAKE_GROUPS, why);
 	if (ret)
 		return ret;
-	/* What it dropped before its filter was on is not ours. */
-	rx_overflow_now(u, u->raw_fd, &u->drops_seen);
-	u->stats.rx_overflow = overflow;
+	/* What it dropped before its filter was on is not ours; the wire's
+	 * thread reads drops_seen only once rx_ep reports the socket. */
+	(void)kernel_drops(u->raw_fd, &u->drops_seen);
 	if (watch_sock(u, u->raw_fd, RX_SOCK_RAW)) {
+		ret = -errno;
 		*why = "cannot watch the raw receive socket";
-		return -errno;
+		close(u->raw_fd);
+		__atomic_store_n(&u->raw_fd, -1, __ATOMIC_RELEASE);
 	}
-	return 0;
+	return ret;
 }
 
 /*
