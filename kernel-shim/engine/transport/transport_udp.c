@@ -904,8 +904,9 @@ static unsigned int udp_poll6(struct udp_xport *u, int fd, bool mc,
 	return (unsigned int)n;
 }
 
-/* One batch of an IPv4 receive socket: the packet socket (@packet) or
- * the raw one; @seen: its last drop count. */
+/* One batch of an IPv4 receive socket: the packet socket (@packet:
+ * frames behind virtio_net_hdr), the cooked one or the raw one; @seen:
+ * its last drop count. */
 static unsigned int udp_poll4(struct udp_xport *u, int fd, bool packet,
 			      uint32_t *seen)
 {
@@ -1151,6 +1152,27 @@ static int open_rx(struct udp_xport *u, enum rx_take take, const char **why)
 }
 
 /*
+ * Finishes packet socket @fd, whose options and filter were set with
+ * @failed (nonzero: a call failed, errno says why): bound to IPv4 on
+ * every interface, set up for receive, in *@out.  Closed on failure.
+ */
+static int bind_packet_rx(int fd, int failed, int *out)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_IP) };
+	int err;
+
+	if (failed || bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	setup_rx_socket(fd);
+	*out = fd;
+	return 0;
+}
+
+/*
  * Unicast from links other than Ethernet and loopback (an IP tunnel,
  * IPoIB), beside the packet socket, whose filter takes those two: a
  * cooked packet socket (the IP header first, whatever the link's), which
@@ -1159,25 +1181,17 @@ static int open_rx(struct udp_xport *u, enum rx_take take, const char **why)
  */
 static int open_other_rx(struct udp_xport *u)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
-				   .sll_protocol = htons(ETH_P_IP) };
 	/* Protocol 0 until the filter is on: nothing queues unfiltered. */
 	int fd =
 		socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int err;
 
 	if (fd < 0)
 		return -errno;
-	if (attach_rx_filter(fd, u->ipv4_be, u->eng->cfg.ifindex,
-			     RX_TAKE_OTHER_LINKS) ||
-	    bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	setup_rx_socket(fd);
-	u->oth_fd = fd;
-	return 0;
+	return bind_packet_rx(fd,
+			      attach_rx_filter(fd, u->ipv4_be,
+					       u->eng->cfg.ifindex,
+					       RX_TAKE_OTHER_LINKS),
+			      &u->oth_fd);
 }
 
 /*
@@ -1185,7 +1199,7 @@ static int open_other_rx(struct udp_xport *u)
  * says where an uncut GSO run is to be cut (a raw IP socket would get the
  * run as one datagram and no segment size).  PACKET_VNET_HDR needs
  * SOCK_RAW, so frames keep their Ethernet header; the filter takes only
- * Ethernet and loopback links (the raw socket takes the others).  Bound
+ * Ethernet and loopback links (the cooked socket takes the others).  Bound
  * to every interface: a peer on another address of this host arrives
  * over lo, not the address's link.  It never sees multicast this host
  * loops back (af_packet drops PACKET_LOOPBACK): the raw socket takes
@@ -1193,24 +1207,17 @@ static int open_other_rx(struct udp_xport *u)
  */
 static int open_packet_rx(struct udp_xport *u)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
-				   .sll_protocol = htons(ETH_P_IP) };
-	int on = 1, err;
+	int on = 1;
 	/* Protocol 0 until the filter is on: nothing queues unfiltered. */
 	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) ||
-	    attach_packet_filter(fd, u->ipv4_be, ETH_HLEN) ||
-	    bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	setup_rx_socket(fd);
-	u->pkt_fd = fd;
-	return 0;
+	return bind_packet_rx(
+		fd,
+		setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) ||
+			attach_packet_filter(fd, u->ipv4_be, ETH_HLEN),
+		&u->pkt_fd);
 }
 
 static int open_port_holder(struct udp_xport *u, struct sockaddr_in addr,
@@ -1546,9 +1553,10 @@ int srxe_udp_transport_open(struct srxe_engine *eng, uint32_t ipv4_be,
 	};
 	init_msgs(u);
 	ret = open_port_holder(u, addr, why);
-	/* The packet socket first: the raw one's filter leaves it its
-	 * share.  Without it the raw socket takes everything, and runs
-	 * that peers leave uncut (veth, lo) fail their ICRC here. */
+	/* The packet sockets, or else the raw socket for everything, at
+	 * once: then runs that peers leave uncut (veth, lo) fail their
+	 * ICRC here.  Beside the packet sockets the raw one waits for the
+	 * first IPv4 group (udp_take_groups). */
 	if (!ret && raw_rx_forced())
 		add_note(u, "packet-socket receive off (SRXE_WIRE_RX=raw): "
 			    "runs that srxe peers on this host send uncut "
