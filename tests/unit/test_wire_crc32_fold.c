@@ -8,10 +8,12 @@
  * test_wire_icrc).
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
 
 #include "engine/packet/crc32_fold.h"
 #include "engine/packet/icrc.h"
+#include "mem/translate.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
 
@@ -181,4 +183,122 @@ Test(wire_crc32_fold, reduce_equals_the_register_over_16_bytes,
 			ref_reg(srxe_crc32_fold_reduce(out), buf + n, len - n),
 			ref_reg(reg, buf, len), "len %zu", len);
 	}
+}
+
+/* The fold that copies: the same state as srxe_crc32_fold_more(), the
+ * bytes it consumed copied, nothing past them written. */
+Test(wire_crc32_fold, fold_copy_copies_exactly_what_it_folds, .init = need_fold)
+{
+	static uint8_t dst[4200 + 64];
+	uint8_t state[16], want[16], got[16];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rnd32();
+	cr_assert_eq(srxe_crc32_fold(rnd32(), buf + 5000, 48, state), 48u);
+	for (size_t len = 16; len <= 4200; len += len < 600 ? 1 : 97) {
+		size_t n, m;
+
+		memset(dst, 0xa5, sizeof(dst));
+		n = srxe_crc32_fold_more(state, buf + 1, len, want);
+		m = srxe_crc32_fold_copy(state, dst + 3, buf + 1, len, got);
+		cr_assert_eq(m, n, "len %zu", len);
+		cr_assert_arr_eq(got, want, 16, "len %zu", len);
+		cr_assert_arr_eq(dst + 3, buf + 1, n, "len %zu", len);
+		for (size_t i = 0; i < sizeof(dst); i++)
+			if (i < 3 || i >= 3 + n)
+				cr_assert_eq(dst[i], 0xa5, "len %zu: byte %zu",
+					     len, i);
+	}
+	cr_assert_eq(srxe_crc32_fold_copy(state, dst, buf, 15, got), 0u);
+}
+
+/* A packet of @ip_len header bytes (IPv4 or IPv6), @ext extension header
+ * bytes behind the BTH and @payload payload bytes (and their pad) in
+ * @pkt; the UDP part's length. */
+static size_t sealable_packet(uint8_t *pkt, size_t ip_len, size_t ext,
+			      size_t payload)
+{
+	size_t udp_len = 8 + 12 + ext + payload + (-payload & 3) + 4;
+
+	for (size_t i = 0; i < ip_len + udp_len; i++)
+		pkt[i] = (uint8_t)rnd32();
+	pkt[0] = ip_len == 40 ? 0x60 : (uint8_t)(0x40 | ip_len / 4);
+	memset(pkt + ip_len + udp_len - 4 - (-payload & 3), 0, -payload & 3);
+	return udp_len;
+}
+
+/* srxe_icrc_seal_gather() writes the bytes and the ICRC that a gather and
+ * srxe_icrc_seal() write: headers with and without whole 16-byte blocks,
+ * chunks of every shape (one, whole blocks, odd lengths, many small). */
+Test(wire_crc32_fold, seal_gather_equals_gather_then_seal)
+{
+	static const size_t ip_lens[] = { 20, 24, 40 };
+	static const size_t exts[] = { 0, 4, 16, 28 };
+	static const size_t payloads[] = { 0,	1,    17,   63,	  64,  255,
+					   256, 1023, 1024, 2000, 4096 };
+	static const uint32_t splits[] = { 0, 2048, 512, 100, 7 };
+	static uint8_t want[4300], got[4300], src[4096];
+
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)rnd32();
+	for (size_t a = 0; a < 3; a++)
+		for (size_t e = 0; e < 4; e++)
+			for (size_t p = 0; p < 11; p++)
+				for (size_t s = 0; s < 5; s++) {
+					size_t ip_len = ip_lens[a];
+					size_t len = payloads[p];
+					size_t off = 8 + 12 + exts[e];
+					size_t udp_len = sealable_packet(
+						want, ip_len, exts[e], len);
+					struct srxe_sg sg[600];
+					int n = 0;
+
+					for (uint32_t o = 0; o < len; n++) {
+						uint32_t c = splits[s]
+								     ? splits[s]
+								     : 4096;
+
+						sg[n].addr = src + o;
+						sg[n].len =
+							c < len - o
+								? c
+								: (uint32_t)(len -
+									     o);
+						o += sg[n].len;
+					}
+					memcpy(got, want, ip_len + udp_len);
+					memset(got + ip_len + off, 0x33, len);
+					memcpy(want + ip_len + off, src, len);
+					cr_assert_eq(
+						srxe_icrc_seal(want, ip_len,
+							       want + ip_len,
+							       udp_len),
+						0);
+					cr_assert_eq(srxe_icrc_seal_gather(
+							     got, ip_len,
+							     got + ip_len,
+							     udp_len, off, sg,
+							     n, len),
+						     0);
+					cr_assert_arr_eq(got, want,
+							 ip_len + udp_len,
+							 "ip %zu ext %zu "
+							 "payload %zu split %u",
+							 ip_len, exts[e], len,
+							 splits[s]);
+				}
+}
+
+Test(wire_crc32_fold, seal_gather_refuses_a_payload_that_does_not_fit)
+{
+	static uint8_t pkt[2000], src[2000];
+	struct srxe_sg sg = { .addr = src, .len = 1000 };
+	size_t udp_len = sealable_packet(pkt, 20, 0, 1000);
+
+	cr_assert_eq(srxe_icrc_seal_gather(pkt, 20, pkt + 20, udp_len, 20, &sg,
+					   1, 1001),
+		     -EINVAL);
+	cr_assert_eq(srxe_icrc_seal_gather(pkt, 20, pkt + 20, udp_len, 12, &sg,
+					   1, 1000),
+		     -EINVAL);
 }

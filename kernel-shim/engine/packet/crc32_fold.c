@@ -197,27 +197,43 @@ fold512(__m512i a, __m512i k, __m512i b)
 	return _mm512_ternarylogic_epi64(lo, hi, b, 0x96); /* lo ^ hi ^ b */
 }
 
-__attribute__((target("avx512f,vpclmulqdq,pclmul"))) static size_t
-fold_vpclmul(__m128i head, const uint8_t *p, size_t len, __m128i *state)
+/* The loop of fold_vpclmul(), copying what it loads to @to when that is
+ * not NULL: a caller that both copies and sums a buffer reads it once. */
+__attribute__((target("avx512f,vpclmulqdq,pclmul"))) static inline __m512i
+load512(const uint8_t *p, uint8_t *to)
+{
+	__m512i v = _mm512_loadu_si512(p);
+
+	if (to)
+		_mm512_storeu_si512(to, v);
+	return v;
+}
+
+__attribute__((target("avx512f,vpclmulqdq,pclmul"),
+	       always_inline)) static inline size_t
+fold_vpclmul_to(__m128i head, const uint8_t *p, size_t len, __m128i *state,
+		uint8_t *to)
 {
 	__m512i k4 = _mm512_broadcast_i32x4(
 		_mm_loadu_si128((const __m128i *)(const void *)k2048));
 	__m512i k1 = _mm512_broadcast_i32x4(
 		_mm_loadu_si128((const __m128i *)(const void *)k512));
 	__m128i k0 = _mm_loadu_si128((const __m128i *)(const void *)k128);
-	__m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(p),
-				      _mm512_zextsi128_si512(head));
-	__m512i x1 = _mm512_loadu_si512(p + 64);
-	__m512i x2 = _mm512_loadu_si512(p + 128);
-	__m512i x3 = _mm512_loadu_si512(p + 192);
+	__m512i x0 =
+		_mm512_xor_si512(load512(p, to), _mm512_zextsi128_si512(head));
+	__m512i x1 = load512(p + 64, to ? to + 64 : NULL);
+	__m512i x2 = load512(p + 128, to ? to + 128 : NULL);
+	__m512i x3 = load512(p + 192, to ? to + 192 : NULL);
 	__m128i x;
 	size_t n;
 
 	for (n = 256; len - n >= 256; n += 256) {
-		x0 = fold512(x0, k4, _mm512_loadu_si512(p + n));
-		x1 = fold512(x1, k4, _mm512_loadu_si512(p + n + 64));
-		x2 = fold512(x2, k4, _mm512_loadu_si512(p + n + 128));
-		x3 = fold512(x3, k4, _mm512_loadu_si512(p + n + 192));
+		uint8_t *t = to ? to + n : NULL;
+
+		x0 = fold512(x0, k4, load512(p + n, t));
+		x1 = fold512(x1, k4, load512(p + n + 64, t ? t + 64 : NULL));
+		x2 = fold512(x2, k4, load512(p + n + 128, t ? t + 128 : NULL));
+		x3 = fold512(x3, k4, load512(p + n + 192, t ? t + 192 : NULL));
 	}
 	x0 = fold512(fold512(fold512(x0, k1, x1), k1, x2), k1, x3);
 	x = _mm512_extracti32x4_epi32(x0, 0);
@@ -225,6 +241,19 @@ fold_vpclmul(__m128i head, const uint8_t *p, size_t len, __m128i *state)
 	x = fold(x, k0, _mm512_extracti32x4_epi32(x0, 2));
 	*state = fold(x, k0, _mm512_extracti32x4_epi32(x0, 3));
 	return n;
+}
+
+__attribute__((target("avx512f,vpclmulqdq,pclmul"))) static size_t
+fold_vpclmul(__m128i head, const uint8_t *p, size_t len, __m128i *state)
+{
+	return fold_vpclmul_to(head, p, len, state, NULL);
+}
+
+__attribute__((target("avx512f,vpclmulqdq,pclmul"))) static size_t
+fold_vpclmul_copy(__m128i head, const uint8_t *p, size_t len, __m128i *state,
+		  uint8_t *to)
+{
+	return fold_vpclmul_to(head, p, len, state, to);
 }
 
 /*
@@ -302,6 +331,34 @@ srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p, size_t len,
 }
 
 /*
+ * srxe_crc32_fold_more() that also copies: the AVX-512 loop stores what it
+ * loads; elsewhere the bytes are copied first and folded from the copy.
+ */
+__attribute__((target("pclmul,sse2"))) size_t
+srxe_crc32_fold_copy(const uint8_t state[16], uint8_t *dst, const uint8_t *src,
+		     size_t len, uint8_t out[16])
+{
+	__m128i k1, x;
+	size_t n;
+
+	if (len < 16 || !srxe_crc32_fold_available())
+		return 0;
+	if (!have_vpclmul || len < 256) {
+		memcpy(dst, src, len & ~(size_t)15);
+		return srxe_crc32_fold_more(state, dst, len, out);
+	}
+	k1 = _mm_loadu_si128((const __m128i *)(const void *)k128);
+	n = fold_vpclmul_copy(fold(load(state), k1, _mm_setzero_si128()), src,
+			      len, &x, dst);
+	for (; len - n >= 16; n += 16) {
+		_mm_storeu_si128((__m128i *)(void *)(dst + n), load(src + n));
+		x = fold(x, k1, load(src + n));
+	}
+	_mm_storeu_si128((__m128i *)(void *)out, x);
+	return n;
+}
+
+/*
  * The 16 bytes are M = L*x^64 + H (L: the low qword, the earlier bytes);
  * the register from 0 over them is M*x^32 mod P.  In the lane notation
  * above (bit t of 128 is x^(127-t); a product gains one degree):
@@ -366,6 +423,17 @@ size_t srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p,
 {
 	(void)state;
 	(void)p;
+	(void)len;
+	(void)out;
+	return 0;
+}
+
+size_t srxe_crc32_fold_copy(const uint8_t state[16], uint8_t *dst,
+			    const uint8_t *src, size_t len, uint8_t out[16])
+{
+	(void)state;
+	(void)dst;
+	(void)src;
 	(void)len;
 	(void)out;
 	return 0;

@@ -54,4 +54,14 @@ uint32_t srxe_crc32_fold_reduce(const uint8_t folded[16]);
 size_t srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p,
 			    size_t len, uint8_t out[16]);
 
+/*
+ * srxe_crc32_fold_more() over @src that also copies the n bytes it
+ * consumes to @dst (which must not overlap @src), reading them once:
+ * the sender's payload goes from the MR to its datagram and into the
+ * ICRC in one pass.  Returns n as srxe_crc32_fold_more() does (0,
+ * copying nothing, where that one would return 0).
+ */
+size_t srxe_crc32_fold_copy(const uint8_t state[16], uint8_t *dst,
+			    const uint8_t *src, size_t len, uint8_t out[16]);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crc32_fold.h"
+#include "translate.h"
 #include "wire.h"
 
 #define CRC32_POLY_REFLECTED 0xedb88320u
@@ -217,6 +218,17 @@ static size_t build_masked_prefix_ipv4(uint8_t *out, const uint8_t *ip)
 }
 #endif
 
+/* The masked prefix of @ip and @udp to @prefix; its length. */
+static size_t masked_prefix(uint8_t *prefix, const uint8_t *ip, size_t ip_len,
+			    const uint8_t *udp)
+{
+#if defined(__x86_64__)
+	if (ip_len == IPV4_MIN_LEN && udp == ip + IPV4_MIN_LEN)
+		return build_masked_prefix_ipv4(prefix, ip);
+#endif
+	return build_masked_prefix(prefix, ip, ip_len, udp);
+}
+
 int srxe_icrc_compute(const uint8_t *ip, size_t ip_len, const uint8_t *udp,
 		      size_t covered_len, uint32_t *icrc)
 {
@@ -228,14 +240,95 @@ int srxe_icrc_compute(const uint8_t *ip, size_t ip_len, const uint8_t *udp,
 	if (ip_len < 1 || !ip_header_ok(ip, ip_len) || covered_len < fixed)
 		return -EINVAL;
 	pthread_once(&crc_table_once, crc_table_init);
-#if defined(__x86_64__)
-	if (ip_len == IPV4_MIN_LEN && udp == ip + IPV4_MIN_LEN)
-		prefix_len = build_masked_prefix_ipv4(prefix, ip);
-	else
-#endif
-		prefix_len = build_masked_prefix(prefix, ip, ip_len, udp);
+	prefix_len = masked_prefix(prefix, ip, ip_len, udp);
 	c = crc_update2(prefix, prefix_len, udp + fixed, covered_len - fixed);
 	*icrc = ~c;
+	return 0;
+}
+
+/*
+ * The fold state after the prefix and the extension headers at @ext
+ * (@ext_len bytes); false where they do not fold as whole blocks.
+ */
+static bool fold_headers(const uint8_t *prefix, size_t prefix_len,
+			 const uint8_t *ext, size_t ext_len, uint8_t state[16])
+{
+	if (prefix_len % 16 || ext_len % 16 ||
+	    srxe_crc32_fold(~0u, prefix, prefix_len, state) != prefix_len)
+		return false;
+	return !ext_len ||
+	       srxe_crc32_fold_more(state, ext, ext_len, state) == ext_len;
+}
+
+/*
+ * Copies @len bytes of @src (@n chunks) to @to, folding them into @state
+ * while the chunks keep whole blocks; returns how many were folded (a
+ * multiple of 16: a chunk of another length ends the folding, and the
+ * rest is only copied).
+ */
+static size_t copy_folding(uint8_t *to, const struct srxe_sg *src, int n,
+			   size_t len, uint8_t state[16])
+{
+	size_t folded = 0, done = 0;
+	bool folding = true;
+
+	for (int i = 0; i < n && done < len; i++) {
+		size_t take = src[i].len < len - done ? src[i].len : len - done;
+		size_t f = 0;
+
+		if (folding && take >= 16)
+			f = srxe_crc32_fold_copy(state, to + done, src[i].addr,
+						 take, state);
+		memcpy(to + done + f, (const uint8_t *)src[i].addr + f,
+		       take - f);
+		folded += f;
+		folding = folding && f == take;
+		done += take;
+	}
+	return folded;
+}
+
+int srxe_icrc_seal_gather(const uint8_t *ip, size_t ip_len, uint8_t *udp,
+			  size_t udp_len, size_t payload_off,
+			  const struct srxe_sg *src, int nsrc,
+			  size_t payload_len)
+{
+	const size_t fixed = UDP_LEN + SRXE_BTH_LEN;
+	uint8_t prefix[MASKED_PREFIX_MAX], state[16];
+	size_t prefix_len, folded, rest_len;
+	uint8_t *rest;
+	uint32_t c;
+
+	if (udp_len < SRXE_ICRC_LEN || payload_off < fixed ||
+	    payload_off + payload_len > udp_len - SRXE_ICRC_LEN || ip_len < 1 ||
+	    !ip_header_ok(ip, ip_len))
+		return -EINVAL;
+	pthread_once(&crc_table_once, crc_table_init);
+	prefix_len = masked_prefix(prefix, ip, ip_len, udp);
+	if (payload_len < FOLD_MIN_LEN ||
+	    !fold_headers(prefix, prefix_len, udp + fixed, payload_off - fixed,
+			  state)) {
+		for (int i = 0; i < nsrc && payload_len; i++) {
+			size_t n = src[i].len < payload_len ? src[i].len
+							    : payload_len;
+
+			memcpy(udp + payload_off, src[i].addr, n);
+			payload_off += n;
+			payload_len -= n;
+		}
+		return srxe_icrc_seal(ip, ip_len, udp, udp_len);
+	}
+	folded = copy_folding(udp + payload_off, src, nsrc, payload_len, state);
+	rest = udp + payload_off + folded;
+	rest_len = (size_t)(udp + udp_len - SRXE_ICRC_LEN - rest);
+	if (rest_len >= 16) {
+		size_t n = srxe_crc32_fold_more(state, rest, rest_len, state);
+
+		rest += n;
+		rest_len -= n;
+	}
+	c = crc_table_update(srxe_crc32_fold_reduce(state), rest, rest_len);
+	srxe_icrc_set_trailer(udp + udp_len - SRXE_ICRC_LEN, ~c);
 	return 0;
 }
 

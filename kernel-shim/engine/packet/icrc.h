@@ -17,7 +17,8 @@
  * total length, UDP ports and length -- is covered, so the ICRC must be
  * computed over the headers exactly as they go on the wire.
  *
- * The packet is never modified: the masked copy of the headers (at most
+ * The packet is never modified (but for the trailer, and the payload
+ * srxe_icrc_seal_gather() copies in): the masked copy of the headers (at most
  * 88 bytes) is made on the stack.  Slicing-by-8, no external library.
  */
 #ifndef SRXE_ENGINE_ICRC_H
@@ -50,5 +51,23 @@ bool srxe_icrc_valid(const uint8_t *ip, size_t ip_len, const uint8_t *udp,
  * bytes.  0 or -EINVAL as srxe_icrc_compute(). */
 int srxe_icrc_seal(const uint8_t *ip, size_t ip_len, uint8_t *udp,
 		   size_t udp_len);
+
+/*
+ * Sender side with the payload gathered in the same pass: copies
+ * @payload_len bytes from the chunks @src (@nsrc of them, in order) to
+ * @udp + @payload_off, behind the BTH and extension headers already
+ * there, and seals as srxe_icrc_seal() does.  Whatever lies between the
+ * payload and the ICRC (the pad) must be written before.  Where the CPU
+ * folds, the headers come in whole 16-byte blocks (IPv4 without options,
+ * extension headers of 0 or 16 bytes) and the chunks are multiples of 16
+ * bytes, each payload byte is read once, not once by the copy and again
+ * by the CRC.  0 or -EINVAL (as srxe_icrc_seal(), or the payload does not
+ * fit before the ICRC).
+ */
+struct srxe_sg;
+int srxe_icrc_seal_gather(const uint8_t *ip, size_t ip_len, uint8_t *udp,
+			  size_t udp_len, size_t payload_off,
+			  const struct srxe_sg *src, int nsrc,
+			  size_t payload_len);
 
 #endif

@@ -506,9 +506,10 @@ static void build_packet(struct udp_xport *u, uint8_t *ip, size_t ip_len,
 			      : (dst->ipv6 ? 0 : next_ip_id(u)));
 	build_udp(udp, srxe_udp_src_port(pkt->src_qpn), udp_len);
 	memcpy(udp + UDP_HDR_LEN, pkt->hdr, pkt->hdr_len);
-	srxe_tx_gather(payload, pkt);
 	memset(payload + pkt->payload_len, 0, srxe_pad_len(pkt->payload_len));
-	srxe_icrc_seal(ip, ip_len, udp, udp_len);
+	srxe_icrc_seal_gather(ip, ip_len, udp, udp_len,
+			      UDP_HDR_LEN + pkt->hdr_len, pkt->chunks,
+			      pkt->nchunks, pkt->payload_len);
 	/* IPv6 wants a real UDP checksum (RFC 8200; a zero one is dropped
 	 * by receivers that do not opt in).  It covers the ICRC, which
 	 * masks it, so it comes last. */
