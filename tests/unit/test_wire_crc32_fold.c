@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/packet/crc32_fold.h"
@@ -186,26 +187,37 @@ Test(wire_crc32_fold, reduce_equals_the_register_over_16_bytes,
 }
 
 /* The fold that copies: the same state as srxe_crc32_fold_more(), the
- * bytes it consumed copied, nothing past them written. */
+ * bytes it consumed copied, nothing past them written; or, where it
+ * cannot do both in one pass, nothing at all. */
 Test(wire_crc32_fold, fold_copy_copies_exactly_what_it_folds, .init = need_fold)
 {
 	static uint8_t dst[4200 + 64];
 	uint8_t state[16], want[16], got[16];
+	/* the AVX-512 path, which the default mode takes where it exists */
+	bool one_pass;
 
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)rnd32();
 	cr_assert_eq(srxe_crc32_fold(rnd32(), buf + 5000, 48, state), 48u);
+	one_pass = srxe_crc32_fold_copy(state, dst, buf, 256, got) == 256;
+	cr_assert(one_pass || getenv("SRXE_CRC32_FOLD") ||
+			  !__builtin_cpu_supports("avx512f") ||
+			  !__builtin_cpu_supports("vpclmulqdq"),
+		  "AVX-512 VPCLMULQDQ here, but no one-pass fold and copy");
 	for (size_t len = 16; len <= 4200; len += len < 600 ? 1 : 97) {
 		size_t n, m;
 
 		memset(dst, 0xa5, sizeof(dst));
 		n = srxe_crc32_fold_more(state, buf + 1, len, want);
 		m = srxe_crc32_fold_copy(state, dst + 3, buf + 1, len, got);
-		cr_assert_eq(m, n, "len %zu", len);
-		cr_assert_arr_eq(got, want, 16, "len %zu", len);
-		cr_assert_arr_eq(dst + 3, buf + 1, n, "len %zu", len);
+		/* 0: this CPU or mode copies and folds apart */
+		cr_assert(m == n || (m == 0 && (len < 256 || !one_pass)),
+			  "len %zu: %zu", len, m);
+		if (m)
+			cr_assert_arr_eq(got, want, 16, "len %zu", len);
+		cr_assert_arr_eq(dst + 3, buf + 1, m, "len %zu", len);
 		for (size_t i = 0; i < sizeof(dst); i++)
-			if (i < 3 || i >= 3 + n)
+			if (i < 3 || i >= 3 + m)
 				cr_assert_eq(dst[i], 0xa5, "len %zu: byte %zu",
 					     len, i);
 	}

@@ -58,9 +58,13 @@ size_t srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p,
  * srxe_crc32_fold_more() over @src that also copies the n bytes it
  * consumes to @dst (which must not overlap @src), reading them once:
  * the sender's payload goes from the MR to its datagram and into the
- * ICRC in one pass.  Returns n as srxe_crc32_fold_more() does (0,
- * copying nothing, where that one would return 0).
+ * ICRC in one pass.  Returns n as srxe_crc32_fold_more() does, or 0,
+ * touching nothing, where it cannot do both in one pass (no AVX-512
+ * VPCLMULQDQ, SRXE_CRC32_FOLD=128/256/0, or @len < 256): the caller then
+ * copies and folds apart.  srxe_crc32_fold_copy_available() says whether
+ * this CPU and mode do it (for lengths from 256).
  */
+bool srxe_crc32_fold_copy_available(void);
 size_t srxe_crc32_fold_copy(const uint8_t state[16], uint8_t *dst,
 			    const uint8_t *src, size_t len, uint8_t out[16]);
 

@@ -288,6 +288,22 @@ static size_t copy_folding(uint8_t *to, const struct srxe_sg *src, int n,
 	return folded;
 }
 
+/* The copy and the seal apart, where one pass is not to be had. */
+static int gather_then_seal(const uint8_t *ip, size_t ip_len, uint8_t *udp,
+			    size_t udp_len, size_t payload_off,
+			    const struct srxe_sg *src, int nsrc,
+			    size_t payload_len)
+{
+	for (int i = 0; i < nsrc && payload_len; i++) {
+		size_t n = src[i].len < payload_len ? src[i].len : payload_len;
+
+		memcpy(udp + payload_off, src[i].addr, n);
+		payload_off += n;
+		payload_len -= n;
+	}
+	return srxe_icrc_seal(ip, ip_len, udp, udp_len);
+}
+
 int srxe_icrc_seal_gather(const uint8_t *ip, size_t ip_len, uint8_t *udp,
 			  size_t udp_len, size_t payload_off,
 			  const struct srxe_sg *src, int nsrc,
@@ -295,7 +311,7 @@ int srxe_icrc_seal_gather(const uint8_t *ip, size_t ip_len, uint8_t *udp,
 {
 	const size_t fixed = UDP_LEN + SRXE_BTH_LEN;
 	uint8_t prefix[MASKED_PREFIX_MAX], state[16];
-	size_t prefix_len, folded, rest_len;
+	size_t folded, rest_len;
 	uint8_t *rest;
 	uint32_t c;
 
@@ -303,21 +319,16 @@ int srxe_icrc_seal_gather(const uint8_t *ip, size_t ip_len, uint8_t *udp,
 	    payload_off + payload_len > udp_len - SRXE_ICRC_LEN || ip_len < 1 ||
 	    !ip_header_ok(ip, ip_len))
 		return -EINVAL;
+	/* Decided before any work: apart, this must cost what it did. */
+	if (payload_len < 256 || ip_len != IPV4_MIN_LEN ||
+	    (payload_off - fixed) % 16 || !srxe_crc32_fold_copy_available())
+		return gather_then_seal(ip, ip_len, udp, udp_len, payload_off,
+					src, nsrc, payload_len);
 	pthread_once(&crc_table_once, crc_table_init);
-	prefix_len = masked_prefix(prefix, ip, ip_len, udp);
-	if (payload_len < FOLD_MIN_LEN ||
-	    !fold_headers(prefix, prefix_len, udp + fixed, payload_off - fixed,
-			  state)) {
-		for (int i = 0; i < nsrc && payload_len; i++) {
-			size_t n = src[i].len < payload_len ? src[i].len
-							    : payload_len;
-
-			memcpy(udp + payload_off, src[i].addr, n);
-			payload_off += n;
-			payload_len -= n;
-		}
-		return srxe_icrc_seal(ip, ip_len, udp, udp_len);
-	}
+	if (!fold_headers(prefix, masked_prefix(prefix, ip, ip_len, udp),
+			  udp + fixed, payload_off - fixed, state))
+		return gather_then_seal(ip, ip_len, udp, udp_len, payload_off,
+					src, nsrc, payload_len);
 	folded = copy_folding(udp + payload_off, src, nsrc, payload_len, state);
 	rest = udp + payload_off + folded;
 	rest_len = (size_t)(udp + udp_len - SRXE_ICRC_LEN - rest);
