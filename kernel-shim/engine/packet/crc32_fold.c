@@ -197,8 +197,9 @@ fold512(__m512i a, __m512i k, __m512i b)
 	return _mm512_ternarylogic_epi64(lo, hi, b, 0x96); /* lo ^ hi ^ b */
 }
 
-/* The loop of fold_vpclmul(), copying what it loads to @to when that is
- * not NULL: a caller that both copies and sums a buffer reads it once. */
+/* A 64-byte load, also stored to @to unless that is NULL: with it,
+ * fold_vpclmul_to() copies what it folds, and a caller that both copies
+ * and sums a buffer reads it once. */
 __attribute__((target("avx512f,vpclmulqdq,pclmul"))) static inline __m512i
 load512(const uint8_t *p, uint8_t *to)
 {

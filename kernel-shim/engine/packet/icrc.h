@@ -58,11 +58,13 @@ int srxe_icrc_seal(const uint8_t *ip, size_t ip_len, uint8_t *udp,
  * @udp + @payload_off, behind the BTH and extension headers already
  * there, and seals as srxe_icrc_seal() does.  Whatever lies between the
  * payload and the ICRC (the pad) must be written before.  Where the CPU
- * folds, the headers come in whole 16-byte blocks (IPv4 without options,
- * extension headers of 0 or 16 bytes) and the chunks are multiples of 16
- * bytes, each payload byte is read once, not once by the copy and again
- * by the CRC.  0 or -EINVAL (as srxe_icrc_seal(), or the payload does not
- * fit before the ICRC).
+ * copies as it folds (srxe_crc32_fold_copy_available()), the headers
+ * come in whole 16-byte blocks (IPv4 without options, extension headers
+ * of 0 or 16 bytes) and the payload has at least 256 bytes, each payload
+ * byte is read once, not once by the copy and again by the CRC (up to
+ * the first chunk whose length is not a multiple of 16); anywhere else
+ * it copies, then seals.  0 or -EINVAL (as srxe_icrc_seal(), or the
+ * payload does not fit before the ICRC).
  */
 struct srxe_sg;
 int srxe_icrc_seal_gather(const uint8_t *ip, size_t ip_len, uint8_t *udp,
