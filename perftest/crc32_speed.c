@@ -17,7 +17,7 @@
  * Then the sender's whole ICRC work on a data packet (IPv4, middle
  * packet, payloads of 1024 and 4096 bytes from a 64 KiB "MR" into a
  * 512 KiB transmit area, both cycled): the payload copied by memcpy and
- * the packet sealed by srxe_icrc_seal() (srxe up to 906e362) against
+ * the packet sealed by srxe_icrc_seal() (srxe up to 2d7fbbe) against
  * srxe_icrc_seal_gather(), which folds the payload as it copies it; the
  * two alternate within each trial.
  */

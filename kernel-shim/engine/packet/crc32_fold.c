@@ -271,35 +271,59 @@ fold256(__m256i a, __m256i k, __m256i b)
 	return _mm256_xor_si256(_mm256_xor_si256(lo, hi), b);
 }
 
+/* A 32-byte load, also stored to @to unless that is NULL (load512). */
 __attribute__((target("avx2,vpclmulqdq,pclmul"))) static inline __m256i
-load256(const uint8_t *p)
+load256(const uint8_t *p, uint8_t *to)
 {
-	return _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+
+	if (to)
+		_mm256_storeu_si256((__m256i *)(void *)to, v);
+	return v;
 }
 
-__attribute__((target("avx2,vpclmulqdq,pclmul"))) static size_t
-fold_vpclmul256(__m128i head, const uint8_t *p, size_t len, __m128i *state)
+__attribute__((target("avx2,vpclmulqdq,pclmul"),
+	       always_inline)) static inline size_t
+fold_vpclmul256_to(__m128i head, const uint8_t *p, size_t len, __m128i *state,
+		   uint8_t *to)
 {
 	__m256i k4 = _mm256_broadcastsi128_si256(
 		_mm_loadu_si128((const __m128i *)(const void *)k1024));
 	__m256i k1 = _mm256_broadcastsi128_si256(
 		_mm_loadu_si128((const __m128i *)(const void *)k256));
 	__m128i k0 = _mm_loadu_si128((const __m128i *)(const void *)k128);
-	__m256i x0 = _mm256_xor_si256(load256(p), _mm256_zextsi128_si256(head));
-	__m256i x1 = load256(p + 32), x2 = load256(p + 64);
-	__m256i x3 = load256(p + 96);
+	__m256i x0 =
+		_mm256_xor_si256(load256(p, to), _mm256_zextsi128_si256(head));
+	__m256i x1 = load256(p + 32, to ? to + 32 : NULL);
+	__m256i x2 = load256(p + 64, to ? to + 64 : NULL);
+	__m256i x3 = load256(p + 96, to ? to + 96 : NULL);
 	size_t n;
 
 	for (n = 128; len - n >= 128; n += 128) {
-		x0 = fold256(x0, k4, load256(p + n));
-		x1 = fold256(x1, k4, load256(p + n + 32));
-		x2 = fold256(x2, k4, load256(p + n + 64));
-		x3 = fold256(x3, k4, load256(p + n + 96));
+		uint8_t *t = to ? to + n : NULL;
+
+		x0 = fold256(x0, k4, load256(p + n, t));
+		x1 = fold256(x1, k4, load256(p + n + 32, t ? t + 32 : NULL));
+		x2 = fold256(x2, k4, load256(p + n + 64, t ? t + 64 : NULL));
+		x3 = fold256(x3, k4, load256(p + n + 96, t ? t + 96 : NULL));
 	}
 	x0 = fold256(fold256(fold256(x0, k1, x1), k1, x2), k1, x3);
 	*state = fold(_mm256_castsi256_si128(x0), k0,
 		      _mm256_extracti128_si256(x0, 1));
 	return n;
+}
+
+__attribute__((target("avx2,vpclmulqdq,pclmul"))) static size_t
+fold_vpclmul256(__m128i head, const uint8_t *p, size_t len, __m128i *state)
+{
+	return fold_vpclmul256_to(head, p, len, state, NULL);
+}
+
+__attribute__((target("avx2,vpclmulqdq,pclmul"))) static size_t
+fold_vpclmul256_copy(__m128i head, const uint8_t *p, size_t len, __m128i *state,
+		     uint8_t *to)
+{
+	return fold_vpclmul256_to(head, p, len, state, to);
 }
 
 bool srxe_crc32_fold_available(void)
@@ -332,14 +356,14 @@ srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p, size_t len,
 }
 
 /*
- * srxe_crc32_fold_more() that also copies, where the AVX-512 loop can
- * store what it loads.  Elsewhere a copy and a fold apart cost no more
- * (perftest/crc32_speed: 4-8% more with them in one call through the
- * narrower paths), so the caller does that.
+ * srxe_crc32_fold_more() that also copies, where a VPCLMULQDQ loop (512-
+ * or 256-bit) can store what it loads.  With PCLMULQDQ alone the caller
+ * copies and folds apart: a copy and a fold in one call cost 4-8% more
+ * there than apart (perftest/crc32_speed).
  */
 bool srxe_crc32_fold_copy_available(void)
 {
-	return srxe_crc32_fold_available() && have_vpclmul;
+	return srxe_crc32_fold_available() && have_vpclmul256;
 }
 
 __attribute__((target("pclmul,sse2"))) size_t
@@ -352,8 +376,9 @@ srxe_crc32_fold_copy(const uint8_t state[16], uint8_t *dst, const uint8_t *src,
 	if (len < 256 || !srxe_crc32_fold_copy_available())
 		return 0;
 	k1 = _mm_loadu_si128((const __m128i *)(const void *)k128);
-	n = fold_vpclmul_copy(fold(load(state), k1, _mm_setzero_si128()), src,
-			      len, &x, dst);
+	x = fold(load(state), k1, _mm_setzero_si128());
+	n = have_vpclmul ? fold_vpclmul_copy(x, src, len, &x, dst)
+			 : fold_vpclmul256_copy(x, src, len, &x, dst);
 	for (; len - n >= 16; n += 16) {
 		_mm_storeu_si128((__m128i *)(void *)(dst + n), load(src + n));
 		x = fold(x, k1, load(src + n));

@@ -59,8 +59,8 @@ size_t srxe_crc32_fold_more(const uint8_t state[16], const uint8_t *p,
  * consumes to @dst (which must not overlap @src), reading them once:
  * the sender's payload goes from the MR to its datagram and into the
  * ICRC in one pass.  Returns n as srxe_crc32_fold_more() does, or 0,
- * touching nothing, where it cannot do both in one pass (no AVX-512
- * VPCLMULQDQ, SRXE_CRC32_FOLD=128/256/0, or @len < 256): the caller then
+ * touching nothing, where it cannot do both in one pass (no VPCLMULQDQ,
+ * SRXE_CRC32_FOLD=128 or 0, or @len < 256): the caller then
  * copies and folds apart.  srxe_crc32_fold_copy_available() says whether
  * this CPU and mode do it (for lengths from 256).
  */
