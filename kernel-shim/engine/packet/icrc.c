@@ -248,16 +248,15 @@ int srxe_icrc_compute(const uint8_t *ip, size_t ip_len, const uint8_t *udp,
 
 /*
  * The fold state after the prefix and the extension headers at @ext
- * (@ext_len bytes); false where they do not fold as whole blocks.
+ * (@ext_len bytes), both whole 16-byte blocks (srxe_icrc_seal_gather()
+ * only comes here with those, where the CPU folds).
  */
-static bool fold_headers(const uint8_t *prefix, size_t prefix_len,
+static void fold_headers(const uint8_t *prefix, size_t prefix_len,
 			 const uint8_t *ext, size_t ext_len, uint8_t state[16])
 {
-	if (prefix_len % 16 || ext_len % 16 ||
-	    srxe_crc32_fold(~0u, prefix, prefix_len, state) != prefix_len)
-		return false;
-	return !ext_len ||
-	       srxe_crc32_fold_more(state, ext, ext_len, state) == ext_len;
+	srxe_crc32_fold(~0u, prefix, prefix_len, state);
+	if (ext_len)
+		srxe_crc32_fold_more(state, ext, ext_len, state);
 }
 
 /*
@@ -276,7 +275,7 @@ static size_t copy_folding(uint8_t *to, const struct srxe_sg *src, int n,
 		size_t take = src[i].len < len - done ? src[i].len : len - done;
 		size_t f = 0;
 
-		if (folding && take >= 16)
+		if (folding)
 			f = srxe_crc32_fold_copy(state, to + done, src[i].addr,
 						 take, state);
 		memcpy(to + done + f, (const uint8_t *)src[i].addr + f,
@@ -319,16 +318,15 @@ int srxe_icrc_seal_gather(const uint8_t *ip, size_t ip_len, uint8_t *udp,
 	    payload_off + payload_len > udp_len - SRXE_ICRC_LEN || ip_len < 1 ||
 	    !ip_header_ok(ip, ip_len))
 		return -EINVAL;
-	/* Decided before any work: apart, this must cost what it did. */
+	/* Decided before any work: apart, this must cost what it did.  An
+	 * option-less IPv4 header makes a 48-byte masked prefix. */
 	if (payload_len < 256 || ip_len != IPV4_MIN_LEN ||
 	    (payload_off - fixed) % 16 || !srxe_crc32_fold_copy_available())
 		return gather_then_seal(ip, ip_len, udp, udp_len, payload_off,
 					src, nsrc, payload_len);
 	pthread_once(&crc_table_once, crc_table_init);
-	if (!fold_headers(prefix, masked_prefix(prefix, ip, ip_len, udp),
-			  udp + fixed, payload_off - fixed, state))
-		return gather_then_seal(ip, ip_len, udp, udp_len, payload_off,
-					src, nsrc, payload_len);
+	fold_headers(prefix, masked_prefix(prefix, ip, ip_len, udp),
+		     udp + fixed, payload_off - fixed, state);
 	folded = copy_folding(udp + payload_off, src, nsrc, payload_len, state);
 	rest = udp + payload_off + folded;
 	rest_len = (size_t)(udp + udp_len - SRXE_ICRC_LEN - rest);
