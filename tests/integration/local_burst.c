@@ -15,6 +15,8 @@
  * written), a READ beyond it, a SEND longer than the receive (REM_INV_REQ_ERR /
  * LOC_LEN_ERR), and a UC WRITE.  After each good case a 4-byte SEND must
  * arrive: the requester's and the responder's PSNs are still in step.
+ * Also inline WRITE_WITH_IMMs right behind a gathered one, each read the
+ * moment its completion shows (rsockets' pattern).
  */
 #include <endian.h>
 
@@ -50,7 +52,8 @@ static struct ibv_qp *make_qp(struct fix *f, struct ibv_cq *cq,
 		.cap = { .max_send_wr = 64,
 			 .max_recv_wr = 64,
 			 .max_send_sge = 4,
-			 .max_recv_sge = 4 },
+			 .max_recv_sge = 4,
+			 .max_inline_data = 64 },
 		.qp_type = type,
 	};
 	struct ibv_qp *qp = ibv_create_qp(f->pd, &qa);
@@ -258,6 +261,63 @@ static void write_imm(struct fix *f)
 	in_step(f, "write_imm");
 }
 
+/*
+ * As rsockets sends: back to back, a WRITE_WITH_IMM from the MR, then an
+ * inline one of 16 bytes right after it; the receiver reads each
+ * message's bytes the moment its completion shows (a completion must
+ * never come before its data).  300 rounds at moving offsets.
+ */
+static void inline_after(struct fix *f)
+{
+	static const uint32_t lens[] = { 2032, 16 };
+	struct ibv_sge r = { (uintptr_t)f->dst, 0, 0 };
+	uint64_t at = 0;
+	struct ibv_wc wc;
+
+	fill(f, 60);
+	for (unsigned int round = 0; round < 300; round++) {
+		for (unsigned int i = 0; i < 2; i++) {
+			struct ibv_sge s = { (uintptr_t)(f->src + at), lens[i],
+					     f->smr->lkey };
+			struct ibv_send_wr wr = {
+				.sg_list = &s,
+				.num_sge = 1,
+				.opcode = IBV_WR_RDMA_WRITE_WITH_IMM,
+				.send_flags = IBV_SEND_SIGNALED |
+					      (i ? IBV_SEND_INLINE : 0),
+				.wr.rdma = { (uintptr_t)(f->dst + at),
+					     f->dmr->rkey },
+			}, *bad;
+
+			post_recv(f, &r, 1);
+			if (ibv_post_send(f->a.qp, &wr, &bad))
+				die("ibv_post_send: %s", strerror(errno));
+			at += lens[i];
+		}
+		for (unsigned int i = 0; i < 2; i++) {
+			uint64_t from = at - (i ? 16 : 2048);
+			uint32_t len = lens[i];
+
+			wc = wait_wc(f->b.cq, "inline_after");
+			if (!EXPECT(wc.status == IBV_WC_SUCCESS &&
+					    !memcmp(f->dst + from,
+						    f->src + from, len),
+				    "round %u: WRITE_IMM of %u bytes: %s, data "
+				    "%s at completion",
+				    round, len, ibv_wc_status_str(wc.status),
+				    memcmp(f->dst + from, f->src + from, len)
+					    ? "missing"
+					    : "there"))
+				return;
+		}
+		for (unsigned int i = 0; i < 2; i++)
+			wait_wc(f->a.cq, "inline_after");
+		if (at + 2048 > BUF)
+			at = 0;
+	}
+	in_step(f, "inline_after");
+}
+
 /* SEND of 150000 bytes into SGEs of 50000 at 0, 50000 at 100000 and
  * 60000 at 200000; checks each piece. */
 static void send_sges(struct fix *f, bool rnr)
@@ -364,6 +424,7 @@ int main(int argc, char **argv)
 	writes(&f, "writes");
 	reads(&f);
 	write_imm(&f);
+	inline_after(&f);
 	send_sges(&f, false);
 	send_sges(&f, true);
 	pair_down(&f);

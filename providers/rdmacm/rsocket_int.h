@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private contract between rsocket.c (the socket calls, connection set-up,
+ * rpoll, options) and rsocket_stream.c (one connected stream's buffers,
+ * credits and transfers, rsocket_wire.h).
+ *
+ * An rsocket's number is the fd of its own rdma_cm event channel, so it is
+ * a real descriptor no other socket or file can have at the same time.
+ * Each rsocket has one mutex; every call holds it except while it sleeps
+ * in poll(), so that one thread's blocking rrecv does not stop another's
+ * rsend.  The library's own fds (event channel, completion channel) are
+ * always non-blocking; a blocking call waits in poll() on them.
+ */
+#ifndef SRXE_RSOCKET_INT_H
+#define SRXE_RSOCKET_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <rdma/rdma_cma.h>
+
+#include "rsocket_wire.h"
+
+enum rs_phase {
+	RS_INIT,
+	RS_BOUND,
+	RS_LISTENING,
+	RS_RESOLVING_ADDR,
+	RS_RESOLVING_ROUTE,
+	RS_CONNECTING,
+	RS_CONNECTED, /* also after a disconnect: readable/writable say */
+	RS_FAILED,    /* connecting failed: err says why */
+};
+
+/* A connect request waiting for raccept (its event already acked). */
+struct rs_pending {
+	struct rdma_cm_id *id;
+	struct rdma_conn_param param;
+	struct rsw_conn conn;
+	bool conn_ok; /* carried a version-1 struct rsw_conn */
+};
+
+struct rs_opts {
+	uint32_t sbuf_size, rbuf_size;
+	uint16_t sq_size, rq_size, inline_size;
+	int reuseaddr, keepalive, keepidle, nodelay;
+	struct linger linger;
+};
+
+struct rsock {
+	int fd; /* the number the application sees: chan's fd */
+	pthread_mutex_t lock;
+	enum rs_phase phase;
+	bool readable, writable;
+	int err;      /* pending error (SO_ERROR), 0: none */
+	int fflags;   /* O_NONBLOCK as the application set it */
+	bool passive; /* made by raccept */
+	struct rs_opts opt;
+	struct rdma_event_channel *chan;
+	struct rdma_cm_id *id;
+
+	/* Listening: requests not yet accepted. */
+	struct rs_pending *pend;
+	unsigned int npend, backlog;
+
+	/* Connected: verbs objects and buffers. */
+	struct ibv_pd *pd;
+	struct ibv_comp_channel *cch;
+	struct ibv_cq *cq;
+	bool cq_armed;
+	uint8_t *sbuf; /* send staging ring, then RSW_CTRL_SLOTS grants */
+	struct ibv_mr *smr;
+	uint32_t sbuf_head, sbuf_avail;
+	struct rsw_sge *tsgl; /* grants the peer writes to us */
+	struct rsw_sge cur;   /* the grant being filled (a copy) */
+	struct ibv_mr *tmr;
+	unsigned int tsge;	 /* the slot the next grant is copied from */
+	unsigned int tsgl_ready; /* slots whose grant has arrived */
+	uint8_t *rbuf;
+	struct ibv_mr *rmr;
+	uint32_t rbuf_off;   /* next byte the application reads */
+	uint32_t rbuf_free;  /* freed bytes not yet granted */
+	uint32_t rbuf_grant; /* where the next grant starts */
+	struct rsw_sge remote_sgl;
+	unsigned int remote_sge;
+	bool swap_sgl;
+	uint16_t sseq_no, sseq_comp, rseq_no, rseq_comp;
+	unsigned int ctrl_seq, ctrl_max;
+	int sqe_avail;
+	uint32_t *rmsg; /* DATA lengths received, ring of rq_size + 1 */
+	unsigned int rmsg_head, rmsg_tail;
+	uint32_t olap; /* next transfer size while a send is split */
+};
+
+#define RS_CTRL_SLOTS 4 /* control messages in flight */
+
+/* rsocket_stream.c */
+int rs_stream_setup(struct rsock *rs);
+void rs_stream_teardown(struct rsock *rs);
+void rs_stream_conn(const struct rsock *rs, struct rsw_conn *out);
+void rs_stream_peer(struct rsock *rs, const struct rsw_conn *in);
+void rs_stream_progress(struct rsock *rs);
+bool rs_stream_can_send(const struct rsock *rs);
+bool rs_stream_has_data(const struct rsock *rs);
+bool rs_stream_sends_done(const struct rsock *rs);
+int rs_stream_ctrl(struct rsock *rs, enum rsw_ctrl ctrl);
+ssize_t rs_stream_send(struct rsock *rs, const void *buf, size_t len,
+		       bool nonblock);
+ssize_t rs_stream_recv(struct rsock *rs, void *buf, size_t len, int flags,
+		       bool nonblock);
+/* Waits until @ready(rs) (0), or -1 with errno: EAGAIN when @nonblock,
+ * ETIMEDOUT after @timeout_ms (-1: none).  Called and returns locked. */
+int rs_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
+	    bool nonblock, int timeout_ms);
+/* Arms the CQ for rpoll; false when completions are already waiting. */
+bool rs_stream_arm(struct rsock *rs);
+void rs_stream_cq_event(struct rsock *rs);
+
+/* rsocket.c */
+void rs_cm_drain(struct rsock *rs);
+
+#endif

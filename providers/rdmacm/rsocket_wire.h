@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The rsocket stream protocol on the wire, as rdma-core's librdmacm speaks
+ * it (version 1), so that srxe's rsockets talk to rsockets on kernel rxe
+ * or hardware.  Written from the protocol's behaviour, docs/rsocket.md.
+ *
+ * Connection: each side's connect request or accept carries one
+ * struct rsw_conn as rdma_cm private data (big-endian fields): where the
+ * peer writes buffer grants to it (target_sgl: an array of RSW_SGL_SIZE
+ * struct rsw_sge, its length field counts entries), the first half of its
+ * receive buffer (data_buf) and its receive credits (posted receives).
+ *
+ * Transfer: every message is an RDMA WRITE WITH IMM whose immediate is
+ * (op << 29 | value): DATA (value = bytes written at the grant's current
+ * address), SGL (a grant: the write put one struct rsw_sge, in the
+ * sender's byte order, into the peer's target_sgl slot; zero length: credits
+ * only; value = the new credit limit, a 16-bit sequence number) and CTRL
+ * (value = RSW_CTRL_*, no payload).  Each message consumes one of the
+ * peer's posted receives.
+ */
+#ifndef SRXE_RSOCKET_WIRE_H
+#define SRXE_RSOCKET_WIRE_H
+
+#include <endian.h>
+#include <stdint.h>
+
+#define RSW_VERSION	    1
+#define RSW_SGL_SIZE	    2
+#define RSW_CONN_FLAG_NET   (1u << 0) /* sender is big-endian */
+#define RSW_CONN_FLAG_IOMAP (1u << 1)
+
+enum rsw_op {
+	RSW_OP_DATA = 0,
+	RSW_OP_SGL = 4,
+	RSW_OP_IOMAP_SGL = 6,
+	RSW_OP_CTRL = 7,
+};
+
+enum rsw_ctrl {
+	RSW_CTRL_DISCONNECT = 0,
+	RSW_CTRL_KEEPALIVE = 1,
+	RSW_CTRL_SHUTDOWN = 2,
+};
+
+/* A remote buffer: address, rkey, length (bytes; entries in target_sgl). */
+struct rsw_sge {
+	uint64_t addr;
+	uint32_t key;
+	uint32_t length;
+};
+
+struct rsw_conn {
+	uint8_t version;
+	uint8_t flags;
+	uint16_t credits; /* big-endian */
+	uint8_t reserved[3];
+	uint8_t target_iomap_size;
+	struct rsw_sge target_sgl; /* fields big-endian */
+	struct rsw_sge data_buf;   /* fields big-endian */
+};
+
+#define RSW_VALUE_MASK 0x1fffffffu
+
+static inline uint32_t rsw_imm(enum rsw_op op, uint32_t value)
+{
+	return ((uint32_t)op << 29) | (value & RSW_VALUE_MASK);
+}
+
+static inline enum rsw_op rsw_imm_op(uint32_t imm)
+{
+	return (enum rsw_op)(imm >> 29);
+}
+
+static inline uint32_t rsw_imm_value(uint32_t imm)
+{
+	return imm & RSW_VALUE_MASK;
+}
+
+static inline struct rsw_sge rsw_sge_to_be(struct rsw_sge s)
+{
+	return (struct rsw_sge){ .addr = htobe64(s.addr),
+				 .key = htobe32(s.key),
+				 .length = htobe32(s.length) };
+}
+
+static inline struct rsw_sge rsw_sge_from_be(struct rsw_sge s)
+{
+	return (struct rsw_sge){ .addr = be64toh(s.addr),
+				 .key = be32toh(s.key),
+				 .length = be32toh(s.length) };
+}
+
+/* A grant written by a peer whose byte order is not ours is swapped. */
+static inline struct rsw_sge rsw_sge_swap(struct rsw_sge s)
+{
+	return (struct rsw_sge){ .addr = __builtin_bswap64(s.addr),
+				 .key = __builtin_bswap32(s.key),
+				 .length = __builtin_bswap32(s.length) };
+}
+
+static inline int rsw_host_is_be(void)
+{
+	return __BYTE_ORDER == __BIG_ENDIAN;
+}
+
+#endif

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The rsocket wire format (providers/rdmacm/rsocket_wire.h): the
+ * connection data's layout is rdma-core's (40 bytes, the offsets below),
+ * immediates pack op and value as rdma-core's rsockets read them, and the
+ * byte-order helpers round-trip.
+ */
+#include <criterion/criterion.h>
+#include <stddef.h>
+
+#include "../../providers/rdmacm/rsocket_wire.h"
+
+Test(rsocket_wire, conn_layout)
+{
+	cr_expect_eq(sizeof(struct rsw_sge), 16);
+	cr_expect_eq(offsetof(struct rsw_sge, addr), 0);
+	cr_expect_eq(offsetof(struct rsw_sge, key), 8);
+	cr_expect_eq(offsetof(struct rsw_sge, length), 12);
+	cr_expect_eq(sizeof(struct rsw_conn), 40);
+	cr_expect_eq(offsetof(struct rsw_conn, version), 0);
+	cr_expect_eq(offsetof(struct rsw_conn, flags), 1);
+	cr_expect_eq(offsetof(struct rsw_conn, credits), 2);
+	cr_expect_eq(offsetof(struct rsw_conn, target_iomap_size), 7);
+	cr_expect_eq(offsetof(struct rsw_conn, target_sgl), 8);
+	cr_expect_eq(offsetof(struct rsw_conn, data_buf), 24);
+}
+
+Test(rsocket_wire, immediates)
+{
+	/* rdma-core's values: DATA 0, SGL 4, CTRL 7 in the top 3 bits. */
+	cr_expect_eq(rsw_imm(RSW_OP_DATA, 65536), 0x00010000u);
+	cr_expect_eq(rsw_imm(RSW_OP_SGL, 384), 0x80000180u);
+	cr_expect_eq(rsw_imm(RSW_OP_CTRL, RSW_CTRL_DISCONNECT), 0xe0000000u);
+	cr_expect_eq(rsw_imm(RSW_OP_CTRL, RSW_CTRL_SHUTDOWN), 0xe0000002u);
+	cr_expect_eq(rsw_imm_op(0x80000180u), RSW_OP_SGL);
+	cr_expect_eq(rsw_imm_value(0x80000180u), 384);
+	/* A value never spills into the op. */
+	cr_expect_eq(rsw_imm_op(rsw_imm(RSW_OP_DATA, 0xffffffffu)),
+		     RSW_OP_DATA);
+	cr_expect_eq(rsw_imm_value(rsw_imm(RSW_OP_DATA, 0xffffffffu)),
+		     0x1fffffffu);
+}
+
+Test(rsocket_wire, byte_order)
+{
+	struct rsw_sge s = { 0x0102030405060708ull, 0x11223344u, 0x8000u };
+	struct rsw_sge be = rsw_sge_to_be(s), back = rsw_sge_from_be(be);
+	const uint8_t *p = (const uint8_t *)&be;
+
+	cr_expect_eq(p[0], 0x01);
+	cr_expect_eq(p[7], 0x08);
+	cr_expect_eq(p[8], 0x11);
+	cr_expect_eq(p[15], 0x00);
+	cr_expect_eq(back.addr, s.addr);
+	cr_expect_eq(back.key, s.key);
+	cr_expect_eq(back.length, s.length);
+	back = rsw_sge_swap(rsw_sge_swap(s));
+	cr_expect_eq(back.addr, s.addr);
+	cr_expect_eq(rsw_sge_swap(s).key, 0x44332211u);
+}
