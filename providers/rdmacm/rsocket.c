@@ -718,6 +718,8 @@ static short rs_revents(struct rsock *rs, short events)
 			r |= POLLERR;
 		return r;
 	case RS_FAILED:
+		/* As rdma-core: programs print errno after such a poll. */
+		errno = rs->err;
 		return (short)(POLLOUT | POLLERR | POLLHUP) &
 		       (events | POLLERR | POLLHUP);
 	case RS_INIT:
@@ -1173,5 +1175,5 @@ RSOCKET_EXPORT size_t riowrite(int socket, const void *buf, size_t count,
 	(void)socket, (void)buf, (void)count, (void)offset, (void)flags;
 	say_once(&rs_iomap_warned, "rsocket iomaps (riomap, riowrite)");
 	errno = ENOSYS;
-	return 0;
+	return (size_t)-1;
 }
