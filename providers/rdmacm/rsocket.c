@@ -28,14 +28,7 @@
 
 #include "rsocket_int.h"
 
-/* Kept visible even when the library is built with -fvisibility=hidden. */
-#define RSOCKET_EXPORT __attribute__((visibility("default")))
-
-#define RS_DEF_BUF     (128u << 10)
-#define RS_MAX_BUF     (64u << 20)
 #define RS_DEF_QP      384u
-#define RS_MIN_QP      16u
-#define RS_MAX_QP      4096u
 #define RS_DEF_INLINE  64u
 #define RS_RESOLVE_MS  2000
 #define RS_SHUTDOWN_MS 5000
@@ -48,7 +41,7 @@
 static struct rsock *_Atomic *rs_table[RS_TABLE_PAGES];
 static pthread_mutex_t rs_table_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static struct rsock *rs_get(int fd)
+struct rsock *rs_get(int fd)
 {
 	struct rsock *_Atomic *page;
 
@@ -81,7 +74,7 @@ static int rs_set(int fd, struct rsock *rs)
 	return ret;
 }
 
-static int fail(int err)
+int rs_fail(int err)
 {
 	errno = err;
 	return -1;
@@ -174,7 +167,7 @@ static void rs_free(struct rsock *rs)
 	free(rs);
 }
 
-static struct rsock *rs_lock(int fd)
+struct rsock *rs_lock(int fd)
 {
 	struct rsock *rs = rs_get(fd);
 
@@ -186,7 +179,7 @@ static struct rsock *rs_lock(int fd)
 	return rs;
 }
 
-static int unlock_ret(struct rsock *rs, int ret)
+int rs_unlock_ret(struct rsock *rs, int ret)
 {
 	int err = errno;
 
@@ -206,13 +199,13 @@ RSOCKET_EXPORT int rsocket(int domain, int type, int protocol)
 	struct rsock *rs;
 
 	if (domain != AF_INET && domain != AF_INET6)
-		return fail(EAFNOSUPPORT);
+		return rs_fail(EAFNOSUPPORT);
 	if (kind == SOCK_DGRAM) {
 		say_once(&rs_dgram_warned, "datagram rsockets (SOCK_DGRAM)");
-		return fail(ENOTSUP);
+		return rs_fail(ENOTSUP);
 	}
 	if (kind != SOCK_STREAM || (protocol && protocol != IPPROTO_TCP))
-		return fail(EPROTONOSUPPORT);
+		return rs_fail(EPROTONOSUPPORT);
 	rs = rs_new(NULL, &rs_default_opts);
 	if (!rs)
 		return -1;
@@ -233,7 +226,7 @@ RSOCKET_EXPORT int rbind(int socket, const struct sockaddr *addr,
 	ret = rdma_bind_addr(rs->id, (struct sockaddr *)addr);
 	if (!ret)
 		rs->phase = RS_BOUND;
-	return unlock_ret(rs, ret);
+	return rs_unlock_ret(rs, ret);
 }
 
 RSOCKET_EXPORT int rlisten(int socket, int backlog)
@@ -244,20 +237,20 @@ RSOCKET_EXPORT int rlisten(int socket, int backlog)
 	if (!rs)
 		return -1;
 	if (rs->phase == RS_LISTENING)
-		return unlock_ret(rs, 0);
+		return rs_unlock_ret(rs, 0);
 	if (n > RS_MAX_BACKLOG)
 		n = RS_MAX_BACKLOG;
 	rs->pend = calloc(n, sizeof(*rs->pend));
 	if (!rs->pend)
-		return unlock_ret(rs, fail(ENOMEM));
+		return rs_unlock_ret(rs, rs_fail(ENOMEM));
 	if (rdma_listen(rs->id, (int)n)) {
 		free(rs->pend);
 		rs->pend = NULL;
-		return unlock_ret(rs, -1);
+		return rs_unlock_ret(rs, -1);
 	}
 	rs->backlog = n;
 	rs->phase = RS_LISTENING;
-	return unlock_ret(rs, 0);
+	return rs_unlock_ret(rs, 0);
 }
 
 static void take_request(struct rsock *rs, struct rdma_cm_event *ev)
@@ -467,13 +460,13 @@ RSOCKET_EXPORT int raccept(int socket, struct sockaddr *addr,
 	if (!ls)
 		return -1;
 	if (ls->phase != RS_LISTENING)
-		return unlock_ret(ls, fail(EINVAL));
+		return rs_unlock_ret(ls, rs_fail(EINVAL));
 	for (;;) {
 		rs_cm_drain(ls);
 		if (ls->npend)
 			break;
 		if (ls->fflags & O_NONBLOCK)
-			return unlock_ret(ls, fail(EAGAIN));
+			return rs_unlock_ret(ls, rs_fail(EAGAIN));
 		wait_chan(ls, -1);
 	}
 	rs = accept_one(ls);
@@ -496,10 +489,10 @@ static int connect_result(struct rsock *rs, bool nonblock)
 			int err = rs->err;
 
 			rs->err = 0;
-			return fail(err);
+			return rs_fail(err);
 		}
 		if (nonblock)
-			return fail(EINPROGRESS);
+			return rs_fail(EINPROGRESS);
 		wait_chan(rs, -1);
 	}
 }
@@ -514,18 +507,18 @@ RSOCKET_EXPORT int rconnect(int socket, const struct sockaddr *addr,
 		return -1;
 	(void)addrlen;
 	if (rs->phase == RS_CONNECTED)
-		return unlock_ret(rs, fail(EISCONN));
+		return rs_unlock_ret(rs, rs_fail(EISCONN));
 	if (rs->phase >= RS_RESOLVING_ADDR && rs->phase <= RS_CONNECTING)
-		return unlock_ret(rs, fail(EALREADY));
+		return rs_unlock_ret(rs, rs_fail(EALREADY));
 	if (rs->phase == RS_LISTENING)
-		return unlock_ret(rs, fail(EINVAL));
+		return rs_unlock_ret(rs, rs_fail(EINVAL));
 	if (rs->phase == RS_BOUND)
 		src = rdma_get_local_addr(rs->id);
 	if (rdma_resolve_addr(rs->id, src, (struct sockaddr *)addr,
 			      RS_RESOLVE_MS))
-		return unlock_ret(rs, -1);
+		return rs_unlock_ret(rs, -1);
 	rs->phase = RS_RESOLVING_ADDR;
-	return unlock_ret(rs, connect_result(rs, rs->fflags & O_NONBLOCK));
+	return rs_unlock_ret(rs, connect_result(rs, rs->fflags & O_NONBLOCK));
 }
 
 /* For a call that needs a connection: finishes a non-blocking connect. */
@@ -533,10 +526,10 @@ static int need_connected(struct rsock *rs)
 {
 	if (rs->phase >= RS_RESOLVING_ADDR && rs->phase <= RS_CONNECTING) {
 		if (connect_result(rs, true))
-			return fail(errno == EINPROGRESS ? EAGAIN : errno);
+			return rs_fail(errno == EINPROGRESS ? EAGAIN : errno);
 	}
 	if (rs->phase != RS_CONNECTED)
-		return fail(ENOTCONN);
+		return rs_fail(ENOTCONN);
 	return 0;
 }
 
@@ -556,7 +549,7 @@ static int shutdown_locked(struct rsock *rs, int how)
 	bool was_live = rs->readable || rs->writable;
 
 	if (rs->phase != RS_CONNECTED)
-		return fail(ENOTCONN);
+		return rs_fail(ENOTCONN);
 	if (how == SHUT_RD || how == SHUT_RDWR)
 		rs->readable = false;
 	if (how == SHUT_WR || how == SHUT_RDWR) {
@@ -579,7 +572,7 @@ RSOCKET_EXPORT int rshutdown(int socket, int how)
 
 	if (!rs)
 		return -1;
-	return unlock_ret(rs, shutdown_locked(rs, how));
+	return rs_unlock_ret(rs, shutdown_locked(rs, how));
 }
 
 RSOCKET_EXPORT int rclose(int socket)
@@ -603,7 +596,7 @@ RSOCKET_EXPORT ssize_t rrecv(int socket, void *buf, size_t len, int flags)
 	if (!rs)
 		return -1;
 	if (need_connected(rs))
-		return unlock_ret(rs, -1);
+		return rs_unlock_ret(rs, -1);
 	ret = rs_stream_recv(rs, buf, len, flags, nonblocking(rs, flags));
 	pthread_mutex_unlock(&rs->lock);
 	return ret;
@@ -627,7 +620,7 @@ RSOCKET_EXPORT ssize_t rsend(int socket, const void *buf, size_t len, int flags)
 	if (!rs)
 		return -1;
 	if (need_connected(rs))
-		return unlock_ret(rs, -1);
+		return rs_unlock_ret(rs, -1);
 	ret = rs_stream_send(rs, buf, len, nonblocking(rs, flags));
 	pthread_mutex_unlock(&rs->lock);
 	return ret;
@@ -695,462 +688,6 @@ RSOCKET_EXPORT ssize_t rwritev(int socket, const struct iovec *iov, int iovcnt)
 	return each_iov(socket, iov, iovcnt, 0, true);
 }
 
-/* An rsocket's poll events now, driving its set-up and transfers. */
-static short rs_revents(struct rsock *rs, short events)
-{
-	short r = 0;
-
-	rs_cm_drain(rs);
-	switch (rs->phase) {
-	case RS_LISTENING:
-		return rs->npend ? (events & POLLIN) : 0;
-	case RS_CONNECTED:
-		rs_stream_progress(rs);
-		if (rs_stream_has_data(rs) || !rs->readable)
-			r |= events & POLLIN;
-		if (rs_stream_can_send(rs) || !rs->writable)
-			r |= events & POLLOUT;
-		/* Hung up once nothing is left to read, as TCP: programs
-		 * that stop at POLLHUP still get the peer's last bytes. */
-		if (!rs->readable && !rs->writable && !rs_stream_has_data(rs))
-			r |= POLLHUP;
-		if (rs->err)
-			r |= POLLERR;
-		return r;
-	case RS_FAILED:
-		/* As rdma-core: programs print errno after such a poll. */
-		errno = rs->err;
-		return (short)(POLLOUT | POLLERR | POLLHUP) &
-		       (events | POLLERR | POLLHUP);
-	case RS_INIT:
-	case RS_BOUND:
-		return (short)(events & POLLOUT) | POLLHUP;
-	default:
-		return 0;
-	}
-}
-
-/* What rpoll sleeps on for one rsocket: its CM channel, and its CQ's
- * channel once connected (armed, so that a completion wakes it). */
-static void rs_sleep_fds(struct rsock *rs, struct pollfd *cm, struct pollfd *cq)
-{
-	*cm = (struct pollfd){ rs->chan->fd, POLLIN, 0 };
-	*cq = (struct pollfd){ -1, POLLIN, 0 };
-	if (rs->phase == RS_CONNECTED && rs->cch) {
-		rs_stream_arm(rs);
-		cq->fd = rs->cch->fd;
-	}
-}
-
-static int scan(struct pollfd *fds, nfds_t nfds)
-{
-	int ready = 0;
-	nfds_t i;
-
-	for (i = 0; i < nfds; i++) {
-		struct rsock *rs = rs_get(fds[i].fd);
-
-		if (!rs)
-			continue;
-		pthread_mutex_lock(&rs->lock);
-		fds[i].revents = rs_revents(rs, fds[i].events);
-		pthread_mutex_unlock(&rs->lock);
-		ready += fds[i].revents != 0;
-	}
-	return ready;
-}
-
-static int64_t ms_left(const struct timespec *end)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)(end->tv_sec - now.tv_sec) * 1000 +
-	       (end->tv_nsec - now.tv_nsec) / 1000000;
-}
-
-/* Fills @sl (two entries per fd) for the poll() that sleeps. */
-static void sleep_set(const struct pollfd *fds, nfds_t nfds, struct pollfd *sl)
-{
-	nfds_t i;
-
-	for (i = 0; i < nfds; i++) {
-		struct rsock *rs = rs_get(fds[i].fd);
-
-		if (!rs) {
-			sl[2 * i] = fds[i];
-			sl[2 * i].revents = 0;
-			sl[2 * i + 1] = (struct pollfd){ -1, 0, 0 };
-			continue;
-		}
-		pthread_mutex_lock(&rs->lock);
-		rs_sleep_fds(rs, &sl[2 * i], &sl[2 * i + 1]);
-		pthread_mutex_unlock(&rs->lock);
-	}
-}
-
-/* Other fds take what poll() said; rsockets take their CQ events. */
-static void after_sleep(struct pollfd *fds, nfds_t nfds,
-			const struct pollfd *sl)
-{
-	nfds_t i;
-
-	for (i = 0; i < nfds; i++) {
-		struct rsock *rs = rs_get(fds[i].fd);
-
-		if (!rs) {
-			fds[i].revents = sl[2 * i].revents;
-			continue;
-		}
-		if (!sl[2 * i + 1].revents)
-			continue;
-		pthread_mutex_lock(&rs->lock);
-		rs_stream_cq_event(rs);
-		pthread_mutex_unlock(&rs->lock);
-	}
-}
-
-static int count_ready(const struct pollfd *fds, nfds_t nfds)
-{
-	int n = 0;
-	nfds_t i;
-
-	for (i = 0; i < nfds; i++)
-		n += fds[i].revents != 0;
-	return n;
-}
-
-static struct timespec deadline(int timeout)
-{
-	struct timespec end;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	if (timeout <= 0)
-		return end;
-	end.tv_sec += timeout / 1000;
-	end.tv_nsec += (timeout % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
-	return end;
-}
-
-RSOCKET_EXPORT int rpoll(struct pollfd *fds, nfds_t nfds, int timeout)
-{
-	struct pollfd *sl = calloc(nfds * 2 + 1, sizeof(*sl));
-	struct timespec end = deadline(timeout);
-	int ready = -1, left = timeout;
-
-	if (!sl)
-		return fail(ENOMEM);
-	for (;;) {
-		sleep_set(fds, nfds, sl);
-		ready = scan(fds, nfds);
-		if (poll(sl, nfds * 2, ready ? 0 : left) < 0) {
-			ready = -1;
-			break;
-		}
-		after_sleep(fds, nfds, sl);
-		scan(fds, nfds);
-		ready = count_ready(fds, nfds);
-		if (ready || !left)
-			break;
-		if (timeout > 0) {
-			int64_t ms = ms_left(&end);
-
-			left = ms > 0 ? (int)ms : 0;
-		}
-	}
-	free(sl);
-	return ready;
-}
-
-RSOCKET_EXPORT int rselect(int nfds, fd_set *readfds, fd_set *writefds,
-			   fd_set *exceptfds, struct timeval *timeout)
-{
-	struct pollfd *p = calloc(nfds > 0 ? (size_t)nfds : 1, sizeof(*p));
-	int i, n = 0, ready, ms = -1;
-
-	if (!p)
-		return fail(ENOMEM);
-	for (i = 0; i < nfds; i++) {
-		short ev = (readfds && FD_ISSET(i, readfds) ? POLLIN : 0) |
-			   (writefds && FD_ISSET(i, writefds) ? POLLOUT : 0) |
-			   (exceptfds && FD_ISSET(i, exceptfds) ? POLLPRI : 0);
-
-		if (ev)
-			p[n++] = (struct pollfd){ i, ev, 0 };
-	}
-	if (timeout)
-		ms = (int)(timeout->tv_sec * 1000 + timeout->tv_usec / 1000);
-	ready = rpoll(p, (nfds_t)n, ms);
-	if (readfds)
-		FD_ZERO(readfds);
-	if (writefds)
-		FD_ZERO(writefds);
-	if (exceptfds)
-		FD_ZERO(exceptfds);
-	for (i = 0, ready = ready < 0 ? ready : 0; ready >= 0 && i < n; i++) {
-		if (readfds && (p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-			FD_SET(p[i].fd, readfds), ready++;
-		if (writefds && (p[i].revents & (POLLOUT | POLLERR)))
-			FD_SET(p[i].fd, writefds), ready++;
-		if (exceptfds && (p[i].revents & POLLPRI))
-			FD_SET(p[i].fd, exceptfds), ready++;
-	}
-	free(p);
-	return ready;
-}
-
-static int copy_addr(const struct sockaddr *sa, struct sockaddr *addr,
-		     socklen_t *addrlen)
-{
-	socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						  : sizeof(struct sockaddr_in);
-
-	memcpy(addr, sa, *addrlen < len ? *addrlen : len);
-	*addrlen = len;
-	return 0;
-}
-
-RSOCKET_EXPORT int rgetpeername(int socket, struct sockaddr *addr,
-				socklen_t *addrlen)
-{
-	struct rsock *rs = rs_lock(socket);
-
-	if (!rs)
-		return -1;
-	if (rs->phase != RS_CONNECTED)
-		return unlock_ret(rs, fail(ENOTCONN));
-	return unlock_ret(rs,
-			  copy_addr(rdma_get_peer_addr(rs->id), addr, addrlen));
-}
-
-RSOCKET_EXPORT int rgetsockname(int socket, struct sockaddr *addr,
-				socklen_t *addrlen)
-{
-	struct rsock *rs = rs_lock(socket);
-
-	if (!rs)
-		return -1;
-	return unlock_ret(
-		rs, copy_addr(rdma_get_local_addr(rs->id), addr, addrlen));
-}
-
-/* Buffer sizes as Linux reports them: twice what was asked. */
-static uint32_t buf_size(int v)
-{
-	uint64_t b = v > 0 ? (uint64_t)v * 2 : RS_DEF_BUF;
-
-	if (b < 4096)
-		b = 4096;
-	if (b > RS_MAX_BUF)
-		b = RS_MAX_BUF;
-	return (uint32_t)b & ~1u;
-}
-
-static uint16_t qp_size(int v)
-{
-	if (v < (int)RS_MIN_QP)
-		return RS_MIN_QP;
-	return v > (int)RS_MAX_QP ? RS_MAX_QP : (uint16_t)v;
-}
-
-/* The int an option points at; *@out untouched when it is too short. */
-static int int_opt(const void *optval, socklen_t optlen, int *out)
-{
-	if (!optval || optlen < sizeof(int))
-		return fail(EINVAL);
-	memcpy(out, optval, sizeof(int));
-	return 0;
-}
-
-static int set_socket_opt(struct rsock *rs, int name, int v, const void *optval,
-			  socklen_t optlen)
-{
-	switch (name) {
-	case SO_REUSEADDR:
-		/* Best effort, as for a TCP socket bound already: rbind
-		 * says whether the address is free. */
-		rs->opt.reuseaddr = v;
-		rdma_set_option(rs->id, RDMA_OPTION_ID,
-				RDMA_OPTION_ID_REUSEADDR, &v, sizeof(v));
-		return 0;
-	case SO_KEEPALIVE:
-		rs->opt.keepalive = v;
-		return 0;
-	case SO_SNDBUF:
-		rs->opt.sbuf_size = buf_size(v);
-		return 0;
-	case SO_RCVBUF:
-		rs->opt.rbuf_size = buf_size(v);
-		return 0;
-	case SO_LINGER:
-		if (optlen < sizeof(rs->opt.linger))
-			return fail(EINVAL);
-		memcpy(&rs->opt.linger, optval, sizeof(rs->opt.linger));
-		return 0;
-	case SO_OOBINLINE:
-		return 0;
-	default:
-		return fail(ENOPROTOOPT);
-	}
-}
-
-static int set_rdma_opt(struct rsock *rs, int name, int v)
-{
-	if (rs->cq && name != RDMA_ROUTE)
-		return fail(EINVAL); /* sized at connect */
-	switch (name) {
-	case RDMA_SQSIZE:
-		rs->opt.sq_size = qp_size(v);
-		return 0;
-	case RDMA_RQSIZE:
-		rs->opt.rq_size = qp_size(v);
-		return 0;
-	case RDMA_INLINE:
-		rs->opt.inline_size = v < 0 ? 0 : v > 1024 ? 1024 : (uint16_t)v;
-		return 0;
-	case RDMA_IOMAPSIZE:
-	case RDMA_ROUTE: /* resolved by rconnect itself */
-		return 0;
-	default:
-		return fail(ENOPROTOOPT);
-	}
-}
-
-static int set_opt(struct rsock *rs, int level, int name, const void *optval,
-		   socklen_t optlen)
-{
-	int v = 0;
-
-	if (!(level == SOL_RDMA && name == RDMA_ROUTE) &&
-	    !(level == SOL_SOCKET && name == SO_LINGER) &&
-	    int_opt(optval, optlen, &v))
-		return -1;
-	switch (level) {
-	case SOL_SOCKET:
-		return set_socket_opt(rs, name, v, optval, optlen);
-	case IPPROTO_TCP:
-		if (name == TCP_NODELAY)
-			rs->opt.nodelay = v;
-		else if (name == TCP_KEEPIDLE)
-			rs->opt.keepidle = v;
-		return 0;
-	case IPPROTO_IPV6:
-		if (name != IPV6_V6ONLY)
-			return fail(ENOPROTOOPT);
-		return rdma_set_option(rs->id, RDMA_OPTION_ID,
-				       RDMA_OPTION_ID_AFONLY, &v, sizeof(v));
-	case SOL_RDMA:
-		return set_rdma_opt(rs, name, v);
-	default:
-		return fail(ENOPROTOOPT);
-	}
-}
-
-RSOCKET_EXPORT int rsetsockopt(int socket, int level, int optname,
-			       const void *optval, socklen_t optlen)
-{
-	struct rsock *rs = rs_lock(socket);
-
-	if (!rs)
-		return -1;
-	return unlock_ret(rs, set_opt(rs, level, optname, optval, optlen));
-}
-
-static int get_opt_value(struct rsock *rs, int level, int name, int *v)
-{
-	if (level == SOL_SOCKET) {
-		switch (name) {
-		case SO_ERROR:
-			*v = rs->err;
-			rs->err = 0;
-			return 0;
-		case SO_REUSEADDR:
-			*v = rs->opt.reuseaddr;
-			return 0;
-		case SO_KEEPALIVE:
-			*v = rs->opt.keepalive;
-			return 0;
-		case SO_SNDBUF:
-			*v = (int)rs->opt.sbuf_size;
-			return 0;
-		case SO_RCVBUF:
-			*v = (int)rs->opt.rbuf_size;
-			return 0;
-		case SO_TYPE:
-			*v = SOCK_STREAM;
-			return 0;
-		}
-	} else if (level == IPPROTO_TCP) {
-		if (name == TCP_NODELAY || name == TCP_KEEPIDLE) {
-			*v = name == TCP_NODELAY ? rs->opt.nodelay
-						 : rs->opt.keepidle;
-			return 0;
-		}
-		if (name == TCP_MAXSEG) {
-			*v = 65536;
-			return 0;
-		}
-	} else if (level == SOL_RDMA) {
-		switch (name) {
-		case RDMA_SQSIZE:
-			*v = rs->opt.sq_size;
-			return 0;
-		case RDMA_RQSIZE:
-			*v = rs->opt.rq_size;
-			return 0;
-		case RDMA_INLINE:
-			*v = rs->opt.inline_size;
-			return 0;
-		case RDMA_IOMAPSIZE:
-			*v = 0;
-			return 0;
-		}
-	}
-	return fail(ENOPROTOOPT);
-}
-
-RSOCKET_EXPORT int rgetsockopt(int socket, int level, int optname, void *optval,
-			       socklen_t *optlen)
-{
-	struct rsock *rs = rs_lock(socket);
-	int v;
-
-	if (!rs)
-		return -1;
-	if (!optval || !optlen || *optlen < sizeof(int))
-		return unlock_ret(rs, fail(EINVAL));
-	if (level == SOL_SOCKET && optname == SO_ERROR)
-		rs_cm_drain(rs);
-	if (get_opt_value(rs, level, optname, &v))
-		return unlock_ret(rs, -1);
-	memcpy(optval, &v, sizeof(v));
-	*optlen = sizeof(v);
-	return unlock_ret(rs, 0);
-}
-
-RSOCKET_EXPORT int rfcntl(int socket, int cmd, ...)
-{
-	struct rsock *rs = rs_lock(socket);
-	va_list ap;
-	int ret = 0;
-
-	if (!rs)
-		return -1;
-	va_start(ap, cmd);
-	if (cmd == F_GETFL)
-		ret = O_RDWR | rs->fflags;
-	else if (cmd == F_SETFL)
-		rs->fflags = va_arg(ap, int) & O_NONBLOCK;
-	else
-		ret = fail(EINVAL);
-	va_end(ap);
-	return unlock_ret(rs, ret);
-}
-
 /* rdma-core returns (off_t)-1 here, the value riomap's callers test for. */
 RSOCKET_EXPORT off_t riomap(int socket, void *buf, size_t len, int prot,
 			    int flags, off_t offset)
@@ -1166,7 +703,7 @@ RSOCKET_EXPORT int riounmap(int socket, void *buf, size_t len)
 {
 	(void)socket, (void)buf, (void)len;
 	say_once(&rs_iomap_warned, "rsocket iomaps (riomap, riowrite)");
-	return fail(ENOSYS);
+	return rs_fail(ENOSYS);
 }
 
 RSOCKET_EXPORT size_t riowrite(int socket, const void *buf, size_t count,

@@ -95,6 +95,15 @@ struct rsock {
 
 #define RS_CTRL_SLOTS 4 /* control messages in flight */
 
+/* Kept visible even when the library is built with -fvisibility=hidden. */
+#define RSOCKET_EXPORT __attribute__((visibility("default")))
+
+/* Buffer and queue sizes an option may ask for. */
+#define RS_DEF_BUF (128u << 10)
+#define RS_MAX_BUF (64u << 20)
+#define RS_MIN_QP  16u
+#define RS_MAX_QP  4096u
+
 /* rsocket_stream.c */
 int rs_stream_setup(struct rsock *rs);
 void rs_stream_teardown(struct rsock *rs);
@@ -119,5 +128,13 @@ void rs_stream_cq_event(struct rsock *rs);
 
 /* rsocket.c */
 void rs_cm_drain(struct rsock *rs);
+/* The rsocket numbered @fd, or NULL. */
+struct rsock *rs_get(int fd);
+/* The same, locked; NULL with errno EBADF. */
+struct rsock *rs_lock(int fd);
+/* Unlocks @rs keeping errno; returns @ret. */
+int rs_unlock_ret(struct rsock *rs, int ret);
+/* errno = @err; -1. */
+int rs_fail(int err);
 
 #endif
