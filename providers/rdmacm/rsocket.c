@@ -107,13 +107,19 @@ static const struct rs_opts rs_default_opts = {
 };
 
 /* A socket with its own event channel; @id is created here when NULL. */
+/*
+ * A socket with its own event channel.  @id (a connect request's) is moved
+ * onto it; without one, a new id is made.  On failure NULL with errno, and
+ * @id is still the caller's.
+ */
 static struct rsock *rs_new(struct rdma_cm_id *id, const struct rs_opts *opt)
 {
 	struct rsock *rs = calloc(1, sizeof(*rs));
-	int err = ENOMEM;
+	struct rdma_cm_id *own = NULL;
+	int err;
 
 	if (!rs)
-		goto out;
+		return NULL;
 	pthread_mutex_init(&rs->lock, NULL);
 	rs->opt = *opt;
 	rs->chan = rdma_create_event_channel();
@@ -122,21 +128,24 @@ static struct rsock *rs_new(struct rdma_cm_id *id, const struct rs_opts *opt)
 	set_nonblock(rs->chan->fd);
 	rs->fd = rs->chan->fd;
 	if (id ? rdma_migrate_id(id, rs->chan)
-	       : rdma_create_id(rs->chan, &id, rs, RDMA_PS_TCP))
-		goto destroy;
-	id->context = rs;
-	rs->id = id;
+	       : rdma_create_id(rs->chan, &own, rs, RDMA_PS_TCP))
+		goto channel;
+	rs->id = id ? id : own;
+	rs->id->context = rs;
 	err = -rs_set(rs->fd, rs);
 	if (!err)
 		return rs;
-	rdma_destroy_id(id);
-destroy:
-	if (!err)
-		err = errno;
+	errno = err;
+	if (own)
+		rdma_destroy_id(own);
+channel:
+	err = errno;
 	rdma_destroy_event_channel(rs->chan);
+	errno = err;
 free:
+	err = errno;
+	pthread_mutex_destroy(&rs->lock);
 	free(rs);
-out:
 	errno = err;
 	return NULL;
 }
