@@ -332,6 +332,21 @@ static int cm_status_err(const struct rdma_cm_event *ev, int dflt)
 	return dflt;
 }
 
+/*
+ * The connection ended under the socket.  A peer that closed sent its
+ * DISCONNECT (or SHUTDOWN) first, which the completions still waiting may
+ * hold: without one, the peer went away (killed, its device gone) and the
+ * socket reports @err once its received bytes are read, as TCP does after
+ * a reset.
+ */
+static void peer_gone(struct rsock *rs, int err)
+{
+	rs_stream_progress(rs);
+	if (rs->readable && !rs->err)
+		rs->err = err;
+	rs->readable = rs->writable = false;
+}
+
 /* One CM event of an active or connected socket. */
 static void on_event(struct rsock *rs, struct rdma_cm_event *ev)
 {
@@ -363,9 +378,9 @@ static void on_event(struct rsock *rs, struct rdma_cm_event *ev)
 		break;
 	case RDMA_CM_EVENT_DISCONNECTED:
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
-		rs->readable = rs->writable = false;
-		if (ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL)
-			rs->err = ENODEV;
+		peer_gone(rs, ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL
+				      ? ENODEV
+				      : ECONNRESET);
 		break;
 	default:
 		break;

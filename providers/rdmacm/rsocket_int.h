@@ -90,7 +90,8 @@ struct rsock {
 	int sqe_avail;
 	uint32_t *rmsg; /* DATA lengths received, ring of rq_size + 1 */
 	unsigned int rmsg_head, rmsg_tail;
-	uint32_t olap; /* next transfer size while a send is split */
+	uint32_t olap;	      /* next transfer size while a send is split */
+	unsigned int glances; /* non-blocking waits, for cm_glance */
 };
 
 #define RS_CTRL_SLOTS 4 /* control messages in flight */

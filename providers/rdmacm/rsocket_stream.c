@@ -597,6 +597,20 @@ static int poll_once(struct rsock *rs, int timeout_ms)
 	return n;
 }
 
+/* CM events of a socket polled without blocking (a peer's disconnect):
+ * looked for every RS_CM_GLANCE_EVERY calls, one poll() of the channel. */
+#define RS_CM_GLANCE_EVERY 64u
+
+static void cm_glance(struct rsock *rs)
+{
+	struct pollfd p = { rs->chan->fd, POLLIN, 0 };
+
+	if (++rs->glances % RS_CM_GLANCE_EVERY)
+		return;
+	if (poll(&p, 1, 0) > 0)
+		rs_cm_drain(rs);
+}
+
 /* Clock reads are not free in a VM: the spin looks at it this seldom. */
 #define RS_SPIN_CLOCK_EVERY 32u
 
@@ -610,6 +624,9 @@ int rs_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
 	if (ready(rs))
 		return 0;
 	if (nonblock) {
+		cm_glance(rs);
+		if (ready(rs))
+			return 0;
 		errno = EAGAIN;
 		return -1;
 	}

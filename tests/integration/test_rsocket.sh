@@ -6,6 +6,8 @@
 #    verification (-T v); then blocking (-T b) and through rpoll (-T a)
 #    at 64 KiB, with rdma_getaddrinfo (-T r) for the last;
 #  - rcopy of a 3 MB random file, compared with cmp;
+#  - a client killed mid-transfer: the server's rrecv reports the reset
+#    (non-blocking and blocking), srxed serves on;
 #  - an unmodified TCP program through librspreload (rstream -T s, plain
 #    sockets), which must move its bytes over srxe: the device's packet
 #    counters grow by at least the data it moved.
@@ -17,6 +19,7 @@ source "$here/rdmacm_lib.sh"
 rdmacm_prerequisites rstream rcopy
 setup_root
 DEV=srxers$$
+CM_PORT_BASE=$((20000 + $$ % 20000))
 srxe_up "$DEV"
 
 # rstream prints one result row per test, "<size>_lat" or "<size>_bw".
@@ -59,6 +62,34 @@ assert_contains "$LAST_CLIENT" "3000000 bytes" "rcopy client"
 cmp "$TEST_ROOT/src.bin" "$TEST_ROOT/dst/copy.bin" ||
 	fail "rcopy: the copy differs from the source"
 echo "ok: rcopy of 3 MB, identical"
+
+# A peer killed mid-transfer (SIGKILL): the other side's rrecv reports the
+# reset within seconds instead of waiting for data forever, and srxed
+# serves on.
+killed_peer() {
+	local mode=$1 port=$2 spid cpid rc=0 try
+	"$SRXE" exec -- timeout 30 rstream $mode -p "$port" -S 1000000 \
+		-C 100000 >"$TEST_ROOT/killed.log" 2>&1 &
+	spid=$!
+	for try in $(seq 20); do
+		sleep 0.5
+		"$SRXE" exec -- rstream $mode -p "$port" -s "$CM_ADDR" \
+			-S 1000000 -C 100000 >"$TEST_ROOT/killer.log" 2>&1 &
+		cpid=$!
+		sleep 2
+		kill -0 "$cpid" 2>/dev/null && break
+	done
+	kill -9 "$cpid" 2>/dev/null || fail "rstream client ($mode) never ran: $(cat "$TEST_ROOT/killer.log")"
+	wait "$cpid" 2>/dev/null || true
+	wait "$spid" || rc=$?
+	((rc != 0 && rc != 124)) ||
+		fail "rstream server ($mode) with its client killed: exit $rc: $(cat "$TEST_ROOT/killed.log")"
+	assert_contains "$(cat "$TEST_ROOT/killed.log")" "Connection reset by peer" \
+		"rstream server ($mode) with its client killed"
+	echo "ok: client killed mid-transfer: the server's rrecv ($mode) says Connection reset by peer"
+}
+killed_peer "-T n" $((CM_PORT_BASE + 1))
+killed_peer "-T b" $((CM_PORT_BASE + 2))
 
 PRELOAD=$(/sbin/ldconfig -p | awk '/librspreload.so / && /x86-64/ && !n++ {print $NF}')
 [[ -n $PRELOAD ]] ||
