@@ -4,10 +4,11 @@
  * RC QPs, speaking rdma-core's rsocket protocol (rsocket_wire.h), so that
  * rstream, rcopy and librspreload users run over srxe and talk to
  * rsockets elsewhere.  This file: the socket numbers, connection set-up
- * through this library's rdma_cm, rpoll/rselect, options and close;
- * rsocket_stream.c moves the bytes.  Datagram rsockets (SOCK_DGRAM) and
- * the iomap calls are not implemented: they fail with ENOTSUP/ENOSYS and
- * say so once on stderr.  docs/rdmacm.md "rsockets".
+ * through this library's rdma_cm, transfers' entry points, shutdown and
+ * close; rsocket_stream.c moves the bytes, rsocket_poll.c and
+ * rsocket_opt.c serve rpoll/rselect and options, rsocket_iomap.c riomap
+ * and riowrite.  Datagram rsockets (SOCK_DGRAM) are not implemented: they
+ * fail with ENOTSUP and say so once on stderr.  docs/rdmacm.md "rsockets".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +29,12 @@
 
 #include "rsocket_int.h"
 
-#define RS_DEF_QP      384u
-#define RS_DEF_INLINE  64u
-#define RS_RESOLVE_MS  2000
-#define RS_SHUTDOWN_MS 5000
+#define RS_DEF_QP     384u
+#define RS_DEF_INLINE 64u
+#define RS_RESOLVE_MS 2000
+/* Sends a close waits for: the peer acks them, or RC's retries give up
+ * (7 x about 2 s on RoCE) first; this only bounds a stuck peer. */
+#define RS_SHUTDOWN_MS 60000
 #define RS_MAX_BACKLOG 256u
 #define RS_ACCEPT_S    10
 #define RS_TABLE_PAGE  1024
@@ -81,7 +84,6 @@ int rs_fail(int err)
 }
 
 static atomic_flag rs_dgram_warned = ATOMIC_FLAG_INIT;
-static atomic_flag rs_iomap_warned = ATOMIC_FLAG_INIT;
 
 static void say_once(atomic_flag *flag, const char *what)
 {
@@ -168,6 +170,7 @@ static void rs_free(struct rsock *rs)
 	free(rs->pend);
 	if (rs->cq && rs->phase == RS_CONNECTED)
 		rdma_disconnect(rs->id);
+	rs_iomap_release(rs);
 	rs_stream_teardown(rs);
 	if (rs->id)
 		rdma_destroy_id(rs->id);
@@ -345,6 +348,7 @@ static void peer_gone(struct rsock *rs, int err)
 	if (rs->readable && !rs->err)
 		rs->err = err;
 	rs->readable = rs->writable = false;
+	rs->dead = true;
 }
 
 /* One CM event of an active or connected socket. */
@@ -546,7 +550,7 @@ RSOCKET_EXPORT int rconnect(int socket, const struct sockaddr *addr,
 }
 
 /* For a call that needs a connection: finishes a non-blocking connect. */
-static int need_connected(struct rsock *rs)
+int rs_need_connected(struct rsock *rs)
 {
 	if (rs->phase >= RS_RESOLVING_ADDR && rs->phase <= RS_CONNECTING) {
 		if (connect_result(rs, true))
@@ -557,14 +561,16 @@ static int need_connected(struct rsock *rs)
 	return 0;
 }
 
+/* Shutting down clears readable/writable first: these wait on the QP
+ * itself (every send completed, or the connection is dead). */
 static bool sends_done(const struct rsock *rs)
 {
-	return rs_stream_sends_done(rs) || !(rs->readable || rs->writable);
+	return rs_stream_sends_done(rs) || rs->dead;
 }
 
-static bool ctrl_room_or_closed(const struct rsock *rs)
+static bool ctrl_room_or_dead(const struct rsock *rs)
 {
-	return rs->ctrl_seq != rs->ctrl_max || !(rs->readable || rs->writable);
+	return rs->ctrl_seq != rs->ctrl_max || rs->dead;
 }
 
 static int shutdown_locked(struct rsock *rs, int how)
@@ -584,7 +590,7 @@ static int shutdown_locked(struct rsock *rs, int how)
 	if (!was_live || (how == SHUT_RD && rs->writable))
 		return 0;
 	rs->phase = RS_CONNECTED;
-	if (!rs_wait(rs, ctrl_room_or_closed, false, RS_SHUTDOWN_MS))
+	if (!rs_wait(rs, ctrl_room_or_dead, false, RS_SHUTDOWN_MS))
 		rs_stream_ctrl(rs, ctrl);
 	rs_wait(rs, sends_done, false, RS_SHUTDOWN_MS);
 	return 0;
@@ -619,7 +625,7 @@ RSOCKET_EXPORT ssize_t rrecv(int socket, void *buf, size_t len, int flags)
 
 	if (!rs)
 		return -1;
-	if (need_connected(rs))
+	if (rs_need_connected(rs))
 		return rs_unlock_ret(rs, -1);
 	ret = rs_stream_recv(rs, buf, len, flags, nonblocking(rs, flags));
 	pthread_mutex_unlock(&rs->lock);
@@ -643,7 +649,7 @@ RSOCKET_EXPORT ssize_t rsend(int socket, const void *buf, size_t len, int flags)
 
 	if (!rs)
 		return -1;
-	if (need_connected(rs))
+	if (rs_need_connected(rs))
 		return rs_unlock_ret(rs, -1);
 	ret = rs_stream_send(rs, buf, len, nonblocking(rs, flags));
 	pthread_mutex_unlock(&rs->lock);
@@ -710,31 +716,4 @@ RSOCKET_EXPORT ssize_t rwrite(int socket, const void *buf, size_t count)
 RSOCKET_EXPORT ssize_t rwritev(int socket, const struct iovec *iov, int iovcnt)
 {
 	return each_iov(socket, iov, iovcnt, 0, true);
-}
-
-/* rdma-core returns (off_t)-1 here, the value riomap's callers test for. */
-RSOCKET_EXPORT off_t riomap(int socket, void *buf, size_t len, int prot,
-			    int flags, off_t offset)
-{
-	(void)socket, (void)buf, (void)len, (void)prot, (void)flags,
-		(void)offset;
-	say_once(&rs_iomap_warned, "rsocket iomaps (riomap, riowrite)");
-	errno = ENOSYS;
-	return (off_t)-1;
-}
-
-RSOCKET_EXPORT int riounmap(int socket, void *buf, size_t len)
-{
-	(void)socket, (void)buf, (void)len;
-	say_once(&rs_iomap_warned, "rsocket iomaps (riomap, riowrite)");
-	return rs_fail(ENOSYS);
-}
-
-RSOCKET_EXPORT size_t riowrite(int socket, const void *buf, size_t count,
-			       off_t offset, int flags)
-{
-	(void)socket, (void)buf, (void)count, (void)offset, (void)flags;
-	say_once(&rs_iomap_warned, "rsocket iomaps (riomap, riowrite)");
-	errno = ENOSYS;
-	return (size_t)-1;
 }

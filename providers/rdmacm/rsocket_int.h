@@ -44,6 +44,7 @@ struct rs_pending {
 struct rs_opts {
 	uint32_t sbuf_size, rbuf_size;
 	uint16_t sq_size, rq_size, inline_size;
+	uint16_t iomap_size; /* iomap slots offered to the peer */
 	int reuseaddr, keepalive, keepidle, nodelay;
 	struct linger linger;
 };
@@ -53,6 +54,7 @@ struct rsock {
 	pthread_mutex_t lock;
 	enum rs_phase phase;
 	bool readable, writable;
+	bool dead;    /* the QP failed or the peer went away */
 	int err;      /* pending error (SO_ERROR), 0: none */
 	int fflags;   /* O_NONBLOCK as the application set it */
 	bool passive; /* made by raccept */
@@ -92,6 +94,23 @@ struct rsock {
 	unsigned int rmsg_head, rmsg_tail;
 	uint32_t olap;	      /* next transfer size while a send is split */
 	unsigned int glances; /* non-blocking waits, for cm_glance */
+
+	/* iomaps (rsocket_iomap.c): this side's mappings, and the peer's
+	 * slots (remote_iomap: address, key, count in length). */
+	struct rs_map *maps;
+	unsigned int nmaps;
+	struct rsw_sge remote_iomap;
+	bool *iomap_seen; /* slots of ours the peer has written */
+};
+
+/* A riomap of this side; slot -1: local only (PROT_NONE). */
+struct rs_map {
+	void *buf;
+	size_t len;
+	uint64_t offset;
+	struct ibv_mr *mr;
+	int slot;
+	bool pending; /* not yet written to the peer's slot */
 };
 
 #define RS_CTRL_SLOTS 4 /* control messages in flight */
@@ -100,10 +119,11 @@ struct rsock {
 #define RSOCKET_EXPORT __attribute__((visibility("default")))
 
 /* Buffer and queue sizes an option may ask for. */
-#define RS_DEF_BUF (128u << 10)
-#define RS_MAX_BUF (64u << 20)
-#define RS_MIN_QP  16u
-#define RS_MAX_QP  4096u
+#define RS_DEF_BUF    (128u << 10)
+#define RS_MAX_BUF    (64u << 20)
+#define RS_MIN_QP     16u
+#define RS_MAX_QP     4096u
+#define RS_MAX_IOMAPS 128
 
 /* rsocket_stream.c */
 int rs_stream_setup(struct rsock *rs);
@@ -114,6 +134,11 @@ void rs_stream_progress(struct rsock *rs);
 bool rs_stream_can_send(const struct rsock *rs);
 bool rs_stream_has_data(const struct rsock *rs);
 bool rs_stream_sends_done(const struct rsock *rs);
+/* Posts @len bytes of @buf (inline, else through the send ring) as a WRITE
+ * WITH IMM @imm, or a plain WRITE for op RSW_OP_WRITE, to @addr/@rkey;
+ * takes a send queue entry and @len of the ring (the caller checked). */
+int rs_stream_post(struct rsock *rs, const void *buf, uint32_t len,
+		   uint32_t imm, uint64_t addr, uint32_t rkey);
 int rs_stream_ctrl(struct rsock *rs, enum rsw_ctrl ctrl);
 ssize_t rs_stream_send(struct rsock *rs, const void *buf, size_t len,
 		       bool nonblock);
@@ -127,8 +152,15 @@ int rs_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
 bool rs_stream_arm(struct rsock *rs);
 void rs_stream_cq_event(struct rsock *rs);
 
+/* rsocket_iomap.c: writes riomaps not yet sent to the peer (before any
+ * data, as rdma-core); 0, or -1 with errno (EAGAIN when @nonblock). */
+int rs_iomap_flush(struct rsock *rs, bool nonblock);
+void rs_iomap_release(struct rsock *rs);
+
 /* rsocket.c */
 void rs_cm_drain(struct rsock *rs);
+/* 0 when connected, finishing a non-blocking connect; else -1, errno. */
+int rs_need_connected(struct rsock *rs);
 /* The rsocket numbered @fd, or NULL. */
 struct rsock *rs_get(int fd);
 /* The same, locked; NULL with errno EBADF. */

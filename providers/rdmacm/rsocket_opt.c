@@ -127,6 +127,10 @@ static int set_rdma_opt(struct rsock *rs, int name, int v)
 		rs->opt.inline_size = v < 0 ? 0 : v > 1024 ? 1024 : (uint16_t)v;
 		return 0;
 	case RDMA_IOMAPSIZE:
+		rs->opt.iomap_size = v < 0		 ? 0
+				     : v > RS_MAX_IOMAPS ? RS_MAX_IOMAPS
+							 : (uint16_t)v;
+		return 0;
 	case RDMA_ROUTE: /* resolved by rconnect itself */
 		return 0;
 	default:
@@ -220,7 +224,7 @@ static int get_opt_value(struct rsock *rs, int level, int name, int *v)
 			*v = rs->opt.inline_size;
 			return 0;
 		case RDMA_IOMAPSIZE:
-			*v = 0;
+			*v = rs->opt.iomap_size;
 			return 0;
 		}
 	}

@@ -88,13 +88,16 @@ static int create_buffers(struct rsock *rs)
 {
 	int wr = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
 	size_t slen = rs->opt.sbuf_size + RS_CTRL_SLOTS * RS_GRANT_BYTES;
-	size_t tlen = RSW_SGL_SIZE * sizeof(struct rsw_sge);
+	size_t tlen = RSW_SGL_SIZE * sizeof(struct rsw_sge) +
+		      rs->opt.iomap_size * sizeof(struct rsw_iomap);
 
 	rs->sbuf = zalloc_pages(slen);
 	rs->tsgl = zalloc_pages(tlen);
 	rs->rbuf = zalloc_pages(rs->opt.rbuf_size);
 	rs->rmsg = calloc(rs->opt.rq_size + 1u, sizeof(*rs->rmsg));
-	if (!rs->sbuf || !rs->tsgl || !rs->rbuf || !rs->rmsg) {
+	rs->iomap_seen = calloc(rs->opt.iomap_size + 1u, sizeof(bool));
+	if (!rs->sbuf || !rs->tsgl || !rs->rbuf || !rs->rmsg ||
+	    !rs->iomap_seen) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -149,6 +152,8 @@ void rs_stream_teardown(struct rsock *rs)
 	free(rs->tsgl);
 	free(rs->rbuf);
 	free(rs->rmsg);
+	free(rs->iomap_seen);
+	rs->iomap_seen = NULL;
 	rs->cq = NULL;
 	rs->cch = NULL;
 	rs->pd = NULL;
@@ -161,7 +166,9 @@ void rs_stream_conn(const struct rsock *rs, struct rsw_conn *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->version = RSW_VERSION;
-	out->flags = rsw_host_is_be() ? RSW_CONN_FLAG_NET : 0;
+	out->flags = RSW_CONN_FLAG_IOMAP |
+		     (rsw_host_is_be() ? RSW_CONN_FLAG_NET : 0);
+	out->target_iomap_size = rsw_iomap_scale(rs->opt.iomap_size);
 	out->credits = htobe16(rs->opt.rq_size);
 	out->target_sgl =
 		rsw_sge_to_be((struct rsw_sge){ .addr = (uintptr_t)rs->tsgl,
@@ -182,6 +189,14 @@ void rs_stream_peer(struct rsock *rs, const struct rsw_conn *in)
 		rs->remote_sgl.length = 1;
 	rs->remote_sge = 1 % rs->remote_sgl.length;
 	rs->swap_sgl = peer_be != (bool)rsw_host_is_be();
+	if (in->flags & RSW_CONN_FLAG_IOMAP) {
+		rs->remote_iomap.addr =
+			rs->remote_sgl.addr +
+			sizeof(struct rsw_sge) * rs->remote_sgl.length;
+		rs->remote_iomap.key = rs->remote_sgl.key;
+		rs->remote_iomap.length =
+			rsw_iomap_count(in->target_iomap_size);
+	}
 	/* The first grant comes with the connection; the peer writes the
 	 * next one to slot 1. */
 	rs->cur = rsw_sge_from_be(in->data_buf);
@@ -217,16 +232,19 @@ static void grant_used(struct rsock *rs, uint32_t len)
 	load_grant(rs);
 }
 
+/* One WRITE WITH IMM of @imm (also its wr_id), or a plain WRITE when @op
+ * is RSW_OP_WRITE, whose wr_id alone carries @imm. */
 static int post_write_imm(struct rsock *rs, struct ibv_sge *sg, int nsge,
 			  uint32_t imm, int flags, uint64_t addr, uint32_t rkey)
 {
+	bool plain = rsw_imm_op(imm) == RSW_OP_WRITE;
 	struct ibv_send_wr wr = {
 		.wr_id = imm,
 		.sg_list = nsge ? sg : NULL,
 		.num_sge = nsge,
-		.opcode = IBV_WR_RDMA_WRITE_WITH_IMM,
+		.opcode = plain ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_WRITE_WITH_IMM,
 		.send_flags = flags,
-		.imm_data = htobe32(imm),
+		.imm_data = plain ? 0 : htobe32(imm),
 		.wr.rdma = { .remote_addr = addr, .rkey = rkey },
 	}, *bad;
 	int ret = ibv_post_send(rs->id->qp, &wr, &bad);
@@ -250,7 +268,7 @@ bool rs_stream_has_data(const struct rsock *rs)
 bool rs_stream_sends_done(const struct rsock *rs)
 {
 	return rs->sqe_avail == rs->opt.sq_size - RS_CTRL_SLOTS &&
-	       rs->ctrl_seq == rs->ctrl_max;
+	       rs->ctrl_max - rs->ctrl_seq == RS_CTRL_SLOTS;
 }
 
 static bool ctrl_room(const struct rsock *rs)
@@ -335,7 +353,12 @@ static void on_recv(struct rsock *rs, const struct ibv_wc *wc)
 	case RSW_OP_CTRL:
 		on_ctrl(rs, rsw_imm_value(imm));
 		break;
-	default: /* IOMAP_SGL: srxe offers no iomap (size 0) */
+	case RSW_OP_IOMAP_SGL:
+		/* Slot N holds the peer's iomap now (riowrite reads it). */
+		if (rsw_imm_value(imm) < rs->opt.iomap_size)
+			rs->iomap_seen[rsw_imm_value(imm)] = true;
+		break;
+	default:
 		break;
 	}
 }
@@ -344,15 +367,25 @@ static void on_send(struct rsock *rs, const struct ibv_wc *wc)
 {
 	uint32_t imm = (uint32_t)wc->wr_id;
 
-	if (rsw_imm_op(imm) == RSW_OP_DATA) {
+	switch (rsw_imm_op(imm)) {
+	case RSW_OP_DATA:
+	case RSW_OP_WRITE:
 		rs->sqe_avail++;
 		rs->sbuf_avail += rsw_imm_value(imm);
-	} else {
+		break;
+	case RSW_OP_IOMAP_SGL:
+		rs->sqe_avail++;
+		rs->sbuf_avail += sizeof(struct rsw_iomap);
+		break;
+	default:
 		rs->ctrl_max++;
+		break;
 	}
-	if (wc->status != IBV_WC_SUCCESS && rs->writable) {
+	if (wc->status != IBV_WC_SUCCESS && !rs->dead) {
+		if (rs->writable || rs->readable)
+			rs->err = EIO;
 		rs->readable = rs->writable = false;
-		rs->err = EIO;
+		rs->dead = true;
 	}
 }
 
@@ -430,9 +463,9 @@ static uint32_t next_size(struct rsock *rs, size_t left)
 	return x > room ? room : x;
 }
 
-static int send_one(struct rsock *rs, const uint8_t *buf, uint32_t len)
+int rs_stream_post(struct rsock *rs, const void *buf, uint32_t len,
+		   uint32_t imm, uint64_t addr, uint32_t rkey)
 {
-	struct rsw_sge g = rs->cur;
 	struct ibv_sge sg[2];
 	int n, flags = 0;
 
@@ -443,13 +476,20 @@ static int send_one(struct rsock *rs, const uint8_t *buf, uint32_t len)
 	} else {
 		n = stage(rs, buf, len, sg);
 	}
-	if (post_write_imm(rs, sg, n, rsw_imm(RSW_OP_DATA, len), flags, g.addr,
-			   g.key))
+	if (post_write_imm(rs, sg, n, imm, flags, addr, rkey))
+		return -1;
+	rs->sqe_avail--;
+	rs->sbuf_avail -= len;
+	return 0;
+}
+
+static int send_one(struct rsock *rs, const uint8_t *buf, uint32_t len)
+{
+	if (rs_stream_post(rs, buf, len, rsw_imm(RSW_OP_DATA, len),
+			   rs->cur.addr, rs->cur.key))
 		return -1;
 	grant_used(rs, len);
 	rs->sseq_no++;
-	rs->sqe_avail--;
-	rs->sbuf_avail -= len;
 	return 0;
 }
 
@@ -465,6 +505,8 @@ ssize_t rs_stream_send(struct rsock *rs, const void *buf, size_t len,
 	size_t left = len;
 	uint32_t x;
 
+	if (rs_iomap_flush(rs, nonblock))
+		return -1;
 	rs->olap = RS_OLAP_START;
 	while (left) {
 		rs_stream_progress(rs);

@@ -15,8 +15,9 @@
  * address), SGL (a grant: the write put one struct rsw_sge, in the
  * sender's byte order, into the peer's target_sgl slot; zero length: credits
  * only; value = the new credit limit, a 16-bit sequence number) and CTRL
- * (value = RSW_CTRL_*, no payload).  Each message consumes one of the
- * peer's posted receives.
+ * (value = RSW_CTRL_*, no payload) and IOMAP_SGL (struct rsw_iomap below).
+ * Each message consumes one of the peer's posted receives; riowrite's
+ * plain RDMA WRITEs into an iomap consume none.
  */
 #ifndef SRXE_RSOCKET_WIRE_H
 #define SRXE_RSOCKET_WIRE_H
@@ -31,6 +32,7 @@
 
 enum rsw_op {
 	RSW_OP_DATA = 0,
+	RSW_OP_WRITE = 2, /* riowrite's plain WRITE: never on the wire */
 	RSW_OP_SGL = 4,
 	RSW_OP_IOMAP_SGL = 6,
 	RSW_OP_CTRL = 7,
@@ -58,6 +60,30 @@ struct rsw_conn {
 	struct rsw_sge target_sgl; /* fields big-endian */
 	struct rsw_sge data_buf;   /* fields big-endian */
 };
+
+/*
+ * An iomap (riomap): bytes at [offset, offset + sge.length) of the
+ * mapping side's numbering lie at sge.addr under sge.key.  Written, in
+ * the mapping side's byte order, into slot N of the peer's iomap array,
+ * which follows its target_sgl entries in the same registration, with an
+ * IOMAP_SGL immediate of value N; riowrite then writes there directly.
+ */
+struct rsw_iomap {
+	uint64_t offset;
+	struct rsw_sge sge;
+};
+
+/* The connection data's iomap count, in 8 bits: up to 128 as is, above
+ * that a multiple of 256 with the top bit set. */
+static inline uint8_t rsw_iomap_scale(unsigned int n)
+{
+	return (uint8_t)(n <= 128 ? n : 128 | (n >> 8));
+}
+
+static inline unsigned int rsw_iomap_count(uint8_t scaled)
+{
+	return scaled <= 128 ? scaled : (unsigned int)(scaled & 127) << 8;
+}
 
 #define RSW_VALUE_MASK 0x1fffffffu
 

@@ -5,18 +5,19 @@
 #    a second connection for the bandwidth half), non-blocking with
 #    verification (-T v); then blocking (-T b) and through rpoll (-T a)
 #    at 64 KiB, with rdma_getaddrinfo (-T r) for the last;
+#  - riostream's default run (riomap, riowrite), verified;
 #  - rcopy of a 3 MB random file, compared with cmp;
 #  - a client killed mid-transfer: the server's rrecv reports the reset
 #    (non-blocking and blocking), srxed serves on;
 #  - an unmodified TCP program through librspreload (rstream -T s, plain
 #    sockets), which must move its bytes over srxe: the device's packet
 #    counters grow by at least the data it moved.
-# Datagram rsockets and riomap are not implemented: test_rdmacm_symbols.sh
-# checks that they say so.
+# Datagram rsockets are not implemented: test_rdmacm_symbols.sh checks
+# that they say so.
 here=$(dirname "$0")
 # shellcheck source=rdmacm_lib.sh
 source "$here/rdmacm_lib.sh"
-rdmacm_prerequisites rstream rcopy
+rdmacm_prerequisites rstream rcopy riostream
 setup_root
 DEV=srxers$$
 CM_PORT_BASE=$((20000 + $$ % 20000))
@@ -52,6 +53,11 @@ cm_pair "rstream -T a -T r -T v" rstream -T a -T r -T v -S 65536 -C 2000 \
 LAST_CLIENT=$(sed 's/^custom /64k_bw /' <<<"$LAST_CLIENT")
 LAST_SERVER=$(sed 's/^custom /64k_bw /' <<<"$LAST_SERVER")
 check_rstream "rstream 2000 x 64 KiB, rpoll, rdma_getaddrinfo, verified" 1
+
+# riostream: the same tests with riomap'ed buffers, riowrite into the
+# peer's mapping (no receive consumed), completion seen by a polled byte.
+cm_pair "riostream -T v" riostream -T v -- riostream -s "$CM_ADDR" -T v
+check_rstream "riostream default tests (riomap, riowrite), verified" 8
 
 head -c 3000000 /dev/urandom >"$TEST_ROOT/src.bin"
 mkdir -p "$TEST_ROOT/dst"

@@ -12,8 +12,8 @@
 # srxe must have dropped nothing.
 # Issue #11: with srxe's librdmacm built (providers/rdmacm), rdma_cm
 # against the kernel's rdma_cm too: rping, ib_send_bw -R, ucmatose -c 10
-# (RC: REQ/REP/RTU/DREQ/DREP), udaddy -c 10 (UD: SIDR) and rstream
-# (rsockets, verified), both directions; tests/tools/cm_capture_check.sh then checks that tshark
+# (RC: REQ/REP/RTU/DREQ/DREP), udaddy -c 10 (UD: SIDR), rstream and
+# riostream (rsockets, verified), both directions; tests/tools/cm_capture_check.sh then checks that tshark
 # names every CM MAD on the bridge and finds nothing malformed.
 #
 # The guest: tests/bootstrap.sh prepares it in BUILD/rxe-vm-cache (CI
@@ -176,7 +176,8 @@ EOF
 # ucmatose and udaddy: 10 connections of 10 messages each; udaddy's UDP
 # port space resolves through SIDR, on port 7174 (it takes no port).
 # rstream: stream rsockets (rdma-core's rsocket protocol on both sides),
-# 200 x 64 KiB each way, every byte verified.
+# 200 x 64 KiB each way, every byte verified; riostream: the same through
+# riomap/riowrite.
 # perftest -R's client runs with rdmacm_delay.so (tests/integration/
 # preload/rdmacm_delay.c: its test-QP connect waits 300 ms for the
 # server's second listen, a race of perftest's own).
@@ -188,6 +189,7 @@ cm_send_bw|ib_send_bw -d @D@ -p @P@ -R -F -n $ITERS -s 65536|env LD_PRELOAD=@PRE
 cm_ucmatose|ucmatose -b @S@ -p @P@ -c 10|ucmatose -s @S@ -p @P@ -c 10
 cm_udaddy|udaddy -b @S@ -c 10|udaddy -s @S@ -c 10
 cm_rstream|rstream -b @S@ -p @P@ -T v -S 65536 -C 200|rstream -s @S@ -p @P@ -T v -S 65536 -C 200
+cm_riostream|riostream -b @S@ -p @P@ -T v -S 65536 -C 200|riostream -s @S@ -p @P@ -T v -S 65536 -C 200
 EOF
 }
 
@@ -221,7 +223,7 @@ cmd_of() {
 # ADDR_ERROR") or perftest -R's "Unexpected CM event" (REJECTED).
 NO_SERVER="Couldn't connect|Unable to open file descriptor|_REJECTED|_UNREACHABLE"
 NO_SERVER+="|_ADDR_ERROR|_ROUTE_ERROR|times ADDR_ERROR|Unexpected CM event"
-# rstream: its rconnect (or the rpoll after it) is refused, or times out
+# rstream, riostream: rconnect (or the rpoll after it) is refused, or times out
 # while the guest is not up yet.
 NO_SERVER+="|(rconnect|rpoll): (Connection refused|Connection timed out|No route to host)"
 

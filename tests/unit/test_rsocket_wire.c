@@ -2,7 +2,8 @@
 /*
  * The rsocket wire format (providers/rdmacm/rsocket_wire.h): the
  * connection data's layout is rdma-core's (40 bytes, the offsets below),
- * immediates pack op and value as rdma-core's rsockets read them, and the
+ * immediates pack op and value as rdma-core's rsockets read them, iomap
+ * entries and their 8-bit count are rdma-core's, and the
  * byte-order helpers round-trip.
  */
 #include <criterion/criterion.h>
@@ -57,4 +58,20 @@ Test(rsocket_wire, byte_order)
 	back = rsw_sge_swap(rsw_sge_swap(s));
 	cr_expect_eq(back.addr, s.addr);
 	cr_expect_eq(rsw_sge_swap(s).key, 0x44332211u);
+}
+
+Test(rsocket_wire, iomap)
+{
+	cr_expect_eq(sizeof(struct rsw_iomap), 24);
+	cr_expect_eq(offsetof(struct rsw_iomap, offset), 0);
+	cr_expect_eq(offsetof(struct rsw_iomap, sge), 8);
+	/* rdma-core's 8-bit scale: as is up to 128, then 256ths. */
+	cr_expect_eq(rsw_iomap_scale(0), 0);
+	cr_expect_eq(rsw_iomap_scale(1), 1);
+	cr_expect_eq(rsw_iomap_scale(128), 128);
+	cr_expect_eq(rsw_iomap_scale(512), 130);
+	cr_expect_eq(rsw_iomap_count(130), 512);
+	for (unsigned int n = 0; n <= 128; n++)
+		cr_expect_eq(rsw_iomap_count(rsw_iomap_scale(n)), n);
+	cr_expect_eq(rsw_imm(RSW_OP_IOMAP_SGL, 3), 0xc0000003u);
 }
