@@ -265,14 +265,17 @@ RSOCKET_EXPORT int rlisten(int socket, int backlog)
 	return rs_unlock_ret(rs, 0);
 }
 
-static void take_request(struct rsock *rs, struct rdma_cm_event *ev)
+/* Queues a connect request for raccept; when the backlog is full, rejects
+ * it and returns its id, which the caller destroys once the event is
+ * acked (an id with an unacked event cannot be destroyed). */
+static struct rdma_cm_id *take_request(struct rsock *rs,
+				       struct rdma_cm_event *ev)
 {
 	struct rs_pending *p;
 
 	if (rs->npend == rs->backlog) {
 		rdma_reject(ev->id, NULL, 0);
-		rdma_destroy_id(ev->id);
-		return;
+		return ev->id;
 	}
 	p = &rs->pend[rs->npend++];
 	memset(p, 0, sizeof(*p));
@@ -285,6 +288,7 @@ static void take_request(struct rsock *rs, struct rdma_cm_event *ev)
 	p->conn_ok = p->conn_ok && p->conn.version == RSW_VERSION;
 	p->param.private_data = NULL;
 	p->param.private_data_len = 0;
+	return NULL;
 }
 
 static void connect_failed(struct rsock *rs, int err)
@@ -394,13 +398,17 @@ static void on_event(struct rsock *rs, struct rdma_cm_event *ev)
 void rs_cm_drain(struct rsock *rs)
 {
 	struct rdma_cm_event *ev;
+	struct rdma_cm_id *refused;
 
 	while (!rdma_get_cm_event(rs->chan, &ev)) {
+		refused = NULL;
 		if (ev->event == RDMA_CM_EVENT_CONNECT_REQUEST)
-			take_request(rs, ev);
+			refused = take_request(rs, ev);
 		else if (rs->phase != RS_LISTENING)
 			on_event(rs, ev);
 		rdma_ack_cm_event(ev);
+		if (refused)
+			rdma_destroy_id(refused);
 	}
 }
 

@@ -93,7 +93,7 @@ struct rsock {
 	uint32_t *rmsg; /* DATA lengths received, ring of rq_size + 1 */
 	unsigned int rmsg_head, rmsg_tail;
 	uint32_t olap;	      /* next transfer size while a send is split */
-	unsigned int glances; /* non-blocking waits, for cm_glance */
+	unsigned int glances; /* calls of rs_cm_glance */
 
 	/* iomaps (rsocket_iomap.c): this side's mappings, and the peer's
 	 * slots (remote_iomap: address, key, count in length). */
@@ -148,6 +148,9 @@ ssize_t rs_stream_recv(struct rsock *rs, void *buf, size_t len, int flags,
  * ETIMEDOUT after @timeout_ms (-1: none).  Called and returns locked. */
 int rs_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
 	    bool nonblock, int timeout_ms);
+/* Drains the CM channel every RS_CM_GLANCE_EVERY calls, if it has
+ * anything (one poll()): how busy non-blocking callers see a disconnect. */
+void rs_cm_glance(struct rsock *rs);
 /* Arms the CQ for rpoll; false when completions are already waiting. */
 bool rs_stream_arm(struct rsock *rs);
 void rs_stream_cq_event(struct rsock *rs);

@@ -21,7 +21,12 @@ static short rs_revents(struct rsock *rs, short events)
 {
 	short r = 0;
 
-	rs_cm_drain(rs);
+	/* Set-up lives on CM events; a connection only ends by one, and
+	 * rpoll's sleep watches the channel, so a glance does meanwhile. */
+	if (rs->phase == RS_CONNECTED)
+		rs_cm_glance(rs);
+	else
+		rs_cm_drain(rs);
 	switch (rs->phase) {
 	case RS_LISTENING:
 		return rs->npend ? (events & POLLIN) : 0;
@@ -123,10 +128,13 @@ static void after_sleep(struct pollfd *fds, nfds_t nfds,
 			fds[i].revents = sl[2 * i].revents;
 			continue;
 		}
-		if (!sl[2 * i + 1].revents)
+		if (!sl[2 * i].revents && !sl[2 * i + 1].revents)
 			continue;
 		pthread_mutex_lock(&rs->lock);
-		rs_stream_cq_event(rs);
+		if (sl[2 * i + 1].revents)
+			rs_stream_cq_event(rs);
+		if (sl[2 * i].revents)
+			rs_cm_drain(rs);
 		pthread_mutex_unlock(&rs->lock);
 	}
 }

@@ -643,7 +643,7 @@ static int poll_once(struct rsock *rs, int timeout_ms)
  * looked for every RS_CM_GLANCE_EVERY calls, one poll() of the channel. */
 #define RS_CM_GLANCE_EVERY 64u
 
-static void cm_glance(struct rsock *rs)
+void rs_cm_glance(struct rsock *rs)
 {
 	struct pollfd p = { rs->chan->fd, POLLIN, 0 };
 
@@ -666,7 +666,7 @@ int rs_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
 	if (ready(rs))
 		return 0;
 	if (nonblock) {
-		cm_glance(rs);
+		rs_cm_glance(rs);
 		if (ready(rs))
 			return 0;
 		errno = EAGAIN;
