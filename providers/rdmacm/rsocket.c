@@ -123,6 +123,7 @@ static struct rsock *rs_new(struct rdma_cm_id *id, const struct rs_opts *opt)
 	if (!rs)
 		return NULL;
 	pthread_mutex_init(&rs->lock, NULL);
+	pthread_mutex_init(&rs->wait_lock, NULL);
 	rs->opt = *opt;
 	rs->chan = rdma_create_event_channel();
 	if (!rs->chan)
@@ -147,6 +148,7 @@ channel:
 free:
 	err = errno;
 	pthread_mutex_destroy(&rs->lock);
+	pthread_mutex_destroy(&rs->wait_lock);
 	free(rs);
 	errno = err;
 	return NULL;
@@ -176,6 +178,7 @@ static void rs_free(struct rsock *rs)
 		rdma_destroy_id(rs->id);
 	rdma_destroy_event_channel(rs->chan);
 	pthread_mutex_destroy(&rs->lock);
+	pthread_mutex_destroy(&rs->wait_lock);
 	free(rs);
 }
 

@@ -52,6 +52,7 @@ struct rs_opts {
 struct rsock {
 	int fd; /* the number the application sees: chan's fd */
 	pthread_mutex_t lock;
+	pthread_mutex_t wait_lock; /* one sleeper on the channels (rs_wait) */
 	enum rs_phase phase;
 	bool readable, writable;
 	bool dead;    /* the QP failed or the peer went away */

@@ -623,12 +623,29 @@ void rs_stream_cq_event(struct rsock *rs)
 	}
 }
 
-static int poll_once(struct rsock *rs, int timeout_ms)
+/*
+ * Sleeps until the CQ's or the CM's channel has something, at most
+ * @timeout_ms.  One thread of a socket sleeps at a time (wait_lock): the
+ * one that takes the CQ's event disarms the CQ, so a second sleeper would
+ * sleep on a CQ that raises no more events.  The next one re-checks (it
+ * may already be ready) and re-arms before its turn.  Called and returns
+ * with the socket locked.
+ */
+static void sleep_once(struct rsock *rs, bool (*ready)(const struct rsock *rs),
+		       int timeout_ms)
 {
 	struct pollfd p[2] = { { rs->chan->fd, POLLIN, 0 },
 			       { rs->cch ? rs->cch->fd : -1, POLLIN, 0 } };
 	int n;
 
+	pthread_mutex_unlock(&rs->lock);
+	pthread_mutex_lock(&rs->wait_lock);
+	pthread_mutex_lock(&rs->lock);
+	rs_stream_arm(rs);
+	if (ready(rs)) {
+		pthread_mutex_unlock(&rs->wait_lock);
+		return;
+	}
 	pthread_mutex_unlock(&rs->lock);
 	n = poll(p, 2, timeout_ms);
 	pthread_mutex_lock(&rs->lock);
@@ -636,7 +653,7 @@ static int poll_once(struct rsock *rs, int timeout_ms)
 		rs_stream_cq_event(rs);
 	if (n > 0 && p[0].revents)
 		rs_cm_drain(rs);
-	return n;
+	pthread_mutex_unlock(&rs->wait_lock);
 }
 
 /* CM events of a socket polled without blocking (a peer's disconnect):
@@ -652,6 +669,10 @@ void rs_cm_glance(struct rsock *rs)
 	if (poll(&p, 1, 0) > 0)
 		rs_cm_drain(rs);
 }
+
+/* A sleep looks again at least this often: a CQ event that rpoll in
+ * another thread took leaves the CQ unarmed under a sleeper. */
+#define RS_SLEEP_MAX_MS 100
 
 /* Clock reads are not free in a VM: the spin looks at it this seldom. */
 #define RS_SPIN_CLOCK_EVERY 32u
@@ -692,8 +713,9 @@ int rs_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
 		rs_stream_arm(rs);
 		if (ready(rs))
 			return 0;
-		poll_once(rs, end == UINT64_MAX
-				      ? -1
-				      : (int)((end - t) / 1000000u + 1));
+		sleep_once(rs, ready,
+			   end - t > RS_SLEEP_MAX_MS * 1000000ull
+				   ? RS_SLEEP_MAX_MS
+				   : (int)((end - t) / 1000000u + 1));
 	}
 }

@@ -6,6 +6,8 @@
 #    verification (-T v); then blocking (-T b) and through rpoll (-T a)
 #    at 64 KiB, with rdma_getaddrinfo (-T r) for the last;
 #  - riostream's default run (riomap, riowrite), verified;
+#  - cm_rsocket_duplex.c: a sender and a receiver thread on each end's one
+#    socket at once, 24 MiB each way, every byte checked, SHUT_WR ends;
 #  - rcopy of a 3 MB random file, compared with cmp;
 #  - a client killed mid-transfer: the server's rrecv reports the reset
 #    (non-blocking and blocking), srxed serves on;
@@ -58,6 +60,12 @@ check_rstream "rstream 2000 x 64 KiB, rpoll, rdma_getaddrinfo, verified" 1
 # peer's mapping (no receive consumed), completion seen by a polled byte.
 cm_pair "riostream -T v" riostream -T v -- riostream -s "$CM_ADDR" -T v
 check_rstream "riostream default tests (riomap, riowrite), verified" 8
+
+# Threads: each end sends and receives at once on its one socket.
+out=$("$SRXE" exec -- timeout 120 "$SRXE_BUILD/tests/cm_rsocket_duplex" \
+	$((CM_PORT_BASE + 3)) 2>&1) || fail "cm_rsocket_duplex: $out"
+assert_contains "$out" "every byte checked" "cm_rsocket_duplex"
+echo "ok: $out"
 
 head -c 3000000 /dev/urandom >"$TEST_ROOT/src.bin"
 mkdir -p "$TEST_ROOT/dst"

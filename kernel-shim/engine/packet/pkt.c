@@ -112,6 +112,34 @@ bool srxe_tx_parse(const struct srxe_tx_pkt *pkt, struct srxe_pkt *out)
 	return true;
 }
 
+/* The bytes at the end of a copy stored one by one, after the rest. */
+#define TAIL_BYTES 8u
+
+/*
+ * Copies one piece; @last: the piece ends the copy, whose last byte must
+ * then land after every other (programs poll the last byte of a WRITE's
+ * buffer and read the rest once it changes: ib_write_lat, riostream).
+ * memmove stores in whatever order suits it (glibc's stores its first
+ * vector last; ASan's copies backwards when the destination lies above
+ * the source), so the tail is stored after it, in order, the very last
+ * byte with release semantics.
+ */
+static void copy_piece(char *d, const char *s, uint32_t n, bool last)
+{
+	uint32_t body = n;
+
+	if (last)
+		body = n > TAIL_BYTES ? n - TAIL_BYTES : 0;
+	if (body)
+		memmove(d, s, body);
+	if (body == n)
+		return;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (uint32_t i = body; i + 1 < n; i++)
+		((volatile char *)d)[i] = s[i];
+	__atomic_store_n(&d[n - 1], s[n - 1], __ATOMIC_RELEASE);
+}
+
 void srxe_sg_copy(const struct srxe_sg *dst, int ndst,
 		  const struct srxe_sg *src, int nsrc, uint64_t len)
 {
@@ -126,8 +154,8 @@ void srxe_sg_copy(const struct srxe_sg *dst, int ndst,
 		if (n > len)
 			n = (uint32_t)len;
 		if ((char *)dst[di].addr + doff != (char *)src[si].addr + soff)
-			memmove((char *)dst[di].addr + doff,
-				(char *)src[si].addr + soff, n);
+			copy_piece((char *)dst[di].addr + doff,
+				   (char *)src[si].addr + soff, n, n == len);
 		len -= n;
 		doff += n;
 		soff += n;

@@ -131,7 +131,10 @@ static inline uint32_t srxe_pad_len(uint32_t len)
 /*
  * Copies @len bytes from one chunk list to another (the lists describe at
  * least @len bytes each).  Overlap between the two is allowed only when
- * identical (a QP writing to itself through two keys of one buffer).
+ * identical (a QP writing to itself through two keys of one buffer).  The
+ * last byte is stored last, after every other byte of the copy is
+ * visible: a message's final copy ends with its last byte, which programs
+ * poll.
  */
 void srxe_sg_copy(const struct srxe_sg *dst, int ndst,
 		  const struct srxe_sg *src, int nsrc, uint64_t len);
