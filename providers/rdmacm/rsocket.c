@@ -194,12 +194,17 @@ struct rsock *rs_lock(int fd)
 	return rs;
 }
 
-int rs_unlock_ret(struct rsock *rs, int ret)
+void rs_unlock(struct rsock *rs)
 {
 	int err = errno;
 
 	pthread_mutex_unlock(&rs->lock);
 	errno = err;
+}
+
+int rs_unlock_ret(struct rsock *rs, int ret)
+{
+	rs_unlock(rs);
 	return ret;
 }
 

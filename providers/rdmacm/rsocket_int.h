@@ -93,7 +93,6 @@ struct rsock {
 	int sqe_avail;
 	uint32_t *rmsg; /* DATA lengths received, ring of rq_size + 1 */
 	unsigned int rmsg_head, rmsg_tail;
-	uint32_t olap;	      /* next transfer size while a send is split */
 	unsigned int glances; /* calls of rs_cm_glance */
 
 	/* iomaps (rsocket_iomap.c): this side's mappings, and the peer's
@@ -114,7 +113,10 @@ struct rs_map {
 	bool pending; /* not yet written to the peer's slot */
 };
 
-#define RS_CTRL_SLOTS 4 /* control messages in flight */
+#define RS_CTRL_SLOTS	4     /* control messages in flight */
+#define RS_SNDLOWAT	2048u /* send ring room a send waits for */
+#define RS_OLAP_START	2048u
+#define RS_MAX_TRANSFER 65536u
 
 /* Kept visible even when the library is built with -fvisibility=hidden. */
 #define RSOCKET_EXPORT __attribute__((visibility("default")))
@@ -133,6 +135,13 @@ void rs_stream_conn(const struct rsock *rs, struct rsw_conn *out);
 void rs_stream_peer(struct rsock *rs, const struct rsw_conn *in);
 void rs_stream_progress(struct rsock *rs);
 bool rs_stream_can_send(const struct rsock *rs);
+/* Can send, or never will again (the waits' test). */
+bool rs_stream_send_ready(const struct rsock *rs);
+/* The next piece of a @left-byte transfer into @room bytes: starts at
+ * RS_OLAP_START and doubles up to RS_MAX_TRANSFER (*@olap, so that the
+ * first pieces leave early), never more than the send ring's room. */
+uint32_t rs_stream_chunk(const struct rsock *rs, uint32_t *olap, size_t left,
+			 uint64_t room);
 bool rs_stream_has_data(const struct rsock *rs);
 bool rs_stream_sends_done(const struct rsock *rs);
 /* Posts @len bytes of @buf (inline, else through the send ring) as a WRITE
@@ -152,8 +161,9 @@ int rs_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
 /* Drains the CM channel every RS_CM_GLANCE_EVERY calls, if it has
  * anything (one poll()): how busy non-blocking callers see a disconnect. */
 void rs_cm_glance(struct rsock *rs);
-/* Arms the CQ for rpoll; false when completions are already waiting. */
-bool rs_stream_arm(struct rsock *rs);
+/* Arms the CQ, then takes what completed before: a later completion
+ * raises an event on the channel. */
+void rs_stream_arm(struct rsock *rs);
 void rs_stream_cq_event(struct rsock *rs);
 
 /* rsocket_iomap.c: writes riomaps not yet sent to the peer (before any
@@ -169,7 +179,9 @@ int rs_need_connected(struct rsock *rs);
 struct rsock *rs_get(int fd);
 /* The same, locked; NULL with errno EBADF. */
 struct rsock *rs_lock(int fd);
-/* Unlocks @rs keeping errno; returns @ret. */
+/* Unlocks @rs keeping errno. */
+void rs_unlock(struct rsock *rs);
+/* The same; returns @ret. */
 int rs_unlock_ret(struct rsock *rs, int ret);
 /* errno = @err; -1. */
 int rs_fail(int err);

@@ -19,17 +19,6 @@
 
 #include "rsocket_int.h"
 
-#define RS_IOW_START 2048u
-#define RS_IOW_MAX   65536u
-
-static void unlock_keep_errno(struct rsock *rs)
-{
-	int err = errno;
-
-	pthread_mutex_unlock(&rs->lock);
-	errno = err;
-}
-
 static bool slot_used(const struct rsock *rs, int slot)
 {
 	for (unsigned int i = 0; i < rs->nmaps; i++)
@@ -84,7 +73,7 @@ RSOCKET_EXPORT off_t riomap(int socket, void *buf, size_t len, int prot,
 	if (!rs->pd || (prot & ~(PROT_WRITE | PROT_NONE)) || !buf || !len)
 		return rs_unlock_ret(rs, rs_fail(EINVAL));
 	ret = add_map(rs, buf, len, prot, offset);
-	unlock_keep_errno(rs);
+	rs_unlock(rs);
 	return ret;
 }
 
@@ -113,11 +102,6 @@ void rs_iomap_release(struct rsock *rs)
 	rs->nmaps = 0;
 }
 
-static bool can_send_or_closed(const struct rsock *rs)
-{
-	return rs_stream_can_send(rs) || !rs->writable;
-}
-
 /* Our iomap @m as the peer reads it: in our byte order, as rdma-core. */
 static struct rsw_iomap wire_iomap(const struct rsock *rs,
 				   const struct rs_map *m)
@@ -143,7 +127,7 @@ int rs_iomap_flush(struct rsock *rs, bool nonblock)
 
 		if (!m->pending)
 			continue;
-		if (rs_wait(rs, can_send_or_closed, nonblock, -1))
+		if (rs_wait(rs, rs_stream_send_ready, nonblock, -1))
 			return -1;
 		if (!rs->writable)
 			return rs_fail(rs->err ? rs->err : ECONNRESET);
@@ -189,27 +173,14 @@ static bool find_peer_map(const struct rsock *rs, uint64_t offset,
 
 static bool can_write_or_closed(const struct rsock *rs)
 {
-	return (rs->sqe_avail > 0 && rs->sbuf_avail >= RS_IOW_START) ||
+	return (rs->sqe_avail > 0 && rs->sbuf_avail >= RS_SNDLOWAT) ||
 	       !rs->writable;
-}
-
-static uint32_t write_size(const struct rsock *rs, uint32_t *olap, size_t left,
-			   const struct rsw_iomap *m, uint64_t offset)
-{
-	uint64_t room = m->offset + m->sge.length - offset;
-	uint32_t x = left < *olap ? (uint32_t)left : *olap;
-
-	if (x == *olap && *olap < RS_IOW_MAX)
-		*olap <<= 1;
-	if (x > rs->sbuf_avail)
-		x = rs->sbuf_avail;
-	return x > room ? (uint32_t)room : x;
 }
 
 static ssize_t iowrite(struct rsock *rs, const uint8_t *buf, size_t count,
 		       uint64_t offset, bool nonblock)
 {
-	uint32_t olap = RS_IOW_START, x;
+	uint32_t olap = RS_OLAP_START, x;
 	size_t left = count;
 	struct rsw_iomap m;
 
@@ -226,7 +197,8 @@ static ssize_t iowrite(struct rsock *rs, const uint8_t *buf, size_t count,
 			errno = EINVAL; /* the peer mapped nothing there */
 			break;
 		}
-		x = write_size(rs, &olap, left, &m, offset);
+		x = rs_stream_chunk(rs, &olap, left,
+				    m.offset + m.sge.length - offset);
 		if (rs_stream_post(rs, buf, x, rsw_imm(RSW_OP_WRITE, x),
 				   m.sge.addr + (offset - m.offset), m.sge.key))
 			break;
@@ -249,6 +221,6 @@ RSOCKET_EXPORT size_t riowrite(int socket, const void *buf, size_t count,
 		return (size_t)rs_unlock_ret(rs, -1);
 	ret = iowrite(rs, buf, count, (uint64_t)offset,
 		      (rs->fflags & O_NONBLOCK) || (flags & MSG_DONTWAIT));
-	unlock_keep_errno(rs);
+	rs_unlock(rs);
 	return (size_t)ret;
 }

@@ -181,7 +181,8 @@ RSOCKET_EXPORT int rpoll(struct pollfd *fds, nfds_t nfds, int timeout)
 			break;
 		}
 		after_sleep(fds, nfds, sl);
-		scan(fds, nfds);
+		if (!ready) /* else the rsockets' answers stand */
+			scan(fds, nfds);
 		ready = count_ready(fds, nfds);
 		if (ready || !left)
 			break;

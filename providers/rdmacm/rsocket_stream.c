@@ -23,12 +23,9 @@
 
 #include "rsocket_int.h"
 
-#define RS_WR_RECV	(1ull << 63)
-#define RS_SNDLOWAT	2048u
-#define RS_OLAP_START	2048u
-#define RS_MAX_TRANSFER 65536u
-#define RS_SPIN_NS	20000u
-#define RS_GRANT_BYTES	(sizeof(struct rsw_sge))
+#define RS_WR_RECV     (1ull << 63)
+#define RS_SPIN_NS     20000u
+#define RS_GRANT_BYTES (sizeof(struct rsw_sge))
 
 static uint64_t now_ns(void)
 {
@@ -121,7 +118,6 @@ int rs_stream_setup(struct rsock *rs)
 	rs->sqe_avail = rs->opt.sq_size - RS_CTRL_SLOTS;
 	rs->ctrl_max = RS_CTRL_SLOTS;
 	rs->rseq_comp = rs->opt.rq_size / 2;
-	rs->olap = RS_OLAP_START;
 	for (i = 0; i < rs->opt.rq_size; i++)
 		if (post_recv(rs))
 			return -1;
@@ -451,16 +447,16 @@ static int stage(struct rsock *rs, const uint8_t *buf, uint32_t len,
 	return n;
 }
 
-static uint32_t next_size(struct rsock *rs, size_t left)
+uint32_t rs_stream_chunk(const struct rsock *rs, uint32_t *olap, size_t left,
+			 uint64_t room)
 {
-	uint32_t x = left < rs->olap ? (uint32_t)left : rs->olap;
-	uint32_t room = rs->cur.length;
+	uint32_t x = left < *olap ? (uint32_t)left : *olap;
 
-	if (rs->olap < RS_MAX_TRANSFER && x == rs->olap)
-		rs->olap <<= 1;
+	if (*olap < RS_MAX_TRANSFER && x == *olap)
+		*olap <<= 1;
 	if (x > rs->sbuf_avail)
 		x = rs->sbuf_avail;
-	return x > room ? room : x;
+	return x > room ? (uint32_t)room : x;
 }
 
 int rs_stream_post(struct rsock *rs, const void *buf, uint32_t len,
@@ -493,7 +489,7 @@ static int send_one(struct rsock *rs, const uint8_t *buf, uint32_t len)
 	return 0;
 }
 
-static bool can_send_or_closed(const struct rsock *rs)
+bool rs_stream_send_ready(const struct rsock *rs)
 {
 	return rs_stream_can_send(rs) || !rs->writable;
 }
@@ -501,23 +497,23 @@ static bool can_send_or_closed(const struct rsock *rs)
 ssize_t rs_stream_send(struct rsock *rs, const void *buf, size_t len,
 		       bool nonblock)
 {
+	uint32_t olap = RS_OLAP_START;
 	const uint8_t *p = buf;
 	size_t left = len;
 	uint32_t x;
 
 	if (rs_iomap_flush(rs, nonblock))
 		return -1;
-	rs->olap = RS_OLAP_START;
 	while (left) {
 		rs_stream_progress(rs);
 		if (!rs_stream_can_send(rs) &&
-		    rs_wait(rs, can_send_or_closed, nonblock, -1))
+		    rs_wait(rs, rs_stream_send_ready, nonblock, -1))
 			break;
 		if (!rs->writable) {
 			errno = rs->err ? rs->err : ECONNRESET;
 			break;
 		}
-		x = next_size(rs, left);
+		x = rs_stream_chunk(rs, &olap, left, rs->cur.length);
 		if (send_one(rs, p, x))
 			break;
 		p += x;
@@ -600,16 +596,15 @@ ssize_t rs_stream_recv(struct rsock *rs, void *buf, size_t len, int flags,
 	return (ssize_t)done;
 }
 
-bool rs_stream_arm(struct rsock *rs)
+void rs_stream_arm(struct rsock *rs)
 {
 	if (!rs->cq)
-		return true;
+		return;
 	if (!rs->cq_armed) {
 		ibv_req_notify_cq(rs->cq, 0);
 		rs->cq_armed = true;
 	}
 	rs_stream_progress(rs);
-	return true;
 }
 
 void rs_stream_cq_event(struct rsock *rs)
