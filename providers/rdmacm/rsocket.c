@@ -7,8 +7,8 @@
  * through this library's rdma_cm, transfers' entry points, shutdown and
  * close; rsocket_stream.c moves the bytes, rsocket_poll.c and
  * rsocket_opt.c serve rpoll/rselect and options, rsocket_iomap.c riomap
- * and riowrite.  Datagram rsockets (SOCK_DGRAM) are not implemented: they
- * fail with ENOTSUP and say so once on stderr.  docs/rdmacm.md "rsockets".
+ * and riowrite, rsocket_dgram.c datagram rsockets (SOCK_DGRAM).
+ * docs/rdmacm.md "rsockets".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,17 +83,6 @@ int rs_fail(int err)
 	return -1;
 }
 
-static atomic_flag rs_dgram_warned = ATOMIC_FLAG_INIT;
-
-static void say_once(atomic_flag *flag, const char *what)
-{
-	if (!atomic_flag_test_and_set(flag))
-		fprintf(stderr,
-			"srxe: %s are not implemented by srxe's "
-			"librdmacm (docs/rdmacm.md)\n",
-			what);
-}
-
 static void set_nonblock(int fd)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -108,7 +97,28 @@ static const struct rs_opts rs_default_opts = {
 	.nodelay = 1,
 };
 
-/* A socket with its own event channel; @id is created here when NULL. */
+static struct rsock *rs_alloc(const struct rs_opts *opt)
+{
+	struct rsock *rs = calloc(1, sizeof(*rs));
+
+	if (!rs)
+		return NULL;
+	pthread_mutex_init(&rs->lock, NULL);
+	pthread_mutex_init(&rs->wait_lock, NULL);
+	rs->opt = *opt;
+	return rs;
+}
+
+static void rs_dealloc(struct rsock *rs)
+{
+	int err = errno;
+
+	pthread_mutex_destroy(&rs->lock);
+	pthread_mutex_destroy(&rs->wait_lock);
+	free(rs);
+	errno = err;
+}
+
 /*
  * A socket with its own event channel.  @id (a connect request's) is moved
  * onto it; without one, a new id is made.  On failure NULL with errno, and
@@ -116,15 +126,12 @@ static const struct rs_opts rs_default_opts = {
  */
 static struct rsock *rs_new(struct rdma_cm_id *id, const struct rs_opts *opt)
 {
-	struct rsock *rs = calloc(1, sizeof(*rs));
+	struct rsock *rs = rs_alloc(opt);
 	struct rdma_cm_id *own = NULL;
 	int err;
 
 	if (!rs)
 		return NULL;
-	pthread_mutex_init(&rs->lock, NULL);
-	pthread_mutex_init(&rs->wait_lock, NULL);
-	rs->opt = *opt;
 	rs->chan = rdma_create_event_channel();
 	if (!rs->chan)
 		goto free;
@@ -146,10 +153,26 @@ channel:
 	rdma_destroy_event_channel(rs->chan);
 	errno = err;
 free:
-	err = errno;
-	pthread_mutex_destroy(&rs->lock);
-	pthread_mutex_destroy(&rs->wait_lock);
-	free(rs);
+	rs_dealloc(rs);
+	return NULL;
+}
+
+static struct rsock *rs_new_dgram(int domain)
+{
+	struct rsock *rs = rs_alloc(&rs_default_opts);
+	int err;
+
+	if (!rs)
+		return NULL;
+	if (rs_dgram_open(rs, domain)) {
+		rs_dealloc(rs);
+		return NULL;
+	}
+	err = -rs_set(rs->fd, rs);
+	if (!err)
+		return rs;
+	rs_dgram_free(rs);
+	rs_dealloc(rs);
 	errno = err;
 	return NULL;
 }
@@ -168,6 +191,11 @@ static void reject_pending(struct rsock *rs)
 static void rs_free(struct rsock *rs)
 {
 	rs_set(rs->fd, NULL);
+	if (rs->dg) {
+		rs_dgram_free(rs);
+		rs_dealloc(rs);
+		return;
+	}
 	reject_pending(rs);
 	free(rs->pend);
 	if (rs->cq && rs->phase == RS_CONNECTED)
@@ -177,9 +205,7 @@ static void rs_free(struct rsock *rs)
 	if (rs->id)
 		rdma_destroy_id(rs->id);
 	rdma_destroy_event_channel(rs->chan);
-	pthread_mutex_destroy(&rs->lock);
-	pthread_mutex_destroy(&rs->wait_lock);
-	free(rs);
+	rs_dealloc(rs);
 }
 
 struct rsock *rs_lock(int fd)
@@ -221,12 +247,16 @@ RSOCKET_EXPORT int rsocket(int domain, int type, int protocol)
 	if (domain != AF_INET && domain != AF_INET6)
 		return rs_fail(EAFNOSUPPORT);
 	if (kind == SOCK_DGRAM) {
-		say_once(&rs_dgram_warned, "datagram rsockets (SOCK_DGRAM)");
-		return rs_fail(ENOTSUP);
-	}
-	if (kind != SOCK_STREAM || (protocol && protocol != IPPROTO_TCP))
+		if (protocol && protocol != IPPROTO_UDP)
+			return rs_fail(EPROTONOSUPPORT);
+		rs = rs_new_dgram(domain);
+	} else if (kind == SOCK_STREAM) {
+		if (protocol && protocol != IPPROTO_TCP)
+			return rs_fail(EPROTONOSUPPORT);
+		rs = rs_new(NULL, &rs_default_opts);
+	} else {
 		return rs_fail(EPROTONOSUPPORT);
-	rs = rs_new(NULL, &rs_default_opts);
+	}
 	if (!rs)
 		return -1;
 	if (type & SOCK_NONBLOCK)
@@ -242,7 +272,8 @@ RSOCKET_EXPORT int rbind(int socket, const struct sockaddr *addr,
 
 	if (!rs)
 		return -1;
-	(void)addrlen;
+	if (rs->dg)
+		return rs_unlock_ret(rs, rs_dgram_bind(rs, addr, addrlen));
 	ret = rdma_bind_addr(rs->id, (struct sockaddr *)addr);
 	if (!ret)
 		rs->phase = RS_BOUND;
@@ -256,6 +287,8 @@ RSOCKET_EXPORT int rlisten(int socket, int backlog)
 
 	if (!rs)
 		return -1;
+	if (rs->dg)
+		return rs_unlock_ret(rs, rs_fail(EOPNOTSUPP));
 	if (rs->phase == RS_LISTENING)
 		return rs_unlock_ret(rs, 0);
 	if (n > RS_MAX_BACKLOG)
@@ -408,6 +441,8 @@ void rs_cm_drain(struct rsock *rs)
 	struct rdma_cm_event *ev;
 	struct rdma_cm_id *refused;
 
+	if (!rs->chan)
+		return; /* a datagram rsocket's */
 	while (!rdma_get_cm_event(rs->chan, &ev)) {
 		refused = NULL;
 		if (ev->event == RDMA_CM_EVENT_CONNECT_REQUEST)
@@ -503,6 +538,8 @@ RSOCKET_EXPORT int raccept(int socket, struct sockaddr *addr,
 
 	if (!ls)
 		return -1;
+	if (ls->dg)
+		return rs_unlock_ret(ls, rs_fail(EOPNOTSUPP));
 	if (ls->phase != RS_LISTENING)
 		return rs_unlock_ret(ls, rs_fail(EINVAL));
 	for (;;) {
@@ -549,7 +586,8 @@ RSOCKET_EXPORT int rconnect(int socket, const struct sockaddr *addr,
 
 	if (!rs)
 		return -1;
-	(void)addrlen;
+	if (rs->dg)
+		return rs_unlock_ret(rs, rs_dgram_connect(rs, addr, addrlen));
 	if (rs->phase == RS_CONNECTED)
 		return rs_unlock_ret(rs, rs_fail(EISCONN));
 	if (rs->phase >= RS_RESOLVING_ADDR && rs->phase <= RS_CONNECTING)
@@ -618,6 +656,8 @@ RSOCKET_EXPORT int rshutdown(int socket, int how)
 
 	if (!rs)
 		return -1;
+	if (rs->dg)
+		return rs_unlock_ret(rs, rs_dgram_shutdown(rs, how));
 	return rs_unlock_ret(rs, shutdown_locked(rs, how));
 }
 
@@ -627,18 +667,59 @@ RSOCKET_EXPORT int rclose(int socket)
 
 	if (!rs)
 		return -1;
-	if (rs->phase == RS_CONNECTED && (rs->readable || rs->writable))
+	if (rs->dg)
+		rs_dgram_shutdown(rs, SHUT_RDWR);
+	else if (rs->phase == RS_CONNECTED && (rs->readable || rs->writable))
 		shutdown_locked(rs, SHUT_RDWR);
 	pthread_mutex_unlock(&rs->lock);
 	rs_free(rs);
 	return 0;
 }
 
-RSOCKET_EXPORT ssize_t rrecv(int socket, void *buf, size_t len, int flags)
+static bool is_dgram(int socket)
+{
+	struct rsock *rs = rs_get(socket);
+
+	return rs && rs->dg;
+}
+
+/* One datagram, described by @msg, in or @out. */
+static ssize_t dgram_xfer(int socket, struct msghdr *msg, int flags, bool out)
 {
 	struct rsock *rs = rs_lock(socket);
 	ssize_t ret;
 
+	if (!rs)
+		return -1;
+	ret = out ? rs_dgram_send(rs, msg, nonblocking(rs, flags))
+		  : rs_dgram_recv(rs, msg, flags, nonblocking(rs, flags));
+	rs_unlock(rs);
+	return ret;
+}
+
+static ssize_t dgram_one(int socket, void *buf, size_t len, int flags,
+			 struct sockaddr *addr, socklen_t *addrlen, bool out)
+{
+	struct iovec iov = { buf, len };
+	struct msghdr msg = { .msg_name = addr,
+			      .msg_namelen = addr && addrlen ? *addrlen : 0,
+			      .msg_iov = &iov,
+			      .msg_iovlen = 1 };
+	ssize_t ret = dgram_xfer(socket, &msg, flags, out);
+
+	if (ret >= 0 && !out && addr && addrlen)
+		*addrlen = msg.msg_namelen;
+	return ret;
+}
+
+RSOCKET_EXPORT ssize_t rrecv(int socket, void *buf, size_t len, int flags)
+{
+	struct rsock *rs;
+	ssize_t ret;
+
+	if (is_dgram(socket))
+		return dgram_one(socket, buf, len, flags, NULL, NULL, false);
+	rs = rs_lock(socket);
 	if (!rs)
 		return -1;
 	if (rs_need_connected(rs))
@@ -651,8 +732,12 @@ RSOCKET_EXPORT ssize_t rrecv(int socket, void *buf, size_t len, int flags)
 RSOCKET_EXPORT ssize_t rrecvfrom(int socket, void *buf, size_t len, int flags,
 				 struct sockaddr *src_addr, socklen_t *addrlen)
 {
-	ssize_t ret = rrecv(socket, buf, len, flags);
+	ssize_t ret;
 
+	if (is_dgram(socket))
+		return dgram_one(socket, buf, len, flags, src_addr, addrlen,
+				 false);
+	ret = rrecv(socket, buf, len, flags);
 	if (ret >= 0 && src_addr && addrlen)
 		rgetpeername(socket, src_addr, addrlen);
 	return ret;
@@ -660,9 +745,13 @@ RSOCKET_EXPORT ssize_t rrecvfrom(int socket, void *buf, size_t len, int flags,
 
 RSOCKET_EXPORT ssize_t rsend(int socket, const void *buf, size_t len, int flags)
 {
-	struct rsock *rs = rs_lock(socket);
+	struct rsock *rs;
 	ssize_t ret;
 
+	if (is_dgram(socket))
+		return dgram_one(socket, (void *)buf, len, flags, NULL, NULL,
+				 true);
+	rs = rs_lock(socket);
 	if (!rs)
 		return -1;
 	if (rs_need_connected(rs))
@@ -676,18 +765,24 @@ RSOCKET_EXPORT ssize_t rsendto(int socket, const void *buf, size_t len,
 			       int flags, const struct sockaddr *dest_addr,
 			       socklen_t addrlen)
 {
-	(void)dest_addr;
-	(void)addrlen;
+	if (is_dgram(socket))
+		return dgram_one(socket, (void *)buf, len, flags,
+				 (struct sockaddr *)dest_addr, &addrlen, true);
 	return rsend(socket, buf, len, flags);
 }
 
-/* Each iovec in turn until one is short (would block, or EOF). */
+/* Each iovec in turn until one is short (would block, or EOF); a
+ * datagram rsocket's are one message. */
 static ssize_t each_iov(int socket, const struct iovec *iov, int iovcnt,
 			int flags, bool out)
 {
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov,
+			      .msg_iovlen = iovcnt > 0 ? (size_t)iovcnt : 0 };
 	ssize_t total = 0, n = 0;
 	int i;
 
+	if (is_dgram(socket))
+		return dgram_xfer(socket, &msg, flags, out);
 	for (i = 0; i < iovcnt; i++) {
 		if (!iov[i].iov_len)
 			continue;
@@ -704,12 +799,20 @@ static ssize_t each_iov(int socket, const struct iovec *iov, int iovcnt,
 
 RSOCKET_EXPORT ssize_t rrecvmsg(int socket, struct msghdr *msg, int flags)
 {
+	if (is_dgram(socket))
+		return dgram_xfer(socket, msg, flags, false);
 	return each_iov(socket, msg->msg_iov, (int)msg->msg_iovlen, flags,
 			false);
 }
 
 RSOCKET_EXPORT ssize_t rsendmsg(int socket, const struct msghdr *msg, int flags)
 {
+	struct msghdr copy;
+
+	if (is_dgram(socket)) {
+		copy = *msg;
+		return dgram_xfer(socket, &copy, flags, true);
+	}
 	return each_iov(socket, msg->msg_iov, (int)msg->msg_iovlen, flags,
 			true);
 }

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <rdma/rdma_cma.h>
 
@@ -49,8 +50,12 @@ struct rs_opts {
 	struct linger linger;
 };
 
+struct rs_dgram;
+
 struct rsock {
-	int fd; /* the number the application sees: chan's fd */
+	int fd; /* the number the application sees: chan's fd (a datagram
+		 * rsocket's: its epoll fd, rsocket_dgram.c) */
+	struct rs_dgram *dg; /* datagram rsockets only */
 	pthread_mutex_t lock;
 	pthread_mutex_t wait_lock; /* one sleeper on the channels (rs_wait) */
 	enum rs_phase phase;
@@ -170,6 +175,27 @@ void rs_stream_cq_event(struct rsock *rs);
  * data, as rdma-core); 0, or -1 with errno (EAGAIN when @nonblock). */
 int rs_iomap_flush(struct rsock *rs, bool nonblock);
 void rs_iomap_release(struct rsock *rs);
+
+/* rsocket_dgram.c: datagram rsockets, those with rs->dg.  Called locked;
+ * -1 with errno on failure, as the socket calls. */
+int rs_dgram_open(struct rsock *rs, int domain); /* sets fd, dg */
+int rs_dgram_bind(struct rsock *rs, const struct sockaddr *addr, socklen_t len);
+int rs_dgram_connect(struct rsock *rs, const struct sockaddr *addr,
+		     socklen_t len);
+ssize_t rs_dgram_send(struct rsock *rs, const struct msghdr *msg,
+		      bool nonblock);
+ssize_t rs_dgram_recv(struct rsock *rs, struct msghdr *msg, int flags,
+		      bool nonblock);
+/* Stops reading and/or writing; a writer's messages leave first. */
+int rs_dgram_shutdown(struct rsock *rs, int how);
+void rs_dgram_free(struct rsock *rs); /* unlocked, the number gone */
+/* rpoll: readiness; arming before it sleeps on rs->fd; what woke it. */
+short rs_dgram_revents(struct rsock *rs, short events);
+void rs_dgram_arm(struct rsock *rs);
+void rs_dgram_events(struct rsock *rs);
+/* Options: the UDP socket behind; whether buffers are sized already. */
+int rs_dgram_udp_fd(const struct rsock *rs);
+bool rs_dgram_sized(const struct rsock *rs);
 
 /* rsocket.c */
 void rs_cm_drain(struct rsock *rs);

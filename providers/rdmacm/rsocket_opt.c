@@ -34,6 +34,9 @@ RSOCKET_EXPORT int rgetpeername(int socket, struct sockaddr *addr,
 
 	if (!rs)
 		return -1;
+	if (rs->dg)
+		return rs_unlock_ret(
+			rs, getpeername(rs_dgram_udp_fd(rs), addr, addrlen));
 	if (rs->phase != RS_CONNECTED)
 		return rs_unlock_ret(rs, rs_fail(ENOTCONN));
 	return rs_unlock_ret(
@@ -47,8 +50,18 @@ RSOCKET_EXPORT int rgetsockname(int socket, struct sockaddr *addr,
 
 	if (!rs)
 		return -1;
+	if (rs->dg)
+		return rs_unlock_ret(
+			rs, getsockname(rs_dgram_udp_fd(rs), addr, addrlen));
 	return rs_unlock_ret(
 		rs, copy_addr(rdma_get_local_addr(rs->id), addr, addrlen));
+}
+
+/* Buffers and queues are sized once: at connect, or a datagram rsocket's
+ * first QP. */
+static bool sized(const struct rsock *rs)
+{
+	return rs->dg ? rs_dgram_sized(rs) : rs->cq != NULL;
 }
 
 /* Buffer sizes as Linux reports them: twice what was asked. */
@@ -96,7 +109,7 @@ static int set_socket_opt(struct rsock *rs, int name, int v, const void *optval,
 	case SO_SNDBUF:
 	case SO_RCVBUF:
 		/* A connection keeps the buffers it was made with. */
-		if (!rs->cq)
+		if (!sized(rs))
 			*(name == SO_SNDBUF ? &rs->opt.sbuf_size
 					    : &rs->opt.rbuf_size) = buf_size(v);
 		return 0;
@@ -114,8 +127,8 @@ static int set_socket_opt(struct rsock *rs, int name, int v, const void *optval,
 
 static int set_rdma_opt(struct rsock *rs, int name, int v)
 {
-	if (rs->cq && name != RDMA_ROUTE)
-		return rs_fail(EINVAL); /* sized at connect */
+	if (sized(rs) && name != RDMA_ROUTE)
+		return rs_fail(EINVAL);
 	switch (name) {
 	case RDMA_SQSIZE:
 		rs->opt.sq_size = qp_size(v);
@@ -138,11 +151,29 @@ static int set_rdma_opt(struct rsock *rs, int name, int v)
 	}
 }
 
+/* A datagram rsocket's options but SOL_RDMA's are its UDP socket's; the
+ * buffer sizes also size its queues. */
+static int set_dgram_opt(struct rsock *rs, int level, int name,
+			 const void *optval, socklen_t optlen)
+{
+	int v = 0;
+
+	if (setsockopt(rs_dgram_udp_fd(rs), level, name, optval, optlen))
+		return -1;
+	if (level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_RCVBUF) &&
+	    !sized(rs) && !int_opt(optval, optlen, &v))
+		*(name == SO_SNDBUF ? &rs->opt.sbuf_size : &rs->opt.rbuf_size) =
+			buf_size(v);
+	return 0;
+}
+
 static int set_opt(struct rsock *rs, int level, int name, const void *optval,
 		   socklen_t optlen)
 {
 	int v = 0;
 
+	if (rs->dg && level != SOL_RDMA)
+		return set_dgram_opt(rs, level, name, optval, optlen);
 	if (!(level == SOL_RDMA && name == RDMA_ROUTE) &&
 	    !(level == SOL_SOCKET && name == SO_LINGER) &&
 	    int_opt(optval, optlen, &v))
@@ -199,7 +230,7 @@ static int get_opt_value(struct rsock *rs, int level, int name, int *v)
 			*v = (int)rs->opt.rbuf_size;
 			return 0;
 		case SO_TYPE:
-			*v = SOCK_STREAM;
+			*v = rs->dg ? SOCK_DGRAM : SOCK_STREAM;
 			return 0;
 		}
 	} else if (level == IPPROTO_TCP) {
@@ -239,6 +270,9 @@ RSOCKET_EXPORT int rgetsockopt(int socket, int level, int optname, void *optval,
 
 	if (!rs)
 		return -1;
+	if (rs->dg && level != SOL_RDMA && level != SOL_SOCKET)
+		return rs_unlock_ret(rs, getsockopt(rs_dgram_udp_fd(rs), level,
+						    optname, optval, optlen));
 	if (!optval || !optlen || *optlen < sizeof(int))
 		return rs_unlock_ret(rs, rs_fail(EINVAL));
 	if (level == SOL_SOCKET && optname == SO_ERROR)

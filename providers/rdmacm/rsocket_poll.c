@@ -3,7 +3,8 @@
  * rpoll and rselect (rsocket_int.h): rsockets and ordinary fds in one
  * call.  An rsocket is ready by its own state (connect progress, pending
  * requests, received data, room to send); to sleep, poll() waits on its
- * event channel and, once connected, its armed completion channel.
+ * event channel and, once connected, its armed completion channel; a
+ * datagram rsocket on its epoll fd (rsocket_dgram.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,6 +22,8 @@ static short rs_revents(struct rsock *rs, short events)
 {
 	short r = 0;
 
+	if (rs->dg)
+		return rs_dgram_revents(rs, events);
 	/* Set-up lives on CM events; a connection only ends by one, and
 	 * rpoll's sleep watches the channel, so a glance does meanwhile. */
 	if (rs->phase == RS_CONNECTED)
@@ -60,8 +63,13 @@ static short rs_revents(struct rsock *rs, short events)
  * channel once connected (armed, so that a completion wakes it). */
 static void rs_sleep_fds(struct rsock *rs, struct pollfd *cm, struct pollfd *cq)
 {
-	*cm = (struct pollfd){ rs->chan->fd, POLLIN, 0 };
 	*cq = (struct pollfd){ -1, POLLIN, 0 };
+	if (rs->dg) {
+		*cm = (struct pollfd){ rs->fd, POLLIN, 0 };
+		rs_dgram_arm(rs);
+		return;
+	}
+	*cm = (struct pollfd){ rs->chan->fd, POLLIN, 0 };
 	if (rs->phase == RS_CONNECTED && rs->cch) {
 		rs_stream_arm(rs);
 		cq->fd = rs->cch->fd;
@@ -131,6 +139,8 @@ static void after_sleep(struct pollfd *fds, nfds_t nfds,
 		if (!sl[2 * i].revents && !sl[2 * i + 1].revents)
 			continue;
 		pthread_mutex_lock(&rs->lock);
+		if (rs->dg)
+			rs_dgram_events(rs);
 		if (sl[2 * i + 1].revents)
 			rs_stream_cq_event(rs);
 		if (sl[2 * i].revents)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The rsocket stream protocol on the wire, as rdma-core's librdmacm speaks
- * it (version 1), so that srxe's rsockets talk to rsockets on kernel rxe
- * or hardware.  Written from the protocol's behaviour, docs/rsocket.md.
+ * The rsocket protocol on the wire, as rdma-core's librdmacm speaks it
+ * (version 1), so that srxe's rsockets talk to rsockets on kernel rxe or
+ * hardware; datagrams at the end.  Written from the protocol's behaviour,
+ * docs/rdmacm.md "rsockets".
  *
  * Connection: each side's connect request or accept carries one
  * struct rsw_conn as rdma_cm private data (big-endian fields): where the
@@ -127,6 +128,80 @@ static inline struct rsw_sge rsw_sge_swap(struct rsw_sge s)
 static inline int rsw_host_is_be(void)
 {
 	return __BYTE_ORDER == __BIG_ENDIAN;
+}
+
+/*
+ * Datagram rsockets (SOCK_DGRAM), in the shape of rdma-core's.  Each UD
+ * message starts with a struct rsw_ds_hdr naming the sender's UDP address
+ * (what recvfrom reports); a message over the kernel UDP socket starts with
+ * a struct rsw_ds_udp naming the sender's UD QP: DATA carries a payload,
+ * CTRL answers a DATA with the receiver's QP.  Lengths are 8 or 24 and 16
+ * or 28 for IPv4 or IPv6; multi-byte fields are big-endian.
+ */
+#define RSW_DS_UDP_TAG 0x55555555u
+#define RSW_DS_QKEY    0x01234567u /* RDMA_UDP_QKEY */
+#define RSW_DS_HDR_V4  8u
+#define RSW_DS_HDR_V6  24u
+#define RSW_DS_UDP_V4  16u
+#define RSW_DS_UDP_V6  28u
+
+enum rsw_ds_udp_op {
+	RSW_DS_DATA = RSW_OP_DATA,
+	RSW_DS_CTRL = RSW_OP_CTRL,
+};
+
+struct rsw_ds_hdr {
+	uint8_t version; /* 4 or 6 */
+	uint8_t length;
+	uint16_t port;
+	union {
+		uint32_t ipv4;
+		struct {
+			uint32_t flowinfo;
+			uint8_t addr[16];
+		} ipv6;
+	} addr;
+};
+
+struct rsw_ds_udp {
+	uint32_t tag;
+	uint8_t version;
+	uint8_t op;
+	uint8_t length;
+	uint8_t reserved;
+	uint32_t qpn; /* low 24 bits */
+	union {
+		uint32_t ipv4;
+		uint8_t ipv6[16];
+	} addr;
+};
+
+/* The header length a UD message announces, or 0 when it is not one. */
+static inline unsigned int rsw_ds_hdr_len(const struct rsw_ds_hdr *h,
+					  uint32_t avail)
+{
+	if (avail < RSW_DS_HDR_V4)
+		return 0;
+	if (h->version == 4 && h->length == RSW_DS_HDR_V4)
+		return RSW_DS_HDR_V4;
+	if (h->version == 6 && h->length == RSW_DS_HDR_V6 &&
+	    avail >= RSW_DS_HDR_V6)
+		return RSW_DS_HDR_V6;
+	return 0;
+}
+
+/* The same for a UDP message from an address of @family (4 or 6). */
+static inline unsigned int rsw_ds_udp_len(const struct rsw_ds_udp *u,
+					  uint32_t avail, int family)
+{
+	if (avail < RSW_DS_UDP_V4 || be32toh(u->tag) != RSW_DS_UDP_TAG)
+		return 0;
+	if (family == 4 && u->version == 4 && u->length == RSW_DS_UDP_V4)
+		return RSW_DS_UDP_V4;
+	if (family == 6 && u->version == 6 && u->length == RSW_DS_UDP_V6 &&
+	    avail >= RSW_DS_UDP_V6)
+		return RSW_DS_UDP_V6;
+	return 0;
 }
 
 #endif

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Stream rsockets (docs/rdmacm.md "rsockets"): rdmacm-utils' rsocket
-# tools, unmodified, under `srxe exec` on one host, every byte checked:
+# rsockets (docs/rdmacm.md "rsockets"): rdmacm-utils' rsocket tools,
+# unmodified, under `srxe exec` on one host, every byte checked:
 #  - rstream's default run (latency then bandwidth tests, 64 B to 1 MiB,
 #    a second connection for the bandwidth half), non-blocking with
 #    verification (-T v); then blocking (-T b) and through rpoll (-T a)
@@ -14,8 +14,11 @@
 #  - an unmodified TCP program through librspreload (rstream -T s, plain
 #    sockets), which must move its bytes over srxe: the device's packet
 #    counters grow by at least the data it moved.
-# Datagram rsockets are not implemented: test_rdmacm_symbols.sh checks
-# that they say so.
+#  - datagram rsockets: cm_rsocket_dgram.c (1 B to 60 KiB both ways, the
+#    sender's address, MSG_PEEK/MSG_TRUNC, a burst in order, rpoll,
+#    connected sockets, errors), whose UD messages the device's packet
+#    counter must show; udpong (echo and bandwidth, UD and UDP sizes;
+#    non-blocking, blocking, rpoll).
 here=$(dirname "$0")
 # shellcheck source=rdmacm_lib.sh
 source "$here/rdmacm_lib.sh"
@@ -60,6 +63,47 @@ check_rstream "rstream 2000 x 64 KiB, rpoll, rdma_getaddrinfo, verified" 1
 # peer's mapping (no receive consumed), completion seen by a polled byte.
 cm_pair "riostream -T v" riostream -T v -- riostream -s "$CM_ADDR" -T v
 check_rstream "riostream default tests (riomap, riowrite), verified" 8
+
+# Datagram rsockets.  Messages that fit one UD packet go over UD once the
+# two sides know each other's QP: the device counts at least half of them.
+packets() {
+	"$SRXE" status --name "$DEV" | awk '$1 == "packets:" { print $3 }'
+}
+before=$(packets)
+out=$("$SRXE" exec -- timeout 120 "$SRXE_BUILD/tests/cm_rsocket_dgram" \
+	$((CM_PORT_BASE + 4)) 2>&1) || fail "cm_rsocket_dgram: $out"
+assert_contains "$out" "all datagrams checked" "cm_rsocket_dgram"
+ud=$(awk '$1 == "ud" && $2 == "messages" { print $3 }' <<<"$out")
+moved=$(($(packets) - before))
+((ud > 0 && moved * 2 >= ud)) ||
+	fail "cm_rsocket_dgram: $moved packets over $DEV for $ud UD-sized messages"
+echo "$out"
+echo "ok: datagram rsockets: $moved packets over $DEV for $ud UD-sized messages"
+
+# udpong: the server runs until stopped.  An echo test must see every echo
+# (xfers = 2 x count); a bandwidth test reports what arrived (datagrams
+# may be dropped, as UDP's).  2056 B is over one UD packet: UDP carries it.
+udpong_run() {
+	local mode=$1 port=$2 args=$3 want=$4 row
+	CM_SERVER_STAYS=1 cm_pair "udpong $mode $args" \
+		udpong $mode -b "$CM_ADDR" -p "$port" -- \
+		udpong $mode -s "$CM_ADDR" -b "$CM_ADDR" -p "$port" $args
+	row=$(grep "^custom " <<<"$LAST_CLIENT") ||
+		fail "udpong $mode $args: no result: $LAST_CLIENT"
+	assert_not_contains "$LAST_CLIENT$LAST_SERVER" "fail|error|refused" \
+		"udpong $mode $args"
+	[[ $(awk '{ print $3 }' <<<"$row") =~ $want ]] ||
+		fail "udpong $mode $args: transfers not $want: $row"
+	echo "ok: udpong $mode $args: $row"
+}
+port=$((CM_PORT_BASE + 5))
+for mode in "-T n" "-T b" "-T a"; do
+	udpong_run "$mode" $port "-T e -C 200 -S 64" "^400$"
+	udpong_run "$mode" $((port + 1)) "-T e -C 100 -S 1536" "^200$"
+	udpong_run "$mode" $((port + 2)) "-C 5000 -S 1024" "^[1-9]"
+	udpong_run "$mode" $((port + 3)) "-C 500 -S 2056" "^[1-9]"
+	port=$((port + 4))
+done
 
 # Threads: each end sends and receives at once on its one socket.
 out=$("$SRXE" exec -- timeout 120 "$SRXE_BUILD/tests/cm_rsocket_duplex" \

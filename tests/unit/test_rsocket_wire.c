@@ -4,7 +4,8 @@
  * connection data's layout is rdma-core's (40 bytes, the offsets below),
  * immediates pack op and value as rdma-core's rsockets read them, iomap
  * entries and their 8-bit count are rdma-core's, and the
- * byte-order helpers round-trip.
+ * byte-order helpers round-trip; the datagram headers are rdma-core's and
+ * malformed ones are refused.
  */
 #include <criterion/criterion.h>
 #include <stddef.h>
@@ -74,4 +75,53 @@ Test(rsocket_wire, iomap)
 	for (unsigned int n = 0; n <= 128; n++)
 		cr_expect_eq(rsw_iomap_count(rsw_iomap_scale(n)), n);
 	cr_expect_eq(rsw_imm(RSW_OP_IOMAP_SGL, 3), 0xc0000003u);
+}
+
+Test(rsocket_wire, datagram_layout)
+{
+	/* rdma-core's ds_header and ds_udp_header. */
+	cr_expect_eq(sizeof(struct rsw_ds_hdr), RSW_DS_HDR_V6);
+	cr_expect_eq(offsetof(struct rsw_ds_hdr, version), 0);
+	cr_expect_eq(offsetof(struct rsw_ds_hdr, length), 1);
+	cr_expect_eq(offsetof(struct rsw_ds_hdr, port), 2);
+	cr_expect_eq(offsetof(struct rsw_ds_hdr, addr.ipv4), 4);
+	cr_expect_eq(offsetof(struct rsw_ds_hdr, addr.ipv6.addr), 8);
+	cr_expect_eq(sizeof(struct rsw_ds_udp), RSW_DS_UDP_V6);
+	cr_expect_eq(offsetof(struct rsw_ds_udp, tag), 0);
+	cr_expect_eq(offsetof(struct rsw_ds_udp, version), 4);
+	cr_expect_eq(offsetof(struct rsw_ds_udp, op), 5);
+	cr_expect_eq(offsetof(struct rsw_ds_udp, length), 6);
+	cr_expect_eq(offsetof(struct rsw_ds_udp, qpn), 8);
+	cr_expect_eq(offsetof(struct rsw_ds_udp, addr), 12);
+	cr_expect_eq(RSW_DS_DATA, 0);
+	cr_expect_eq(RSW_DS_CTRL, 7);
+}
+
+Test(rsocket_wire, datagram_headers_checked)
+{
+	struct rsw_ds_hdr h = { .version = 4, .length = RSW_DS_HDR_V4 };
+	struct rsw_ds_udp u = { .tag = htobe32(RSW_DS_UDP_TAG),
+				.version = 4,
+				.length = RSW_DS_UDP_V4 };
+
+	cr_expect_eq(rsw_ds_hdr_len(&h, 8), RSW_DS_HDR_V4);
+	cr_expect_eq(rsw_ds_hdr_len(&h, 7), 0, "shorter than its header");
+	h.length = RSW_DS_HDR_V6;
+	cr_expect_eq(rsw_ds_hdr_len(&h, 100), 0, "v4 with v6's length");
+	h.version = 6;
+	cr_expect_eq(rsw_ds_hdr_len(&h, 23), 0, "v6 cut short");
+	cr_expect_eq(rsw_ds_hdr_len(&h, 24), RSW_DS_HDR_V6);
+	h.version = 5;
+	cr_expect_eq(rsw_ds_hdr_len(&h, 100), 0, "no such version");
+
+	cr_expect_eq(rsw_ds_udp_len(&u, 16, 4), RSW_DS_UDP_V4);
+	cr_expect_eq(rsw_ds_udp_len(&u, 16, 6), 0, "v4 header from v6");
+	cr_expect_eq(rsw_ds_udp_len(&u, 15, 4), 0, "cut short");
+	u.tag = RSW_DS_UDP_TAG ^ 1;
+	cr_expect_eq(rsw_ds_udp_len(&u, 16, 4), 0, "wrong tag");
+	u.tag = htobe32(RSW_DS_UDP_TAG);
+	u.version = 6;
+	u.length = RSW_DS_UDP_V6;
+	cr_expect_eq(rsw_ds_udp_len(&u, 27, 6), 0, "v6 cut short");
+	cr_expect_eq(rsw_ds_udp_len(&u, 28, 6), RSW_DS_UDP_V6);
 }
