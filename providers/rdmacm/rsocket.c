@@ -83,6 +83,14 @@ int rs_fail(int err)
 	return -1;
 }
 
+uint64_t rs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void set_nonblock(int fd)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -473,15 +481,13 @@ static void wait_chan(struct rsock *rs, int timeout_ms)
  */
 static int wait_established(struct rsock *rs)
 {
-	struct timespec t0, t;
+	uint64_t end = rs_now_ns() + RS_ACCEPT_S * 1000000000ull;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		rs_cm_drain(rs);
 		if (rs->phase != RS_CONNECTING)
 			return rs->phase == RS_CONNECTED ? 0 : -1;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > RS_ACCEPT_S)
+		if (rs_now_ns() > end)
 			return -1;
 		wait_chan(rs, 1000);
 	}

@@ -40,6 +40,10 @@
 #define RS_DG_CLOSE_MS	 2000
 #define RS_DG_SLEEP_MS	 100
 #define RS_DG_REAP	 16
+/* The UDP socket is looked at every RS_DG_UDP_TURN-th time (a syscall),
+ * whenever a sleep may have been woken by it, and first for the
+ * RS_DG_UDP_TURN looks after a message came over UDP. */
+#define RS_DG_UDP_TURN 64u
 
 struct rs_dqp {
 	struct rs_dqp *next;
@@ -87,7 +91,8 @@ struct rs_dgram {
 	unsigned int nfree, sq, rq;
 	uint8_t *ubuf; /* one UDP message */
 	unsigned int takes;
-	bool udp_hint; /* the UDP socket may have something */
+	bool udp_hint;		 /* the UDP socket may have something */
+	unsigned int udp_recent; /* looks left that try UDP first */
 	struct rs_dmsg cur;
 };
 
@@ -673,11 +678,13 @@ static bool udp_take(struct rsock *rs)
 	    addr_key((struct sockaddr *)&from, flen, &key))
 		return true;
 	udp_learn(rs, u, (uint32_t)n - hl, &key);
-	if (hold && u->op == RSW_DS_DATA && accepted_from(dg, &key))
+	if (hold && u->op == RSW_DS_DATA && accepted_from(dg, &key)) {
+		dg->udp_recent = RS_DG_UDP_TURN;
 		dg->cur = (struct rs_dmsg){ .kind = RS_DMSG_UDP,
 					    .data = buf + hl,
 					    .len = (uint32_t)n - hl,
 					    .from = key };
+	}
 	return true;
 }
 
@@ -738,12 +745,12 @@ static void reap_sends(struct rs_dgram *dg)
 				dg->sfree[dg->nfree++] = (uint16_t)wc[i].wr_id;
 }
 
-/* Looks at the UDP socket every RS_DG_UDP_TURN-th time (one syscall),
- * and whenever a sleep may have been woken by it. */
-#define RS_DG_UDP_TURN 64u
-
-/* The next message looked at: UD first, so that UDP costs the busy path
- * no syscall; send slots come back once half are out. */
+/*
+ * The next message looked at: UD first, so that the busy path costs no
+ * syscall, except while messages come over UDP: a sender's long messages
+ * (UDP) and short ones (UD) then mostly keep their order.  Send slots
+ * come back once half are out.
+ */
 static void progress(struct rsock *rs)
 {
 	struct rs_dgram *dg = rs->dg;
@@ -753,6 +760,12 @@ static void progress(struct rsock *rs)
 		reap_sends(dg);
 	if (dg->cur.kind != RS_DMSG_NONE)
 		return;
+	if (dg->udp_recent) {
+		dg->udp_recent--;
+		udp_drain(rs);
+		if (dg->cur.kind != RS_DMSG_NONE)
+			return;
+	}
 	if (!ud_take(dg) && udp) {
 		dg->udp_hint = false;
 		udp_drain(rs);
@@ -812,6 +825,25 @@ void rs_dgram_events(struct rsock *rs)
 		}
 }
 
+/* Polls for RS_SPIN_NS; whether @ready came meanwhile. */
+static bool spin(struct rsock *rs, bool (*ready)(const struct rsock *rs))
+{
+	uint64_t end = 0;
+	unsigned int rounds = 0;
+
+	for (;;) {
+		progress(rs);
+		if (ready(rs))
+			return true;
+		if (++rounds % RS_SPIN_CLOCK_EVERY)
+			continue;
+		if (!end)
+			end = rs_now_ns() + RS_SPIN_NS;
+		else if (rs_now_ns() >= end)
+			return false;
+	}
+}
+
 /* Waits until @ready (0) or -1 with errno EAGAIN (@nonblock) or
  * ETIMEDOUT after @sleeps sleeps (-1: no limit).  Called locked. */
 static int dg_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
@@ -819,12 +851,14 @@ static int dg_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
 {
 	struct pollfd p = { rs->fd, POLLIN, 0 };
 
+	progress(rs);
+	if (ready(rs))
+		return 0;
+	if (nonblock)
+		return rs_fail(EAGAIN);
 	for (;;) {
-		progress(rs);
-		if (ready(rs))
+		if (spin(rs, ready))
 			return 0;
-		if (nonblock)
-			return rs_fail(EAGAIN);
 		rs_dgram_arm(rs);
 		progress(rs);
 		if (ready(rs))

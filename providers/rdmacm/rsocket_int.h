@@ -118,6 +118,13 @@ struct rs_map {
 	bool pending; /* not yet written to the peer's slot */
 };
 
+/* A wait polls this long before it sleeps (as rdma-core's rsockets, whose
+ * default is 10 us): a reply within it costs no wake-up.  Clock reads are
+ * not free in a VM: a spin looks at the clock every RS_SPIN_CLOCK_EVERY
+ * rounds. */
+#define RS_SPIN_NS	    20000u
+#define RS_SPIN_CLOCK_EVERY 32u
+
 #define RS_CTRL_SLOTS	4     /* control messages in flight */
 #define RS_SNDLOWAT	2048u /* send ring room a send waits for */
 #define RS_OLAP_START	2048u
@@ -211,5 +218,7 @@ void rs_unlock(struct rsock *rs);
 int rs_unlock_ret(struct rsock *rs, int ret);
 /* errno = @err; -1. */
 int rs_fail(int err);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t rs_now_ns(void);
 
 #endif

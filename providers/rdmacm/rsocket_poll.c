@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/select.h>
 
 #include <rdma/rsocket.h>
@@ -94,15 +93,6 @@ static int scan(struct pollfd *fds, nfds_t nfds)
 	return ready;
 }
 
-static int64_t ms_left(const struct timespec *end)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)(end->tv_sec - now.tv_sec) * 1000 +
-	       (end->tv_nsec - now.tv_nsec) / 1000000;
-}
-
 /* Fills @sl (two entries per fd) for the poll() that sleeps. */
 static void sleep_set(const struct pollfd *fds, nfds_t nfds, struct pollfd *sl)
 {
@@ -159,30 +149,42 @@ static int count_ready(const struct pollfd *fds, nfds_t nfds)
 	return n;
 }
 
-static struct timespec deadline(int timeout)
+/*
+ * Before rpoll's first sleep: looks at the rsockets for RS_SPIN_NS, so
+ * that an answer arriving meanwhile costs no wake-up (rdma-core's rpoll
+ * polls first too).  Only with an rsocket among @fds.
+ */
+static void spin(struct pollfd *fds, nfds_t nfds)
 {
-	struct timespec end;
+	uint64_t end = 0;
+	unsigned int rounds = 0;
+	nfds_t i;
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	if (timeout <= 0)
-		return end;
-	end.tv_sec += timeout / 1000;
-	end.tv_nsec += (timeout % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
+	for (i = 0; i < nfds && !rs_get(fds[i].fd); i++)
+		;
+	if (i == nfds)
+		return;
+	while (!scan(fds, nfds)) {
+		if (++rounds % RS_SPIN_CLOCK_EVERY)
+			continue;
+		if (!end)
+			end = rs_now_ns() + RS_SPIN_NS;
+		else if (rs_now_ns() >= end)
+			return;
 	}
-	return end;
 }
 
 RSOCKET_EXPORT int rpoll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	struct pollfd *sl = calloc(nfds * 2 + 1, sizeof(*sl));
-	struct timespec end = deadline(timeout);
+	uint64_t end = rs_now_ns() + (uint64_t)(timeout > 0 ? timeout : 0) *
+					     1000000u;
 	int ready = -1, left = timeout;
 
 	if (!sl)
 		return rs_fail(ENOMEM);
+	if (timeout)
+		spin(fds, nfds);
 	for (;;) {
 		sleep_set(fds, nfds, sl);
 		ready = scan(fds, nfds);
@@ -197,9 +199,10 @@ RSOCKET_EXPORT int rpoll(struct pollfd *fds, nfds_t nfds, int timeout)
 		if (ready || !left)
 			break;
 		if (timeout > 0) {
-			int64_t ms = ms_left(&end);
+			uint64_t now = rs_now_ns();
 
-			left = ms > 0 ? (int)ms : 0;
+			left = now < end ? (int)((end - now + 999999) / 1000000)
+					 : 0;
 		}
 	}
 	free(sl);

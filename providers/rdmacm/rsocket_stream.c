@@ -17,23 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <infiniband/verbs.h>
 
 #include "rsocket_int.h"
 
 #define RS_WR_RECV     (1ull << 63)
-#define RS_SPIN_NS     20000u
 #define RS_GRANT_BYTES (sizeof(struct rsw_sge))
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int post_recv(struct rsock *rs)
 {
@@ -669,9 +659,6 @@ void rs_cm_glance(struct rsock *rs)
  * another thread took leaves the CQ unarmed under a sleeper. */
 #define RS_SLEEP_MAX_MS 100
 
-/* Clock reads are not free in a VM: the spin looks at it this seldom. */
-#define RS_SPIN_CLOCK_EVERY 32u
-
 int rs_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
 	    bool nonblock, int timeout_ms)
 {
@@ -688,7 +675,7 @@ int rs_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
 		errno = EAGAIN;
 		return -1;
 	}
-	start = now_ns();
+	start = rs_now_ns();
 	spin_end = start + RS_SPIN_NS;
 	end = timeout_ms < 0 ? UINT64_MAX
 			     : start + (uint64_t)timeout_ms * 1000000u;
@@ -698,7 +685,7 @@ int rs_wait(struct rsock *rs, bool (*ready)(const struct rsock *rs),
 			return 0;
 		if (++spins % RS_SPIN_CLOCK_EVERY)
 			continue;
-		t = now_ns();
+		t = rs_now_ns();
 		if (t >= end) {
 			errno = ETIMEDOUT;
 			return -1;

@@ -80,14 +80,45 @@ moved=$(($(packets) - before))
 echo "$out"
 echo "ok: datagram rsockets: $moved packets over $DEV for $ud UD-sized messages"
 
-# udpong: the server runs until stopped.  An echo test must see every echo
-# (xfers = 2 x count); a bandwidth test reports what arrived (datagrams
-# may be dropped, as UDP's).  2056 B is over one UD packet: UDP carries it.
+# udpong.  Its client resends a message whose answer takes over 1 ms and
+# receives into the buffer it sends from: an answer that comes after the
+# resend's (the first one, late) overwrites its sequence number, and from
+# then on it resends that stale message forever (docs/rdmacm.md).  On
+# 2 CPUs shared with the engine and another test an echo can take that
+# long now and then, so a run that stalls is tried again, up to 3 times;
+# the counts are kept small (a bandwidth run's closing message waits
+# behind the messages queued before it).  An echo test must see every
+# echo (xfers = 2 x count); the bandwidth test's 300 messages fit the
+# server's 384 receive slots, so all must arrive.  2056 B is over one UD
+# packet: UDP carries it.
+udp_bound() {
+	grep -q ":$(printf '%04X' "$1") " /proc/net/udp
+}
+
+udpong_once() {
+	local mode=$1 port=$2 args=$3 spid rc=0
+	"$SRXE" exec -- timeout 60 udpong $mode -b "$CM_ADDR" -p "$port" \
+		>"$TEST_ROOT/udpong-server.log" 2>&1 &
+	spid=$!
+	wait_until 100 udp_bound "$port" || fail "udpong server never bound"
+	LAST_CLIENT=$("$SRXE" exec -- timeout 15 udpong $mode -s "$CM_ADDR" \
+		-b "$CM_ADDR" -p "$port" $args 2>&1) || rc=$?
+	kill "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	LAST_SERVER=$(cat "$TEST_ROOT/udpong-server.log")
+	return $rc
+}
+
 udpong_run() {
-	local mode=$1 port=$2 args=$3 want=$4 row
-	CM_SERVER_STAYS=1 cm_pair "udpong $mode $args" \
-		udpong $mode -b "$CM_ADDR" -p "$port" -- \
-		udpong $mode -s "$CM_ADDR" -b "$CM_ADDR" -p "$port" $args
+	local mode=$1 port=$2 args=$3 want=$4 row try rc
+	for try in 1 2 3; do
+		rc=0
+		udpong_once "$mode" $((port + try * 100)) "$args" || rc=$?
+		((rc == 124)) || break
+		echo "udpong $mode $args stalled (try $try)"
+	done
+	((rc == 0)) || fail "udpong $mode $args: exit $rc: $LAST_CLIENT
+--- server: $LAST_SERVER"
 	row=$(grep "^custom " <<<"$LAST_CLIENT") ||
 		fail "udpong $mode $args: no result: $LAST_CLIENT"
 	assert_not_contains "$LAST_CLIENT$LAST_SERVER" "fail|error|refused" \
@@ -98,10 +129,10 @@ udpong_run() {
 }
 port=$((CM_PORT_BASE + 5))
 for mode in "-T n" "-T b" "-T a"; do
-	udpong_run "$mode" $port "-T e -C 200 -S 64" "^400$"
-	udpong_run "$mode" $((port + 1)) "-T e -C 100 -S 1536" "^200$"
-	udpong_run "$mode" $((port + 2)) "-C 5000 -S 1024" "^[1-9]"
-	udpong_run "$mode" $((port + 3)) "-C 500 -S 2056" "^[1-9]"
+	udpong_run "$mode" $port "-T e -C 100 -S 64" "^200$"
+	udpong_run "$mode" $((port + 1)) "-T e -C 50 -S 1536" "^100$"
+	udpong_run "$mode" $((port + 2)) "-C 300 -S 1024" "^300$"
+	udpong_run "$mode" $((port + 3)) "-T e -C 50 -S 2056" "^100$"
 	port=$((port + 4))
 done
 
