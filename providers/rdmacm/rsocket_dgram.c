@@ -486,9 +486,11 @@ static struct rs_ddest *get_dest(struct rsock *rs,
 		return NULL;
 	for (qp = dg->qps; qp && !same_ip(&qp->local, &src); qp = qp->next)
 		;
+	/* No srxe device serves the route (ENODEV): plain UDP, as if no
+	 * rsocket were there (DNS through librspreload, for one). */
 	if (!qp) {
 		qp = new_qp(rs, &src);
-		if (!qp)
+		if (!qp && errno != ENODEV)
 			return NULL;
 	}
 	d = calloc(1, sizeof(*d));
@@ -585,38 +587,46 @@ static size_t scatter(const struct iovec *iov, size_t n, const uint8_t *src,
 	return done;
 }
 
-/* Sends @iov over UDP to @d behind a header naming @d's local QP. */
+/* Sends @iov over UDP to @d behind a header naming @d's local QP; to a
+ * plain peer, as it is (and a CTRL not at all). */
 static ssize_t udp_send(struct rs_dgram *dg, const struct rs_ddest *d,
 			enum rsw_ds_udp_op op, const struct iovec *iov,
 			size_t n, bool nonblock)
 {
 	struct rsw_ds_udp u = { .tag = htobe32(RSW_DS_UDP_TAG),
-				.version = d->qp->hdr.version,
-				.op = (uint8_t)op,
-				.qpn = htobe32(d->qp->id->qp->qp_num &
-					       0xffffff) };
+				.op = (uint8_t)op };
 	struct iovec stack[8], *v = n < 8 ? stack : calloc(n + 1, sizeof(*v));
+	size_t hl = 0;
 	struct msghdr m = { .msg_name = (void *)&d->addr,
 			    .msg_namelen = addr_len(&d->addr),
-			    .msg_iov = v,
-			    .msg_iovlen = n + 1 };
+			    .msg_iov = v };
 	ssize_t ret;
 
 	if (!v)
 		return rs_fail(ENOMEM);
-	u.length = u.version == 4 ? RSW_DS_UDP_V4 : RSW_DS_UDP_V6;
-	if (u.version == 4)
-		u.addr.ipv4 = d->qp->hdr.addr.ipv4;
-	else
-		memcpy(u.addr.ipv6, d->qp->hdr.addr.ipv6.addr, 16);
-	v[0] = (struct iovec){ &u, u.length };
+	if (d->qp) {
+		u.version = d->qp->hdr.version;
+		u.qpn = htobe32(d->qp->id->qp->qp_num & 0xffffff);
+		hl = u.length = u.version == 4 ? RSW_DS_UDP_V4 : RSW_DS_UDP_V6;
+		if (u.version == 4)
+			u.addr.ipv4 = d->qp->hdr.addr.ipv4;
+		else
+			memcpy(u.addr.ipv6, d->qp->hdr.addr.ipv6.addr, 16);
+		v[m.msg_iovlen++] = (struct iovec){ &u, hl };
+	} else if (op == RSW_DS_CTRL) {
+		ret = 0;
+		goto out;
+	}
 	if (n)
-		memcpy(&v[1], iov, n * sizeof(*iov));
+		memcpy(&v[m.msg_iovlen], iov, n * sizeof(*iov));
+	m.msg_iovlen += n;
 	ret = sendmsg(dg->udp, &m,
 		      MSG_NOSIGNAL | (nonblock ? MSG_DONTWAIT : 0));
+	ret = ret < 0 ? -1 : ret - (ssize_t)hl;
+out:
 	if (v != stack)
 		free(v);
-	return ret < 0 ? -1 : ret - u.length;
+	return ret;
 }
 
 static bool accepted_from(const struct rs_dgram *dg,
@@ -636,7 +646,7 @@ static void udp_learn(struct rsock *rs, const struct rsw_ds_udp *u,
 	struct rs_ddest *d = get_dest(rs, from);
 	uint32_t qpn = be32toh(u->qpn) & 0xffffff;
 
-	if (!d)
+	if (!d || !d->qp)
 		return;
 	if (u->op == RSW_DS_DATA && (!d->ah || d->qpn != qpn ||
 				     d->qp->hdr.length + len <= d->qp->ud_max))
@@ -648,18 +658,20 @@ static void udp_learn(struct rsock *rs, const struct rsw_ds_udp *u,
 
 /*
  * Takes one message from the UDP socket; false when it had none ready.
- * With dg->cur free, a DATA becomes dg->cur; else only CTRLs and garbage
- * are taken and a DATA waits in the socket.
+ * With dg->cur free, a DATA or a plain peer's message (no header) becomes
+ * dg->cur; else only CTRLs and garbage are taken, and those wait in the
+ * socket.
  */
 static bool udp_take(struct rsock *rs)
 {
 	struct rs_dgram *dg = rs->dg;
 	uint8_t small[RSW_DS_UDP_V6];
-	bool hold = dg->cur.kind == RS_DMSG_NONE;
+	bool hold = dg->cur.kind == RS_DMSG_NONE, plain;
 	uint8_t *buf = hold ? dg->ubuf : small;
 	const struct rsw_ds_udp *u = (const void *)buf;
 	struct sockaddr_storage from, key;
 	socklen_t flen = sizeof(from);
+	const struct rs_ddest *d;
 	unsigned int hl;
 	ssize_t n;
 
@@ -669,21 +681,30 @@ static bool udp_take(struct rsock *rs)
 	if (n < 0)
 		return false;
 	hl = rsw_ds_udp_len(u, (uint32_t)n, from.ss_family == AF_INET6 ? 6 : 4);
+	if (addr_key((struct sockaddr *)&from, flen, &key)) {
+		if (!hold)
+			recv(dg->udp, small, sizeof(small), MSG_DONTWAIT);
+		return true;
+	}
+	d = hl ? NULL : find_dest(dg, &key);
+	plain = d && !d->qp;
 	if (!hold) {
-		if (hl && u->op == RSW_DS_DATA)
-			return false;
+		if ((hl && u->op == RSW_DS_DATA) || plain)
+			return false; /* waits for dg->cur */
 		recv(dg->udp, small, sizeof(small), MSG_DONTWAIT);
 	}
-	if (!hl || (u->op != RSW_DS_DATA && u->op != RSW_DS_CTRL) ||
-	    addr_key((struct sockaddr *)&from, flen, &key))
-		return true;
-	udp_learn(rs, u, (uint32_t)n - hl, &key);
-	if (hold && u->op == RSW_DS_DATA && accepted_from(dg, &key)) {
+	if (plain || (hl && u->op == RSW_DS_DATA)) {
+		if (hl)
+			udp_learn(rs, u, (uint32_t)n - hl, &key);
+		if (!accepted_from(dg, &key))
+			return true;
 		dg->udp_recent = RS_DG_UDP_TURN;
 		dg->cur = (struct rs_dmsg){ .kind = RS_DMSG_UDP,
 					    .data = buf + hl,
 					    .len = (uint32_t)n - hl,
 					    .from = key };
+	} else if (hl && u->op == RSW_DS_CTRL) {
+		udp_learn(rs, u, 0, &key);
 	}
 	return true;
 }
@@ -939,7 +960,7 @@ ssize_t rs_dgram_send(struct rsock *rs, const struct msghdr *msg, bool nonblock)
 		return rs_fail(EDESTADDRREQ);
 	if (len > RS_DG_UDP_MAX - RSW_DS_UDP_V6)
 		return rs_fail(EMSGSIZE);
-	if (!d->ah)
+	if (d->qp && !d->ah)
 		udp_drain(rs); /* perhaps the peer's answer is in */
 	if (!d->ah || d->qp->hdr.length + len > d->qp->ud_max)
 		return udp_send(dg, d, RSW_DS_DATA, msg->msg_iov,

@@ -2,7 +2,7 @@
 /*
  * Datagram rsockets (docs/rdmacm.md "rsockets"), run under `srxe exec`:
  *
- *   cm_rsocket_dgram PORT
+ *   cm_rsocket_dgram PORT [PLAIN_IP]
  *
  * Three datagram rsockets in one process on 127.0.0.1: a at PORT, b and c
  * bound by their first send.  Checked, every byte of every message:
@@ -14,7 +14,9 @@
  *  - a burst of 300 messages arrives whole and in order;
  *  - rpoll: nothing readable times out, a message makes it readable;
  *  - b connected to a: rsend/rrecv, and c's messages to b are not its;
- *  - errors: EMSGSIZE, EDESTADDRREQ, EOPNOTSUPP for rlisten, SO_TYPE.
+ *  - errors: EMSGSIZE, EDESTADDRREQ, EOPNOTSUPP for rlisten, SO_TYPE;
+ *  - with PLAIN_IP, a local address no srxe device serves: an rsocket and
+ *    a kernel UDP socket there talk plain UDP both ways.
  * Prints "ud messages N" (those that fit UD) for the caller to compare
  * with the device's counters, and exits 0 when all holds.
  */
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <rdma/rsocket.h>
 
@@ -217,13 +220,49 @@ static void errors(int a, int b)
 	printf("ok: EMSGSIZE, EDESTADDRREQ, EOPNOTSUPP, SO_TYPE\n");
 }
 
+/* A kernel UDP socket at @ip: what an unbound rsocket sends it arrives
+ * as it was sent, and its answer comes back the same way. */
+static void plain(const char *ip, uint16_t port)
+{
+	struct sockaddr_in at = { .sin_family = AF_INET,
+				  .sin_port = htons(port) },
+			   from;
+	socklen_t flen = sizeof(from);
+	int k = socket(AF_INET, SOCK_DGRAM, 0), r = make();
+	char got[32] = "";
+
+	if (k < 0 || inet_pton(AF_INET, ip, &at.sin_addr) != 1 ||
+	    bind(k, (struct sockaddr *)&at, sizeof(at)))
+		die("kernel UDP socket at PLAIN_IP");
+	if (rsendto(r, "question", 8, 0, (struct sockaddr *)&at, sizeof(at)) !=
+	    8)
+		die("rsendto to a plain UDP peer");
+	if (recvfrom(k, got, sizeof(got), 0, (struct sockaddr *)&from, &flen) !=
+		    8 ||
+	    memcmp(got, "question", 8))
+		die("the plain peer's recvfrom: want \"question\"");
+	if (sendto(k, "answer", 6, 0, (struct sockaddr *)&from, flen) != 6)
+		die("plain sendto");
+	flen = sizeof(from);
+	memset(got, 0, sizeof(got));
+	if (rrecvfrom(r, got, sizeof(got), 0, (struct sockaddr *)&from,
+		      &flen) != 6 ||
+	    memcmp(got, "answer", 6) || from.sin_port != at.sin_port)
+		die("rrecvfrom from a plain UDP peer: want \"answer\"");
+	close(k);
+	rclose(r);
+	printf("ok: plain UDP with a peer at %s (no srxe device there)\n", ip);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in at = { .sin_family = AF_INET };
 	int a, b, c;
 
-	if (argc != 2)
-		return fprintf(stderr, "usage: cm_rsocket_dgram PORT\n"), 2;
+	if (argc != 2 && argc != 3)
+		return fprintf(stderr,
+			       "usage: cm_rsocket_dgram PORT [PLAIN_IP]\n"),
+		       2;
 	at.sin_port = htons((uint16_t)atoi(argv[1]));
 	at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	a = make();
@@ -237,6 +276,8 @@ int main(int argc, char **argv)
 	polling(a, b);
 	connected(a, b, c);
 	errors(a, b);
+	if (argc == 3)
+		plain(argv[2], (uint16_t)(atoi(argv[1]) + 1));
 	rclose(a);
 	rclose(b);
 	rclose(c);
