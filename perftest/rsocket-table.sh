@@ -3,8 +3,11 @@
 # beside the same rstream on kernel TCP over loopback (-T s), in the same
 # run, alternating: rstream's default tests (latency: one message each way
 # per iteration; bandwidth: a burst each way), 64 B, 4 KiB, 64 KiB, 1 MiB,
-# non-blocking calls (rstream's default).  Each cell is the median of
-# ROUNDS runs.  Nothing is asserted.
+# non-blocking calls (rstream's default).  Then datagrams: udpong's echo
+# test (-T e, 2000 echoes) over srxe's datagram rsockets beside udpong on
+# kernel UDP (-T s), 64 B and 1 KiB (UD) and 2056 B (over one UD packet:
+# srxe sends it over UDP).  Each cell is the median of ROUNDS runs.
+# Nothing is asserted.
 #
 # Usage: perftest/rsocket-table.sh          (root: brings up a device)
 # Environment: SRXE_BUILD  build directory (default <source>/build)
@@ -19,8 +22,8 @@ PAIR_TAG=rsocket-table
 # shellcheck source=pair_lib.sh
 source "$src/perftest/pair_lib.sh"
 pair_prereqs
-command -v rstream >/dev/null || {
-	echo "$PAIR_TAG: rstream is not installed (rdmacm-utils)" >&2
+command -v rstream >/dev/null && command -v udpong >/dev/null || {
+	echo "$PAIR_TAG: rstream or udpong is not installed (rdmacm-utils)" >&2
 	exit 1
 }
 pair_root srxe-rsocket
@@ -56,10 +59,49 @@ run_rstream() {
 	}
 }
 
+# run_udpong MODE SIZE OUT: one udpong echo run (MODE rs or udp), its row
+# appended to OUT as SIZE_echo.  udpong's client stalls for good when an
+# echo comes after its 1 ms resend (docs/rdmacm.md): such a run is tried
+# again, up to 3 times, and counted in stalls.
+stalls=0
+run_udpong() {
+	local mode=$1 size=$2 out=$3 opt=() try
+	[[ $mode == udp ]] && opt=(-T s)
+	for try in 1 2 3; do
+		port=$((port + 1))
+		"$srxe" exec -- timeout "$TOOL_TIMEOUT" udpong "${opt[@]}" \
+			-b 127.0.0.1 -p "$port" >"$root/server.log" 2>&1 &
+		server_pid=$!
+		for _ in $(seq 50); do
+			grep -q ":$(printf '%04X' "$port") " /proc/net/udp && break
+			sleep 0.1
+		done
+		if "$srxe" exec -- timeout 30 udpong "${opt[@]}" -s 127.0.0.1 \
+			-b 127.0.0.1 -p "$port" -T e -C 2000 -S "$size" \
+			>"$root/client.log" 2>&1; then
+			kill "$server_pid" 2>/dev/null || true
+			wait "$server_pid" 2>/dev/null || true
+			server_pid=
+			sed -n "s/^custom /${size}_echo /p" "$root/client.log" >>"$out"
+			return
+		fi
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=
+		stalls=$((stalls + 1))
+	done
+	echo "$PAIR_TAG: udpong ($mode, $size B) stalled 3 times" >&2
+	exit 1
+}
+
 load_before=$(uptime)
 for r in $(seq "$ROUNDS"); do
 	run_rstream rs "$root/rs.rows"
 	run_rstream tcp "$root/tcp.rows"
+	for size in 64 1024 2056; do
+		run_udpong rs $size "$root/rsd.rows"
+		run_udpong udp $size "$root/udp.rows"
+	done
 	echo "  round $r of $ROUNDS done" >&2
 done
 load_after=$(uptime)
@@ -85,4 +127,15 @@ for t in $(awk '{ print $1 }' "$root/rs.rows" | awk '!seen[$0]++'); do
 	tu=$(median "$t" 8 "$root/tcp.rows")
 	ratio=$(awk -v a="$rg" -v b="$tg" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	echo "| $t | $rg | $tg | $ratio | $ru | $tu |"
+done
+echo
+echo "udpong -T e -C 2000 (echo: every message answered; us/xfer is half a round trip): srxe's datagram rsockets beside kernel UDP over lo; medians of $ROUNDS runs; runs stalled by udpong's late-echo flaw and tried again: $stalls"
+echo
+echo "| test | rsocket us/xfer | udp us/xfer | rsocket / udp |"
+echo "|---|---:|---:|---:|"
+for t in $(awk '{ print $1 }' "$root/rsd.rows" | awk '!seen[$0]++'); do
+	ru=$(median "$t" 7 "$root/rsd.rows")
+	uu=$(median "$t" 7 "$root/udp.rows")
+	ratio=$(awk -v a="$ru" -v b="$uu" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	echo "| $t | $ru | $uu | $ratio |"
 done
