@@ -734,7 +734,11 @@ static bool ud_take(struct rs_dgram *dg)
 
 			if (wc.status != IBV_WC_SUCCESS)
 				continue; /* flushed: the QP is going */
+			/* A header naming another source than the packet's
+			 * own is forged: dropped, as one that is no header. */
 			hl = rsw_ds_hdr_len(h, avail);
+			if (hl && !rsw_ds_grh_agrees(buf, h))
+				hl = 0;
 			if (hl)
 				addr_from_hdr(h, &from);
 			if (!hl || !accepted_from(dg, &from)) {

@@ -25,6 +25,7 @@
 
 #include <endian.h>
 #include <stdint.h>
+#include <string.h>
 
 #define RSW_VERSION	    1
 #define RSW_SGL_SIZE	    2
@@ -188,6 +189,23 @@ static inline unsigned int rsw_ds_hdr_len(const struct rsw_ds_hdr *h,
 	    avail >= RSW_DS_HDR_V6)
 		return RSW_DS_HDR_V6;
 	return 0;
+}
+
+/*
+ * Whether a UD message's header names the address its packet came from:
+ * the 40-byte GRH a receive gets holds an IPv4 header in its last 20
+ * bytes, or an IPv6 header.  A GRH of zeros (no IP header to compare)
+ * agrees.
+ */
+static inline int rsw_ds_grh_agrees(const uint8_t grh[40],
+				    const struct rsw_ds_hdr *h)
+{
+	if (grh[20] >> 4 == 4)
+		return h->version == 4 && !memcmp(grh + 32, &h->addr.ipv4, 4);
+	if (grh[0] >> 4 == 6)
+		return h->version == 6 &&
+		       !memcmp(grh + 8, h->addr.ipv6.addr, 16);
+	return 1;
 }
 
 /* The same for a UDP message from an address of @family (4 or 6). */

@@ -125,3 +125,30 @@ Test(rsocket_wire, datagram_headers_checked)
 	cr_expect_eq(rsw_ds_udp_len(&u, 27, 6), 0, "v6 cut short");
 	cr_expect_eq(rsw_ds_udp_len(&u, 28, 6), RSW_DS_UDP_V6);
 }
+
+Test(rsocket_wire, datagram_source_checked)
+{
+	uint8_t grh[40] = { 0 };
+	struct rsw_ds_hdr h = { .version = 4, .length = RSW_DS_HDR_V4 };
+
+	cr_expect(rsw_ds_grh_agrees(grh, &h), "no IP header: nothing to check");
+	/* RoCEv2 over IPv4: the IPv4 header in the GRH's last 20 bytes,
+	 * source address at its offset 12. */
+	grh[20] = 0x45;
+	grh[32] = 127, grh[33] = 0, grh[34] = 0, grh[35] = 1;
+	memcpy(&h.addr.ipv4, &grh[32], 4);
+	cr_expect(rsw_ds_grh_agrees(grh, &h));
+	grh[35] = 2;
+	cr_expect_not(rsw_ds_grh_agrees(grh, &h), "forged IPv4 source");
+	h.version = 6;
+	cr_expect_not(rsw_ds_grh_agrees(grh, &h), "v6 header, v4 packet");
+
+	memset(grh, 0, sizeof(grh));
+	grh[0] = 0x60;
+	grh[8 + 15] = 1; /* ::1 */
+	memset(h.addr.ipv6.addr, 0, 16);
+	h.addr.ipv6.addr[15] = 1;
+	cr_expect(rsw_ds_grh_agrees(grh, &h));
+	h.addr.ipv6.addr[15] = 2;
+	cr_expect_not(rsw_ds_grh_agrees(grh, &h), "forged IPv6 source");
+}
