@@ -117,6 +117,9 @@ static int addr_key(const struct sockaddr *sa, socklen_t len,
 		k->sin6_family = AF_INET6;
 		k->sin6_port = in6->sin6_port;
 		k->sin6_addr = in6->sin6_addr;
+		/* A link-local address names a peer only with its link. */
+		if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr))
+			k->sin6_scope_id = in6->sin6_scope_id;
 		return 0;
 	}
 	return rs_fail(len < sizeof(sa_family_t) ? EINVAL : EAFNOSUPPORT);
@@ -191,7 +194,9 @@ static void hdr_from_addr(const struct sockaddr_storage *a,
 	}
 }
 
-static void addr_from_hdr(const struct rsw_ds_hdr *h,
+/* The sender's address a UD message names; a link-local one is on the
+ * link of @qp, which received it. */
+static void addr_from_hdr(const struct rsw_ds_hdr *h, const struct rs_dqp *qp,
 			  struct sockaddr_storage *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -207,6 +212,10 @@ static void addr_from_hdr(const struct rsw_ds_hdr *h,
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = h->port;
 		memcpy(&in6->sin6_addr, h->addr.ipv6.addr, 16);
+		if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr))
+			in6->sin6_scope_id =
+				((const struct sockaddr_in6 *)&qp->local)
+					->sin6_scope_id;
 	}
 }
 
@@ -740,7 +749,7 @@ static bool ud_take(struct rs_dgram *dg)
 			if (hl && !rsw_ds_grh_agrees(buf, h))
 				hl = 0;
 			if (hl)
-				addr_from_hdr(h, &from);
+				addr_from_hdr(h, qp, &from);
 			if (!hl || !accepted_from(dg, &from)) {
 				post_recv(dg, qp, (uint32_t)wc.wr_id);
 				continue;

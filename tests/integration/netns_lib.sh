@@ -77,6 +77,51 @@ netns_bg() {
 	NETNS_BG_PIDS+=("$NETNS_LAST_BG")
 }
 
+# netns_udpong S C SADDR CADDR [TARGET]: udpong (datagram rsockets) from
+# host C, bound to CADDR, to a server in host S bound to SADDR (the
+# client's name for it: TARGET, default SADDR): 200 echoes of 1000 B,
+# each of which must come back (transfers = 2 x 200), over UD (1000 B fit
+# one packet at path MTU 1024): S's device receives at least the 200
+# messages as RoCEv2 packets.  udpong's server runs until stopped, and its
+# client stalls for good on an echo later than 1 ms (docs/rdmacm.md): a
+# stalled run is tried again, up to 3 times.
+netns_udpong() {
+	local s=$1 c=$2 saddr=$3 caddr=$4 target=${5:-$3} port try rc before after
+	before=$(netns_received "$s")
+	for try in 1 2 3; do
+		port=$((20000 + RANDOM % 20000))
+		netns_bg "$s" "$SRXE" exec -- timeout 60 udpong -b "$saddr" \
+			-p "$port"
+		wait_until 100 netns_udp_bound "$s" "$port" ||
+			fail "udpong server on host $s never bound"
+		rc=0
+		LAST_CLIENT=$(in_ns "$c" "$SRXE" exec -- timeout 20 udpong \
+			-s "$target" -b "$caddr" -p "$port" -T e -C 200 \
+			-S 1000 2>&1) || rc=$?
+		kill "$NETNS_LAST_BG" 2>/dev/null || true
+		wait "$NETNS_LAST_BG" 2>/dev/null || true
+		((rc == 124)) || break
+		echo "udpong host $c -> host $s stalled (try $try)"
+	done
+	((rc == 0)) || fail "udpong host $c -> host $s: exit $rc: $LAST_CLIENT"
+	assert_contains "$LAST_CLIENT" "^custom +1000 +400 " "udpong echo"
+	after=$(netns_received "$s")
+	((after - before >= 200)) ||
+		fail "udpong: host $s received $((after - before)) RoCEv2 packets for 200 messages"
+	echo "ok: udpong host $c -> host $s ($saddr), 200 echoes of 1000 B over UD"
+}
+
+# netns_received I: RoCEv2 packets host I's device has received.
+netns_received() {
+	in_ns "$1" "$SRXE" status --name "${DEV[$1]}" |
+		awk '$1 == "packets:" { print $7 }'
+}
+
+# netns_udp_bound I PORT: a UDP socket in host I is bound to PORT.
+netns_udp_bound() {
+	in_ns "$1" grep -q ":$(printf '%04X' "$2") " /proc/net/udp /proc/net/udp6
+}
+
 # netns_tcpdump I FILE [tcpdump args...]: tcpdump in host I's namespace
 # writing FILE (log FILE.log), each packet at once (--immediate-mode -U);
 # returns once it listens (10 s at most), its pid in NETNS_LAST_BG.

@@ -6,6 +6,7 @@
 #   - GID 0 in sysfs is the veth's link-local address;
 #   - ibv_rc_pingpong -g 0, ibv_ud_pingpong -g 0 and ib_write_bw -x 0
 #     between the namespaces, the peers seeing each other's fe80:: GID;
+#     udpong (datagram rsockets) between the link-local addresses;
 #   - the frames on the veth are IPv6/UDP 4791 RoCEv2 whose ICRCs the
 #     independent checker (tests/tools/icrc_check.py) finds correct, and
 #     tshark decodes as InfiniBand without a malformed packet;
@@ -77,6 +78,9 @@ v6_pair 0 1 "${DEV[0]}" "${DEV[1]}" "${ADDR[0]}" "$LL0" ibv_rc_pingpong \
 	-s 4096
 v6_pair 0 1 "${DEV[0]}" "${DEV[1]}" "${ADDR[0]}" "$LL0" ibv_ud_pingpong \
 	-s 1024
+# Datagram rsockets over the link-local addresses, each with its host's
+# link.
+netns_udpong 0 1 "$LL0%${VETH[0]}" "$LL1%${VETH[1]}" "$LL0%${VETH[1]}"
 sleep 0.5
 kill -INT "$tcpdump_pid" 2>/dev/null || true
 wait "$tcpdump_pid" 2>/dev/null || true
