@@ -40,6 +40,9 @@
 #define RS_DG_CLOSE_MS	 2000
 #define RS_DG_SLEEP_MS	 100
 #define RS_DG_REAP	 16
+/* Peers one rsocket keeps (each with an address handle in srxed): a
+ * flood of forged sources stops here, with ENOBUFS. */
+#define RS_DG_MAX_PEERS 16384u
 /* The UDP socket is looked at every RS_DG_UDP_TURN-th time (a syscall),
  * whenever a sleep may have been woken by it, and first for the
  * RS_DG_UDP_TURN looks after a message came over UDP. */
@@ -85,6 +88,7 @@ struct rs_dgram {
 	int family;
 	struct rs_dqp *qps;
 	void *dests; /* tsearch tree of struct rs_ddest */
+	unsigned int ndests;
 	struct rs_ddest *conn;
 	uint8_t *sbuf; /* sq slots of RS_DG_SLOT, every QP's */
 	uint16_t *sfree;
@@ -491,6 +495,10 @@ static struct rs_ddest *get_dest(struct rsock *rs,
 		errno = EAFNOSUPPORT;
 		return NULL;
 	}
+	if (dg->ndests >= RS_DG_MAX_PEERS) {
+		errno = ENOBUFS;
+		return NULL;
+	}
 	if (src_for(dg, key, &src))
 		return NULL;
 	for (qp = dg->qps; qp && !same_ip(&qp->local, &src); qp = qp->next)
@@ -514,6 +522,7 @@ static struct rs_ddest *get_dest(struct rsock *rs,
 		errno = ENOMEM;
 		return NULL;
 	}
+	dg->ndests++;
 	return d;
 }
 
