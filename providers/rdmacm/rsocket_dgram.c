@@ -15,9 +15,11 @@
  *
  * The rsocket's number is an epoll fd watching the UDP socket and every
  * QP's completion channel, so that rpoll and blocking calls sleep on one
- * fd.  Received messages stay in their QP's receive CQ until read: one
+ * fd.  Received messages stay in their receive slots until read: one
  * message looked at (from UD or UDP) waits in dg->cur for rrecv or rpoll,
- * so nothing is copied twice and nothing received is dropped for room.
+ * the others in their CQ, so nothing is copied twice.  A UD message that
+ * finds no receive posted is dropped by the device, as UDP drops one
+ * that finds its socket buffer full.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -295,7 +297,7 @@ static uint8_t *rslot(const struct rs_dqp *qp, uint32_t slot)
 	return qp->rbuf + (size_t)slot * (RS_DG_GRH + RS_DG_SLOT);
 }
 
-static int post_recv(struct rs_dgram *dg, struct rs_dqp *qp, uint32_t slot)
+static int post_recv(struct rs_dqp *qp, uint32_t slot)
 {
 	struct ibv_sge sge = { .addr = (uintptr_t)rslot(qp, slot),
 			       .length = RS_DG_GRH + RS_DG_SLOT,
@@ -413,7 +415,7 @@ static struct rs_dqp *new_qp(struct rsock *rs,
 	    epoll_ctl(rs->fd, EPOLL_CTL_ADD, qp->cch->fd, &ev))
 		goto fail;
 	for (i = 0; i < dg->rq; i++)
-		if (post_recv(dg, qp, i))
+		if (post_recv(qp, i))
 			goto fail;
 	qp->local = *src;
 	hdr_from_addr(src, &qp->hdr);
@@ -760,7 +762,7 @@ static bool ud_take(struct rs_dgram *dg)
 			if (hl)
 				addr_from_hdr(h, qp, &from);
 			if (!hl || !accepted_from(dg, &from)) {
-				post_recv(dg, qp, (uint32_t)wc.wr_id);
+				post_recv(qp, (uint32_t)wc.wr_id);
 				continue;
 			}
 			dg->cur = (struct rs_dmsg){ .kind = RS_DMSG_UD,
@@ -818,7 +820,7 @@ static void progress(struct rsock *rs)
 static void consume(struct rs_dgram *dg)
 {
 	if (dg->cur.kind == RS_DMSG_UD)
-		post_recv(dg, dg->cur.qp, dg->cur.slot);
+		post_recv(dg->cur.qp, dg->cur.slot);
 	dg->cur.kind = RS_DMSG_NONE;
 }
 
