@@ -91,6 +91,18 @@ uint64_t rs_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+bool rs_spin_over(struct rs_spin *s)
+{
+	uint64_t now;
+
+	if (++s->rounds % RS_SPIN_CLOCK_EVERY)
+		return false;
+	now = rs_now_ns();
+	if (!s->end)
+		s->end = now + RS_SPIN_NS;
+	return now >= s->end;
+}
+
 static void set_nonblock(int fd)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);

@@ -679,8 +679,8 @@ static void udp_learn(struct rsock *rs, const struct rsw_ds_udp *u,
 /*
  * Takes one message from the UDP socket; false when it had none ready.
  * With dg->cur free, a DATA or a plain peer's message (no header) becomes
- * dg->cur; else only CTRLs and garbage are taken, and those wait in the
- * socket.
+ * dg->cur; else only CTRLs and garbage are taken, and a DATA or plain
+ * message waits in the socket.
  */
 static bool udp_take(struct rsock *rs)
 {
@@ -873,20 +873,14 @@ void rs_dgram_events(struct rsock *rs)
 /* Polls for RS_SPIN_NS; whether @ready came meanwhile. */
 static bool spin(struct rsock *rs, bool (*ready)(const struct rsock *rs))
 {
-	uint64_t end = 0;
-	unsigned int rounds = 0;
+	struct rs_spin budget = { 0 };
 
-	for (;;) {
+	do {
 		progress(rs);
 		if (ready(rs))
 			return true;
-		if (++rounds % RS_SPIN_CLOCK_EVERY)
-			continue;
-		if (!end)
-			end = rs_now_ns() + RS_SPIN_NS;
-		else if (rs_now_ns() >= end)
-			return false;
-	}
+	} while (!rs_spin_over(&budget));
+	return false;
 }
 
 /* Waits until @ready (0) or -1 with errno EAGAIN (@nonblock) or

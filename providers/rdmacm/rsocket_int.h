@@ -221,4 +221,13 @@ int rs_fail(int err);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t rs_now_ns(void);
 
+/* A poll loop's budget: zeroed before the loop, rs_spin_over() after each
+ * look says whether RS_SPIN_NS have passed since the first. */
+struct rs_spin {
+	uint64_t end;
+	unsigned int rounds;
+};
+
+bool rs_spin_over(struct rs_spin *s);
+
 #endif

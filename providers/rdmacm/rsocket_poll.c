@@ -156,29 +156,22 @@ static int count_ready(const struct pollfd *fds, nfds_t nfds)
  */
 static void spin(struct pollfd *fds, nfds_t nfds)
 {
-	uint64_t end = 0;
-	unsigned int rounds = 0;
+	struct rs_spin budget = { 0 };
 	nfds_t i;
 
 	for (i = 0; i < nfds && !rs_get(fds[i].fd); i++)
 		;
 	if (i == nfds)
 		return;
-	while (!scan(fds, nfds)) {
-		if (++rounds % RS_SPIN_CLOCK_EVERY)
-			continue;
-		if (!end)
-			end = rs_now_ns() + RS_SPIN_NS;
-		else if (rs_now_ns() >= end)
-			return;
-	}
+	while (!scan(fds, nfds) && !rs_spin_over(&budget))
+		;
 }
 
 RSOCKET_EXPORT int rpoll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	struct pollfd *sl = calloc(nfds * 2 + 1, sizeof(*sl));
-	uint64_t end = rs_now_ns() + (uint64_t)(timeout > 0 ? timeout : 0) *
-					     1000000u;
+	uint64_t end =
+		rs_now_ns() + (uint64_t)(timeout > 0 ? timeout : 0) * 1000000u;
 	int ready = -1, left = timeout;
 
 	if (!sl)
