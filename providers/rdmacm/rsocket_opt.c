@@ -262,6 +262,14 @@ static int get_opt_value(struct rsock *rs, int level, int name, int *v)
 	return rs_fail(ENOPROTOOPT);
 }
 
+/* What a datagram rsocket answers itself; set_dgram_opt hands the rest
+ * (SO_REUSEADDR, SO_BROADCAST, ...) to the UDP socket, which answers. */
+static bool dgram_own_opt(int level, int name)
+{
+	return level == SOL_SOCKET && (name == SO_ERROR || name == SO_TYPE ||
+				       name == SO_SNDBUF || name == SO_RCVBUF);
+}
+
 RSOCKET_EXPORT int rgetsockopt(int socket, int level, int optname, void *optval,
 			       socklen_t *optlen)
 {
@@ -270,7 +278,7 @@ RSOCKET_EXPORT int rgetsockopt(int socket, int level, int optname, void *optval,
 
 	if (!rs)
 		return -1;
-	if (rs->dg && level != SOL_RDMA && level != SOL_SOCKET)
+	if (rs->dg && level != SOL_RDMA && !dgram_own_opt(level, optname))
 		return rs_unlock_ret(rs, getsockopt(rs_dgram_udp_fd(rs), level,
 						    optname, optval, optlen));
 	if (!optval || !optlen || *optlen < sizeof(int))

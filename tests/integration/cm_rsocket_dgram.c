@@ -14,7 +14,8 @@
  *  - a burst of 300 messages arrives whole and in order;
  *  - rpoll: nothing readable times out, a message makes it readable;
  *  - b connected to a: rsend/rrecv, and c's messages to b are not its;
- *  - errors: EMSGSIZE, EDESTADDRREQ, EOPNOTSUPP for rlisten, SO_TYPE;
+ *  - errors: EMSGSIZE, EDESTADDRREQ, EOPNOTSUPP for rlisten; SO_TYPE, and
+ *    SO_BROADCAST set and read back (the UDP socket's);
  *  - with PLAIN_IP, a local address no srxe device serves: an rsocket and
  *    a kernel UDP socket there talk plain UDP both ways.
  * Prints "ud messages N" (those that fit UD) for the caller to compare
@@ -216,8 +217,16 @@ static void errors(int a, int b)
 	if (rgetsockopt(a, SOL_SOCKET, SO_TYPE, &type, &len) ||
 	    type != SOCK_DGRAM)
 		die("SO_TYPE: want SOCK_DGRAM");
+	type = 1;
+	if (rsetsockopt(c, SOL_SOCKET, SO_BROADCAST, &type, sizeof(type)))
+		die("SO_BROADCAST");
+	type = 0;
+	len = sizeof(type);
+	if (rgetsockopt(c, SOL_SOCKET, SO_BROADCAST, &type, &len) || !type)
+		die("SO_BROADCAST read back: want 1");
 	rclose(c);
-	printf("ok: EMSGSIZE, EDESTADDRREQ, EOPNOTSUPP, SO_TYPE\n");
+	printf("ok: EMSGSIZE, EDESTADDRREQ, EOPNOTSUPP, SO_TYPE, "
+	       "SO_BROADCAST\n");
 }
 
 /* A kernel UDP socket at @ip: what an unbound rsocket sends it arrives
