@@ -99,6 +99,14 @@ wait_until() {
 	return 1
 }
 
+# udp_bound PORT [PREFIX...]: a UDP socket is bound to PORT (its network
+# namespace's /proc/net/udp or udp6, read through PREFIX, e.g. in_ns 1,
+# lists the port, in hex).
+udp_bound() {
+	grep -q ":$(printf '%04X' "$1") " <("${@:2}" cat /proc/net/udp \
+		/proc/net/udp6)
+}
+
 # wait_for_output FILE REGEX TRIES: until FILE matches (0.1 s per try).
 wait_for_output() {
 	wait_until "$3" grep -sqE "$2" "$1"

@@ -92,7 +92,7 @@ netns_udpong() {
 		port=$((20000 + RANDOM % 20000))
 		netns_bg "$s" "$SRXE" exec -- timeout 60 udpong -b "$saddr" \
 			-p "$port"
-		wait_until 100 netns_udp_bound "$s" "$port" ||
+		wait_until 100 udp_bound "$port" in_ns "$s" ||
 			fail "udpong server on host $s never bound"
 		rc=0
 		LAST_CLIENT=$(in_ns "$c" "$SRXE" exec -- timeout 20 udpong \
@@ -117,10 +117,6 @@ netns_received() {
 		awk '$1 == "packets:" { print $7 }'
 }
 
-# netns_udp_bound I PORT: a UDP socket in host I is bound to PORT.
-netns_udp_bound() {
-	in_ns "$1" grep -q ":$(printf '%04X' "$2") " /proc/net/udp /proc/net/udp6
-}
 
 # netns_tcpdump I FILE [tcpdump args...]: tcpdump in host I's namespace
 # writing FILE (log FILE.log), each packet at once (--immediate-mode -U);

@@ -98,10 +98,6 @@ echo "ok: datagram rsockets: $moved packets over $DEV for $ud UD-sized messages"
 # echo (xfers = 2 x count); the bandwidth test's 300 messages fit the
 # server's 384 receive slots, so all must arrive.  2056 B is over one UD
 # packet: UDP carries it.
-udp_bound() {
-	grep -q ":$(printf '%04X' "$1") " /proc/net/udp
-}
-
 udpong_once() {
 	local mode=$1 port=$2 args=$3 spid rc=0
 	"$SRXE" exec -- timeout 60 udpong $mode -b "$CM_ADDR" -p "$port" \
