@@ -87,12 +87,17 @@ struct client {
 
 static void report(struct client *c, const char *kind)
 {
-	char line[128];
+	char word[64], line[128];
 	int n;
 
 	if (__atomic_exchange_n(&c->reported, 1, __ATOMIC_ACQ_REL))
 		return;
-	n = snprintf(line, sizeof(line), "E %d %s %llu\n", c->idx, kind,
+	/* one word for the parent's sscanf: a "post_send-Input/output error"
+	 * once made it drop a survivor's report */
+	snprintf(word, sizeof(word), "%s", kind);
+	for (char *p = word; *p; p++)
+		*p = *p == ' ' ? '-' : *p;
+	n = snprintf(line, sizeof(line), "E %d %s %llu\n", c->idx, word,
 		     (unsigned long long)c->iters);
 	/* one short line: atomic on a pipe */
 	if (write(c->report_fd, line, n) != n)
@@ -314,8 +319,6 @@ static int wait_recv(struct client *c, uint32_t iter)
 			if (wc[i].status != IBV_WC_SUCCESS) {
 				snprintf(kind, sizeof(kind), "wc-%s",
 					 ibv_wc_status_str(wc[i].status));
-				for (char *p = kind; *p; p++)
-					*p = *p == ' ' ? '-' : *p;
 				report(c, kind);
 				return -1;
 			}
@@ -429,8 +432,12 @@ static void handle_line(char *line)
 		kids[idx].ready = true;
 		return;
 	}
-	if (sscanf(line, "E %d %63s %llu", &idx, kind, &iters) == 3 &&
-	    idx >= 0 && idx < nkids && !kids[idx].reported) {
+	if (sscanf(line, "E %d %63s %llu", &idx, kind, &iters) != 3 ||
+	    idx < 0 || idx >= nkids) {
+		EXPECT(false, "unreadable report line '%s'", line);
+		return;
+	}
+	if (!kids[idx].reported) {
 		kids[idx].reported = true;
 		kids[idx].reported_ms = now_ms();
 		snprintf(kids[idx].report, sizeof(kids[idx].report),
