@@ -193,10 +193,23 @@ struct srxe_create_srq_resp {
 
 struct srxe_modify_srq_req {
 	uint32_t srq_handle;
-	uint32_t attr_mask; /* IBV_SRQ_MAX_WR (resize: EOPNOTSUPP for now),
-			       IBV_SRQ_LIMIT */
+	uint32_t attr_mask; /* IBV_SRQ_MAX_WR (resize), IBV_SRQ_LIMIT */
 	uint32_t max_wr;
 	uint32_t srq_limit;
+};
+
+/*
+ * After a resize (IBV_SRQ_MAX_WR) the SRQ lives in @ring: the receives
+ * that were posted and not yet taken were moved to its slots 0..posted-1
+ * in their order (prod = posted, cons = 0), and the old ring is gone.
+ * The provider holds its post lock across the call and posts on from
+ * index @posted.  Without IBV_SRQ_MAX_WR the ring is unchanged, @ring
+ * names it and @posted is 0.
+ */
+struct srxe_modify_srq_resp {
+	uint32_t max_wr;
+	uint32_t posted;
+	struct srxe_ring_desc ring;
 };
 
 struct srxe_query_srq_resp {

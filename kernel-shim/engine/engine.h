@@ -191,6 +191,15 @@ struct srxe_eng_srq_init {
 int srxe_eng_srq_create(struct srxe_eng_ctx *ctx,
 			const struct srxe_eng_srq_init *init,
 			struct srxe_eng_srq **out, const char **why);
+/*
+ * Moves the posted receive WQEs to @ring (@size slots of the SRQ's
+ * stride, in the arena) from slot 0 on; *moved says how many.  -EINVAL,
+ * changing nothing, when more are posted than @size holds, the producer
+ * index is out of range or the SRQ is in the error state.  The caller
+ * frees the old ring.
+ */
+int srxe_eng_srq_resize(struct srxe_eng_srq *srq, struct srxe_ring_hdr *ring,
+			uint32_t size, uint32_t *moved, const char **why);
 /* attr_mask: IBV_SRQ_LIMIT (arms the limit event); IBV_SRQ_MAX_WR: -EINVAL */
 int srxe_eng_srq_modify(struct srxe_eng_srq *srq, uint32_t attr_mask,
 			uint32_t max_wr, uint32_t srq_limit, const char **why);

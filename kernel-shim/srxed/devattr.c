@@ -138,7 +138,9 @@ void srxed_query_device(const struct srxed *d,
 		/* issue #10: memory windows, as rxe */
 		IBV_DEVICE_MEM_WINDOW | IBV_DEVICE_MEM_WINDOW_TYPE_2B |
 		/* issue #10: XRC domains, SRQs and QPs */
-		IBV_DEVICE_XRC;
+		IBV_DEVICE_XRC |
+		/* ibv_modify_srq(IBV_SRQ_MAX_WR), as rxe */
+		IBV_DEVICE_SRQ_RESIZE;
 	/* One engine applies every atomic of the device with CPU atomics. */
 	a->atomic_cap = IBV_ATOMIC_HCA;
 	a->phys_port_cnt = 1;

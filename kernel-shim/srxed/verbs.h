@@ -41,6 +41,7 @@ union srxed_verbs_reply {
 	struct srxe_create_qp_resp create_qp;
 	struct srxe_query_qp_resp query_qp;
 	struct srxe_create_srq_resp create_srq;
+	struct srxe_modify_srq_resp modify_srq;
 	struct srxe_query_srq_resp query_srq;
 	struct srxe_create_ah_resp create_ah;
 	/* issue #10: include/srxe/proto_xrc.h */

@@ -123,7 +123,8 @@ int srxed_srq_create(struct srxed *d, struct srxed_session *s,
 		     const struct srxe_create_srq_req *req,
 		     struct srxe_create_srq_resp *resp, char *why);
 int srxed_srq_modify(struct srxed *d, struct srxed_session *s,
-		     const struct srxe_modify_srq_req *req, char *why);
+		     const struct srxe_modify_srq_req *req,
+		     struct srxe_modify_srq_resp *resp, char *why);
 int srxed_srq_query(struct srxed *d, struct srxed_session *s,
 		    const struct srxe_destroy_req *req,
 		    struct srxe_query_srq_resp *resp, char *why);

@@ -62,7 +62,7 @@ int srxed_verbs_request(struct srxed *d, struct srxed_session *s,
 	case SRXE_OP_CREATE_SRQ:
 		return srxed_srq_create(d, s, body, &rep->create_srq, why);
 	case SRXE_OP_MODIFY_SRQ:
-		return srxed_srq_modify(d, s, body, why);
+		return srxed_srq_modify(d, s, body, &rep->modify_srq, why);
 	case SRXE_OP_QUERY_SRQ:
 		return srxed_srq_query(d, s, body, &rep->query_srq, why);
 	case SRXE_OP_DESTROY_SRQ:

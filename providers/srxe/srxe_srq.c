@@ -81,18 +81,40 @@ struct ibv_srq *srxe_create_srq(struct ibv_pd *pd,
 	return &srq->vsrq.srq;
 }
 
+/*
+ * A resize moves the posted receives to a new ring (struct
+ * srxe_modify_srq_resp); the post lock keeps posters off both rings.
+ */
 int srxe_modify_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr,
 		    int attr_mask)
 {
+	struct srxe_context *ctx = to_srxe_context(ibsrq->context);
+	struct srxe_srq *srq = to_srxe_srq(ibsrq);
 	struct srxe_modify_srq_req req = {
 		.srq_handle = ibsrq->handle,
 		.attr_mask = attr_mask,
 		.max_wr = attr_mask & IBV_SRQ_MAX_WR ? attr->max_wr : 0,
 		.srq_limit = attr_mask & IBV_SRQ_LIMIT ? attr->srq_limit : 0,
 	};
+	struct srxe_modify_srq_resp resp;
+	struct srxe_ring ring;
+	int ret;
 
-	return srxe_ctx_call(to_srxe_context(ibsrq->context),
-			     SRXE_OP_MODIFY_SRQ, &req, sizeof(req), NULL, 0);
+	pthread_spin_lock(&srq->rq.lock);
+	ret = srxe_ctx_call(ctx, SRXE_OP_MODIFY_SRQ, &req, sizeof(req), &resp,
+			    sizeof(resp));
+	if (!ret && (attr_mask & IBV_SRQ_MAX_WR)) {
+		ret = srxe_ring_attach(&ctx->arena, &resp.ring,
+				       srq->rq.ring.stride, &ring);
+		if (!ret && resp.posted > ring.size)
+			ret = EPROTO;
+		if (!ret) {
+			ring.head = resp.posted;
+			srq->rq.ring = ring;
+		}
+	}
+	pthread_spin_unlock(&srq->rq.lock);
+	return ret;
 }
 
 int srxe_query_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr)

@@ -600,6 +600,22 @@ static void ctl_conversations(const char *dir)
 		teardown(&b, conv[i].srq);
 		save(dir, conv[i].name, &b);
 	}
+	/* SRQ resizes: up, with a limit, down to one slot. */
+	begin(&b, FUZZ_CTL_OPEN);
+	objects(&b, IBV_QPT_RC, 1);
+	to_rts(&b, IBV_QPT_RC);
+	ms.attr_mask = IBV_SRQ_MAX_WR;
+	ms.max_wr = 64;
+	msg(&b, SRXE_OP_MODIFY_SRQ, &ms, sizeof(ms));
+	ms.attr_mask = IBV_SRQ_MAX_WR | IBV_SRQ_LIMIT;
+	ms.max_wr = 8;
+	msg(&b, SRXE_OP_MODIFY_SRQ, &ms, sizeof(ms));
+	ms.attr_mask = IBV_SRQ_MAX_WR;
+	ms.max_wr = 1;
+	msg(&b, SRXE_OP_MODIFY_SRQ, &ms, sizeof(ms));
+	msg(&b, SRXE_OP_QUERY_SRQ, &h, sizeof(h));
+	teardown(&b, 1);
+	save(dir, "conv-srq-resize", &b);
 	/* A client that leaves without cleaning up. */
 	begin(&b, FUZZ_CTL_OPEN);
 	objects(&b, IBV_QPT_RC, 1);

@@ -605,9 +605,23 @@ static void check_attrs(struct fixture *f, struct ibv_cq *cq)
 	sattr.srq_limit = sinit.attr.max_wr + 1;
 	CHECK_ERR(ibv_modify_srq(srq, &sattr, IBV_SRQ_LIMIT), EINVAL,
 		  "modify_srq limit above max_wr");
+	/* resizing, as rxe: not below an armed limit (here 100) */
 	sattr.max_wr = 64;
-	CHECK_ERR(ibv_modify_srq(srq, &sattr, IBV_SRQ_MAX_WR), EOPNOTSUPP,
-		  "SRQ resize");
+	CHECK_ERR(ibv_modify_srq(srq, &sattr, IBV_SRQ_MAX_WR), EINVAL,
+		  "SRQ resize below the armed limit");
+	sattr.srq_limit = 0;
+	CHECK(ibv_modify_srq(srq, &sattr, IBV_SRQ_LIMIT) == 0, "disarm: %s",
+	      strerror(errno));
+	CHECK(ibv_modify_srq(srq, &sattr, IBV_SRQ_MAX_WR) == 0,
+	      "SRQ resize: %s", strerror(errno));
+	CHECK(ibv_query_srq(srq, &sattr) == 0 && sattr.max_wr == 64,
+	      "max_wr after the resize: %u", sattr.max_wr);
+	sattr.max_wr = 0;
+	CHECK_ERR(ibv_modify_srq(srq, &sattr, IBV_SRQ_MAX_WR), EINVAL,
+		  "SRQ resize to 0");
+	sattr.max_wr = 1u << 20;
+	CHECK_ERR(ibv_modify_srq(srq, &sattr, IBV_SRQ_MAX_WR), EINVAL,
+		  "SRQ resize above max_srq_wr");
 	CHECK(ibv_destroy_srq(srq) == 0, "destroy SRQ");
 
 	/* as rxe's validate_send_wr(): a bind carries no SGE */

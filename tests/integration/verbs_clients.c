@@ -378,6 +378,7 @@ static void srq_ah_semantics(struct srxe_conn *c, uint32_t pd, uint32_t cq,
 	struct srxe_create_qp_resp qr;
 	struct srxe_modify_srq_req ms = { .attr_mask = IBV_SRQ_MAX_WR,
 					  .max_wr = 64 };
+	struct srxe_modify_srq_resp msr;
 	struct srxe_ah_wire av = own_av();
 
 	expect_err(c, create_srq(c, pd, 0, 0, &sr), EINVAL, "srq max_wr 0",
@@ -395,9 +396,23 @@ static void srq_ah_semantics(struct srxe_conn *c, uint32_t pd, uint32_t cq,
 	*srq = sr.srq_handle;
 	ms.srq_handle = *srq;
 	expect_err(c,
-		   srxe_call(c, SRXE_OP_MODIFY_SRQ, &ms, sizeof(ms), -1, NULL,
-			     0, NULL),
-		   EOPNOTSUPP, "SRQ resize", "resizing");
+		   srxe_call(c, SRXE_OP_MODIFY_SRQ, &ms, sizeof(ms), -1, &msr,
+			     sizeof(msr), NULL),
+		   0, "SRQ resize", NULL);
+	EXPECT(msr.max_wr == 64 && msr.posted == 0 && msr.ring.size == 64 &&
+		       msr.ring.offset != sr.ring.offset,
+	       "SRQ resize reply: max_wr %u posted %u size %u", msr.max_wr,
+	       msr.posted, msr.ring.size);
+	ms.max_wr = 0;
+	expect_err(c,
+		   srxe_call(c, SRXE_OP_MODIFY_SRQ, &ms, sizeof(ms), -1, &msr,
+			     sizeof(msr), NULL),
+		   EINVAL, "SRQ resize to 0", "outside 1..");
+	ms.max_wr = 3; /* below the armed limit of 4, as rxe */
+	expect_err(c,
+		   srxe_call(c, SRXE_OP_MODIFY_SRQ, &ms, sizeof(ms), -1, &msr,
+			     sizeof(msr), NULL),
+		   EINVAL, "SRQ resize below the limit", "srq_limit");
 	q = qp_req(pd, IBV_QPT_UD, cq, *srq);
 	expect_err(c, create_qp(c, &q, &qr), 0, "UD QP on an SRQ", NULL);
 	EXPECT(qr.rq.bytes == 0, "QP on an SRQ got an RQ of %llu bytes",

@@ -229,12 +229,58 @@ int srxe_eng_srq_create(struct srxe_eng_ctx *ctx,
 	return 0;
 }
 
+/*
+ * The posted WQEs move to slots 0.. of the new ring in the order they were
+ * posted, so receives are still consumed in that order; the provider
+ * holds its post lock across the resize and goes on from @moved.
+ */
+int srxe_eng_srq_resize(struct srxe_eng_srq *srq, struct srxe_ring_hdr *ring,
+			uint32_t size, uint32_t *moved, const char **why)
+{
+	uint32_t prod, n;
+
+	*why = NULL;
+	if (!size || (size & (size - 1)) ||
+	    !srxe_ctx_in_arena(srq->ctx, ring,
+			       srxe_ring_bytes(size, srq->stride))) {
+		*why = "SRQ ring geometry is inconsistent";
+		return -EINVAL;
+	}
+	if (srq->error) {
+		*why = "the SRQ is in the error state";
+		return -EINVAL;
+	}
+	prod = __atomic_load_n(&srq->ring->prod.val, __ATOMIC_ACQUIRE);
+	n = prod - srq->cons;
+	if (n > srq->size) {
+		*why = "the SRQ's producer index is out of range";
+		return -EINVAL;
+	}
+	if (n > size) {
+		*why = "more receives are posted than the new size holds";
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		memcpy(srxe_ring_slot(ring, i, size, srq->stride),
+		       srxe_ring_slot(srq->ring, srq->cons + i, srq->size,
+				      srq->stride),
+		       srq->stride);
+	__atomic_store_n(&ring->cons.val, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ring->prod.val, n, __ATOMIC_RELEASE);
+	srq->ring = ring;
+	srq->size = size;
+	srq->max_wr = size;
+	srq->cons = 0;
+	*moved = n;
+	return 0;
+}
+
 int srxe_eng_srq_modify(struct srxe_eng_srq *srq, uint32_t attr_mask,
 			uint32_t max_wr, uint32_t srq_limit, const char **why)
 {
 	*why = NULL;
 	if (attr_mask & IBV_SRQ_MAX_WR) {
-		*why = "SRQ resize is not supported";
+		*why = "resizing is srxe_eng_srq_resize()";
 		return -EINVAL;
 	}
 	if (attr_mask & IBV_SRQ_LIMIT) {
