@@ -45,6 +45,9 @@
 /* Peers one rsocket keeps (each with an address handle in srxed): a
  * flood of forged sources stops here, with ENOBUFS. */
 #define RS_DG_MAX_PEERS 16384u
+/* After a failed resolve: a peer that keeps sending over UDP must not
+ * cost every message a resolve of up to 2 x RS_DG_RESOLVE_MS. */
+#define RS_DG_AH_RETRY_NS 1000000000ull
 /* The UDP socket is looked at every RS_DG_UDP_TURN-th time (a syscall),
  * whenever a sleep may have been woken by it, and first for the
  * RS_DG_UDP_TURN looks after a message came over UDP. */
@@ -71,6 +74,7 @@ struct rs_ddest {
 	struct rs_dqp *qp; /* the local QP that talks to it */
 	struct ibv_ah *ah; /* NULL while its QP is unknown */
 	uint32_t qpn;
+	uint64_t ah_after_ns; /* no new try at an AH before (rs_now_ns) */
 };
 
 enum rs_dmsg_kind { RS_DMSG_NONE, RS_DMSG_UD, RS_DMSG_UDP };
@@ -553,7 +557,8 @@ static void make_ah(struct rs_ddest *d)
 	struct rdma_cm_id *id;
 	int idx;
 
-	if (rdma_create_id(NULL, &id, NULL, RDMA_PS_UDP))
+	if (rs_now_ns() < d->ah_after_ns ||
+	    rdma_create_id(NULL, &id, NULL, RDMA_PS_UDP))
 		return;
 	set_port(&src, 0);
 	if (rdma_resolve_addr(id, (struct sockaddr *)&src,
@@ -573,6 +578,8 @@ static void make_ah(struct rs_ddest *d)
 	d->ah = ibv_create_ah(d->qp->pd, &attr);
 out:
 	rdma_destroy_id(id);
+	if (!d->ah)
+		d->ah_after_ns = rs_now_ns() + RS_DG_AH_RETRY_NS;
 }
 
 static size_t iov_len(const struct iovec *iov, size_t n)
