@@ -96,7 +96,8 @@ static int resize(struct pair *p, uint32_t max_wr)
 static void setup(struct pair *p, const char *dev)
 {
 	struct ibv_srq_init_attr sa = { .attr = { .max_wr = 8, .max_sge = 1 } };
-	size_t bytes = (SLOTS + SEND_DEPTH) * SLOT_BYTES;
+	/* whole pages: aligned_alloc wants a multiple of the alignment */
+	size_t bytes = ((SLOTS + SEND_DEPTH) * SLOT_BYTES + 4095) & ~4095ul;
 	union ibv_gid gid;
 	struct ibv_qp_init_attr qa = {
 		.cap = { .max_send_wr = SEND_DEPTH,
