@@ -210,6 +210,7 @@ static void reject_pending(struct rsock *rs)
 
 static void rs_free(struct rsock *rs)
 {
+	rs_keepalive_forget(rs);
 	rs_set(rs->fd, NULL);
 	if (rs->dg) {
 		rs_dgram_free(rs);
@@ -389,6 +390,7 @@ static void established(struct rsock *rs, const struct rdma_cm_event *ev)
 		return connect_failed(rs, ENOTSUP);
 	rs_stream_peer(rs, &conn);
 	rs->phase = RS_CONNECTED;
+	rs_keepalive_update(rs);
 }
 
 static int cm_status_err(const struct rdma_cm_event *ev, int dflt)
@@ -430,9 +432,10 @@ static void on_event(struct rsock *rs, struct rdma_cm_event *ev)
 		start_connect(rs);
 		break;
 	case RDMA_CM_EVENT_ESTABLISHED:
-		if (rs->phase == RS_CONNECTING && rs->passive)
+		if (rs->phase == RS_CONNECTING && rs->passive) {
 			rs->phase = RS_CONNECTED;
-		else if (rs->phase == RS_CONNECTING)
+			rs_keepalive_update(rs);
+		} else if (rs->phase == RS_CONNECTING)
 			established(rs, ev);
 		break;
 	case RDMA_CM_EVENT_ADDR_ERROR:

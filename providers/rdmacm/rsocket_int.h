@@ -134,11 +134,12 @@ struct rs_map {
 #define RSOCKET_EXPORT __attribute__((visibility("default")))
 
 /* Buffer and queue sizes an option may ask for. */
-#define RS_DEF_BUF    (128u << 10)
-#define RS_MAX_BUF    (64u << 20)
-#define RS_MIN_QP     16u
-#define RS_MAX_QP     4096u
-#define RS_MAX_IOMAPS 128
+#define RS_DEF_BUF	(128u << 10)
+#define RS_MAX_BUF	(64u << 20)
+#define RS_MIN_QP	16u
+#define RS_MAX_QP	4096u
+#define RS_MAX_IOMAPS	128
+#define RS_MAX_KEEPIDLE 32767 /* seconds, as Linux's TCP_KEEPIDLE */
 
 /* rsocket_stream.c */
 int rs_stream_setup(struct rsock *rs);
@@ -182,6 +183,17 @@ void rs_stream_cq_event(struct rsock *rs);
  * data, as rdma-core); 0, or -1 with errno (EAGAIN when @nonblock). */
 int rs_iomap_flush(struct rsock *rs, bool nonblock);
 void rs_iomap_release(struct rsock *rs);
+
+/* rsocket_keepalive.c: SO_KEEPALIVE.  rs_keepalive_update() (called
+ * locked, after SO_KEEPALIVE or TCP_KEEPIDLE changed and once the
+ * connection is established) has a connected stream socket with
+ * keepalive on sent a KEEPALIVE every opt.keepidle seconds (0: the
+ * default, filled in), or stops it; 0, or -1 with errno.
+ * rs_keepalive_forget() before the socket is freed.
+ * rs_keepalive_default_s(): tcp_keepalive_time, else 7200. */
+int rs_keepalive_update(struct rsock *rs);
+void rs_keepalive_forget(struct rsock *rs);
+unsigned int rs_keepalive_default_s(void);
 
 /* rsocket_dgram.c: datagram rsockets, those with rs->dg.  Called locked;
  * -1 with errno on failure, as the socket calls. */

@@ -105,7 +105,7 @@ static int set_socket_opt(struct rsock *rs, int name, int v, const void *optval,
 		return 0;
 	case SO_KEEPALIVE:
 		rs->opt.keepalive = v;
-		return 0;
+		return rs_keepalive_update(rs);
 	case SO_SNDBUF:
 	case SO_RCVBUF:
 		/* A connection keeps the buffers it was made with. */
@@ -182,10 +182,15 @@ static int set_opt(struct rsock *rs, int level, int name, const void *optval,
 	case SOL_SOCKET:
 		return set_socket_opt(rs, name, v, optval, optlen);
 	case IPPROTO_TCP:
-		if (name == TCP_NODELAY)
+		if (name == TCP_NODELAY) {
 			rs->opt.nodelay = v;
-		else if (name == TCP_KEEPIDLE)
+		} else if (name == TCP_KEEPIDLE) {
+			/* Linux's range for the option */
+			if (v < 1 || v > RS_MAX_KEEPIDLE)
+				return rs_fail(EINVAL);
 			rs->opt.keepidle = v;
+			return rs_keepalive_update(rs);
+		}
 		return 0;
 	case IPPROTO_IPV6:
 		if (name != IPV6_V6ONLY)
@@ -236,7 +241,8 @@ static int get_opt_value(struct rsock *rs, int level, int name, int *v)
 	} else if (level == IPPROTO_TCP) {
 		if (name == TCP_NODELAY || name == TCP_KEEPIDLE) {
 			*v = name == TCP_NODELAY ? rs->opt.nodelay
-						 : rs->opt.keepidle;
+			     : rs->opt.keepidle	 ? rs->opt.keepidle
+						: (int)rs_keepalive_default_s();
 			return 0;
 		}
 		if (name == TCP_MAXSEG) {

@@ -368,8 +368,10 @@ static void on_send(struct rsock *rs, const struct ibv_wc *wc)
 		break;
 	}
 	if (wc->status != IBV_WC_SUCCESS && !rs->dead) {
+		/* retries ran out: the peer is unreachable, as TCP's timeout */
 		if (rs->writable || rs->readable)
-			rs->err = EIO;
+			rs->err = wc->status == IBV_WC_RETRY_EXC_ERR ? ETIMEDOUT
+								     : EIO;
 		rs->readable = rs->writable = false;
 		rs->dead = true;
 	}
