@@ -75,7 +75,15 @@ struct srxe_ring_hdr {
 	 */
 	uint32_t arm_seq;
 	uint32_t arm_solicited;
-	uint32_t reserved[SRXE_RING_CACHELINE / 4 - 4];
+	/*
+	 * CQ only: non-zero asks the engine for the time of each CQE it
+	 * writes from now on (srxe_cqe.completion_ns); the provider sets it
+	 * for a CQ created with IBV_WC_EX_WITH_COMPLETION_TIMESTAMP*.  A
+	 * hint: whatever the application writes here costs it a clock read
+	 * per completion, nothing else.
+	 */
+	uint32_t cqe_timestamps;
+	uint32_t reserved[SRXE_RING_CACHELINE / 4 - 5];
 };
 
 #define SRXE_RING_SLOTS_OFFSET (3 * SRXE_RING_CACHELINE)
@@ -212,6 +220,10 @@ struct srxe_cqe {
 	uint8_t sl; /* UD receives: SRXE_WC_SL_ROCEV2_IPV4 / _IPV6 */
 	uint8_t dlid_path_bits;
 	uint16_t reserved;
+	/* CLOCK_MONOTONIC ns when the engine wrote the CQE, with the ring's
+	 * cqe_timestamps set; else 0.  The device's clock (hca_core_clock
+	 * 1 GHz, ibv_query_rt_values_ex) is that clock. */
+	uint64_t completion_ns;
 };
 
 /*

@@ -81,6 +81,9 @@ int srxe_arena_open(struct srxe_context *ctx);
 int srxe_query_device_ex(struct ibv_context *ibctx,
 			 const struct ibv_query_device_ex_input *input,
 			 struct ibv_device_attr_ex *attr, size_t attr_size);
+/* Completion timestamps' clock: CLOCK_MONOTONIC ns, i.e. 1 GHz. */
+#define SRXE_CORE_CLOCK_KHZ 1000000u
+int srxe_query_rt_values(struct ibv_context *ibctx, struct ibv_values_ex *v);
 int srxe_query_port(struct ibv_context *ibctx, uint8_t port_num,
 		    struct ibv_port_attr *port_attr);
 

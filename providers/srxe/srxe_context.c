@@ -298,5 +298,6 @@ static const struct verbs_context_ops srxe_ctx_ops = {
 	.free_context = srxe_free_context,
 	.query_device_ex = srxe_query_device_ex,
 	.query_port = srxe_query_port,
+	.query_rt_values = srxe_query_rt_values,
 	.reg_mr = srxe_reg_mr,
 };

@@ -8,15 +8,20 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "srxe_fatal.h"
 #include "srxe_verbs.h"
 
 /* What the getters below can answer; everything else is refused. */
+#define SRXE_CQ_EX_TS_FLAGS                                                    \
+	(IBV_WC_EX_WITH_COMPLETION_TIMESTAMP |                                 \
+	 IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK)
 #define SRXE_CQ_EX_WC_FLAGS                                                    \
 	(IBV_WC_EX_WITH_BYTE_LEN | IBV_WC_EX_WITH_IMM |                        \
 	 IBV_WC_EX_WITH_QP_NUM | IBV_WC_EX_WITH_SRC_QP | IBV_WC_EX_WITH_SLID | \
-	 IBV_WC_EX_WITH_SL | IBV_WC_EX_WITH_DLID_PATH_BITS)
+	 IBV_WC_EX_WITH_SL | IBV_WC_EX_WITH_DLID_PATH_BITS |                   \
+	 SRXE_CQ_EX_TS_FLAGS)
 
 #define SRXE_CQ_EX_COMP_MASK	(IBV_CQ_INIT_ATTR_MASK_FLAGS)
 #define SRXE_CQ_EX_CREATE_FLAGS (IBV_CREATE_CQ_ATTR_SINGLE_THREADED)
@@ -159,6 +164,24 @@ static uint8_t srxe_read_dlid_path_bits(struct ibv_cq_ex *ibcq)
 	return cur(ibcq)->dlid_path_bits;
 }
 
+/* The device's clock (hca_core_clock 1 GHz): CLOCK_MONOTONIC, ns. */
+static uint64_t srxe_read_completion_ts(struct ibv_cq_ex *ibcq)
+{
+	return cur(ibcq)->completion_ns;
+}
+
+/* The same moment on CLOCK_REALTIME: the clocks' distance now. */
+static uint64_t srxe_read_completion_wallclock_ns(struct ibv_cq_ex *ibcq)
+{
+	struct timespec mono, real;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	return cur(ibcq)->completion_ns +
+	       ((uint64_t)real.tv_sec - (uint64_t)mono.tv_sec) * 1000000000ull +
+	       (uint64_t)real.tv_nsec - (uint64_t)mono.tv_nsec;
+}
+
 static void srxe_cq_ex_install(struct ibv_cq_ex *ex, uint64_t wc_flags)
 {
 	ex->start_poll = srxe_start_poll;
@@ -181,12 +204,17 @@ static void srxe_cq_ex_install(struct ibv_cq_ex *ex, uint64_t wc_flags)
 		ex->read_sl = srxe_read_sl;
 	if (wc_flags & IBV_WC_EX_WITH_DLID_PATH_BITS)
 		ex->read_dlid_path_bits = srxe_read_dlid_path_bits;
+	if (wc_flags & IBV_WC_EX_WITH_COMPLETION_TIMESTAMP)
+		ex->read_completion_ts = srxe_read_completion_ts;
+	if (wc_flags & IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK)
+		ex->read_completion_wallclock_ns =
+			srxe_read_completion_wallclock_ns;
 }
 
 static int srxe_cq_ex_check(const struct ibv_cq_init_attr_ex *attr)
 {
 	if (attr->wc_flags & ~(uint64_t)SRXE_CQ_EX_WC_FLAGS)
-		return EOPNOTSUPP; /* timestamps, cvlan, flow tag, TM */
+		return EOPNOTSUPP; /* cvlan, flow tag, TM */
 	if (attr->comp_mask & ~(uint32_t)SRXE_CQ_EX_COMP_MASK)
 		return EOPNOTSUPP; /* parent domains */
 	if ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_FLAGS) &&
@@ -225,5 +253,9 @@ struct ibv_cq_ex *srxe_create_cq_ex(struct ibv_context *ibctx,
 		return NULL;
 	}
 	srxe_cq_ex_install(&cq->vcq.cq_ex, attr->wc_flags);
+	if (attr->wc_flags & SRXE_CQ_EX_TS_FLAGS) {
+		cq->timestamps = true;
+		srxe_cq_want_timestamps(cq);
+	}
 	return &cq->vcq.cq_ex;
 }

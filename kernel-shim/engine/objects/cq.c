@@ -13,6 +13,7 @@
 #include <rdma/ib_user_verbs.h>
 
 #include "objects.h"
+#include "packet/timing.h"
 
 static bool cq_ring_ok(struct srxe_eng_ctx *ctx, struct srxe_ring_hdr *ring,
 		       uint32_t size)
@@ -101,6 +102,7 @@ static void cq_notify(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 		 bool solicited)
 {
+	struct srxe_cqe *slot;
 	uint32_t cons, used;
 
 	if (cq->error)
@@ -112,8 +114,10 @@ int srxe_cq_push(struct srxe_eng_cq *cq, const struct srxe_cqe *cqe,
 		cq_fail(cq);
 		return -ENOSPC;
 	}
-	memcpy(srxe_ring_slot(cq->ring, cq->prod, cq->size, SRXE_CQE_STRIDE),
-	       cqe, sizeof(*cqe));
+	slot = srxe_ring_slot(cq->ring, cq->prod, cq->size, SRXE_CQE_STRIDE);
+	memcpy(slot, cqe, sizeof(*cqe));
+	if (__atomic_load_n(&cq->ring->cqe_timestamps, __ATOMIC_RELAXED))
+		slot->completion_ns = srxe_now_ns();
 	cq->prod++;
 	__atomic_store_n(&cq->ring->prod.val, cq->prod, __ATOMIC_RELEASE);
 	/*
