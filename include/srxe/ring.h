@@ -78,7 +78,8 @@ struct srxe_ring_hdr {
 	/*
 	 * CQ only: non-zero asks the engine for the time of each CQE it
 	 * writes from now on (srxe_cqe.completion_ns); the provider sets it
-	 * for a CQ created with IBV_WC_EX_WITH_COMPLETION_TIMESTAMP*.  A
+	 * for a CQ created with IBV_WC_EX_WITH_COMPLETION_TIMESTAMP*, and a
+	 * resize copies it into the new ring before the first CQE there.  A
 	 * hint: whatever the application writes here costs it a clock read
 	 * per completion, nothing else.
 	 */

@@ -248,8 +248,6 @@ int srxe_resize_cq(struct ibv_cq *ibcq, int cqe)
 	if (!ret) {
 		cq->ring = ring;
 		ibcq->cqe = resp.cqe;
-		if (cq->timestamps)
-			srxe_cq_want_timestamps(cq);
 	}
 	pthread_spin_unlock(&cq->lock);
 	return ret;

@@ -253,9 +253,7 @@ struct ibv_cq_ex *srxe_create_cq_ex(struct ibv_context *ibctx,
 		return NULL;
 	}
 	srxe_cq_ex_install(&cq->vcq.cq_ex, attr->wc_flags);
-	if (attr->wc_flags & SRXE_CQ_EX_TS_FLAGS) {
-		cq->timestamps = true;
+	if (attr->wc_flags & SRXE_CQ_EX_TS_FLAGS)
 		srxe_cq_want_timestamps(cq);
-	}
 	return &cq->vcq.cq_ex;
 }

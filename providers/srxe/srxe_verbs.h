@@ -31,9 +31,6 @@ struct srxe_cq {
 	struct srxe_qp *senders;
 	/* srxed gone: the flush entry cur points to (srxe_fatal.h) */
 	struct srxe_cqe fatal_cqe;
-	/* created with IBV_WC_EX_WITH_COMPLETION_TIMESTAMP*: every ring it
-	 * gets asks the engine for CQE times (ring.h cqe_timestamps) */
-	bool timestamps;
 };
 
 /* A work queue: SQ or RQ of a QP, or an SRQ. */
@@ -105,7 +102,8 @@ int srxe_destroy_cq(struct ibv_cq *ibcq);
 /* channel: NULL, or the completion channel the CQ's events go to. */
 int srxe_cq_setup(struct ibv_context *ibctx, struct srxe_cq *cq, int cqe,
 		  int comp_vector, struct ibv_comp_channel *channel);
-/* Asks the engine to time the CQEs of @cq's ring (ring.h). */
+/* Asks the engine to time the CQEs of @cq's ring (ring.h); a resize
+ * carries the request over to the new ring. */
 static inline void srxe_cq_want_timestamps(struct srxe_cq *cq)
 {
 	__atomic_store_n(&cq->ring.hdr->cqe_timestamps, 1u, __ATOMIC_RELEASE);

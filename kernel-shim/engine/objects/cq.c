@@ -173,6 +173,11 @@ int srxe_cq_resize_move(struct srxe_eng_cq *cq, struct srxe_ring_hdr *ring,
 				      SRXE_CQE_STRIDE),
 		       sizeof(struct srxe_cqe));
 	__atomic_store_n(&ring->cons.val, 0, __ATOMIC_RELAXED);
+	/* the CQEs written before the provider reads the reply are timed */
+	__atomic_store_n(
+		&ring->cqe_timestamps,
+		__atomic_load_n(&cq->ring->cqe_timestamps, __ATOMIC_RELAXED),
+		__ATOMIC_RELAXED);
 	__atomic_store_n(&ring->prod.val, n, __ATOMIC_RELEASE);
 	cq->ring = ring;
 	cq->size = size;
