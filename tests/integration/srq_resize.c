@@ -10,6 +10,8 @@
  *     a resize to 4 fails (5 posted: EINVAL) and changes nothing, a
  *     resize to 32 keeps the 5 and takes 27 more (the 33rd: ENOMEM); 32
  *     messages then complete wr_id 3..34 in order, each with its bytes.
+ *     An XRC SRQ takes the same path: 5 posted survive a resize to 16,
+ *     after which 11 more fit and the 17th gets ENOMEM.
  *  3. Under traffic: a poster thread keeps up to 12 receives posted while
  *     the main thread sends MESSAGES (default 20000) numbered messages and
  *     resizes the SRQ between 16 and 64 slots every 100 receives.  Every
@@ -17,6 +19,7 @@
  *     and at least one resize each way succeeded.
  * Prints "PASS" and exits 0, or names every failed check and exits 1.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 
@@ -206,6 +209,47 @@ static void check_posted_survive(struct pair *p)
 	printf("ok: posted receives survive resizes, in order\n");
 }
 
+/* An XRC SRQ resizes the same way: 5 posted survive, posting goes on. */
+static void check_xrc_srq(struct pair *p)
+{
+	struct ibv_xrcd_init_attr xa = { .comp_mask = IBV_XRCD_INIT_ATTR_FD |
+						      IBV_XRCD_INIT_ATTR_OFLAGS,
+					 .fd = -1,
+					 .oflags = O_CREAT };
+	struct ibv_srq_init_attr_ex sa = {
+		.attr = { .max_wr = 8, .max_sge = 1 },
+		.comp_mask = IBV_SRQ_INIT_ATTR_TYPE | IBV_SRQ_INIT_ATTR_PD |
+			     IBV_SRQ_INIT_ATTR_XRCD | IBV_SRQ_INIT_ATTR_CQ,
+		.srq_type = IBV_SRQT_XRC,
+		.pd = p->pd,
+		.cq = p->rcq,
+	};
+	struct ibv_srq *basic = p->srq;
+	struct ibv_srq_attr a;
+	struct ibv_xrcd *xrcd = ibv_open_xrcd(p->ctx, &xa);
+	uint64_t id;
+
+	sa.xrcd = xrcd;
+	p->srq = xrcd ? ibv_create_srq_ex(p->ctx, &sa) : NULL;
+	if (!p->srq)
+		die("XRC SRQ: %s", strerror(errno));
+	for (id = 0; id < 5; id++)
+		if (post_recv(p, id))
+			die("XRC post_srq_recv: %s", strerror(errno));
+	EXPECT(resize(p, 4) == EINVAL, "XRC SRQ: resize to 4 with 5 posted");
+	EXPECT(!resize(p, 16), "XRC SRQ: resize to 16: %s", strerror(errno));
+	EXPECT(!ibv_query_srq(p->srq, &a) && a.max_wr == 16,
+	       "XRC SRQ max_wr after resize: %u", a.max_wr);
+	for (; id < 16; id++)
+		EXPECT(!post_recv(p, id), "XRC post %llu after the resize",
+		       (unsigned long long)id);
+	EXPECT(post_recv(p, id) == ENOMEM, "XRC SRQ: 17th receive of 16");
+	if (ibv_destroy_srq(p->srq) || ibv_close_xrcd(xrcd))
+		EXPECT(false, "XRC teardown: %s", strerror(errno));
+	p->srq = basic;
+	printf("ok: an XRC SRQ resizes with its posted receives\n");
+}
+
 static void *poster(void *arg)
 {
 	struct pair *p = arg;
@@ -301,6 +345,7 @@ int main(int argc, char **argv)
 	setup(&p, argv[1]);
 	check_cap(&p);
 	check_posted_survive(&p);
+	check_xrc_srq(&p);
 	traffic(&p, argc > 2 ? strtoull(argv[2], NULL, 0) : 20000);
 	if (ibv_destroy_qp(p.rx) || ibv_destroy_qp(p.tx) ||
 	    ibv_destroy_srq(p.srq) || ibv_dereg_mr(p.mr) ||
