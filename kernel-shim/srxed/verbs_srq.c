@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* CREATE/MODIFY/QUERY/DESTROY_SRQ (contract in verbs.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,29 +180,24 @@ static struct srxed_srq *find_srq(struct srxed_session *s, uint32_t handle)
 }
 
 /*
- * As rxe: a new size of 1..max_srq_wr, not below an armed limit; the
- * posted receives must fit (checked by the engine, which moves them).
+ * As rxe: not below an armed limit (@asked, before rounding up to @size);
+ * the posted receives must fit (checked by the engine, which moves them).
  */
 static int srq_resize(struct srxed *d, struct srxed_verbs_ctx *v,
-		      struct srxed_srq *srq, uint32_t max_wr, uint32_t *moved,
-		      char *why)
+		      struct srxed_srq *srq, uint32_t asked, uint32_t size,
+		      uint32_t *moved, char *why)
 {
 	struct srxe_query_srq_resp now;
 	struct srxe_ring_desc ring;
 	const char *reason = NULL;
-	uint32_t size = srxed_pow2_at_least(max_wr);
 	int ret;
 
-	if (!max_wr || max_wr > SRXED_MAX_SRQ_WR)
-		return say(why, EINVAL,
-			   "max_wr %u is outside 1..%u (max_srq_wr)", max_wr,
-			   SRXED_MAX_SRQ_WR);
 	srxe_engine_lock(d->engine);
 	srxe_eng_srq_query(srq->eng, &now);
 	srxe_engine_unlock(d->engine);
-	if (now.srq_limit && max_wr < now.srq_limit)
+	if (now.srq_limit && asked < now.srq_limit)
 		return say(why, EINVAL,
-			   "max_wr %u is below the armed srq_limit %u", max_wr,
+			   "max_wr %u is below the armed srq_limit %u", asked,
 			   now.srq_limit);
 	if (srxed_arena_alloc_ring(&v->arena, size, srq->ring.stride, &ring))
 		return say(why, ENOMEM,
@@ -227,6 +223,7 @@ int srxed_srq_modify(struct srxed *d, struct srxed_session *s,
 		     struct srxe_modify_srq_resp *resp, char *why)
 {
 	struct srxed_srq *srq = find_srq(s, req->srq_handle);
+	bool resize = req->attr_mask & IBV_SRQ_MAX_WR;
 	const char *reason = NULL;
 	uint32_t moved = 0, max_wr;
 	int ret;
@@ -234,19 +231,21 @@ int srxed_srq_modify(struct srxed *d, struct srxed_session *s,
 	if (!srq)
 		return say(why, EINVAL, "no such SRQ: handle 0x%x",
 			   req->srq_handle);
-	max_wr = srq->max_wr;
 	if (req->attr_mask & ~(uint32_t)(IBV_SRQ_MAX_WR | IBV_SRQ_LIMIT))
 		return say(why, EINVAL, "attr_mask has unknown bits 0x%x",
 			   req->attr_mask);
-	/* checked before a resize, which cannot be taken back */
-	if (req->attr_mask & IBV_SRQ_MAX_WR && req->max_wr &&
-	    req->max_wr <= SRXED_MAX_SRQ_WR)
-		max_wr = srxed_pow2_at_least(req->max_wr);
+	if (resize && (!req->max_wr || req->max_wr > SRXED_MAX_SRQ_WR))
+		return say(why, EINVAL,
+			   "max_wr %u is outside 1..%u (max_srq_wr)",
+			   req->max_wr, SRXED_MAX_SRQ_WR);
+	max_wr = resize ? srxed_pow2_at_least(req->max_wr) : srq->max_wr;
+	/* against the new size, before a resize, which cannot be undone */
 	if ((req->attr_mask & IBV_SRQ_LIMIT) && req->srq_limit > max_wr)
 		return say(why, EINVAL, "srq_limit %u exceeds max_wr %u",
 			   req->srq_limit, max_wr);
-	if (req->attr_mask & IBV_SRQ_MAX_WR) {
-		ret = srq_resize(d, s->verbs, srq, req->max_wr, &moved, why);
+	if (resize) {
+		ret = srq_resize(d, s->verbs, srq, req->max_wr, max_wr, &moved,
+				 why);
 		if (ret)
 			return ret;
 	}
