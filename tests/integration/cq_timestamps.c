@@ -97,8 +97,7 @@ static void setup(struct rig *r, const char *dev)
 	r->rx = r->tx ? ibv_create_qp(r->pd, &qa) : NULL;
 	if (!r->rx || ibv_query_gid(r->ctx, 1, 1, &gid))
 		die("QPs: %s", strerror(errno));
-	itest_rc_connect(r->tx, r->rx->qp_num, &gid);
-	itest_rc_connect(r->rx, r->tx->qp_num, &gid);
+	itest_rc_connect_pair(r->tx, r->rx, &gid);
 }
 
 static void post_pair(struct rig *r, uint64_t id)

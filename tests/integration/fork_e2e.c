@@ -103,8 +103,7 @@ static void dev_open(struct dev *d, const char *name)
 	d->b = itest_rc_qp(d->pd, d->cq, 8);
 	if (!d->a || !d->b || ibv_query_gid(d->ctx, 1, 1, &gid))
 		die("qp/gid: %s", strerror(errno));
-	itest_rc_connect_with(d->a, d->b->qp_num, &gid, &rc_opts);
-	itest_rc_connect_with(d->b, d->a->qp_num, &gid, &rc_opts);
+	itest_rc_connect_pair_with(d->a, d->b, &gid, &rc_opts);
 }
 
 static void dev_close(struct dev *d)

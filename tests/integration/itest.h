@@ -161,6 +161,25 @@ static inline void itest_rc_connect(struct ibv_qp *qp, uint32_t dest_qpn,
 	itest_rc_connect_with(qp, dest_qpn, dgid, &o);
 }
 
+/* Two QPs of one device, each connected to the other (a same-host pair):
+ * itest_rc_connect_with() both ways. */
+static inline void itest_rc_connect_pair_with(struct ibv_qp *a,
+					      struct ibv_qp *b,
+					      const union ibv_gid *gid,
+					      const struct itest_rc_opts *o)
+{
+	itest_rc_connect_with(a, b->qp_num, gid, o);
+	itest_rc_connect_with(b, a->qp_num, gid, o);
+}
+
+/* The same with itest_rc_connect()'s options. */
+static inline void itest_rc_connect_pair(struct ibv_qp *a, struct ibv_qp *b,
+					 const union ibv_gid *gid)
+{
+	itest_rc_connect(a, b->qp_num, gid);
+	itest_rc_connect(b, a->qp_num, gid);
+}
+
 /* An RC QP on @pd/@cq: @send_wr send WRs, 1 recv WR, 1 SGE; NULL on failure. */
 static inline struct ibv_qp *itest_rc_qp(struct ibv_pd *pd, struct ibv_cq *cq,
 					 uint32_t send_wr)

@@ -102,8 +102,7 @@ static void pair_up(struct fix *f, enum ibv_qp_type type, uint32_t psn)
 		uc_connect(f->b.qp, f->a.qp->qp_num, &f->gid);
 		return;
 	}
-	itest_rc_connect_with(f->a.qp, f->b.qp->qp_num, &f->gid, &o);
-	itest_rc_connect_with(f->b.qp, f->a.qp->qp_num, &f->gid, &o);
+	itest_rc_connect_pair_with(f->a.qp, f->b.qp, &f->gid, &o);
 }
 
 static void pair_down(struct fix *f)

@@ -128,8 +128,7 @@ static void setup(struct ibv_context *ctx, struct pair *p, bool ex)
 	p->receiver = rc_qp(p, p->recv_cq);
 	if (ibv_query_gid(ctx, 1, 1, &gid))
 		die("ibv_query_gid: %s", strerror(errno));
-	itest_rc_connect(p->sender, p->receiver->qp_num, &gid);
-	itest_rc_connect(p->receiver, p->sender->qp_num, &gid);
+	itest_rc_connect_pair(p->sender, p->receiver, &gid);
 	sge = (struct ibv_sge){ (uintptr_t)(p->buf + 32), 32, p->mr->lkey };
 	if (ibv_post_recv(p->receiver, &wr, &bad))
 		die("ibv_post_recv: %s", strerror(errno));

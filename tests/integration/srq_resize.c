@@ -128,8 +128,7 @@ static void setup(struct pair *p, const char *dev)
 	p->rx = p->tx ? ibv_create_qp(p->pd, &qa) : NULL;
 	if (!p->rx || ibv_query_gid(p->ctx, 1, 1, &gid))
 		die("QPs: %s", strerror(errno));
-	itest_rc_connect(p->tx, p->rx->qp_num, &gid);
-	itest_rc_connect(p->rx, p->tx->qp_num, &gid);
+	itest_rc_connect_pair(p->tx, p->rx, &gid);
 }
 
 static void check_cap(struct pair *p)

@@ -110,8 +110,7 @@ static void setup(struct worker *w, struct dev *dev, unsigned int id)
 	w->mr = ibv_reg_mr(w->pd, w->buf, 4 * MSG,
 			   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
 	CHECK(w->mr, "reg_mr: %s", strerror(errno));
-	itest_rc_connect_with(w->a, w->b->qp_num, &dev->gid, &o);
-	itest_rc_connect_with(w->b, w->a->qp_num, &dev->gid, &o);
+	itest_rc_connect_pair_with(w->a, w->b, &dev->gid, &o);
 }
 
 /*
