@@ -162,6 +162,15 @@ $haystack"
 	fi
 }
 
+# assert_no_clients DEV [WHAT]: `srxe status` of DEV counts no clients
+# (every program closed its contexts and srxed cleaned up after it).
+assert_no_clients() {
+	local out
+	out=$("$SRXE" status --name "$1") || fail "srxe status: $out"
+	assert_contains "$out" "clients:[[:space:]]+0 " \
+		"${2:+$2: }no clients left"
+}
+
 # status_handoffs STATUS: "DIRECT QUEUED DROPPED", the engine threads'
 # hand-offs of an `srxe status` text (docs/cli.md "Engine threads").
 status_handoffs() {

@@ -77,8 +77,7 @@ for mode in shortcut mtt; do
 	elif [[ $mode == shortcut ]]; then
 		echo "note: tshark is not installed: wire checks skipped"
 	fi
-	out=$("$SRXE" status --name "$dev") || fail "srxe status: $out"
-	assert_contains "$out" "clients:[[:space:]]+0 " "$mode: no clients left"
+	assert_no_clients "$dev" "$mode"
 done
 [[ ${#failed[@]} -eq 0 ]] || fail "awf_e2e failed in: ${failed[*]}"
 echo "PASS"

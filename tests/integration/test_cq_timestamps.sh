@@ -29,6 +29,5 @@ for side in "$PP_SERVER" "$PP_CLIENT"; do
 		"ibv_rc_pingpong -t ran"
 done
 
-out=$("$SRXE" status --name "$DEV") || fail "srxe status: $out"
-assert_contains "$out" "clients:[[:space:]]+0 " "no clients left"
+assert_no_clients "$DEV"
 echo "PASS"

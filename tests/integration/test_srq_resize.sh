@@ -16,6 +16,5 @@ out=$(with_srxe_env "$PROG" "$DEV" 2>&1) || fail "srq_resize: $out"
 echo "$out"
 assert_contains "$out" "^PASS$" "srq_resize"
 
-out=$("$SRXE" status --name "$DEV") || fail "srxe status: $out"
-assert_contains "$out" "clients:[[:space:]]+0 " "no clients left"
+assert_no_clients "$DEV"
 echo "PASS"
