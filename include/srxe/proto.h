@@ -232,6 +232,11 @@ struct srxe_status_resp {
 	/* Peers' disconnects the CM held until the application had polled
 	 * the completions that came before them (kernel-shim/cm). */
 	uint64_t cm_disconnects_held;
+	/* On-demand MRs (docs/odp.md): accesses that read the process's
+	 * memory, that wrote to it, that failed (nothing mapped there, the
+	 * process gone), and the bytes read and written. */
+	uint64_t odp_reads, odp_writes, odp_faults;
+	uint64_t odp_bytes_read, odp_bytes_written;
 };
 
 /*

@@ -77,6 +77,30 @@ struct srxe_capture;
  * with every lock held (srxe_engine_lock), so a thread reads them under
  * its own.
  */
+/*
+ * On-demand MR accesses of one engine thread (objects/odp.c): a circular
+ * bounce buffer the bytes pass through, and the writes still to be
+ * written back to the process (srxe_odp_commit()).
+ */
+#define SRXE_ODP_BOUNCE_BYTES (1u << 20)
+#define SRXE_ODP_MAX_ACCESS   (256u << 10) /* one translation */
+#define SRXE_ODP_PENDING_MAX  (SRXE_PKT_MAX_CHUNKS + 8)
+
+struct srxe_odp_write {
+	int fd;
+	uint32_t len;
+	uint64_t va;
+	void *buf;
+};
+
+struct srxe_odp_state {
+	uint8_t *bounce; /* SRXE_ODP_BOUNCE_BYTES, at the first use */
+	uint32_t head;
+	uint32_t npending;
+	bool atomic_locked; /* holds odp.c's atomic lock until commit */
+	struct srxe_odp_write pending[SRXE_ODP_PENDING_MAX];
+};
+
 struct srxe_engine {
 	struct srxe_engine_config cfg;
 	pthread_mutex_t lock;
@@ -123,6 +147,7 @@ struct srxe_engine {
 	/* Translation cache of the thread holding lock (tlb.h): used only
 	 * under lock, as the tables it caches change only under it. */
 	struct srxe_tlb tlb;
+	struct srxe_odp_state odp; /* under lock, as tlb */
 
 	/* ---- the device's: used in dev only ---- */
 	unsigned int nshards;

@@ -83,6 +83,9 @@ static struct srxe_mtt_mr *new_mr(const struct srxe_mem_client *c,
 	uint64_t last = (prot->va + prot->len - 1) >> SRXE_FRAME_SHIFT;
 	struct srxe_mtt_mr *mr;
 
+	/* on demand: no frames, no MTT (translate never reaches it) */
+	if (srxe_access_on_demand(prot->access))
+		last = first - 1;
 	mr = malloc(sizeof(*mr) + (last - first + 1) * sizeof(mr->frame[0]));
 	if (!mr)
 		return NULL;
@@ -215,6 +218,8 @@ static int mtt_translate(const struct srxe_mem_client *c,
 		return -err;
 	err = srxe_prot_check(&mr->prot, req->is_rkey, req->addr, req->len,
 			      req->access, req->pd, &va);
+	if (!err && srxe_access_on_demand(mr->prot.access))
+		err = -SRXE_XLATE_ON_DEMAND;
 	return err ? err : mtt_chunks(c, mr, va, req->len, &out);
 }
 

@@ -180,6 +180,8 @@ static int check_mr(const struct srxe_mem_client *c, const struct srxe_mw *mw,
 
 	if (c->ops->find_mr(c, req->mr_lkey, &mr) || mr.pd != mw->pd)
 		return -EINVAL;
+	if (srxe_access_on_demand(mr.access)) /* windows walk frames */
+		return -EOPNOTSUPP;
 	if (!(mr.access & IBV_ACCESS_MW_BIND)) /* C10-73 */
 		return -EACCES;
 	if ((req->access &

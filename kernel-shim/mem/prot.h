@@ -25,10 +25,15 @@
 #define SRXE_ACCESS_REMOTE                                                     \
 	(IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |                    \
 	 IBV_ACCESS_REMOTE_ATOMIC | SRXE_ACCESS_FLUSH_GLOBAL)
+/* An on-demand MR pins nothing: the engine reaches its bytes in the
+ * process when it uses them (translate.h, srxe_mem_odp_va()). */
+#define SRXE_ACCESS_ON_DEMAND IBV_ACCESS_ON_DEMAND
 #define SRXE_ACCESS_SUPPORTED                                                  \
-	(IBV_ACCESS_LOCAL_WRITE | SRXE_ACCESS_REMOTE | IBV_ACCESS_MW_BIND)
-/* Optional hints libibverbs may pass; accepted and ignored. */
-#define SRXE_ACCESS_IGNORED IBV_ACCESS_RELAXED_ORDERING
+	(IBV_ACCESS_LOCAL_WRITE | SRXE_ACCESS_REMOTE | IBV_ACCESS_MW_BIND |    \
+	 SRXE_ACCESS_ON_DEMAND)
+/* Hints accepted and ignored: an optional one libibverbs may pass, and
+ * HUGETLB, which the daemon lets through for on-demand MRs only. */
+#define SRXE_ACCESS_IGNORED (IBV_ACCESS_RELAXED_ORDERING | IBV_ACCESS_HUGETLB)
 
 enum srxe_prot_state {
 	SRXE_PROT_FREE = 0,
@@ -64,6 +69,11 @@ int srxe_prot_validate(uint64_t va, uint64_t len, uint64_t iova,
 int srxe_prot_check(const struct srxe_prot_entry *entry, bool is_rkey,
 		    uint64_t addr, uint64_t len, unsigned access_needed,
 		    uint32_t pd, uint64_t *va_out);
+
+static inline bool srxe_access_on_demand(unsigned access)
+{
+	return access & SRXE_ACCESS_ON_DEMAND;
+}
 
 static inline bool srxe_access_writes(unsigned access)
 {

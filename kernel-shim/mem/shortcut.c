@@ -154,6 +154,8 @@ static int sc_translate(const struct srxe_mem_client *c,
 			      req->pd, &va);
 	if (err)
 		return err;
+	if (srxe_access_on_demand(e->access))
+		return -SRXE_XLATE_ON_DEMAND;
 	return walk_range(c, d->node, va, req->len,
 			  srxe_access_writes(req->access), &out);
 }

@@ -19,6 +19,7 @@ static const char *const xlate_err_names[SRXE_XLATE_ERR_MAX] = {
 	[SRXE_XLATE_NOT_PINNED] = "NOT_PINNED",
 	[SRXE_XLATE_SG_OVERFLOW] = "SG_OVERFLOW",
 	[SRXE_XLATE_QP_MISMATCH] = "QP_MISMATCH",
+	[SRXE_XLATE_ON_DEMAND] = "ON_DEMAND",
 };
 
 const char *srxe_xlate_err_name(int err)
@@ -73,6 +74,7 @@ int srxe_mem_space_create(const struct srxe_mem_config *cfg,
 		return -ENOMEM;
 	s->mode = cfg->mode;
 	s->slab = cfg->slab;
+	s->proc_mem = -1;
 	s->max_reg_bytes = cfg->max_reg_bytes ? cfg->max_reg_bytes
 					      : SRXE_MEM_DEFAULT_MAX_REG_BYTES;
 	err = srxe_frames_init(&s->frames, cfg->slab_frames);
@@ -168,15 +170,22 @@ void srxe_mem_client_destroy(struct srxe_mem_client *c)
 	free(c);
 }
 
-static int check_limits(const struct srxe_mem_client *c, uint64_t len)
+static int check_limits(const struct srxe_mem_client *c, uint64_t len,
+			bool on_demand)
 {
 	const struct srxe_mem_space *s = c->space;
 
 	if (c->mrs >= c->max_mrs)
 		return -ENOMEM;
-	if (len > s->max_reg_bytes - s->reg_bytes)
+	if (!on_demand && len > s->max_reg_bytes - s->reg_bytes)
 		return -ENOMEM;
 	return 0;
+}
+
+/* Bytes an MR counts against the limit: on-demand MRs pin nothing. */
+static uint64_t pinned_len(const struct srxe_prot_entry *mr)
+{
+	return srxe_access_on_demand(mr->access) ? 0 : mr->len;
 }
 
 int srxe_mem_reg(struct srxe_mem_client *c, uint32_t pd, uint64_t va,
@@ -192,25 +201,27 @@ int srxe_mem_reg(struct srxe_mem_client *c, uint32_t pd, uint64_t va,
 		.access = access & SRXE_ACCESS_SUPPORTED,
 		.state = SRXE_PROT_LIVE,
 	};
+	bool on_demand = srxe_access_on_demand(access);
 	int err = srxe_prot_validate(va, len, iova, access);
 
 	if (!err)
-		err = check_limits(c, len);
-	if (!err)
+		err = check_limits(c, len, on_demand);
+	if (!err && !on_demand)
 		err = srxe_pt_pin(&c->space->pt, va, len,
 				  srxe_access_writes(access), new_runs);
 	if (err)
 		return err;
 	err = c->ops->add_mr(c, &mr, keys);
 	if (err) {
-		srxe_pt_unpin(&c->space->pt, va, len, NULL);
+		if (!on_demand)
+			srxe_pt_unpin(&c->space->pt, va, len, NULL);
 		if (new_runs)
 			new_runs->n = runs_before;
 		return err;
 	}
 	c->mrs++;
-	c->reg_bytes += len;
-	c->space->reg_bytes += len;
+	c->reg_bytes += pinned_len(&mr);
+	c->space->reg_bytes += pinned_len(&mr);
 	return 0;
 }
 
@@ -226,10 +237,11 @@ int srxe_mem_dereg(struct srxe_mem_client *c, uint32_t lkey,
 	if (err)
 		return err;
 	srxe_pt_changed(&c->space->pt); /* its keys die (tlb.h) */
-	srxe_pt_unpin(&c->space->pt, mr.va, mr.len, freed);
+	if (!srxe_access_on_demand(mr.access))
+		srxe_pt_unpin(&c->space->pt, mr.va, mr.len, freed);
 	c->mrs--;
-	c->reg_bytes -= mr.len;
-	c->space->reg_bytes -= mr.len;
+	c->reg_bytes -= pinned_len(&mr);
+	c->space->reg_bytes -= pinned_len(&mr);
 	return 0;
 }
 
@@ -246,8 +258,12 @@ int srxe_mem_rereg(struct srxe_mem_client *c, uint32_t lkey, uint32_t pd,
 		return -EINVAL;
 	if (srxe_mw_mr_busy(c, lkey))
 		return -EBUSY;
+	/* pinned or on demand is the translation, not a right */
+	if (srxe_access_on_demand(rights) != srxe_access_on_demand(e->access))
+		return -EAGAIN;
 	/* pages pinned read-only cannot take writes */
-	if (srxe_access_writes(rights) && !srxe_access_writes(e->access))
+	if (srxe_access_writes(rights) && !srxe_access_writes(e->access) &&
+	    !srxe_access_on_demand(rights))
 		return -EAGAIN;
 	rkey = c->ops->rkey_of(c, lkey);
 	if (!rkey || srxe_mw_tag_live(c, rkey >> 8))
@@ -330,6 +346,38 @@ int srxe_mem_check_mr(const struct srxe_mem_client *c,
 		return -err;
 	return srxe_prot_check(e, req->is_rkey, e->iova, 0, req->access,
 			       req->pd, &va);
+}
+
+int srxe_mem_odp_va(const struct srxe_mem_client *c,
+		    const struct srxe_xlate_req *req, uint64_t *va, int *fd)
+{
+	int err = 0;
+	const struct srxe_prot_entry *e =
+		c->ops->entry(c, req->key, req->is_rkey, &err);
+
+	if (!e)
+		return -err;
+	if (!srxe_access_on_demand(e->access))
+		return -SRXE_XLATE_NOT_PRESENT;
+	err = srxe_prot_check(e, req->is_rkey, req->addr, req->len, req->access,
+			      req->pd, va);
+	if (err)
+		return err;
+	*fd = __atomic_load_n(&c->space->proc_mem, __ATOMIC_ACQUIRE);
+	return *fd < 0 ? -SRXE_XLATE_NOT_PRESENT : 0;
+}
+
+int srxe_mem_space_set_proc_mem(struct srxe_mem_space *s, int fd)
+{
+	if (fd < 0 || s->proc_mem >= 0)
+		return -EINVAL;
+	__atomic_store_n(&s->proc_mem, fd, __ATOMIC_RELEASE);
+	return 0;
+}
+
+bool srxe_mem_space_has_proc_mem(const struct srxe_mem_space *s)
+{
+	return s->proc_mem >= 0;
 }
 
 void srxe_mem_client_stats(const struct srxe_mem_client *c,

@@ -157,7 +157,8 @@ int srxe_mem_dereg(struct srxe_mem_client *client, uint32_t lkey,
  * without a new translation); the keys stay.  keys gets the lkey and the
  * rkey (0 without remote rights).  -EINVAL no such MR or bad access,
  * -EBUSY windows are bound to it, -EAGAIN (shortcut) the rkey the new
- * rights need collides with a window tag or is 0: register anew.
+ * rights need collides with a window tag or is 0, or ON_DEMAND is added
+ * or dropped: register anew.
  */
 int srxe_mem_rereg(struct srxe_mem_client *client, uint32_t lkey, uint32_t pd,
 		   unsigned access, struct srxe_mr_keys *keys);
@@ -178,15 +179,40 @@ void srxe_mem_unhold_frames(struct srxe_mem_client *client,
  * Check and translate one access.  Returns the number of chunks written to
  * out[0..max) (physically contiguous frames merged; 0 for len 0), or a
  * negated enum srxe_xlate_err.  Nothing is written to slab memory.
+ * An on-demand MR that passes every check gives -SRXE_XLATE_ON_DEMAND:
+ * it has no frames, see srxe_mem_odp_va().
  */
 int srxe_mem_translate(const struct srxe_mem_client *client,
 		       const struct srxe_xlate_req *req, struct srxe_sg *out,
 		       int max);
 
 /*
+ * On-demand MRs (IBV_ACCESS_ON_DEMAND; docs/odp.md).  srxe_mem_reg() of
+ * one pins nothing, allocates no frame, returns no run and counts
+ * nothing against max_reg_bytes (only against the MR count); an implicit
+ * MR is va 0, iova 0, len SRXE_PT_USER_TOP.  Keys, PD, rights and bounds
+ * are checked as for any MR; the bytes are then the process's own, at
+ * the VA this gives, reached through the space's process memory
+ * descriptor (/proc/PID/mem, opened by the daemon: the mem layer only
+ * hands the number on).  Windows cannot be bound to such an MR.
+ *
+ * srxe_mem_odp_va: 0 with the process VA of req->addr in *va and the
+ * descriptor in *fd; the checks' -err; -SRXE_XLATE_NOT_PRESENT for a key
+ * of a pinned MR or while the space has no descriptor.
+ * srxe_mem_space_set_proc_mem: set once (-EINVAL if fd < 0 or already
+ * set); the caller keeps owning fd and closes it after the space is
+ * destroyed.  Engines read it concurrently.
+ */
+int srxe_mem_odp_va(const struct srxe_mem_client *client,
+		    const struct srxe_xlate_req *req, uint64_t *va, int *fd);
+int srxe_mem_space_set_proc_mem(struct srxe_mem_space *space, int fd);
+bool srxe_mem_space_has_proc_mem(const struct srxe_mem_space *space);
+
+/*
  * The checks of srxe_mem_translate() for an operation on a whole MR (a
  * FLUSH at MR level): key, state, PD and access; req->addr and req->len
- * are ignored.  0 or a negated enum srxe_xlate_err.
+ * are ignored.  0 or a negated enum srxe_xlate_err (on-demand MRs pass
+ * with 0).
  */
 int srxe_mem_check_mr(const struct srxe_mem_client *client,
 		      const struct srxe_xlate_req *req);
@@ -219,7 +245,8 @@ enum srxe_mem_mode srxe_mem_mode(const struct srxe_mem_client *client);
  *           has other tag bits, type 1 not in a valid state / type 2 not
  *           free, type 2 with length 0 or a QP of another PD, ZERO_BASED,
  *           no such MR (length > 0), MR of another PD;
- *           -EOPNOTSUPP unknown access bits; -EACCES MR without MW_BIND,
+ *           -EOPNOTSUPP unknown access bits or an on-demand MR;
+ *           -EACCES MR without MW_BIND,
  *           or a writable window on an MR without LOCAL_WRITE; -ERANGE
  *           window not inside the MR.  On error nothing changed.
  *  invalidate: -EINVAL rkey names no bound type 2 window (MR rkeys, type

@@ -19,6 +19,10 @@ enum srxe_xlate_err {
 	SRXE_XLATE_NOT_PINNED,	  /* a page is present but not pinned */
 	SRXE_XLATE_SG_OVERFLOW, /* more chunks than the caller's array holds */
 	SRXE_XLATE_QP_MISMATCH, /* type 2 window bound to another QP */
+	/* Not a refusal: every check passed, but the MR is on-demand
+	 * (IBV_ACCESS_ON_DEMAND) and has no frames; the bytes are the
+	 * process's own at srxe_mem_odp_va() */
+	SRXE_XLATE_ON_DEMAND,
 	SRXE_XLATE_ERR_MAX
 };
 

@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "log.h"
 #include "mr.h"
+#include "pagetable.h"
 #include "peer_mem.h"
 #include "proc.h"
 #include "prot.h"
@@ -256,13 +257,14 @@ uint64_t srxed_mem_slab_bytes(const struct srxed_session *s)
 
 /*
  * Access bits this device refuses as "not supported", as the kernel does:
- * ib_check_mr_access() answers EOPNOTSUPP for ON_DEMAND without ODP and
- * for a FLUSH type the device lacks, rxe (since 6.4) for ZERO_BASED and
- * HUGETLB.  srxe has no ODP and no persistence domain, and does not
- * implement zero-based MRs (rxe 6.1 accepted ZERO_BASED and ignored it).
+ * ib_check_mr_access() answers EOPNOTSUPP for a FLUSH type the device
+ * lacks, rxe (since 6.4) for ZERO_BASED and HUGETLB.  srxe has no
+ * persistence domain and does not implement zero-based MRs (rxe 6.1
+ * accepted ZERO_BASED and ignored it).  ON_DEMAND is supported
+ * (docs/odp.md).
  */
 #define MR_ACCESS_NOT_SUPPORTED                                                \
-	(IBV_ACCESS_ZERO_BASED | IBV_ACCESS_ON_DEMAND | IBV_ACCESS_HUGETLB |   \
+	(IBV_ACCESS_ZERO_BASED | IBV_ACCESS_HUGETLB |                          \
 	 SRXE_ACCESS_FLUSH_PERSISTENT)
 
 /*
@@ -275,6 +277,11 @@ static int check_access(uint32_t access, char *why)
 {
 	unsigned known = SRXE_ACCESS_SUPPORTED | SRXE_ACCESS_IGNORED |
 			 MR_ACCESS_NOT_SUPPORTED;
+
+	/* for on-demand MRs HUGETLB is only a hint (verbs.h): no page of
+	 * theirs is pinned, huge or not */
+	if (access & IBV_ACCESS_ON_DEMAND)
+		access &= ~IBV_ACCESS_HUGETLB;
 
 	if ((access & (IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC)) &&
 	    !(access & IBV_ACCESS_LOCAL_WRITE))
@@ -290,11 +297,11 @@ static int check_access(uint32_t access, char *why)
 	if (access & MR_ACCESS_NOT_SUPPORTED)
 		return say(why, EOPNOTSUPP,
 			   "access flags 0x%x: 0x%x not supported (srxe has "
-			   "no ON_DEMAND paging, no ZERO_BASED MRs, no "
-			   "HUGETLB hint, no FLUSH_PERSISTENT: its memory is "
-			   "DRAM; it grants LOCAL_WRITE, REMOTE_READ, "
-			   "REMOTE_WRITE, REMOTE_ATOMIC, MW_BIND, "
-			   "FLUSH_GLOBAL)",
+			   "no ZERO_BASED MRs, no HUGETLB hint, no "
+			   "FLUSH_PERSISTENT: its memory is DRAM; it grants "
+			   "LOCAL_WRITE, REMOTE_READ, REMOTE_WRITE, "
+			   "REMOTE_ATOMIC, MW_BIND, FLUSH_GLOBAL, and "
+			   "registers ON_DEMAND)",
 			   access, access & MR_ACCESS_NOT_SUPPORTED);
 	return 0;
 }
@@ -357,7 +364,7 @@ static int check_request(const struct srxed *d, const struct srxed_mem *m,
 	if (d->stats.mr_handles >= d->cfg.max_mrs)
 		return say(why, ENOMEM, "device MR limit (max_mr %u) reached",
 			   d->cfg.max_mrs);
-	if (r->length > max - used)
+	if (!(r->access & IBV_ACCESS_ON_DEMAND) && r->length > max - used)
 		return say(why, ENOMEM,
 			   "registration limit of %llu bytes reached (%llu "
 			   "registered by this process's contexts, %llu more "
@@ -523,6 +530,118 @@ static int huge_get(struct srxed_mem *m, const struct srxed_session *s,
 	return ret ? say(why, -ret, "%s", reason) : 0;
 }
 
+/* A new, not yet published MR record with a handle; NULL with why. */
+static struct srxed_mr *mr_new(struct srxed *d, struct srxed_mem *m, char *why)
+{
+	struct srxed_mr *mr = calloc(1, sizeof(*mr));
+
+	if (!mr) {
+		say(why, ENOMEM, "srxed is out of memory");
+		return NULL;
+	}
+	if (srxed_handle_alloc(&m->mrs, mr, &mr->handle)) {
+		free(mr);
+		say(why, ENOMEM, "context MR limit (%u) reached",
+		    d->cfg.max_mrs);
+		return NULL;
+	}
+	return mr;
+}
+
+static void mr_drop(struct srxed_mem *m, struct srxed_mr *mr)
+{
+	srxed_handle_free(&m->mrs, mr->handle);
+	free(mr);
+}
+
+/* The registration is done: the record and the reply's keys. */
+static void mr_publish(struct srxed *d, struct srxed_mem *m,
+		       struct srxed_mr *mr, struct srxed_pd *pd,
+		       const struct srxe_reg_mr_req *req,
+		       const struct srxe_mr_keys *keys,
+		       struct srxe_reg_mr_resp *resp)
+{
+	mr->lkey = keys->lkey;
+	mr->va = req->va;
+	mr->len = req->length;
+	mr->pd = pd;
+	pd->users++;
+	d->stats.mr_handles++;
+	resp->lkey = keys->lkey;
+	resp->rkey = keys->rkey;
+	resp->mr_handle = mr->handle;
+	account(d, m);
+}
+
+/*
+ * The process's memory for the engine, at its first on-demand MR
+ * (peer_mem.h: its own memory only, and only while it lives).
+ */
+static int open_proc_mem(struct srxed_mem *m, const struct srxed_session *s,
+			 char *why)
+{
+	int fd;
+
+	if (m->proc->mem_fd >= 0)
+		return 0;
+	fd = srxed_peer_open_mem(s->cred.pid, s->pidfd);
+	if (fd == -ESRCH)
+		return say(why, EACCES, "the client process has exited");
+	if (fd < 0)
+		return say(why, EOPNOTSUPP,
+			   "on-demand MRs need srxed to open /proc/%d/mem: %s",
+			   (int)s->cred.pid, strerror(-fd));
+	m->proc->mem_fd = fd;
+	srxe_mem_space_set_proc_mem(m->proc->space, fd);
+	return 0;
+}
+
+/*
+ * ON_DEMAND (docs/odp.md): nothing is pinned, moved or checked against
+ * the process's mappings now (the process may map the range later); the
+ * engine reaches the bytes at each access.  The implicit MR (va 0,
+ * length UINT64_MAX, as ibv_reg_mr(pd, NULL, SIZE_MAX, ...) passes it)
+ * covers the whole user address space at iova 0.
+ */
+static int reg_on_demand(struct srxed *d, struct srxed_session *s,
+			 struct srxed_pd *pd,
+			 const struct srxe_reg_mr_req *asked,
+			 struct srxe_reg_mr_resp *resp, char *why)
+{
+	struct srxed_mem *m = s->mem;
+	struct srxe_reg_mr_req req = *asked;
+	struct srxe_mr_keys keys;
+	struct srxed_mr *mr;
+	int ret;
+
+	if (!req.va && req.length == UINT64_MAX) {
+		if (req.iova)
+			return say(why, EINVAL,
+				   "an implicit on-demand MR has iova 0");
+		req.length = SRXE_PT_USER_TOP;
+	}
+	ret = check_request(d, m, &req, why);
+	if (!ret)
+		ret = open_proc_mem(m, s, why);
+	if (ret)
+		return ret;
+	mr = mr_new(d, m, why);
+	if (!mr)
+		return ENOMEM;
+	tables_lock(d);
+	ret = srxe_mem_reg(m->client, req.pd_handle, req.va, req.length,
+			   req.iova, req.access, &keys, NULL);
+	tables_unlock(d);
+	if (ret) {
+		mr_drop(m, mr);
+		return say(why, -ret, "registration refused: %s",
+			   strerror(-ret));
+	}
+	mr_publish(d, m, mr, pd, &req, &keys, resp);
+	resp->nruns = 0;
+	return 0;
+}
+
 int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 		 const struct srxe_reg_mr_req *req,
 		 struct srxe_reg_mr_resp *resp, char *why)
@@ -539,6 +658,8 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	if (!pd)
 		return say(why, EINVAL, "no such PD 0x%x in this context",
 			   req->pd_handle);
+	if (req->access & IBV_ACCESS_ON_DEMAND)
+		return reg_on_demand(d, s, pd, req, resp, why);
 	ret = check_request(d, m, req, why);
 	/* Only the client's own mapped memory, with its rights (peer_mem.h). */
 	if (!ret)
@@ -547,14 +668,9 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 					   why);
 	if (ret)
 		return ret;
-	mr = calloc(1, sizeof(*mr));
+	mr = mr_new(d, m, why);
 	if (!mr)
-		return say(why, ENOMEM, "srxed is out of memory");
-	if (srxed_handle_alloc(&m->mrs, mr, &mr->handle)) {
-		free(mr);
-		return say(why, ENOMEM, "context MR limit (%u) reached",
-			   d->cfg.max_mrs);
-	}
+		return ENOMEM;
 	tables_lock(d);
 	/* Huge pages are file-backed mappings (hugetlbfs): shared ones are
 	 * placed whole, private ones refused.  Anonymous memory needs no
@@ -575,25 +691,15 @@ int srxed_mr_reg(struct srxed *d, struct srxed_session *s,
 	}
 	tables_unlock(d);
 	if (ret) {
-		srxed_handle_free(&m->mrs, mr->handle);
-		free(mr);
+		mr_drop(m, mr);
 		srxe_runs_free(&runs);
 		return ret;
 	}
-	mr->lkey = keys.lkey;
-	mr->va = req->va;
-	mr->len = req->length;
 	mr->huge = huge;
-	mr->pd = pd;
-	pd->users++;
-	d->stats.mr_handles++;
-	resp->lkey = keys.lkey;
-	resp->rkey = keys.rkey;
-	resp->mr_handle = mr->handle;
+	mr_publish(d, m, mr, pd, req, &keys, resp);
 	resp->nruns = runs.n;
 	put_runs(resp->runs, &runs, 0, runs.n);
 	srxe_runs_free(&runs);
-	account(d, m);
 	return 0;
 }
 

@@ -83,6 +83,20 @@ int srxed_peer_open(pid_t pid, int pidfd)
 	return dir;
 }
 
+int srxed_peer_open_mem(pid_t pid, int pidfd)
+{
+	int dir = srxed_peer_open(pid, pidfd);
+	int fd;
+
+	if (dir < 0)
+		return dir;
+	fd = openat(dir, "mem", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	close(dir);
+	return fd;
+}
+
 int srxed_peer_sender_ok(const struct srxed_session *s,
 			 const struct ucred *sender, char *why)
 {

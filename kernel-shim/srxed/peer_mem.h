@@ -75,6 +75,16 @@
  * (-ESRCH: it exited, its pid may name another process now). */
 int srxed_peer_open(pid_t pid, int pidfd);
 
+/*
+ * /proc/PID/mem of the pidfd's process, read-write, for on-demand MRs
+ * (docs/odp.md): opened inside srxed_peer_open()'s directory, so it is
+ * that process's memory or nothing; it stays bound to the address space
+ * it was opened for (after the process exits or execs, accesses fail).
+ * It gives srxed what the process has through its own /proc/self/mem.
+ * fd, or -ESRCH (it exited), -errno.
+ */
+int srxed_peer_open_mem(pid_t pid, int pidfd);
+
 /* Whether the pidfd's process has not been reaped yet. */
 bool srxed_peer_alive(int pidfd);
 

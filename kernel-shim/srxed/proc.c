@@ -159,6 +159,7 @@ static int proc_new(struct srxed *d, const struct srxed_proc_key *key,
 			 strerror(-ret));
 		return -ret;
 	}
+	p->mem_fd = -1;
 	cfg.slab = p->slab.base;
 	cfg.slab_frames = (uint32_t)(p->slab.bytes >> SRXE_FRAME_SHIFT);
 	ret = srxe_mem_space_create(&cfg, &p->space);
@@ -207,6 +208,8 @@ void srxed_proc_put(struct srxed *d, struct srxed_proc *p)
 	if (srxe_mem_space_destroy(p->space))
 		log_err("srxed internal error: a memory space outlived its "
 			"clients");
+	if (p->mem_fd >= 0) /* the space that read it is gone */
+		close(p->mem_fd);
 	srxed_slab_destroy(&p->slab);
 	srxed_shmreg_destroy(&p->shm);
 	free(p);

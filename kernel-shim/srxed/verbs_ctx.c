@@ -260,6 +260,11 @@ void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
 	st->engine_handoffs_direct = e.handoffs_direct;
 	st->engine_handoffs_queued = e.handoffs_queued;
 	st->engine_handoff_drops = e.handoff_drops;
+	st->odp_reads = e.odp_reads;
+	st->odp_writes = e.odp_writes;
+	st->odp_faults = e.odp_faults;
+	st->odp_bytes_read = e.odp_bytes_read;
+	st->odp_bytes_written = e.odp_bytes_written;
 	wire_status(d, st);
 }
 

@@ -35,8 +35,11 @@ struct srxe_context {
 	 * this srxed shares (srxe_proc.h); moves use it */
 	int slab_fd;
 	uint64_t slab_bytes;
-	struct srxe_arena arena;   /* work rings, doorbell (srxe_rings.h) */
-	struct srxe_svc svc;	   /* completion channels (srxe_svc.h) */
+	struct srxe_arena arena; /* work rings, doorbell (srxe_rings.h) */
+	struct srxe_svc svc;	 /* completion channels (srxe_svc.h) */
+	/* on-demand MRs of this context, for ibv_advise_mr() (srxe_odp.c) */
+	pthread_mutex_t odp_lock;
+	struct srxe_odp_mr *odp_mrs;
 	struct verbs_context vctx; /* ibv_context is its last member */
 };
 
@@ -90,6 +93,25 @@ int srxe_query_port(struct ibv_context *ibctx, uint8_t port_num,
 /* srxe_pd.c */
 struct ibv_pd *srxe_alloc_pd(struct ibv_context *ibctx);
 int srxe_dealloc_pd(struct ibv_pd *pd);
+
+/*
+ * srxe_odp.c: on-demand MRs (docs/odp.md).  srxed registers them (nothing
+ * moves); the provider keeps each context's in a list so that
+ * ibv_advise_mr() can check its SGEs against them.  add: 0 or ENOMEM.
+ */
+struct srxe_odp_mr {
+	struct srxe_odp_mr *next;
+	uint32_t lkey;
+	struct ibv_pd *pd;
+	uint64_t addr, length;
+};
+int srxe_odp_add(struct srxe_context *ctx, const struct ibv_mr *mr);
+void srxe_odp_del(struct srxe_context *ctx, uint32_t lkey);
+void srxe_odp_fini(struct srxe_context *ctx);
+int srxe_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
+		   uint32_t flags, struct ibv_sge *sg_list, uint32_t num_sges);
+/* query_device_ex's odp_caps and xrc_odp_caps */
+void srxe_odp_caps(struct ibv_odp_caps *caps, uint32_t *xrc_caps);
 
 /* srxe_mr.c */
 struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,

@@ -192,6 +192,7 @@ struct verbs_context *srxe_alloc_context(struct ibv_device *ibdev, int cmd_fd,
 		return NULL;
 	}
 	ctx->svc.fd = -1;
+	pthread_mutex_init(&ctx->odp_lock, NULL);
 
 	ctx->conn.fd = -1;
 	ctx->slab_fd = -1;
@@ -228,6 +229,7 @@ err_close:
 err_uninit:
 	if (saved_cmd_fd >= 0)
 		close(saved_cmd_fd);
+	srxe_odp_fini(ctx);
 	verbs_uninit_context(&ctx->vctx);
 	free(ctx);
 	errno = ret;
@@ -254,6 +256,7 @@ static void srxe_free_context(struct ibv_context *ibctx)
 	 * mapping holds its own reference to the memfd.
 	 */
 	srxe_proc_put_slab(ctx->slab_fd);
+	srxe_odp_fini(ctx);
 	verbs_uninit_context(&ctx->vctx);
 	free(ctx);
 }
@@ -288,6 +291,7 @@ static const struct verbs_context_ops srxe_ctx_ops = {
 	.req_notify_cq = srxe_req_notify_cq,
 	.resize_cq = srxe_resize_cq,
 
+	.advise_mr = srxe_advise_mr,
 	.alloc_pd = srxe_alloc_pd,
 	.dealloc_pd = srxe_dealloc_pd,
 	.alloc_mw = srxe_alloc_mw,

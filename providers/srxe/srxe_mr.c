@@ -209,6 +209,12 @@ struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 	vmr->ibv_mr.length = length;
 	vmr->mr_type = IBV_MR_TYPE_MR;
 	vmr->access = access;
+	if ((access & IBV_ACCESS_ON_DEMAND) &&
+	    srxe_odp_add(ctx, &vmr->ibv_mr)) {
+		srxe_dereg_mr(vmr);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return &vmr->ibv_mr;
 }
 
@@ -223,6 +229,8 @@ int srxe_dereg_mr(struct verbs_mr *vmr)
 	srxe_proc_unlock();
 	if (ret)
 		return ret;
+	if (vmr->access & IBV_ACCESS_ON_DEMAND)
+		srxe_odp_del(ctx, vmr->ibv_mr.lkey);
 	free(vmr);
 	return 0;
 }
@@ -246,6 +254,23 @@ static int rereg_in_place(struct srxe_context *ctx, const struct ibv_mr *m,
 		out->ibv_mr.rkey = resp.rkey;
 	}
 	return ret;
+}
+
+/*
+ * The list entry of an on-demand MR after ibv_rereg_mr(), which updates
+ * the ibv_mr's pd, addr and length only after we return.  Without
+ * memory for it, ibv_advise_mr() refuses the MR (EINVAL).
+ */
+static void odp_track_rereg(struct srxe_context *ctx, const struct ibv_mr *m,
+			    const struct srxe_reg_mr_req *req,
+			    struct ibv_pd *pd)
+{
+	struct ibv_mr now = *m;
+
+	now.pd = pd;
+	now.addr = (void *)(uintptr_t)req->va;
+	now.length = req->length;
+	srxe_odp_add(ctx, &now);
 }
 
 /*
@@ -302,10 +327,15 @@ int srxe_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
 		errno = ret;
 		return IBV_REREG_MR_ERR_CMD;
 	}
+	if (vmr->access & IBV_ACCESS_ON_DEMAND)
+		srxe_odp_del(ctx, m->lkey);
 	m->handle = fresh.ibv_mr.handle;
 	m->lkey = fresh.ibv_mr.lkey;
 	m->rkey = fresh.ibv_mr.rkey;
 	vmr->access = new_access;
 	mr->iova = req.iova;
+	if (new_access & IBV_ACCESS_ON_DEMAND)
+		odp_track_rereg(ctx, m, &req,
+				flags & IBV_REREG_MR_CHANGE_PD ? pd : m->pd);
 	return 0;
 }

@@ -11,10 +11,10 @@
 
 /*
  * Everything past the legacy attributes describes features srxe does not
- * have (ODP, RSS, tag matching, ...): zero is the truthful answer.  Filled
- * in: the fields that restate legacy facts, and completion timestamps,
- * which the engine takes on CLOCK_MONOTONIC in ns (a 1 GHz device clock
- * that never wraps).
+ * have (RSS, tag matching, ...) unless filled in: zero is the truthful
+ * answer.  Filled in: the fields that restate legacy facts, on-demand
+ * paging (srxe_odp.c), and completion timestamps, which the engine takes
+ * on CLOCK_MONOTONIC in ns (a 1 GHz device clock that never wraps).
  */
 static void srxe_fill_device_attr_ex(struct ibv_device_attr_ex *full,
 				     const struct srxe_query_device_resp *r)
@@ -24,6 +24,7 @@ static void srxe_fill_device_attr_ex(struct ibv_device_attr_ex *full,
 	full->device_cap_flags_ex = (uint64_t)r->cap_flags_ex_hi << 32 |
 				    (uint32_t)r->attr.device_cap_flags;
 	full->phys_port_cnt_ex = r->attr.phys_port_cnt;
+	srxe_odp_caps(&full->odp_caps, &full->xrc_odp_caps);
 	full->completion_timestamp_mask = UINT64_MAX;
 	full->hca_core_clock = SRXE_CORE_CLOCK_KHZ;
 }

@@ -264,9 +264,17 @@ static void bad_requests(struct dev *d)
 	errno = 0;
 	mr = ibv_reg_mr(d->pd, buf, 8192, RW | IBV_ACCESS_ZERO_BASED);
 	EXPECT(!mr && errno == EOPNOTSUPP, "ZERO_BASED: errno %d", errno);
-	errno = 0;
+	/* on-demand MRs register (docs/odp.md, tests/integration/odp.c),
+	 * with the same access rules */
 	mr = ibv_reg_mr(d->pd, buf, 8192, RW | IBV_ACCESS_ON_DEMAND);
-	EXPECT(!mr && errno == EOPNOTSUPP, "ON_DEMAND: errno %d", errno);
+	EXPECT(mr, "ON_DEMAND: errno %d", errno);
+	if (mr)
+		EXPECT(!ibv_dereg_mr(mr), "ON_DEMAND dereg");
+	errno = 0;
+	mr = ibv_reg_mr(d->pd, buf, 8192,
+			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_ON_DEMAND);
+	EXPECT(!mr && errno == EINVAL,
+	       "ON_DEMAND REMOTE_WRITE without LOCAL_WRITE: errno %d", errno);
 	errno = 0;
 	mr = ibv_reg_mr(d->pd, buf, 8192, RW | IBV_ACCESS_HUGETLB);
 	EXPECT(!mr && errno == EOPNOTSUPP, "HUGETLB: errno %d", errno);

@@ -499,6 +499,7 @@ void srxe_engine_unwatch(struct srxe_engine *eng, int fd)
 static void shard_free(struct srxe_engine *eng)
 {
 	srxe_shard_inbox_free(eng);
+	srxe_odp_fini(eng);
 	if (eng->epfd >= 0)
 		close(eng->epfd);
 	if (eng->wake_fd >= 0)

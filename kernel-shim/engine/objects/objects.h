@@ -120,23 +120,87 @@ static inline struct srxe_swqe *srxe_swqe_at(struct srxe_eng_qp *qp,
 	return &qp->swqe[idx & (qp->sq_size - 1)];
 }
 
+/* ---- odp.c ---- */
+/*
+ * On-demand MRs (translate.h, docs/odp.md): their bytes stay in the
+ * process and pass through this engine thread's bounce buffer.
+ *
+ * srxe_odp_map: for a translation that gave -SRXE_XLATE_ON_DEMAND, one
+ * chunk of bounce buffer standing for the access, read from the process
+ * now (also for a write: a hole then refuses it before any byte is
+ * written, and an atomic needs the old value).  A write access is also
+ * queued, and the caller must end it with
+ * srxe_odp_commit() once it stored the bytes, or srxe_odp_abort() if it
+ * gives up.  The chunk is valid until SRXE_ODP_BOUNCE_BYTES more bounce
+ * bytes were taken (the packet being built or handled is done by then).
+ * REMOTE_ATOMIC also takes a lock all engine threads share, released by
+ * the commit or the abort, so that RDMA atomics on on-demand memory
+ * exclude each other.  Returns 1 (0 for len 0) or a negated
+ * srxe_xlate_err: the checks', SG_OVERFLOW (more than
+ * SRXE_ODP_MAX_ACCESS bytes, too many writes queued), NOT_PRESENT (the
+ * process has no such mapping, it is gone, or no bounce memory).
+ *
+ * srxe_odp_commit: writes the queued bytes back; 0, or
+ * -SRXE_XLATE_NOT_PRESENT when some could not be written (nothing is
+ * queued afterwards either way).
+ */
+int srxe_odp_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
+		 const struct srxe_xlate_req *req, struct srxe_sg *out,
+		 int max);
+int srxe_odp_flush(struct srxe_engine *eng);
+void srxe_odp_abort(struct srxe_engine *eng);
+/* Frees the bounce buffer (engine teardown). */
+void srxe_odp_fini(struct srxe_engine *eng);
+
+static inline int srxe_odp_commit(struct srxe_engine *eng)
+{
+	if (!eng->odp.npending && !eng->odp.atomic_locked)
+		return 0;
+	return srxe_odp_flush(eng);
+}
+
 /* ---- sge.c ---- */
 /*
  * srxe_mem_translate() through the engine's cache (tlb.h): every address
- * the engine uses goes through here, under eng->lock.
+ * the engine uses goes through here, under eng->lock.  The chunks are
+ * the bytes to use: an on-demand MR's are bounce memory (odp.c above),
+ * and a write to them needs srxe_odp_commit() after the stores.
  */
 static inline int srxe_eng_translate(struct srxe_engine *eng,
 				     const struct srxe_mem_client *mem,
 				     const struct srxe_xlate_req *req,
 				     struct srxe_sg *out, int max)
 {
-	return srxe_tlb_translate(&eng->tlb, mem, req, out, max);
+	int r = srxe_tlb_translate(&eng->tlb, mem, req, out, max);
+
+	if (__builtin_expect(r == -SRXE_XLATE_ON_DEMAND, 0))
+		return srxe_odp_map(eng, mem, req, out, max);
+	return r;
+}
+
+/*
+ * The checks of srxe_eng_translate() alone (keys, PD, rights, bounds and
+ * presence of a whole operation's range, before any byte of it moves):
+ * 0 or a negated srxe_xlate_err.  An on-demand range passes unread.
+ */
+static inline int srxe_eng_check(struct srxe_engine *eng,
+				 const struct srxe_mem_client *mem,
+				 const struct srxe_xlate_req *req)
+{
+	struct srxe_sg one;
+	int r = srxe_tlb_translate(&eng->tlb, mem, req, &one, 1);
+
+	if (r >= 0 || r == -SRXE_XLATE_SG_OVERFLOW ||
+	    r == -SRXE_XLATE_ON_DEMAND)
+		return 0;
+	return r;
 }
 
 /*
  * Translates bytes [off, off + len) of an SGE list with @access into
- * slab chunks.  Returns the chunk count or a negated srxe_xlate_err;
- * -SRXE_XLATE_OUT_OF_BOUNDS also when the list is shorter than off + len.
+ * chunks (srxe_eng_translate()).  Returns the chunk count or a negated
+ * srxe_xlate_err; -SRXE_XLATE_OUT_OF_BOUNDS also when the list is
+ * shorter than off + len.  On failure no on-demand write stays queued.
  */
 int srxe_sge_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
 		 uint32_t pd, const struct srxe_wqe_sge *sge, uint32_t nsge,

@@ -172,11 +172,14 @@ static const struct transition table[NSTATES][NSTATES] = {
 	 IBV_QP_DEST_QPN)
 
 /* The FLUSH rights (IBA 1.5) are accepted on the QP as rxe does; no MR
- * can grant FLUSH_PERSISTENT, so persistent flushes still fail. */
+ * can grant FLUSH_PERSISTENT, so persistent flushes still fail.
+ * ON_DEMAND grants nothing on a QP, but programs pass their MR flags
+ * here (pyverbs test_odp) and the kernel stores any bits: kept, unused. */
 #define KNOWN_ACCESS                                                           \
 	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |                    \
 	 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC |                   \
-	 SRXE_ACCESS_FLUSH_GLOBAL | SRXE_ACCESS_FLUSH_PERSISTENT)
+	 SRXE_ACCESS_FLUSH_GLOBAL | SRXE_ACCESS_FLUSH_PERSISTENT |             \
+	 IBV_ACCESS_ON_DEMAND)
 
 /* XRC initiators and targets follow RC's table, with the differences
  * xrc_required() applies (the kernel's qp_state_table columns). */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Byte ranges of a (private, validated) SGE list -> checked slab chunks. */
+/* Byte ranges of a (private, validated) SGE list -> checked chunks. */
 #include "objects.h"
 
 int srxe_sge_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
@@ -28,11 +28,17 @@ int srxe_sge_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
 		req.addr = sge[i].addr + off;
 		req.len = piece;
 		got = srxe_eng_translate(eng, mem, &req, out + n, max - n);
-		if (got < 0)
+		if (got < 0) {
+			srxe_odp_abort(eng);
 			return got;
+		}
 		n += got;
 		len -= piece;
 		off = 0;
 	}
-	return len ? -SRXE_XLATE_OUT_OF_BOUNDS : n;
+	if (len) {
+		srxe_odp_abort(eng);
+		return -SRXE_XLATE_OUT_OF_BOUNDS;
+	}
+	return n;
 }

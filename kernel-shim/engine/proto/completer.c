@@ -271,6 +271,11 @@ static bool land(struct srxe_eng_qp *qp, struct srxe_swqe *w, uint64_t off,
 		return false;
 	}
 	srxe_sg_copy(dst, n, src, nsrc, len);
+	if (srxe_odp_commit(qp->ctx->eng)) {
+		srxe_comp_fail(qp, w, IBV_WC_LOC_PROT_ERR,
+			       SRXE_XLATE_NOT_PRESENT);
+		return false;
+	}
 	return true;
 }
 

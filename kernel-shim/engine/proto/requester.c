@@ -430,11 +430,9 @@ static int check_landing(struct srxe_eng_qp *qp, struct srxe_swqe *w)
 			.access = IBV_ACCESS_LOCAL_WRITE,
 			.pd = qp->pd,
 		};
-		struct srxe_sg one;
-		int r = srxe_eng_translate(qp->ctx->eng, qp->ctx->mem, &req,
-					   &one, 1);
+		int r = srxe_eng_check(qp->ctx->eng, qp->ctx->mem, &req);
 
-		if (r < 0 && r != -SRXE_XLATE_SG_OVERFLOW)
+		if (r < 0)
 			return r;
 	}
 	return 0;

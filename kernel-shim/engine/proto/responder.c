@@ -202,6 +202,11 @@ static bool fill_rwqe(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		return false;
 	}
 	srxe_sg_copy(dst, n, payload, nchunks, pkt->payload_len);
+	if (srxe_odp_commit(qp->ctx->eng)) {
+		*status = IBV_WC_LOC_PROT_ERR;
+		*vendor_err = SRXE_XLATE_NOT_PRESENT;
+		return false;
+	}
 	qp->resp.recv_off += pkt->payload_len;
 	return true;
 }
@@ -293,16 +298,21 @@ static bool remote_range_allowed(struct srxe_eng_qp *qp,
 				 const struct srxe_pkt *pkt,
 				 unsigned int access)
 {
-	struct srxe_sg one;
-	int r;
+	struct srxe_xlate_req req = {
+		.key = pkt->reth.rkey,
+		.is_rkey = true,
+		.addr = pkt->reth.va,
+		.len = pkt->reth.len,
+		.access = access,
+		.pd = qp->pd,
+		.qpn = qp->qpn,
+	};
 
 	if (!(qp->attr.qp_access_flags & access))
 		return false;
 	if (!pkt->reth.len)
 		return true;
-	r = translate_remote(qp, pkt->reth.rkey, pkt->reth.va, pkt->reth.len,
-			     access, &one, 1);
-	return r >= 0 || r == -SRXE_XLATE_SG_OVERFLOW;
+	return !srxe_eng_check(qp->ctx->eng, resp_mem(qp), &req);
 }
 
 static bool write_start(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
@@ -362,6 +372,11 @@ static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 			return;
 		}
 		srxe_sg_copy(dst, n, payload, nchunks, pkt->payload_len);
+		if (srxe_odp_commit(qp->ctx->eng)) {
+			fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+				     IBV_EVENT_QP_ACCESS_ERR);
+			return;
+		}
 	}
 	rs->wr_off = end;
 	rs->epsn = srxe_psn_add(last_psn(pkt), 1);
@@ -425,6 +440,12 @@ static void send_read_responses(struct srxe_eng_qp *qp,
 					       pkt->reth.va + off, plen,
 					       IBV_ACCESS_REMOTE_READ,
 					       tx.chunks, SRXE_PKT_MAX_CHUNKS);
+		if (got == -SRXE_XLATE_NOT_PRESENT) {
+			/* on demand: the process maps nothing there */
+			fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+				     IBV_EVENT_QP_ACCESS_ERR);
+			return;
+		}
 		if (got < 0)
 			return; /* MR vanished mid-read: the requester retries
 				 */
@@ -479,6 +500,7 @@ static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 	n = translate_remote(qp, pkt->atomic.rkey, pkt->atomic.va, 8,
 			     IBV_ACCESS_REMOTE_ATOMIC, &sg, 1);
 	if (n != 1 || sg.len != 8 || ((uintptr_t)sg.addr & 7)) {
+		srxe_odp_abort(qp->ctx->eng);
 		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
 			     IBV_EVENT_QP_ACCESS_ERR);
 		return;
@@ -492,6 +514,11 @@ static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 	} else {
 		orig = __atomic_fetch_add(p, pkt->atomic.swap_add,
 					  __ATOMIC_SEQ_CST);
+	}
+	if (srxe_odp_commit(qp->ctx->eng)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+			     IBV_EVENT_QP_ACCESS_ERR);
+		return;
 	}
 	remember_atomic(qp, pkt->psn, orig);
 	qp->resp.epsn = srxe_psn_add(pkt->psn, 1);
@@ -593,6 +620,7 @@ static void rx_atomic_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	n = translate_remote(qp, pkt->reth.rkey, pkt->reth.va, sizeof(value),
 			     IBV_ACCESS_REMOTE_WRITE, &dst, 1);
 	if (n != 1 || dst.len != sizeof(value) || ((uintptr_t)dst.addr & 7)) {
+		srxe_odp_abort(qp->ctx->eng);
 		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
 			     IBV_EVENT_QP_ACCESS_ERR);
 		return;
@@ -603,6 +631,11 @@ static void rx_atomic_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	src.len = sizeof(value);
 	srxe_sg_copy(&src, 1, payload, nchunks, sizeof(value));
 	__atomic_store_n((uint64_t *)dst.addr, value, __ATOMIC_RELEASE);
+	if (srxe_odp_commit(qp->ctx->eng)) {
+		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+			     IBV_EVENT_QP_ACCESS_ERR);
+		return;
+	}
 	one_packet_done(qp, pkt);
 }
 
@@ -629,14 +662,10 @@ static bool flush_key_ok(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		.access = access,
 		.pd = qp->pd,
 	};
-	struct srxe_sg one;
-	int r;
-
 	/* MR level: the RETH address and length play no part (rxe) */
 	if (pkt->feth.sel == SRXE_FLUSH_MR)
 		return srxe_mem_check_mr(qp->ctx->mem, &req) == 0;
-	r = srxe_eng_translate(qp->ctx->eng, qp->ctx->mem, &req, &one, 1);
-	return r >= 0 || r == -SRXE_XLATE_SG_OVERFLOW;
+	return !srxe_eng_check(qp->ctx->eng, qp->ctx->mem, &req);
 }
 
 /*
