@@ -90,9 +90,17 @@ int srxe_query_rt_values(struct ibv_context *ibctx, struct ibv_values_ex *v);
 int srxe_query_port(struct ibv_context *ibctx, uint8_t port_num,
 		    struct ibv_port_attr *port_attr);
 
-/* srxe_pd.c */
+/* srxe_pd.c: PDs, thread domains, parent domains (which carry their PD's
+ * handle: every verb takes one in place of its PD). */
 struct ibv_pd *srxe_alloc_pd(struct ibv_context *ibctx);
 int srxe_dealloc_pd(struct ibv_pd *pd);
+struct ibv_td *srxe_alloc_td(struct ibv_context *ibctx,
+			     struct ibv_td_init_attr *attr);
+int srxe_dealloc_td(struct ibv_td *td);
+struct ibv_pd *
+srxe_alloc_parent_domain(struct ibv_context *ibctx,
+			 struct ibv_parent_domain_init_attr *attr);
+bool srxe_is_parent_domain(struct ibv_pd *pd);
 
 /*
  * srxe_odp.c: on-demand MRs (docs/odp.md).  srxed registers them (nothing
@@ -102,7 +110,7 @@ int srxe_dealloc_pd(struct ibv_pd *pd);
 struct srxe_odp_mr {
 	struct srxe_odp_mr *next;
 	uint32_t lkey;
-	struct ibv_pd *pd;
+	uint32_t pd_handle; /* a parent domain stands for its PD */
 	uint64_t addr, length;
 };
 int srxe_odp_add(struct srxe_context *ctx, const struct ibv_mr *mr);

@@ -292,7 +292,10 @@ static const struct verbs_context_ops srxe_ctx_ops = {
 	.resize_cq = srxe_resize_cq,
 
 	.advise_mr = srxe_advise_mr,
+	.alloc_parent_domain = srxe_alloc_parent_domain,
 	.alloc_pd = srxe_alloc_pd,
+	.alloc_td = srxe_alloc_td,
+	.dealloc_td = srxe_dealloc_td,
 	.dealloc_pd = srxe_dealloc_pd,
 	.alloc_mw = srxe_alloc_mw,
 	.dealloc_mw = srxe_dealloc_mw,

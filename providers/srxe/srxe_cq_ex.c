@@ -23,7 +23,8 @@
 	 IBV_WC_EX_WITH_SL | IBV_WC_EX_WITH_DLID_PATH_BITS |                   \
 	 SRXE_CQ_EX_TS_FLAGS)
 
-#define SRXE_CQ_EX_COMP_MASK	(IBV_CQ_INIT_ATTR_MASK_FLAGS)
+#define SRXE_CQ_EX_COMP_MASK                                                   \
+	(IBV_CQ_INIT_ATTR_MASK_FLAGS | IBV_CQ_INIT_ATTR_MASK_PD)
 #define SRXE_CQ_EX_CREATE_FLAGS (IBV_CREATE_CQ_ATTR_SINGLE_THREADED)
 
 static const struct srxe_cqe *cur(struct ibv_cq_ex *ibcq)
@@ -216,7 +217,11 @@ static int srxe_cq_ex_check(const struct ibv_cq_init_attr_ex *attr)
 	if (attr->wc_flags & ~(uint64_t)SRXE_CQ_EX_WC_FLAGS)
 		return EOPNOTSUPP; /* cvlan, flow tag, TM */
 	if (attr->comp_mask & ~(uint32_t)SRXE_CQ_EX_COMP_MASK)
-		return EOPNOTSUPP; /* parent domains */
+		return EOPNOTSUPP;
+	/* as mlx5: only a parent domain (its TD and allocators, srxe_pd.c) */
+	if ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_PD) &&
+	    !srxe_is_parent_domain(attr->parent_domain))
+		return EINVAL;
 	if ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_FLAGS) &&
 	    (attr->flags & ~(uint32_t)SRXE_CQ_EX_CREATE_FLAGS))
 		return EOPNOTSUPP;

@@ -70,7 +70,7 @@ int srxe_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw,
 	    (!info->mr && (info->addr || info->length)) ||
 	    (info->mw_access_flags & IBV_ACCESS_ZERO_BASED))
 		ret = EINVAL;
-	else if (info->mr && info->mr->pd != mw->pd)
+	else if (info->mr && info->mr->pd->handle != mw->pd->handle)
 		ret = EPERM;
 	else
 		ret = 0;

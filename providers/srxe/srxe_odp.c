@@ -41,7 +41,7 @@ int srxe_odp_add(struct srxe_context *ctx, const struct ibv_mr *mr)
 	if (!o)
 		return ENOMEM;
 	o->lkey = mr->lkey;
-	o->pd = mr->pd;
+	o->pd_handle = mr->pd->handle;
 	o->addr = (uintptr_t)mr->addr;
 	o->length = mr->length;
 	pthread_mutex_lock(&ctx->odp_lock);
@@ -87,7 +87,7 @@ static int sge_in_odp_mr(struct srxe_context *ctx, struct ibv_pd *pd,
 	for (const struct srxe_odp_mr *o = ctx->odp_mrs; o; o = o->next) {
 		if (o->lkey != sge->lkey)
 			continue;
-		if (o->pd == pd && sge->addr >= o->addr &&
+		if (o->pd_handle == pd->handle && sge->addr >= o->addr &&
 		    sge->length <= o->length - (sge->addr - o->addr))
 			ret = 0;
 		break;
