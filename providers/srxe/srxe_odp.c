@@ -18,7 +18,13 @@
 
 /*
  * Every operation of every transport srxe has can use on-demand memory,
- * as on kernel rxe 6.10+ for RC (rxe has no XRC); implicit MRs too.
+ * as on kernel rxe 6.10+ for RC (rxe has no XRC).  Implicit MRs register
+ * (srxed: the whole address space) but are not offered, as rxe does not:
+ * UCX takes an offered implicit MR as the key of all its memory, which
+ * would send all its transfers down the slow on-demand path, and UCX
+ * 1.13's verbs memory domain then crashes at exit where it turned relaxed
+ * ordering on (AMD CPUs): it deregisters a second MR it never registered
+ * (docs/odp.md).
  */
 void srxe_odp_caps(struct ibv_odp_caps *caps, uint32_t *xrc_caps)
 {
@@ -27,7 +33,7 @@ void srxe_odp_caps(struct ibv_odp_caps *caps, uint32_t *xrc_caps)
 	const uint32_t rdma = IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_READ |
 			      IBV_ODP_SUPPORT_ATOMIC;
 
-	caps->general_caps = IBV_ODP_SUPPORT | IBV_ODP_SUPPORT_IMPLICIT;
+	caps->general_caps = IBV_ODP_SUPPORT;
 	caps->per_transport_caps.rc_odp_caps = msg | rdma;
 	caps->per_transport_caps.uc_odp_caps = msg | IBV_ODP_SUPPORT_WRITE;
 	caps->per_transport_caps.ud_odp_caps = msg;
