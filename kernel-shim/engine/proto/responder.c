@@ -290,15 +290,13 @@ static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey, uint64_t va,
 	return srxe_eng_translate(qp->ctx->eng, resp_mem(qp), &req, out, max);
 }
 
-/*
- * Key, PD, access and bounds of the whole RDMA operation (RETH length), on
- * its first packet: a refused WRITE or READ moves no byte at all.
- */
-static bool remote_range_allowed(struct srxe_eng_qp *qp,
-				 const struct srxe_pkt *pkt,
-				 unsigned int access)
+/* The access a RETH asks of this QP: its rkey, range and QP (a type 2
+ * window answers only the QP it is bound to, for FLUSH too, as rxe). */
+static struct srxe_xlate_req reth_access(const struct srxe_eng_qp *qp,
+					 const struct srxe_pkt *pkt,
+					 unsigned int access)
 {
-	struct srxe_xlate_req req = {
+	return (struct srxe_xlate_req){
 		.key = pkt->reth.rkey,
 		.is_rkey = true,
 		.addr = pkt->reth.va,
@@ -307,6 +305,17 @@ static bool remote_range_allowed(struct srxe_eng_qp *qp,
 		.pd = qp->pd,
 		.qpn = qp->qpn,
 	};
+}
+
+/*
+ * Key, PD, access and bounds of the whole RDMA operation (RETH length), on
+ * its first packet: a refused WRITE or READ moves no byte at all.
+ */
+static bool remote_range_allowed(struct srxe_eng_qp *qp,
+				 const struct srxe_pkt *pkt,
+				 unsigned int access)
+{
+	struct srxe_xlate_req req = reth_access(qp, pkt, access);
 
 	if (!(qp->attr.qp_access_flags & access))
 		return false;
@@ -654,14 +663,7 @@ static unsigned int flush_access(uint8_t plt)
 static bool flush_key_ok(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 			 unsigned int access)
 {
-	struct srxe_xlate_req req = {
-		.key = pkt->reth.rkey,
-		.is_rkey = true,
-		.addr = pkt->reth.va,
-		.len = pkt->reth.len,
-		.access = access,
-		.pd = qp->pd,
-	};
+	struct srxe_xlate_req req = reth_access(qp, pkt, access);
 	/* MR level: the RETH address and length play no part (rxe) */
 	if (pkt->feth.sel == SRXE_FLUSH_MR)
 		return srxe_mem_check_mr(qp->ctx->mem, &req) == 0;
