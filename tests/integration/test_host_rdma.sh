@@ -11,6 +11,10 @@
 #    both, and ibv_devinfo -v, ibv_rc_pingpong, ib_write_bw and
 #    ib_write_lat run on srxe0 while ibv_rc_pingpong on rxe0 is driven by
 #    the kernel's provider as before ("hardware stays visible");
+#  - ucmatose, an rdma_cm program, connects and moves data on srxe0 under
+#    `srxe exec` (srxe's librdmacm finds srxe0 once the filter hides RDMA
+#    netlink; rping would need completion channels, which need /dev/fuse,
+#    which the guest lacks);
 #  - move_stress (4 threads storing while 300 sub-ranges are registered)
 #    loses no write on this kernel 6.1, which lacks WP_UNPOPULATED: the
 #    mover's missing-page-fault path (docs/move-atomicity.md);
@@ -79,6 +83,8 @@ step pingpong_srxe pair srxe exec -- ibv_rc_pingpong -d srxe0 -g 1 -n 200
 step write_bw pair srxe exec -- ib_write_bw -d srxe0 -x 1 -s 65536 -n 500
 step write_lat pair srxe exec -- ib_write_lat -d srxe0 -x 1 -n 500
 step move_stress srxe exec -- /srxe/tests/move_stress srxe0 300
+step cmatose_srxe sh -c 'srxe exec -- timeout 30 ucmatose -b 127.0.0.1 -C 10 >/tmp/cm.out 2>&1 & s=$!; sleep 2;
+	srxe exec -- timeout 20 ucmatose -s 127.0.0.1 -C 10; c=$?; wait $s; r=$?; cat /tmp/cm.out; exit $((c | r))'
 step pingpong_rxe0 sh -c 'srxe exec -- ibv_rc_pingpong -d rxe0 -g 1 -n 200 >/tmp/rs.out 2>&1 & s=$!; sleep 2;
 	srxe exec -- ibv_rc_pingpong -d rxe0 -g 1 -n 200 10.0.0.1; c=$?; wait $s; r=$?; cat /tmp/rs.out; exit $((c | r))'
 step down srxe down --name srxe0
@@ -126,6 +132,9 @@ assert_contains "$out" "^ *65536 +500 " "ib_write_bw on srxe0"
 out=$(expect_ok write_lat)
 assert_contains "$out" "^ *2 +500 " "ib_write_lat on srxe0"
 expect_ok move_stress
+out=$(expect_ok cmatose_srxe)
+assert_contains "$out" "cmatose: starting server" "ucmatose server on srxe0"
+assert_contains "$out" "data transfers complete" "ucmatose (rdma_cm) on srxe0"
 out=$(expect_ok pingpong_rxe0)
 assert_contains "$out" "200 iters" "ibv_rc_pingpong on the kernel's rxe0"
 expect_ok down >/dev/null
