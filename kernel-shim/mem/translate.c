@@ -375,11 +375,6 @@ int srxe_mem_space_set_proc_mem(struct srxe_mem_space *s, int fd)
 	return 0;
 }
 
-bool srxe_mem_space_has_proc_mem(const struct srxe_mem_space *s)
-{
-	return s->proc_mem >= 0;
-}
-
 void srxe_mem_client_stats(const struct srxe_mem_client *c,
 			   struct srxe_mem_stats *st)
 {

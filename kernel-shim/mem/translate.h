@@ -206,7 +206,6 @@ int srxe_mem_translate(const struct srxe_mem_client *client,
 int srxe_mem_odp_va(const struct srxe_mem_client *client,
 		    const struct srxe_xlate_req *req, uint64_t *va, int *fd);
 int srxe_mem_space_set_proc_mem(struct srxe_mem_space *space, int fd);
-bool srxe_mem_space_has_proc_mem(const struct srxe_mem_space *space);
 
 /*
  * The checks of srxe_mem_translate() for an operation on a whole MR (a

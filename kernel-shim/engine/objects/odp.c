@@ -3,7 +3,8 @@
  * On-demand MRs in the engine (contract in objects.h, design in
  * docs/odp.md).  The bytes are read and written through the process's
  * /proc/PID/mem descriptor, which srxed opened race-free for that very
- * process (srxed/odp.c): the kernel resolves the address at each access,
+ * process (srxed_peer_open_mem(), srxed/peer_mem.h; at its first
+ * on-demand MR, srxed/mr.c): the kernel resolves the address at each access,
  * faulting pages in as the process itself would, so the engine sees
  * whatever the process maps there now.
  */
