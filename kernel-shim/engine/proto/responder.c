@@ -122,6 +122,25 @@ static void fail_request(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	srxe_qp_to_err(qp, event);
 }
 
+/* The rkey, range or bytes of a request refused it: nothing of it stays
+ * queued for the process (an on-demand write), remote access NAK. */
+static void access_error(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	srxe_odp_abort(qp->ctx->eng);
+	fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
+		     IBV_EVENT_QP_ACCESS_ERR);
+}
+
+/* The request's on-demand bytes written back to the process (if any);
+ * false when they could not be: the request failed (access_error). */
+static bool odp_landed(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	if (!srxe_odp_commit(qp->ctx->eng))
+		return true;
+	access_error(qp, pkt);
+	return false;
+}
+
 /* ---- receive WQEs ---- */
 
 /* 1: a WQE is held; 0: none posted (RNR); -1: the QP failed. */
@@ -273,11 +292,13 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		send_ack(qp, last_psn(pkt));
 }
 
-static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey, uint64_t va,
-			    uint64_t len, unsigned int access,
-			    struct srxe_sg *out, int max)
+/* An access through an rkey by this QP (a type 2 window answers only the
+ * QP it is bound to, for FLUSH too, as rxe). */
+static struct srxe_xlate_req remote_access(const struct srxe_eng_qp *qp,
+					   uint32_t rkey, uint64_t va,
+					   uint64_t len, unsigned int access)
 {
-	struct srxe_xlate_req req = {
+	return (struct srxe_xlate_req){
 		.key = rkey,
 		.is_rkey = true,
 		.addr = va,
@@ -286,25 +307,24 @@ static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey, uint64_t va,
 		.pd = qp->pd,
 		.qpn = qp->qpn,
 	};
+}
+
+static int translate_remote(struct srxe_eng_qp *qp, uint32_t rkey, uint64_t va,
+			    uint64_t len, unsigned int access,
+			    struct srxe_sg *out, int max)
+{
+	struct srxe_xlate_req req = remote_access(qp, rkey, va, len, access);
 
 	return srxe_eng_translate(qp->ctx->eng, resp_mem(qp), &req, out, max);
 }
 
-/* The access a RETH asks of this QP: its rkey, range and QP (a type 2
- * window answers only the QP it is bound to, for FLUSH too, as rxe). */
+/* The access a RETH asks of this QP. */
 static struct srxe_xlate_req reth_access(const struct srxe_eng_qp *qp,
 					 const struct srxe_pkt *pkt,
 					 unsigned int access)
 {
-	return (struct srxe_xlate_req){
-		.key = pkt->reth.rkey,
-		.is_rkey = true,
-		.addr = pkt->reth.va,
-		.len = pkt->reth.len,
-		.access = access,
-		.pd = qp->pd,
-		.qpn = qp->qpn,
-	};
+	return remote_access(qp, pkt->reth.rkey, pkt->reth.va, pkt->reth.len,
+			     access);
 }
 
 /*
@@ -327,8 +347,7 @@ static bool remote_range_allowed(struct srxe_eng_qp *qp,
 static bool write_start(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 {
 	if (!remote_range_allowed(qp, pkt, IBV_ACCESS_REMOTE_WRITE)) {
-		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-			     IBV_EVENT_QP_ACCESS_ERR);
+		access_error(qp, pkt);
 		return false;
 	}
 	qp->resp.va = pkt->reth.va;
@@ -376,16 +395,12 @@ static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 				     pkt->payload_len, IBV_ACCESS_REMOTE_WRITE,
 				     dst, SRXE_PKT_MAX_CHUNKS);
 		if (n < 0) {
-			fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-				     IBV_EVENT_QP_ACCESS_ERR);
+			access_error(qp, pkt);
 			return;
 		}
 		srxe_sg_copy(dst, n, payload, nchunks, pkt->payload_len);
-		if (srxe_odp_commit(qp->ctx->eng)) {
-			fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-				     IBV_EVENT_QP_ACCESS_ERR);
+		if (!odp_landed(qp, pkt))
 			return;
-		}
 	}
 	rs->wr_off = end;
 	rs->epsn = srxe_psn_add(last_psn(pkt), 1);
@@ -451,8 +466,7 @@ static void send_read_responses(struct srxe_eng_qp *qp,
 					       tx.chunks, SRXE_PKT_MAX_CHUNKS);
 		if (got == -SRXE_XLATE_NOT_PRESENT) {
 			/* on demand: the process maps nothing there */
-			fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-				     IBV_EVENT_QP_ACCESS_ERR);
+			access_error(qp, pkt);
 			return;
 		}
 		if (got < 0)
@@ -472,8 +486,7 @@ static void rx_read(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 	uint32_t n = len ? (len + mtu - 1) / mtu : 1;
 
 	if (!remote_range_allowed(qp, pkt, IBV_ACCESS_REMOTE_READ)) {
-		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-			     IBV_EVENT_QP_ACCESS_ERR);
+		access_error(qp, pkt);
 		return;
 	}
 	qp->resp.epsn = srxe_psn_add(pkt->psn, n);
@@ -497,8 +510,7 @@ static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 	int n;
 
 	if (!(qp->attr.qp_access_flags & IBV_ACCESS_REMOTE_ATOMIC)) {
-		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-			     IBV_EVENT_QP_ACCESS_ERR);
+		access_error(qp, pkt);
 		return;
 	}
 	if (pkt->atomic.va & 7) {
@@ -509,9 +521,7 @@ static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 	n = translate_remote(qp, pkt->atomic.rkey, pkt->atomic.va, 8,
 			     IBV_ACCESS_REMOTE_ATOMIC, &sg, 1);
 	if (n != 1 || sg.len != 8 || ((uintptr_t)sg.addr & 7)) {
-		srxe_odp_abort(qp->ctx->eng);
-		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-			     IBV_EVENT_QP_ACCESS_ERR);
+		access_error(qp, pkt);
 		return;
 	}
 	p = sg.addr;
@@ -524,11 +534,8 @@ static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 		orig = __atomic_fetch_add(p, pkt->atomic.swap_add,
 					  __ATOMIC_SEQ_CST);
 	}
-	if (srxe_odp_commit(qp->ctx->eng)) {
-		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-			     IBV_EVENT_QP_ACCESS_ERR);
+	if (!odp_landed(qp, pkt))
 		return;
-	}
 	remember_atomic(qp, pkt->psn, orig);
 	qp->resp.epsn = srxe_psn_add(pkt->psn, 1);
 	qp->resp.msn++;
@@ -629,9 +636,7 @@ static void rx_atomic_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	n = translate_remote(qp, pkt->reth.rkey, pkt->reth.va, sizeof(value),
 			     IBV_ACCESS_REMOTE_WRITE, &dst, 1);
 	if (n != 1 || dst.len != sizeof(value) || ((uintptr_t)dst.addr & 7)) {
-		srxe_odp_abort(qp->ctx->eng);
-		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-			     IBV_EVENT_QP_ACCESS_ERR);
+		access_error(qp, pkt);
 		return;
 	}
 	/* The 8 bytes as they came (possibly in two chunks), then one
@@ -640,11 +645,8 @@ static void rx_atomic_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	src.len = sizeof(value);
 	srxe_sg_copy(&src, 1, payload, nchunks, sizeof(value));
 	__atomic_store_n((uint64_t *)dst.addr, value, __ATOMIC_RELEASE);
-	if (srxe_odp_commit(qp->ctx->eng)) {
-		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-			     IBV_EVENT_QP_ACCESS_ERR);
+	if (!odp_landed(qp, pkt))
 		return;
-	}
 	one_packet_done(qp, pkt);
 }
 
@@ -692,8 +694,7 @@ static void rx_flush(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 		return;
 	}
 	if (!flush_key_ok(qp, pkt, access)) {
-		fail_request(qp, pkt, SRXE_AETH_NAK_REM_ACCESS,
-			     IBV_EVENT_QP_ACCESS_ERR);
+		access_error(qp, pkt);
 		return;
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
