@@ -81,17 +81,17 @@ static struct srxe_mtt_mr *new_mr(const struct srxe_mem_client *c,
 {
 	uint64_t first = prot->va >> SRXE_FRAME_SHIFT;
 	uint64_t last = (prot->va + prot->len - 1) >> SRXE_FRAME_SHIFT;
+	/* on demand: no frames, no MTT (translate never reaches it) */
+	uint64_t npages =
+		srxe_access_on_demand(prot->access) ? 0 : last - first + 1;
 	struct srxe_mtt_mr *mr;
 
-	/* on demand: no frames, no MTT (translate never reaches it) */
-	if (srxe_access_on_demand(prot->access))
-		last = first - 1;
-	mr = malloc(sizeof(*mr) + (last - first + 1) * sizeof(mr->frame[0]));
+	mr = malloc(sizeof(*mr) + npages * sizeof(mr->frame[0]));
 	if (!mr)
 		return NULL;
 	mr->prot = *prot;
 	mr->first_page = first;
-	mr->npages = last - first + 1;
+	mr->npages = npages;
 	if (fill_mtt(c, mr)) {
 		free(mr);
 		return NULL;

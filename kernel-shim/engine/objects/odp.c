@@ -40,31 +40,19 @@ static void *bounce_take(struct srxe_odp_state *o, uint32_t len)
 	return p;
 }
 
-/* Whole transfers only: a short one means a hole in the mapping. */
-static bool proc_read(int fd, void *buf, uint64_t len, uint64_t va)
+/* One whole transfer to or from the process: a short one means a hole
+ * in the mapping. */
+static bool proc_io(int fd, void *buf, uint64_t len, uint64_t va, bool write)
 {
 	while (len) {
-		ssize_t got = pread(fd, buf, len, (off_t)va);
+		ssize_t n = write ? pwrite(fd, buf, len, (off_t)va)
+				  : pread(fd, buf, len, (off_t)va);
 
-		if (got <= 0)
+		if (n <= 0)
 			return false;
-		buf = (uint8_t *)buf + got;
-		va += (uint64_t)got;
-		len -= (uint64_t)got;
-	}
-	return true;
-}
-
-static bool proc_write(int fd, const void *buf, uint64_t len, uint64_t va)
-{
-	while (len) {
-		ssize_t put = pwrite(fd, buf, len, (off_t)va);
-
-		if (put <= 0)
-			return false;
-		buf = (const uint8_t *)buf + put;
-		va += (uint64_t)put;
-		len -= (uint64_t)put;
+		buf = (uint8_t *)buf + n;
+		va += (uint64_t)n;
+		len -= (uint64_t)n;
 	}
 	return true;
 }
@@ -105,7 +93,7 @@ int srxe_odp_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
 	}
 	/* Writes read first too: a hole refuses the access before any
 	 * byte of it is written, and an atomic needs the old value. */
-	if (!proc_read(fd, buf, len, va)) {
+	if (!proc_io(fd, buf, len, va, false)) {
 		eng->stats.odp_faults++;
 		atomic_unlock(o);
 		return -SRXE_XLATE_NOT_PRESENT;
@@ -127,7 +115,7 @@ int srxe_odp_flush(struct srxe_engine *eng)
 	for (uint32_t i = 0; i < o->npending; i++) {
 		const struct srxe_odp_write *w = &o->pending[i];
 
-		if (!proc_write(w->fd, w->buf, w->len, w->va)) {
+		if (!proc_io(w->fd, w->buf, w->len, w->va, true)) {
 			eng->stats.odp_faults++;
 			err = -SRXE_XLATE_NOT_PRESENT;
 			continue;
