@@ -55,6 +55,9 @@ struct pair {
 	union ibv_gid gid;
 };
 
+/* itest_post_rdma()'s work requests carry wr_id 0. */
+#define RDMA_WR_ID 0
+
 /* Completions polled but not yet asked for, by wr_id (all < 8). */
 static int early[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 
@@ -163,23 +166,6 @@ static int post_recv(struct pair *p, void *buf, uint32_t len, uint32_t lkey,
 	return ibv_post_recv(p->b, &wr, &bad);
 }
 
-static int rdma(struct pair *p, enum ibv_wr_opcode op, void *local,
-		uint32_t lkey, uint64_t remote, uint32_t rkey, uint32_t len,
-		uint64_t wr_id)
-{
-	struct ibv_sge s = { (uintptr_t)local, len, lkey };
-	struct ibv_send_wr wr = { .wr_id = wr_id,
-				  .sg_list = &s,
-				  .num_sge = 1,
-				  .opcode = op,
-				  .send_flags = IBV_SEND_SIGNALED },
-			   *bad;
-
-	wr.wr.rdma.remote_addr = remote;
-	wr.wr.rdma.rkey = rkey;
-	return ibv_post_send(p->a, &wr, &bad);
-}
-
 static int atomic(struct pair *p, enum ibv_wr_opcode op, uint64_t *local,
 		  uint32_t lkey, uint64_t remote, uint32_t rkey, uint64_t add,
 		  uint64_t swap)
@@ -232,18 +218,19 @@ static void round_trip(struct pair *p, uint8_t *src, struct ibv_mr *smr,
 
 	madvise(dst, BUF, MADV_DONTNEED);
 	fill(src, BUF, r + 100);
-	EXPECT(!rdma(p, IBV_WR_RDMA_WRITE, src, smr->lkey, (uintptr_t)dst,
-		     dmr->rkey, BUF, 3),
+	EXPECT(!itest_post_rdma(p->a, IBV_WR_RDMA_WRITE, src, smr->lkey,
+				(uintptr_t)dst, dmr->rkey, BUF),
 	       "post WRITE");
-	EXPECT(status_of(p, 3) == IBV_WC_SUCCESS, "round %u: WRITE", r);
+	EXPECT(status_of(p, RDMA_WR_ID) == IBV_WC_SUCCESS, "round %u: WRITE",
+	       r);
 	EXPECT(same(dst, BUF, r + 100), "round %u: written bytes", r);
 
 	madvise(src, BUF, MADV_DONTNEED);
 	fill(dst, BUF, r + 200);
-	EXPECT(!rdma(p, IBV_WR_RDMA_READ, src, smr->lkey, (uintptr_t)dst,
-		     dmr->rkey, BUF, 4),
+	EXPECT(!itest_post_rdma(p->a, IBV_WR_RDMA_READ, src, smr->lkey,
+				(uintptr_t)dst, dmr->rkey, BUF),
 	       "post READ");
-	EXPECT(status_of(p, 4) == IBV_WC_SUCCESS, "round %u: READ", r);
+	EXPECT(status_of(p, RDMA_WR_ID) == IBV_WC_SUCCESS, "round %u: READ", r);
 	EXPECT(same(src, BUF, r + 200), "round %u: read bytes", r);
 }
 
@@ -302,18 +289,19 @@ static void remap(struct pair *p, uint8_t *src, struct ibv_mr *smr,
 		  uint8_t *dst, struct ibv_mr *dmr)
 {
 	fill(dst, BUF, 41);
-	EXPECT(!rdma(p, IBV_WR_RDMA_READ, src, smr->lkey, (uintptr_t)dst,
-		     dmr->rkey, BUF, 4),
+	EXPECT(!itest_post_rdma(p->a, IBV_WR_RDMA_READ, src, smr->lkey,
+				(uintptr_t)dst, dmr->rkey, BUF),
 	       "post READ");
-	EXPECT(status_of(p, 4) == IBV_WC_SUCCESS && same(src, BUF, 41),
+	EXPECT(status_of(p, RDMA_WR_ID) == IBV_WC_SUCCESS && same(src, BUF, 41),
 	       "READ before the remap");
 	munmap(dst, BUF);
 	map_fresh(dst, BUF);
 	fill(dst, BUF, 42);
-	EXPECT(!rdma(p, IBV_WR_RDMA_READ, src, smr->lkey, (uintptr_t)dst,
-		     dmr->rkey, BUF, 4),
+	EXPECT(!itest_post_rdma(p->a, IBV_WR_RDMA_READ, src, smr->lkey,
+				(uintptr_t)dst, dmr->rkey, BUF),
 	       "post READ");
-	EXPECT(status_of(p, 4) == IBV_WC_SUCCESS, "READ after the remap");
+	EXPECT(status_of(p, RDMA_WR_ID) == IBV_WC_SUCCESS,
+	       "READ after the remap");
 	EXPECT(same(src, BUF, 42), "READ after the remap: the new bytes");
 }
 
@@ -326,10 +314,10 @@ static void faults(struct pair *p, uint8_t *src, struct ibv_mr *smr,
 	fill(dst, BUF, 51);
 	fill(src, BUF, 52);
 	munmap(hole, PAGE);
-	EXPECT(!rdma(p, IBV_WR_RDMA_WRITE, src, smr->lkey,
-		     (uintptr_t)(hole - 100), dmr->rkey, 200, 3),
+	EXPECT(!itest_post_rdma(p->a, IBV_WR_RDMA_WRITE, src, smr->lkey,
+				(uintptr_t)(hole - 100), dmr->rkey, 200),
 	       "post WRITE");
-	EXPECT(status_of(p, 3) == IBV_WC_REM_ACCESS_ERR,
+	EXPECT(status_of(p, RDMA_WR_ID) == IBV_WC_REM_ACCESS_ERR,
 	       "WRITE into a hole: want REM_ACCESS_ERR");
 	EXPECT(same(dst, 8 * PAGE, 51), "the bytes before the hole");
 	pair_renew(p);
@@ -347,10 +335,10 @@ static void faults(struct pair *p, uint8_t *src, struct ibv_mr *smr,
 	EXPECT(status_of(p, 2) == IBV_WC_LOC_PROT_ERR,
 	       "SEND from a hole: want LOC_PROT_ERR");
 	pair_renew(p);
-	EXPECT(!rdma(p, IBV_WR_RDMA_WRITE, src, smr->lkey, (uintptr_t)dst,
-		     dmr->rkey ^ 0x100, 64, 3),
+	EXPECT(!itest_post_rdma(p->a, IBV_WR_RDMA_WRITE, src, smr->lkey,
+				(uintptr_t)dst, dmr->rkey ^ 0x100, 64),
 	       "post WRITE");
-	EXPECT(status_of(p, 3) == IBV_WC_REM_ACCESS_ERR,
+	EXPECT(status_of(p, RDMA_WR_ID) == IBV_WC_REM_ACCESS_ERR,
 	       "forged rkey: want REM_ACCESS_ERR");
 	EXPECT(same(dst, 8 * PAGE, 51), "forged rkey: nothing written");
 	pair_renew(p);
@@ -369,10 +357,10 @@ static void implicit(struct pair *p)
 		return;
 	}
 	fill(from, sizeof(target), 61);
-	EXPECT(!rdma(p, IBV_WR_RDMA_WRITE, from, mr->lkey, (uintptr_t)target,
-		     mr->rkey, sizeof(target), 3),
+	EXPECT(!itest_post_rdma(p->a, IBV_WR_RDMA_WRITE, from, mr->lkey,
+				(uintptr_t)target, mr->rkey, sizeof(target)),
 	       "post WRITE");
-	EXPECT(status_of(p, 3) == IBV_WC_SUCCESS, "implicit WRITE");
+	EXPECT(status_of(p, RDMA_WR_ID) == IBV_WC_SUCCESS, "implicit WRITE");
 	EXPECT(same(target, sizeof(target), 61), "implicit: written bytes");
 	EXPECT(!ibv_dereg_mr(mr), "implicit dereg");
 	free(from);
