@@ -26,7 +26,8 @@ packages=(build-essential cmake pkg-config libibverbs-dev ibverbs-utils
 	libfabric-bin libfabric1 # fi_pingpong over IPv6 GID 0 (issue #10)
 	librdmacm-dev rdmacm-utils qperf libucx-dev # rdma_cm (issue #11)
 	infiniband-diags # ibstat reads /sys/class under `srxe exec` (issue #13)
-	git python3-yaml) # test_ci_doc: a fresh clone, the doc's CI YAML (issue #13)
+	git python3-yaml # test_ci_doc: a fresh clone, the doc's CI YAML (issue #13)
+	python3-fusepy) # test_odp_stall: a FUSE file whose reads wait (docs/odp.md)
 missing=()
 vmdir=${SRXE_RXE_VM:-$(cd "$src/.." && pwd)/shared/rxe-vm}
 vmcache=${RXE_VM_CACHE:-$build/rxe-vm-cache}

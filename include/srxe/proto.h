@@ -234,9 +234,11 @@ struct srxe_status_resp {
 	uint64_t cm_disconnects_held;
 	/* On-demand MRs (docs/odp.md): accesses that read the process's
 	 * memory, that wrote to it, that failed (nothing mapped there, the
-	 * process gone), and the bytes read and written. */
+	 * process gone), and the bytes read and written; accesses put off
+	 * because their page faults took longer than the engine waits. */
 	uint64_t odp_reads, odp_writes, odp_faults;
 	uint64_t odp_bytes_read, odp_bytes_written;
+	uint64_t odp_deferred;
 };
 
 /*

@@ -149,9 +149,9 @@ static void print_packets(const struct srxe_status_resp *st)
 	       st->engine_handoff_drops);
 	print_thread_ctxs(st);
 	printf("  %-13s reads %" PRIu64 " (%" PRIu64 " B), writes %" PRIu64
-	       " (%" PRIu64 " B), faults %" PRIu64 "\n",
+	       " (%" PRIu64 " B), faults %" PRIu64 ", deferred %" PRIu64 "\n",
 	       "on-demand:", st->odp_reads, st->odp_bytes_read, st->odp_writes,
-	       st->odp_bytes_written, st->odp_faults);
+	       st->odp_bytes_written, st->odp_faults, st->odp_deferred);
 	if (!st->wire) {
 		printf("  %-13s off (same-host only)\n", "wire:");
 		return;

@@ -85,9 +85,21 @@ struct srxe_capture;
 #define SRXE_ODP_BOUNCE_BYTES (1u << 20)
 #define SRXE_ODP_MAX_ACCESS   (256u << 10) /* one translation */
 #define SRXE_ODP_PENDING_MAX  (SRXE_PKT_MAX_CHUNKS + 8)
+/*
+ * How long an engine thread waits for one access's page faults: longer,
+ * and the access is put off (SRXE_XLATE_FAULT_PENDING) while the process's
+ * helper goes on, so one process's slow or stuck faults cost the others
+ * at most this per access (docs/odp.md "Page faults that wait").
+ */
+#define SRXE_ODP_WAIT_NS (1000u * 1000u)
+/* When such an access is tried again: the requester pauses this long, and
+ * the responder's RNR NAK asks for 0.96 ms (IBA timer code 13). */
+#define SRXE_ODP_RETRY_NS  (1000u * 1000u)
+#define SRXE_ODP_RNR_TIMER 13u
 
+struct srxe_proc_io;
 struct srxe_odp_write {
-	int fd;
+	struct srxe_proc_io *io;
 	uint32_t len;
 	uint64_t va;
 	void *buf;
@@ -262,8 +274,10 @@ struct srxe_req_state {
 	uint32_t idx;	    /* ring index of the WQE being sent */
 	uint32_t psn;	    /* next PSN to send */
 	uint32_t rd_atomic; /* READ/ATOMIC WQEs awaiting their response */
-	bool rnr_wait;
-	uint64_t rnr_deadline;
+	/* Sends nothing until resume_at: an RNR NAK's timer, or an
+	 * on-demand page fault that went on in the background. */
+	bool paused;
+	uint64_t resume_at;
 	uint32_t max_psn; /* first PSN never sent: below it, a resend */
 	uint32_t noack;	  /* packets sent since the last AckReq */
 	bool ack_owed;	  /* a message ended without AckReq (requester.c) */

@@ -380,9 +380,11 @@ struct srxe_eng_stats {
 	uint64_t thread_ctxs[SRXE_ENGINE_MAX_THREADS];
 	/* On-demand MRs (objects/odp.c): accesses that read the process's
 	 * memory, that wrote it back, and that failed (no such mapping, or
-	 * the process is gone); bytes read and written. */
+	 * the process is gone); bytes read and written; accesses put off
+	 * because their page faults took longer than SRXE_ODP_WAIT_NS. */
 	uint64_t odp_reads, odp_writes, odp_faults;
 	uint64_t odp_bytes_read, odp_bytes_written;
+	uint64_t odp_deferred;
 };
 
 void srxe_engine_stats(struct srxe_engine *eng, struct srxe_eng_stats *out);

@@ -97,7 +97,7 @@ struct srxe_mem_space {
 	struct srxe_frames frames;
 	struct srxe_pt pt;
 	struct srxe_mtt mtt; /* MTT mode: slots of every client's MRs */
-	int proc_mem;	     /* srxe_mem_space_set_proc_mem(); -1: none */
+	struct srxe_proc_io *proc_io; /* srxe_mem_space_set_proc_io() */
 };
 
 struct srxe_mem_client {

@@ -20,6 +20,7 @@ static const char *const xlate_err_names[SRXE_XLATE_ERR_MAX] = {
 	[SRXE_XLATE_SG_OVERFLOW] = "SG_OVERFLOW",
 	[SRXE_XLATE_QP_MISMATCH] = "QP_MISMATCH",
 	[SRXE_XLATE_ON_DEMAND] = "ON_DEMAND",
+	[SRXE_XLATE_FAULT_PENDING] = "FAULT_PENDING",
 };
 
 const char *srxe_xlate_err_name(int err)
@@ -74,7 +75,6 @@ int srxe_mem_space_create(const struct srxe_mem_config *cfg,
 		return -ENOMEM;
 	s->mode = cfg->mode;
 	s->slab = cfg->slab;
-	s->proc_mem = -1;
 	s->max_reg_bytes = cfg->max_reg_bytes ? cfg->max_reg_bytes
 					      : SRXE_MEM_DEFAULT_MAX_REG_BYTES;
 	err = srxe_frames_init(&s->frames, cfg->slab_frames);
@@ -349,7 +349,8 @@ int srxe_mem_check_mr(const struct srxe_mem_client *c,
 }
 
 int srxe_mem_odp_va(const struct srxe_mem_client *c,
-		    const struct srxe_xlate_req *req, uint64_t *va, int *fd)
+		    const struct srxe_xlate_req *req, uint64_t *va,
+		    struct srxe_proc_io **io)
 {
 	int err = 0;
 	const struct srxe_prot_entry *e =
@@ -363,15 +364,16 @@ int srxe_mem_odp_va(const struct srxe_mem_client *c,
 			      req->pd, va);
 	if (err)
 		return err;
-	*fd = __atomic_load_n(&c->space->proc_mem, __ATOMIC_ACQUIRE);
-	return *fd < 0 ? -SRXE_XLATE_NOT_PRESENT : 0;
+	*io = __atomic_load_n(&c->space->proc_io, __ATOMIC_ACQUIRE);
+	return *io ? 0 : -SRXE_XLATE_NOT_PRESENT;
 }
 
-int srxe_mem_space_set_proc_mem(struct srxe_mem_space *s, int fd)
+int srxe_mem_space_set_proc_io(struct srxe_mem_space *s,
+			       struct srxe_proc_io *io)
 {
-	if (fd < 0 || s->proc_mem >= 0)
+	if (!io || s->proc_io)
 		return -EINVAL;
-	__atomic_store_n(&s->proc_mem, fd, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->proc_io, io, __ATOMIC_RELEASE);
 	return 0;
 }
 

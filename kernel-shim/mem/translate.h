@@ -193,19 +193,23 @@ int srxe_mem_translate(const struct srxe_mem_client *client,
  * MR is va 0, iova 0, len SRXE_PT_USER_TOP.  Keys, PD, rights and bounds
  * are checked as for any MR; the bytes are then the process's own, at
  * the VA this gives, reached through the space's process memory
- * descriptor (/proc/PID/mem, opened by the daemon: the mem layer only
- * hands the number on).  Windows cannot be bound to such an MR.
+ * (its /proc/PID/mem and helper thread, engine/objects/proc_io.h, set
+ * up by the daemon: the mem layer only hands the pointer on).  Windows
+ * cannot be bound to such an MR.
  *
  * srxe_mem_odp_va: 0 with the process VA of req->addr in *va and the
- * descriptor in *fd; the checks' -err; -SRXE_XLATE_NOT_PRESENT for a key
- * of a pinned MR or while the space has no descriptor.
- * srxe_mem_space_set_proc_mem: set once (-EINVAL if fd < 0 or already
- * set); the caller keeps owning fd and closes it after the space is
+ * process memory in *io; the checks' -err; -SRXE_XLATE_NOT_PRESENT for
+ * a key of a pinned MR or while the space has no process memory.
+ * srxe_mem_space_set_proc_io: set once (-EINVAL if NULL or already
+ * set); the caller keeps owning io and closes it after the space is
  * destroyed.  Engines read it concurrently.
  */
+struct srxe_proc_io;
 int srxe_mem_odp_va(const struct srxe_mem_client *client,
-		    const struct srxe_xlate_req *req, uint64_t *va, int *fd);
-int srxe_mem_space_set_proc_mem(struct srxe_mem_space *space, int fd);
+		    const struct srxe_xlate_req *req, uint64_t *va,
+		    struct srxe_proc_io **io);
+int srxe_mem_space_set_proc_io(struct srxe_mem_space *space,
+			       struct srxe_proc_io *io);
 
 /*
  * The checks of srxe_mem_translate() for an operation on a whole MR (a

@@ -23,6 +23,11 @@ enum srxe_xlate_err {
 	 * (IBV_ACCESS_ON_DEMAND) and has no frames; the bytes are the
 	 * process's own at srxe_mem_odp_va() */
 	SRXE_XLATE_ON_DEMAND,
+	/* Not a refusal either: an on-demand access's page fault takes
+	 * longer than the engine waits; it goes on in the process's helper
+	 * (engine/objects/proc_io.h) and the access is to be tried again
+	 * later */
+	SRXE_XLATE_FAULT_PENDING,
 	SRXE_XLATE_ERR_MAX
 };
 

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "log.h"
+#include "objects/proc_io.h"
 #include "mr.h"
 #include "pagetable.h"
 #include "peer_mem.h"
@@ -580,9 +582,10 @@ static void mr_publish(struct srxed *d, struct srxed_mem *m,
 static int open_proc_mem(struct srxed_mem *m, const struct srxed_session *s,
 			 char *why)
 {
+	struct srxe_proc_io *io;
 	int fd;
 
-	if (m->proc->mem_fd >= 0)
+	if (m->proc->mem_io)
 		return 0;
 	fd = srxed_peer_open_mem(s->cred.pid, s->pidfd);
 	if (fd == -ESRCH)
@@ -591,8 +594,14 @@ static int open_proc_mem(struct srxed_mem *m, const struct srxed_session *s,
 		return say(why, EOPNOTSUPP,
 			   "on-demand MRs need srxed to open /proc/%d/mem: %s",
 			   (int)s->cred.pid, strerror(-fd));
-	m->proc->mem_fd = fd;
-	srxe_mem_space_set_proc_mem(m->proc->space, fd);
+	io = srxe_proc_io_open(fd);
+	if (!io) {
+		close(fd);
+		return say(why, ENOMEM,
+			   "cannot start the helper thread of on-demand MRs");
+	}
+	m->proc->mem_io = io;
+	srxe_mem_space_set_proc_io(m->proc->space, io);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "objects/proc_io.h"
 #include "proc.h"
 #include "session.h"
 #include "srxe/proto.h"
@@ -159,7 +160,6 @@ static int proc_new(struct srxed *d, const struct srxed_proc_key *key,
 			 strerror(-ret));
 		return -ret;
 	}
-	p->mem_fd = -1;
 	cfg.slab = p->slab.base;
 	cfg.slab_frames = (uint32_t)(p->slab.bytes >> SRXE_FRAME_SHIFT);
 	ret = srxe_mem_space_create(&cfg, &p->space);
@@ -208,8 +208,8 @@ void srxed_proc_put(struct srxed *d, struct srxed_proc *p)
 	if (srxe_mem_space_destroy(p->space))
 		log_err("srxed internal error: a memory space outlived its "
 			"clients");
-	if (p->mem_fd >= 0) /* the space that read it is gone */
-		close(p->mem_fd);
+	/* the space that reached memory through it is gone */
+	srxe_proc_io_close(p->mem_io);
 	srxed_slab_destroy(&p->slab);
 	srxed_shmreg_destroy(&p->shm);
 	free(p);

@@ -55,9 +55,11 @@ struct srxed_proc {
 	struct srxed_shmreg shm; /* shared memory registered in place */
 	struct srxe_mem_space *space;
 	struct srxe_mem_stats seen; /* the space's share of d->stats.mem */
-	/* /proc/PID/mem of the process, opened at its first on-demand MR
-	 * (srxed_peer_open_mem()); the space reads it; -1: not yet. */
-	int mem_fd;
+	/* The process's memory for on-demand MRs: its /proc/PID/mem
+	 * (srxed_peer_open_mem()) and helper thread, set up at its first
+	 * on-demand MR; the space reaches the bytes through it; NULL: not
+	 * yet. */
+	struct srxe_proc_io *mem_io;
 };
 
 /*

@@ -265,6 +265,7 @@ void srxed_verbs_packet_status(struct srxed *d, struct srxe_status_resp *st)
 	st->odp_faults = e.odp_faults;
 	st->odp_bytes_read = e.odp_bytes_read;
 	st->odp_bytes_written = e.odp_bytes_written;
+	st->odp_deferred = e.odp_deferred;
 	wire_status(d, st);
 }
 

@@ -94,15 +94,16 @@ static uint64_t check(const uint8_t *p, uint64_t len, unsigned int seed,
 
 static const char *state_name(int s)
 {
-	static const char *const n[] = { "RESET", "INIT", "RTR", "RTS",
-					 "SQD",	  "SQE",  "ERR" };
+	static const char *const n[SRXE_XLATE_ERR_MAX] = {
+		"RESET", "INIT", "RTR", "RTS", "SQD", "SQE", "ERR"
+	};
 
 	return s >= 0 && s <= IBV_QPS_ERR ? n[s] : "?";
 }
 
 static const char *xlate_name(uint32_t e)
 {
-	static const char *const n[] = {
+	static const char *const n[SRXE_XLATE_ERR_MAX] = {
 		[SRXE_XLATE_BAD_KEY] = "BAD_KEY",
 		[SRXE_XLATE_STALE] = "STALE",
 		[SRXE_XLATE_PD_MISMATCH] = "PD_MISMATCH",
@@ -113,7 +114,7 @@ static const char *xlate_name(uint32_t e)
 		[SRXE_XLATE_SG_OVERFLOW] = "SG_OVERFLOW",
 	};
 
-	return e && e < SRXE_XLATE_ERR_MAX ? n[e] : "?";
+	return e && e < SRXE_XLATE_ERR_MAX && n[e] ? n[e] : "?";
 }
 
 static bool is_key_failure(uint32_t vendor_err)

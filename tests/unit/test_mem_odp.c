@@ -67,11 +67,11 @@ static int xlate(struct fx *f, uint32_t key, bool rkey, uint64_t addr,
 }
 
 static int odp_va(struct fx *f, uint32_t key, bool rkey, uint64_t addr,
-		  unsigned access, uint64_t *va, int *fd)
+		  unsigned access, uint64_t *va, struct srxe_proc_io **io)
 {
 	struct srxe_xlate_req req = { key, rkey, addr, 100, access, PD, 0 };
 
-	return srxe_mem_odp_va(f->c, &req, va, fd);
+	return srxe_mem_odp_va(f->c, &req, va, io);
 }
 
 static void run_registration(enum srxe_mem_mode mode)
@@ -122,7 +122,11 @@ static void run_checks(enum srxe_mem_mode mode)
 	struct fx f = up(mode);
 	struct srxe_mr_keys pinned;
 	uint64_t va = 0;
-	int fd = -1;
+	/* the mem layer only hands the process memory on: any address */
+	static char proc_a, proc_b;
+	struct srxe_proc_io *a = (struct srxe_proc_io *)&proc_a;
+	struct srxe_proc_io *b = (struct srxe_proc_io *)&proc_b;
+	struct srxe_proc_io *io = NULL;
 
 	/* the checks first, in the order of a pinned MR */
 	cr_assert_eq(xlate(&f, f.mr.lkey, false, VA, 8, 0, PD + 1),
@@ -139,29 +143,28 @@ static void run_checks(enum srxe_mem_mode mode)
 			   IBV_ACCESS_REMOTE_WRITE, PD),
 		     -SRXE_XLATE_ON_DEMAND);
 	/* no process memory yet: nothing to reach the bytes through */
-	cr_assert_eq(odp_va(&f, f.mr.lkey, false, VA, 0, &va, &fd),
+	cr_assert_eq(odp_va(&f, f.mr.lkey, false, VA, 0, &va, &io),
 		     -SRXE_XLATE_NOT_PRESENT);
 	cr_assert_eq(
-		srxe_mem_space_set_proc_mem(srxe_mem_client_space(f.c), -1),
+		srxe_mem_space_set_proc_io(srxe_mem_client_space(f.c), NULL),
 		-EINVAL);
-	cr_assert_eq(
-		srxe_mem_space_set_proc_mem(srxe_mem_client_space(f.c), 77), 0);
-	cr_assert_eq(
-		srxe_mem_space_set_proc_mem(srxe_mem_client_space(f.c), 78),
-		-EINVAL, "set once");
+	cr_assert_eq(srxe_mem_space_set_proc_io(srxe_mem_client_space(f.c), a),
+		     0);
+	cr_assert_eq(srxe_mem_space_set_proc_io(srxe_mem_client_space(f.c), b),
+		     -EINVAL, "set once");
 	cr_assert_eq(odp_va(&f, f.mr.rkey, true, VA + 300,
-			    IBV_ACCESS_REMOTE_WRITE, &va, &fd),
+			    IBV_ACCESS_REMOTE_WRITE, &va, &io),
 		     0);
 	cr_assert_eq(va, VA + 300);
-	cr_assert_eq(fd, 77);
+	cr_assert_eq(io, a);
 	cr_assert_eq(odp_va(&f, f.mr.rkey, true, VA + 300,
-			    IBV_ACCESS_REMOTE_ATOMIC, &va, &fd),
+			    IBV_ACCESS_REMOTE_ATOMIC, &va, &io),
 		     -SRXE_XLATE_ACCESS_DENIED);
-	cr_assert_eq(odp_va(&f, f.mr.lkey, false, VA + LEN - 50, 0, &va, &fd),
+	cr_assert_eq(odp_va(&f, f.mr.lkey, false, VA + LEN - 50, 0, &va, &io),
 		     -SRXE_XLATE_OUT_OF_BOUNDS);
 	/* a pinned MR's key is no on-demand key */
 	cr_assert_eq(srxe_mem_reg(f.c, PD, VA, PAGE, VA, RW, &pinned, NULL), 0);
-	cr_assert_eq(odp_va(&f, pinned.lkey, false, VA, 0, &va, &fd),
+	cr_assert_eq(odp_va(&f, pinned.lkey, false, VA, 0, &va, &io),
 		     -SRXE_XLATE_NOT_PRESENT);
 	cr_assert_eq(xlate(&f, pinned.lkey, false, VA, 8, 0, PD), 1);
 	down(&f);

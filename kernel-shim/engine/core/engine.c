@@ -193,8 +193,8 @@ uint64_t srxe_engine_next_deadline(struct srxe_engine *eng)
 				srxe_container_of(q, struct srxe_eng_qp, node);
 
 			next = earliest(next, qp->comp.ack_deadline);
-			if (qp->req.rnr_wait)
-				next = earliest(next, qp->req.rnr_deadline);
+			if (qp->req.paused)
+				next = earliest(next, qp->req.resume_at);
 		}
 	}
 	return next;
@@ -360,33 +360,6 @@ static void idle_wait(struct srxe_engine *eng, uint64_t now,
 	}
 }
 
-/*
- * EEVDF (Linux 6.6+) takes a SCHED_OTHER task's sched_runtime as its
- * slice: a short one gives the thread an earlier deadline, so that its
- * wake-up preempts a task spinning on the CPU instead of waiting for that
- * task's slice to end.  Older kernels ignore or refuse it: harmless.
- */
-static void short_slice(unsigned int slice_us)
-{
-	/* The uapi struct sched_attr (linux/sched/types.h clashes with
-	 * <sched.h>); glibc 2.36 has no wrapper. */
-	struct {
-		uint32_t size, sched_policy;
-		uint64_t sched_flags;
-		int32_t sched_nice;
-		uint32_t sched_priority;
-		uint64_t sched_runtime, sched_deadline, sched_period;
-		uint32_t sched_util_min, sched_util_max;
-	} a = {
-		.size = sizeof(a),
-		.sched_policy = SCHED_OTHER,
-		.sched_runtime = (uint64_t)slice_us * 1000u,
-	};
-
-	if (slice_us)
-		syscall(SYS_sched_setattr, 0, &a, 0u);
-}
-
 /* Work units (engine_pass's count) of a busy stretch that make it a
  * stream rather than a ping-pong's one message each way. */
 #define STREAM_WORK 16u
@@ -428,7 +401,7 @@ static void *engine_main(void *arg)
 	 * every nap 50 us long. */
 	if (eng->cfg.idle_wait == SRXE_IDLE_NAP)
 		prctl(PR_SET_TIMERSLACK, 1000ul);
-	short_slice(eng->cfg.slice_us);
+	srxe_thread_slice(eng->cfg.slice_us);
 
 	while (!__atomic_load_n(&eng->stop, __ATOMIC_ACQUIRE)) {
 		unsigned int work;

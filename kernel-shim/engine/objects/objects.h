@@ -126,10 +126,10 @@ static inline struct srxe_swqe *srxe_swqe_at(struct srxe_eng_qp *qp,
  * process and pass through this engine thread's bounce buffer.
  *
  * srxe_odp_map: for a translation that gave -SRXE_XLATE_ON_DEMAND, one
- * chunk of bounce buffer standing for the access, read from the process
- * now (also for a write: a hole then refuses it before any byte is
- * written, and an atomic needs the old value).  A write access is also
- * queued, and the caller must end it with
+ * chunk of bounce buffer standing for the access: read from the process
+ * now for a read or an atomic; for another write, which stores every
+ * byte of the chunk, left as it is.  A write access is queued, and the
+ * caller must end it with
  * srxe_odp_commit() once it stored the bytes, or srxe_odp_abort() if it
  * gives up.  The chunk is valid until SRXE_ODP_BOUNCE_BYTES more bounce
  * bytes were taken (the packet being built or handled is done by then).
@@ -138,11 +138,16 @@ static inline struct srxe_swqe *srxe_swqe_at(struct srxe_eng_qp *qp,
  * exclude each other.  Returns 1 (0 for len 0) or a negated
  * srxe_xlate_err: the checks', SG_OVERFLOW (more than
  * SRXE_ODP_MAX_ACCESS bytes, too many writes queued), NOT_PRESENT (the
- * process has no such mapping, it is gone, or no bounce memory).
+ * process has no such mapping, it is gone, or no bounce memory),
+ * FAULT_PENDING (the process's page faults took longer than
+ * SRXE_ODP_WAIT_NS: nothing was read; its helper goes on, and the caller
+ * puts the operation off and tries it whole again later).
  *
- * srxe_odp_commit: writes the queued bytes back; 0, or
- * -SRXE_XLATE_NOT_PRESENT when some could not be written (nothing is
- * queued afterwards either way).
+ * srxe_odp_commit: writes the queued bytes back; 0, NOT_PRESENT when some
+ * could not be written, or FAULT_PENDING when some are still on their way
+ * (they land, in order before any later access of the process; the
+ * operation is put off and done again whole, so only idempotent ones may
+ * take that answer as "not done").  Nothing is queued afterwards.
  */
 int srxe_odp_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
 		 const struct srxe_xlate_req *req, struct srxe_sg *out,

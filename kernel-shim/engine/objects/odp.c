@@ -2,17 +2,19 @@
 /*
  * On-demand MRs in the engine (contract in objects.h, design in
  * docs/odp.md).  The bytes are read and written through the process's
- * /proc/PID/mem descriptor, which srxed opened race-free for that very
- * process (srxed_peer_open_mem(), srxed/peer_mem.h; at its first
- * on-demand MR, srxed/mr.c): the kernel resolves the address at each access,
- * faulting pages in as the process itself would, so the engine sees
- * whatever the process maps there now.
+ * /proc/PID/mem, which srxed opened race-free for that very process
+ * (srxed_peer_open_mem(), srxed/peer_mem.h; at its first on-demand MR,
+ * srxed/mr.c), by that process's helper thread (proc_io.h): the kernel
+ * resolves the address at each access, faulting pages in as the process
+ * itself would, so the engine sees whatever the process maps there now,
+ * and a fault that waits holds the helper, not this engine thread.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "objects.h"
+#include "proc_io.h"
 #include "prot.h"
 
 /*
@@ -40,21 +42,22 @@ static void *bounce_take(struct srxe_odp_state *o, uint32_t len)
 	return p;
 }
 
-/* One whole transfer to or from the process: a short one means a hole
- * in the mapping. */
-static bool proc_io(int fd, void *buf, uint64_t len, uint64_t va, bool write)
+/* A transfer by the process's helper, as srxe_xlate_err: 0, NOT_PRESENT
+ * (a hole, or the process is gone), FAULT_PENDING (not done in time). */
+static int proc_io(struct srxe_engine *eng, struct srxe_proc_io *io, void *buf,
+		   uint32_t len, uint64_t va, bool write)
 {
-	while (len) {
-		ssize_t n = write ? pwrite(fd, buf, len, (off_t)va)
-				  : pread(fd, buf, len, (off_t)va);
+	int r = srxe_proc_io_rw(io, buf, len, va, write, SRXE_ODP_WAIT_NS);
 
-		if (n <= 0)
-			return false;
-		buf = (uint8_t *)buf + n;
-		va += (uint64_t)n;
-		len -= (uint64_t)n;
+	if (r == -EAGAIN) {
+		eng->stats.odp_deferred++;
+		return -SRXE_XLATE_FAULT_PENDING;
 	}
-	return true;
+	if (r) {
+		eng->stats.odp_faults++;
+		return -SRXE_XLATE_NOT_PRESENT;
+	}
+	return 0;
 }
 
 static void atomic_unlock(struct srxe_odp_state *o)
@@ -72,9 +75,10 @@ int srxe_odp_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
 	bool writes = srxe_access_writes(req->access);
 	bool atomic = req->access & IBV_ACCESS_REMOTE_ATOMIC;
 	uint32_t len = (uint32_t)req->len;
+	struct srxe_proc_io *io;
 	uint64_t va;
 	void *buf;
-	int fd, err = srxe_mem_odp_va(mem, req, &va, &fd);
+	int err = srxe_mem_odp_va(mem, req, &va, &io);
 
 	if (err)
 		return err;
@@ -91,18 +95,21 @@ int srxe_odp_map(struct srxe_engine *eng, const struct srxe_mem_client *mem,
 		pthread_mutex_lock(&odp_atomic_lock);
 		o->atomic_locked = true;
 	}
-	/* Writes read first too: a hole refuses the access before any
-	 * byte of it is written, and an atomic needs the old value. */
-	if (!proc_io(fd, buf, len, va, false)) {
-		eng->stats.odp_faults++;
-		atomic_unlock(o);
-		return -SRXE_XLATE_NOT_PRESENT;
+	/* A write replaces every byte of its access and reaches the
+	 * process at the commit alone (one trip to the helper, not two);
+	 * an atomic reads the old value first. */
+	if (!writes || atomic) {
+		err = proc_io(eng, io, buf, len, va, false);
+		if (err) {
+			atomic_unlock(o);
+			return err;
+		}
+		eng->stats.odp_reads++;
+		eng->stats.odp_bytes_read += len;
 	}
-	eng->stats.odp_reads++;
-	eng->stats.odp_bytes_read += len;
 	if (writes)
 		o->pending[o->npending++] =
-			(struct srxe_odp_write){ fd, len, va, buf };
+			(struct srxe_odp_write){ io, len, va, buf };
 	out[0] = (struct srxe_sg){ buf, len };
 	return 1;
 }
@@ -114,10 +121,16 @@ int srxe_odp_flush(struct srxe_engine *eng)
 
 	for (uint32_t i = 0; i < o->npending; i++) {
 		const struct srxe_odp_write *w = &o->pending[i];
+		int r = proc_io(eng, w->io, w->buf, w->len, w->va, true);
 
-		if (!proc_io(w->fd, w->buf, w->len, w->va, true)) {
-			eng->stats.odp_faults++;
-			err = -SRXE_XLATE_NOT_PRESENT;
+		if (r == -SRXE_XLATE_FAULT_PENDING) {
+			/* The rest would only wait behind it: the caller
+			 * tries the whole access again later. */
+			err = err ? err : r;
+			break;
+		}
+		if (r) {
+			err = r; /* a hole: the access failed */
 			continue;
 		}
 		eng->stats.odp_writes++;

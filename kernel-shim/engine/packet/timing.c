@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "timing.h"
 
+#include <sched.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 uint64_t srxe_now_ns(void)
 {
@@ -9,6 +12,27 @@ uint64_t srxe_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void srxe_thread_slice(unsigned int slice_us)
+{
+	/* The uapi struct sched_attr (linux/sched/types.h clashes with
+	 * <sched.h>); glibc 2.36 has no wrapper. */
+	struct {
+		uint32_t size, sched_policy;
+		uint64_t sched_flags;
+		int32_t sched_nice;
+		uint32_t sched_priority;
+		uint64_t sched_runtime, sched_deadline, sched_period;
+		uint32_t sched_util_min, sched_util_max;
+	} a = {
+		.size = sizeof(a),
+		.sched_policy = SCHED_OTHER,
+		.sched_runtime = (uint64_t)slice_us * 1000u,
+	};
+
+	if (slice_us)
+		syscall(SYS_sched_setattr, 0, &a, 0u);
 }
 
 /* IBA vol. 1 table 45, in microseconds, indexed by the 5-bit code. */

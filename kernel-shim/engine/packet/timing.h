@@ -14,6 +14,16 @@
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t srxe_now_ns(void);
 
+/*
+ * Gives the calling thread a scheduler slice of @slice_us (0: leaves it
+ * as it is).  EEVDF (Linux 6.6+) takes a SCHED_OTHER task's
+ * sched_runtime as its slice: a short one gives the thread an earlier
+ * deadline, so that its wake-up preempts a task spinning on the CPU
+ * instead of waiting for that task's slice to end.  Older kernels ignore
+ * or refuse it: harmless.
+ */
+void srxe_thread_slice(unsigned int slice_us);
+
 /* RNR NAK timer value of @code (0..31; higher bits ignored), in ns. */
 uint64_t srxe_rnr_timer_ns(uint8_t code);
 

@@ -187,7 +187,7 @@ void srxe_comp_update_timer(struct srxe_eng_qp *qp)
 {
 	uint64_t tmo = srxe_ack_timeout_ns(qp->attr.timeout);
 
-	if (!tmo || !oldest_outstanding(qp) || qp->req.rnr_wait)
+	if (!tmo || !oldest_outstanding(qp) || qp->req.paused)
 		qp->comp.ack_deadline = 0;
 	else
 		qp->comp.ack_deadline = qp->ctx->eng->now + tmo;
@@ -254,7 +254,12 @@ static bool retry_once(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	return true;
 }
 
-/* Writes response data into the WQE's local SGEs; false: QP failed. */
+/*
+ * Writes response data into the WQE's local SGEs; false: the QP failed,
+ * or on-demand bytes there are still being faulted in (objects/odp.c),
+ * and the response is dropped as if lost: the requester's retry asks
+ * for it again.
+ */
 static bool land(struct srxe_eng_qp *qp, struct srxe_swqe *w, uint64_t off,
 		 const struct srxe_sg *src, int nsrc, uint64_t len)
 {
@@ -266,14 +271,14 @@ static bool land(struct srxe_eng_qp *qp, struct srxe_swqe *w, uint64_t off,
 	n = srxe_sge_map(qp->ctx->eng, qp->ctx->mem, qp->pd, w->sge,
 			 w->wr.num_sge, off, len, IBV_ACCESS_LOCAL_WRITE, dst,
 			 SRXE_PKT_MAX_CHUNKS);
+	if (n >= 0) {
+		srxe_sg_copy(dst, n, src, nsrc, len);
+		n = srxe_odp_commit(qp->ctx->eng);
+	}
+	if (n == -SRXE_XLATE_FAULT_PENDING)
+		return false;
 	if (n < 0) {
 		srxe_comp_fail(qp, w, IBV_WC_LOC_PROT_ERR, (uint32_t)-n);
-		return false;
-	}
-	srxe_sg_copy(dst, n, src, nsrc, len);
-	if (srxe_odp_commit(qp->ctx->eng)) {
-		srxe_comp_fail(qp, w, IBV_WC_LOC_PROT_ERR,
-			       SRXE_XLATE_NOT_PRESENT);
 		return false;
 	}
 	return true;
@@ -434,8 +439,8 @@ static void rnr_nak(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 		qp->comp.rnr_left--;
 	}
 	srxe_req_rewind(qp, pkt->psn);
-	qp->req.rnr_wait = true;
-	qp->req.rnr_deadline =
+	qp->req.paused = true;
+	qp->req.resume_at =
 		qp->ctx->eng->now +
 		srxe_rnr_timer_ns(pkt->aeth.syndrome & SRXE_AETH_VALUE_MASK);
 	qp->comp.ack_deadline = 0;
@@ -557,8 +562,8 @@ unsigned int srxe_comp_timers(struct srxe_eng_qp *qp, uint64_t now)
 {
 	struct srxe_swqe *w;
 
-	if (qp->req.rnr_wait && now >= qp->req.rnr_deadline) {
-		qp->req.rnr_wait = false;
+	if (qp->req.paused && now >= qp->req.resume_at) {
+		qp->req.paused = false;
 		return 1;
 	}
 	if (!qp->comp.ack_deadline || now < qp->comp.ack_deadline)

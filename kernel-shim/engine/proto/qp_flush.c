@@ -16,7 +16,7 @@ void srxe_qp_to_err(struct srxe_eng_qp *qp, int event)
 	if (qp->attr.qp_state != IBV_QPS_ERR)
 		qp->attr.qp_state = IBV_QPS_ERR;
 	qp->comp.ack_deadline = 0;
-	qp->req.rnr_wait = false;
+	qp->req.paused = false;
 	if (event >= 0 && !qp->fatal_sent) {
 		qp->fatal_sent = true;
 		srxe_ctx_async(qp->ctx, qp->user_handle, (uint32_t)event);

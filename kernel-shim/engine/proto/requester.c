@@ -474,7 +474,8 @@ static uint32_t burst_pkts(struct srxe_eng_qp *qp, const struct srxe_swqe *w,
 	return pkts ? pkts : 1;
 }
 
-/* Builds the packet of req.psn; true on success, else w->status is set. */
+/* Builds the packet of req.psn; true on success, else w->status is set or,
+ * where on-demand bytes are still being faulted in, the QP is paused. */
 static bool build(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 		  struct srxe_tx_pkt *tx, bool *last)
 {
@@ -501,6 +502,12 @@ static bool build(struct srxe_eng_qp *qp, struct srxe_swqe *w,
 	}
 	if (!err)
 		return true;
+	if (err == -SRXE_XLATE_FAULT_PENDING) {
+		/* on-demand bytes not read yet: built again after a pause */
+		qp->req.paused = true;
+		qp->req.resume_at = qp->ctx->eng->now + SRXE_ODP_RETRY_NS;
+		return false;
+	}
 	w->status = IBV_WC_LOC_PROT_ERR;
 	w->vendor_err = (uint32_t)-err;
 	return false;
@@ -701,7 +708,7 @@ unsigned int srxe_req_run(struct srxe_eng_qp *qp)
 	unsigned int work = 0;
 
 	while (work < SRXE_REQ_BUDGET && srxe_qp_can_send(qp) &&
-	       !qp->req.rnr_wait) {
+	       !qp->req.paused) {
 		struct srxe_swqe *w = current_wqe(qp);
 
 		if (!w)

@@ -101,11 +101,12 @@ static void send_nak(struct srxe_eng_qp *qp, uint32_t psn, uint8_t syndrome)
 	send_aeth(qp, SRXE_OP_RC_ACKNOWLEDGE, psn, syndrome, 0);
 }
 
-static void send_rnr_nak(struct srxe_eng_qp *qp, uint32_t psn)
+/* @timer: the IBA RNR timer code the requester waits for. */
+static void send_rnr_nak(struct srxe_eng_qp *qp, uint32_t psn, uint32_t timer)
 {
 	qp->ctx->eng->stats.rnr_naks_sent++;
 	send_aeth(qp, SRXE_OP_RC_ACKNOWLEDGE, psn,
-		  SRXE_AETH_RNR_NAK | (qp->attr.min_rnr_timer & 0x1f), 0);
+		  SRXE_AETH_RNR_NAK | (timer & 0x1f), 0);
 }
 
 /* RC: NAK and move to ERR; UC: forget the message. */
@@ -131,14 +132,46 @@ static void access_error(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 		     IBV_EVENT_QP_ACCESS_ERR);
 }
 
-/* The request's on-demand bytes written back to the process (if any);
- * false when they could not be: the request failed (access_error). */
-static bool odp_landed(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+/*
+ * The request's on-demand bytes are still being faulted in by the
+ * process's helper (objects/odp.c): nothing of the request counts yet.
+ * A SEND or WRITE gets an RNR NAK, so that its requester sends it again
+ * shortly, as hardware ODP answers; READ and atomic requests may not be
+ * RNR NAKed (IBA 9.7.5.2.8) and are dropped, to come again at the
+ * requester's retry.  UC and UD drop the packet (UC: with the rest of
+ * its message).
+ */
+static void put_off(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 {
-	if (!srxe_odp_commit(qp->ctx->eng))
-		return true;
-	access_error(qp, pkt);
-	return false;
+	srxe_odp_abort(qp->ctx->eng);
+	if (!srxe_qp_reliable(qp))
+		qp->resp.in_msg = 0;
+	else if (pkt->op->flags & (SRXE_OPF_SEND | SRXE_OPF_WRITE)) {
+		send_rnr_nak(qp, pkt->psn, SRXE_ODP_RNR_TIMER);
+		return;
+	}
+	qp->ctx->eng->stats.drops++;
+}
+
+/* An access of the request's rkey range gave @err. */
+static void access_failed(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
+			  int err)
+{
+	if (err == -SRXE_XLATE_FAULT_PENDING)
+		put_off(qp, pkt);
+	else
+		access_error(qp, pkt);
+}
+
+/* 0: the request's on-demand bytes (if any) are written back to the
+ * process; else the request failed or was put off (access_failed). */
+static int odp_landed(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
+{
+	int r = srxe_odp_commit(qp->ctx->eng);
+
+	if (r)
+		access_failed(qp, pkt, r);
+	return r;
 }
 
 /* ---- receive WQEs ---- */
@@ -196,10 +229,14 @@ static void complete_recv(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	srxe_cq_push(qp->rcq, &cqe, pkt->se);
 }
 
-/* Copies payload into the held receive WQE at recv_off; false: failed. */
-static bool fill_rwqe(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
-		      const struct srxe_sg *payload, int nchunks,
-		      uint32_t *status, uint32_t *vendor_err)
+enum fill_result { FILLED, FILL_FAILED, FILL_PUT_OFF };
+
+/* Copies payload into the held receive WQE at recv_off.  FILL_FAILED sets
+ * *status; FILL_PUT_OFF: on-demand bytes not faulted in yet (put_off). */
+static enum fill_result fill_rwqe(struct srxe_eng_qp *qp,
+				  const struct srxe_pkt *pkt,
+				  const struct srxe_sg *payload, int nchunks,
+				  uint32_t *status, uint32_t *vendor_err)
 {
 	struct srxe_sg dst[SRXE_PKT_MAX_CHUNKS];
 	struct srxe_rwqe *r = &qp->resp.rwqe;
@@ -208,26 +245,26 @@ static bool fill_rwqe(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	if (qp->resp.recv_off + pkt->payload_len > r->length) {
 		*status = IBV_WC_LOC_LEN_ERR;
 		*vendor_err = 0;
-		return false;
+		return FILL_FAILED;
 	}
 	if (!pkt->payload_len)
-		return true;
+		return FILLED;
 	n = srxe_sge_map(qp->ctx->eng, resp_mem(qp), qp->pd, r->sge, r->num_sge,
 			 qp->resp.recv_off, pkt->payload_len,
 			 IBV_ACCESS_LOCAL_WRITE, dst, SRXE_PKT_MAX_CHUNKS);
+	if (n >= 0) {
+		srxe_sg_copy(dst, n, payload, nchunks, pkt->payload_len);
+		n = srxe_odp_commit(qp->ctx->eng);
+	}
+	if (n == -SRXE_XLATE_FAULT_PENDING)
+		return FILL_PUT_OFF;
 	if (n < 0) {
 		*status = IBV_WC_LOC_PROT_ERR;
 		*vendor_err = (uint32_t)-n;
-		return false;
-	}
-	srxe_sg_copy(dst, n, payload, nchunks, pkt->payload_len);
-	if (srxe_odp_commit(qp->ctx->eng)) {
-		*status = IBV_WC_LOC_PROT_ERR;
-		*vendor_err = SRXE_XLATE_NOT_PRESENT;
-		return false;
+		return FILL_FAILED;
 	}
 	qp->resp.recv_off += pkt->payload_len;
-	return true;
+	return FILLED;
 }
 
 /* ---- operations ---- */
@@ -247,7 +284,8 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		}
 		if (!r) {
 			if (srxe_qp_reliable(qp)) {
-				send_rnr_nak(qp, pkt->psn);
+				send_rnr_nak(qp, pkt->psn,
+					     qp->attr.min_rnr_timer);
 			} else {
 				qp->ctx->eng->stats.drops++;
 				qp->ctx->eng->stats.drop_no_recv_wqe++;
@@ -256,7 +294,12 @@ static void rx_send(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		}
 		qp->resp.recv_off = 0;
 	}
-	if (!fill_rwqe(qp, pkt, payload, nchunks, &status, &vendor_err)) {
+	r = fill_rwqe(qp, pkt, payload, nchunks, &status, &vendor_err);
+	if (r == FILL_PUT_OFF) {
+		put_off(qp, pkt);
+		return;
+	}
+	if (r == FILL_FAILED) {
 		complete_recv(qp, pkt, status, vendor_err, IBV_WC_RECV, 0);
 		fail_request(qp, pkt,
 			     status == IBV_WC_LOC_LEN_ERR
@@ -377,7 +420,8 @@ static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 		n = hold_rwqe(qp);
 		if (n <= 0) {
 			if (!n && srxe_qp_reliable(qp)) {
-				send_rnr_nak(qp, pkt->psn);
+				send_rnr_nak(qp, pkt->psn,
+					     qp->attr.min_rnr_timer);
 				return;
 			}
 			if (!n)
@@ -395,11 +439,11 @@ static void rx_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 				     pkt->payload_len, IBV_ACCESS_REMOTE_WRITE,
 				     dst, SRXE_PKT_MAX_CHUNKS);
 		if (n < 0) {
-			access_error(qp, pkt);
+			access_failed(qp, pkt, n);
 			return;
 		}
 		srxe_sg_copy(dst, n, payload, nchunks, pkt->payload_len);
-		if (!odp_landed(qp, pkt))
+		if (odp_landed(qp, pkt))
 			return;
 	}
 	rs->wr_off = end;
@@ -470,8 +514,8 @@ static void send_read_responses(struct srxe_eng_qp *qp,
 			return;
 		}
 		if (got < 0)
-			return; /* MR vanished mid-read: the requester retries
-				 */
+			return; /* MR vanished mid-read, or on-demand bytes
+				 * still faulted in: the requester retries */
 		tx.nchunks = got;
 		tx.src_qpn = qp->qpn;
 		srxe_eng_xmit(qp->ctx->eng, &tx, &qp->dest);
@@ -520,6 +564,10 @@ static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 	}
 	n = translate_remote(qp, pkt->atomic.rkey, pkt->atomic.va, 8,
 			     IBV_ACCESS_REMOTE_ATOMIC, &sg, 1);
+	if (n == -SRXE_XLATE_FAULT_PENDING) {
+		put_off(qp, pkt);
+		return;
+	}
 	if (n != 1 || sg.len != 8 || ((uintptr_t)sg.addr & 7)) {
 		access_error(qp, pkt);
 		return;
@@ -534,8 +582,14 @@ static void rx_atomic(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt)
 		orig = __atomic_fetch_add(p, pkt->atomic.swap_add,
 					  __ATOMIC_SEQ_CST);
 	}
-	if (!odp_landed(qp, pkt))
+	/* An on-demand result still on its way (FAULT_PENDING) has been
+	 * computed and lands before any later on-demand access of the
+	 * process: the atomic happened, and is answered (never run twice). */
+	n = srxe_odp_commit(qp->ctx->eng);
+	if (n && n != -SRXE_XLATE_FAULT_PENDING) {
+		access_error(qp, pkt);
 		return;
+	}
 	remember_atomic(qp, pkt->psn, orig);
 	qp->resp.epsn = srxe_psn_add(pkt->psn, 1);
 	qp->resp.msn++;
@@ -635,6 +689,10 @@ static void rx_atomic_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	}
 	n = translate_remote(qp, pkt->reth.rkey, pkt->reth.va, sizeof(value),
 			     IBV_ACCESS_REMOTE_WRITE, &dst, 1);
+	if (n == -SRXE_XLATE_FAULT_PENDING) {
+		put_off(qp, pkt);
+		return;
+	}
 	if (n != 1 || dst.len != sizeof(value) || ((uintptr_t)dst.addr & 7)) {
 		access_error(qp, pkt);
 		return;
@@ -645,7 +703,7 @@ static void rx_atomic_write(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	src.len = sizeof(value);
 	srxe_sg_copy(&src, 1, payload, nchunks, sizeof(value));
 	__atomic_store_n((uint64_t *)dst.addr, value, __ATOMIC_RELEASE);
-	if (!odp_landed(qp, pkt))
+	if (odp_landed(qp, pkt))
 		return;
 	one_packet_done(qp, pkt);
 }
@@ -854,8 +912,15 @@ static void rx_ud(struct srxe_eng_qp *qp, const struct srxe_pkt *pkt,
 	}
 	write_grh(grh, pkt->ip);
 	hdr.payload_len = GRH_LEN;
-	if (!fill_rwqe(qp, &hdr, &g, 1, &status, &vendor_err) ||
-	    !fill_rwqe(qp, pkt, payload, nchunks, &status, &vendor_err)) {
+	r = fill_rwqe(qp, &hdr, &g, 1, &status, &vendor_err);
+	if (r == FILLED)
+		r = fill_rwqe(qp, pkt, payload, nchunks, &status, &vendor_err);
+	if (r == FILL_PUT_OFF) {
+		qp->resp.recv_off = 0; /* the WQE waits for the next one */
+		put_off(qp, pkt);
+		return;
+	}
+	if (r == FILL_FAILED) {
 		complete_recv(qp, pkt, status, vendor_err, IBV_WC_RECV, 0);
 		return;
 	}
