@@ -66,6 +66,14 @@ static void side_open(struct side *s)
 	itest_rc_connect_pair(s->a, s->b, &s->gid);
 }
 
+static void side_close(struct side *s)
+{
+	if (ibv_destroy_qp(s->a) || ibv_destroy_qp(s->b) ||
+	    ibv_destroy_cq(s->cq) || ibv_dealloc_pd(s->pd) ||
+	    ibv_close_device(s->ctx))
+		die("tearing down: %s", strerror(errno));
+}
+
 static uint8_t file_byte(size_t off)
 {
 	return (uint8_t)(off * 7 + 3);
@@ -294,6 +302,11 @@ static void stalled_then_released(struct helper_proc *by)
 	EXPECT(data_ok, "the SEND did not carry the file's bytes");
 	EXPECT(!memcmp(file + WRITE_OFF, local + MSG, MSG),
 	       "the WRITE's bytes are not in the file");
+	if (ibv_dereg_mr(fmr) || ibv_dereg_mr(lmr))
+		die("ibv_dereg_mr: %s", strerror(errno));
+	side_close(&s);
+	munmap(file, FILE_BYTES);
+	free(local);
 }
 
 /* ---- phase 2: S2 killed while its fault waits ---- */

@@ -18,7 +18,7 @@ PROG=$SRXE_BUILD/tests/odp_stall
 [[ -x $PROG ]] || fail "$PROG is not built"
 
 MNT=$TEST_ROOT/fuse
-trap 'rc=$?; umount -l "$MNT" 2>/dev/null || true; (exit $rc); cleanup' EXIT
+trap 'rc=$?; umount -l "$MNT" 2>/dev/null; set +e; (exit $rc); cleanup' EXIT
 mkdir "$MNT"
 "$PY" "$here/../tools/gated_fuse.py" "$MNT" "$TEST_ROOT/gate" \
 	"$TEST_ROOT/reads.log" >"$TEST_ROOT/fuse.log" 2>&1 &

@@ -70,8 +70,7 @@ Test(proc_io, a_hole_fails_and_a_write_into_it_writes_nothing)
 	memset(buf, 0x77, sizeof(buf));
 	cr_assert_eq(rw(io, buf, sizeof(buf), p, false, WAIT_NS * 100),
 		     -EFAULT);
-	cr_assert_eq(rw(io, buf, sizeof(buf), p, true, WAIT_NS * 100),
-		     -EFAULT);
+	cr_assert_eq(rw(io, buf, sizeof(buf), p, true, WAIT_NS * 100), -EFAULT);
 	for (unsigned int i = 0; i < PAGE; i++)
 		cr_assert_eq(p[i], 0x11, "byte %u before the hole written", i);
 	munmap(p, PAGE);
