@@ -24,8 +24,10 @@ struct srxe_device {
 };
 
 struct srxe_context {
-	/* srxed gone (srxe_fatal.h): dead flag, async write end, state */
+	/* srxed gone (srxe_fatal.h): dead flag, async write end, state;
+	 * inherited: dead because this is a fork() child's copy */
 	int dead;
+	bool inherited;
 	int async_wfd;
 	struct srxe_fatal *fatal;
 	struct srxe_conn conn;
@@ -40,6 +42,10 @@ struct srxe_context {
 	/* on-demand MRs of this context, for ibv_advise_mr() (srxe_odp.c) */
 	pthread_mutex_t odp_lock;
 	struct srxe_odp_mr *odp_mrs;
+	/* the device's attributes as srxed gave them (have_attr): a fork
+	 * child's copy of the context still answers them (srxe_query.c) */
+	int have_attr;
+	struct srxe_query_device_resp attr;
 	struct verbs_context vctx; /* ibv_context is its last member */
 };
 
@@ -121,9 +127,28 @@ int srxe_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
 /* query_device_ex's odp_caps and xrc_odp_caps */
 void srxe_odp_caps(struct ibv_odp_caps *caps, uint32_t *xrc_caps);
 
-/* srxe_mr.c */
+/*
+ * srxe_dm.c: device memory (docs/device-memory.md): memory srxe maps into
+ * the process per allocation, registered zero-based.  srxe_dm_mr_gone():
+ * an MR of @dm was deregistered (srxe_mr.c).
+ */
+#define SRXE_DM_MAX_BYTES     (256u << 10)
+#define SRXE_DM_MAX_LOG_ALIGN 12u /* page alignment */
+#define SRXE_DM_PAGE	      4096u
+struct srxe_dm;
+struct ibv_dm *srxe_alloc_dm(struct ibv_context *ibctx,
+			     struct ibv_alloc_dm_attr *attr);
+int srxe_free_dm(struct ibv_dm *dm);
+struct ibv_mr *srxe_reg_dm_mr(struct ibv_pd *pd, struct ibv_dm *dm,
+			      uint64_t dm_offset, size_t length,
+			      unsigned int access);
+void srxe_dm_mr_gone(struct srxe_dm *dm);
+
+/* srxe_mr.c; _in: an MR of device memory @dm (NULL: none) */
 struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 			   uint64_t hca_va, int access);
+struct ibv_mr *srxe_reg_mr_in(struct ibv_pd *pd, void *addr, size_t length,
+			      uint64_t hca_va, int access, struct srxe_dm *dm);
 int srxe_dereg_mr(struct verbs_mr *vmr);
 int srxe_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
 		  void *addr, size_t length, int access);

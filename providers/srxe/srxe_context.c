@@ -292,6 +292,9 @@ static const struct verbs_context_ops srxe_ctx_ops = {
 	.resize_cq = srxe_resize_cq,
 
 	.advise_mr = srxe_advise_mr,
+	.alloc_dm = srxe_alloc_dm,
+	.free_dm = srxe_free_dm,
+	.reg_dm_mr = srxe_reg_dm_mr,
 	.alloc_parent_domain = srxe_alloc_parent_domain,
 	.alloc_pd = srxe_alloc_pd,
 	.alloc_td = srxe_alloc_td,

@@ -68,6 +68,7 @@ void srxe_fatal_inherited(struct srxe_context *ctx)
 {
 	struct srxe_fatal *f = ctx->fatal;
 
+	ctx->inherited = true;
 	__atomic_store_n(&ctx->dead, 1, __ATOMIC_RELEASE);
 	if (ctx->async_wfd >= 0)
 		close(ctx->async_wfd);

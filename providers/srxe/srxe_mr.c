@@ -172,10 +172,17 @@ static int reg_locked(struct srxe_context *ctx,
 struct srxe_mr {
 	struct verbs_mr vmr;
 	uint64_t iova; /* kept for ibv_rereg_mr() without a new translation */
+	struct srxe_dm *dm; /* the device memory it covers, or NULL */
 };
 
 struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 			   uint64_t hca_va, int access)
+{
+	return srxe_reg_mr_in(pd, addr, length, hca_va, access, NULL);
+}
+
+struct ibv_mr *srxe_reg_mr_in(struct ibv_pd *pd, void *addr, size_t length,
+			      uint64_t hca_va, int access, struct srxe_dm *dm)
 {
 	struct srxe_context *ctx = to_srxe_context(pd->context);
 	/* Optional bits are hints a device may ignore (verbs.h). */
@@ -195,6 +202,7 @@ struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 		return NULL;
 	}
 	mr->iova = hca_va;
+	mr->dm = dm;
 	srxe_proc_lock();
 	ret = reg_locked(ctx, &req, vmr);
 	srxe_proc_unlock();
@@ -205,7 +213,7 @@ struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 	}
 	vmr->ibv_mr.context = pd->context;
 	vmr->ibv_mr.pd = pd;
-	vmr->ibv_mr.addr = addr;
+	vmr->ibv_mr.addr = dm ? NULL : addr; /* as the kernel leaves a DM MR */
 	vmr->ibv_mr.length = length;
 	vmr->mr_type = IBV_MR_TYPE_MR;
 	vmr->access = access;
@@ -222,6 +230,7 @@ struct ibv_mr *srxe_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 int srxe_dereg_mr(struct verbs_mr *vmr)
 {
 	struct srxe_context *ctx = to_srxe_context(vmr->ibv_mr.context);
+	struct srxe_mr *mr = srxe_container_of(vmr, struct srxe_mr, vmr);
 	int ret;
 
 	srxe_proc_lock();
@@ -231,6 +240,8 @@ int srxe_dereg_mr(struct verbs_mr *vmr)
 		return ret;
 	if (vmr->access & IBV_ACCESS_ON_DEMAND)
 		srxe_odp_del(ctx, vmr->ibv_mr.lkey);
+	if (mr->dm)
+		srxe_dm_mr_gone(mr->dm);
 	free(vmr);
 	return 0;
 }
@@ -303,9 +314,10 @@ int srxe_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
 	struct verbs_mr fresh = { 0 };
 	int ret;
 
+	/* a device memory MR cannot be changed, as in the kernel */
 	if (flags & ~(IBV_REREG_MR_CHANGE_TRANSLATION | IBV_REREG_MR_CHANGE_PD |
 		      IBV_REREG_MR_CHANGE_ACCESS) ||
-	    ((flags & IBV_REREG_MR_CHANGE_PD) && !pd)) {
+	    ((flags & IBV_REREG_MR_CHANGE_PD) && !pd) || mr->dm) {
 		errno = EINVAL;
 		return IBV_REREG_MR_ERR_INPUT;
 	}

@@ -13,7 +13,8 @@
  * Everything past the legacy attributes describes features srxe does not
  * have (RSS, tag matching, ...) unless filled in: zero is the truthful
  * answer.  Filled in: the fields that restate legacy facts, on-demand
- * paging (srxe_odp.c), and completion timestamps, which the engine takes
+ * paging (srxe_odp.c), device memory (srxe_dm.c), and completion
+ * timestamps, which the engine takes
  * on CLOCK_MONOTONIC in ns (a 1 GHz device clock that never wraps).
  */
 static void srxe_fill_device_attr_ex(struct ibv_device_attr_ex *full,
@@ -27,6 +28,7 @@ static void srxe_fill_device_attr_ex(struct ibv_device_attr_ex *full,
 	srxe_odp_caps(&full->odp_caps, &full->xrc_odp_caps);
 	full->completion_timestamp_mask = UINT64_MAX;
 	full->hca_core_clock = SRXE_CORE_CLOCK_KHZ;
+	full->max_dm_size = SRXE_DM_MAX_BYTES;
 }
 
 /* The device clock's raw value, as mlx5: the cycles (ns) in tv_nsec. */
@@ -48,6 +50,35 @@ int srxe_query_rt_values(struct ibv_context *ibctx, struct ibv_values_ex *v)
 }
 
 /*
+ * srxed's answer, kept: a fork() child's copy of the context (dead for
+ * every other verb, srxe_fatal.h) answers from it, as the kernel answers
+ * a child through the inherited command fd.  The attributes never change.
+ */
+enum { ATTR_NONE, ATTR_WRITING, ATTR_KEPT }; /* srxe_context.have_attr */
+
+static int device_attr(struct srxe_context *ctx,
+		       struct srxe_query_device_resp *resp)
+{
+	int none = ATTR_NONE, ret;
+
+	if (ctx->inherited &&
+	    __atomic_load_n(&ctx->have_attr, __ATOMIC_ACQUIRE) == ATTR_KEPT) {
+		*resp = ctx->attr;
+		return 0;
+	}
+	ret = srxe_ctx_call(ctx, SRXE_OP_QUERY_DEVICE, NULL, 0, resp,
+			    sizeof(*resp));
+	/* the first answer is kept, by the one caller that claims it */
+	if (!ret && __atomic_compare_exchange_n(
+			    &ctx->have_attr, &none, ATTR_WRITING, false,
+			    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		ctx->attr = *resp;
+		__atomic_store_n(&ctx->have_attr, ATTR_KEPT, __ATOMIC_RELEASE);
+	}
+	return ret;
+}
+
+/*
  * Also reached from legacy ibv_query_device(), with input == NULL and
  * attr_size == sizeof(struct ibv_device_attr): callers built against older
  * headers pass smaller structs, so never touch memory past attr_size.
@@ -65,12 +96,9 @@ int srxe_query_device_ex(struct ibv_context *ibctx,
 		errno = EINVAL;
 		return EINVAL;
 	}
-
-	ret = srxe_ctx_call(to_srxe_context(ibctx), SRXE_OP_QUERY_DEVICE, NULL,
-			    0, &resp, sizeof(resp));
+	ret = device_attr(to_srxe_context(ibctx), &resp);
 	if (ret)
 		return ret;
-
 	srxe_fill_device_attr_ex(&full, &resp);
 	memcpy(attr, &full,
 	       attr_size < sizeof(full) ? attr_size : sizeof(full));
