@@ -31,6 +31,7 @@ struct srxe_proc_io {
 	uint32_t len;
 	bool write;
 	int result;
+	uint64_t took_ns;      /* how long the last transfer that ended took */
 	uint64_t asked, ended; /* transfers asked and ended so far */
 	bool busy;	       /* asked and not yet collected */
 	bool abandoned;	       /* its caller gave up: the helper collects it */
@@ -95,6 +96,7 @@ static void *helper_main(void *arg)
 	srxe_thread_slice(HELPER_SLICE_US);
 	pthread_mutex_lock(&io->lock);
 	for (;;) {
+		uint64_t start, took;
 		int result;
 
 		while (io->asked == io->ended && !io->closing)
@@ -102,9 +104,12 @@ static void *helper_main(void *arg)
 		if (io->asked == io->ended)
 			break;
 		pthread_mutex_unlock(&io->lock);
+		start = srxe_now_ns();
 		result = transfer(io);
+		took = srxe_now_ns() - start;
 		pthread_mutex_lock(&io->lock);
 		io->result = result;
+		io->took_ns = took;
 		io->ended = io->asked;
 		if (io->abandoned) {
 			io->abandoned = false;
@@ -235,13 +240,16 @@ static void follow_caller(struct srxe_proc_io *io)
 int srxe_proc_io_rw(struct srxe_proc_io *io, void *buf, uint32_t len,
 		    uint64_t va, bool write, uint64_t wait_ns)
 {
-	struct timespec until = deadline_after(wait_ns);
+	struct timespec until;
 	uint64_t mine;
 	int ret;
 
 	if (len > SRXE_PROC_IO_MAX)
 		return -EINVAL;
 	pthread_mutex_lock(&io->lock);
+	/* A process whose faults are slow costs its callers no waiting
+	 * (even just under @wait_ns each) until a transfer is fast again. */
+	until = deadline_after(io->took_ns > wait_ns / 2 ? 0 : wait_ns);
 	wait_idle(io, &until);
 	if (io->busy) { /* an earlier transfer still runs */
 		pthread_mutex_unlock(&io->lock);

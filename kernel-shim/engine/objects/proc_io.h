@@ -22,6 +22,11 @@
  *               until it ended every later call gets -EAGAIN at once,
  *               so transfers of one process land in the order they
  *               were asked and a stuck one costs its callers nothing.
+ *               After a transfer that took longer than @wait_ns / 2,
+ *               the next call asks for its transfer but does not wait
+ *               for it (-EAGAIN), until one ends faster: a process
+ *               whose faults always end just in time cannot make its
+ *               callers wait either.
  *    Any thread may call it; @buf is the caller's again on return.
  *  - srxe_proc_io_close(): when no transfer is running, the helper ends
  *    and everything is freed now; when one is stuck, the helper frees
