@@ -83,8 +83,10 @@ static void io_free(struct srxe_proc_io *io)
 /*
  * Whenever the helper works, an engine thread waits for it: it gets the
  * short scheduler slice that lets its wake-up preempt a client spinning
- * on the CPU (on 2 vCPUs here, a 2 B ib_write_lat --odp t_typical of
- * 40 us with it against 67 us without).
+ * on the CPU (on 2 vCPUs here, when the caller still slept on a condition
+ * variable, a 2 B ib_write_lat --odp t_typical of 40 us with it against
+ * 67 us without; with the caller yielding, runs vary more than the two
+ * differ).
  */
 #define HELPER_SLICE_US 100u
 
