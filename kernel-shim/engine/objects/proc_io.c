@@ -238,8 +238,10 @@ static void follow_caller(struct srxe_proc_io *io)
 		return;
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
-	if (!pthread_setaffinity_np(io->helper, sizeof(set), &set))
-		io->cpu = cpu;
+	/* tried once per CPU: where a cpuset refuses it, the helper runs
+	 * where the scheduler puts it */
+	pthread_setaffinity_np(io->helper, sizeof(set), &set);
+	io->cpu = cpu;
 }
 
 int srxe_proc_io_rw(struct srxe_proc_io *io, void *buf, uint32_t len,
