@@ -134,7 +134,6 @@ void srxe_odp_caps(struct ibv_odp_caps *caps, uint32_t *xrc_caps);
  */
 #define SRXE_DM_MAX_BYTES     (256u << 10)
 #define SRXE_DM_MAX_LOG_ALIGN 12u /* page alignment */
-#define SRXE_DM_PAGE	      4096u
 struct srxe_dm;
 struct ibv_dm *srxe_alloc_dm(struct ibv_context *ibctx,
 			     struct ibv_alloc_dm_attr *attr);

@@ -66,6 +66,7 @@ struct ibv_dm *srxe_alloc_dm(struct ibv_context *ibctx,
 			     struct ibv_alloc_dm_attr *attr)
 {
 	static uint32_t next_handle;
+	const size_t page = SRXE_PAGE_SIZE;
 	struct srxe_dm *dm;
 
 	if (attr->comp_mask || !attr->length ||
@@ -80,8 +81,7 @@ struct ibv_dm *srxe_alloc_dm(struct ibv_context *ibctx,
 		return NULL;
 	}
 	dm->length = attr->length;
-	dm->mapped = ((attr->length + SRXE_DM_PAGE - 1) & ~(SRXE_DM_PAGE - 1)) +
-		     SRXE_DM_PAGE;
+	dm->mapped = ((attr->length + page - 1) & ~(page - 1)) + page;
 	dm->buf = mmap(NULL, dm->mapped, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (dm->buf == MAP_FAILED) {
@@ -126,7 +126,7 @@ struct ibv_mr *srxe_reg_dm_mr(struct ibv_pd *pd, struct ibv_dm *ibdm,
 		return NULL;
 	}
 	if (!length)
-		at = dm->buf + dm->mapped - SRXE_DM_PAGE;
+		at = dm->buf + dm->mapped - SRXE_PAGE_SIZE;
 	mr = srxe_reg_mr_in(pd, at, length ? length : 1, 0,
 			    (int)(access & ~IBV_ACCESS_ZERO_BASED), dm);
 	if (mr) {

@@ -125,6 +125,14 @@ listens_more() {
 	(($(listens_logged "$@") > before))
 }
 
+# srxed_pid DEV: the pid of DEV's srxed, as `srxe status` gives it.
+srxed_pid() {
+	local pid
+	pid=$("$SRXE" status --name "$1" | sed -n 's/^ *srxed pid: *//p')
+	[[ $pid =~ ^[0-9]+$ ]] || fail "no srxed pid for $1"
+	echo "$pid"
+}
+
 # Run a command with the environment `srxe env` prints.
 with_srxe_env() {
 	(

@@ -17,8 +17,7 @@ PROG=$SRXE_BUILD/tests/odp
 # open_fds DEV: how many descriptors DEV's srxed holds.
 open_fds() {
 	local pid
-	pid=$("$SRXE" status --name "$1" | sed -n 's/^ *srxed pid: *//p')
-	[[ $pid =~ ^[0-9]+$ ]] || fail "no srxed pid for $1"
+	pid=$(srxed_pid "$1") || exit 1
 	find "/proc/$pid/fd" -mindepth 1 | wc -l
 }
 

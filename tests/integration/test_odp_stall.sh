@@ -31,8 +31,7 @@ done
 
 DEV=srxestall$$
 srxe_up "$DEV" --engines 1
-pid=$("$SRXE" status --name "$DEV" | sed -n 's/^ *srxed pid: *//p')
-[[ $pid =~ ^[0-9]+$ ]] || fail "no srxed pid for $DEV"
+pid=$(srxed_pid "$DEV")
 # counts DIR: entries of /proc/PID/DIR
 counts() { find "/proc/$pid/$1" -mindepth 1 -maxdepth 1 | wc -l; }
 fds=$(counts fd)
