@@ -29,6 +29,7 @@ Link types: Ethernet (with 802.1Q tags), raw IP, Linux cooked (SLL).
 
 import struct
 import sys
+import zlib
 
 ROCE_PORT = 4791
 LINK_ETHERNET, LINK_RAW, LINK_SLL = 1, 101, 113
@@ -51,11 +52,19 @@ def _make_table():
 CRC_TABLE = _make_table()
 
 
-def crc32(data, reg=0xFFFFFFFF):
-    """Register-level CRC-32: returns the register, not complemented."""
+def crc32_by_table(data, reg=0xFFFFFFFF):
+    """Register-level CRC-32 from the table above: the definition, used
+    by the self-test to check crc32() below."""
     for b in data:
         reg = CRC_TABLE[(reg ^ b) & 0xFF] ^ (reg >> 8)
     return reg
+
+
+def crc32(data, reg=0xFFFFFFFF):
+    """Register-level CRC-32: returns the register, not complemented.
+    zlib's is the same CRC (it takes and returns the complemented
+    register) at C speed: a capture of 60 MB takes 9 s the other way."""
+    return zlib.crc32(data, reg ^ 0xFFFFFFFF) ^ 0xFFFFFFFF
 
 
 def masked_ip(ip):
@@ -214,6 +223,9 @@ def self_test(path):
         if icrc_of(ip, udp) != stored_icrc(udp) or tested == SELF_TEST_MAX:
             continue
         tested += 1
+        if crc32(ip + udp) != crc32_by_table(ip + udp):
+            print(f"frame {n}: zlib's CRC-32 differs from the table's")
+            missed += 1
         masked = set(masked_offsets(ip))
         covered = len(ip) + len(udp)
         # Every header byte, a sample of the payload, and the ICRC itself.
