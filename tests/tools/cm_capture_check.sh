@@ -33,16 +33,15 @@ err() {
 tmp=$(mktemp -d /tmp/cm_capture_check.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 qp1=(tshark --disable-heuristic rpcrdma_infiniband -r "$tmp/qp1.pcap")
-"${ts[@]}" -Y 'infiniband.bth.destqp == 1' -w "$tmp/qp1.pcap" -P \
-	-T fields -e frame.number >"$tmp/orig" 2>/dev/null &&
-	mapfile -t orig <"$tmp/orig" &&
-	fields=$("${qp1[@]}" -T fields -E separator='|' \
+if ! "${ts[@]}" -Y 'infiniband.bth.destqp == 1' -w "$tmp/qp1.pcap" -P \
+	-T fields -e frame.number >"$tmp/orig" 2>/dev/null ||
+	! fields=$("${qp1[@]}" -T fields -E separator='|' \
 		-e frame.number -e infiniband.mad.mgmtclass \
-		-e infiniband.mad.attributeid -e _ws.col.Info 2>/dev/null) ||
-	{
-		echo "cm_capture_check: tshark cannot read $pcap" >&2
-		exit 1
-	}
+		-e infiniband.mad.attributeid -e _ws.col.Info 2>/dev/null); then
+	echo "cm_capture_check: tshark cannot read $pcap" >&2
+	exit 1
+fi
+mapfile -t orig <"$tmp/orig"
 declare -A count=()
 nmad=0
 while IFS='|' read -r frame class attr info; do
