@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,17 +151,9 @@ static void *watch(void *arg)
 	return NULL;
 }
 
-/* Every signal blocked in the thread: they belong to the application. */
 static int start_watcher(struct srxe_fatal *f, struct srxe_context *ctx)
 {
-	sigset_t all, old;
-	int ret;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = srxe_thread_create(&f->thread, NULL, watch, ctx);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return ret;
+	return srxe_thread_create(&f->thread, NULL, watch, ctx);
 }
 
 int srxe_fatal_start(struct srxe_context *ctx)

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,16 +262,11 @@ void srxe_svc_on_hangup(struct srxe_context *ctx)
 	srxe_ctx_daemon_gone(ctx); /* device-fatal state, srxe_fatal.h */
 }
 
-/* The thread runs with every signal blocked: they belong to the app. */
 static int start_thread(struct srxe_context *ctx)
 {
-	sigset_t all, old;
 	int ret;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = srxe_thread_create(&ctx->svc.thread, NULL, svc_main, ctx);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret)
 		return ret;
 	ctx->svc.running = true;

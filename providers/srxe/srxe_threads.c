@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
@@ -70,11 +71,15 @@ int srxe_thread_create(pthread_t *thread, const pthread_attr_t *attr,
 		       void *(*fn)(void *), void *arg)
 {
 	struct start s = { .fn = fn, .arg = arg };
+	sigset_t all, old;
 	int ret;
 
 	if (sem_init(&s.known, 0, 0))
 		return errno;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = pthread_create(thread, attr, trampoline, &s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	while (!ret && sem_wait(&s.known) && errno == EINTR)
 		;
 	sem_destroy(&s.known);

@@ -12,7 +12,9 @@
  * Contract:
  *  - Every thread libsrxe starts goes through srxe_thread_create(); it is
  *    known from its first instruction to its return (threads that call
- *    pthread_exit() themselves are not supported).
+ *    pthread_exit() themselves are not supported).  It starts with every
+ *    signal blocked: signals are the application's (and no handler may
+ *    run on the page mover: it could write anywhere).
  *  - srxe_threads_only_caller() is true when every task of the process
  *    (/proc/self/task) is the calling thread or a known libsrxe thread.
  *    io_uring workers and any thread of another library count as the

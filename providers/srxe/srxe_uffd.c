@@ -19,7 +19,6 @@
 #include <linux/futex.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,7 +283,6 @@ static void register_atfork(void)
 static int start_thread(void)
 {
 	pthread_attr_t attr;
-	sigset_t all, old;
 	pthread_t t;
 	void *m;
 	int ret;
@@ -306,11 +304,8 @@ static int start_thread(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setstack(&attr, region + GUARD_BYTES, STACK_BYTES);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* No signal handler may run on the mover (it could write anywhere). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* Every signal blocked (srxe_threads.h): no handler on the mover. */
 	ret = srxe_thread_create(&t, &attr, mover_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (!ret)
 		pthread_setname_np(t, "srxe-mover");

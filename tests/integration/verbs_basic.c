@@ -3,17 +3,20 @@
  * The data-path verbs of one device, without moving data: CQs (plain and
  * extended), QPs walked RESET -> INIT -> RTR -> RTS and checked with
  * ibv_query_qp, SRQs, AHs, and the argument checks of the post verbs;
- * then a little data through a QP connected to itself.
+ * then a little data through a QP connected to itself.  Also: every
+ * thread the provider started takes no signal of the application's.
  *
  * usage: verbs_basic DEVICE
  * Prints "PASS" and exits 0, or names the first failed check and exits 1.
  */
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <infiniband/verbs.h>
 
@@ -821,6 +824,56 @@ static void check_cq_busy(struct fixture *f, struct ibv_cq *cq)
 	CHECK(ibv_destroy_qp(qp) == 0, "destroy QP");
 }
 
+/* SigBlk of /proc/self/task/TID/status. */
+static unsigned long long blocked_of(const char *tid)
+{
+	char path[64], line[128];
+	unsigned long long mask = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/status", tid);
+	f = fopen(path, "r");
+	CHECK(f, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigBlk: %llx", &mask) == 1)
+			break;
+	fclose(f);
+	return mask;
+}
+
+/*
+ * Signals 1..31 but SIGKILL and SIGSTOP (which nothing blocks): a thread
+ * of the provider must not run the application's handlers (glibc keeps
+ * its own two real-time signals open, hence no more).
+ */
+#define STANDARD_SIGNALS 0x7ffbfeffULL
+
+/* This program starts no thread: every other task is the provider's. */
+static void check_provider_threads_quiet(void)
+{
+	char self[24];
+	struct dirent *e;
+	int others = 0;
+	DIR *d;
+
+	snprintf(self, sizeof(self), "%d", getpid());
+	d = opendir("/proc/self/task");
+	CHECK(d, "/proc/self/task: %s", strerror(errno));
+	while ((e = readdir(d))) {
+		unsigned long long mask;
+
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, self))
+			continue;
+		others++;
+		mask = blocked_of(e->d_name);
+		CHECK((mask & STANDARD_SIGNALS) == STANDARD_SIGNALS,
+		      "provider thread %s takes signals (SigBlk %llx)",
+		      e->d_name, mask);
+	}
+	closedir(d);
+	CHECK(others > 0, "no provider thread to check");
+}
+
 int main(int argc, char **argv)
 {
 	struct fixture f = { 0 };
@@ -853,6 +906,7 @@ int main(int argc, char **argv)
 
 	check_cq_busy(&f, cq);
 	check_loopback(&f);
+	check_provider_threads_quiet();
 	CHECK(ibv_destroy_cq(cq) == 0, "destroy CQ");
 	CHECK(ibv_dereg_mr(f.mr) == 0, "dereg_mr");
 	CHECK(ibv_dealloc_pd(f.pd) == 0, "dealloc_pd");
