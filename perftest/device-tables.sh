@@ -7,7 +7,7 @@
 # run time in OUTDIR/summary.txt; a table that fails or runs out of time
 # does not stop the others.  About 5 minutes on 16 cores.
 #
-# Usage (project root; .devcarry/ from ../shared/device/make-carry.sh
+# Usage (project root; .devcarry/ from perftest/device-carry.sh
 # where the host has nothing installed):
 #   perftest/device-tables.sh OUTDIR
 # Environment: TABLES  which of "lat16 lat4 scaling wire" (default all)
