@@ -257,11 +257,10 @@ guest_result() {
 	tr -d '\r' <"$1" | sed -n "/^=== $2\$/,/^RESULT $2 /p"
 }
 
-# A busybox sh script: every test in turn as server, then every test in
-# turn as client of $HOSTIP, retried while our server does not listen
-# yet.  Results are named ROLE:TEST.
+# A busybox sh script: every test in turn, as server (role server) or as
+# client of $HOSTIP retried while our server does not listen yet.
 guest_script() {
-	local pmtu=$1
+	local role=$1 pmtu=$2 line name port=19000
 	echo "echo $(cat "$WORK/stage.b64") | base64 -d | unxz | tar -x -C /tmp &&
   cp /tmp/lib/* /usr/lib/x86_64-linux-gnu/"
 	echo "PATH=/tmp/bin:\$PATH"
@@ -271,13 +270,6 @@ guest_script() {
   if echo "$out" | grep -qE "'"$NO_SERVER"'"; then
     [ $i -lt 60 ] && { sleep 1; continue; }; fi; break; done
   echo "$out"; echo "RESULT $n $rc"; }'
-	guest_tests server "$pmtu"
-	guest_tests client "$pmtu"
-}
-
-# guest_tests ROLE PMTU: the guest's runs of the tests in one role.
-guest_tests() {
-	local role=$1 pmtu=$2 line name port=19000
 	while read -r line; do
 		name=${line%%|*}
 		port=$((port + 1))
@@ -287,9 +279,9 @@ guest_tests() {
 			# it, plain verbs do not): join it as rdma_cm would.
 			[[ $name == mcast ]] &&
 				echo "mcast_join 239.1.7.9 eth0 $((T + 60)) &"
-			echo "run server:$name $(cmd_of server rxe0 $port $GUEST "$line")"
+			echo "run $name $(cmd_of server rxe0 $port $GUEST "$line")"
 		else
-			echo "run client:$name $(cmd_of client rxe0 $port $HOSTIP "$line")"
+			echo "run $name $(cmd_of client rxe0 $port $HOSTIP "$line")"
 		fi
 	done < <(tests_for "$pmtu")
 }
@@ -312,7 +304,7 @@ host_clients() {
 		done
 		record "$name pmtu $pmtu: srxe client -> rxe server" "$rc" "$out" \
 			client
-		wait_guest_result "$log" "server:$name"
+		wait_guest_result "$log" "$name"
 		record "$name pmtu $pmtu: rxe server (srxe client)" \
 			"$GUEST_RC" "$GUEST_OUT" server
 	done < <(tests_for "$pmtu")
@@ -334,7 +326,7 @@ host_servers() {
 			grep -q "state is Down" <<<"$out" || break
 			sleep 1
 		done
-		wait_guest_result "$log" "client:$name"
+		wait_guest_result "$log" "$name"
 		record "$name pmtu $pmtu: rxe client -> srxe server" \
 			"$GUEST_RC" "$GUEST_OUT" client
 		record "$name pmtu $pmtu: srxe server (rxe client)" "$rc" "$out" \
@@ -357,19 +349,21 @@ wait_guest_result() {
 	}
 }
 
-# One guest boot per MTU: the guest serves srxe's clients, then is the
-# client of srxe's servers.
-run_guest() {
-	local mtu=$1 pmtu=$2 log ntests
-	log=$WORK/guest-$mtu.log
+# One guest boot per MTU and direction.
+run_direction() {
+	local role=$1 mtu=$2 pmtu=$3 log ntests
+	log=$WORK/guest-$role-$mtu.log
 	ntests=$(tests_for "$pmtu" | wc -l)
-	RXE_NETMTU=$mtu RXE_TIMEOUT=$((60 + 2 * ntests * (T + 60))) \
+	RXE_NETMTU=$mtu RXE_TIMEOUT=$((60 + ntests * (T + 60))) \
 		"$VMDIR/run-vm.sh" "$VM" "$GUEST/24" \
-		"$(guest_script "$pmtu")" >"$log" 2>&1 </dev/null &
+		"$(guest_script "$role" "$pmtu")" >"$log" 2>&1 </dev/null &
 	GUEST_PID=$!
 	BG+=("$GUEST_PID")
-	host_clients "$pmtu" "$log"
-	host_servers "$pmtu" "$log"
+	if [[ $role == server ]]; then
+		host_clients "$pmtu" "$log"
+	else
+		host_servers "$pmtu" "$log"
+	fi
 	wait "$GUEST_PID" || echo "note: guest exit status $?"
 	grep -a 'active_mtu' "$log" | head -n 1 | tr -d '\r' |
 		sed 's/^ */guest rxe0 /'
@@ -455,7 +449,8 @@ for mtu in $MTUS; do
 	esac
 	echo "--- link MTU $mtu, path MTU $pmtu"
 	net_up "$mtu"
-	run_guest "$mtu" "$pmtu"
+	run_direction server "$mtu" "$pmtu"
+	run_direction client "$mtu" "$pmtu"
 	net_down "$mtu" "$pmtu"
 done
 
