@@ -22,7 +22,8 @@
 #   ctest -L rxevm --output-on-failure
 # Env: RXE_VM_CACHE (BUILD/rxe-vm-cache), SRXE_RXE_VM (scripts dir),
 # SRXE_RXE_MTUS ("1500 9000"),
-# SRXE_RXE_ITERS (20), SRXE_RXE_PCAP_DIR (keep the captures there),
+# SRXE_RXE_ITERS (20),
+# SRXE_RXE_PCAP_DIR (keep the captures and srxed's logs there),
 # SRXE_RXE_EXTRA=1 (also UC, SRQ, UD ib_send_bw and the latency tools),
 # SRXE_RXE_ONLY (regex of test names, e.g. "mw|mcast|cm_.*"),
 # SRXE_RXE_CM=0 (leave the rdma_cm cases out).
@@ -409,8 +410,17 @@ net_down() {
 	grep -E "wire" <<<"$st"
 	drops=$(sed -nE 's/.*wire drops: +([0-9]+) .*/\1/p' <<<"$st")
 	[[ $drops == 0 ]] || FAILED+=("mtu $mtu: srxe dropped $drops datagrams")
+	# srxed's log of this MTU (srxe down removes it): its CM lines
+	# (stale REQs, rejects, retry timeouts) say what a failed rdma_cm
+	# check saw on srxe's side.
+	cp "$SRXE_RUNDIR/$DEV/srxed.log" "$WORK/srxed-$mtu.log" 2>/dev/null || true
 	in_host "$SRXE" down --name "$DEV" >/dev/null
 	"$VMDIR/net.sh" down >/dev/null
+	if ((${#FAILED[@]} > FAILED_BEFORE_MTU)); then
+		echo "srxed's CM log at MTU $mtu (last 40 lines):"
+		grep -aE "CM[: ]" "$WORK/srxed-$mtu.log" 2>/dev/null | tail -n 40 |
+			sed 's/^/      srxed: /'
+	fi
 	if ! "$PY" "$VMDIR/icrc-check.py" "$PCAP"; then
 		FAILED+=("mtu $mtu: icrc-check.py found bad ICRCs")
 	fi
@@ -437,7 +447,7 @@ net_down() {
 	fi
 	if [[ -n ${SRXE_RXE_PCAP_DIR:-} ]]; then
 		mkdir -p "$SRXE_RXE_PCAP_DIR"
-		cp "$PCAP" "$SRXE_RXE_PCAP_DIR/"
+		cp "$PCAP" "$WORK/srxed-$mtu.log" "$SRXE_RXE_PCAP_DIR/" 2>/dev/null || true
 	fi
 }
 
@@ -448,6 +458,7 @@ for mtu in $MTUS; do
 	*) fail "SRXE_RXE_MTUS: 1500 or 9000, not $mtu" ;;
 	esac
 	echo "--- link MTU $mtu, path MTU $pmtu"
+	FAILED_BEFORE_MTU=${#FAILED[@]}
 	net_up "$mtu"
 	run_direction server "$mtu" "$pmtu"
 	run_direction client "$mtu" "$pmtu"
