@@ -228,6 +228,31 @@ static void held_tick(struct srxe_cm *cm, struct cm_conn *c)
 		release_held(cm, c);
 }
 
+const char *cm_state_name(enum cm_state s)
+{
+	static const char *const names[] = {
+		[CM_IDLE] = "IDLE",
+		[CM_REQ_SENT] = "REQ_SENT",
+		[CM_MRA_REQ_RCVD] = "MRA_REQ_RCVD",
+		[CM_REP_RCVD] = "REP_RCVD",
+		[CM_REQ_RCVD] = "REQ_RCVD",
+		[CM_MRA_REQ_SENT] = "MRA_REQ_SENT",
+		[CM_REP_SENT] = "REP_SENT",
+		[CM_MRA_REP_RCVD] = "MRA_REP_RCVD",
+		[CM_ESTABLISHED] = "ESTABLISHED",
+		[CM_DREQ_SENT] = "DREQ_SENT",
+		[CM_DREQ_RCVD] = "DREQ_RCVD",
+		[CM_TIMEWAIT] = "TIMEWAIT",
+		[CM_SIDR_REQ_SENT] = "SIDR_REQ_SENT",
+		[CM_SIDR_REQ_RCVD] = "SIDR_REQ_RCVD",
+		[CM_SIDR_DONE] = "SIDR_DONE",
+	};
+
+	return (unsigned int)s < sizeof(names) / sizeof(names[0]) && names[s]
+		       ? names[s]
+		       : "?";
+}
+
 /* Kernel ib_cm's rule for the local ACK timeout of a path. */
 uint8_t cm_ack_timeout(uint8_t ca_ack_delay, uint8_t lifetime)
 {
@@ -791,6 +816,11 @@ void cm_conn_timeout(struct srxe_cm *cm, struct cm_conn *c)
 	case CM_MRA_REP_RCVD:
 	case CM_DREQ_SENT:
 	case CM_SIDR_REQ_SENT:
+		cm_log(cm, SRXE_CM_LOG_INFO,
+		       "QP 0x%x: no answer from QPN 0x%x in %u ms (%s, %u "
+		       "retries left)",
+		       c->local.qp_num & 0xffffff, c->remote_qpn, c->timeout_ms,
+		       cm_state_name(c->state), c->retries_left);
 		if (c->retries_left) {
 			cm->st.retries++;
 			cm_send(cm, c, c->mad);

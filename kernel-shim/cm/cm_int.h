@@ -91,7 +91,6 @@ struct cm_conn {
 	uint32_t remote_id;
 	uint64_t remote_guid; /* SIDR: a hash of its GID */
 	uint32_t remote_qpn;
-	uint32_t local_qpn;
 	uint8_t peer_gid[16], local_gid[16];
 	uint8_t traffic_class, hop_limit;
 	uint32_t flow_label;
@@ -185,6 +184,8 @@ void cm_conn_emit(struct srxe_cm *cm, struct cm_conn *c,
 void cm_emit_peer_disconnect(struct srxe_cm *cm, struct cm_conn *c,
 			     struct srxe_cm_event *ev);
 uint8_t cm_ack_timeout(uint8_t ca_ack_delay, uint8_t lifetime);
+/* The state's name in kernel ib_cm's words, for log lines. */
+const char *cm_state_name(enum cm_state s);
 void cm_send_dreq(struct srxe_cm *cm, struct cm_conn *c);
 struct cm_conn *cm_rid_find(struct srxe_cm *cm, uint32_t remote_id,
 			    uint64_t guid);

@@ -39,6 +39,8 @@ static void issue_rej(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 	m.rej.message_rejected = 0;
 	m.rej.reason = reason;
 	answer(cm, rx, &m);
+	cm_log(cm, SRXE_CM_LOG_INFO, "REQ of QPN 0x%x rejected: reason %u",
+	       in->req.local_qpn, reason);
 }
 
 static void issue_sidr_rep(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
@@ -387,6 +389,10 @@ static void recv_rej(struct srxe_cm *cm, const struct srxe_cm_rx *rx,
 		cm->st.mads_unmatched++;
 		return;
 	}
+	cm_log(cm, SRXE_CM_LOG_INFO,
+	       "QP 0x%x: REJ reason %u from QPN 0x%x (%s)",
+	       c->local.qp_num & 0xffffff, r->reason, c->remote_qpn,
+	       cm_state_name(c->state));
 	switch (c->state) {
 	case CM_REQ_SENT:
 	case CM_MRA_REQ_RCVD:

@@ -370,6 +370,30 @@ run_direction() {
 		sed 's/^ */guest rxe0 /'
 }
 
+# What a failed check at MTU left to read: srxed's CM lines (rejects,
+# retries, stale REQs), the CM MADs on the wire, the guest's kernel lines.
+failure_context() {
+	local mtu=$1 f
+	echo "srxed's CM log at MTU $mtu (last 40 lines):"
+	grep -aE "CM[: ]" "$WORK/srxed-$mtu.log" 2>/dev/null | tail -n 40 |
+		sed 's/^/      srxed: /'
+	if command -v tshark >/dev/null; then
+		echo "CM MADs at MTU $mtu (last 40: frame, s, source, MAD, QPN, REJ reason):"
+		tshark --disable-heuristic rpcrdma_infiniband -r "$PCAP" \
+			-Y 'infiniband.bth.destqp == 1' -T fields -E separator=' ' \
+			-e frame.number -e frame.time_relative -e ip.src -e ipv6.src \
+			-e _ws.col.Info -e infiniband.cm.req.localqpn \
+			-e infiniband.cm.rep.localqpn -e infiniband.cm.rej.reason \
+			2>/dev/null | tail -n 40 | sed 's/^/      wire: /'
+	fi
+	for f in "$WORK"/guest-*-"$mtu".log; do
+		[[ -f $f ]] || continue
+		echo "kernel lines of ${f##*/} (last 15):"
+		tr -d '\r' <"$f" | grep -aE '^\[ *[0-9]+\.[0-9]+\] ' | tail -n 15 |
+			sed 's/^/      guest: /'
+	done
+}
+
 # Bridge and tap at MTU, our device on the bridge address, a capture.
 net_up() {
 	local mtu=$1
@@ -416,11 +440,7 @@ net_down() {
 	cp "$SRXE_RUNDIR/$DEV/srxed.log" "$WORK/srxed-$mtu.log" 2>/dev/null || true
 	in_host "$SRXE" down --name "$DEV" >/dev/null
 	"$VMDIR/net.sh" down >/dev/null
-	if ((${#FAILED[@]} > FAILED_BEFORE_MTU)); then
-		echo "srxed's CM log at MTU $mtu (last 40 lines):"
-		grep -aE "CM[: ]" "$WORK/srxed-$mtu.log" 2>/dev/null | tail -n 40 |
-			sed 's/^/      srxed: /'
-	fi
+	((${#FAILED[@]} > FAILED_BEFORE_MTU)) && failure_context "$mtu"
 	if ! "$PY" "$VMDIR/icrc-check.py" "$PCAP"; then
 		FAILED+=("mtu $mtu: icrc-check.py found bad ICRCs")
 	fi

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -49,6 +50,7 @@ struct side {
 	void *asked_owner;
 	unsigned int asked_n;
 	struct srxe_cm_mark asked[SRXE_CM_HOLD_MARKS];
+	char last_info[256]; /* the last INFO line it logged */
 };
 
 static uint64_t now_ms = 1000;
@@ -124,8 +126,17 @@ static bool fake_since(void *opaque, void *owner,
 	return s->unpolled_stays;
 }
 
+static void fake_log(void *opaque, enum srxe_cm_log_level lvl, const char *line)
+{
+	struct side *s = opaque;
+
+	if (lvl == SRXE_CM_LOG_INFO)
+		snprintf(s->last_info, sizeof(s->last_info), "%s", line);
+}
+
 static const struct srxe_cm_ops ops = {
 	.send_mad = fake_send,
+	.log = fake_log,
 	.write_event = fake_write,
 	.want_write = fake_want,
 	.now_ms = fake_now,
@@ -631,6 +642,13 @@ Test(cm, no_listener_invalid_service_id)
 	pump();
 	cr_assert_eq(B.nev, 0);
 	expect_ev(&A, 1, RDMA_CM_EVENT_REJECTED, 8);
+	/* Both sides say so in srxed's log (rare, and what a failed
+	 * connect is read from). */
+	cr_assert(strstr(B.last_info, "rejected: reason 8"), "B: %s",
+		  B.last_info);
+	cr_assert(strstr(A.last_info, "REJ reason 8 from QPN") &&
+			  strstr(A.last_info, "(REQ_SENT)"),
+		  "A: %s", A.last_info);
 }
 
 Test(cm, listen_other_address_consumer_reject)
