@@ -5,7 +5,6 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -18,6 +17,7 @@
 #include "engine.h"
 #include "linkwatch.h"
 #include "log.h"
+#include "srxe/quiet_thread.h"
 
 static bool flags_up(unsigned int flags)
 {
@@ -131,14 +131,7 @@ static int open_netlink(void)
 /* Every signal blocked: SIGTERM/SIGINT belong to the server loop. */
 static int start_thread(struct srxed_linkwatch *lw)
 {
-	sigset_t all, old;
-	int ret;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&lw->thread, NULL, watch, lw);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return -ret;
+	return -srxe_quiet_thread_create(&lw->thread, NULL, watch, lw);
 }
 
 int srxed_linkwatch_start(struct srxed_linkwatch *lw, struct srxed *d)

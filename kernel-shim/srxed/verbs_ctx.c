@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,7 +143,6 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		.ifindex = if_nametoindex(d->cfg.netdev),
 	};
 	const char *why = NULL;
-	sigset_t all, old;
 	int ret;
 
 	engine_idle_from_env(&cfg);
@@ -158,12 +156,7 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		}
 	}
 
-	/*
-	 * Engine threads inherit the mask: with every signal blocked they
-	 * never take the SIGTERM/SIGINT the control plane waits for.
-	 */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	/* Its threads take no signal (srxe/quiet_thread.h). */
 	ret = srxe_engine_start(&cfg, &d->engine, &why);
 	if (ret && cfg.ipv6) {
 		/* IPv4 keeps working when only IPv6 cannot be had (the
@@ -181,7 +174,6 @@ int srxed_verbs_engine_start(struct srxed *d, char *err, size_t cap)
 		cfg.wire_udp = false;
 		ret = srxe_engine_start(&cfg, &d->engine, &why);
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!ret && cfg.wire_udp) {
 		struct srxe_wire_stats w;
 

@@ -5,11 +5,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <semaphore.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "srxe/quiet_thread.h"
 
 /* A few per context (service, fatal watch) and the mover: plenty. */
 #define KNOWN_MAX 256
@@ -71,15 +72,11 @@ int srxe_thread_create(pthread_t *thread, const pthread_attr_t *attr,
 		       void *(*fn)(void *), void *arg)
 {
 	struct start s = { .fn = fn, .arg = arg };
-	sigset_t all, old;
 	int ret;
 
 	if (sem_init(&s.known, 0, 0))
 		return errno;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(thread, attr, trampoline, &s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = srxe_quiet_thread_create(thread, attr, trampoline, &s);
 	while (!ret && sem_wait(&s.known) && errno == EINTR)
 		;
 	sem_destroy(&s.known);

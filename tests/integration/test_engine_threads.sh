@@ -60,6 +60,23 @@ placement() {
 	echo "ok: a connected pair's contexts ran $want ($counts)"
 }
 
+# Every srxed thread but the server loop's blocks every signal
+# (srxe/quiet_thread.h): SIGTERM must reach the loop's signalfd, never
+# kill srxed from an engine thread.
+threads_quiet() {
+	local pid t blk n=0
+	pid=$(srxed_pid "$DEV")
+	for t in /proc/"$pid"/task/*; do
+		[[ ${t##*/} == "$pid" ]] && continue
+		blk=$(sed -n 's/^SigBlk:[[:space:]]*//p' "$t/status")
+		(((0x$blk & 0x7ffbfeff) == 0x7ffbfeff)) ||
+			fail "srxed thread ${t##*/} does not block every signal: SigBlk $blk"
+		n=$((n + 1))
+	done
+	((n >= 3)) || fail "srxed has $n threads besides its main one (3 engines asked)"
+	echo "ok: srxed's $n threads besides the server loop block every signal"
+}
+
 down() {
 	# Every context left and each thread's count with it (moves too).
 	[[ $(thread_ctxs) == "0 0 0" ]] ||
@@ -125,6 +142,7 @@ $st"
 
 # 1. Default: a connected pair of contexts lands on one thread.
 up
+threads_quiet
 placement together
 pair ib_write_bw -s 65536 -n 1000 -F
 read -r direct queued dropped <<<"$(handoffs)"

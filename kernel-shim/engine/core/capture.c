@@ -22,6 +22,7 @@
 #include "packet/iphdr.h"
 #include "packet/pcap.h"
 #include "packet/wire.h"
+#include "srxe/quiet_thread.h"
 #include "transport/transport_udp.h"
 
 #define CAP_SLOTS	 1024u /* power of two */
@@ -457,7 +458,8 @@ int srxe_capture_start(struct srxe_engine *eng,
 		ret = -EBUSY;
 		*why = "a capture of this device is already running";
 	} else {
-		ret = -pthread_create(&c->thread, NULL, writer_main, c);
+		ret = -srxe_quiet_thread_create(&c->thread, NULL, writer_main,
+						c);
 		if (ret)
 			*why = "cannot start the capture writer thread";
 		else

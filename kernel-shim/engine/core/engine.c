@@ -29,6 +29,7 @@
 #include "packet/timing.h"
 #include "proto/proto.h"
 #include "shard.h"
+#include "srxe/quiet_thread.h"
 #include "transport/transport.h"
 #include "transport/transport_udp.h"
 
@@ -604,7 +605,8 @@ static int start_threads(struct srxe_engine *dev, const char **why)
 	for (unsigned int i = 0; i < dev->nshards; i++) {
 		struct srxe_engine *s = dev->shards[i];
 
-		if (pthread_create(&s->thread, NULL, engine_main, s)) {
+		if (srxe_quiet_thread_create(&s->thread, NULL, engine_main,
+					     s)) {
 			*why = "cannot start the engine thread";
 			return -EAGAIN;
 		}

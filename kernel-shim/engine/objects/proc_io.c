@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +16,7 @@
 
 #include "packet/timing.h"
 #include "proc_io.h"
+#include "srxe/quiet_thread.h"
 
 struct srxe_proc_io {
 	pthread_mutex_t lock;
@@ -129,13 +129,8 @@ static void *helper_main(void *arg)
 /* The helper takes no signal: those are srxed's main thread's. */
 static int start_helper(struct srxe_proc_io *io)
 {
-	sigset_t all, old;
-	int err;
+	int err = srxe_quiet_thread_create(&io->helper, NULL, helper_main, io);
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&io->helper, NULL, helper_main, io);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!err)
 		pthread_setname_np(io->helper, "srxe-proc-io");
 	return err;
