@@ -440,7 +440,6 @@ net_down() {
 	cp "$SRXE_RUNDIR/$DEV/srxed.log" "$WORK/srxed-$mtu.log" 2>/dev/null || true
 	in_host "$SRXE" down --name "$DEV" >/dev/null
 	"$VMDIR/net.sh" down >/dev/null
-	((${#FAILED[@]} > FAILED_BEFORE_MTU)) && failure_context "$mtu"
 	if ! "$PY" "$VMDIR/icrc-check.py" "$PCAP"; then
 		FAILED+=("mtu $mtu: icrc-check.py found bad ICRCs")
 	fi
@@ -464,6 +463,9 @@ net_down() {
 			FAILED+=("mtu $mtu: tshark finds malformed frames, or CM MADs that do not decode as they should (above)")
 		# For the reader: where srxe's MADs differ from the kernel's.
 		((CM)) && "$here/../tools/cm_field_diff.sh" "$PCAP" "$HOSTIP"
+	fi
+	if ((${#FAILED[@]} > FAILED_BEFORE_MTU)); then
+		failure_context "$mtu"
 	fi
 	if [[ -n ${SRXE_RXE_PCAP_DIR:-} ]]; then
 		mkdir -p "$SRXE_RXE_PCAP_DIR"
