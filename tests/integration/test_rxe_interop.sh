@@ -475,7 +475,9 @@ net_down() {
 	fi
 	if [[ -n ${SRXE_RXE_PCAP_DIR:-} ]]; then
 		mkdir -p "$SRXE_RXE_PCAP_DIR"
-		cp "$PCAP" "$WORK/srxed-$mtu.log" "$SRXE_RXE_PCAP_DIR/" 2>/dev/null || true
+		cp "$PCAP" "$SRXE_RXE_PCAP_DIR/"
+		[[ ! -f $WORK/srxed-$mtu.log ]] ||
+			cp "$WORK/srxed-$mtu.log" "$SRXE_RXE_PCAP_DIR/"
 	fi
 }
 
