@@ -170,6 +170,22 @@ $haystack"
 	fi
 }
 
+# perftest calibrates its clock before it prints each result; on a busy
+# machine that can fail, and it then says so on stderr and divides the
+# row's cycles by a 0 MHz clock: latencies of inf (the transfer behind
+# the row completed).
+PERFTEST_CALIBRATION_FAILED='Correlation coefficient r^2:'
+
+# perftest_value_re OUTPUT: the regex of one result value in perftest's
+# OUTPUT: a number, or inf/nan too where OUTPUT shows a failed calibration.
+perftest_value_re() {
+	if grep -qF "$PERFTEST_CALIBRATION_FAILED" <<<"$1"; then
+		echo '([0-9.]+|-?inf|-?nan)'
+	else
+		echo '[0-9.]+'
+	fi
+}
+
 # assert_no_clients DEV [WHAT]: `srxe status` of DEV counts no clients
 # (every program closed its contexts and srxed cleaned up after it).
 assert_no_clients() {

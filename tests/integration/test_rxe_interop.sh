@@ -235,10 +235,13 @@ NO_SERVER+="|rconnect: (Connection refused|Connection timed out|No route to host
 NO_SERVER+="|rpoll: "
 
 # What a successful run prints: the pingpongs' iteration line, perftest's
-# result row, rstream's ("custom  64k  200  1 ...").  A perftest server (ROLE server) may print only its header
-# (ib_read_lat does): there the exchange with the peer must be in it.
+# result row, rstream's ("custom  64k  200  1 ...").  A perftest server
+# (ROLE server) may print only its header (ib_read_lat does): there the
+# exchange with the peer must be in it.
 ok_output() {
-	grep -qE "^$ITERS iters in|^ *[0-9]+ +$ITERS +[0-9.]+ +[0-9.]+|^mw_peer [a-z]+: PASS|rdma-ping-$((ITERS - 1)): |^return status 0\$|^custom +[0-9]+[kmg]? +[0-9]+[kmg]? +1 " <<<"$1" ||
+	local v
+	v=$(perftest_value_re "$1")
+	grep -qE "^$ITERS iters in|^ *[0-9]+ +$ITERS +$v +$v|^mw_peer [a-z]+: PASS|rdma-ping-$((ITERS - 1)): |^return status 0\$|^custom +[0-9]+[kmg]? +[0-9]+[kmg]? +1 " <<<"$1" ||
 		{ [[ $2 == server ]] && grep -q "remote address: LID" <<<"$1"; }
 }
 

@@ -10,8 +10,10 @@
  * listener), and Debian 12's perftest (4.5+0.17) then crashes or hangs
  * in its retry path (retry_rdma_connect) with either librdmacm.  On two
  * shared cores next to a TCG guest either side may be the slow one.
- * This shim delays every rdma_connect but the first of the process by
- * SRXE_CONNECT_DELAY_MS (default 300) so that the server is listening.
+ * test_rdmacm_perftest.sh loads it too (srxe on both sides, where a busy
+ * CI machine makes the same race).  This shim delays every rdma_connect
+ * but the first of the process by SRXE_CONNECT_DELAY_MS (default 300) so
+ * that the server is listening.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* RTLD_NEXT */
