@@ -348,6 +348,7 @@ serve_gated() {
 		$(cmd_of server "$DEV" "$port" $HOSTIP "$line") \
 		>"$WORK/server.out" 2>&1 &
 	srv=$!
+	BG+=("$srv")
 	wait_until 300 listens_more "$listens" "$srv_log" ||
 		echo "note: $name: srxed logged no listen in 30 s; gate opened anyway"
 	in_host timeout "$T" "$PY" -c 'import socket, sys
@@ -358,6 +359,7 @@ s.listen(8)
 while True:
     s.accept()[0].close()' "$HOSTIP" $((port + 10000)) &
 	gate_pid=$!
+	BG+=("$gate_pid")
 	rc=0
 	wait "$srv" || rc=$?
 	kill "$gate_pid" 2>/dev/null || true
